@@ -1,0 +1,351 @@
+//! Rows in and out: one function per query, each over a connection (pooled or inside a `Change`).
+
+use super::{StoreError, StoreResult};
+use crate::domain::directory::{Device, Person};
+use crate::domain::entitlement::Entitlement;
+use crate::domain::grant::GrantRecord;
+use crate::domain::policy::ApprovalPolicy;
+use crate::domain::request::{AccessRequest, RequestState};
+use crate::domain::resource::Resource;
+use crate::domain::ticket::Ticket;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+fn decode<T: DeserializeOwned>(row: &AnyRow, col: &str) -> StoreResult<T> {
+    let text: String = row.try_get(col)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
+}
+
+fn encode<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("domain types always serialise")
+}
+
+async fn one<T: DeserializeOwned>(conn: &mut AnyConnection, sql: &str, key: &str) -> StoreResult<Option<T>> {
+    let row = sqlx::query(sql).bind(key).fetch_optional(&mut *conn).await?;
+    row.map(|r| decode(&r, "data")).transpose()
+}
+
+async fn all<T: DeserializeOwned>(conn: &mut AnyConnection, sql: &str) -> StoreResult<Vec<T>> {
+    let rows = sqlx::query(sql).fetch_all(&mut *conn).await?;
+    rows.iter().map(|r| decode(r, "data")).collect()
+}
+
+async fn all_by<T: DeserializeOwned>(conn: &mut AnyConnection, sql: &str, key: &str) -> StoreResult<Vec<T>> {
+    let rows = sqlx::query(sql).bind(key).fetch_all(&mut *conn).await?;
+    rows.iter().map(|r| decode(r, "data")).collect()
+}
+
+/// Upserts a `(key, data)` row in one of the simple keyed tables.
+async fn put(conn: &mut AnyConnection, table: &str, key_col: &str, key: &str, data: String) -> StoreResult<()> {
+    let sql = format!(
+        "INSERT INTO {table} ({key_col}, data) VALUES ($1, $2) \
+         ON CONFLICT ({key_col}) DO UPDATE SET data = excluded.data"
+    );
+    sqlx::query(&sql).bind(key).bind(data).execute(&mut *conn).await?;
+    Ok(())
+}
+
+async fn delete(conn: &mut AnyConnection, table: &str, key_col: &str, key: &str) -> StoreResult<bool> {
+    let sql = format!("DELETE FROM {table} WHERE {key_col} = $1");
+    Ok(sqlx::query(&sql).bind(key).execute(&mut *conn).await?.rows_affected() > 0)
+}
+
+// People
+
+pub async fn person(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<Person>> {
+    one(conn, "SELECT data FROM people WHERE id = $1", id).await
+}
+
+pub async fn people(conn: &mut AnyConnection) -> StoreResult<Vec<Person>> {
+    all(conn, "SELECT data FROM people ORDER BY id").await
+}
+
+pub async fn put_person(conn: &mut AnyConnection, p: &Person) -> StoreResult<()> {
+    put(conn, "people", "id", &p.id, encode(p)).await
+}
+
+// Devices
+
+pub async fn device(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<Device>> {
+    one(conn, "SELECT data FROM devices WHERE id = $1", id).await
+}
+
+pub async fn devices_of(conn: &mut AnyConnection, person: &str) -> StoreResult<Vec<Device>> {
+    all_by(conn, "SELECT data FROM devices WHERE person = $1 ORDER BY id", person).await
+}
+
+pub async fn put_device(conn: &mut AnyConnection, d: &Device) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO devices (id, person, data) VALUES ($1, $2, $3) \
+         ON CONFLICT (id) DO UPDATE SET person = excluded.person, data = excluded.data",
+    )
+    .bind(&d.id)
+    .bind(&d.person)
+    .bind(encode(d))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Hands out the next host number of the tunnel address pool (atomic inside a `Change`).
+pub async fn next_tunnel_host(conn: &mut AnyConnection) -> StoreResult<u32> {
+    let row = sqlx::query(
+        "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'next_tunnel_host' RETURNING value",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let next: String = row.try_get(0)?;
+    next.parse::<u32>()
+        .map(|n| n - 1)
+        .map_err(|_| StoreError::Corrupt(format!("next_tunnel_host is {next:?}")))
+}
+
+// Resources, entitlements, policies
+
+pub async fn resources(conn: &mut AnyConnection) -> StoreResult<Vec<Resource>> {
+    all(conn, "SELECT data FROM resources ORDER BY name").await
+}
+
+pub async fn put_resource(conn: &mut AnyConnection, r: &Resource) -> StoreResult<()> {
+    put(conn, "resources", "name", &r.name, encode(r)).await
+}
+
+pub async fn delete_resource(conn: &mut AnyConnection, name: &str) -> StoreResult<bool> {
+    delete(conn, "resources", "name", name).await
+}
+
+pub async fn entitlements(conn: &mut AnyConnection) -> StoreResult<Vec<Entitlement>> {
+    all(conn, "SELECT data FROM entitlements ORDER BY id").await
+}
+
+pub async fn put_entitlement(conn: &mut AnyConnection, e: &Entitlement) -> StoreResult<()> {
+    put(conn, "entitlements", "id", &e.id, encode(e)).await
+}
+
+pub async fn delete_entitlement(conn: &mut AnyConnection, id: &str) -> StoreResult<bool> {
+    delete(conn, "entitlements", "id", id).await
+}
+
+pub async fn policy(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<ApprovalPolicy>> {
+    one(conn, "SELECT data FROM policies WHERE name = $1", name).await
+}
+
+pub async fn policies(conn: &mut AnyConnection) -> StoreResult<Vec<ApprovalPolicy>> {
+    all(conn, "SELECT data FROM policies ORDER BY name").await
+}
+
+pub async fn put_policy(conn: &mut AnyConnection, p: &ApprovalPolicy) -> StoreResult<()> {
+    put(conn, "policies", "name", &p.name, encode(p)).await
+}
+
+// Built-in tickets
+
+pub async fn builtin_ticket(conn: &mut AnyConnection, key: &str) -> StoreResult<Option<Ticket>> {
+    one(conn, "SELECT data FROM tickets WHERE key = $1", key).await
+}
+
+pub async fn builtin_tickets(conn: &mut AnyConnection) -> StoreResult<Vec<Ticket>> {
+    all(conn, "SELECT data FROM tickets ORDER BY key").await
+}
+
+pub async fn put_builtin_ticket(conn: &mut AnyConnection, t: &Ticket) -> StoreResult<()> {
+    put(conn, "tickets", "key", &t.key, encode(t)).await
+}
+
+// Gateways
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayRecord {
+    pub name: String,
+    /// Where clients reach the gateway's WireGuard port, e.g. `203.0.113.7:51820`.
+    pub endpoint: String,
+    /// The gateway's WireGuard public key.
+    pub wireguard_public_key: String,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub last_seen: Option<OffsetDateTime>,
+}
+
+pub async fn gateway(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<(GatewayRecord, i64)>> {
+    let row = sqlx::query("SELECT data, revision FROM gateways WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| Ok((decode(&r, "data")?, r.try_get("revision")?))).transpose()
+}
+
+pub async fn gateways(conn: &mut AnyConnection) -> StoreResult<Vec<(GatewayRecord, i64)>> {
+    let rows = sqlx::query("SELECT data, revision FROM gateways ORDER BY name").fetch_all(&mut *conn).await?;
+    rows.iter().map(|r| Ok((decode(r, "data")?, r.try_get("revision")?))).collect()
+}
+
+pub async fn gateway_by_token(conn: &mut AnyConnection, token_hash: &str) -> StoreResult<Option<GatewayRecord>> {
+    one(conn, "SELECT data FROM gateways WHERE token_hash = $1", token_hash).await
+}
+
+pub async fn put_gateway(conn: &mut AnyConnection, g: &GatewayRecord, token_hash: &str) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO gateways (name, token_hash, revision, data) VALUES ($1, $2, 1, $3) \
+         ON CONFLICT (name) DO UPDATE SET token_hash = excluded.token_hash, data = excluded.data",
+    )
+    .bind(&g.name)
+    .bind(token_hash)
+    .bind(encode(g))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+// API tokens
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiToken {
+    pub person: String,
+    pub label: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+pub async fn api_token(conn: &mut AnyConnection, token_hash: &str) -> StoreResult<Option<ApiToken>> {
+    one(conn, "SELECT data FROM api_tokens WHERE token_hash = $1", token_hash).await
+}
+
+pub async fn put_api_token(conn: &mut AnyConnection, token_hash: &str, t: &ApiToken) -> StoreResult<()> {
+    sqlx::query("INSERT INTO api_tokens (token_hash, person, expires_at, data) VALUES ($1, $2, $3, $4)")
+        .bind(token_hash)
+        .bind(&t.person)
+        .bind(t.expires_at.unix_timestamp())
+        .bind(encode(t))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_api_tokens_of(conn: &mut AnyConnection, person: &str) -> StoreResult<u64> {
+    Ok(sqlx::query("DELETE FROM api_tokens WHERE person = $1")
+        .bind(person)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
+}
+
+// Access requests
+
+pub async fn request(conn: &mut AnyConnection, id: Uuid) -> StoreResult<Option<AccessRequest>> {
+    one(conn, "SELECT data FROM requests WHERE id = $1", &id.to_string()).await
+}
+
+pub async fn put_request(conn: &mut AnyConnection, r: &AccessRequest) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO requests (id, requester, pending, expires_at, created_at, data) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (id) DO UPDATE SET pending = excluded.pending, data = excluded.data",
+    )
+    .bind(r.id.to_string())
+    .bind(&r.requester)
+    .bind(i64::from(r.state == RequestState::Pending))
+    .bind(r.expires_at.unix_timestamp())
+    .bind(r.created_at.unix_timestamp())
+    .bind(encode(r))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Requests still marked pending (including ones whose wait has lapsed but are not yet swept).
+pub async fn pending_requests(conn: &mut AnyConnection) -> StoreResult<Vec<AccessRequest>> {
+    all(conn, "SELECT data FROM requests WHERE pending = 1 ORDER BY created_at, id").await
+}
+
+pub async fn lapsed_requests(conn: &mut AnyConnection, now: OffsetDateTime) -> StoreResult<Vec<AccessRequest>> {
+    let rows = sqlx::query("SELECT data FROM requests WHERE pending = 1 AND expires_at <= $1 ORDER BY expires_at")
+        .bind(now.unix_timestamp())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|r| decode(r, "data")).collect()
+}
+
+pub async fn requests_of(conn: &mut AnyConnection, requester: &str) -> StoreResult<Vec<AccessRequest>> {
+    all_by(conn, "SELECT data FROM requests WHERE requester = $1 ORDER BY created_at DESC, id", requester).await
+}
+
+pub async fn requests_since(conn: &mut AnyConnection, since: OffsetDateTime) -> StoreResult<Vec<AccessRequest>> {
+    let rows = sqlx::query("SELECT data FROM requests WHERE created_at >= $1 ORDER BY created_at, id")
+        .bind(since.unix_timestamp())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|r| decode(r, "data")).collect()
+}
+
+// Grants
+
+pub async fn grant(conn: &mut AnyConnection, id: Uuid) -> StoreResult<Option<GrantRecord>> {
+    one(conn, "SELECT data FROM grants WHERE id = $1", &id.to_string()).await
+}
+
+pub async fn put_grant(conn: &mut AnyConnection, g: &GrantRecord) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO grants (id, request_id, person, gateway, ticket, live, not_after, issued_at, data) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (id) DO UPDATE SET live = excluded.live, data = excluded.data",
+    )
+    .bind(g.grant.id.to_string())
+    .bind(g.grant.request_id.to_string())
+    .bind(&g.grant.person)
+    .bind(&g.grant.gateway)
+    .bind(&g.grant.ticket)
+    .bind(i64::from(g.ended.is_none()))
+    .bind(g.grant.not_after.unix_timestamp())
+    .bind(g.grant.not_before.unix_timestamp())
+    .bind(encode(g))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Grants not yet ended (some may be past `not_after` and await the sweep).
+pub async fn open_grants(conn: &mut AnyConnection) -> StoreResult<Vec<GrantRecord>> {
+    all(conn, "SELECT data FROM grants WHERE live = 1 ORDER BY issued_at, id").await
+}
+
+pub async fn open_grants_of_gateway(conn: &mut AnyConnection, gateway: &str) -> StoreResult<Vec<GrantRecord>> {
+    all_by(conn, "SELECT data FROM grants WHERE gateway = $1 AND live = 1 ORDER BY issued_at, id", gateway).await
+}
+
+pub async fn open_grants_of_ticket(conn: &mut AnyConnection, ticket: &str) -> StoreResult<Vec<GrantRecord>> {
+    all_by(conn, "SELECT data FROM grants WHERE ticket = $1 AND live = 1 ORDER BY issued_at, id", ticket).await
+}
+
+pub async fn open_grants_of_person(conn: &mut AnyConnection, person: &str) -> StoreResult<Vec<GrantRecord>> {
+    all_by(conn, "SELECT data FROM grants WHERE person = $1 AND live = 1 ORDER BY issued_at, id", person).await
+}
+
+pub async fn grants_of_person(conn: &mut AnyConnection, person: &str) -> StoreResult<Vec<GrantRecord>> {
+    all_by(conn, "SELECT data FROM grants WHERE person = $1 ORDER BY issued_at DESC, id", person).await
+}
+
+pub async fn due_grants(conn: &mut AnyConnection, now: OffsetDateTime) -> StoreResult<Vec<GrantRecord>> {
+    let rows = sqlx::query("SELECT data FROM grants WHERE live = 1 AND not_after <= $1 ORDER BY not_after, id")
+        .bind(now.unix_timestamp())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|r| decode(r, "data")).collect()
+}
+
+/// Grants issued in `[from, to)` or still open during it.
+pub async fn grants_overlapping(
+    conn: &mut AnyConnection,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+) -> StoreResult<Vec<GrantRecord>> {
+    let rows = sqlx::query("SELECT data FROM grants WHERE issued_at < $1 AND not_after > $2 ORDER BY issued_at, id")
+        .bind(to.unix_timestamp())
+        .bind(from.unix_timestamp())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|r| decode(r, "data")).collect()
+}

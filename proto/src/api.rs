@@ -1,0 +1,184 @@
+//! Request and response bodies of the broker's `/api/v1`.
+
+use crate::grant::Grant;
+use crate::resource::{PortRange, Protocol};
+use crate::signed::Signed;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Body of `POST /api/v1/requests`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAccessRequest {
+    /// Id of one of the requester's enrolled devices.
+    pub device: String,
+    /// Resource names, from the requester's entitlements.
+    pub resources: Vec<String>,
+    /// Ticket key the work is tracked under, e.g. `OPS-142`.
+    pub ticket: String,
+    /// Why the access is needed; shown to approvers and kept in the audit log.
+    pub reason: String,
+    /// How long, e.g. `90m`, `4h`, `1h30m`; capped by the entitlement.
+    pub duration: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    Pending,
+    Granted,
+    Denied,
+    Expired,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ApprovalView {
+    pub approver: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub comment: Option<String>,
+}
+
+/// An access request as the requester and approvers see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AccessRequestView {
+    pub id: Uuid,
+    pub requester: String,
+    pub device: String,
+    pub resources: Vec<String>,
+    pub ticket: String,
+    pub reason: String,
+    pub duration_seconds: i64,
+    pub status: RequestStatus,
+    /// Name of the approval policy that applied.
+    pub policy: String,
+    pub approvals_required: u32,
+    pub approvals: Vec<ApprovalView>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// A pending request expires at this time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub denial_reason: Option<String>,
+    pub grant_id: Option<Uuid>,
+}
+
+/// Body of `POST /api/v1/requests/{id}/approve`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveBody {
+    pub comment: Option<String>,
+}
+
+/// Body of deny and revoke calls: a reason is required.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantStatus {
+    /// Signed, `not_before` still ahead.
+    Scheduled,
+    Active,
+    Expired,
+    Revoked,
+}
+
+/// A grant with its current state and the signed form to hand to gateways and clients.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GrantView {
+    pub grant: Grant,
+    pub signed: Signed<Grant>,
+    pub status: GrantStatus,
+    pub end_reason: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub ended_at: Option<OffsetDateTime>,
+}
+
+/// What one gateway must enforce: every live grant for its resources, at a revision.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GatewayState {
+    pub gateway: String,
+    /// Increases whenever a grant for this gateway is issued, revoked or expires.
+    pub revision: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub generated_at: OffsetDateTime,
+    pub grants: Vec<Signed<Grant>>,
+}
+
+/// A resource the caller may request, and on what terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct EntitledResource {
+    pub resource: String,
+    pub address: String,
+    pub protocol: Protocol,
+    pub ports: Vec<PortRange>,
+    pub tags: Vec<String>,
+    pub max_duration_seconds: i64,
+    pub policy: String,
+    /// The entitlement that allows it.
+    pub entitlement: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    pub id: String,
+    pub name: String,
+    pub company: String,
+    pub roles: Vec<String>,
+    pub groups: Vec<String>,
+    pub devices: Vec<String>,
+}
+
+/// The broker's grant-signing public key, for gateways and clients to pin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BrokerKey {
+    /// Base64 of the 32-byte Ed25519 public key.
+    pub public_key: String,
+    pub key_id: String,
+}
+
+/// Body of `POST /api/v1/tickets/webhook`: either `{"ticket": KEY}` or a Jira webhook (`issue.key`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TicketWebhook {
+    pub ticket: Option<String>,
+    pub issue: Option<WebhookIssue>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WebhookIssue {
+    pub key: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WebhookOutcome {
+    pub ticket: String,
+    pub ticket_open: bool,
+    pub grants_ended: Vec<Uuid>,
+}
+
+/// The figures an access owner watches each week.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AccessReport {
+    #[serde(with = "time::serde::rfc3339")]
+    pub from: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub to: OffsetDateTime,
+    pub active_contractors: u64,
+    pub active_accounts: u64,
+    pub grants_issued: u64,
+    /// Share of grants in the window that were time-boxed to at most 24 h (just-in-time).
+    pub just_in_time_share: f64,
+    pub average_grant_seconds: f64,
+    pub requests_approved: u64,
+    pub requests_denied: u64,
+    pub requests_expired: u64,
+    pub grants_revoked: u64,
+    pub grants_ended_by_ticket_close: u64,
+    pub grants_per_resource: std::collections::BTreeMap<String, u64>,
+}

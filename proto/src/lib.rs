@@ -1,0 +1,13 @@
+//! Daypass wire types shared by the broker, gateway, tunnel service and desktop app; no I/O.
+
+pub mod api;
+pub mod duration;
+pub mod grant;
+pub mod problem;
+pub mod resource;
+pub mod signed;
+
+pub use grant::{Grant, GrantDevice, GrantedResource};
+pub use problem::Problem;
+pub use resource::{PortRange, Protocol};
+pub use signed::{Signed, SignatureError};
