@@ -2,6 +2,7 @@
 
 use super::directory::Person;
 use super::resource::Resource;
+use daypass_proto::duration::format_duration;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -104,8 +105,10 @@ pub enum MatrixRefusal {
     )]
     NotEntitled { person: String, resource: String },
     #[error(
-        "{requested_seconds}s is longer than entitlement {entitlement:?} allows for {resource:?} \
-         (at most {max_seconds}s); ask for less, or extend later with a new request"
+        "{requested} is longer than entitlement {entitlement:?} allows for {resource:?} (at most {max}); \
+         ask for less, or extend later with a new request",
+        requested = format_duration(*.requested_seconds),
+        max = format_duration(*.max_seconds)
     )]
     TooLong { resource: String, entitlement: String, max_seconds: i64, requested_seconds: i64 },
     #[error("no resources requested: name at least one")]

@@ -119,7 +119,7 @@ impl ApprovalPolicy {
         if let Some(group) = self.approver_group.as_ref().filter(|g| !approver.groups.contains(*g)) {
             return Err(ApprovalRefusal::NotInGroup { approver: approver.id.clone(), group: group.clone() });
         }
-        if approved_by.iter().any(|a| *a == approver.id) {
+        if approved_by.contains(&approver.id) {
             return Err(ApprovalRefusal::AlreadyApproved);
         }
         Ok(())

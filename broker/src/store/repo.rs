@@ -336,13 +336,13 @@ pub async fn due_grants(conn: &mut AnyConnection, now: OffsetDateTime) -> StoreR
     rows.iter().map(|r| decode(r, "data")).collect()
 }
 
-/// Grants issued in `[from, to)` or still open during it.
+/// Grants issued up to `to` (inclusive) whose window reaches past `from`.
 pub async fn grants_overlapping(
     conn: &mut AnyConnection,
     from: OffsetDateTime,
     to: OffsetDateTime,
 ) -> StoreResult<Vec<GrantRecord>> {
-    let rows = sqlx::query("SELECT data FROM grants WHERE issued_at < $1 AND not_after > $2 ORDER BY issued_at, id")
+    let rows = sqlx::query("SELECT data FROM grants WHERE issued_at <= $1 AND not_after > $2 ORDER BY issued_at, id")
         .bind(to.unix_timestamp())
         .bind(from.unix_timestamp())
         .fetch_all(&mut *conn)

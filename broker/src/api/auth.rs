@@ -1,0 +1,33 @@
+//! The bearer-token extractor: resolves `Authorization: Bearer …` to a `Caller` for every handler.
+
+use super::error::ApiError;
+use super::AppState;
+use crate::service::Caller;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use secrecy::SecretString;
+
+/// An authenticated caller; handlers that take it refuse anonymous requests with 401.
+#[derive(Debug)]
+pub struct Authed(pub Caller);
+
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ApiError::unauthenticated("send `Authorization: Bearer TOKEN` (an admin issues tokens)"))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .map(|t| SecretString::from(t.trim().to_string()))
+            .ok_or_else(|| ApiError::unauthenticated("the Authorization header must use the Bearer scheme"))?;
+        let caller = state.broker.authenticate(&token).await.map_err(|e| match e {
+            crate::service::ServiceError::Forbidden(m) => ApiError::unauthenticated(m),
+            other => ApiError::from(other),
+        })?;
+        Ok(Authed(caller))
+    }
+}

@@ -1,0 +1,80 @@
+//! The broker's JSON API under `/api/v1`, and the OpenAPI document generated from these handlers.
+
+mod access;
+mod auth;
+mod error;
+mod gateway;
+mod grants;
+mod ops;
+
+pub use auth::Authed;
+pub use error::{ApiError, ApiJson};
+
+use crate::service::Broker;
+use axum::routing::{get, post};
+use axum::Router;
+use secrecy::SecretString;
+use std::sync::Arc;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::OpenApi;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub broker: Broker,
+    /// Shared secret a ticket system's webhook must present; without one the webhook is off.
+    pub ticket_webhook_secret: Option<Arc<SecretString>>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/v1/health", get(ops::health))
+        .route("/api/v1/openapi.json", get(ops::openapi))
+        .route("/api/v1/broker-key", get(ops::broker_key))
+        .route("/api/v1/me", get(access::me))
+        .route("/api/v1/entitlements", get(access::entitlements))
+        .route("/api/v1/requests", get(access::my_requests).post(access::create_request))
+        .route("/api/v1/requests/{id}", get(access::request))
+        .route("/api/v1/requests/{id}/approve", post(access::approve))
+        .route("/api/v1/requests/{id}/deny", post(access::deny))
+        .route("/api/v1/approvals", get(access::inbox))
+        .route("/api/v1/grants", get(grants::live))
+        .route("/api/v1/grants/{id}", get(grants::grant))
+        .route("/api/v1/grants/{id}/revoke", post(grants::revoke))
+        .route("/api/v1/grants/{id}/evidence", get(grants::evidence))
+        .route("/api/v1/tickets/webhook", post(ops::ticket_webhook))
+        .route("/api/v1/gateway/state", get(gateway::state))
+        .route("/api/v1/gateway/stream", get(gateway::stream))
+        .route("/api/v1/reports/access", get(ops::report))
+        .route("/api/v1/audit/verify", get(ops::audit_verify))
+        .fallback(|| async {
+            ApiError::new(axum::http::StatusCode::NOT_FOUND, "not-found", "no such endpoint: see /api/v1/openapi.json")
+        })
+        .with_state(state)
+}
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Daypass broker API", description = "Just-in-time access for contractors: requests, approvals, signed grants."),
+    paths(
+        ops::health, ops::openapi, ops::broker_key, ops::ticket_webhook, ops::report, ops::audit_verify,
+        access::me, access::entitlements, access::my_requests, access::create_request, access::request,
+        access::approve, access::deny, access::inbox,
+        grants::live, grants::grant, grants::revoke, grants::evidence,
+        gateway::state, gateway::stream,
+    ),
+    components(schemas(daypass_proto::Problem)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;

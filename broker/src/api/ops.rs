@@ -1,0 +1,123 @@
+//! Operational endpoints: health, the API document, the broker's key, the ticket webhook, reports, audit.
+
+use super::error::{ApiError, ApiJson, ApiQuery, ApiResult};
+use super::{ApiDoc, AppState, Authed};
+use crate::domain::directory::Role;
+use crate::service::VerifyOutcome;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use base64::Engine as _;
+use daypass_proto::api::{AccessReport, BrokerKey, TicketWebhook, WebhookOutcome};
+use daypass_proto::Problem;
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+    pub ticket_connector: &'static str,
+}
+
+/// Liveness and which ticket connector is in use.
+#[utoipa::path(get, path = "/api/v1/health", responses((status = 200, body = Health)))]
+pub async fn health(State(s): State<AppState>) -> ApiResult<Health> {
+    Ok(ApiJson(Health { status: "ok", ticket_connector: s.broker.ticket_connector_name() }))
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", responses((status = 200, description = "OpenAPI 3.1 document")))]
+pub async fn openapi() -> ApiJson<utoipa::openapi::OpenApi> {
+    ApiJson(ApiDoc::openapi())
+}
+
+/// The grant-signing public key, for gateways and clients to compare with the key they pinned.
+#[utoipa::path(get, path = "/api/v1/broker-key", responses((status = 200, body = BrokerKey)))]
+pub async fn broker_key(State(s): State<AppState>) -> ApiResult<BrokerKey> {
+    let key = s.broker.verifying_key();
+    Ok(ApiJson(BrokerKey {
+        public_key: base64::engine::general_purpose::STANDARD.encode(key.as_bytes()),
+        key_id: daypass_proto::signed::key_id(&key),
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct WebhookQuery {
+    /// The shared secret, for ticket systems that cannot set headers.
+    pub secret: Option<String>,
+}
+
+/// A ticket changed: the broker re-reads it from the ticket system (the body is not trusted) and ends
+/// the grants it no longer justifies. Authenticated by the `X-Daypass-Webhook-Secret` header or `?secret=`.
+#[utoipa::path(post, path = "/api/v1/tickets/webhook", request_body = TicketWebhook, params(WebhookQuery),
+    responses((status = 200, body = WebhookOutcome), (status = 401, body = Problem), (status = 503, body = Problem)))]
+pub async fn ticket_webhook(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<WebhookQuery>,
+    ApiJson(body): ApiJson<TicketWebhook>,
+) -> ApiResult<WebhookOutcome> {
+    let Some(expected) = &s.ticket_webhook_secret else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "webhook-off", "the ticket webhook is off: set ticket_webhook_secret in the broker config"));
+    };
+    let given = headers
+        .get("x-daypass-webhook-secret")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or(q.secret)
+        .unwrap_or_default();
+    if !bool::from(given.as_bytes().ct_eq(expected.expose_secret().as_bytes())) {
+        return Err(ApiError::unauthenticated("wrong or missing webhook secret"));
+    }
+    let key = body
+        .ticket
+        .or(body.issue.map(|i| i.key))
+        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "invalid-body", "name the ticket: {\"ticket\": \"OPS-1\"} or a Jira webhook body with issue.key"))?;
+    crate::domain::ticket::validate_ticket_key(&key)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-body", e))?;
+    Ok(ApiJson(s.broker.recheck_ticket(&key, "tickets:webhook").await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ReportQuery {
+    /// Window length in days, ending now (default 7).
+    pub days: Option<i64>,
+}
+
+/// The weekly access figures (admins, approvers and auditors).
+#[utoipa::path(get, path = "/api/v1/reports/access", security(("bearer" = [])), params(ReportQuery),
+    responses((status = 200, body = AccessReport), (status = 403, body = Problem)))]
+pub async fn report(State(s): State<AppState>, Authed(caller): Authed, ApiQuery(q): ApiQuery<ReportQuery>) -> ApiResult<AccessReport> {
+    caller.person_with(&[Role::Admin, Role::Approver, Role::Auditor])?;
+    let days = q.days.unwrap_or(7);
+    if !(1..=366).contains(&days) {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", "days must be between 1 and 366"));
+    }
+    Ok(ApiJson(s.broker.report(days).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditStatus {
+    pub intact: bool,
+    pub entries: Option<i64>,
+    pub checkpoints_verified: Option<usize>,
+    /// The first problem found, naming the entry.
+    pub problem: Option<String>,
+}
+
+/// Verifies the audit chain now (admins and auditors).
+#[utoipa::path(get, path = "/api/v1/audit/verify", security(("bearer" = [])),
+    responses((status = 200, body = AuditStatus), (status = 403, body = Problem)))]
+pub async fn audit_verify(State(s): State<AppState>, Authed(caller): Authed) -> ApiResult<AuditStatus> {
+    caller.person_with(&[Role::Admin, Role::Auditor])?;
+    Ok(ApiJson(match s.broker.verify_audit().await? {
+        VerifyOutcome::Intact(sum) => AuditStatus {
+            intact: true,
+            entries: Some(sum.entries),
+            checkpoints_verified: Some(sum.checkpoints_verified),
+            problem: None,
+        },
+        VerifyOutcome::Broken(b) => AuditStatus { intact: false, entries: None, checkpoints_verified: None, problem: Some(b.to_string()) },
+    }))
+}

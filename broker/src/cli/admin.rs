@@ -1,0 +1,394 @@
+//! `daypass-broker admin …`: directory and access-matrix changes without writing SQL.
+
+use super::{cli_actor, emit};
+use crate::domain::directory::Role;
+use crate::domain::entitlement::{Entitlement, Selector, Subject};
+use crate::domain::policy::{ApprovalPolicy, AutoApprove, HourWindow};
+use crate::domain::ticket::Ticket;
+use crate::service::{Broker, DeviceSpec, PersonSpec, ResourceSpec};
+use crate::store;
+use anyhow::Result;
+use clap::Subcommand;
+use daypass_proto::duration::{format_duration, parse_duration};
+use daypass_proto::resource::parse_port_list;
+use daypass_proto::{PortRange, Protocol};
+use secrecy::ExposeSecret;
+use std::process::ExitCode;
+use time::OffsetDateTime;
+
+fn duration_arg(s: &str) -> Result<i64, String> {
+    parse_duration(s)
+}
+
+fn ports_arg(s: &str) -> Result<Vec<PortRange>, String> {
+    parse_port_list(s)
+}
+
+/// `2027-03-31` means through the end of that day (UTC); a full RFC 3339 time is taken as is.
+fn contract_end_arg(s: &str) -> Result<OffsetDateTime, String> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+        return Ok(t);
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(s, format)
+        .ok()
+        .and_then(|d| d.next_day())
+        .map(|d| d.midnight().assume_utc())
+        .ok_or_else(|| format!("bad date {s:?}: write YYYY-MM-DD (through the end of that day, UTC) or an RFC 3339 time"))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    #[command(subcommand)]
+    Person(PersonCommand),
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    #[command(subcommand)]
+    Resource(ResourceCommand),
+    #[command(subcommand)]
+    Entitlement(EntitlementCommand),
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    #[command(subcommand)]
+    Ticket(TicketCommand),
+    #[command(subcommand)]
+    Gateway(GatewayCommand),
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PersonCommand {
+    /// Add a person, or replace their details.
+    Add {
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "")]
+        company: String,
+        /// contractor, approver, admin, helpdesk or auditor; repeat for several.
+        #[arg(long = "role", required = true)]
+        roles: Vec<Role>,
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// Last day of the contract (YYYY-MM-DD, UTC); access ends after it by itself.
+        #[arg(long, value_parser = contract_end_arg)]
+        contract_end: Option<OffsetDateTime>,
+        /// Their name in the ticket system (e.g. Jira account id), when it is not their id or email.
+        #[arg(long = "ticket-identity")]
+        ticket_identities: Vec<String>,
+    },
+    /// Disable an account: its tokens go and its grants end now.
+    Disable {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    Enable {
+        id: String,
+    },
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// Bind a device (its WireGuard public key) to a person; a tunnel address is assigned.
+    Add {
+        id: String,
+        #[arg(long)]
+        person: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        #[arg(long)]
+        wireguard_key: String,
+    },
+    List {
+        #[arg(long)]
+        person: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ResourceCommand {
+    /// Add a resource, or replace it.
+    Add {
+        name: String,
+        /// IP address or CIDR.
+        #[arg(long)]
+        address: String,
+        #[arg(long, default_value = "tcp")]
+        protocol: Protocol,
+        /// Ports and ranges, e.g. 22,8000-8080.
+        #[arg(long, value_parser = ports_arg, default_value = "")]
+        ports: Vec<PortRange>,
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        #[arg(long)]
+        gateway: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    Remove {
+        name: String,
+    },
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EntitlementCommand {
+    /// Allow a person or group to request a resource or every resource with a tag.
+    Add {
+        id: String,
+        /// person:ID or group:NAME
+        #[arg(long)]
+        subject: Subject,
+        /// resource:NAME or tag:TAG
+        #[arg(long)]
+        selector: Selector,
+        /// Longest grant, e.g. 4h.
+        #[arg(long, value_parser = duration_arg)]
+        max: i64,
+        #[arg(long)]
+        policy: String,
+    },
+    Remove {
+        id: String,
+    },
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Create or replace an approval policy.
+    Set {
+        name: String,
+        /// Approve automatically when the conditions below hold.
+        #[arg(long)]
+        auto_approve: bool,
+        /// Never auto-approve resources with this tag (repeat).
+        #[arg(long = "unless-tag")]
+        unless_tags: Vec<String>,
+        /// Auto-approve only within these UTC hours, e.g. 8-18.
+        #[arg(long)]
+        hours: Option<HourWindow>,
+        /// Auto-approve only up to this duration.
+        #[arg(long, value_parser = duration_arg)]
+        auto_max: Option<i64>,
+        /// Distinct approvers needed otherwise.
+        #[arg(long, default_value_t = 1)]
+        approvals: u32,
+        #[arg(long)]
+        approver_group: Option<String>,
+    },
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TicketCommand {
+    /// Create or update a built-in ticket.
+    Set {
+        key: String,
+        #[arg(long, default_value = "")]
+        summary: String,
+        #[arg(long, default_value = "Open")]
+        status: String,
+        #[arg(long)]
+        assignee: Option<String>,
+    },
+    /// Mark a built-in ticket done: every grant bound to it ends now.
+    Close {
+        key: String,
+    },
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GatewayCommand {
+    /// Register a gateway (or rotate its credential); prints the credential once.
+    Add {
+        name: String,
+        /// HOST:PORT where clients reach its WireGuard listener.
+        #[arg(long)]
+        endpoint: String,
+        #[arg(long)]
+        wireguard_key: String,
+    },
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue an API token for a person; printed once, only its digest is kept.
+    Issue {
+        person: String,
+        #[arg(long, default_value = "cli")]
+        label: String,
+        #[arg(long, value_parser = duration_arg, default_value = "30d")]
+        ttl: i64,
+    },
+}
+
+pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitCode> {
+    let actor = cli_actor();
+    let actor = actor.as_str();
+    let mut conn = broker.store().read().await?;
+    match cmd {
+        AdminCommand::Person(PersonCommand::Add { id, name, email, company, roles, groups, contract_end, ticket_identities }) => {
+            let spec = PersonSpec {
+                id,
+                name,
+                email,
+                company,
+                roles: roles.into_iter().collect(),
+                groups: groups.into_iter().collect(),
+                contract_end,
+                ticket_identities: ticket_identities.into_iter().collect(),
+            };
+            let p = broker.put_person(actor, spec).await?;
+            emit(json, &p, || format!("saved person {}", p.id))?;
+        }
+        AdminCommand::Person(PersonCommand::Disable { id, reason }) => {
+            let p = broker.set_person_disabled(actor, &id, true, &reason).await?;
+            emit(json, &p, || format!("disabled {id}: tokens removed, live grants ended"))?;
+        }
+        AdminCommand::Person(PersonCommand::Enable { id }) => {
+            let p = broker.set_person_disabled(actor, &id, false, "enabled by admin").await?;
+            emit(json, &p, || format!("enabled {id}"))?;
+        }
+        AdminCommand::Person(PersonCommand::List) => {
+            let people = store::people(&mut conn).await?;
+            let now = broker.now();
+            emit(json, &people, || {
+                people
+                    .iter()
+                    .map(|p| {
+                        let roles: Vec<_> = p.roles.iter().map(|r| r.to_string()).collect();
+                        let state = if p.is_active(now) { "active" } else { "ended" };
+                        format!("{:<12} {:<24} {:<20} {:<24} {state}", p.id, p.name, p.company, roles.join(","))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })?;
+        }
+        AdminCommand::Device(DeviceCommand::Add { id, person, name, wireguard_key }) => {
+            let d = broker.add_device(actor, DeviceSpec { id, person, name, wireguard_public_key: wireguard_key }).await?;
+            emit(json, &d, || format!("device {} bound to {} with tunnel address {}", d.id, d.person, d.tunnel_address))?;
+        }
+        AdminCommand::Device(DeviceCommand::List { person }) => {
+            let devices = store::devices_of(&mut conn, &person).await?;
+            emit(json, &devices, || {
+                devices.iter().map(|d| format!("{:<20} {:<18} {}", d.id, d.tunnel_address, d.name)).collect::<Vec<_>>().join("\n")
+            })?;
+        }
+        AdminCommand::Resource(ResourceCommand::Add { name, address, protocol, ports, tags, gateway, description }) => {
+            let spec = ResourceSpec { name, address, protocol, ports, tags: tags.into_iter().collect(), gateway, description };
+            let r = broker.put_resource(actor, spec).await?;
+            emit(json, &r, || format!("saved resource {} ({} {})", r.name, r.address, r.protocol))?;
+        }
+        AdminCommand::Resource(ResourceCommand::Remove { name }) => {
+            broker.remove_resource(actor, &name).await?;
+            emit(json, &serde_json::json!({ "removed": name }), || format!("removed resource {name}"))?;
+        }
+        AdminCommand::Resource(ResourceCommand::List) => {
+            let all = store::resources(&mut conn).await?;
+            emit(json, &all, || {
+                all.iter()
+                    .map(|r| {
+                        let ports: Vec<_> = r.ports.iter().map(|p| p.to_string()).collect();
+                        let tags: Vec<_> = r.tags.iter().cloned().collect();
+                        format!("{:<16} {:<18} {}/{:<12} {:<10} {}", r.name, r.address, r.protocol, ports.join(","), r.gateway, tags.join(" "))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })?;
+        }
+        AdminCommand::Entitlement(EntitlementCommand::Add { id, subject, selector, max, policy }) => {
+            let e = broker.put_entitlement(actor, Entitlement { id, subject, selector, max_duration_seconds: max, policy }).await?;
+            emit(json, &e, || format!("saved entitlement {}: {} may request {} for up to {}", e.id, e.subject, e.selector, format_duration(e.max_duration_seconds)))?;
+        }
+        AdminCommand::Entitlement(EntitlementCommand::Remove { id }) => {
+            broker.remove_entitlement(actor, &id).await?;
+            emit(json, &serde_json::json!({ "removed": id }), || format!("removed entitlement {id}"))?;
+        }
+        AdminCommand::Entitlement(EntitlementCommand::List) => {
+            let all = store::entitlements(&mut conn).await?;
+            emit(json, &all, || {
+                all.iter()
+                    .map(|e| format!("{:<16} {:<20} {:<24} max {:<6} policy {}", e.id, e.subject, e.selector, format_duration(e.max_duration_seconds), e.policy))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })?;
+        }
+        AdminCommand::Policy(PolicyCommand::Set { name, auto_approve, unless_tags, hours, auto_max, approvals, approver_group }) => {
+            let auto = auto_approve.then(|| AutoApprove {
+                unless_tags: unless_tags.into_iter().collect(),
+                hours_utc: hours,
+                max_duration_seconds: auto_max,
+            });
+            let p = broker.put_policy(actor, ApprovalPolicy { name, auto_approve: auto, approvals_required: approvals, approver_group }).await?;
+            emit(json, &p, || format!("saved policy {}", p.name))?;
+        }
+        AdminCommand::Policy(PolicyCommand::List) => {
+            let all = store::policies(&mut conn).await?;
+            emit(json, &all, || all.iter().map(|p| format!("{}: {}", p.name, serde_json::to_string(p).unwrap_or_default())).collect::<Vec<_>>().join("\n"))?;
+        }
+        AdminCommand::Ticket(TicketCommand::Set { key, summary, status, assignee }) => {
+            let done = ["done", "closed", "resolved"].iter().any(|d| d.eq_ignore_ascii_case(&status));
+            let t = broker.put_builtin_ticket(actor, Ticket { key, summary, status, done, assignee, url: None }).await?;
+            emit(json, &t, || format!("saved ticket {} ({})", t.key, t.status))?;
+        }
+        AdminCommand::Ticket(TicketCommand::Close { key }) => {
+            let mut t = store::builtin_ticket(&mut conn, &key)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no built-in ticket {key:?}: list them with `admin ticket list`"))?;
+            t.status = "Done".into();
+            t.done = true;
+            let t = broker.put_builtin_ticket(actor, t).await?;
+            emit(json, &t, || format!("closed ticket {}; grants bound to it have ended", t.key))?;
+        }
+        AdminCommand::Ticket(TicketCommand::List) => {
+            let all = store::builtin_tickets(&mut conn).await?;
+            emit(json, &all, || {
+                all.iter()
+                    .map(|t| format!("{:<10} {:<12} {:<10} {}", t.key, t.status, t.assignee.as_deref().unwrap_or("-"), t.summary))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })?;
+        }
+        AdminCommand::Gateway(GatewayCommand::Add { name, endpoint, wireguard_key }) => {
+            let (g, secret) = broker.put_gateway(actor, &name, &endpoint, &wireguard_key).await?;
+            let out = serde_json::json!({ "gateway": g, "credential": secret.expose_secret() });
+            emit(json, &out, || {
+                format!("gateway {} registered.\ncredential (shown once; give it to the gateway as DAYPASS_GATEWAY_TOKEN):\n{}", g.name, secret.expose_secret())
+            })?;
+        }
+        AdminCommand::Gateway(GatewayCommand::List) => {
+            let all = store::gateways(&mut conn).await?;
+            emit(json, &all.iter().map(|(g, rev)| serde_json::json!({ "gateway": g, "revision": rev })).collect::<Vec<_>>(), || {
+                all.iter().map(|(g, rev)| format!("{:<12} {:<22} revision {rev}", g.name, g.endpoint)).collect::<Vec<_>>().join("\n")
+            })?;
+        }
+        AdminCommand::Token(TokenCommand::Issue { person, label, ttl }) => {
+            let secret = broker.issue_token(actor, &person, &label, time::Duration::seconds(ttl)).await?;
+            let out = serde_json::json!({ "person": person, "token": secret.expose_secret(), "ttl_seconds": ttl });
+            emit(json, &out, || format!("token for {person} (shown once, valid {}):\n{}", format_duration(ttl), secret.expose_secret()))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn contract_end_date_runs_through_that_day() {
+        assert_eq!(contract_end_arg("2027-03-31").unwrap(), datetime!(2027-04-01 00:00 UTC));
+        assert_eq!(contract_end_arg("2027-03-31T12:00:00Z").unwrap(), datetime!(2027-03-31 12:00 UTC));
+        assert!(contract_end_arg("31/03/2027").unwrap_err().contains("YYYY-MM-DD"));
+    }
+}

@@ -1,0 +1,240 @@
+//! The `daypass-broker` command line: serve, demo, admin, audit, grant, report.
+
+mod admin;
+mod demo;
+mod records;
+
+use crate::config::{self, FileConfig, StorageSettings};
+use crate::server::{open_broker_now, spawn_background, RunningServer};
+use crate::service::{syslog_line, Broker, VerifyOutcome};
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use uuid::Uuid;
+
+#[derive(Debug, Parser)]
+#[command(name = "daypass-broker", version, about = "Daypass access broker: just-in-time access for contractors")]
+pub struct Cli {
+    /// TOML config file (flags and DAYPASS_* variables override it).
+    #[arg(long, env = "DAYPASS_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Where the broker keeps its database, keys and certificate.
+    #[arg(long, env = "DAYPASS_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH (default: DATA_DIR/broker.db) or postgres://USER:PASS@HOST/DB.
+    #[arg(long, env = "DAYPASS_DATABASE", global = true, hide_env_values = true)]
+    pub database: Option<String>,
+    /// Ed25519 grant-signing key file (default: DATA_DIR/broker-signing.key). Brokers sharing a database share it.
+    #[arg(long, env = "DAYPASS_SIGNING_KEY", global = true)]
+    pub signing_key: Option<PathBuf>,
+    /// Print results as JSON, for scripts.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API.
+    Serve(ServeArgs),
+    /// Seed demo people, resources and tickets (once), then serve on loopback and print what to try.
+    Demo(ServeArgs),
+    /// Manage people, devices, resources, entitlements, policies, tickets, gateways and tokens.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+    /// Verify or export the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Inspect or end grants.
+    #[command(subcommand)]
+    Grant(GrantCommand),
+    /// The weekly access figures.
+    Report {
+        /// Window length in days, ending now.
+        #[arg(long, default_value_t = 7)]
+        days: i64,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "DAYPASS_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// PEM certificate chain; without it a self-signed certificate is made in DATA_DIR.
+    #[arg(long, env = "DAYPASS_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "DAYPASS_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP (loopback only, behind a TLS-terminating proxy).
+    #[arg(long)]
+    pub plain_http: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the whole chain; exits 1 naming the first bad entry.
+    Verify,
+    /// Write every entry for a SIEM.
+    Export {
+        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+        format: ExportFormat,
+        /// File to write (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Sign the current chain head now.
+    Checkpoint,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    Jsonl,
+    Syslog,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GrantCommand {
+    /// One grant's whole story: request, ticket state, approvals, grant, revocation or expiry.
+    Evidence { id: Uuid },
+    /// End a live grant now.
+    Revoke {
+        id: Uuid,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// Who the local CLI acts as in the audit log.
+pub fn cli_actor() -> String {
+    format!("cli:{}", std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "root".into()))
+}
+
+/// Prints `value` as JSON with --json, else the human text.
+pub fn emit<T: serde::Serialize>(json: bool, value: &T, human: impl FnOnce() -> String) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, value)?;
+        writeln!(out)?;
+    } else {
+        writeln!(out, "{}", human())?;
+    }
+    Ok(())
+}
+
+pub async fn run(cli: Cli) -> Result<std::process::ExitCode> {
+    let file = FileConfig::load(cli.config.as_deref())?;
+    let storage = StorageSettings::resolve(cli.data_dir.clone(), cli.database.clone(), cli.signing_key.clone(), &file);
+    tracing::debug!(data_dir = %storage.data_dir.display(), database = %crate::store::redact_url(&storage.database_url), "effective storage settings");
+    let broker = open_broker_now(&storage, config::broker_settings(&file)?, &file.tickets).await?;
+    let code = match cli.command {
+        Command::Serve(args) => serve(broker, &storage, &file, &args, None).await?,
+        Command::Demo(args) => {
+            let seeded = demo::seed(&broker, &storage).await?;
+            serve(broker, &storage, &file, &args, Some(seeded)).await?
+        }
+        Command::Admin(cmd) => admin::run(&broker, cmd, cli.json).await?,
+        Command::Audit(cmd) => audit(&broker, cmd, cli.json).await?,
+        Command::Grant(GrantCommand::Evidence { id }) => {
+            let bundle = broker.evidence_unchecked(id).await?;
+            emit(cli.json, &bundle, || records::evidence_text(&bundle))?;
+            std::process::ExitCode::SUCCESS
+        }
+        Command::Grant(GrantCommand::Revoke { id, reason }) => {
+            let view = broker.revoke_as(&cli_actor(), id, &reason).await?;
+            emit(cli.json, &view, || format!("grant {id} revoked: {reason}"))?;
+            std::process::ExitCode::SUCCESS
+        }
+        Command::Report { days } => {
+            anyhow::ensure!((1..=366).contains(&days), "--days must be between 1 and 366");
+            let report = broker.report(days).await?;
+            emit(cli.json, &report, || records::report_text(&report))?;
+            std::process::ExitCode::SUCCESS
+        }
+    };
+    Ok(code)
+}
+
+async fn serve(
+    broker: Broker,
+    storage: &StorageSettings,
+    file: &FileConfig,
+    args: &ServeArgs,
+    demo: Option<demo::Seeded>,
+) -> Result<std::process::ExitCode> {
+    let listen = args.listen.or(file.listen).unwrap_or_else(|| config::DEFAULT_LISTEN.parse().expect("constant"));
+    let tls = if args.plain_http {
+        None
+    } else {
+        let cert = args.tls_cert.clone().or(file.tls_cert.clone());
+        let key = args.tls_key.clone().or(file.tls_key.clone());
+        let mut names = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
+        names.extend(file.tls_names.iter().cloned());
+        if !listen.ip().is_unspecified() && !names.contains(&listen.ip().to_string()) {
+            names.push(listen.ip().to_string());
+        }
+        let configured = cert.as_deref().zip(key.as_deref());
+        Some(crate::tls::identity(configured, &storage.data_dir, &names)?)
+    };
+    broker.store().listen_for_other_brokers().await.context("listening for other brokers' changes")?;
+    let background = spawn_background(broker.clone(), config::ticket_poll_interval(file)?);
+    let server = RunningServer::start(broker, listen, tls.as_ref(), file.ticket_webhook_secret.clone()).await?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{}", server.addr);
+    println!("daypass-broker listening on {url}");
+    if let Some(id) = &tls {
+        println!("TLS certificate {} ({})", id.cert.display(), if id.generated { "self-signed, made now" } else { "as configured" });
+        println!("  pin this fingerprint in clients: {}", id.fingerprint);
+    }
+    if let Some(seeded) = demo {
+        println!("{}", demo::next_steps(&seeded, &url, tls.as_ref()));
+    }
+    server.run_until_signal().await?;
+    background.abort();
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn audit(broker: &Broker, cmd: AuditCommand, json: bool) -> Result<std::process::ExitCode> {
+    match cmd {
+        AuditCommand::Verify => match broker.verify_audit().await? {
+            VerifyOutcome::Intact(s) => {
+                emit(json, &serde_json::json!({ "intact": true, "summary": s }), || {
+                    format!("audit log intact: {} entries, {} signed checkpoints verified, head {}", s.entries, s.checkpoints_verified, s.last_hash)
+                })?;
+                Ok(std::process::ExitCode::SUCCESS)
+            }
+            VerifyOutcome::Broken(b) => {
+                emit(json, &serde_json::json!({ "intact": false, "problem": b.to_string() }), || format!("audit log BROKEN: {b}"))?;
+                Ok(std::process::ExitCode::from(1))
+            }
+        },
+        AuditCommand::Export { format, output } => {
+            let mut out: Box<dyn std::io::Write> = match &output {
+                Some(path) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "-".into());
+            broker
+                .export_audit(|e| match format {
+                    ExportFormat::Jsonl => writeln!(out, "{}", serde_json::to_string(e).unwrap_or_default()),
+                    ExportFormat::Syslog => writeln!(out, "{}", syslog_line(e, &host)),
+                })
+                .await?;
+            out.flush()?;
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        AuditCommand::Checkpoint => {
+            let signed = broker.checkpoint_audit().await?;
+            emit(json, &serde_json::json!({ "signed": signed }), || {
+                if signed { "signed a checkpoint at the current head".into() } else { "the head is already signed".into() }
+            })?;
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+    }
+}

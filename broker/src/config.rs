@@ -1,0 +1,120 @@
+//! Effective configuration: command-line flags and `DAYPASS_*` variables over an optional TOML file
+//! over defaults.
+
+use crate::service::BrokerSettings;
+use crate::tickets::TicketSettings;
+use anyhow::{Context, Result};
+use daypass_proto::duration::parse_duration;
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const DEFAULT_DATA_DIR: &str = "/var/lib/daypass-broker";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
+
+/// The TOML file (`--config`); every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub database: Option<String>,
+    pub signing_key: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Extra names for the self-signed certificate (it always covers localhost and 127.0.0.1).
+    #[serde(default)]
+    pub tls_names: Vec<String>,
+    /// How long a request waits for approval, e.g. "1h".
+    pub pending_ttl: Option<String>,
+    pub require_ticket_assignee: Option<bool>,
+    pub tunnel_network: Option<String>,
+    /// How often tickets behind live grants are re-checked, e.g. "60s".
+    pub ticket_poll_interval: Option<String>,
+    pub ticket_webhook_secret: Option<SecretString>,
+    #[serde(default)]
+    pub tickets: TicketSettings,
+}
+
+impl FileConfig {
+    pub fn load(path: Option<&Path>) -> Result<FileConfig> {
+        let Some(path) = path else { return Ok(FileConfig::default()) };
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("config file {} is not valid", path.display()))
+    }
+}
+
+/// Where the broker keeps its state.
+#[derive(Debug, Clone)]
+pub struct StorageSettings {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub signing_key: PathBuf,
+}
+
+impl StorageSettings {
+    pub fn resolve(data_dir: Option<PathBuf>, database: Option<String>, signing_key: Option<PathBuf>, file: &FileConfig) -> Self {
+        let data_dir = data_dir.or(file.data_dir.clone()).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let database_url = database
+            .or(file.database.clone())
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("broker.db").display()));
+        let signing_key = signing_key.or(file.signing_key.clone()).unwrap_or_else(|| data_dir.join("broker-signing.key"));
+        StorageSettings { data_dir, database_url, signing_key }
+    }
+}
+
+pub fn broker_settings(file: &FileConfig) -> Result<BrokerSettings> {
+    let mut s = BrokerSettings::default();
+    if let Some(ttl) = &file.pending_ttl {
+        s.pending_ttl_seconds = parse_duration(ttl).map_err(anyhow::Error::msg).context("pending_ttl")?;
+    }
+    if let Some(r) = file.require_ticket_assignee {
+        s.require_ticket_assignee = r;
+    }
+    if let Some(net) = &file.tunnel_network {
+        s.tunnel_network = net
+            .parse()
+            .with_context(|| format!("tunnel_network {net:?} is not an IPv4 CIDR such as 100.96.0.0/16"))?;
+    }
+    Ok(s)
+}
+
+pub fn ticket_poll_interval(file: &FileConfig) -> Result<Duration> {
+    let text = file.ticket_poll_interval.as_deref().unwrap_or("60s");
+    let secs = parse_duration(text).map_err(anyhow::Error::msg).context("ticket_poll_interval")?;
+    Ok(Duration::from_secs(secs as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_file_and_file_over_defaults() {
+        let file: FileConfig = toml::from_str("data_dir = \"/srv/dp\"\npending_ttl = \"30m\"").unwrap();
+        let s = StorageSettings::resolve(None, None, None, &file);
+        assert_eq!(s.data_dir, PathBuf::from("/srv/dp"));
+        assert_eq!(s.database_url, "sqlite:///srv/dp/broker.db?mode=rwc");
+        let s = StorageSettings::resolve(Some("/x".into()), Some("postgres://a@b/c".into()), None, &file);
+        assert_eq!((s.data_dir, s.database_url.as_str()), (PathBuf::from("/x"), "postgres://a@b/c"));
+        assert_eq!(broker_settings(&file).unwrap().pending_ttl_seconds, 1800);
+    }
+
+    #[test]
+    fn jira_connector_reads_from_the_tickets_table() {
+        let file: FileConfig = toml::from_str(
+            "[tickets]\nconnector = \"jira\"\nbase_url = \"https://acme.atlassian.net\"\nemail = \"bot@acme.com\"\ntoken = \"t\"",
+        )
+        .unwrap();
+        assert!(matches!(file.tickets, TicketSettings::Jira(ref j) if j.api_version == 3));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        assert!(toml::from_str::<FileConfig>("listen_addr = \"x\"").is_err());
+        let file: FileConfig = toml::from_str("tunnel_network = \"banana\"").unwrap();
+        assert!(broker_settings(&file).unwrap_err().to_string().contains("tunnel_network"));
+    }
+}

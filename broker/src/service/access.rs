@@ -1,0 +1,434 @@
+//! Just-in-time access: requests, approvals, denials, grants and revocations.
+
+use super::{Broker, Caller, ServiceError, ServiceResult};
+use crate::domain::directory::{Person, Role};
+use crate::domain::entitlement::{check_request, entitled_resources, Entitled};
+use crate::domain::grant::{self, EndReason, GrantRecord};
+use crate::domain::policy::{ApprovalPolicy, Decision};
+use crate::domain::request::{AccessRequest, RequestState};
+use crate::domain::ticket::{check_ticket, validate_ticket_key, Ticket};
+use crate::store::{self, Change};
+use daypass_proto::api::{
+    AccessRequestView, CreateAccessRequest, EntitledResource, GatewayState, GrantView, Me,
+};
+use daypass_proto::duration::parse_duration;
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+const MAX_REASON_CHARS: usize = 2000;
+
+impl Broker {
+    pub async fn me(&self, person: &Person) -> ServiceResult<Me> {
+        let mut conn = self.store().read().await?;
+        let devices = store::devices_of(&mut conn, &person.id).await?;
+        Ok(Me {
+            id: person.id.clone(),
+            name: person.name.clone(),
+            company: person.company.clone(),
+            roles: person.roles.iter().map(|r| r.to_string()).collect(),
+            groups: person.groups.iter().cloned().collect(),
+            devices: devices.into_iter().filter(|d| !d.revoked).map(|d| d.id).collect(),
+        })
+    }
+
+    /// What `person` may request, with tags and maximum durations.
+    pub async fn entitlements_of(&self, person: &Person) -> ServiceResult<Vec<EntitledResource>> {
+        let mut conn = self.store().read().await?;
+        let resources = store::resources(&mut conn).await?;
+        let matrix = store::entitlements(&mut conn).await?;
+        Ok(entitled_resources(person, &resources, &matrix)
+            .into_iter()
+            .map(|e| EntitledResource {
+                resource: e.resource.name.clone(),
+                address: e.resource.address.to_string(),
+                protocol: e.resource.protocol,
+                ports: e.resource.ports.clone(),
+                tags: e.resource.tags.iter().cloned().collect(),
+                max_duration_seconds: e.entitlement.max_duration_seconds,
+                policy: e.entitlement.policy.clone(),
+                entitlement: e.entitlement.id.clone(),
+            })
+            .collect())
+    }
+
+    /// Checks the ticket with the connector (outside any transaction: it is network I/O).
+    async fn fetch_ticket(&self, key: &str) -> ServiceResult<Option<Ticket>> {
+        Ok(self.0.tickets.fetch(key).await?)
+    }
+
+    pub async fn create_request(&self, requester: &Person, body: CreateAccessRequest) -> ServiceResult<AccessRequestView> {
+        let now = self.now();
+        validate_ticket_key(body.ticket.trim()).map_err(ServiceError::Invalid)?;
+        let reason = body.reason.trim().to_string();
+        if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+            return Err(ServiceError::Invalid(format!(
+                "reason must say why the access is needed, in 1 to {MAX_REASON_CHARS} characters"
+            )));
+        }
+        let duration_seconds = parse_duration(&body.duration).map_err(ServiceError::Invalid)?;
+        if !requester.is_active(now) {
+            return Err(ServiceError::Forbidden("your account is disabled or your contract has ended".into()));
+        }
+        let ticket_key = body.ticket.trim().to_string();
+        let ticket = self.fetch_ticket(&ticket_key).await?;
+
+        let mut change = self.store().change().await?;
+        let device = store::device(change.conn(), &body.device)
+            .await?
+            .filter(|d| d.person == requester.id && !d.revoked)
+            .ok_or_else(|| {
+                ServiceError::Invalid(format!(
+                    "device {:?} is not one of your enrolled devices: see GET /api/v1/me",
+                    body.device
+                ))
+            })?;
+        let resources = store::resources(change.conn()).await?;
+        let matrix = store::entitlements(change.conn()).await?;
+        let actor = format!("person:{}", requester.id);
+        let attempt = json!({
+            "device": device.id, "resources": body.resources, "ticket": ticket_key,
+            "duration_seconds": duration_seconds, "reason": reason,
+        });
+
+        // Refusals by the access matrix or the ticket are recorded: auditors want to see attempts.
+        let checked = check_request(requester, &body.resources, duration_seconds, &resources, &matrix)
+            .map_err(ServiceError::from)
+            .and_then(|entitled| {
+                check_ticket(&ticket_key, ticket.as_ref(), requester, self.0.settings.require_ticket_assignee)?;
+                Ok(entitled)
+            });
+        let entitled = match checked {
+            Ok(entitled) => entitled,
+            Err(err) => {
+                let mut details = attempt.clone();
+                details["refused"] = json!(err.to_string());
+                change.audit(now, &actor, "request.refused", &requester.id, details).await?;
+                change.commit().await?;
+                return Err(err);
+            }
+        };
+        let (policy, decision) = self.governing_policy(&mut change, &entitled, duration_seconds, now).await?;
+
+        let mut request = AccessRequest {
+            id: Uuid::new_v4(),
+            requester: requester.id.clone(),
+            device: device.id.clone(),
+            resources: entitled.iter().map(|e| e.resource.name.clone()).collect(),
+            ticket: ticket_key.clone(),
+            reason,
+            duration_seconds,
+            policy: policy.name.clone(),
+            approvals_required: policy.approvals_required,
+            approvals: vec![],
+            created_at: now,
+            expires_at: now + Duration::seconds(self.0.settings.pending_ttl_seconds),
+            state: RequestState::Pending,
+            ticket_snapshot: ticket.clone(),
+            needs_approval_because: match &decision {
+                Decision::AutoApprove => None,
+                Decision::NeedsApprovals { why, .. } => Some(why.clone()),
+            },
+        };
+        let subject = request.id.to_string();
+        let mut details = attempt;
+        details["policy"] = json!(policy.name);
+        details["entitlements"] = json!(entitled.iter().map(|e| &e.entitlement.id).collect::<Vec<_>>());
+        change.audit(now, &actor, "request.created", &subject, details).await?;
+        change.audit(now, "broker", "ticket.checked", &subject, json!({ "ticket": ticket, "ok": true })).await?;
+
+        match decision {
+            Decision::AutoApprove => {
+                change.audit(now, "broker", "request.auto_approved", &subject, json!({ "policy": policy.name })).await?;
+                let refs: Vec<_> = entitled.iter().map(|e| e.resource).collect();
+                let record = grant::issue(&request, requester, &device, &refs, &self.0.key, now);
+                self.commit_grant(&mut change, &mut request, &record, now).await?;
+            }
+            Decision::NeedsApprovals { required, why } => {
+                store::put_request(change.conn(), &request).await?;
+                change
+                    .audit(now, "broker", "request.awaiting_approval", &subject, json!({ "required": required, "why": why }))
+                    .await?;
+            }
+        }
+        change.commit().await?;
+        tracing::info!(request_id = %request.id, requester = %requester.id, status = ?request.status(now), "access request created");
+        Ok(request.view(now))
+    }
+
+    /// Of the policies behind the entitlements used, the strictest decides: any that needs humans wins,
+    /// and among those the one needing most approvals.
+    async fn governing_policy(
+        &self,
+        change: &mut Change,
+        entitled: &[Entitled<'_>],
+        duration_seconds: i64,
+        now: OffsetDateTime,
+    ) -> ServiceResult<(ApprovalPolicy, Decision)> {
+        let mut names: Vec<&str> = entitled.iter().map(|e| e.entitlement.policy.as_str()).collect();
+        names.sort();
+        names.dedup();
+        let refs: Vec<_> = entitled.iter().map(|e| e.resource).collect();
+        let mut best: Option<(ApprovalPolicy, Decision)> = None;
+        for name in names {
+            let policy = store::policy(change.conn(), name).await?.ok_or_else(|| {
+                ServiceError::Conflict(format!(
+                    "approval policy {name:?} named by an entitlement does not exist: an admin must create it"
+                ))
+            })?;
+            let decision = policy.decide(&refs, duration_seconds, now);
+            let stricter = match (&best, &decision) {
+                (None, _) => true,
+                (Some((_, Decision::AutoApprove)), Decision::NeedsApprovals { .. }) => true,
+                (Some((b, Decision::NeedsApprovals { .. })), Decision::NeedsApprovals { .. }) => {
+                    policy.approvals_required > b.approvals_required
+                }
+                _ => false,
+            };
+            if stricter {
+                best = Some((policy, decision));
+            }
+        }
+        best.ok_or_else(|| ServiceError::Invalid("no resources requested".into()))
+    }
+
+    /// Stores a freshly issued grant, links it to its request, audits it and wakes its gateway.
+    async fn commit_grant(
+        &self,
+        change: &mut Change,
+        request: &mut AccessRequest,
+        record: &GrantRecord,
+        now: OffsetDateTime,
+    ) -> ServiceResult<()> {
+        request.mark_granted(record.grant.id);
+        store::put_request(change.conn(), request).await?;
+        store::put_grant(change.conn(), record).await?;
+        let g = &record.grant;
+        change
+            .audit(now, "broker", "grant.issued", &g.id.to_string(), json!({
+                "request": request.id, "person": g.person, "device": g.device.id, "gateway": g.gateway,
+                "resources": g.resources, "ticket": g.ticket, "approvals": g.approvals,
+                "not_before": g.not_before.unix_timestamp(), "not_after": g.not_after.unix_timestamp(),
+                "signature": record.signed.signature,
+            }))
+            .await?;
+        change.touch_gateway(&g.gateway).await?;
+        tracing::info!(grant_id = %g.id, person = %g.person, gateway = %g.gateway, not_after = %g.not_after, "grant issued");
+        Ok(())
+    }
+
+    pub async fn request_view(&self, caller: &Caller, id: Uuid) -> ServiceResult<AccessRequestView> {
+        let person = caller.person()?;
+        let mut conn = self.store().read().await?;
+        let request = store::request(&mut conn, id).await?.ok_or_else(|| not_found_request(id))?;
+        let privileged = [Role::Approver, Role::Admin, Role::Helpdesk, Role::Auditor].iter().any(|r| person.has_role(*r));
+        if request.requester != person.id && !privileged {
+            return Err(not_found_request(id));
+        }
+        Ok(request.view(self.now()))
+    }
+
+    /// The requester's own requests, newest first.
+    pub async fn my_requests(&self, person: &Person) -> ServiceResult<Vec<AccessRequestView>> {
+        let mut conn = self.store().read().await?;
+        let now = self.now();
+        Ok(store::requests_of(&mut conn, &person.id).await?.iter().map(|r| r.view(now)).collect())
+    }
+
+    /// The approver's inbox: pending requests this person could approve.
+    pub async fn approval_inbox(&self, approver: &Person) -> ServiceResult<Vec<AccessRequestView>> {
+        let mut conn = self.store().read().await?;
+        let now = self.now();
+        let mut out = Vec::new();
+        for r in store::pending_requests(&mut conn).await? {
+            let Some(policy) = store::policy(&mut conn, &r.policy).await? else { continue };
+            if r.ensure_pending(now).is_ok() && policy.check_approver(approver, &r.requester, &r.approved_by(), now).is_ok() {
+                out.push(r.view(now));
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn approve(&self, approver: &Person, id: Uuid, comment: Option<String>) -> ServiceResult<AccessRequestView> {
+        let ticket_key = {
+            let mut conn = self.store().read().await?;
+            store::request(&mut conn, id).await?.ok_or_else(|| not_found_request(id))?.ticket
+        };
+        // Fetched before the transaction; used only if this approval completes the request.
+        let ticket = self.fetch_ticket(&ticket_key).await?;
+        let now = self.now();
+        let mut change = self.store().change().await?;
+        let mut request = store::request(change.conn(), id).await?.ok_or_else(|| not_found_request(id))?;
+        request.ensure_pending(now)?;
+        let policy = store::policy(change.conn(), &request.policy)
+            .await?
+            .ok_or_else(|| ServiceError::Conflict(format!("approval policy {:?} no longer exists", request.policy)))?;
+        policy.check_approver(approver, &request.requester, &request.approved_by(), now)?;
+        let complete = request.approve(&approver.id, comment.clone(), now)?;
+        let subject = id.to_string();
+        let actor = format!("person:{}", approver.id);
+        change.audit(now, &actor, "request.approved", &subject, json!({ "comment": comment, "complete": complete })).await?;
+        if complete {
+            self.grant_approved(&mut change, &mut request, ticket, now).await?;
+        } else {
+            store::put_request(change.conn(), &request).await?;
+        }
+        change.commit().await?;
+        Ok(request.view(now))
+    }
+
+    /// Final checks before a grant: the ticket again, the requester's account and device still valid.
+    async fn grant_approved(
+        &self,
+        change: &mut Change,
+        request: &mut AccessRequest,
+        ticket: Option<Ticket>,
+        now: OffsetDateTime,
+    ) -> ServiceResult<()> {
+        let subject = request.id.to_string();
+        let requester = store::person(change.conn(), &request.requester).await?;
+        let device = store::device(change.conn(), &request.device).await?;
+        let problem = match (&requester, &device) {
+            (Some(p), _) if !p.is_active(now) => Some("the requester's account has ended".to_string()),
+            (_, Some(d)) if d.revoked => Some(format!("device {} was revoked", d.id)),
+            (Some(p), Some(_)) => {
+                check_ticket(&request.ticket, ticket.as_ref(), p, self.0.settings.require_ticket_assignee)
+                    .err()
+                    .map(|e| e.to_string())
+            }
+            _ => Some("the requester or device no longer exists".to_string()),
+        };
+        change
+            .audit(now, "broker", "ticket.checked", &subject, json!({ "ticket": ticket, "ok": problem.is_none() }))
+            .await?;
+        request.ticket_snapshot = ticket;
+        if let Some(reason) = problem {
+            request.deny("broker", &format!("approved, but not granted: {reason}"), now)?;
+            store::put_request(change.conn(), request).await?;
+            change.audit(now, "broker", "request.denied", &subject, json!({ "reason": reason })).await?;
+            return Ok(());
+        }
+        let (requester, device) = (requester.expect("checked above"), device.expect("checked above"));
+        let all = store::resources(change.conn()).await?;
+        let refs: Vec<_> = all.iter().filter(|r| request.resources.contains(&r.name)).collect();
+        if refs.len() != request.resources.len() {
+            let reason = "a requested resource was removed while the request waited";
+            request.deny("broker", reason, now)?;
+            store::put_request(change.conn(), request).await?;
+            change.audit(now, "broker", "request.denied", &subject, json!({ "reason": reason })).await?;
+            return Ok(());
+        }
+        let record = grant::issue(request, &requester, &device, &refs, &self.0.key, now);
+        self.commit_grant(change, request, &record, now).await
+    }
+
+    pub async fn deny(&self, approver: &Person, id: Uuid, reason: &str) -> ServiceResult<AccessRequestView> {
+        if reason.trim().is_empty() {
+            return Err(ServiceError::Invalid("a denial needs a reason the requester can read".into()));
+        }
+        let now = self.now();
+        let mut change = self.store().change().await?;
+        let mut request = store::request(change.conn(), id).await?.ok_or_else(|| not_found_request(id))?;
+        request.ensure_pending(now)?;
+        let policy = store::policy(change.conn(), &request.policy)
+            .await?
+            .ok_or_else(|| ServiceError::Conflict(format!("approval policy {:?} no longer exists", request.policy)))?;
+        // Any approver the policy accepts may deny, even one who approved earlier.
+        policy.check_approver(approver, &request.requester, &[], now)?;
+        request.deny(&approver.id, reason, now)?;
+        store::put_request(change.conn(), &request).await?;
+        change
+            .audit(now, &format!("person:{}", approver.id), "request.denied", &id.to_string(), json!({ "reason": reason.trim() }))
+            .await?;
+        change.commit().await?;
+        Ok(request.view(now))
+    }
+
+    pub async fn grant_view(&self, caller: &Caller, id: Uuid) -> ServiceResult<GrantView> {
+        let person = caller.person()?;
+        let mut conn = self.store().read().await?;
+        let record = store::grant(&mut conn, id).await?.ok_or_else(|| not_found_grant(id))?;
+        let privileged = [Role::Approver, Role::Admin, Role::Helpdesk, Role::Auditor].iter().any(|r| person.has_role(*r));
+        if record.grant.person != person.id && !privileged {
+            return Err(not_found_grant(id));
+        }
+        Ok(record.view(self.now()))
+    }
+
+    /// Live grants: the caller's own, or everyone's for admins, approvers and auditors.
+    pub async fn live_grants(&self, person: &Person) -> ServiceResult<Vec<GrantView>> {
+        let mut conn = self.store().read().await?;
+        let now = self.now();
+        let all = [Role::Admin, Role::Approver, Role::Auditor, Role::Helpdesk].iter().any(|r| person.has_role(*r));
+        let records = if all {
+            store::open_grants(&mut conn).await?
+        } else {
+            store::open_grants_of_person(&mut conn, &person.id).await?
+        };
+        Ok(records.iter().filter(|g| g.is_live(now)).map(|g| g.view(now)).collect())
+    }
+
+    /// Ends a live grant early with a reason; admins and approvers only.
+    pub async fn revoke(&self, by: &Person, id: Uuid, reason: &str) -> ServiceResult<GrantView> {
+        if !by.has_role(Role::Admin) && !by.has_role(Role::Approver) {
+            return Err(ServiceError::Forbidden("only admins and approvers may revoke access".into()));
+        }
+        self.revoke_as(&format!("person:{}", by.id), id, reason).await
+    }
+
+    /// Ends a live grant early on behalf of `actor` (a person already checked, or the local admin CLI).
+    pub async fn revoke_as(&self, actor: &str, id: Uuid, reason: &str) -> ServiceResult<GrantView> {
+        if reason.trim().is_empty() {
+            return Err(ServiceError::Invalid("a revocation needs a reason".into()));
+        }
+        let now = self.now();
+        let mut change = self.store().change().await?;
+        let mut record = store::grant(change.conn(), id).await?.ok_or_else(|| not_found_grant(id))?;
+        record
+            .end(EndReason::Revoked, actor, reason.trim(), now)
+            .map_err(|e| ServiceError::Conflict(e.to_string()))?;
+        self.commit_grant_end(&mut change, &record, now).await?;
+        change.commit().await?;
+        Ok(record.view(now))
+    }
+
+    /// Stores an ended grant, audits the end and wakes its gateway.
+    pub(super) async fn commit_grant_end(&self, change: &mut Change, record: &GrantRecord, now: OffsetDateTime) -> ServiceResult<()> {
+        let end = record.ended.as_ref().expect("called for ended grants");
+        store::put_grant(change.conn(), record).await?;
+        let action = if end.reason == EndReason::Expired { "grant.expired" } else { "grant.ended" };
+        change
+            .audit(now, &end.by, action, &record.grant.id.to_string(), json!({
+                "reason": end.reason, "detail": end.detail, "at": end.at.unix_timestamp(),
+                "person": record.grant.person, "ticket": record.grant.ticket,
+            }))
+            .await?;
+        change.touch_gateway(&record.grant.gateway).await?;
+        tracing::info!(grant_id = %record.grant.id, reason = %end.reason, "grant ended");
+        Ok(())
+    }
+
+    /// The desired state of one gateway: every live grant for it, signed.
+    pub async fn gateway_state(&self, gateway: &str) -> ServiceResult<GatewayState> {
+        let mut conn = self.store().read().await?;
+        let (_, revision) = store::gateway(&mut conn, gateway)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("unknown gateway {gateway:?}")))?;
+        let now = self.now();
+        let grants = store::open_grants_of_gateway(&mut conn, gateway).await?;
+        Ok(GatewayState {
+            gateway: gateway.to_string(),
+            revision,
+            generated_at: now,
+            grants: grants.into_iter().filter(|g| g.is_live(now)).map(|g| g.signed).collect(),
+        })
+    }
+}
+
+fn not_found_request(id: Uuid) -> ServiceError {
+    ServiceError::NotFound(format!("no access request {id} that you can see"))
+}
+
+fn not_found_grant(id: Uuid) -> ServiceError {
+    ServiceError::NotFound(format!("no grant {id} that you can see"))
+}

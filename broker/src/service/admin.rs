@@ -1,0 +1,283 @@
+//! Directory and access-matrix administration; every change audited under the admin's name.
+
+use super::auth::{new_secret, secret_digest};
+use super::{Broker, ServiceError, ServiceResult};
+use crate::domain::directory::{validate_wireguard_key, Device, Person, Role};
+use crate::domain::entitlement::Entitlement;
+use crate::domain::grant::EndReason;
+use crate::domain::policy::ApprovalPolicy;
+use crate::domain::resource::{validate_tag, Resource};
+use crate::domain::ticket::{validate_ticket_key, Ticket};
+use crate::domain::validate_name;
+use crate::store::{self, ApiToken, GatewayRecord};
+use daypass_proto::{PortRange, Protocol};
+use secrecy::SecretString;
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+use time::{Duration, OffsetDateTime};
+
+#[derive(Debug, Clone)]
+pub struct PersonSpec {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub company: String,
+    pub roles: BTreeSet<Role>,
+    pub groups: BTreeSet<String>,
+    pub contract_end: Option<OffsetDateTime>,
+    pub ticket_identities: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResourceSpec {
+    pub name: String,
+    pub address: String,
+    pub protocol: Protocol,
+    pub ports: Vec<PortRange>,
+    pub tags: BTreeSet<String>,
+    pub gateway: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeviceSpec {
+    pub id: String,
+    pub person: String,
+    pub name: String,
+    pub wireguard_public_key: String,
+}
+
+fn invalid(e: String) -> ServiceError {
+    ServiceError::Invalid(e)
+}
+
+impl Broker {
+    pub async fn put_person(&self, actor: &str, spec: PersonSpec) -> ServiceResult<Person> {
+        validate_name("person id", &spec.id).map_err(invalid)?;
+        for g in &spec.groups {
+            validate_name("group", g).map_err(invalid)?;
+        }
+        if !spec.email.contains('@') {
+            return Err(invalid(format!("bad email {:?}: expected name@domain", spec.email)));
+        }
+        if spec.roles.is_empty() {
+            return Err(invalid("a person needs at least one role: contractor, approver, admin, helpdesk or auditor".into()));
+        }
+        let now = self.now();
+        let mut change = self.store().change().await?;
+        let disabled = store::person(change.conn(), &spec.id).await?.is_some_and(|p| p.disabled);
+        let person = Person {
+            id: spec.id,
+            name: if spec.name.trim().is_empty() { "(no name)".into() } else { spec.name.trim().into() },
+            email: spec.email.trim().to_string(),
+            company: spec.company.trim().to_string(),
+            roles: spec.roles,
+            groups: spec.groups,
+            contract_end: spec.contract_end,
+            disabled,
+            ticket_identities: spec.ticket_identities,
+        };
+        store::put_person(change.conn(), &person).await?;
+        change.audit(now, actor, "admin.person_saved", &person.id, json!(person)).await?;
+        change.commit().await?;
+        Ok(person)
+    }
+
+    /// Disables an account: its API tokens go and every live grant ends now, in one change.
+    pub async fn set_person_disabled(&self, actor: &str, id: &str, disabled: bool, reason: &str) -> ServiceResult<Person> {
+        let now = self.now();
+        let mut change = self.store().change().await?;
+        let mut person = store::person(change.conn(), id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no person {id:?}")))?;
+        person.disabled = disabled;
+        store::put_person(change.conn(), &person).await?;
+        let action = if disabled { "admin.person_disabled" } else { "admin.person_enabled" };
+        change.audit(now, actor, action, id, json!({ "reason": reason })).await?;
+        if disabled {
+            store::delete_api_tokens_of(change.conn(), id).await?;
+            for mut g in store::open_grants_of_person(change.conn(), id).await? {
+                if g.end(EndReason::AccountDisabled, actor, reason, now).is_ok() {
+                    self.commit_grant_end(&mut change, &g, now).await?;
+                }
+            }
+        }
+        change.commit().await?;
+        Ok(person)
+    }
+
+    pub async fn add_device(&self, actor: &str, spec: DeviceSpec) -> ServiceResult<Device> {
+        validate_name("device id", &spec.id).map_err(invalid)?;
+        validate_wireguard_key(&spec.wireguard_public_key).map_err(invalid)?;
+        let now = self.now();
+        let mut change = self.store().change().await?;
+        if store::person(change.conn(), &spec.person).await?.is_none() {
+            return Err(ServiceError::NotFound(format!("no person {:?}: add them first", spec.person)));
+        }
+        if store::device(change.conn(), &spec.id).await?.is_some() {
+            return Err(ServiceError::Conflict(format!("device {:?} already exists", spec.id)));
+        }
+        let host = store::next_tunnel_host(change.conn()).await?;
+        let net = self.0.settings.tunnel_network;
+        if host >= (1u32 << (32 - net.prefix_len())) - 1 {
+            return Err(ServiceError::Conflict(format!("the tunnel network {net} has no addresses left")));
+        }
+        let address = Ipv4Addr::from(u32::from(net.network()) + host);
+        let device = Device {
+            id: spec.id,
+            person: spec.person,
+            name: spec.name,
+            wireguard_public_key: spec.wireguard_public_key.trim().to_string(),
+            tunnel_address: format!("{address}/32"),
+            revoked: false,
+        };
+        store::put_device(change.conn(), &device).await?;
+        change.audit(now, actor, "admin.device_added", &device.id, json!(device)).await?;
+        change.commit().await?;
+        Ok(device)
+    }
+
+    pub async fn put_resource(&self, actor: &str, spec: ResourceSpec) -> ServiceResult<Resource> {
+        validate_name("resource name", &spec.name).map_err(invalid)?;
+        for t in &spec.tags {
+            validate_tag(t).map_err(invalid)?;
+        }
+        if spec.ports.is_empty() && spec.protocol != Protocol::Icmp {
+            return Err(invalid(format!("{} resources need at least one port, e.g. --ports 5432", spec.protocol)));
+        }
+        let address = crate::domain::resource::parse_address(&spec.address).map_err(invalid)?;
+        let now = self.now();
+        let mut change = self.store().change().await?;
+        if store::gateway(change.conn(), &spec.gateway).await?.is_none() {
+            return Err(ServiceError::NotFound(format!(
+                "no gateway {:?}: add it first with `daypass-broker admin gateway add`",
+                spec.gateway
+            )));
+        }
+        let resource = Resource {
+            name: spec.name,
+            address,
+            protocol: spec.protocol,
+            ports: spec.ports,
+            tags: spec.tags,
+            gateway: spec.gateway,
+            description: spec.description,
+        };
+        store::put_resource(change.conn(), &resource).await?;
+        change.audit(now, actor, "admin.resource_saved", &resource.name, json!(resource)).await?;
+        change.commit().await?;
+        Ok(resource)
+    }
+
+    pub async fn remove_resource(&self, actor: &str, name: &str) -> ServiceResult<()> {
+        let now = self.now();
+        let mut change = self.store().change().await?;
+        if !store::delete_resource(change.conn(), name).await? {
+            return Err(ServiceError::NotFound(format!("no resource {name:?}")));
+        }
+        change.audit(now, actor, "admin.resource_removed", name, json!({})).await?;
+        change.commit().await?;
+        Ok(())
+    }
+
+    pub async fn put_entitlement(&self, actor: &str, e: Entitlement) -> ServiceResult<Entitlement> {
+        validate_name("entitlement id", &e.id).map_err(invalid)?;
+        if e.max_duration_seconds <= 0 {
+            return Err(invalid("max duration must be positive, e.g. --max 4h".into()));
+        }
+        let now = self.now();
+        let mut change = self.store().change().await?;
+        if store::policy(change.conn(), &e.policy).await?.is_none() {
+            return Err(ServiceError::NotFound(format!(
+                "no approval policy {:?}: create it first with `daypass-broker admin policy set`",
+                e.policy
+            )));
+        }
+        store::put_entitlement(change.conn(), &e).await?;
+        change.audit(now, actor, "admin.entitlement_saved", &e.id, json!(e)).await?;
+        change.commit().await?;
+        Ok(e)
+    }
+
+    pub async fn remove_entitlement(&self, actor: &str, id: &str) -> ServiceResult<()> {
+        let now = self.now();
+        let mut change = self.store().change().await?;
+        if !store::delete_entitlement(change.conn(), id).await? {
+            return Err(ServiceError::NotFound(format!("no entitlement {id:?}")));
+        }
+        change.audit(now, actor, "admin.entitlement_removed", id, json!({})).await?;
+        change.commit().await?;
+        Ok(())
+    }
+
+    pub async fn put_policy(&self, actor: &str, p: ApprovalPolicy) -> ServiceResult<ApprovalPolicy> {
+        validate_name("policy name", &p.name).map_err(invalid)?;
+        p.validate().map_err(invalid)?;
+        let now = self.now();
+        let mut change = self.store().change().await?;
+        store::put_policy(change.conn(), &p).await?;
+        change.audit(now, actor, "admin.policy_saved", &p.name, json!(p)).await?;
+        change.commit().await?;
+        Ok(p)
+    }
+
+    /// Creates or updates a built-in ticket; closing one ends its grants in the same change.
+    pub async fn put_builtin_ticket(&self, actor: &str, t: Ticket) -> ServiceResult<Ticket> {
+        validate_ticket_key(&t.key).map_err(invalid)?;
+        let now = self.now();
+        let mut change = self.store().change().await?;
+        store::put_builtin_ticket(change.conn(), &t).await?;
+        change.audit(now, actor, "admin.ticket_saved", &t.key, json!(t)).await?;
+        if self.ticket_connector_name() == "builtin" {
+            self.end_grants_for_ticket_in(&mut change, &t.key, Some(&t), actor).await?;
+        }
+        change.commit().await?;
+        Ok(t)
+    }
+
+    /// Registers a gateway (or rotates its credential); returns the credential, shown once.
+    pub async fn put_gateway(
+        &self,
+        actor: &str,
+        name: &str,
+        endpoint: &str,
+        wireguard_public_key: &str,
+    ) -> ServiceResult<(GatewayRecord, SecretString)> {
+        validate_name("gateway name", name).map_err(invalid)?;
+        validate_wireguard_key(wireguard_public_key).map_err(invalid)?;
+        if endpoint.parse::<std::net::SocketAddr>().is_err() && !endpoint.contains(':') {
+            return Err(invalid(format!("bad endpoint {endpoint:?}: write HOST:PORT, e.g. 203.0.113.7:51820")));
+        }
+        let secret = new_secret("dpg_");
+        let record = GatewayRecord {
+            name: name.into(),
+            endpoint: endpoint.into(),
+            wireguard_public_key: wireguard_public_key.trim().into(),
+            last_seen: None,
+        };
+        let now = self.now();
+        let mut change = self.store().change().await?;
+        store::put_gateway(change.conn(), &record, &secret_digest(secrecy::ExposeSecret::expose_secret(&secret))).await?;
+        change.audit(now, actor, "admin.gateway_saved", name, json!({ "endpoint": endpoint, "wireguard_public_key": record.wireguard_public_key })).await?;
+        change.commit().await?;
+        Ok((record, secret))
+    }
+
+    /// Issues an API token for a person; the token is returned once and only its digest is kept.
+    pub async fn issue_token(&self, actor: &str, person: &str, label: &str, ttl: Duration) -> ServiceResult<SecretString> {
+        let now = self.now();
+        let mut change = self.store().change().await?;
+        if store::person(change.conn(), person).await?.is_none() {
+            return Err(ServiceError::NotFound(format!("no person {person:?}")));
+        }
+        let secret = new_secret("dpt_");
+        let token = ApiToken { person: person.into(), label: label.into(), created_at: now, expires_at: now + ttl };
+        store::put_api_token(change.conn(), &secret_digest(secrecy::ExposeSecret::expose_secret(&secret)), &token).await?;
+        change
+            .audit(now, actor, "admin.token_issued", person, json!({ "label": label, "expires_at": token.expires_at.unix_timestamp() }))
+            .await?;
+        change.commit().await?;
+        Ok(secret)
+    }
+}

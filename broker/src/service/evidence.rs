@@ -1,0 +1,47 @@
+//! A grant's evidence bundle: request, ticket as checked, approvals, the signed grant, and how it ended.
+
+use super::{Broker, Caller, ServiceError, ServiceResult};
+use crate::domain::audit::AuditEntry;
+use crate::domain::directory::Role;
+use crate::domain::ticket::Ticket;
+use crate::store::{self, AuditRead};
+use daypass_proto::api::{AccessRequestView, GrantView};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EvidenceBundle {
+    pub grant: GrantView,
+    pub request: AccessRequestView,
+    /// The ticket as the connector reported it when the grant was decided.
+    #[schema(value_type = Object)]
+    pub ticket_at_decision: Option<Ticket>,
+    /// Every audit entry about the request and the grant, in chain order (each carries its hash).
+    #[schema(value_type = Vec<Object>)]
+    pub audit: Vec<AuditEntry>,
+}
+
+impl Broker {
+    pub async fn evidence(&self, caller: &Caller, grant_id: Uuid) -> ServiceResult<EvidenceBundle> {
+        caller.person_with(&[Role::Admin, Role::Auditor, Role::Helpdesk, Role::Approver])?;
+        self.evidence_unchecked(grant_id).await
+    }
+
+    /// For the local CLI, which has the database itself.
+    pub async fn evidence_unchecked(&self, grant_id: Uuid) -> ServiceResult<EvidenceBundle> {
+        let mut conn = self.store().read().await?;
+        let missing = || ServiceError::NotFound(format!("no grant {grant_id}"));
+        let record = store::grant(&mut conn, grant_id).await?.ok_or_else(missing)?;
+        let request = store::request(&mut conn, record.grant.request_id).await?.ok_or_else(missing)?;
+        let audit =
+            AuditRead::about(&mut conn, &[request.id.to_string(), grant_id.to_string()]).await?;
+        let now = self.now();
+        Ok(EvidenceBundle {
+            grant: record.view(now),
+            request: request.view(now),
+            ticket_at_decision: request.ticket_snapshot.clone(),
+            audit,
+        })
+    }
+}

@@ -1,0 +1,121 @@
+//! The broker's operations: each loads what it needs, asks the pure domain, and commits the change
+//! together with its audit entries.
+
+mod access;
+mod admin;
+mod audit;
+mod auth;
+mod evidence;
+mod report;
+mod sweep;
+
+pub use admin::{DeviceSpec, PersonSpec, ResourceSpec};
+pub use audit::{syslog_line, VerifyOutcome};
+pub use auth::Caller;
+pub use evidence::EvidenceBundle;
+
+use crate::clock::Clock;
+use crate::domain::entitlement::MatrixRefusal;
+use crate::domain::policy::ApprovalRefusal;
+use crate::domain::request::RequestRefusal;
+use crate::domain::ticket::TicketProblem;
+use crate::store::{Store, StoreError};
+use crate::tickets::{TicketConnector, TicketSystemError};
+use ed25519_dalek::SigningKey;
+use ipnet::Ipv4Net;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// Tunables that are policy rather than code.
+#[derive(Debug, Clone)]
+pub struct BrokerSettings {
+    /// How long a request waits for approval before it expires.
+    pub pending_ttl_seconds: i64,
+    /// Whether the requester must be the ticket's assignee.
+    pub require_ticket_assignee: bool,
+    /// Devices get their tunnel address from this network.
+    pub tunnel_network: Ipv4Net,
+}
+
+impl Default for BrokerSettings {
+    fn default() -> Self {
+        BrokerSettings {
+            pending_ttl_seconds: crate::domain::request::DEFAULT_PENDING_TTL_SECONDS,
+            require_ticket_assignee: true,
+            tunnel_network: "100.96.0.0/16".parse().expect("constant network"),
+        }
+    }
+}
+
+struct Inner {
+    store: Store,
+    key: SigningKey,
+    clock: Arc<dyn Clock>,
+    tickets: Arc<dyn TicketConnector>,
+    settings: BrokerSettings,
+}
+
+/// The broker service; cheap to clone, shared by the HTTP API, the CLI and background tasks.
+#[derive(Clone)]
+pub struct Broker(Arc<Inner>);
+
+impl Broker {
+    pub fn new(
+        store: Store,
+        key: SigningKey,
+        clock: Arc<dyn Clock>,
+        tickets: Arc<dyn TicketConnector>,
+        settings: BrokerSettings,
+    ) -> Self {
+        Broker(Arc::new(Inner { store, key, clock, tickets, settings }))
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.0.clock.now()
+    }
+
+    pub fn verifying_key(&self) -> ed25519_dalek::VerifyingKey {
+        self.0.key.verifying_key()
+    }
+
+    pub fn ticket_connector_name(&self) -> &'static str {
+        self.0.tickets.name()
+    }
+}
+
+/// Everything an operation can refuse with; the API maps each to a status and problem type.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    NotEntitled(#[from] MatrixRefusal),
+    #[error(transparent)]
+    Ticket(#[from] TicketProblem),
+    #[error(transparent)]
+    Approval(#[from] ApprovalRefusal),
+    #[error(transparent)]
+    Request(#[from] RequestRefusal),
+    #[error(transparent)]
+    TicketSystem(#[from] TicketSystemError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for ServiceError {
+    fn from(e: sqlx::Error) -> Self {
+        ServiceError::Store(StoreError::Database(e))
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;

@@ -1,0 +1,70 @@
+//! The weekly figures an access owner watches.
+
+use super::{Broker, ServiceResult};
+use crate::domain::directory::Role;
+use crate::domain::grant::EndReason;
+use crate::store;
+use daypass_proto::api::{AccessReport, RequestStatus};
+use std::collections::BTreeMap;
+use time::Duration;
+
+/// Grants of at most this length count as just-in-time; longer ones are standing access in disguise.
+const JUST_IN_TIME_MAX: Duration = Duration::hours(24);
+
+impl Broker {
+    /// Figures for the window `[now - days, now]`.
+    pub async fn report(&self, days: i64) -> ServiceResult<AccessReport> {
+        let to = self.now();
+        let from = to - Duration::days(days.max(1));
+        let mut conn = self.store().read().await?;
+        let people = store::people(&mut conn).await?;
+        let grants = store::grants_overlapping(&mut conn, from, to).await?;
+        let requests = store::requests_since(&mut conn, from).await?;
+
+        let issued: Vec<_> = grants.iter().filter(|g| g.grant.not_before >= from).collect();
+        let lengths: Vec<i64> = issued
+            .iter()
+            .map(|g| (g.ended.as_ref().map_or(g.grant.not_after, |e| e.at) - g.grant.not_before).whole_seconds())
+            .collect();
+        let jit = issued.iter().filter(|g| g.grant.not_after - g.grant.not_before <= JUST_IN_TIME_MAX).count();
+        let ended_in_window = |reason: Option<EndReason>| {
+            grants
+                .iter()
+                .filter_map(|g| g.ended.as_ref())
+                .filter(|e| e.at >= from && e.at <= to && e.reason != EndReason::Expired)
+                .filter(|e| reason.is_none_or(|r| e.reason == r))
+                .count() as u64
+        };
+        let count_status = |s: RequestStatus| requests.iter().filter(|r| r.status(to) == s).count() as u64;
+        let mut per_resource = BTreeMap::new();
+        for g in &issued {
+            for r in &g.grant.resources {
+                *per_resource.entry(r.name.clone()).or_insert(0u64) += 1;
+            }
+        }
+        Ok(AccessReport {
+            from,
+            to,
+            active_contractors: people.iter().filter(|p| p.is_active(to) && p.has_role(Role::Contractor)).count() as u64,
+            active_accounts: people.iter().filter(|p| p.is_active(to)).count() as u64,
+            grants_issued: issued.len() as u64,
+            just_in_time_share: ratio(jit as f64, issued.len() as f64),
+            average_grant_seconds: ratio(lengths.iter().sum::<i64>() as f64, lengths.len() as f64),
+            requests_approved: count_status(RequestStatus::Granted),
+            requests_denied: count_status(RequestStatus::Denied),
+            requests_expired: count_status(RequestStatus::Expired),
+            grants_revoked: ended_in_window(None),
+            grants_ended_by_ticket_close: ended_in_window(Some(EndReason::TicketClosed)),
+            grants_per_resource: per_resource,
+        })
+    }
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b == 0.0 {
+        0.0
+    } else {
+        a / b
+    }
+}
+

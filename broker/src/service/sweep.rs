@@ -1,0 +1,165 @@
+//! Time- and ticket-driven endings: lapsed requests, expired grants, ended contracts, closed tickets.
+
+use super::{Broker, ServiceResult};
+use crate::domain::grant::EndReason;
+use crate::domain::ticket::{check_ticket, Ticket};
+use crate::store::{self, AuditRead, Change};
+use daypass_proto::api::WebhookOutcome;
+use serde_json::json;
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+/// What one sweep recorded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepOutcome {
+    pub requests_expired: Vec<Uuid>,
+    pub grants_expired: Vec<Uuid>,
+    pub grants_ended_by_account: Vec<Uuid>,
+}
+
+impl SweepOutcome {
+    pub fn is_empty(&self) -> bool {
+        self.requests_expired.is_empty() && self.grants_expired.is_empty() && self.grants_ended_by_account.is_empty()
+    }
+}
+
+impl Broker {
+    /// Records every ending that time has brought. Idempotent, and safe with several brokers: the
+    /// work is re-read inside the change, so an ending is recorded once.
+    pub async fn sweep(&self) -> ServiceResult<SweepOutcome> {
+        let now = self.now();
+        let mut out = SweepOutcome::default();
+        {
+            // Cheap read first, so an idle broker never takes the write lock.
+            let mut conn = self.store().read().await?;
+            let due = !store::lapsed_requests(&mut conn, now).await?.is_empty()
+                || !store::due_grants(&mut conn, now).await?.is_empty()
+                || !self.grants_of_ended_accounts(&mut conn, now).await?.is_empty();
+            if !due {
+                return Ok(out);
+            }
+        }
+        let mut change = self.store().change().await?;
+        for mut r in store::lapsed_requests(change.conn(), now).await? {
+            if r.expire_if_due(now) {
+                store::put_request(change.conn(), &r).await?;
+                change
+                    .audit(now, "broker", "request.expired", &r.id.to_string(), json!({ "expires_at": r.expires_at.unix_timestamp(), "approvals": r.approved_by() }))
+                    .await?;
+                out.requests_expired.push(r.id);
+            }
+        }
+        for mut g in store::due_grants(change.conn(), now).await? {
+            if g.expire_if_due(now) {
+                self.commit_grant_end(&mut change, &g, now).await?;
+                out.grants_expired.push(g.grant.id);
+            }
+        }
+        for (mut g, reason, detail) in self.grants_of_ended_accounts(change.conn(), now).await? {
+            if g.end(reason, "broker", &detail, now).is_ok() {
+                self.commit_grant_end(&mut change, &g, now).await?;
+                out.grants_ended_by_account.push(g.grant.id);
+            }
+        }
+        change.commit().await?;
+        Ok(out)
+    }
+
+    async fn grants_of_ended_accounts(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        now: time::OffsetDateTime,
+    ) -> ServiceResult<Vec<(crate::domain::grant::GrantRecord, EndReason, String)>> {
+        use crate::domain::directory::AccountState;
+        let mut out = Vec::new();
+        for g in store::open_grants(conn).await? {
+            if !g.is_live(now) {
+                continue;
+            }
+            let state = store::person(conn, &g.grant.person).await?.map(|p| p.account_state(now));
+            match state {
+                Some(AccountState::Active) => {}
+                Some(AccountState::ContractEnded(at)) => out.push((g, EndReason::ContractEnded, format!("contract ended {at}"))),
+                Some(AccountState::Disabled) | None => out.push((g, EndReason::AccountDisabled, "account disabled".into())),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Signs the audit chain's head if it moved since the last checkpoint.
+    pub async fn checkpoint_audit(&self) -> ServiceResult<bool> {
+        let mut conn = self.store().read().await?;
+        let (head, _) = AuditRead::head(&mut conn).await?;
+        let last = AuditRead::checkpoints(&mut conn).await?.last().map_or(0, |c| c.seq);
+        drop(conn);
+        if head <= last {
+            return Ok(false);
+        }
+        let mut change = self.store().change().await?;
+        let signed = change.checkpoint(self.now(), &self.0.key).await?.is_some();
+        change.commit().await?;
+        Ok(signed)
+    }
+
+    /// Re-checks one ticket and ends the grants it no longer justifies (closed, gone, reassigned).
+    pub async fn recheck_ticket(&self, key: &str, actor: &str) -> ServiceResult<WebhookOutcome> {
+        let ticket = self.0.tickets.fetch(key).await?;
+        self.end_grants_for_ticket(key, ticket.as_ref(), actor).await
+    }
+
+    async fn end_grants_for_ticket(&self, key: &str, ticket: Option<&Ticket>, actor: &str) -> ServiceResult<WebhookOutcome> {
+        let mut change = self.store().change().await?;
+        let ended = self.end_grants_for_ticket_in(&mut change, key, ticket, actor).await?;
+        change.commit().await?;
+        Ok(WebhookOutcome {
+            ticket: key.to_string(),
+            ticket_open: ticket.is_some_and(|t| !t.done),
+            grants_ended: ended,
+        })
+    }
+
+    /// Inside `change`: ends the grants bound to `key` that the ticket no longer justifies.
+    pub(super) async fn end_grants_for_ticket_in(
+        &self,
+        change: &mut Change,
+        key: &str,
+        ticket: Option<&Ticket>,
+        actor: &str,
+    ) -> ServiceResult<Vec<Uuid>> {
+        let now = self.now();
+        let mut ended = Vec::new();
+        for mut g in store::open_grants_of_ticket(change.conn(), key).await? {
+            let Some(person) = store::person(change.conn(), &g.grant.person).await? else { continue };
+            let Err(problem) = check_ticket(key, ticket, &person, self.0.settings.require_ticket_assignee) else {
+                continue;
+            };
+            if g.end(EndReason::TicketClosed, actor, &problem.to_string(), now).is_ok() {
+                self.commit_grant_end(change, &g, now).await?;
+                ended.push(g.grant.id);
+            }
+        }
+        Ok(ended)
+    }
+
+    /// Polls the ticket system for every ticket that live grants depend on. A ticket system that
+    /// cannot be reached leaves grants running to their own expiry (logged), rather than cutting
+    /// everyone off during an outage.
+    pub async fn poll_tickets(&self) -> ServiceResult<Vec<Uuid>> {
+        let keys: BTreeSet<String> = {
+            let mut conn = self.store().read().await?;
+            let now = self.now();
+            store::open_grants(&mut conn).await?.into_iter().filter(|g| g.is_live(now)).map(|g| g.grant.ticket).collect()
+        };
+        let mut ended = Vec::new();
+        for key in keys {
+            match self.recheck_ticket(&key, "tickets:poll").await {
+                Ok(outcome) => ended.extend(outcome.grants_ended),
+                Err(super::ServiceError::TicketSystem(e)) => {
+                    tracing::warn!(ticket = %key, error = %e, "ticket poll failed; grants keep running to their own expiry");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(ended)
+    }
+}
