@@ -51,12 +51,8 @@ impl From<ServiceError> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
-        let status = match r {
-            JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            JsonRejection::BytesRejection(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        ApiError::new(status, "invalid-body", format!("{}: send a JSON body as the API document describes", r.body_text()))
+        // axum's own statuses: 400 malformed JSON, 422 wrong shape, 415 wrong content type, 413 too large.
+        ApiError::new(r.status(), "invalid-body", format!("{}: send a JSON body as the API document describes", r.body_text()))
     }
 }
 

@@ -123,7 +123,7 @@ pub enum ResourceCommand {
         protocol: Protocol,
         /// Ports and ranges, e.g. 22,8000-8080.
         #[arg(long, value_parser = ports_arg, default_value = "")]
-        ports: Vec<PortRange>,
+        ports: std::vec::Vec<PortRange>,
         #[arg(long = "tag")]
         tags: Vec<String>,
         #[arg(long)]

@@ -238,3 +238,26 @@ async fn audit(broker: &Broker, cmd: AuditCommand, json: bool) -> Result<std::pr
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn port_lists_parse_as_one_value() {
+        let cli = Cli::try_parse_from([
+            "daypass-broker", "admin", "resource", "add", "db", "--address", "10.0.0.1", "--ports", "22,8000-8080", "--gateway", "g",
+        ])
+        .unwrap();
+        let Command::Admin(admin::AdminCommand::Resource(admin::ResourceCommand::Add { ports, .. })) = cli.command else {
+            panic!("parsed the wrong command")
+        };
+        assert_eq!(ports.len(), 2);
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests of the broker: service scenarios on SQLite and PostgreSQL, the HTTP API through
+//! the router and a real TLS listener, ticket connectors against a local ticket server, audit tamper.
+
+mod api;
+mod audit;
+mod connectors;
+mod listener;
+mod scenarios;
+mod support;
