@@ -40,8 +40,11 @@ pub struct FileConfig {
 
 impl FileConfig {
     pub fn load(path: Option<&Path>) -> Result<FileConfig> {
-        let Some(path) = path else { return Ok(FileConfig::default()) };
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+        let Some(path) = path else {
+            return Ok(FileConfig::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("config file {} is not valid", path.display()))
     }
 }
@@ -55,20 +58,35 @@ pub struct StorageSettings {
 }
 
 impl StorageSettings {
-    pub fn resolve(data_dir: Option<PathBuf>, database: Option<String>, signing_key: Option<PathBuf>, file: &FileConfig) -> Self {
-        let data_dir = data_dir.or(file.data_dir.clone()).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    pub fn resolve(
+        data_dir: Option<PathBuf>,
+        database: Option<String>,
+        signing_key: Option<PathBuf>,
+        file: &FileConfig,
+    ) -> Self {
+        let data_dir = data_dir
+            .or(file.data_dir.clone())
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
         let database_url = database
             .or(file.database.clone())
             .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("broker.db").display()));
-        let signing_key = signing_key.or(file.signing_key.clone()).unwrap_or_else(|| data_dir.join("broker-signing.key"));
-        StorageSettings { data_dir, database_url, signing_key }
+        let signing_key = signing_key
+            .or(file.signing_key.clone())
+            .unwrap_or_else(|| data_dir.join("broker-signing.key"));
+        StorageSettings {
+            data_dir,
+            database_url,
+            signing_key,
+        }
     }
 }
 
 pub fn broker_settings(file: &FileConfig) -> Result<BrokerSettings> {
     let mut s = BrokerSettings::default();
     if let Some(ttl) = &file.pending_ttl {
-        s.pending_ttl_seconds = parse_duration(ttl).map_err(anyhow::Error::msg).context("pending_ttl")?;
+        s.pending_ttl_seconds = parse_duration(ttl)
+            .map_err(anyhow::Error::msg)
+            .context("pending_ttl")?;
     }
     if let Some(r) = file.require_ticket_assignee {
         s.require_ticket_assignee = r;
@@ -83,7 +101,9 @@ pub fn broker_settings(file: &FileConfig) -> Result<BrokerSettings> {
 
 pub fn ticket_poll_interval(file: &FileConfig) -> Result<Duration> {
     let text = file.ticket_poll_interval.as_deref().unwrap_or("60s");
-    let secs = parse_duration(text).map_err(anyhow::Error::msg).context("ticket_poll_interval")?;
+    let secs = parse_duration(text)
+        .map_err(anyhow::Error::msg)
+        .context("ticket_poll_interval")?;
     Ok(Duration::from_secs(secs as u64))
 }
 
@@ -98,7 +118,10 @@ mod tests {
         assert_eq!(s.data_dir, PathBuf::from("/srv/dp"));
         assert_eq!(s.database_url, "sqlite:///srv/dp/broker.db?mode=rwc");
         let s = StorageSettings::resolve(Some("/x".into()), Some("postgres://a@b/c".into()), None, &file);
-        assert_eq!((s.data_dir, s.database_url.as_str()), (PathBuf::from("/x"), "postgres://a@b/c"));
+        assert_eq!(
+            (s.data_dir, s.database_url.as_str()),
+            (PathBuf::from("/x"), "postgres://a@b/c")
+        );
         assert_eq!(broker_settings(&file).unwrap().pending_ttl_seconds, 1800);
     }
 
@@ -115,6 +138,9 @@ mod tests {
     fn unknown_keys_and_bad_values_are_refused() {
         assert!(toml::from_str::<FileConfig>("listen_addr = \"x\"").is_err());
         let file: FileConfig = toml::from_str("tunnel_network = \"banana\"").unwrap();
-        assert!(broker_settings(&file).unwrap_err().to_string().contains("tunnel_network"));
+        assert!(broker_settings(&file)
+            .unwrap_err()
+            .to_string()
+            .contains("tunnel_network"));
     }
 }

@@ -10,12 +10,18 @@ use std::path::Path;
 /// Loads the key at `path`, creating it (mode 0600) if it does not exist.
 pub fn load_or_create_signing_key(path: &Path) -> Result<SigningKey> {
     if path.exists() {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading signing key {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading signing key {}", path.display()))?;
         let seed: [u8; 32] = B64
             .decode(text.trim())
             .ok()
             .and_then(|b| b.try_into().ok())
-            .with_context(|| format!("{} is not a Daypass signing key (base64 of 32 bytes)", path.display()))?;
+            .with_context(|| {
+                format!(
+                    "{} is not a Daypass signing key (base64 of 32 bytes)",
+                    path.display()
+                )
+            })?;
         return Ok(SigningKey::from_bytes(&seed));
     }
     let key = SigningKey::generate(&mut rand::rngs::OsRng);
@@ -36,8 +42,11 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(0o600);
     }
-    let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(bytes).with_context(|| format!("writing {}", path.display()))?;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 
@@ -55,7 +64,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
     }
 

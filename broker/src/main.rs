@@ -8,7 +8,8 @@ use std::process::ExitCode;
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DAYPASS_LOG").unwrap_or_else(|_| "daypass_broker=info,warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("DAYPASS_LOG")
+                .unwrap_or_else(|_| "daypass_broker=info,warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -21,8 +21,12 @@ pub async fn open_broker(
     tickets: &TicketSettings,
     clock: Arc<dyn Clock>,
 ) -> Result<Broker> {
-    std::fs::create_dir_all(&storage.data_dir)
-        .with_context(|| format!("creating data directory {} (run as root, or pass --data-dir)", storage.data_dir.display()))?;
+    std::fs::create_dir_all(&storage.data_dir).with_context(|| {
+        format!(
+            "creating data directory {} (run as root, or pass --data-dir)",
+            storage.data_dir.display()
+        )
+    })?;
     let store = Store::open(&storage.database_url)
         .await
         .with_context(|| format!("opening database {}", redact_url(&storage.database_url)))?;
@@ -31,7 +35,11 @@ pub async fn open_broker(
     Ok(Broker::new(store, key, clock, tickets, settings))
 }
 
-pub async fn open_broker_now(storage: &StorageSettings, settings: BrokerSettings, tickets: &TicketSettings) -> Result<Broker> {
+pub async fn open_broker_now(
+    storage: &StorageSettings,
+    settings: BrokerSettings,
+    tickets: &TicketSettings,
+) -> Result<Broker> {
     open_broker(storage, settings, tickets, Arc::new(SystemClock)).await
 }
 
@@ -50,7 +58,10 @@ impl RunningServer {
         tls: Option<&TlsIdentity>,
         ticket_webhook_secret: Option<SecretString>,
     ) -> Result<RunningServer> {
-        let state = AppState { broker, ticket_webhook_secret: ticket_webhook_secret.map(Arc::new) };
+        let state = AppState {
+            broker,
+            ticket_webhook_secret: ticket_webhook_secret.map(Arc::new),
+        };
         let app = router(state).into_make_service();
         let handle = axum_server::Handle::new();
         let task = match tls {
@@ -58,8 +69,18 @@ impl RunningServer {
                 let _ = rustls::crypto::ring::default_provider().install_default();
                 let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&id.cert, &id.key)
                     .await
-                    .with_context(|| format!("loading TLS certificate {} and key {}", id.cert.display(), id.key.display()))?;
-                tokio::spawn(axum_server::bind_rustls(listen, config).handle(handle.clone()).serve(app))
+                    .with_context(|| {
+                        format!(
+                            "loading TLS certificate {} and key {}",
+                            id.cert.display(),
+                            id.key.display()
+                        )
+                    })?;
+                tokio::spawn(
+                    axum_server::bind_rustls(listen, config)
+                        .handle(handle.clone())
+                        .serve(app),
+                )
             }
             None => {
                 anyhow::ensure!(
@@ -72,8 +93,14 @@ impl RunningServer {
         let addr = match handle.listening().await {
             Some(addr) => addr,
             None => {
-                let err = task.await.map_err(anyhow::Error::from).and_then(|r| r.map_err(anyhow::Error::from));
-                return Err(anyhow::anyhow!("could not listen on {listen}: {:#}", err.err().unwrap_or_else(|| anyhow::anyhow!("unknown error"))));
+                let err = task
+                    .await
+                    .map_err(anyhow::Error::from)
+                    .and_then(|r| r.map_err(anyhow::Error::from));
+                return Err(anyhow::anyhow!(
+                    "could not listen on {listen}: {:#}",
+                    err.err().unwrap_or_else(|| anyhow::anyhow!("unknown error"))
+                ));
             }
         };
         Ok(RunningServer { addr, handle, task })

@@ -31,12 +31,18 @@ pub fn identity(configured: Option<(&Path, &Path)>, dir: &Path, names: &[String]
     let key = dir.join("broker-key.pem");
     let mut generated = false;
     if !cert.exists() || !key.exists() {
-        let made = rcgen::generate_simple_self_signed(names.to_vec()).context("generating a self-signed certificate")?;
+        let made = rcgen::generate_simple_self_signed(names.to_vec())
+            .context("generating a self-signed certificate")?;
         crate::keys::write_private(&key, made.key_pair.serialize_pem().as_bytes())?;
         std::fs::write(&cert, made.cert.pem()).with_context(|| format!("writing {}", cert.display()))?;
         generated = true;
     }
-    Ok(TlsIdentity { fingerprint: fingerprint_of_file(&cert)?, cert, key, generated })
+    Ok(TlsIdentity {
+        fingerprint: fingerprint_of_file(&cert)?,
+        cert,
+        key,
+        generated,
+    })
 }
 
 pub fn fingerprint_of_file(cert: &Path) -> Result<String> {

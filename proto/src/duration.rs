@@ -21,7 +21,9 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
             'd' => 86_400,
             _ => return Err(format!("bad duration {text:?}: unknown unit {c:?}; {hint}")),
         };
-        let n: i64 = digits.parse().map_err(|_| format!("bad duration {text:?}: {hint}"))?;
+        let n: i64 = digits
+            .parse()
+            .map_err(|_| format!("bad duration {text:?}: {hint}"))?;
         total = n
             .checked_mul(unit)
             .and_then(|s| total.checked_add(s))

@@ -10,4 +10,4 @@ pub mod signed;
 pub use grant::{Grant, GrantDevice, GrantedResource};
 pub use problem::Problem;
 pub use resource::{PortRange, Protocol};
-pub use signed::{Signed, SignatureError};
+pub use signed::{SignatureError, Signed};

@@ -45,7 +45,10 @@ pub struct PortRange {
 
 impl PortRange {
     pub fn single(port: u16) -> Self {
-        PortRange { first: port, last: port }
+        PortRange {
+            first: port,
+            last: port,
+        }
     }
 }
 
@@ -71,7 +74,10 @@ impl FromStr for PortRange {
                 .ok_or_else(|| format!("bad port {p:?}: ports are whole numbers from 1 to 65535"))
         };
         let range = match s.split_once('-') {
-            Some((a, b)) => PortRange { first: parse(a)?, last: parse(b)? },
+            Some((a, b)) => PortRange {
+                first: parse(a)?,
+                last: parse(b)?,
+            },
             None => PortRange::single(parse(s)?),
         };
         if range.first > range.last {
@@ -100,7 +106,16 @@ mod tests {
     #[test]
     fn port_list_parses_singles_and_ranges_sorted() {
         let ports = parse_port_list("8080-8090, 22").unwrap();
-        assert_eq!(ports, vec![PortRange::single(22), PortRange { first: 8080, last: 8090 }]);
+        assert_eq!(
+            ports,
+            vec![
+                PortRange::single(22),
+                PortRange {
+                    first: 8080,
+                    last: 8090
+                }
+            ]
+        );
     }
 
     #[test]

@@ -56,7 +56,10 @@ impl<T: Serialize + DeserializeOwned> Signed<T> {
     pub fn verify(&self, trusted: &VerifyingKey) -> Result<T, SignatureError> {
         let expected = key_id(trusted);
         if self.key_id != expected {
-            return Err(SignatureError::UnknownKey { expected, found: self.key_id.clone() });
+            return Err(SignatureError::UnknownKey {
+                expected,
+                found: self.key_id.clone(),
+            });
         }
         let bytes = B64.decode(&self.payload).map_err(|_| SignatureError::Encoding)?;
         let sig_bytes: [u8; 64] = B64
@@ -82,7 +85,9 @@ mod tests {
     }
 
     fn note() -> Note {
-        Note { text: "open port 5432".into() }
+        Note {
+            text: "open port 5432".into(),
+        }
     }
 
     #[test]
@@ -97,7 +102,10 @@ mod tests {
         let key = SigningKey::generate(&mut OsRng);
         let mut signed = Signed::sign(&note(), &key);
         signed.payload = B64.encode(br#"{"text":"open every port"}"#);
-        assert_eq!(signed.verify(&key.verifying_key()), Err(SignatureError::BadSignature));
+        assert_eq!(
+            signed.verify(&key.verifying_key()),
+            Err(SignatureError::BadSignature)
+        );
     }
 
     #[test]
@@ -105,8 +113,14 @@ mod tests {
         let trusted = SigningKey::generate(&mut OsRng);
         let attacker = SigningKey::generate(&mut OsRng);
         let mut signed = Signed::sign(&note(), &attacker);
-        assert!(matches!(signed.verify(&trusted.verifying_key()), Err(SignatureError::UnknownKey { .. })));
+        assert!(matches!(
+            signed.verify(&trusted.verifying_key()),
+            Err(SignatureError::UnknownKey { .. })
+        ));
         signed.key_id = key_id(&trusted.verifying_key());
-        assert_eq!(signed.verify(&trusted.verifying_key()), Err(SignatureError::BadSignature));
+        assert_eq!(
+            signed.verify(&trusted.verifying_key()),
+            Err(SignatureError::BadSignature)
+        );
     }
 }

@@ -5,7 +5,9 @@ use super::{AppState, Authed};
 use crate::domain::directory::Role;
 use axum::extract::State;
 use axum::http::StatusCode;
-use daypass_proto::api::{AccessRequestView, ApproveBody, CreateAccessRequest, EntitledResource, Me, ReasonBody};
+use daypass_proto::api::{
+    AccessRequestView, ApproveBody, CreateAccessRequest, EntitledResource, Me, ReasonBody,
+};
 use daypass_proto::Problem;
 use uuid::Uuid;
 
@@ -19,14 +21,20 @@ pub async fn me(State(s): State<AppState>, Authed(caller): Authed) -> ApiResult<
 /// The resources the caller may request, with tags, maximum duration and policy.
 #[utoipa::path(get, path = "/api/v1/entitlements", security(("bearer" = [])),
     responses((status = 200, body = Vec<EntitledResource>), (status = 401, body = Problem)))]
-pub async fn entitlements(State(s): State<AppState>, Authed(caller): Authed) -> ApiResult<Vec<EntitledResource>> {
+pub async fn entitlements(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+) -> ApiResult<Vec<EntitledResource>> {
     Ok(ApiJson(s.broker.entitlements_of(caller.person()?).await?))
 }
 
 /// The caller's own requests, newest first.
 #[utoipa::path(get, path = "/api/v1/requests", security(("bearer" = [])),
     responses((status = 200, body = Vec<AccessRequestView>), (status = 401, body = Problem)))]
-pub async fn my_requests(State(s): State<AppState>, Authed(caller): Authed) -> ApiResult<Vec<AccessRequestView>> {
+pub async fn my_requests(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+) -> ApiResult<Vec<AccessRequestView>> {
     Ok(ApiJson(s.broker.my_requests(caller.person()?).await?))
 }
 
@@ -50,7 +58,11 @@ pub async fn create_request(
 /// One request (its requester, approvers, helpdesk, admins and auditors may read it).
 #[utoipa::path(get, path = "/api/v1/requests/{id}", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = AccessRequestView), (status = 404, body = Problem)))]
-pub async fn request(State(s): State<AppState>, Authed(caller): Authed, ApiPath(id): ApiPath<Uuid>) -> ApiResult<AccessRequestView> {
+pub async fn request(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<AccessRequestView> {
     Ok(ApiJson(s.broker.request_view(&caller, id).await?))
 }
 

@@ -19,11 +19,15 @@ impl FromRequestParts<AppState> for Authed {
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ApiError::unauthenticated("send `Authorization: Bearer TOKEN` (an admin issues tokens)"))?;
+            .ok_or_else(|| {
+                ApiError::unauthenticated("send `Authorization: Bearer TOKEN` (an admin issues tokens)")
+            })?;
         let token = header
             .strip_prefix("Bearer ")
             .map(|t| SecretString::from(t.trim().to_string()))
-            .ok_or_else(|| ApiError::unauthenticated("the Authorization header must use the Bearer scheme"))?;
+            .ok_or_else(|| {
+                ApiError::unauthenticated("the Authorization header must use the Bearer scheme")
+            })?;
         let caller = state.broker.authenticate(&token).await.map_err(|e| match e {
             crate::service::ServiceError::Forbidden(m) => ApiError::unauthenticated(m),
             other => ApiError::from(other),

@@ -15,7 +15,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> Self {
-        ApiError { status, kind, detail: detail.into() }
+        ApiError {
+            status,
+            kind,
+            detail: detail.into(),
+        }
     }
 
     pub fn unauthenticated(detail: impl Into<String>) -> Self {
@@ -52,13 +56,24 @@ impl From<ServiceError> for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         // axum's own statuses: 400 malformed JSON, 422 wrong shape, 415 wrong content type, 413 too large.
-        ApiError::new(r.status(), "invalid-body", format!("{}: send a JSON body as the API document describes", r.body_text()))
+        ApiError::new(
+            r.status(),
+            "invalid-body",
+            format!(
+                "{}: send a JSON body as the API document describes",
+                r.body_text()
+            ),
+        )
     }
 }
 
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid-path", format!("{} (ids are UUIDs)", r.body_text()))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-path",
+            format!("{} (ids are UUIDs)", r.body_text()),
+        )
     }
 }
 

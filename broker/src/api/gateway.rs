@@ -19,7 +19,11 @@ const RECHECK: Duration = Duration::from_secs(2);
 fn gateway_name(caller: Caller) -> Result<String, ApiError> {
     match caller {
         Caller::Gateway(name) => Ok(name),
-        Caller::Person(_) => Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "only gateway credentials may read gateway state")),
+        Caller::Person(_) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only gateway credentials may read gateway state",
+        )),
     }
 }
 
@@ -42,7 +46,13 @@ pub async fn stream(
     let first = s.broker.gateway_state(&gateway).await?;
     tracing::info!(gateway = %gateway, revision = first.revision, "gateway connected");
     let wake = s.broker.store().subscribe_gateway_changes();
-    let init = Link { broker: s.broker.clone(), gateway, wake, last_revision: None, pending: Some(first) };
+    let init = Link {
+        broker: s.broker.clone(),
+        gateway,
+        wake,
+        last_revision: None,
+        pending: Some(first),
+    };
     let events = futures::stream::unfold(init, |mut link| async move {
         let state = link.next_state().await;
         Some((Ok(event(&state)), link))
@@ -69,7 +79,11 @@ impl Link {
     /// Waits for this gateway's next revision.
     async fn next_state(&mut self) -> GatewayState {
         loop {
-            if let Some(state) = self.pending.take().filter(|s| Some(s.revision) != self.last_revision) {
+            if let Some(state) = self
+                .pending
+                .take()
+                .filter(|s| Some(s.revision) != self.last_revision)
+            {
                 self.last_revision = Some(state.revision);
                 return state;
             }
@@ -82,7 +96,9 @@ impl Link {
             if relevant {
                 match self.broker.gateway_state(&self.gateway).await {
                     Ok(s) => self.pending = Some(s),
-                    Err(e) => tracing::warn!(gateway = %self.gateway, error = %e, "could not read gateway state"),
+                    Err(e) => {
+                        tracing::warn!(gateway = %self.gateway, error = %e, "could not read gateway state")
+                    }
                 }
             }
         }

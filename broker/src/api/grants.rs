@@ -18,7 +18,11 @@ pub async fn live(State(s): State<AppState>, Authed(caller): Authed) -> ApiResul
 /// One grant, with its signed form for clients and gateways.
 #[utoipa::path(get, path = "/api/v1/grants/{id}", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = GrantView), (status = 404, body = Problem)))]
-pub async fn grant(State(s): State<AppState>, Authed(caller): Authed, ApiPath(id): ApiPath<Uuid>) -> ApiResult<GrantView> {
+pub async fn grant(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<GrantView> {
     Ok(ApiJson(s.broker.grant_view(&caller, id).await?))
 }
 
@@ -32,12 +36,18 @@ pub async fn revoke(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<ReasonBody>,
 ) -> ApiResult<GrantView> {
-    Ok(ApiJson(s.broker.revoke(caller.person()?, id, &body.reason).await?))
+    Ok(ApiJson(
+        s.broker.revoke(caller.person()?, id, &body.reason).await?,
+    ))
 }
 
 /// The grant's whole story: request, ticket as checked, approvals, grant, end, with audit hashes.
 #[utoipa::path(get, path = "/api/v1/grants/{id}/evidence", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = EvidenceBundle), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn evidence(State(s): State<AppState>, Authed(caller): Authed, ApiPath(id): ApiPath<Uuid>) -> ApiResult<EvidenceBundle> {
+pub async fn evidence(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<EvidenceBundle> {
     Ok(ApiJson(s.broker.evidence(&caller, id).await?))
 }

@@ -32,7 +32,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/broker-key", get(ops::broker_key))
         .route("/api/v1/me", get(access::me))
         .route("/api/v1/entitlements", get(access::entitlements))
-        .route("/api/v1/requests", get(access::my_requests).post(access::create_request))
+        .route(
+            "/api/v1/requests",
+            get(access::my_requests).post(access::create_request),
+        )
         .route("/api/v1/requests/{id}", get(access::request))
         .route("/api/v1/requests/{id}/approve", post(access::approve))
         .route("/api/v1/requests/{id}/deny", post(access::deny))
@@ -47,7 +50,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/reports/access", get(ops::report))
         .route("/api/v1/audit/verify", get(ops::audit_verify))
         .fallback(|| async {
-            ApiError::new(axum::http::StatusCode::NOT_FOUND, "not-found", "no such endpoint: see /api/v1/openapi.json")
+            ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "not-found",
+                "no such endpoint: see /api/v1/openapi.json",
+            )
         })
         .with_state(state)
 }

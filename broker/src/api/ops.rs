@@ -23,7 +23,10 @@ pub struct Health {
 /// Liveness and which ticket connector is in use.
 #[utoipa::path(get, path = "/api/v1/health", responses((status = 200, body = Health)))]
 pub async fn health(State(s): State<AppState>) -> ApiResult<Health> {
-    Ok(ApiJson(Health { status: "ok", ticket_connector: s.broker.ticket_connector_name() }))
+    Ok(ApiJson(Health {
+        status: "ok",
+        ticket_connector: s.broker.ticket_connector_name(),
+    }))
 }
 
 /// This document.
@@ -59,7 +62,11 @@ pub async fn ticket_webhook(
     ApiJson(body): ApiJson<TicketWebhook>,
 ) -> ApiResult<WebhookOutcome> {
     let Some(expected) = &s.ticket_webhook_secret else {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "webhook-off", "the ticket webhook is off: set ticket_webhook_secret in the broker config"));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "webhook-off",
+            "the ticket webhook is off: set ticket_webhook_secret in the broker config",
+        ));
     };
     let given = headers
         .get("x-daypass-webhook-secret")
@@ -70,10 +77,13 @@ pub async fn ticket_webhook(
     if !bool::from(given.as_bytes().ct_eq(expected.expose_secret().as_bytes())) {
         return Err(ApiError::unauthenticated("wrong or missing webhook secret"));
     }
-    let key = body
-        .ticket
-        .or(body.issue.map(|i| i.key))
-        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "invalid-body", "name the ticket: {\"ticket\": \"OPS-1\"} or a Jira webhook body with issue.key"))?;
+    let key = body.ticket.or(body.issue.map(|i| i.key)).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-body",
+            "name the ticket: {\"ticket\": \"OPS-1\"} or a Jira webhook body with issue.key",
+        )
+    })?;
     crate::domain::ticket::validate_ticket_key(&key)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-body", e))?;
     Ok(ApiJson(s.broker.recheck_ticket(&key, "tickets:webhook").await?))
@@ -88,11 +98,19 @@ pub struct ReportQuery {
 /// The weekly access figures (admins, approvers and auditors).
 #[utoipa::path(get, path = "/api/v1/reports/access", security(("bearer" = [])), params(ReportQuery),
     responses((status = 200, body = AccessReport), (status = 403, body = Problem)))]
-pub async fn report(State(s): State<AppState>, Authed(caller): Authed, ApiQuery(q): ApiQuery<ReportQuery>) -> ApiResult<AccessReport> {
+pub async fn report(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> ApiResult<AccessReport> {
     caller.person_with(&[Role::Admin, Role::Approver, Role::Auditor])?;
     let days = q.days.unwrap_or(7);
     if !(1..=366).contains(&days) {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", "days must be between 1 and 366"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-query",
+            "days must be between 1 and 366",
+        ));
     }
     Ok(ApiJson(s.broker.report(days).await?))
 }
@@ -118,6 +136,11 @@ pub async fn audit_verify(State(s): State<AppState>, Authed(caller): Authed) -> 
             checkpoints_verified: Some(sum.checkpoints_verified),
             problem: None,
         },
-        VerifyOutcome::Broken(b) => AuditStatus { intact: false, entries: None, checkpoints_verified: None, problem: Some(b.to_string()) },
+        VerifyOutcome::Broken(b) => AuditStatus {
+            intact: false,
+            entries: None,
+            checkpoints_verified: None,
+            problem: Some(b.to_string()),
+        },
     }))
 }

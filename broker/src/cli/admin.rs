@@ -35,7 +35,9 @@ fn contract_end_arg(s: &str) -> Result<OffsetDateTime, String> {
         .ok()
         .and_then(|d| d.next_day())
         .map(|d| d.midnight().assume_utc())
-        .ok_or_else(|| format!("bad date {s:?}: write YYYY-MM-DD (through the end of that day, UTC) or an RFC 3339 time"))
+        .ok_or_else(|| {
+            format!("bad date {s:?}: write YYYY-MM-DD (through the end of that day, UTC) or an RFC 3339 time")
+        })
 }
 
 #[derive(Debug, Subcommand)]
@@ -236,7 +238,16 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
     let actor = actor.as_str();
     let mut conn = broker.store().read().await?;
     match cmd {
-        AdminCommand::Person(PersonCommand::Add { id, name, email, company, roles, groups, contract_end, ticket_identities }) => {
+        AdminCommand::Person(PersonCommand::Add {
+            id,
+            name,
+            email,
+            company,
+            roles,
+            groups,
+            contract_end,
+            ticket_identities,
+        }) => {
             let spec = PersonSpec {
                 id,
                 name,
@@ -252,10 +263,14 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
         }
         AdminCommand::Person(PersonCommand::Disable { id, reason }) => {
             let p = broker.set_person_disabled(actor, &id, true, &reason).await?;
-            emit(json, &p, || format!("disabled {id}: tokens removed, live grants ended"))?;
+            emit(json, &p, || {
+                format!("disabled {id}: tokens removed, live grants ended")
+            })?;
         }
         AdminCommand::Person(PersonCommand::Enable { id }) => {
-            let p = broker.set_person_disabled(actor, &id, false, "enabled by admin").await?;
+            let p = broker
+                .set_person_disabled(actor, &id, false, "enabled by admin")
+                .await?;
             emit(json, &p, || format!("enabled {id}"))?;
         }
         AdminCommand::Person(PersonCommand::List) => {
@@ -267,30 +282,80 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
                     .map(|p| {
                         let roles: Vec<_> = p.roles.iter().map(|r| r.to_string()).collect();
                         let state = if p.is_active(now) { "active" } else { "ended" };
-                        format!("{:<12} {:<24} {:<20} {:<24} {state}", p.id, p.name, p.company, roles.join(","))
+                        format!(
+                            "{:<12} {:<24} {:<20} {:<24} {state}",
+                            p.id,
+                            p.name,
+                            p.company,
+                            roles.join(",")
+                        )
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
             })?;
         }
-        AdminCommand::Device(DeviceCommand::Add { id, person, name, wireguard_key }) => {
-            let d = broker.add_device(actor, DeviceSpec { id, person, name, wireguard_public_key: wireguard_key }).await?;
-            emit(json, &d, || format!("device {} bound to {} with tunnel address {}", d.id, d.person, d.tunnel_address))?;
+        AdminCommand::Device(DeviceCommand::Add {
+            id,
+            person,
+            name,
+            wireguard_key,
+        }) => {
+            let d = broker
+                .add_device(
+                    actor,
+                    DeviceSpec {
+                        id,
+                        person,
+                        name,
+                        wireguard_public_key: wireguard_key,
+                    },
+                )
+                .await?;
+            emit(json, &d, || {
+                format!(
+                    "device {} bound to {} with tunnel address {}",
+                    d.id, d.person, d.tunnel_address
+                )
+            })?;
         }
         AdminCommand::Device(DeviceCommand::List { person }) => {
             let devices = store::devices_of(&mut conn, &person).await?;
             emit(json, &devices, || {
-                devices.iter().map(|d| format!("{:<20} {:<18} {}", d.id, d.tunnel_address, d.name)).collect::<Vec<_>>().join("\n")
+                devices
+                    .iter()
+                    .map(|d| format!("{:<20} {:<18} {}", d.id, d.tunnel_address, d.name))
+                    .collect::<Vec<_>>()
+                    .join("\n")
             })?;
         }
-        AdminCommand::Resource(ResourceCommand::Add { name, address, protocol, ports, tags, gateway, description }) => {
-            let spec = ResourceSpec { name, address, protocol, ports, tags: tags.into_iter().collect(), gateway, description };
+        AdminCommand::Resource(ResourceCommand::Add {
+            name,
+            address,
+            protocol,
+            ports,
+            tags,
+            gateway,
+            description,
+        }) => {
+            let spec = ResourceSpec {
+                name,
+                address,
+                protocol,
+                ports,
+                tags: tags.into_iter().collect(),
+                gateway,
+                description,
+            };
             let r = broker.put_resource(actor, spec).await?;
-            emit(json, &r, || format!("saved resource {} ({} {})", r.name, r.address, r.protocol))?;
+            emit(json, &r, || {
+                format!("saved resource {} ({} {})", r.name, r.address, r.protocol)
+            })?;
         }
         AdminCommand::Resource(ResourceCommand::Remove { name }) => {
             broker.remove_resource(actor, &name).await?;
-            emit(json, &serde_json::json!({ "removed": name }), || format!("removed resource {name}"))?;
+            emit(json, &serde_json::json!({ "removed": name }), || {
+                format!("removed resource {name}")
+            })?;
         }
         AdminCommand::Resource(ResourceCommand::List) => {
             let all = store::resources(&mut conn).await?;
@@ -299,67 +364,169 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
                     .map(|r| {
                         let ports: Vec<_> = r.ports.iter().map(|p| p.to_string()).collect();
                         let tags: Vec<_> = r.tags.iter().cloned().collect();
-                        format!("{:<16} {:<18} {}/{:<12} {:<10} {}", r.name, r.address, r.protocol, ports.join(","), r.gateway, tags.join(" "))
+                        format!(
+                            "{:<16} {:<18} {}/{:<12} {:<10} {}",
+                            r.name,
+                            r.address,
+                            r.protocol,
+                            ports.join(","),
+                            r.gateway,
+                            tags.join(" ")
+                        )
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
             })?;
         }
-        AdminCommand::Entitlement(EntitlementCommand::Add { id, subject, selector, max, policy }) => {
-            let e = broker.put_entitlement(actor, Entitlement { id, subject, selector, max_duration_seconds: max, policy }).await?;
-            emit(json, &e, || format!("saved entitlement {}: {} may request {} for up to {}", e.id, e.subject, e.selector, format_duration(e.max_duration_seconds)))?;
+        AdminCommand::Entitlement(EntitlementCommand::Add {
+            id,
+            subject,
+            selector,
+            max,
+            policy,
+        }) => {
+            let e = broker
+                .put_entitlement(
+                    actor,
+                    Entitlement {
+                        id,
+                        subject,
+                        selector,
+                        max_duration_seconds: max,
+                        policy,
+                    },
+                )
+                .await?;
+            emit(json, &e, || {
+                format!(
+                    "saved entitlement {}: {} may request {} for up to {}",
+                    e.id,
+                    e.subject,
+                    e.selector,
+                    format_duration(e.max_duration_seconds)
+                )
+            })?;
         }
         AdminCommand::Entitlement(EntitlementCommand::Remove { id }) => {
             broker.remove_entitlement(actor, &id).await?;
-            emit(json, &serde_json::json!({ "removed": id }), || format!("removed entitlement {id}"))?;
+            emit(json, &serde_json::json!({ "removed": id }), || {
+                format!("removed entitlement {id}")
+            })?;
         }
         AdminCommand::Entitlement(EntitlementCommand::List) => {
             let all = store::entitlements(&mut conn).await?;
             emit(json, &all, || {
                 all.iter()
-                    .map(|e| format!("{:<16} {:<20} {:<24} max {:<6} policy {}", e.id, e.subject, e.selector, format_duration(e.max_duration_seconds), e.policy))
+                    .map(|e| {
+                        format!(
+                            "{:<16} {:<20} {:<24} max {:<6} policy {}",
+                            e.id,
+                            e.subject,
+                            e.selector,
+                            format_duration(e.max_duration_seconds),
+                            e.policy
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             })?;
         }
-        AdminCommand::Policy(PolicyCommand::Set { name, auto_approve, unless_tags, hours, auto_max, approvals, approver_group }) => {
+        AdminCommand::Policy(PolicyCommand::Set {
+            name,
+            auto_approve,
+            unless_tags,
+            hours,
+            auto_max,
+            approvals,
+            approver_group,
+        }) => {
             let auto = auto_approve.then(|| AutoApprove {
                 unless_tags: unless_tags.into_iter().collect(),
                 hours_utc: hours,
                 max_duration_seconds: auto_max,
             });
-            let p = broker.put_policy(actor, ApprovalPolicy { name, auto_approve: auto, approvals_required: approvals, approver_group }).await?;
+            let p = broker
+                .put_policy(
+                    actor,
+                    ApprovalPolicy {
+                        name,
+                        auto_approve: auto,
+                        approvals_required: approvals,
+                        approver_group,
+                    },
+                )
+                .await?;
             emit(json, &p, || format!("saved policy {}", p.name))?;
         }
         AdminCommand::Policy(PolicyCommand::List) => {
             let all = store::policies(&mut conn).await?;
-            emit(json, &all, || all.iter().map(|p| format!("{}: {}", p.name, serde_json::to_string(p).unwrap_or_default())).collect::<Vec<_>>().join("\n"))?;
+            emit(json, &all, || {
+                all.iter()
+                    .map(|p| format!("{}: {}", p.name, serde_json::to_string(p).unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })?;
         }
-        AdminCommand::Ticket(TicketCommand::Set { key, summary, status, assignee }) => {
-            let done = ["done", "closed", "resolved"].iter().any(|d| d.eq_ignore_ascii_case(&status));
-            let t = broker.put_builtin_ticket(actor, Ticket { key, summary, status, done, assignee, url: None }).await?;
+        AdminCommand::Ticket(TicketCommand::Set {
+            key,
+            summary,
+            status,
+            assignee,
+        }) => {
+            let done = ["done", "closed", "resolved"]
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(&status));
+            let t = broker
+                .put_builtin_ticket(
+                    actor,
+                    Ticket {
+                        key,
+                        summary,
+                        status,
+                        done,
+                        assignee,
+                        url: None,
+                    },
+                )
+                .await?;
             emit(json, &t, || format!("saved ticket {} ({})", t.key, t.status))?;
         }
         AdminCommand::Ticket(TicketCommand::Close { key }) => {
-            let mut t = store::builtin_ticket(&mut conn, &key)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no built-in ticket {key:?}: list them with `admin ticket list`"))?;
+            let mut t = store::builtin_ticket(&mut conn, &key).await?.ok_or_else(|| {
+                anyhow::anyhow!("no built-in ticket {key:?}: list them with `admin ticket list`")
+            })?;
             t.status = "Done".into();
             t.done = true;
             let t = broker.put_builtin_ticket(actor, t).await?;
-            emit(json, &t, || format!("closed ticket {}; grants bound to it have ended", t.key))?;
+            emit(json, &t, || {
+                format!("closed ticket {}; grants bound to it have ended", t.key)
+            })?;
         }
         AdminCommand::Ticket(TicketCommand::List) => {
             let all = store::builtin_tickets(&mut conn).await?;
             emit(json, &all, || {
                 all.iter()
-                    .map(|t| format!("{:<10} {:<12} {:<10} {}", t.key, t.status, t.assignee.as_deref().unwrap_or("-"), t.summary))
+                    .map(|t| {
+                        format!(
+                            "{:<10} {:<12} {:<10} {}",
+                            t.key,
+                            t.status,
+                            t.assignee.as_deref().unwrap_or("-"),
+                            t.summary
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             })?;
         }
-        AdminCommand::Gateway(GatewayCommand::Add { name, endpoint, wireguard_key }) => {
-            let (g, secret) = broker.put_gateway(actor, &name, &endpoint, &wireguard_key).await?;
+        AdminCommand::Gateway(GatewayCommand::Add {
+            name,
+            endpoint,
+            wireguard_key,
+        }) => {
+            let (g, secret) = broker
+                .put_gateway(actor, &name, &endpoint, &wireguard_key)
+                .await?;
             let out = serde_json::json!({ "gateway": g, "credential": secret.expose_secret() });
             emit(json, &out, || {
                 format!("gateway {} registered.\ncredential (shown once; give it to the gateway as DAYPASS_GATEWAY_TOKEN):\n{}", g.name, secret.expose_secret())
@@ -367,14 +534,32 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
         }
         AdminCommand::Gateway(GatewayCommand::List) => {
             let all = store::gateways(&mut conn).await?;
-            emit(json, &all.iter().map(|(g, rev)| serde_json::json!({ "gateway": g, "revision": rev })).collect::<Vec<_>>(), || {
-                all.iter().map(|(g, rev)| format!("{:<12} {:<22} revision {rev}", g.name, g.endpoint)).collect::<Vec<_>>().join("\n")
-            })?;
+            emit(
+                json,
+                &all.iter()
+                    .map(|(g, rev)| serde_json::json!({ "gateway": g, "revision": rev }))
+                    .collect::<Vec<_>>(),
+                || {
+                    all.iter()
+                        .map(|(g, rev)| format!("{:<12} {:<22} revision {rev}", g.name, g.endpoint))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                },
+            )?;
         }
         AdminCommand::Token(TokenCommand::Issue { person, label, ttl }) => {
-            let secret = broker.issue_token(actor, &person, &label, time::Duration::seconds(ttl)).await?;
-            let out = serde_json::json!({ "person": person, "token": secret.expose_secret(), "ttl_seconds": ttl });
-            emit(json, &out, || format!("token for {person} (shown once, valid {}):\n{}", format_duration(ttl), secret.expose_secret()))?;
+            let secret = broker
+                .issue_token(actor, &person, &label, time::Duration::seconds(ttl))
+                .await?;
+            let out =
+                serde_json::json!({ "person": person, "token": secret.expose_secret(), "ttl_seconds": ttl });
+            emit(json, &out, || {
+                format!(
+                    "token for {person} (shown once, valid {}):\n{}",
+                    format_duration(ttl),
+                    secret.expose_secret()
+                )
+            })?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -387,8 +572,14 @@ mod tests {
 
     #[test]
     fn contract_end_date_runs_through_that_day() {
-        assert_eq!(contract_end_arg("2027-03-31").unwrap(), datetime!(2027-04-01 00:00 UTC));
-        assert_eq!(contract_end_arg("2027-03-31T12:00:00Z").unwrap(), datetime!(2027-03-31 12:00 UTC));
+        assert_eq!(
+            contract_end_arg("2027-03-31").unwrap(),
+            datetime!(2027-04-01 00:00 UTC)
+        );
+        assert_eq!(
+            contract_end_arg("2027-03-31T12:00:00Z").unwrap(),
+            datetime!(2027-03-31 12:00 UTC)
+        );
         assert!(contract_end_arg("31/03/2027").unwrap_err().contains("YYYY-MM-DD"));
     }
 }

@@ -48,15 +48,37 @@ pub async fn seed(broker: &Broker, storage: &StorageSettings) -> Result<Seeded> 
     let tokens_file = storage.data_dir.join("demo-tokens.env");
     let data_dir = storage.data_dir.clone();
     if tokens_file.exists() {
-        return Ok(Seeded { tokens_file, data_dir, fresh: false });
+        return Ok(Seeded {
+            tokens_file,
+            data_dir,
+            fresh: false,
+        });
     }
     let now = broker.now();
-    let mut ana = person("ana", "Ana Contractor", "Acme Contracting", &[Role::Contractor], &["dba"]);
+    let mut ana = person(
+        "ana",
+        "Ana Contractor",
+        "Acme Contracting",
+        &[Role::Contractor],
+        &["dba"],
+    );
     ana.contract_end = Some(now + time::Duration::days(90));
     for p in [
         ana,
-        person("ben", "Ben Approver", "Example Corp", &[Role::Approver], &["approvers"]),
-        person("cy", "Cy Approver", "Example Corp", &[Role::Approver], &["approvers"]),
+        person(
+            "ben",
+            "Ben Approver",
+            "Example Corp",
+            &[Role::Approver],
+            &["approvers"],
+        ),
+        person(
+            "cy",
+            "Cy Approver",
+            "Example Corp",
+            &[Role::Approver],
+            &["approvers"],
+        ),
         person("ida", "Ida Admin", "Example Corp", &[Role::Admin], &[]),
         person("hal", "Hal Helpdesk", "Example Corp", &[Role::Helpdesk], &[]),
         person("aud", "Aud Auditor", "Example Audit", &[Role::Auditor], &[]),
@@ -64,43 +86,83 @@ pub async fn seed(broker: &Broker, storage: &StorageSettings) -> Result<Seeded> 
         broker.put_person(ACTOR, p).await?;
     }
     broker
-        .add_device(ACTOR, DeviceSpec { id: "ana-laptop".into(), person: "ana".into(), name: "Ana's laptop".into(), wireguard_public_key: random_key() })
-        .await?;
-    broker.put_gateway(ACTOR, "gw-demo", "127.0.0.1:51820", &random_key()).await?;
-    broker
-        .put_policy(ACTOR, ApprovalPolicy {
-            name: "low-risk".into(),
-            auto_approve: Some(AutoApprove {
-                unless_tags: ["env:prod".to_string()].into(),
-                hours_utc: None,
-                max_duration_seconds: Some(4 * 3600),
-            }),
-            approvals_required: 1,
-            approver_group: Some("approvers".into()),
-        })
+        .add_device(
+            ACTOR,
+            DeviceSpec {
+                id: "ana-laptop".into(),
+                person: "ana".into(),
+                name: "Ana's laptop".into(),
+                wireguard_public_key: random_key(),
+            },
+        )
         .await?;
     broker
-        .put_policy(ACTOR, ApprovalPolicy { name: "prod-two".into(), auto_approve: None, approvals_required: 2, approver_group: Some("approvers".into()) })
+        .put_gateway(ACTOR, "gw-demo", "127.0.0.1:51820", &random_key())
+        .await?;
+    broker
+        .put_policy(
+            ACTOR,
+            ApprovalPolicy {
+                name: "low-risk".into(),
+                auto_approve: Some(AutoApprove {
+                    unless_tags: ["env:prod".to_string()].into(),
+                    hours_utc: None,
+                    max_duration_seconds: Some(4 * 3600),
+                }),
+                approvals_required: 1,
+                approver_group: Some("approvers".into()),
+            },
+        )
+        .await?;
+    broker
+        .put_policy(
+            ACTOR,
+            ApprovalPolicy {
+                name: "prod-two".into(),
+                auto_approve: None,
+                approvals_required: 2,
+                approver_group: Some("approvers".into()),
+            },
+        )
         .await?;
     for (name, address, ports, tags) in [
-        ("db-staging", "10.20.0.10", vec![PortRange::single(5432)], vec!["db:staging", "env:staging"]),
-        ("web-prod", "10.20.0.20", vec![PortRange::single(22), PortRange::single(443)], vec!["env:prod"]),
+        (
+            "db-staging",
+            "10.20.0.10",
+            vec![PortRange::single(5432)],
+            vec!["db:staging", "env:staging"],
+        ),
+        (
+            "web-prod",
+            "10.20.0.20",
+            vec![PortRange::single(22), PortRange::single(443)],
+            vec!["env:prod"],
+        ),
     ] {
         broker
-            .put_resource(ACTOR, ResourceSpec {
-                name: name.into(),
-                address: address.into(),
-                protocol: Protocol::Tcp,
-                ports,
-                tags: tags.into_iter().map(String::from).collect(),
-                gateway: "gw-demo".into(),
-                description: String::new(),
-            })
+            .put_resource(
+                ACTOR,
+                ResourceSpec {
+                    name: name.into(),
+                    address: address.into(),
+                    protocol: Protocol::Tcp,
+                    ports,
+                    tags: tags.into_iter().map(String::from).collect(),
+                    gateway: "gw-demo".into(),
+                    description: String::new(),
+                },
+            )
             .await?;
     }
     for (id, subject, selector, max, policy) in [
         ("dba-staging", "group:dba", "tag:db:staging", 8 * 3600, "low-risk"),
-        ("ana-web-prod", "person:ana", "resource:web-prod", 2 * 3600, "prod-two"),
+        (
+            "ana-web-prod",
+            "person:ana",
+            "resource:web-prod",
+            2 * 3600,
+            "prod-two",
+        ),
     ] {
         let e = Entitlement {
             id: id.into(),
@@ -113,19 +175,41 @@ pub async fn seed(broker: &Broker, storage: &StorageSettings) -> Result<Seeded> 
     }
     for (key, summary, status, done) in [
         ("OPS-101", "Migrate the staging schema", "In Progress", false),
-        ("OPS-102", "Rotate web-prod TLS certificates", "In Progress", false),
+        (
+            "OPS-102",
+            "Rotate web-prod TLS certificates",
+            "In Progress",
+            false,
+        ),
         ("OPS-103", "Old finished work", "Done", true),
     ] {
-        let t = Ticket { key: key.into(), summary: summary.into(), status: status.into(), done, assignee: Some("ana".into()), url: None };
+        let t = Ticket {
+            key: key.into(),
+            summary: summary.into(),
+            status: status.into(),
+            done,
+            assignee: Some("ana".into()),
+            url: None,
+        };
         broker.put_builtin_ticket(ACTOR, t).await?;
     }
     let mut env = String::from("# Demo API tokens (valid 7 days). Keep this file private.\n");
     for id in ["ana", "ben", "cy", "ida", "hal", "aud"] {
-        let secret = broker.issue_token(ACTOR, id, "demo", time::Duration::days(7)).await?;
-        env.push_str(&format!("{}_TOKEN={}\n", id.to_uppercase(), secret.expose_secret()));
+        let secret = broker
+            .issue_token(ACTOR, id, "demo", time::Duration::days(7))
+            .await?;
+        env.push_str(&format!(
+            "{}_TOKEN={}\n",
+            id.to_uppercase(),
+            secret.expose_secret()
+        ));
     }
     crate::keys::write_private(&tokens_file, env.as_bytes())?;
-    Ok(Seeded { tokens_file, data_dir, fresh: true })
+    Ok(Seeded {
+        tokens_file,
+        data_dir,
+        fresh: true,
+    })
 }
 
 pub fn next_steps(s: &Seeded, url: &str, tls: Option<&TlsIdentity>) -> String {

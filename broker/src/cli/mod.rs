@@ -15,7 +15,11 @@ use std::path::PathBuf;
 use uuid::Uuid;
 
 #[derive(Debug, Parser)]
-#[command(name = "daypass-broker", version, about = "Daypass access broker: just-in-time access for contractors")]
+#[command(
+    name = "daypass-broker",
+    version,
+    about = "Daypass access broker: just-in-time access for contractors"
+)]
 pub struct Cli {
     /// TOML config file (flags and DAYPASS_* variables override it).
     #[arg(long, env = "DAYPASS_CONFIG", global = true)]
@@ -111,7 +115,12 @@ pub enum GrantCommand {
 
 /// Who the local CLI acts as in the audit log.
 pub fn cli_actor() -> String {
-    format!("cli:{}", std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "root".into()))
+    format!(
+        "cli:{}",
+        std::env::var("SUDO_USER")
+            .or_else(|_| std::env::var("USER"))
+            .unwrap_or_else(|_| "root".into())
+    )
 }
 
 /// Prints `value` as JSON with --json, else the human text.
@@ -128,7 +137,12 @@ pub fn emit<T: serde::Serialize>(json: bool, value: &T, human: impl FnOnce() -> 
 
 pub async fn run(cli: Cli) -> Result<std::process::ExitCode> {
     let file = FileConfig::load(cli.config.as_deref())?;
-    let storage = StorageSettings::resolve(cli.data_dir.clone(), cli.database.clone(), cli.signing_key.clone(), &file);
+    let storage = StorageSettings::resolve(
+        cli.data_dir.clone(),
+        cli.database.clone(),
+        cli.signing_key.clone(),
+        &file,
+    );
     tracing::debug!(data_dir = %storage.data_dir.display(), database = %crate::store::redact_url(&storage.database_url), "effective storage settings");
     let broker = open_broker_now(&storage, config::broker_settings(&file)?, &file.tickets).await?;
     let code = match cli.command {
@@ -166,7 +180,10 @@ async fn serve(
     args: &ServeArgs,
     demo: Option<demo::Seeded>,
 ) -> Result<std::process::ExitCode> {
-    let listen = args.listen.or(file.listen).unwrap_or_else(|| config::DEFAULT_LISTEN.parse().expect("constant"));
+    let listen = args
+        .listen
+        .or(file.listen)
+        .unwrap_or_else(|| config::DEFAULT_LISTEN.parse().expect("constant"));
     let tls = if args.plain_http {
         None
     } else {
@@ -180,14 +197,27 @@ async fn serve(
         let configured = cert.as_deref().zip(key.as_deref());
         Some(crate::tls::identity(configured, &storage.data_dir, &names)?)
     };
-    broker.store().listen_for_other_brokers().await.context("listening for other brokers' changes")?;
+    broker
+        .store()
+        .listen_for_other_brokers()
+        .await
+        .context("listening for other brokers' changes")?;
     let background = spawn_background(broker.clone(), config::ticket_poll_interval(file)?);
-    let server = RunningServer::start(broker, listen, tls.as_ref(), file.ticket_webhook_secret.clone()).await?;
+    let server =
+        RunningServer::start(broker, listen, tls.as_ref(), file.ticket_webhook_secret.clone()).await?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let url = format!("{scheme}://{}", server.addr);
     println!("daypass-broker listening on {url}");
     if let Some(id) = &tls {
-        println!("TLS certificate {} ({})", id.cert.display(), if id.generated { "self-signed, made now" } else { "as configured" });
+        println!(
+            "TLS certificate {} ({})",
+            id.cert.display(),
+            if id.generated {
+                "self-signed, made now"
+            } else {
+                "as configured"
+            }
+        );
         println!("  pin this fingerprint in clients: {}", id.fingerprint);
     }
     if let Some(seeded) = demo {
@@ -203,12 +233,19 @@ async fn audit(broker: &Broker, cmd: AuditCommand, json: bool) -> Result<std::pr
         AuditCommand::Verify => match broker.verify_audit().await? {
             VerifyOutcome::Intact(s) => {
                 emit(json, &serde_json::json!({ "intact": true, "summary": s }), || {
-                    format!("audit log intact: {} entries, {} signed checkpoints verified, head {}", s.entries, s.checkpoints_verified, s.last_hash)
+                    format!(
+                        "audit log intact: {} entries, {} signed checkpoints verified, head {}",
+                        s.entries, s.checkpoints_verified, s.last_hash
+                    )
                 })?;
                 Ok(std::process::ExitCode::SUCCESS)
             }
             VerifyOutcome::Broken(b) => {
-                emit(json, &serde_json::json!({ "intact": false, "problem": b.to_string() }), || format!("audit log BROKEN: {b}"))?;
+                emit(
+                    json,
+                    &serde_json::json!({ "intact": false, "problem": b.to_string() }),
+                    || format!("audit log BROKEN: {b}"),
+                )?;
                 Ok(std::process::ExitCode::from(1))
             }
         },
@@ -219,7 +256,9 @@ async fn audit(broker: &Broker, cmd: AuditCommand, json: bool) -> Result<std::pr
                 )),
                 None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
             };
-            let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "-".into());
+            let host = std::fs::read_to_string("/etc/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_else(|_| "-".into());
             broker
                 .export_audit(|e| match format {
                     ExportFormat::Jsonl => writeln!(out, "{}", serde_json::to_string(e).unwrap_or_default()),
@@ -232,7 +271,11 @@ async fn audit(broker: &Broker, cmd: AuditCommand, json: bool) -> Result<std::pr
         AuditCommand::Checkpoint => {
             let signed = broker.checkpoint_audit().await?;
             emit(json, &serde_json::json!({ "signed": signed }), || {
-                if signed { "signed a checkpoint at the current head".into() } else { "the head is already signed".into() }
+                if signed {
+                    "signed a checkpoint at the current head".into()
+                } else {
+                    "the head is already signed".into()
+                }
             })?;
             Ok(std::process::ExitCode::SUCCESS)
         }
@@ -252,10 +295,22 @@ mod tests {
     #[test]
     fn port_lists_parse_as_one_value() {
         let cli = Cli::try_parse_from([
-            "daypass-broker", "admin", "resource", "add", "db", "--address", "10.0.0.1", "--ports", "22,8000-8080", "--gateway", "g",
+            "daypass-broker",
+            "admin",
+            "resource",
+            "add",
+            "db",
+            "--address",
+            "10.0.0.1",
+            "--ports",
+            "22,8000-8080",
+            "--gateway",
+            "g",
         ])
         .unwrap();
-        let Command::Admin(admin::AdminCommand::Resource(admin::ResourceCommand::Add { ports, .. })) = cli.command else {
+        let Command::Admin(admin::AdminCommand::Resource(admin::ResourceCommand::Add { ports, .. })) =
+            cli.command
+        else {
             panic!("parsed the wrong command")
         };
         assert_eq!(ports.len(), 2);

@@ -48,7 +48,15 @@ pub fn entry_hash(
 
 impl AuditEntry {
     pub fn recompute_hash(&self) -> String {
-        entry_hash(&self.prev_hash, self.seq, self.at, &self.actor, &self.action, &self.subject, &self.details)
+        entry_hash(
+            &self.prev_hash,
+            self.seq,
+            self.at,
+            &self.actor,
+            &self.action,
+            &self.subject,
+            &self.details,
+        )
     }
 }
 
@@ -69,13 +77,26 @@ fn checkpoint_message(seq: i64, hash: &str, at: OffsetDateTime) -> Vec<u8> {
 impl Checkpoint {
     pub fn sign(seq: i64, hash: &str, at: OffsetDateTime, key: &SigningKey) -> Self {
         let sig = key.sign(&checkpoint_message(seq, hash, at));
-        Checkpoint { seq, hash: hash.into(), at, signature: B64.encode(sig.to_bytes()) }
+        Checkpoint {
+            seq,
+            hash: hash.into(),
+            at,
+            signature: B64.encode(sig.to_bytes()),
+        }
     }
 
     pub fn verify(&self, key: &VerifyingKey) -> bool {
-        let Ok(bytes) = B64.decode(&self.signature) else { return false };
-        let Ok(arr) = <[u8; 64]>::try_from(bytes.as_slice()) else { return false };
-        key.verify(&checkpoint_message(self.seq, &self.hash, self.at), &Signature::from_bytes(&arr)).is_ok()
+        let Ok(bytes) = B64.decode(&self.signature) else {
+            return false;
+        };
+        let Ok(arr) = <[u8; 64]>::try_from(bytes.as_slice()) else {
+            return false;
+        };
+        key.verify(
+            &checkpoint_message(self.seq, &self.hash, self.at),
+            &Signature::from_bytes(&arr),
+        )
+        .is_ok()
     }
 }
 
@@ -89,7 +110,11 @@ pub enum ChainBreak {
     #[error("entry {seq} does not follow entry {prev}: its previous-hash link is broken (entries were deleted, inserted or reordered)")]
     BrokenLink { seq: i64, prev: i64 },
     #[error("the log ends at entry {last} but {what} covers entry {covered}: entries after {last} were removed (truncated)")]
-    Truncated { last: i64, covered: i64, what: &'static str },
+    Truncated {
+        last: i64,
+        covered: i64,
+        what: &'static str,
+    },
     #[error("checkpoint at entry {seq}: {problem}")]
     BadCheckpoint { seq: i64, problem: &'static str },
 }
@@ -114,18 +139,32 @@ impl ChainVerifier {
     /// `checkpoints` in any order; every one must be validly signed and match the chain.
     pub fn new(key: &VerifyingKey, mut checkpoints: Vec<Checkpoint>) -> Result<Self, ChainBreak> {
         if let Some(bad) = checkpoints.iter().find(|c| !c.verify(key)) {
-            return Err(ChainBreak::BadCheckpoint { seq: bad.seq, problem: "signature does not verify" });
+            return Err(ChainBreak::BadCheckpoint {
+                seq: bad.seq,
+                problem: "signature does not verify",
+            });
         }
         checkpoints.sort_by_key(|c| std::cmp::Reverse(c.seq));
-        Ok(ChainVerifier { expected_seq: 1, prev_hash: GENESIS_HASH.into(), checkpoints, verified: 0 })
+        Ok(ChainVerifier {
+            expected_seq: 1,
+            prev_hash: GENESIS_HASH.into(),
+            checkpoints,
+            verified: 0,
+        })
     }
 
     pub fn push(&mut self, e: &AuditEntry) -> Result<(), ChainBreak> {
         if e.seq > self.expected_seq {
-            return Err(ChainBreak::Missing { expected: self.expected_seq, found: e.seq });
+            return Err(ChainBreak::Missing {
+                expected: self.expected_seq,
+                found: e.seq,
+            });
         }
         if e.seq < self.expected_seq || e.prev_hash != self.prev_hash {
-            return Err(ChainBreak::BrokenLink { seq: e.seq, prev: self.expected_seq - 1 });
+            return Err(ChainBreak::BrokenLink {
+                seq: e.seq,
+                prev: self.expected_seq - 1,
+            });
         }
         if e.recompute_hash() != e.hash {
             return Err(ChainBreak::Edited { seq: e.seq });
@@ -133,12 +172,18 @@ impl ChainVerifier {
         while self.checkpoints.last().is_some_and(|c| c.seq == e.seq) {
             let c = self.checkpoints.pop().expect("checked by is_some_and");
             if c.hash != e.hash {
-                return Err(ChainBreak::BadCheckpoint { seq: c.seq, problem: "hash differs from the entry's" });
+                return Err(ChainBreak::BadCheckpoint {
+                    seq: c.seq,
+                    problem: "hash differs from the entry's",
+                });
             }
             self.verified += 1;
         }
         if let Some(c) = self.checkpoints.last().filter(|c| c.seq < e.seq) {
-            return Err(ChainBreak::BadCheckpoint { seq: c.seq, problem: "names an entry that is not in the log" });
+            return Err(ChainBreak::BadCheckpoint {
+                seq: c.seq,
+                problem: "names an entry that is not in the log",
+            });
         }
         self.prev_hash = e.hash.clone();
         self.expected_seq += 1;
@@ -149,15 +194,30 @@ impl ChainVerifier {
     pub fn finish(self, head: (i64, &str)) -> Result<ChainSummary, ChainBreak> {
         let last = self.expected_seq - 1;
         if let Some(c) = self.checkpoints.first() {
-            return Err(ChainBreak::Truncated { last, covered: c.seq, what: "a signed checkpoint" });
+            return Err(ChainBreak::Truncated {
+                last,
+                covered: c.seq,
+                what: "a signed checkpoint",
+            });
         }
         if head.0 > last {
-            return Err(ChainBreak::Truncated { last, covered: head.0, what: "the recorded chain head" });
+            return Err(ChainBreak::Truncated {
+                last,
+                covered: head.0,
+                what: "the recorded chain head",
+            });
         }
         if head.0 < last || head.1 != self.prev_hash {
-            return Err(ChainBreak::BrokenLink { seq: last, prev: head.0 });
+            return Err(ChainBreak::BrokenLink {
+                seq: last,
+                prev: head.0,
+            });
         }
-        Ok(ChainSummary { entries: last, last_hash: self.prev_hash, checkpoints_verified: self.verified })
+        Ok(ChainSummary {
+            entries: last,
+            last_hash: self.prev_hash,
+            checkpoints_verified: self.verified,
+        })
     }
 }
 
@@ -176,8 +236,14 @@ mod tests {
                 let details = serde_json::json!({ "n": seq });
                 let hash = entry_hash(&prev, seq, at, "ana", "request.created", "req-1", &details);
                 let e = AuditEntry {
-                    seq, at, actor: "ana".into(), action: "request.created".into(),
-                    subject: "req-1".into(), details, prev_hash: prev.clone(), hash: hash.clone(),
+                    seq,
+                    at,
+                    actor: "ana".into(),
+                    action: "request.created".into(),
+                    subject: "req-1".into(),
+                    details,
+                    prev_hash: prev.clone(),
+                    hash: hash.clone(),
                 };
                 prev = hash;
                 e
@@ -185,7 +251,12 @@ mod tests {
             .collect()
     }
 
-    fn verify(entries: &[AuditEntry], cps: Vec<Checkpoint>, key: &SigningKey, head: (i64, &str)) -> Result<ChainSummary, ChainBreak> {
+    fn verify(
+        entries: &[AuditEntry],
+        cps: Vec<Checkpoint>,
+        key: &SigningKey,
+        head: (i64, &str),
+    ) -> Result<ChainSummary, ChainBreak> {
         let vk = key.verifying_key();
         let mut v = ChainVerifier::new(&vk, cps)?;
         for e in entries {
@@ -195,7 +266,9 @@ mod tests {
     }
 
     fn head(entries: &[AuditEntry]) -> (i64, String) {
-        entries.last().map_or((0, GENESIS_HASH.into()), |e| (e.seq, e.hash.clone()))
+        entries
+            .last()
+            .map_or((0, GENESIS_HASH.into()), |e| (e.seq, e.hash.clone()))
     }
 
     #[test]
@@ -214,7 +287,10 @@ mod tests {
         let mut c = chain(10);
         let (s, h) = head(&c);
         c[3].details = serde_json::json!({ "n": 999 });
-        assert_eq!(verify(&c, vec![], &key, (s, &h)), Err(ChainBreak::Edited { seq: 4 }));
+        assert_eq!(
+            verify(&c, vec![], &key, (s, &h)),
+            Err(ChainBreak::Edited { seq: 4 })
+        );
     }
 
     #[test]
@@ -223,11 +299,20 @@ mod tests {
         let mut c = chain(10);
         let (s, h) = head(&c);
         c.remove(6);
-        assert_eq!(verify(&c, vec![], &key, (s, &h)), Err(ChainBreak::Missing { expected: 7, found: 8 }));
+        assert_eq!(
+            verify(&c, vec![], &key, (s, &h)),
+            Err(ChainBreak::Missing {
+                expected: 7,
+                found: 8
+            })
+        );
         for (i, e) in c.iter_mut().enumerate().skip(6) {
             e.seq = i as i64 + 1;
         }
-        assert_eq!(verify(&c, vec![], &key, (s, &h)), Err(ChainBreak::BrokenLink { seq: 7, prev: 6 }));
+        assert_eq!(
+            verify(&c, vec![], &key, (s, &h)),
+            Err(ChainBreak::BrokenLink { seq: 7, prev: 6 })
+        );
     }
 
     #[test]
@@ -239,7 +324,10 @@ mod tests {
         let (a, b) = (c[2].seq, c[3].seq);
         c[2].seq = b;
         c[3].seq = a;
-        assert_eq!(verify(&c, vec![], &key, (s, &h)), Err(ChainBreak::BrokenLink { seq: 3, prev: 2 }));
+        assert_eq!(
+            verify(&c, vec![], &key, (s, &h)),
+            Err(ChainBreak::BrokenLink { seq: 3, prev: 2 })
+        );
     }
 
     #[test]
@@ -249,10 +337,24 @@ mod tests {
         let (s, h) = head(&c);
         let cp = Checkpoint::sign(10, &h, c[9].at, &key);
         c.truncate(7);
-        assert!(matches!(verify(&c, vec![], &key, (s, &h)), Err(ChainBreak::Truncated { last: 7, covered: 10, .. })));
+        assert!(matches!(
+            verify(&c, vec![], &key, (s, &h)),
+            Err(ChainBreak::Truncated {
+                last: 7,
+                covered: 10,
+                ..
+            })
+        ));
         // Even when the attacker also rewinds the recorded head, the signed checkpoint remembers.
         let (s2, h2) = head(&c);
-        assert!(matches!(verify(&c, vec![cp], &key, (s2, &h2)), Err(ChainBreak::Truncated { last: 7, covered: 10, .. })));
+        assert!(matches!(
+            verify(&c, vec![cp], &key, (s2, &h2)),
+            Err(ChainBreak::Truncated {
+                last: 7,
+                covered: 10,
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -262,7 +364,10 @@ mod tests {
         let c = chain(3);
         let (s, h) = head(&c);
         let cp = Checkpoint::sign(3, &h, c[2].at, &other);
-        assert!(matches!(verify(&c, vec![cp], &key, (s, &h)), Err(ChainBreak::BadCheckpoint { seq: 3, .. })));
+        assert!(matches!(
+            verify(&c, vec![cp], &key, (s, &h)),
+            Err(ChainBreak::BadCheckpoint { seq: 3, .. })
+        ));
     }
 
     proptest! {

@@ -149,7 +149,10 @@ pub(crate) mod tests {
     fn disabled_wins_over_everything() {
         let mut p = person("ana", &[Role::Contractor]);
         p.disabled = true;
-        assert_eq!(p.account_state(datetime!(2026-01-01 00:00 UTC)), AccountState::Disabled);
+        assert_eq!(
+            p.account_state(datetime!(2026-01-01 00:00 UTC)),
+            AccountState::Disabled
+        );
     }
 
     #[test]

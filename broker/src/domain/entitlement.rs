@@ -40,7 +40,15 @@ macro_rules! prefixed_text {
                     Some(($pa, v)) if !v.is_empty() => Ok($ty::$a(v.to_string())),
                     Some(($pb, v)) if !v.is_empty() => Ok($ty::$b(v.to_string())),
                     _ => Err(format!(
-                        concat!("bad ", $what, " {:?}: write ", $pa, ":NAME or ", $pb, ":NAME"),
+                        concat!(
+                            "bad ",
+                            $what,
+                            " {:?}: write ",
+                            $pa,
+                            ":NAME or ",
+                            $pb,
+                            ":NAME"
+                        ),
                         s
                     )),
                 }
@@ -110,7 +118,12 @@ pub enum MatrixRefusal {
         requested = format_duration(*.requested_seconds),
         max = format_duration(*.max_seconds)
     )]
-    TooLong { resource: String, entitlement: String, max_seconds: i64, requested_seconds: i64 },
+    TooLong {
+        resource: String,
+        entitlement: String,
+        max_seconds: i64,
+        requested_seconds: i64,
+    },
     #[error("no resources requested: name at least one")]
     Empty,
     #[error(
@@ -124,7 +137,11 @@ fn best_for<'a>(person: &Person, resource: &Resource, matrix: &'a [Entitlement])
     matrix
         .iter()
         .filter(|e| e.is_for(person) && e.selects(resource))
-        .max_by(|a, b| a.max_duration_seconds.cmp(&b.max_duration_seconds).then(b.id.cmp(&a.id)))
+        .max_by(|a, b| {
+            a.max_duration_seconds
+                .cmp(&b.max_duration_seconds)
+                .then(b.id.cmp(&a.id))
+        })
 }
 
 /// Everything a person may request, one row per resource, in resource-name order.
@@ -135,7 +152,12 @@ pub fn entitled_resources<'a>(
 ) -> Vec<Entitled<'a>> {
     let mut rows: Vec<_> = resources
         .iter()
-        .filter_map(|r| best_for(person, r, matrix).map(|e| Entitled { resource: r, entitlement: e }))
+        .filter_map(|r| {
+            best_for(person, r, matrix).map(|e| Entitled {
+                resource: r,
+                entitlement: e,
+            })
+        })
         .collect();
     rows.sort_by(|a, b| a.resource.name.cmp(&b.resource.name));
     rows
@@ -180,7 +202,10 @@ pub fn check_request<'a>(
                 second: name.clone(),
             });
         }
-        out.push(Entitled { resource, entitlement });
+        out.push(Entitled {
+            resource,
+            entitlement,
+        });
     }
     Ok(out)
 }
@@ -218,7 +243,10 @@ mod tests {
     fn group_and_tag_entitlement_covers_tagged_resource() {
         let mut ana = person("ana", &[Role::Contractor]);
         ana.groups.insert("dba".into());
-        let resources = vec![resource("db1", &["db:staging"], "gw1"), resource("web", &[], "gw1")];
+        let resources = vec![
+            resource("db1", &["db:staging"], "gw1"),
+            resource("web", &[], "gw1"),
+        ];
         let matrix = vec![ent("dba-staging", "group:dba", "tag:db:staging", 4 * 3600)];
         let rows = entitled_resources(&ana, &resources, &matrix);
         assert_eq!(rows.len(), 1);
@@ -230,7 +258,10 @@ mod tests {
         let ana = person("ana", &[Role::Contractor]);
         let resources = vec![resource("db1", &[], "gw1")];
         let err = check_request(&ana, &["db1".into()], 60, &resources, &[]).unwrap_err();
-        assert!(err.to_string().contains("no entitlement for resource \"db1\""), "{err}");
+        assert!(
+            err.to_string().contains("no entitlement for resource \"db1\""),
+            "{err}"
+        );
     }
 
     #[test]
@@ -240,14 +271,23 @@ mod tests {
         let matrix = vec![ent("e", "person:ana", "resource:db1", 3600)];
         assert!(check_request(&ana, &["db1".into()], 3600, &resources, &matrix).is_ok());
         let err = check_request(&ana, &["db1".into()], 3601, &resources, &matrix).unwrap_err();
-        assert!(matches!(err, MatrixRefusal::TooLong { max_seconds: 3600, .. }));
+        assert!(matches!(
+            err,
+            MatrixRefusal::TooLong {
+                max_seconds: 3600,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn the_most_generous_matching_entitlement_applies() {
         let ana = person("ana", &[Role::Contractor]);
         let resources = vec![resource("db1", &["db"], "gw1")];
-        let matrix = vec![ent("short", "person:ana", "resource:db1", 600), ent("long", "person:ana", "tag:db", 7200)];
+        let matrix = vec![
+            ent("short", "person:ana", "resource:db1", 600),
+            ent("long", "person:ana", "tag:db", 7200),
+        ];
         let rows = check_request(&ana, &["db1".into()], 3600, &resources, &matrix).unwrap();
         assert_eq!(rows[0].entitlement.id, "long");
     }
@@ -263,7 +303,10 @@ mod tests {
 
     #[test]
     fn subjects_and_selectors_parse_and_print() {
-        assert_eq!("group:dba".parse::<Subject>().unwrap(), Subject::Group("dba".into()));
+        assert_eq!(
+            "group:dba".parse::<Subject>().unwrap(),
+            Subject::Group("dba".into())
+        );
         assert_eq!(Selector::Tag("env:prod".into()).to_string(), "tag:env:prod");
         assert!("team:x".parse::<Subject>().is_err());
         assert!("resource:".parse::<Selector>().is_err());

@@ -68,7 +68,9 @@ pub fn issue(
     now: OffsetDateTime,
 ) -> GrantRecord {
     let wanted_end = now + Duration::seconds(request.duration_seconds);
-    let not_after = requester.contract_end.map_or(wanted_end, |end| end.min(wanted_end));
+    let not_after = requester
+        .contract_end
+        .map_or(wanted_end, |end| end.min(wanted_end));
     let grant = Grant {
         id: Uuid::new_v4(),
         request_id: request.id,
@@ -86,7 +88,11 @@ pub fn issue(
         not_after,
     };
     let signed = Signed::sign(&grant, key);
-    GrantRecord { grant, signed, ended: None }
+    GrantRecord {
+        grant,
+        signed,
+        ended: None,
+    }
 }
 
 impl GrantRecord {
@@ -106,14 +112,33 @@ impl GrantRecord {
     }
 
     /// Ends a live grant early. Expired or already-ended grants refuse, so each grant ends once.
-    pub fn end(&mut self, reason: EndReason, by: &str, detail: &str, now: OffsetDateTime) -> Result<(), AlreadyEnded> {
+    pub fn end(
+        &mut self,
+        reason: EndReason,
+        by: &str,
+        detail: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), AlreadyEnded> {
         if let Some(e) = &self.ended {
-            return Err(AlreadyEnded { id: self.grant.id, reason: e.reason, at: e.at });
+            return Err(AlreadyEnded {
+                id: self.grant.id,
+                reason: e.reason,
+                at: e.at,
+            });
         }
         if now >= self.grant.not_after {
-            return Err(AlreadyEnded { id: self.grant.id, reason: EndReason::Expired, at: self.grant.not_after });
+            return Err(AlreadyEnded {
+                id: self.grant.id,
+                reason: EndReason::Expired,
+                at: self.grant.not_after,
+            });
         }
-        self.ended = Some(GrantEnd { at: now, reason, by: by.into(), detail: detail.into() });
+        self.ended = Some(GrantEnd {
+            at: now,
+            reason,
+            by: by.into(),
+            detail: detail.into(),
+        });
         Ok(())
     }
 
@@ -137,9 +162,11 @@ impl GrantRecord {
             signed: self.signed.clone(),
             status: self.status(now),
             end_reason: self.ended.as_ref().map(|e| format!("{}: {}", e.reason, e.detail)),
-            ended_at: self.ended.as_ref().map(|e| e.at).or_else(|| {
-                (now >= self.grant.not_after).then_some(self.grant.not_after)
-            }),
+            ended_at: self
+                .ended
+                .as_ref()
+                .map(|e| e.at)
+                .or_else(|| (now >= self.grant.not_after).then_some(self.grant.not_after)),
         }
     }
 }
@@ -215,8 +242,16 @@ mod tests {
     #[test]
     fn a_grant_ends_only_once() {
         let (mut g, _) = issued(None);
-        g.end(EndReason::TicketClosed, "tickets", "OPS-1 done", T0 + Duration::minutes(5)).unwrap();
-        let again = g.end(EndReason::Revoked, "admin", "x", T0 + Duration::minutes(6)).unwrap_err();
+        g.end(
+            EndReason::TicketClosed,
+            "tickets",
+            "OPS-1 done",
+            T0 + Duration::minutes(5),
+        )
+        .unwrap();
+        let again = g
+            .end(EndReason::Revoked, "admin", "x", T0 + Duration::minutes(6))
+            .unwrap_err();
         assert_eq!(again.reason, EndReason::TicketClosed);
         assert!(!g.expire_if_due(T0 + Duration::hours(2)));
         assert_eq!(g.status(T0 + Duration::hours(2)), GrantStatus::Revoked);
@@ -231,7 +266,11 @@ mod tests {
     }
 
     fn step() -> impl Strategy<Value = Step> {
-        prop_oneof![(0i64..2000).prop_map(Step::Tick), Just(Step::Revoke), Just(Step::Sweep)]
+        prop_oneof![
+            (0i64..2000).prop_map(Step::Tick),
+            Just(Step::Revoke),
+            Just(Step::Sweep)
+        ]
     }
 
     proptest! {

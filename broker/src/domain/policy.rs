@@ -65,7 +65,10 @@ pub struct ApprovalPolicy {
 pub enum Decision {
     AutoApprove,
     /// Human approval needed; `why` says which auto-approve condition was not met.
-    NeedsApprovals { required: u32, why: String },
+    NeedsApprovals {
+        required: u32,
+        why: String,
+    },
 }
 
 impl ApprovalPolicy {
@@ -80,14 +83,19 @@ impl ApprovalPolicy {
     }
 
     pub fn decide(&self, resources: &[&Resource], duration_seconds: i64, now: OffsetDateTime) -> Decision {
-        let needs = |why: String| Decision::NeedsApprovals { required: self.approvals_required, why };
+        let needs = |why: String| Decision::NeedsApprovals {
+            required: self.approvals_required,
+            why,
+        };
         let Some(auto) = &self.auto_approve else {
             return needs(format!("policy {:?} always needs human approval", self.name));
         };
-        if let Some((r, tag)) = resources
-            .iter()
-            .find_map(|r| r.tags.iter().find(|t| auto.unless_tags.contains(*t)).map(|t| (r, t)))
-        {
+        if let Some((r, tag)) = resources.iter().find_map(|r| {
+            r.tags
+                .iter()
+                .find(|t| auto.unless_tags.contains(*t))
+                .map(|t| (r, t))
+        }) {
             return needs(format!("resource {:?} is tagged {tag}", r.name));
         }
         if let Some(w) = auto.hours_utc.filter(|w| !w.contains(now)) {
@@ -116,8 +124,15 @@ impl ApprovalPolicy {
         if !approver.has_role(Role::Approver) {
             return Err(ApprovalRefusal::NotAnApprover(approver.id.clone()));
         }
-        if let Some(group) = self.approver_group.as_ref().filter(|g| !approver.groups.contains(*g)) {
-            return Err(ApprovalRefusal::NotInGroup { approver: approver.id.clone(), group: group.clone() });
+        if let Some(group) = self
+            .approver_group
+            .as_ref()
+            .filter(|g| !approver.groups.contains(*g))
+        {
+            return Err(ApprovalRefusal::NotInGroup {
+                approver: approver.id.clone(),
+                group: group.clone(),
+            });
         }
         if approved_by.contains(&approver.id) {
             return Err(ApprovalRefusal::AlreadyApproved);
@@ -176,7 +191,10 @@ mod tests {
 
     #[test]
     fn low_risk_request_in_hours_is_auto_approved() {
-        assert_eq!(low_risk().decide(&[&resource(&["env:staging"])], 3600, NOON), Decision::AutoApprove);
+        assert_eq!(
+            low_risk().decide(&[&resource(&["env:staging"])], 3600, NOON),
+            Decision::AutoApprove
+        );
     }
 
     #[test]
@@ -188,7 +206,10 @@ mod tests {
     #[test]
     fn auto_approval_stops_at_the_end_of_the_hour_window() {
         let p = low_risk();
-        assert_eq!(p.decide(&[&resource(&[])], 60, datetime!(2026-11-23 17:59:59 UTC)), Decision::AutoApprove);
+        assert_eq!(
+            p.decide(&[&resource(&[])], 60, datetime!(2026-11-23 17:59:59 UTC)),
+            Decision::AutoApprove
+        );
         assert!(matches!(
             p.decide(&[&resource(&[])], 60, datetime!(2026-11-23 18:00 UTC)),
             Decision::NeedsApprovals { .. }
@@ -205,20 +226,29 @@ mod tests {
 
     #[test]
     fn long_requests_need_a_human() {
-        assert!(matches!(low_risk().decide(&[&resource(&[])], 5 * 3600, NOON), Decision::NeedsApprovals { .. }));
+        assert!(matches!(
+            low_risk().decide(&[&resource(&[])], 5 * 3600, NOON),
+            Decision::NeedsApprovals { .. }
+        ));
     }
 
     #[test]
     fn requester_cannot_approve_even_as_approver() {
         let mut ana = person("ana", &[Role::Approver]);
         ana.groups.insert("approvers".into());
-        assert_eq!(low_risk().check_approver(&ana, "ana", &[], NOON), Err(ApprovalRefusal::OwnRequest));
+        assert_eq!(
+            low_risk().check_approver(&ana, "ana", &[], NOON),
+            Err(ApprovalRefusal::OwnRequest)
+        );
     }
 
     #[test]
     fn approver_outside_the_group_is_refused_and_repeat_approval_too() {
         let mut bo = person("bo", &[Role::Approver]);
-        assert!(matches!(low_risk().check_approver(&bo, "ana", &[], NOON), Err(ApprovalRefusal::NotInGroup { .. })));
+        assert!(matches!(
+            low_risk().check_approver(&bo, "ana", &[], NOON),
+            Err(ApprovalRefusal::NotInGroup { .. })
+        ));
         bo.groups.insert("approvers".into());
         assert_eq!(low_risk().check_approver(&bo, "ana", &[], NOON), Ok(()));
         assert_eq!(

@@ -21,7 +21,9 @@ pub struct Approval {
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum RequestState {
     Pending,
-    Granted { grant_id: Uuid },
+    Granted {
+        grant_id: Uuid,
+    },
     Denied {
         by: String,
         reason: String,
@@ -94,9 +96,18 @@ impl AccessRequest {
     }
 
     /// Records one approval (already checked against the policy); true when enough are in.
-    pub fn approve(&mut self, approver: &str, comment: Option<String>, now: OffsetDateTime) -> Result<bool, RequestRefusal> {
+    pub fn approve(
+        &mut self,
+        approver: &str,
+        comment: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<bool, RequestRefusal> {
         self.ensure_pending(now)?;
-        self.approvals.push(Approval { approver: approver.to_string(), at: now, comment });
+        self.approvals.push(Approval {
+            approver: approver.to_string(),
+            at: now,
+            comment,
+        });
         Ok(self.approvals.len() as u32 >= self.approvals_required)
     }
 
@@ -105,7 +116,11 @@ impl AccessRequest {
             return Err(RequestRefusal::ReasonMissing);
         }
         self.ensure_pending(now)?;
-        self.state = RequestState::Denied { by: by.into(), reason: reason.trim().into(), at: now };
+        self.state = RequestState::Denied {
+            by: by.into(),
+            reason: reason.trim().into(),
+            at: now,
+        };
         Ok(())
     }
 
@@ -137,7 +152,11 @@ impl AccessRequest {
             approvals: self
                 .approvals
                 .iter()
-                .map(|a| ApprovalView { approver: a.approver.clone(), at: a.at, comment: a.comment.clone() })
+                .map(|a| ApprovalView {
+                    approver: a.approver.clone(),
+                    at: a.at,
+                    comment: a.comment.clone(),
+                })
                 .collect(),
             created_at: self.created_at,
             expires_at: self.expires_at,
@@ -206,6 +225,9 @@ pub(crate) mod tests {
         assert_eq!(r.deny("bo", "  ", T0), Err(RequestRefusal::ReasonMissing));
         r.deny("bo", "not during the freeze", T0).unwrap();
         assert_eq!(r.view(T0).denial_reason.as_deref(), Some("not during the freeze"));
-        assert!(matches!(r.approve("cy", None, T0), Err(RequestRefusal::NotPending(_, "denied"))));
+        assert!(matches!(
+            r.approve("cy", None, T0),
+            Err(RequestRefusal::NotPending(_, "denied"))
+        ));
     }
 }

@@ -41,11 +41,15 @@ pub fn parse_address(text: &str) -> Result<IpNet, String> {
 pub fn validate_tag(tag: &str) -> Result<(), String> {
     let ok = !tag.is_empty()
         && tag.len() <= 64
-        && tag.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
     if ok {
         Ok(())
     } else {
-        Err(format!("bad tag {tag:?}: use letters, digits, '-', '_', '.' and ':' such as env:prod"))
+        Err(format!(
+            "bad tag {tag:?}: use letters, digits, '-', '_', '.' and ':' such as env:prod"
+        ))
     }
 }
 

@@ -35,7 +35,10 @@ pub fn check_ticket(
 ) -> Result<(), TicketProblem> {
     let t = ticket.ok_or_else(|| TicketProblem::NotFound(key.to_string()))?;
     if t.done {
-        return Err(TicketProblem::Closed { key: t.key.clone(), status: t.status.clone() });
+        return Err(TicketProblem::Closed {
+            key: t.key.clone(),
+            status: t.status.clone(),
+        });
     }
     if require_assignee && !t.assignee.as_deref().is_some_and(|a| requester.is_named_by(a)) {
         return Err(TicketProblem::NotAssignee {
@@ -50,7 +53,9 @@ pub fn check_ticket(
 pub fn validate_ticket_key(key: &str) -> Result<(), String> {
     let ok = !key.is_empty()
         && key.len() <= 64
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if ok {
         Ok(())
     } else {
@@ -78,14 +83,23 @@ mod tests {
     #[test]
     fn open_ticket_assigned_to_requester_passes() {
         let ana = person("ana", &[Role::Contractor]);
-        assert_eq!(check_ticket("OPS-1", Some(&ticket(false, Some("ana@example.com"))), &ana, true), Ok(()));
+        assert_eq!(
+            check_ticket("OPS-1", Some(&ticket(false, Some("ana@example.com"))), &ana, true),
+            Ok(())
+        );
     }
 
     #[test]
     fn missing_done_and_unassigned_tickets_fail_with_reasons() {
         let ana = person("ana", &[Role::Contractor]);
-        assert_eq!(check_ticket("OPS-9", None, &ana, true), Err(TicketProblem::NotFound("OPS-9".into())));
-        assert!(matches!(check_ticket("OPS-1", Some(&ticket(true, Some("ana"))), &ana, true), Err(TicketProblem::Closed { .. })));
+        assert_eq!(
+            check_ticket("OPS-9", None, &ana, true),
+            Err(TicketProblem::NotFound("OPS-9".into()))
+        );
+        assert!(matches!(
+            check_ticket("OPS-1", Some(&ticket(true, Some("ana"))), &ana, true),
+            Err(TicketProblem::Closed { .. })
+        ));
         let err = check_ticket("OPS-1", Some(&ticket(false, None)), &ana, true).unwrap_err();
         assert!(err.to_string().contains("assigned to nobody"));
     }
@@ -93,7 +107,10 @@ mod tests {
     #[test]
     fn assignee_rule_can_be_switched_off() {
         let ana = person("ana", &[Role::Contractor]);
-        assert_eq!(check_ticket("OPS-1", Some(&ticket(false, Some("bo"))), &ana, false), Ok(()));
+        assert_eq!(
+            check_ticket("OPS-1", Some(&ticket(false, Some("bo"))), &ana, false),
+            Ok(())
+        );
     }
 
     #[test]

@@ -57,7 +57,11 @@ impl Broker {
         Ok(self.0.tickets.fetch(key).await?)
     }
 
-    pub async fn create_request(&self, requester: &Person, body: CreateAccessRequest) -> ServiceResult<AccessRequestView> {
+    pub async fn create_request(
+        &self,
+        requester: &Person,
+        body: CreateAccessRequest,
+    ) -> ServiceResult<AccessRequestView> {
         let now = self.now();
         validate_ticket_key(body.ticket.trim()).map_err(ServiceError::Invalid)?;
         let reason = body.reason.trim().to_string();
@@ -68,7 +72,9 @@ impl Broker {
         }
         let duration_seconds = parse_duration(&body.duration).map_err(ServiceError::Invalid)?;
         if !requester.is_active(now) {
-            return Err(ServiceError::Forbidden("your account is disabled or your contract has ended".into()));
+            return Err(ServiceError::Forbidden(
+                "your account is disabled or your contract has ended".into(),
+            ));
         }
         let ticket_key = body.ticket.trim().to_string();
         let ticket = self.fetch_ticket(&ticket_key).await?;
@@ -95,7 +101,12 @@ impl Broker {
         let checked = check_request(requester, &body.resources, duration_seconds, &resources, &matrix)
             .map_err(ServiceError::from)
             .and_then(|entitled| {
-                check_ticket(&ticket_key, ticket.as_ref(), requester, self.0.settings.require_ticket_assignee)?;
+                check_ticket(
+                    &ticket_key,
+                    ticket.as_ref(),
+                    requester,
+                    self.0.settings.require_ticket_assignee,
+                )?;
                 Ok(entitled)
             });
         let entitled = match checked {
@@ -103,12 +114,16 @@ impl Broker {
             Err(err) => {
                 let mut details = attempt.clone();
                 details["refused"] = json!(err.to_string());
-                change.audit(now, &actor, "request.refused", &requester.id, details).await?;
+                change
+                    .audit(now, &actor, "request.refused", &requester.id, details)
+                    .await?;
                 change.commit().await?;
                 return Err(err);
             }
         };
-        let (policy, decision) = self.governing_policy(&mut change, &entitled, duration_seconds, now).await?;
+        let (policy, decision) = self
+            .governing_policy(&mut change, &entitled, duration_seconds, now)
+            .await?;
 
         let mut request = AccessRequest {
             id: Uuid::new_v4(),
@@ -134,12 +149,30 @@ impl Broker {
         let mut details = attempt;
         details["policy"] = json!(policy.name);
         details["entitlements"] = json!(entitled.iter().map(|e| &e.entitlement.id).collect::<Vec<_>>());
-        change.audit(now, &actor, "request.created", &subject, details).await?;
-        change.audit(now, "broker", "ticket.checked", &subject, json!({ "ticket": ticket, "ok": true })).await?;
+        change
+            .audit(now, &actor, "request.created", &subject, details)
+            .await?;
+        change
+            .audit(
+                now,
+                "broker",
+                "ticket.checked",
+                &subject,
+                json!({ "ticket": ticket, "ok": true }),
+            )
+            .await?;
 
         match decision {
             Decision::AutoApprove => {
-                change.audit(now, "broker", "request.auto_approved", &subject, json!({ "policy": policy.name })).await?;
+                change
+                    .audit(
+                        now,
+                        "broker",
+                        "request.auto_approved",
+                        &subject,
+                        json!({ "policy": policy.name }),
+                    )
+                    .await?;
                 let refs: Vec<_> = entitled.iter().map(|e| e.resource).collect();
                 let record = grant::issue(&request, requester, &device, &refs, &self.0.key, now);
                 self.commit_grant(&mut change, &mut request, &record, now).await?;
@@ -147,7 +180,13 @@ impl Broker {
             Decision::NeedsApprovals { required, why } => {
                 store::put_request(change.conn(), &request).await?;
                 change
-                    .audit(now, "broker", "request.awaiting_approval", &subject, json!({ "required": required, "why": why }))
+                    .audit(
+                        now,
+                        "broker",
+                        "request.awaiting_approval",
+                        &subject,
+                        json!({ "required": required, "why": why }),
+                    )
                     .await?;
             }
         }
@@ -205,12 +244,18 @@ impl Broker {
         store::put_grant(change.conn(), record).await?;
         let g = &record.grant;
         change
-            .audit(now, "broker", "grant.issued", &g.id.to_string(), json!({
-                "request": request.id, "person": g.person, "device": g.device.id, "gateway": g.gateway,
-                "resources": g.resources, "ticket": g.ticket, "approvals": g.approvals,
-                "not_before": g.not_before.unix_timestamp(), "not_after": g.not_after.unix_timestamp(),
-                "signature": record.signed.signature,
-            }))
+            .audit(
+                now,
+                "broker",
+                "grant.issued",
+                &g.id.to_string(),
+                json!({
+                    "request": request.id, "person": g.person, "device": g.device.id, "gateway": g.gateway,
+                    "resources": g.resources, "ticket": g.ticket, "approvals": g.approvals,
+                    "not_before": g.not_before.unix_timestamp(), "not_after": g.not_after.unix_timestamp(),
+                    "signature": record.signed.signature,
+                }),
+            )
             .await?;
         change.touch_gateway(&g.gateway).await?;
         tracing::info!(grant_id = %g.id, person = %g.person, gateway = %g.gateway, not_after = %g.not_after, "grant issued");
@@ -220,8 +265,12 @@ impl Broker {
     pub async fn request_view(&self, caller: &Caller, id: Uuid) -> ServiceResult<AccessRequestView> {
         let person = caller.person()?;
         let mut conn = self.store().read().await?;
-        let request = store::request(&mut conn, id).await?.ok_or_else(|| not_found_request(id))?;
-        let privileged = [Role::Approver, Role::Admin, Role::Helpdesk, Role::Auditor].iter().any(|r| person.has_role(*r));
+        let request = store::request(&mut conn, id)
+            .await?
+            .ok_or_else(|| not_found_request(id))?;
+        let privileged = [Role::Approver, Role::Admin, Role::Helpdesk, Role::Auditor]
+            .iter()
+            .any(|r| person.has_role(*r));
         if request.requester != person.id && !privileged {
             return Err(not_found_request(id));
         }
@@ -232,7 +281,11 @@ impl Broker {
     pub async fn my_requests(&self, person: &Person) -> ServiceResult<Vec<AccessRequestView>> {
         let mut conn = self.store().read().await?;
         let now = self.now();
-        Ok(store::requests_of(&mut conn, &person.id).await?.iter().map(|r| r.view(now)).collect())
+        Ok(store::requests_of(&mut conn, &person.id)
+            .await?
+            .iter()
+            .map(|r| r.view(now))
+            .collect())
     }
 
     /// The approver's inbox: pending requests this person could approve.
@@ -241,35 +294,62 @@ impl Broker {
         let now = self.now();
         let mut out = Vec::new();
         for r in store::pending_requests(&mut conn).await? {
-            let Some(policy) = store::policy(&mut conn, &r.policy).await? else { continue };
-            if r.ensure_pending(now).is_ok() && policy.check_approver(approver, &r.requester, &r.approved_by(), now).is_ok() {
+            let Some(policy) = store::policy(&mut conn, &r.policy).await? else {
+                continue;
+            };
+            if r.ensure_pending(now).is_ok()
+                && policy
+                    .check_approver(approver, &r.requester, &r.approved_by(), now)
+                    .is_ok()
+            {
                 out.push(r.view(now));
             }
         }
         Ok(out)
     }
 
-    pub async fn approve(&self, approver: &Person, id: Uuid, comment: Option<String>) -> ServiceResult<AccessRequestView> {
+    pub async fn approve(
+        &self,
+        approver: &Person,
+        id: Uuid,
+        comment: Option<String>,
+    ) -> ServiceResult<AccessRequestView> {
         let ticket_key = {
             let mut conn = self.store().read().await?;
-            store::request(&mut conn, id).await?.ok_or_else(|| not_found_request(id))?.ticket
+            store::request(&mut conn, id)
+                .await?
+                .ok_or_else(|| not_found_request(id))?
+                .ticket
         };
         // Fetched before the transaction; used only if this approval completes the request.
         let ticket = self.fetch_ticket(&ticket_key).await?;
         let now = self.now();
         let mut change = self.store().change().await?;
-        let mut request = store::request(change.conn(), id).await?.ok_or_else(|| not_found_request(id))?;
+        let mut request = store::request(change.conn(), id)
+            .await?
+            .ok_or_else(|| not_found_request(id))?;
         request.ensure_pending(now)?;
         let policy = store::policy(change.conn(), &request.policy)
             .await?
-            .ok_or_else(|| ServiceError::Conflict(format!("approval policy {:?} no longer exists", request.policy)))?;
+            .ok_or_else(|| {
+                ServiceError::Conflict(format!("approval policy {:?} no longer exists", request.policy))
+            })?;
         policy.check_approver(approver, &request.requester, &request.approved_by(), now)?;
         let complete = request.approve(&approver.id, comment.clone(), now)?;
         let subject = id.to_string();
         let actor = format!("person:{}", approver.id);
-        change.audit(now, &actor, "request.approved", &subject, json!({ "comment": comment, "complete": complete })).await?;
+        change
+            .audit(
+                now,
+                &actor,
+                "request.approved",
+                &subject,
+                json!({ "comment": comment, "complete": complete }),
+            )
+            .await?;
         if complete {
-            self.grant_approved(&mut change, &mut request, ticket, now).await?;
+            self.grant_approved(&mut change, &mut request, ticket, now)
+                .await?;
         } else {
             store::put_request(change.conn(), &request).await?;
         }
@@ -291,31 +371,59 @@ impl Broker {
         let problem = match (&requester, &device) {
             (Some(p), _) if !p.is_active(now) => Some("the requester's account has ended".to_string()),
             (_, Some(d)) if d.revoked => Some(format!("device {} was revoked", d.id)),
-            (Some(p), Some(_)) => {
-                check_ticket(&request.ticket, ticket.as_ref(), p, self.0.settings.require_ticket_assignee)
-                    .err()
-                    .map(|e| e.to_string())
-            }
+            (Some(p), Some(_)) => check_ticket(
+                &request.ticket,
+                ticket.as_ref(),
+                p,
+                self.0.settings.require_ticket_assignee,
+            )
+            .err()
+            .map(|e| e.to_string()),
             _ => Some("the requester or device no longer exists".to_string()),
         };
         change
-            .audit(now, "broker", "ticket.checked", &subject, json!({ "ticket": ticket, "ok": problem.is_none() }))
+            .audit(
+                now,
+                "broker",
+                "ticket.checked",
+                &subject,
+                json!({ "ticket": ticket, "ok": problem.is_none() }),
+            )
             .await?;
         request.ticket_snapshot = ticket;
         if let Some(reason) = problem {
             request.deny("broker", &format!("approved, but not granted: {reason}"), now)?;
             store::put_request(change.conn(), request).await?;
-            change.audit(now, "broker", "request.denied", &subject, json!({ "reason": reason })).await?;
+            change
+                .audit(
+                    now,
+                    "broker",
+                    "request.denied",
+                    &subject,
+                    json!({ "reason": reason }),
+                )
+                .await?;
             return Ok(());
         }
         let (requester, device) = (requester.expect("checked above"), device.expect("checked above"));
         let all = store::resources(change.conn()).await?;
-        let refs: Vec<_> = all.iter().filter(|r| request.resources.contains(&r.name)).collect();
+        let refs: Vec<_> = all
+            .iter()
+            .filter(|r| request.resources.contains(&r.name))
+            .collect();
         if refs.len() != request.resources.len() {
             let reason = "a requested resource was removed while the request waited";
             request.deny("broker", reason, now)?;
             store::put_request(change.conn(), request).await?;
-            change.audit(now, "broker", "request.denied", &subject, json!({ "reason": reason })).await?;
+            change
+                .audit(
+                    now,
+                    "broker",
+                    "request.denied",
+                    &subject,
+                    json!({ "reason": reason }),
+                )
+                .await?;
             return Ok(());
         }
         let record = grant::issue(request, &requester, &device, &refs, &self.0.key, now);
@@ -324,21 +432,33 @@ impl Broker {
 
     pub async fn deny(&self, approver: &Person, id: Uuid, reason: &str) -> ServiceResult<AccessRequestView> {
         if reason.trim().is_empty() {
-            return Err(ServiceError::Invalid("a denial needs a reason the requester can read".into()));
+            return Err(ServiceError::Invalid(
+                "a denial needs a reason the requester can read".into(),
+            ));
         }
         let now = self.now();
         let mut change = self.store().change().await?;
-        let mut request = store::request(change.conn(), id).await?.ok_or_else(|| not_found_request(id))?;
+        let mut request = store::request(change.conn(), id)
+            .await?
+            .ok_or_else(|| not_found_request(id))?;
         request.ensure_pending(now)?;
         let policy = store::policy(change.conn(), &request.policy)
             .await?
-            .ok_or_else(|| ServiceError::Conflict(format!("approval policy {:?} no longer exists", request.policy)))?;
+            .ok_or_else(|| {
+                ServiceError::Conflict(format!("approval policy {:?} no longer exists", request.policy))
+            })?;
         // Any approver the policy accepts may deny, even one who approved earlier.
         policy.check_approver(approver, &request.requester, &[], now)?;
         request.deny(&approver.id, reason, now)?;
         store::put_request(change.conn(), &request).await?;
         change
-            .audit(now, &format!("person:{}", approver.id), "request.denied", &id.to_string(), json!({ "reason": reason.trim() }))
+            .audit(
+                now,
+                &format!("person:{}", approver.id),
+                "request.denied",
+                &id.to_string(),
+                json!({ "reason": reason.trim() }),
+            )
             .await?;
         change.commit().await?;
         Ok(request.view(now))
@@ -347,8 +467,12 @@ impl Broker {
     pub async fn grant_view(&self, caller: &Caller, id: Uuid) -> ServiceResult<GrantView> {
         let person = caller.person()?;
         let mut conn = self.store().read().await?;
-        let record = store::grant(&mut conn, id).await?.ok_or_else(|| not_found_grant(id))?;
-        let privileged = [Role::Approver, Role::Admin, Role::Helpdesk, Role::Auditor].iter().any(|r| person.has_role(*r));
+        let record = store::grant(&mut conn, id)
+            .await?
+            .ok_or_else(|| not_found_grant(id))?;
+        let privileged = [Role::Approver, Role::Admin, Role::Helpdesk, Role::Auditor]
+            .iter()
+            .any(|r| person.has_role(*r));
         if record.grant.person != person.id && !privileged {
             return Err(not_found_grant(id));
         }
@@ -359,19 +483,27 @@ impl Broker {
     pub async fn live_grants(&self, person: &Person) -> ServiceResult<Vec<GrantView>> {
         let mut conn = self.store().read().await?;
         let now = self.now();
-        let all = [Role::Admin, Role::Approver, Role::Auditor, Role::Helpdesk].iter().any(|r| person.has_role(*r));
+        let all = [Role::Admin, Role::Approver, Role::Auditor, Role::Helpdesk]
+            .iter()
+            .any(|r| person.has_role(*r));
         let records = if all {
             store::open_grants(&mut conn).await?
         } else {
             store::open_grants_of_person(&mut conn, &person.id).await?
         };
-        Ok(records.iter().filter(|g| g.is_live(now)).map(|g| g.view(now)).collect())
+        Ok(records
+            .iter()
+            .filter(|g| g.is_live(now))
+            .map(|g| g.view(now))
+            .collect())
     }
 
     /// Ends a live grant early with a reason; admins and approvers only.
     pub async fn revoke(&self, by: &Person, id: Uuid, reason: &str) -> ServiceResult<GrantView> {
         if !by.has_role(Role::Admin) && !by.has_role(Role::Approver) {
-            return Err(ServiceError::Forbidden("only admins and approvers may revoke access".into()));
+            return Err(ServiceError::Forbidden(
+                "only admins and approvers may revoke access".into(),
+            ));
         }
         self.revoke_as(&format!("person:{}", by.id), id, reason).await
     }
@@ -383,7 +515,9 @@ impl Broker {
         }
         let now = self.now();
         let mut change = self.store().change().await?;
-        let mut record = store::grant(change.conn(), id).await?.ok_or_else(|| not_found_grant(id))?;
+        let mut record = store::grant(change.conn(), id)
+            .await?
+            .ok_or_else(|| not_found_grant(id))?;
         record
             .end(EndReason::Revoked, actor, reason.trim(), now)
             .map_err(|e| ServiceError::Conflict(e.to_string()))?;
@@ -393,15 +527,30 @@ impl Broker {
     }
 
     /// Stores an ended grant, audits the end and wakes its gateway.
-    pub(super) async fn commit_grant_end(&self, change: &mut Change, record: &GrantRecord, now: OffsetDateTime) -> ServiceResult<()> {
+    pub(super) async fn commit_grant_end(
+        &self,
+        change: &mut Change,
+        record: &GrantRecord,
+        now: OffsetDateTime,
+    ) -> ServiceResult<()> {
         let end = record.ended.as_ref().expect("called for ended grants");
         store::put_grant(change.conn(), record).await?;
-        let action = if end.reason == EndReason::Expired { "grant.expired" } else { "grant.ended" };
+        let action = if end.reason == EndReason::Expired {
+            "grant.expired"
+        } else {
+            "grant.ended"
+        };
         change
-            .audit(now, &end.by, action, &record.grant.id.to_string(), json!({
-                "reason": end.reason, "detail": end.detail, "at": end.at.unix_timestamp(),
-                "person": record.grant.person, "ticket": record.grant.ticket,
-            }))
+            .audit(
+                now,
+                &end.by,
+                action,
+                &record.grant.id.to_string(),
+                json!({
+                    "reason": end.reason, "detail": end.detail, "at": end.at.unix_timestamp(),
+                    "person": record.grant.person, "ticket": record.grant.ticket,
+                }),
+            )
             .await?;
         change.touch_gateway(&record.grant.gateway).await?;
         tracing::info!(grant_id = %record.grant.id, reason = %end.reason, "grant ended");
@@ -420,7 +569,11 @@ impl Broker {
             gateway: gateway.to_string(),
             revision,
             generated_at: now,
-            grants: grants.into_iter().filter(|g| g.is_live(now)).map(|g| g.signed).collect(),
+            grants: grants
+                .into_iter()
+                .filter(|g| g.is_live(now))
+                .map(|g| g.signed)
+                .collect(),
         })
     }
 }

@@ -59,17 +59,28 @@ impl Broker {
             validate_name("group", g).map_err(invalid)?;
         }
         if !spec.email.contains('@') {
-            return Err(invalid(format!("bad email {:?}: expected name@domain", spec.email)));
+            return Err(invalid(format!(
+                "bad email {:?}: expected name@domain",
+                spec.email
+            )));
         }
         if spec.roles.is_empty() {
-            return Err(invalid("a person needs at least one role: contractor, approver, admin, helpdesk or auditor".into()));
+            return Err(invalid(
+                "a person needs at least one role: contractor, approver, admin, helpdesk or auditor".into(),
+            ));
         }
         let now = self.now();
         let mut change = self.store().change().await?;
-        let disabled = store::person(change.conn(), &spec.id).await?.is_some_and(|p| p.disabled);
+        let disabled = store::person(change.conn(), &spec.id)
+            .await?
+            .is_some_and(|p| p.disabled);
         let person = Person {
             id: spec.id,
-            name: if spec.name.trim().is_empty() { "(no name)".into() } else { spec.name.trim().into() },
+            name: if spec.name.trim().is_empty() {
+                "(no name)".into()
+            } else {
+                spec.name.trim().into()
+            },
             email: spec.email.trim().to_string(),
             company: spec.company.trim().to_string(),
             roles: spec.roles,
@@ -79,13 +90,21 @@ impl Broker {
             ticket_identities: spec.ticket_identities,
         };
         store::put_person(change.conn(), &person).await?;
-        change.audit(now, actor, "admin.person_saved", &person.id, json!(person)).await?;
+        change
+            .audit(now, actor, "admin.person_saved", &person.id, json!(person))
+            .await?;
         change.commit().await?;
         Ok(person)
     }
 
     /// Disables an account: its API tokens go and every live grant ends now, in one change.
-    pub async fn set_person_disabled(&self, actor: &str, id: &str, disabled: bool, reason: &str) -> ServiceResult<Person> {
+    pub async fn set_person_disabled(
+        &self,
+        actor: &str,
+        id: &str,
+        disabled: bool,
+        reason: &str,
+    ) -> ServiceResult<Person> {
         let now = self.now();
         let mut change = self.store().change().await?;
         let mut person = store::person(change.conn(), id)
@@ -93,8 +112,14 @@ impl Broker {
             .ok_or_else(|| ServiceError::NotFound(format!("no person {id:?}")))?;
         person.disabled = disabled;
         store::put_person(change.conn(), &person).await?;
-        let action = if disabled { "admin.person_disabled" } else { "admin.person_enabled" };
-        change.audit(now, actor, action, id, json!({ "reason": reason })).await?;
+        let action = if disabled {
+            "admin.person_disabled"
+        } else {
+            "admin.person_enabled"
+        };
+        change
+            .audit(now, actor, action, id, json!({ "reason": reason }))
+            .await?;
         if disabled {
             store::delete_api_tokens_of(change.conn(), id).await?;
             for mut g in store::open_grants_of_person(change.conn(), id).await? {
@@ -113,15 +138,23 @@ impl Broker {
         let now = self.now();
         let mut change = self.store().change().await?;
         if store::person(change.conn(), &spec.person).await?.is_none() {
-            return Err(ServiceError::NotFound(format!("no person {:?}: add them first", spec.person)));
+            return Err(ServiceError::NotFound(format!(
+                "no person {:?}: add them first",
+                spec.person
+            )));
         }
         if store::device(change.conn(), &spec.id).await?.is_some() {
-            return Err(ServiceError::Conflict(format!("device {:?} already exists", spec.id)));
+            return Err(ServiceError::Conflict(format!(
+                "device {:?} already exists",
+                spec.id
+            )));
         }
         let host = store::next_tunnel_host(change.conn()).await?;
         let net = self.0.settings.tunnel_network;
         if host >= (1u32 << (32 - net.prefix_len())) - 1 {
-            return Err(ServiceError::Conflict(format!("the tunnel network {net} has no addresses left")));
+            return Err(ServiceError::Conflict(format!(
+                "the tunnel network {net} has no addresses left"
+            )));
         }
         let address = Ipv4Addr::from(u32::from(net.network()) + host);
         let device = Device {
@@ -133,7 +166,9 @@ impl Broker {
             revoked: false,
         };
         store::put_device(change.conn(), &device).await?;
-        change.audit(now, actor, "admin.device_added", &device.id, json!(device)).await?;
+        change
+            .audit(now, actor, "admin.device_added", &device.id, json!(device))
+            .await?;
         change.commit().await?;
         Ok(device)
     }
@@ -144,7 +179,10 @@ impl Broker {
             validate_tag(t).map_err(invalid)?;
         }
         if spec.ports.is_empty() && spec.protocol != Protocol::Icmp {
-            return Err(invalid(format!("{} resources need at least one port, e.g. --ports 5432", spec.protocol)));
+            return Err(invalid(format!(
+                "{} resources need at least one port, e.g. --ports 5432",
+                spec.protocol
+            )));
         }
         let address = crate::domain::resource::parse_address(&spec.address).map_err(invalid)?;
         let now = self.now();
@@ -165,7 +203,15 @@ impl Broker {
             description: spec.description,
         };
         store::put_resource(change.conn(), &resource).await?;
-        change.audit(now, actor, "admin.resource_saved", &resource.name, json!(resource)).await?;
+        change
+            .audit(
+                now,
+                actor,
+                "admin.resource_saved",
+                &resource.name,
+                json!(resource),
+            )
+            .await?;
         change.commit().await?;
         Ok(resource)
     }
@@ -176,7 +222,9 @@ impl Broker {
         if !store::delete_resource(change.conn(), name).await? {
             return Err(ServiceError::NotFound(format!("no resource {name:?}")));
         }
-        change.audit(now, actor, "admin.resource_removed", name, json!({})).await?;
+        change
+            .audit(now, actor, "admin.resource_removed", name, json!({}))
+            .await?;
         change.commit().await?;
         Ok(())
     }
@@ -195,7 +243,9 @@ impl Broker {
             )));
         }
         store::put_entitlement(change.conn(), &e).await?;
-        change.audit(now, actor, "admin.entitlement_saved", &e.id, json!(e)).await?;
+        change
+            .audit(now, actor, "admin.entitlement_saved", &e.id, json!(e))
+            .await?;
         change.commit().await?;
         Ok(e)
     }
@@ -206,7 +256,9 @@ impl Broker {
         if !store::delete_entitlement(change.conn(), id).await? {
             return Err(ServiceError::NotFound(format!("no entitlement {id:?}")));
         }
-        change.audit(now, actor, "admin.entitlement_removed", id, json!({})).await?;
+        change
+            .audit(now, actor, "admin.entitlement_removed", id, json!({}))
+            .await?;
         change.commit().await?;
         Ok(())
     }
@@ -217,7 +269,9 @@ impl Broker {
         let now = self.now();
         let mut change = self.store().change().await?;
         store::put_policy(change.conn(), &p).await?;
-        change.audit(now, actor, "admin.policy_saved", &p.name, json!(p)).await?;
+        change
+            .audit(now, actor, "admin.policy_saved", &p.name, json!(p))
+            .await?;
         change.commit().await?;
         Ok(p)
     }
@@ -228,9 +282,12 @@ impl Broker {
         let now = self.now();
         let mut change = self.store().change().await?;
         store::put_builtin_ticket(change.conn(), &t).await?;
-        change.audit(now, actor, "admin.ticket_saved", &t.key, json!(t)).await?;
+        change
+            .audit(now, actor, "admin.ticket_saved", &t.key, json!(t))
+            .await?;
         if self.ticket_connector_name() == "builtin" {
-            self.end_grants_for_ticket_in(&mut change, &t.key, Some(&t), actor).await?;
+            self.end_grants_for_ticket_in(&mut change, &t.key, Some(&t), actor)
+                .await?;
         }
         change.commit().await?;
         Ok(t)
@@ -247,7 +304,9 @@ impl Broker {
         validate_name("gateway name", name).map_err(invalid)?;
         validate_wireguard_key(wireguard_public_key).map_err(invalid)?;
         if endpoint.parse::<std::net::SocketAddr>().is_err() && !endpoint.contains(':') {
-            return Err(invalid(format!("bad endpoint {endpoint:?}: write HOST:PORT, e.g. 203.0.113.7:51820")));
+            return Err(invalid(format!(
+                "bad endpoint {endpoint:?}: write HOST:PORT, e.g. 203.0.113.7:51820"
+            )));
         }
         let secret = new_secret("dpg_");
         let record = GatewayRecord {
@@ -258,24 +317,59 @@ impl Broker {
         };
         let now = self.now();
         let mut change = self.store().change().await?;
-        store::put_gateway(change.conn(), &record, &secret_digest(secrecy::ExposeSecret::expose_secret(&secret))).await?;
-        change.audit(now, actor, "admin.gateway_saved", name, json!({ "endpoint": endpoint, "wireguard_public_key": record.wireguard_public_key })).await?;
+        store::put_gateway(
+            change.conn(),
+            &record,
+            &secret_digest(secrecy::ExposeSecret::expose_secret(&secret)),
+        )
+        .await?;
+        change
+            .audit(
+                now,
+                actor,
+                "admin.gateway_saved",
+                name,
+                json!({ "endpoint": endpoint, "wireguard_public_key": record.wireguard_public_key }),
+            )
+            .await?;
         change.commit().await?;
         Ok((record, secret))
     }
 
     /// Issues an API token for a person; the token is returned once and only its digest is kept.
-    pub async fn issue_token(&self, actor: &str, person: &str, label: &str, ttl: Duration) -> ServiceResult<SecretString> {
+    pub async fn issue_token(
+        &self,
+        actor: &str,
+        person: &str,
+        label: &str,
+        ttl: Duration,
+    ) -> ServiceResult<SecretString> {
         let now = self.now();
         let mut change = self.store().change().await?;
         if store::person(change.conn(), person).await?.is_none() {
             return Err(ServiceError::NotFound(format!("no person {person:?}")));
         }
         let secret = new_secret("dpt_");
-        let token = ApiToken { person: person.into(), label: label.into(), created_at: now, expires_at: now + ttl };
-        store::put_api_token(change.conn(), &secret_digest(secrecy::ExposeSecret::expose_secret(&secret)), &token).await?;
+        let token = ApiToken {
+            person: person.into(),
+            label: label.into(),
+            created_at: now,
+            expires_at: now + ttl,
+        };
+        store::put_api_token(
+            change.conn(),
+            &secret_digest(secrecy::ExposeSecret::expose_secret(&secret)),
+            &token,
+        )
+        .await?;
         change
-            .audit(now, actor, "admin.token_issued", person, json!({ "label": label, "expires_at": token.expires_at.unix_timestamp() }))
+            .audit(
+                now,
+                actor,
+                "admin.token_issued",
+                person,
+                json!({ "label": label, "expires_at": token.expires_at.unix_timestamp() }),
+            )
             .await?;
         change.commit().await?;
         Ok(secret)

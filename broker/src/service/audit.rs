@@ -44,7 +44,10 @@ impl Broker {
     }
 
     /// Streams every entry in order to `sink` (for JSON-lines or syslog export).
-    pub async fn export_audit(&self, mut sink: impl FnMut(&AuditEntry) -> std::io::Result<()>) -> ServiceResult<()> {
+    pub async fn export_audit(
+        &self,
+        mut sink: impl FnMut(&AuditEntry) -> std::io::Result<()>,
+    ) -> ServiceResult<()> {
         let mut conn = self.store().read().await?;
         AuditRead::for_each(&mut conn, |e| {
             sink(&e).map_err(|io| StoreError::Config(format!("writing the export failed: {io}")))
@@ -56,7 +59,9 @@ impl Broker {
 
 /// One RFC 5424 syslog line per entry, the entry itself as JSON in the message.
 pub fn syslog_line(e: &AuditEntry, hostname: &str) -> String {
-    let ts = e.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let ts =
+        e.at.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
     // facility authpriv (10), severity notice (5): PRI = 10 * 8 + 5 = 85
     let msg = serde_json::to_string(e).unwrap_or_default();
     format!("<85>1 {ts} {hostname} daypass-broker - {} - {msg}", e.action)
@@ -70,10 +75,19 @@ mod tests {
     #[test]
     fn syslog_line_has_priority_timestamp_and_msgid() {
         let e = AuditEntry {
-            seq: 1, at: datetime!(2026-11-23 10:00 UTC), actor: "ana".into(), action: "grant.issued".into(),
-            subject: "g".into(), details: serde_json::json!({}), prev_hash: "0".into(), hash: "h".into(),
+            seq: 1,
+            at: datetime!(2026-11-23 10:00 UTC),
+            actor: "ana".into(),
+            action: "grant.issued".into(),
+            subject: "g".into(),
+            details: serde_json::json!({}),
+            prev_hash: "0".into(),
+            hash: "h".into(),
         };
         let line = syslog_line(&e, "broker1");
-        assert!(line.starts_with("<85>1 2026-11-23T10:00:00Z broker1 daypass-broker - grant.issued - {"), "{line}");
+        assert!(
+            line.starts_with("<85>1 2026-11-23T10:00:00Z broker1 daypass-broker - grant.issued - {"),
+            "{line}"
+        );
     }
 }

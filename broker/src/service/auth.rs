@@ -28,7 +28,9 @@ impl Caller {
     pub fn person(&self) -> ServiceResult<&Person> {
         match self {
             Caller::Person(p) => Ok(p),
-            Caller::Gateway(_) => Err(ServiceError::Forbidden("gateways may only read their own state".into())),
+            Caller::Gateway(_) => Err(ServiceError::Forbidden(
+                "gateways may only read their own state".into(),
+            )),
         }
     }
 
@@ -39,7 +41,10 @@ impl Caller {
             Ok(p)
         } else {
             let names: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
-            Err(ServiceError::Forbidden(format!("this needs one of the roles: {}", names.join(", "))))
+            Err(ServiceError::Forbidden(format!(
+                "this needs one of the roles: {}",
+                names.join(", ")
+            )))
         }
     }
 }
@@ -60,10 +65,13 @@ impl Broker {
     /// Resolves a bearer token. Lookup is by digest, so timing reveals nothing about stored tokens.
     pub async fn authenticate(&self, bearer: &SecretString) -> ServiceResult<Caller> {
         let digest = secret_digest(bearer.expose_secret());
-        let denied = || ServiceError::Forbidden("unknown or expired token: ask an admin for a new one".into());
+        let denied =
+            || ServiceError::Forbidden("unknown or expired token: ask an admin for a new one".into());
         let mut conn = self.store().read().await?;
         if bearer.expose_secret().starts_with("dpg_") {
-            let gw = store::gateway_by_token(&mut conn, &digest).await?.ok_or_else(denied)?;
+            let gw = store::gateway_by_token(&mut conn, &digest)
+                .await?
+                .ok_or_else(denied)?;
             return Ok(Caller::Gateway(gw.name));
         }
         let token = store::api_token(&mut conn, &digest).await?.ok_or_else(denied)?;
@@ -71,7 +79,9 @@ impl Broker {
         if now >= token.expires_at {
             return Err(denied());
         }
-        let person = store::person(&mut conn, &token.person).await?.ok_or_else(denied)?;
+        let person = store::person(&mut conn, &token.person)
+            .await?
+            .ok_or_else(denied)?;
         if !person.is_active(now) {
             return Err(ServiceError::Forbidden(format!(
                 "account {} is disabled or its contract has ended",

@@ -33,9 +33,10 @@ impl Broker {
         let mut conn = self.store().read().await?;
         let missing = || ServiceError::NotFound(format!("no grant {grant_id}"));
         let record = store::grant(&mut conn, grant_id).await?.ok_or_else(missing)?;
-        let request = store::request(&mut conn, record.grant.request_id).await?.ok_or_else(missing)?;
-        let audit =
-            AuditRead::about(&mut conn, &[request.id.to_string(), grant_id.to_string()]).await?;
+        let request = store::request(&mut conn, record.grant.request_id)
+            .await?
+            .ok_or_else(missing)?;
+        let audit = AuditRead::about(&mut conn, &[request.id.to_string(), grant_id.to_string()]).await?;
         let now = self.now();
         Ok(EvidenceBundle {
             grant: record.view(now),

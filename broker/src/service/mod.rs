@@ -67,7 +67,13 @@ impl Broker {
         tickets: Arc<dyn TicketConnector>,
         settings: BrokerSettings,
     ) -> Self {
-        Broker(Arc::new(Inner { store, key, clock, tickets, settings }))
+        Broker(Arc::new(Inner {
+            store,
+            key,
+            clock,
+            tickets,
+            settings,
+        }))
     }
 
     pub fn store(&self) -> &Store {

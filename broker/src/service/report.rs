@@ -24,9 +24,14 @@ impl Broker {
         let issued: Vec<_> = grants.iter().filter(|g| g.grant.not_before >= from).collect();
         let lengths: Vec<i64> = issued
             .iter()
-            .map(|g| (g.ended.as_ref().map_or(g.grant.not_after, |e| e.at) - g.grant.not_before).whole_seconds())
+            .map(|g| {
+                (g.ended.as_ref().map_or(g.grant.not_after, |e| e.at) - g.grant.not_before).whole_seconds()
+            })
             .collect();
-        let jit = issued.iter().filter(|g| g.grant.not_after - g.grant.not_before <= JUST_IN_TIME_MAX).count();
+        let jit = issued
+            .iter()
+            .filter(|g| g.grant.not_after - g.grant.not_before <= JUST_IN_TIME_MAX)
+            .count();
         let ended_in_window = |reason: Option<EndReason>| {
             grants
                 .iter()
@@ -45,7 +50,10 @@ impl Broker {
         Ok(AccessReport {
             from,
             to,
-            active_contractors: people.iter().filter(|p| p.is_active(to) && p.has_role(Role::Contractor)).count() as u64,
+            active_contractors: people
+                .iter()
+                .filter(|p| p.is_active(to) && p.has_role(Role::Contractor))
+                .count() as u64,
             active_accounts: people.iter().filter(|p| p.is_active(to)).count() as u64,
             grants_issued: issued.len() as u64,
             just_in_time_share: ratio(jit as f64, issued.len() as f64),
@@ -67,4 +75,3 @@ fn ratio(a: f64, b: f64) -> f64 {
         a / b
     }
 }
-

@@ -19,7 +19,9 @@ pub struct SweepOutcome {
 
 impl SweepOutcome {
     pub fn is_empty(&self) -> bool {
-        self.requests_expired.is_empty() && self.grants_expired.is_empty() && self.grants_ended_by_account.is_empty()
+        self.requests_expired.is_empty()
+            && self.grants_expired.is_empty()
+            && self.grants_ended_by_account.is_empty()
     }
 }
 
@@ -44,7 +46,13 @@ impl Broker {
             if r.expire_if_due(now) {
                 store::put_request(change.conn(), &r).await?;
                 change
-                    .audit(now, "broker", "request.expired", &r.id.to_string(), json!({ "expires_at": r.expires_at.unix_timestamp(), "approvals": r.approved_by() }))
+                    .audit(
+                        now,
+                        "broker",
+                        "request.expired",
+                        &r.id.to_string(),
+                        json!({ "expires_at": r.expires_at.unix_timestamp(), "approvals": r.approved_by() }),
+                    )
                     .await?;
                 out.requests_expired.push(r.id);
             }
@@ -76,11 +84,17 @@ impl Broker {
             if !g.is_live(now) {
                 continue;
             }
-            let state = store::person(conn, &g.grant.person).await?.map(|p| p.account_state(now));
+            let state = store::person(conn, &g.grant.person)
+                .await?
+                .map(|p| p.account_state(now));
             match state {
                 Some(AccountState::Active) => {}
-                Some(AccountState::ContractEnded(at)) => out.push((g, EndReason::ContractEnded, format!("contract ended {at}"))),
-                Some(AccountState::Disabled) | None => out.push((g, EndReason::AccountDisabled, "account disabled".into())),
+                Some(AccountState::ContractEnded(at)) => {
+                    out.push((g, EndReason::ContractEnded, format!("contract ended {at}")))
+                }
+                Some(AccountState::Disabled) | None => {
+                    out.push((g, EndReason::AccountDisabled, "account disabled".into()))
+                }
             }
         }
         Ok(out)
@@ -90,7 +104,10 @@ impl Broker {
     pub async fn checkpoint_audit(&self) -> ServiceResult<bool> {
         let mut conn = self.store().read().await?;
         let (head, _) = AuditRead::head(&mut conn).await?;
-        let last = AuditRead::checkpoints(&mut conn).await?.last().map_or(0, |c| c.seq);
+        let last = AuditRead::checkpoints(&mut conn)
+            .await?
+            .last()
+            .map_or(0, |c| c.seq);
         drop(conn);
         if head <= last {
             return Ok(false);
@@ -107,9 +124,16 @@ impl Broker {
         self.end_grants_for_ticket(key, ticket.as_ref(), actor).await
     }
 
-    async fn end_grants_for_ticket(&self, key: &str, ticket: Option<&Ticket>, actor: &str) -> ServiceResult<WebhookOutcome> {
+    async fn end_grants_for_ticket(
+        &self,
+        key: &str,
+        ticket: Option<&Ticket>,
+        actor: &str,
+    ) -> ServiceResult<WebhookOutcome> {
         let mut change = self.store().change().await?;
-        let ended = self.end_grants_for_ticket_in(&mut change, key, ticket, actor).await?;
+        let ended = self
+            .end_grants_for_ticket_in(&mut change, key, ticket, actor)
+            .await?;
         change.commit().await?;
         Ok(WebhookOutcome {
             ticket: key.to_string(),
@@ -129,11 +153,16 @@ impl Broker {
         let now = self.now();
         let mut ended = Vec::new();
         for mut g in store::open_grants_of_ticket(change.conn(), key).await? {
-            let Some(person) = store::person(change.conn(), &g.grant.person).await? else { continue };
-            let Err(problem) = check_ticket(key, ticket, &person, self.0.settings.require_ticket_assignee) else {
+            let Some(person) = store::person(change.conn(), &g.grant.person).await? else {
                 continue;
             };
-            if g.end(EndReason::TicketClosed, actor, &problem.to_string(), now).is_ok() {
+            let Err(problem) = check_ticket(key, ticket, &person, self.0.settings.require_ticket_assignee)
+            else {
+                continue;
+            };
+            if g.end(EndReason::TicketClosed, actor, &problem.to_string(), now)
+                .is_ok()
+            {
                 self.commit_grant_end(change, &g, now).await?;
                 ended.push(g.grant.id);
             }
@@ -148,7 +177,12 @@ impl Broker {
         let keys: BTreeSet<String> = {
             let mut conn = self.store().read().await?;
             let now = self.now();
-            store::open_grants(&mut conn).await?.into_iter().filter(|g| g.is_live(now)).map(|g| g.grant.ticket).collect()
+            store::open_grants(&mut conn)
+                .await?
+                .into_iter()
+                .filter(|g| g.is_live(now))
+                .map(|g| g.grant.ticket)
+                .collect()
         };
         let mut ended = Vec::new();
         for key in keys {

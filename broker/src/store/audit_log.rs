@@ -56,7 +56,9 @@ impl AuditRead {
     }
 
     pub async fn head(conn: &mut AnyConnection) -> StoreResult<(i64, String)> {
-        let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(&mut *conn).await?;
+        let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(&mut *conn)
+            .await?;
         Ok((row.try_get(0)?, row.try_get(1)?))
     }
 
@@ -70,7 +72,8 @@ impl AuditRead {
                 Ok(Checkpoint {
                     seq: r.try_get("seq")?,
                     hash: r.try_get("hash")?,
-                    at: OffsetDateTime::from_unix_timestamp(at).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    at: OffsetDateTime::from_unix_timestamp(at)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
                     signature: r.try_get("signature")?,
                 })
             })

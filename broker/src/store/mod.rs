@@ -66,9 +66,15 @@ impl Store {
         if backend == Backend::Sqlite {
             pool_options = pool_options.max_connections(8).after_connect(|conn, _| {
                 Box::pin(async move {
-                    sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
-                    sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
-                    sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                    sqlx::query("PRAGMA busy_timeout = 10000")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("PRAGMA synchronous = NORMAL")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("PRAGMA foreign_keys = ON")
+                        .execute(&mut *conn)
+                        .await?;
                     Ok(())
                 })
             });
@@ -80,7 +86,12 @@ impl Store {
             sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
         }
         let (gateway_changes, _) = broadcast::channel(1024);
-        let store = Store { pool, backend, url: url.to_string(), gateway_changes };
+        let store = Store {
+            pool,
+            backend,
+            url: url.to_string(),
+            gateway_changes,
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -89,16 +100,28 @@ impl Store {
         let mut conn = self.pool.acquire().await?;
         if self.backend == Backend::Postgres {
             // Brokers starting together must not race on CREATE TABLE.
-            sqlx::query("SELECT pg_advisory_lock(4242001)").execute(&mut *conn).await?;
+            sqlx::query("SELECT pg_advisory_lock(4242001)")
+                .execute(&mut *conn)
+                .await?;
         }
-        for statement in include_str!("schema.sql").split(';').map(str::trim).filter(|s| !s.is_empty()) {
-            let sql: String = statement.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
+        for statement in include_str!("schema.sql")
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let sql: String = statement
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n");
             if !sql.trim().is_empty() {
                 sqlx::query(&sql).execute(&mut *conn).await?;
             }
         }
         if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_unlock(4242001)").execute(&mut *conn).await?;
+            sqlx::query("SELECT pg_advisory_unlock(4242001)")
+                .execute(&mut *conn)
+                .await?;
         }
         Ok(())
     }
@@ -226,7 +249,11 @@ impl Change {
     }
 
     /// Signs the current chain head, if it is not signed yet.
-    pub async fn checkpoint(&mut self, at: OffsetDateTime, key: &SigningKey) -> StoreResult<Option<Checkpoint>> {
+    pub async fn checkpoint(
+        &mut self,
+        at: OffsetDateTime,
+        key: &SigningKey,
+    ) -> StoreResult<Option<Checkpoint>> {
         if self.head_seq == 0 || self.head_hash == GENESIS_HASH {
             return Ok(None);
         }

@@ -40,7 +40,13 @@ async fn all_by<T: DeserializeOwned>(conn: &mut AnyConnection, sql: &str, key: &
 }
 
 /// Upserts a `(key, data)` row in one of the simple keyed tables.
-async fn put(conn: &mut AnyConnection, table: &str, key_col: &str, key: &str, data: String) -> StoreResult<()> {
+async fn put(
+    conn: &mut AnyConnection,
+    table: &str,
+    key_col: &str,
+    key: &str,
+    data: String,
+) -> StoreResult<()> {
     let sql = format!(
         "INSERT INTO {table} ({key_col}, data) VALUES ($1, $2) \
          ON CONFLICT ({key_col}) DO UPDATE SET data = excluded.data"
@@ -51,7 +57,12 @@ async fn put(conn: &mut AnyConnection, table: &str, key_col: &str, key: &str, da
 
 async fn delete(conn: &mut AnyConnection, table: &str, key_col: &str, key: &str) -> StoreResult<bool> {
     let sql = format!("DELETE FROM {table} WHERE {key_col} = $1");
-    Ok(sqlx::query(&sql).bind(key).execute(&mut *conn).await?.rows_affected() > 0)
+    Ok(sqlx::query(&sql)
+        .bind(key)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+        > 0)
 }
 
 // People
@@ -75,7 +86,12 @@ pub async fn device(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<De
 }
 
 pub async fn devices_of(conn: &mut AnyConnection, person: &str) -> StoreResult<Vec<Device>> {
-    all_by(conn, "SELECT data FROM devices WHERE person = $1 ORDER BY id", person).await
+    all_by(
+        conn,
+        "SELECT data FROM devices WHERE person = $1 ORDER BY id",
+        person,
+    )
+    .await
 }
 
 pub async fn put_device(conn: &mut AnyConnection, d: &Device) -> StoreResult<()> {
@@ -174,16 +190,29 @@ pub async fn gateway(conn: &mut AnyConnection, name: &str) -> StoreResult<Option
         .bind(name)
         .fetch_optional(&mut *conn)
         .await?;
-    row.map(|r| Ok((decode(&r, "data")?, r.try_get("revision")?))).transpose()
+    row.map(|r| Ok((decode(&r, "data")?, r.try_get("revision")?)))
+        .transpose()
 }
 
 pub async fn gateways(conn: &mut AnyConnection) -> StoreResult<Vec<(GatewayRecord, i64)>> {
-    let rows = sqlx::query("SELECT data, revision FROM gateways ORDER BY name").fetch_all(&mut *conn).await?;
-    rows.iter().map(|r| Ok((decode(r, "data")?, r.try_get("revision")?))).collect()
+    let rows = sqlx::query("SELECT data, revision FROM gateways ORDER BY name")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((decode(r, "data")?, r.try_get("revision")?)))
+        .collect()
 }
 
-pub async fn gateway_by_token(conn: &mut AnyConnection, token_hash: &str) -> StoreResult<Option<GatewayRecord>> {
-    one(conn, "SELECT data FROM gateways WHERE token_hash = $1", token_hash).await
+pub async fn gateway_by_token(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+) -> StoreResult<Option<GatewayRecord>> {
+    one(
+        conn,
+        "SELECT data FROM gateways WHERE token_hash = $1",
+        token_hash,
+    )
+    .await
 }
 
 pub async fn put_gateway(conn: &mut AnyConnection, g: &GatewayRecord, token_hash: &str) -> StoreResult<()> {
@@ -212,7 +241,12 @@ pub struct ApiToken {
 }
 
 pub async fn api_token(conn: &mut AnyConnection, token_hash: &str) -> StoreResult<Option<ApiToken>> {
-    one(conn, "SELECT data FROM api_tokens WHERE token_hash = $1", token_hash).await
+    one(
+        conn,
+        "SELECT data FROM api_tokens WHERE token_hash = $1",
+        token_hash,
+    )
+    .await
 }
 
 pub async fn put_api_token(conn: &mut AnyConnection, token_hash: &str, t: &ApiToken) -> StoreResult<()> {
@@ -258,22 +292,38 @@ pub async fn put_request(conn: &mut AnyConnection, r: &AccessRequest) -> StoreRe
 
 /// Requests still marked pending (including ones whose wait has lapsed but are not yet swept).
 pub async fn pending_requests(conn: &mut AnyConnection) -> StoreResult<Vec<AccessRequest>> {
-    all(conn, "SELECT data FROM requests WHERE pending = 1 ORDER BY created_at, id").await
+    all(
+        conn,
+        "SELECT data FROM requests WHERE pending = 1 ORDER BY created_at, id",
+    )
+    .await
 }
 
-pub async fn lapsed_requests(conn: &mut AnyConnection, now: OffsetDateTime) -> StoreResult<Vec<AccessRequest>> {
-    let rows = sqlx::query("SELECT data FROM requests WHERE pending = 1 AND expires_at <= $1 ORDER BY expires_at")
-        .bind(now.unix_timestamp())
-        .fetch_all(&mut *conn)
-        .await?;
+pub async fn lapsed_requests(
+    conn: &mut AnyConnection,
+    now: OffsetDateTime,
+) -> StoreResult<Vec<AccessRequest>> {
+    let rows =
+        sqlx::query("SELECT data FROM requests WHERE pending = 1 AND expires_at <= $1 ORDER BY expires_at")
+            .bind(now.unix_timestamp())
+            .fetch_all(&mut *conn)
+            .await?;
     rows.iter().map(|r| decode(r, "data")).collect()
 }
 
 pub async fn requests_of(conn: &mut AnyConnection, requester: &str) -> StoreResult<Vec<AccessRequest>> {
-    all_by(conn, "SELECT data FROM requests WHERE requester = $1 ORDER BY created_at DESC, id", requester).await
+    all_by(
+        conn,
+        "SELECT data FROM requests WHERE requester = $1 ORDER BY created_at DESC, id",
+        requester,
+    )
+    .await
 }
 
-pub async fn requests_since(conn: &mut AnyConnection, since: OffsetDateTime) -> StoreResult<Vec<AccessRequest>> {
+pub async fn requests_since(
+    conn: &mut AnyConnection,
+    since: OffsetDateTime,
+) -> StoreResult<Vec<AccessRequest>> {
     let rows = sqlx::query("SELECT data FROM requests WHERE created_at >= $1 ORDER BY created_at, id")
         .bind(since.unix_timestamp())
         .fetch_all(&mut *conn)
@@ -309,30 +359,58 @@ pub async fn put_grant(conn: &mut AnyConnection, g: &GrantRecord) -> StoreResult
 
 /// Grants not yet ended (some may be past `not_after` and await the sweep).
 pub async fn open_grants(conn: &mut AnyConnection) -> StoreResult<Vec<GrantRecord>> {
-    all(conn, "SELECT data FROM grants WHERE live = 1 ORDER BY issued_at, id").await
+    all(
+        conn,
+        "SELECT data FROM grants WHERE live = 1 ORDER BY issued_at, id",
+    )
+    .await
 }
 
-pub async fn open_grants_of_gateway(conn: &mut AnyConnection, gateway: &str) -> StoreResult<Vec<GrantRecord>> {
-    all_by(conn, "SELECT data FROM grants WHERE gateway = $1 AND live = 1 ORDER BY issued_at, id", gateway).await
+pub async fn open_grants_of_gateway(
+    conn: &mut AnyConnection,
+    gateway: &str,
+) -> StoreResult<Vec<GrantRecord>> {
+    all_by(
+        conn,
+        "SELECT data FROM grants WHERE gateway = $1 AND live = 1 ORDER BY issued_at, id",
+        gateway,
+    )
+    .await
 }
 
 pub async fn open_grants_of_ticket(conn: &mut AnyConnection, ticket: &str) -> StoreResult<Vec<GrantRecord>> {
-    all_by(conn, "SELECT data FROM grants WHERE ticket = $1 AND live = 1 ORDER BY issued_at, id", ticket).await
+    all_by(
+        conn,
+        "SELECT data FROM grants WHERE ticket = $1 AND live = 1 ORDER BY issued_at, id",
+        ticket,
+    )
+    .await
 }
 
 pub async fn open_grants_of_person(conn: &mut AnyConnection, person: &str) -> StoreResult<Vec<GrantRecord>> {
-    all_by(conn, "SELECT data FROM grants WHERE person = $1 AND live = 1 ORDER BY issued_at, id", person).await
+    all_by(
+        conn,
+        "SELECT data FROM grants WHERE person = $1 AND live = 1 ORDER BY issued_at, id",
+        person,
+    )
+    .await
 }
 
 pub async fn grants_of_person(conn: &mut AnyConnection, person: &str) -> StoreResult<Vec<GrantRecord>> {
-    all_by(conn, "SELECT data FROM grants WHERE person = $1 ORDER BY issued_at DESC, id", person).await
+    all_by(
+        conn,
+        "SELECT data FROM grants WHERE person = $1 ORDER BY issued_at DESC, id",
+        person,
+    )
+    .await
 }
 
 pub async fn due_grants(conn: &mut AnyConnection, now: OffsetDateTime) -> StoreResult<Vec<GrantRecord>> {
-    let rows = sqlx::query("SELECT data FROM grants WHERE live = 1 AND not_after <= $1 ORDER BY not_after, id")
-        .bind(now.unix_timestamp())
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows =
+        sqlx::query("SELECT data FROM grants WHERE live = 1 AND not_after <= $1 ORDER BY not_after, id")
+            .bind(now.unix_timestamp())
+            .fetch_all(&mut *conn)
+            .await?;
     rows.iter().map(|r| decode(r, "data")).collect()
 }
 
@@ -342,10 +420,12 @@ pub async fn grants_overlapping(
     from: OffsetDateTime,
     to: OffsetDateTime,
 ) -> StoreResult<Vec<GrantRecord>> {
-    let rows = sqlx::query("SELECT data FROM grants WHERE issued_at <= $1 AND not_after > $2 ORDER BY issued_at, id")
-        .bind(to.unix_timestamp())
-        .bind(from.unix_timestamp())
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT data FROM grants WHERE issued_at <= $1 AND not_after > $2 ORDER BY issued_at, id",
+    )
+    .bind(to.unix_timestamp())
+    .bind(from.unix_timestamp())
+    .fetch_all(&mut *conn)
+    .await?;
     rows.iter().map(|r| decode(r, "data")).collect()
 }

@@ -36,7 +36,9 @@ fn default_summary_pointer() -> String {
     "/summary".into()
 }
 fn default_done_values() -> Vec<String> {
-    ["done", "closed", "resolved", "cancelled", "canceled"].map(String::from).to_vec()
+    ["done", "closed", "resolved", "cancelled", "canceled"]
+        .map(String::from)
+        .to_vec()
 }
 
 pub struct HttpJsonTickets {
@@ -46,7 +48,11 @@ pub struct HttpJsonTickets {
 
 impl HttpJsonTickets {
     pub fn new(settings: HttpJsonSettings) -> anyhow::Result<Self> {
-        anyhow::ensure!(settings.url.contains("{key}"), "tickets.url must contain {{key}}: {}", settings.url);
+        anyhow::ensure!(
+            settings.url.contains("{key}"),
+            "tickets.url must contain {{key}}: {}",
+            settings.url
+        );
         let client = super::http_client(settings.ca_file.as_deref())?;
         Ok(HttpJsonTickets { settings, client })
     }

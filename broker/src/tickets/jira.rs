@@ -44,12 +44,17 @@ impl JiraTickets {
 
 /// Reads the fields Daypass needs from a Jira issue body (same shape in v2 and v3).
 pub fn ticket_from_issue(key: &str, issue: &Value, browse_base: &str) -> Result<Ticket, TicketSystemError> {
-    let fields = issue.get("fields").ok_or_else(|| TicketSystemError::Unexpected("issue has no `fields`".into()))?;
+    let fields = issue
+        .get("fields")
+        .ok_or_else(|| TicketSystemError::Unexpected("issue has no `fields`".into()))?;
     let status = fields
         .pointer("/status/name")
         .and_then(Value::as_str)
         .ok_or_else(|| TicketSystemError::Unexpected("issue has no `fields.status.name`".into()))?;
-    let category = fields.pointer("/status/statusCategory/key").and_then(Value::as_str).unwrap_or("");
+    let category = fields
+        .pointer("/status/statusCategory/key")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let assignee = fields.get("assignee").filter(|a| !a.is_null()).and_then(|a| {
         ["accountId", "name", "emailAddress", "key"]
             .iter()
@@ -59,11 +64,18 @@ pub fn ticket_from_issue(key: &str, issue: &Value, browse_base: &str) -> Result<
     let issue_key = issue.get("key").and_then(Value::as_str).unwrap_or(key);
     Ok(Ticket {
         key: issue_key.to_string(),
-        summary: fields.get("summary").and_then(Value::as_str).unwrap_or("").to_string(),
+        summary: fields
+            .get("summary")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
         status: status.to_string(),
         done: category == "done",
         assignee,
-        url: Some(format!("{}/browse/{issue_key}", browse_base.trim_end_matches('/'))),
+        url: Some(format!(
+            "{}/browse/{issue_key}",
+            browse_base.trim_end_matches('/')
+        )),
     })
 }
 
@@ -82,7 +94,8 @@ impl TicketConnector for JiraTickets {
             None => req.bearer_auth(s.token.expose_secret()),
         };
         let body = read_json(req.send().await.map_err(send_error)?).await?;
-        body.map(|issue| ticket_from_issue(key, &issue, &s.base_url)).transpose()
+        body.map(|issue| ticket_from_issue(key, &issue, &s.base_url))
+            .transpose()
     }
 
     fn name(&self) -> &'static str {
@@ -115,7 +128,12 @@ mod tests {
         assert!(!t.done);
         assert_eq!(t.assignee.as_deref(), Some("ana"));
         let unassigned = json!({"fields": {"status": {"name": "Open", "statusCategory": {"key": "new"}}, "assignee": null}});
-        assert_eq!(ticket_from_issue("OPS-9", &unassigned, "https://jira").unwrap().assignee, None);
+        assert_eq!(
+            ticket_from_issue("OPS-9", &unassigned, "https://jira")
+                .unwrap()
+                .assignee,
+            None
+        );
     }
 
     #[test]

@@ -58,8 +58,12 @@ pub fn http_client(extra_ca: Option<&Path>) -> anyhow::Result<reqwest::Client> {
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = extra_ca {
         let pem = std::fs::read(path).with_context(|| format!("reading CA bundle {}", path.display()))?;
-        for cert in rustls_pemfile_certs(&pem).with_context(|| format!("parsing CA bundle {}", path.display()))? {
-            roots.add(cert).with_context(|| format!("adding a certificate from {}", path.display()))?;
+        for cert in
+            rustls_pemfile_certs(&pem).with_context(|| format!("parsing CA bundle {}", path.display()))?
+        {
+            roots
+                .add(cert)
+                .with_context(|| format!("adding a certificate from {}", path.display()))?;
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());

@@ -21,40 +21,85 @@ impl Api {
         let h = Harness::new(Db::Sqlite).await;
         let mut tokens = std::collections::HashMap::new();
         for who in ["ana", "ben", "cy", "ida", "aud"] {
-            let t = h.broker.issue_token("test", who, "t", time::Duration::days(1)).await.unwrap();
+            let t = h
+                .broker
+                .issue_token("test", who, "t", time::Duration::days(1))
+                .await
+                .unwrap();
             tokens.insert(who, t.expose_secret().to_string());
         }
-        let state = AppState { broker: h.broker.clone(), ticket_webhook_secret: Some(Arc::new(SecretString::from("hook-secret"))) };
-        Api { app: router(state), h, tokens }
+        let state = AppState {
+            broker: h.broker.clone(),
+            ticket_webhook_secret: Some(Arc::new(SecretString::from("hook-secret"))),
+        };
+        Api {
+            app: router(state),
+            h,
+            tokens,
+        }
     }
 
-    async fn call(&self, who: Option<&str>, method: &str, uri: &str, body: Option<&str>) -> (StatusCode, serde_json::Value, String) {
+    async fn call(
+        &self,
+        who: Option<&str>,
+        method: &str,
+        uri: &str,
+        body: Option<&str>,
+    ) -> (StatusCode, serde_json::Value, String) {
         let mut req = Request::builder().method(method).uri(uri);
         if let Some(w) = who {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {}", self.tokens.get(w).map(String::as_str).unwrap_or(w)));
+            req = req.header(
+                header::AUTHORIZATION,
+                format!("Bearer {}", self.tokens.get(w).map(String::as_str).unwrap_or(w)),
+            );
         }
         if body.is_some() {
             req = req.header(header::CONTENT_TYPE, "application/json");
         }
-        let req = req.body(body.map(|b| Body::from(b.to_string())).unwrap_or_default()).unwrap();
+        let req = req
+            .body(body.map(|b| Body::from(b.to_string())).unwrap_or_default())
+            .unwrap();
         let resp = self.app.clone().oneshot(req).await.unwrap();
         let status = resp.status();
-        let ctype = resp.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        let ctype = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
         let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
-        (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null), ctype)
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+            ctype,
+        )
     }
 }
 
-const GOOD: &str = r#"{"device":"ana-laptop","resources":["db"],"ticket":"OPS-1","reason":"migrate","duration":"1h"}"#;
+/// (caller, method, path, body, expected status, what the detail must mention)
+type Case<'a> = (
+    Option<&'a str>,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    StatusCode,
+    &'a str,
+);
+
+const GOOD: &str =
+    r#"{"device":"ana-laptop","resources":["db"],"ticket":"OPS-1","reason":"migrate","duration":"1h"}"#;
 
 #[tokio::test]
 async fn auto_approved_request_returns_201_with_grant() {
     let api = Api::new().await;
-    let (status, body, _) = api.call(Some("ana"), "POST", "/api/v1/requests", Some(GOOD)).await;
+    let (status, body, _) = api
+        .call(Some("ana"), "POST", "/api/v1/requests", Some(GOOD))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["status"], "granted");
     let gid = body["grant_id"].as_str().unwrap();
-    let (status, grant, _) = api.call(Some("ana"), "GET", &format!("/api/v1/grants/{gid}"), None).await;
+    let (status, grant, _) = api
+        .call(Some("ana"), "GET", &format!("/api/v1/grants/{gid}"), None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(grant["status"], "active");
     assert!(grant["signed"]["signature"].as_str().unwrap().len() > 80);
@@ -70,24 +115,144 @@ async fn bad_input_of_every_kind_is_a_4xx_problem_and_writes_nothing() {
         GOOD.replace("ana-laptop", "stolen"),
         GOOD.replace("OPS-1", "OPS 1; DROP TABLE"),
     );
-    let cases: Vec<(Option<&str>, &str, &str, Option<&str>, StatusCode, &str)> = vec![
-        (None, "POST", "/api/v1/requests", Some(GOOD), StatusCode::UNAUTHORIZED, "Bearer"),
-        (Some("dpt_forged"), "GET", "/api/v1/me", None, StatusCode::UNAUTHORIZED, "unknown or expired token"),
-        (Some("ana"), "POST", "/api/v1/requests", Some("{not json"), StatusCode::BAD_REQUEST, "JSON"),
-        (Some("ana"), "POST", "/api/v1/requests", Some(r#"{"device":"ana-laptop"}"#), StatusCode::UNPROCESSABLE_ENTITY, "missing field"),
-        (Some("ana"), "POST", "/api/v1/requests", Some(&extra_field), StatusCode::UNPROCESSABLE_ENTITY, "unknown field"),
-        (Some("ana"), "POST", "/api/v1/requests", Some(&bad_duration), StatusCode::BAD_REQUEST, "30m, 4h"),
-        (Some("ana"), "POST", "/api/v1/requests", Some(&stolen_device), StatusCode::BAD_REQUEST, "enrolled devices"),
-        (Some("ana"), "POST", "/api/v1/requests", Some(&bad_ticket), StatusCode::BAD_REQUEST, "ticket key"),
-        (Some("ana"), "GET", "/api/v1/requests/not-a-uuid", None, StatusCode::BAD_REQUEST, "UUID"),
-        (Some("ana"), "GET", "/api/v1/requests/00000000-0000-0000-0000-000000000000", None, StatusCode::NOT_FOUND, "no access request"),
-        (Some("ana"), "GET", "/api/v1/approvals", None, StatusCode::FORBIDDEN, "approver"),
-        (Some("ana"), "GET", "/api/v1/gateway/state", None, StatusCode::FORBIDDEN, "gateway credentials"),
-        (Some("ana"), "GET", "/api/v1/reports/access", None, StatusCode::FORBIDDEN, "roles"),
-        (Some("ida"), "GET", "/api/v1/reports/access?days=0", None, StatusCode::BAD_REQUEST, "days"),
-        (Some("ida"), "GET", "/api/v1/reports/access?days=many", None, StatusCode::BAD_REQUEST, "days"),
-        (None, "POST", "/api/v1/tickets/webhook", Some(r#"{"ticket":"OPS-1"}"#), StatusCode::UNAUTHORIZED, "webhook secret"),
-        (None, "GET", "/api/v1/nope", None, StatusCode::NOT_FOUND, "openapi.json"),
+    // (caller, method, path, body, expected status, what the detail must mention)
+    let cases: Vec<Case> = vec![
+        (
+            None,
+            "POST",
+            "/api/v1/requests",
+            Some(GOOD),
+            StatusCode::UNAUTHORIZED,
+            "Bearer",
+        ),
+        (
+            Some("dpt_forged"),
+            "GET",
+            "/api/v1/me",
+            None,
+            StatusCode::UNAUTHORIZED,
+            "unknown or expired token",
+        ),
+        (
+            Some("ana"),
+            "POST",
+            "/api/v1/requests",
+            Some("{not json"),
+            StatusCode::BAD_REQUEST,
+            "JSON",
+        ),
+        (
+            Some("ana"),
+            "POST",
+            "/api/v1/requests",
+            Some(r#"{"device":"ana-laptop"}"#),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing field",
+        ),
+        (
+            Some("ana"),
+            "POST",
+            "/api/v1/requests",
+            Some(&extra_field),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown field",
+        ),
+        (
+            Some("ana"),
+            "POST",
+            "/api/v1/requests",
+            Some(&bad_duration),
+            StatusCode::BAD_REQUEST,
+            "30m, 4h",
+        ),
+        (
+            Some("ana"),
+            "POST",
+            "/api/v1/requests",
+            Some(&stolen_device),
+            StatusCode::BAD_REQUEST,
+            "enrolled devices",
+        ),
+        (
+            Some("ana"),
+            "POST",
+            "/api/v1/requests",
+            Some(&bad_ticket),
+            StatusCode::BAD_REQUEST,
+            "ticket key",
+        ),
+        (
+            Some("ana"),
+            "GET",
+            "/api/v1/requests/not-a-uuid",
+            None,
+            StatusCode::BAD_REQUEST,
+            "UUID",
+        ),
+        (
+            Some("ana"),
+            "GET",
+            "/api/v1/requests/00000000-0000-0000-0000-000000000000",
+            None,
+            StatusCode::NOT_FOUND,
+            "no access request",
+        ),
+        (
+            Some("ana"),
+            "GET",
+            "/api/v1/approvals",
+            None,
+            StatusCode::FORBIDDEN,
+            "approver",
+        ),
+        (
+            Some("ana"),
+            "GET",
+            "/api/v1/gateway/state",
+            None,
+            StatusCode::FORBIDDEN,
+            "gateway credentials",
+        ),
+        (
+            Some("ana"),
+            "GET",
+            "/api/v1/reports/access",
+            None,
+            StatusCode::FORBIDDEN,
+            "roles",
+        ),
+        (
+            Some("ida"),
+            "GET",
+            "/api/v1/reports/access?days=0",
+            None,
+            StatusCode::BAD_REQUEST,
+            "days",
+        ),
+        (
+            Some("ida"),
+            "GET",
+            "/api/v1/reports/access?days=many",
+            None,
+            StatusCode::BAD_REQUEST,
+            "days",
+        ),
+        (
+            None,
+            "POST",
+            "/api/v1/tickets/webhook",
+            Some(r#"{"ticket":"OPS-1"}"#),
+            StatusCode::UNAUTHORIZED,
+            "webhook secret",
+        ),
+        (
+            None,
+            "GET",
+            "/api/v1/nope",
+            None,
+            StatusCode::NOT_FOUND,
+            "openapi.json",
+        ),
     ];
     for (who, method, uri, body, want, says) in cases {
         let (status, problem, ctype) = api.call(who, method, uri, body).await;
@@ -95,9 +260,16 @@ async fn bad_input_of_every_kind_is_a_4xx_problem_and_writes_nothing() {
         assert_eq!(ctype, "application/problem+json", "{method} {uri}");
         assert_eq!(problem["status"], want.as_u16());
         let detail = problem["detail"].as_str().unwrap();
-        assert!(detail.contains(says), "{method} {uri}: {detail:?} should mention {says:?}");
+        assert!(
+            detail.contains(says),
+            "{method} {uri}: {detail:?} should mention {says:?}"
+        );
     }
-    assert_eq!(api.h.audit_head().await, head, "refused input wrote audit entries");
+    assert_eq!(
+        api.h.audit_head().await,
+        head,
+        "refused input wrote audit entries"
+    );
     assert_eq!(api.h.count("requests").await, 0);
 }
 
@@ -117,7 +289,9 @@ async fn unsupported_content_type_is_415() {
 async fn approval_flow_over_http_with_self_approval_refused() {
     let api = Api::new().await;
     let body = GOOD.replace("[\"db\"]", "[\"prod\"]").replace("OPS-1", "OPS-2");
-    let (_, req, _) = api.call(Some("ana"), "POST", "/api/v1/requests", Some(&body)).await;
+    let (_, req, _) = api
+        .call(Some("ana"), "POST", "/api/v1/requests", Some(&body))
+        .await;
     assert_eq!(req["status"], "pending");
     let id = req["id"].as_str().unwrap();
     let (_, inbox, _) = api.call(Some("ben"), "GET", "/api/v1/approvals", None).await;
@@ -128,19 +302,58 @@ async fn approval_flow_over_http_with_self_approval_refused() {
     let (status, _, _) = api.call(Some("ben"), "POST", &approve, Some("{}")).await;
     assert_eq!(status, StatusCode::OK);
     let (status, problem, _) = api.call(Some("ben"), "POST", &approve, Some("{}")).await;
-    assert_eq!((status, problem["type"].as_str()), (StatusCode::FORBIDDEN, Some("urn:daypass:problem:approval-refused")));
-    let (status, done, _) = api.call(Some("cy"), "POST", &approve, Some(r#"{"comment":"fine"}"#)).await;
-    assert_eq!((status, done["status"].as_str()), (StatusCode::OK, Some("granted")));
+    assert_eq!(
+        (status, problem["type"].as_str()),
+        (
+            StatusCode::FORBIDDEN,
+            Some("urn:daypass:problem:approval-refused")
+        )
+    );
+    let (status, done, _) = api
+        .call(Some("cy"), "POST", &approve, Some(r#"{"comment":"fine"}"#))
+        .await;
+    assert_eq!(
+        (status, done["status"].as_str()),
+        (StatusCode::OK, Some("granted"))
+    );
     // Deny needs a reason; a finished request cannot be denied.
-    let (status, _, _) = api.call(Some("ben"), "POST", &format!("/api/v1/requests/{id}/deny"), Some(r#"{"reason":"late"}"#)).await;
+    let (status, _, _) = api
+        .call(
+            Some("ben"),
+            "POST",
+            &format!("/api/v1/requests/{id}/deny"),
+            Some(r#"{"reason":"late"}"#),
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT);
     let gid = done["grant_id"].as_str().unwrap();
-    let (status, ev, _) = api.call(Some("aud"), "GET", &format!("/api/v1/grants/{gid}/evidence"), None).await;
+    let (status, ev, _) = api
+        .call(
+            Some("aud"),
+            "GET",
+            &format!("/api/v1/grants/{gid}/evidence"),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(ev["audit"].as_array().unwrap().len() >= 6);
-    let (status, _, _) = api.call(Some("ana"), "GET", &format!("/api/v1/grants/{gid}/evidence"), None).await;
+    let (status, _, _) = api
+        .call(
+            Some("ana"),
+            "GET",
+            &format!("/api/v1/grants/{gid}/evidence"),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, rv, _) = api.call(Some("ida"), "POST", &format!("/api/v1/grants/{gid}/revoke"), Some(r#"{"reason":"done"}"#)).await;
+    let (status, rv, _) = api
+        .call(
+            Some("ida"),
+            "POST",
+            &format!("/api/v1/grants/{gid}/revoke"),
+            Some(r#"{"reason":"done"}"#),
+        )
+        .await;
     assert_eq!((status, rv["status"].as_str()), (StatusCode::OK, Some("revoked")));
     let (_, verify, _) = api.call(Some("aud"), "GET", "/api/v1/audit/verify", None).await;
     assert_eq!(verify["intact"], true);
@@ -149,19 +362,37 @@ async fn approval_flow_over_http_with_self_approval_refused() {
 #[tokio::test]
 async fn gateway_credential_reads_only_its_own_state() {
     let api = Api::new().await;
-    let (_, secret) = api.h.broker.put_gateway("test", "gw1", "127.0.0.1:51820", crate::support::WG_KEY).await.unwrap();
-    api.call(Some("ana"), "POST", "/api/v1/requests", Some(GOOD)).await;
-    let (status, state, _) = api.call(Some(secret.expose_secret()), "GET", "/api/v1/gateway/state", None).await;
+    let (_, secret) = api
+        .h
+        .broker
+        .put_gateway("test", "gw1", "127.0.0.1:51820", crate::support::WG_KEY)
+        .await
+        .unwrap();
+    api.call(Some("ana"), "POST", "/api/v1/requests", Some(GOOD))
+        .await;
+    let (status, state, _) = api
+        .call(Some(secret.expose_secret()), "GET", "/api/v1/gateway/state", None)
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!((state["gateway"].as_str(), state["grants"].as_array().map(Vec::len)), (Some("gw1"), Some(1)));
-    let (status, _, _) = api.call(Some(secret.expose_secret()), "GET", "/api/v1/me", None).await;
+    assert_eq!(
+        (
+            state["gateway"].as_str(),
+            state["grants"].as_array().map(Vec::len)
+        ),
+        (Some("gw1"), Some(1))
+    );
+    let (status, _, _) = api
+        .call(Some(secret.expose_secret()), "GET", "/api/v1/me", None)
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
 async fn ticket_webhook_rechecks_the_ticket_and_ends_grants() {
     let api = Api::new().await;
-    let (_, req, _) = api.call(Some("ana"), "POST", "/api/v1/requests", Some(GOOD)).await;
+    let (_, req, _) = api
+        .call(Some("ana"), "POST", "/api/v1/requests", Some(GOOD))
+        .await;
     assert_eq!(req["status"], "granted");
     // The webhook body is not trusted: the ticket is still open, so nothing ends.
     let hook = |body: &'static str| {
@@ -171,13 +402,31 @@ async fn ticket_webhook_rechecks_the_ticket_and_ends_grants() {
             .body(Body::from(body))
             .unwrap()
     };
-    let resp = api.app.clone().oneshot(hook(r#"{"issue":{"key":"OPS-1"}}"#)).await.unwrap();
-    let out: serde_json::Value = serde_json::from_slice(&axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap()).unwrap();
-    assert_eq!((out["ticket_open"].as_bool(), out["grants_ended"].as_array().map(Vec::len)), (Some(true), Some(0)));
+    let resp = api
+        .app
+        .clone()
+        .oneshot(hook(r#"{"issue":{"key":"OPS-1"}}"#))
+        .await
+        .unwrap();
+    let out: serde_json::Value =
+        serde_json::from_slice(&axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap()).unwrap();
+    assert_eq!(
+        (
+            out["ticket_open"].as_bool(),
+            out["grants_ended"].as_array().map(Vec::len)
+        ),
+        (Some(true), Some(0))
+    );
     // Closing the ticket in the ticket store without going through the broker, then notifying:
     api.h.exec(r#"UPDATE tickets SET data = '{"key":"OPS-1","summary":"w","status":"Done","done":true,"assignee":"ana","url":null}' WHERE key = 'OPS-1'"#).await;
-    let resp = api.app.clone().oneshot(hook(r#"{"ticket":"OPS-1"}"#)).await.unwrap();
-    let out: serde_json::Value = serde_json::from_slice(&axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap()).unwrap();
+    let resp = api
+        .app
+        .clone()
+        .oneshot(hook(r#"{"ticket":"OPS-1"}"#))
+        .await
+        .unwrap();
+    let out: serde_json::Value =
+        serde_json::from_slice(&axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap()).unwrap();
     assert_eq!(out["grants_ended"].as_array().map(Vec::len), Some(1), "{out}");
 }
 
@@ -186,17 +435,31 @@ async fn openapi_document_lists_every_route_the_router_serves() {
     let api = Api::new().await;
     let (status, doc, _) = api.call(None, "GET", "/api/v1/openapi.json", None).await;
     assert_eq!(status, StatusCode::OK);
-    let documented: std::collections::BTreeSet<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
-    let generated: std::collections::BTreeSet<String> = ApiDoc::openapi().paths.paths.keys().cloned().collect();
+    let documented: std::collections::BTreeSet<String> =
+        doc["paths"].as_object().unwrap().keys().cloned().collect();
+    let generated: std::collections::BTreeSet<String> =
+        ApiDoc::openapi().paths.paths.keys().cloned().collect();
     assert_eq!(documented, generated);
     // Every documented path answers (not the fallback 404) on the router.
     for path in &documented {
         let concrete = path.replace("{id}", "00000000-0000-0000-0000-000000000000");
         let methods = doc["paths"][path].as_object().unwrap();
         for m in methods.keys() {
-            let (status, body, _) = api.call(Some("ida"), &m.to_uppercase(), &concrete, (m == "post").then_some("{}")).await;
-            assert!(body["type"] != "urn:daypass:problem:not-found" || body["detail"].as_str().is_some_and(|d| !d.contains("no such endpoint")),
-                "{m} {path} is documented but not routed ({status})");
+            let (status, body, _) = api
+                .call(
+                    Some("ida"),
+                    &m.to_uppercase(),
+                    &concrete,
+                    (m == "post").then_some("{}"),
+                )
+                .await;
+            assert!(
+                body["type"] != "urn:daypass:problem:not-found"
+                    || body["detail"]
+                        .as_str()
+                        .is_some_and(|d| !d.contains("no such endpoint")),
+                "{m} {path} is documented but not routed ({status})"
+            );
         }
     }
     assert!(doc["components"]["schemas"]["CreateAccessRequest"].is_object());

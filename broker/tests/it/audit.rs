@@ -9,7 +9,10 @@ async fn chain_with_entries(db: Db) -> Harness {
     let h = Harness::new(db).await;
     let ana = h.person("ana").await;
     for _ in 0..3 {
-        h.broker.create_request(&ana, ask("db", "OPS-1", "1h")).await.unwrap();
+        h.broker
+            .create_request(&ana, ask("db", "OPS-1", "1h"))
+            .await
+            .unwrap();
     }
     h
 }
@@ -24,22 +27,32 @@ async fn problem(h: &Harness) -> String {
 async fn intact_chain_verifies_with_checkpoint(db: Db) {
     let h = chain_with_entries(db).await;
     assert!(h.broker.checkpoint_audit().await.unwrap());
-    assert!(!h.broker.checkpoint_audit().await.unwrap(), "no new checkpoint without new entries");
+    assert!(
+        !h.broker.checkpoint_audit().await.unwrap(),
+        "no new checkpoint without new entries"
+    );
     match h.broker.verify_audit().await.unwrap() {
-        VerifyOutcome::Intact(s) => assert_eq!((s.entries, s.checkpoints_verified), (h.audit_head().await, 1)),
+        VerifyOutcome::Intact(s) => {
+            assert_eq!((s.entries, s.checkpoints_verified), (h.audit_head().await, 1))
+        }
         broken => panic!("{broken:?}"),
     }
 }
 
 async fn edited_entry_is_named(db: Db) {
     let h = chain_with_entries(db).await;
-    h.exec("UPDATE audit_log SET details = '{\"reason\":\"nothing to see\"}' WHERE seq = 7").await;
-    assert_eq!(problem(&h).await, "entry 7: contents do not match its hash (the entry was edited)");
+    h.exec("UPDATE audit_log SET details = '{\"reason\":\"nothing to see\"}' WHERE seq = 7")
+        .await;
+    assert_eq!(
+        problem(&h).await,
+        "entry 7: contents do not match its hash (the entry was edited)"
+    );
 }
 
 async fn edited_actor_is_named(db: Db) {
     let h = chain_with_entries(db).await;
-    h.exec("UPDATE audit_log SET actor = 'person:ben' WHERE seq = 3").await;
+    h.exec("UPDATE audit_log SET actor = 'person:ben' WHERE seq = 3")
+        .await;
     assert!(problem(&h).await.starts_with("entry 3: contents do not match"));
 }
 
@@ -53,7 +66,11 @@ async fn deletion_with_renumbering_breaks_the_link(db: Db) {
     let h = chain_with_entries(db).await;
     h.exec("DELETE FROM audit_log WHERE seq = 10").await;
     h.exec("UPDATE audit_log SET seq = seq - 1 WHERE seq > 10").await;
-    assert!(problem(&h).await.starts_with("entry 10 does not follow entry 9"), "{}", problem(&h).await);
+    assert!(
+        problem(&h).await.starts_with("entry 10 does not follow entry 9"),
+        "{}",
+        problem(&h).await
+    );
 }
 
 async fn reordered_entries_are_caught(db: Db) {
@@ -68,7 +85,8 @@ async fn truncation_is_caught_even_with_the_head_rewound(db: Db) {
     let h = chain_with_entries(db).await;
     h.broker.checkpoint_audit().await.unwrap();
     let head = h.audit_head().await;
-    h.exec(&format!("DELETE FROM audit_log WHERE seq > {}", head - 3)).await;
+    h.exec(&format!("DELETE FROM audit_log WHERE seq > {}", head - 3))
+        .await;
     assert!(problem(&h).await.contains("truncated"));
     // The attacker also rewinds the head row: the signed checkpoint still remembers the length.
     h.exec(&format!(
@@ -77,7 +95,10 @@ async fn truncation_is_caught_even_with_the_head_rewound(db: Db) {
     ))
     .await;
     let p = problem(&h).await;
-    assert!(p.contains("signed checkpoint covers entry") && p.contains("truncated"), "{p}");
+    assert!(
+        p.contains("signed checkpoint covers entry") && p.contains("truncated"),
+        "{p}"
+    );
 }
 
 async fn forged_checkpoint_is_caught(db: Db) {
@@ -114,25 +135,132 @@ async fn admin_cli_builds_an_organisation_and_audit_verify_exit_code_tracks_tamp
     let d = dir.path();
     let ok = |args: &[&str]| {
         let out = broker_cli(d, args);
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
-    ok(&["admin", "person", "add", "ana", "--name", "Ana", "--email", "ana@acme.test", "--role", "contractor", "--group", "dba", "--contract-end", "2099-01-31"]);
-    ok(&["admin", "gateway", "add", "gw1", "--endpoint", "127.0.0.1:51820", "--wireguard-key", crate::support::WG_KEY]);
-    ok(&["admin", "resource", "add", "db", "--address", "10.0.0.5", "--ports", "5432", "--tag", "db:staging", "--gateway", "gw1"]);
-    ok(&["admin", "policy", "set", "low", "--auto-approve", "--unless-tag", "env:prod", "--approvals", "1"]);
-    ok(&["admin", "entitlement", "add", "dba", "--subject", "group:dba", "--selector", "tag:db:staging", "--max", "4h", "--policy", "low"]);
-    ok(&["admin", "ticket", "set", "OPS-1", "--assignee", "ana", "--status", "In Progress"]);
-    let listed: serde_json::Value = serde_json::from_str(&ok(&["--json", "admin", "resource", "list"])).unwrap();
+    ok(&[
+        "admin",
+        "person",
+        "add",
+        "ana",
+        "--name",
+        "Ana",
+        "--email",
+        "ana@acme.test",
+        "--role",
+        "contractor",
+        "--group",
+        "dba",
+        "--contract-end",
+        "2099-01-31",
+    ]);
+    ok(&[
+        "admin",
+        "gateway",
+        "add",
+        "gw1",
+        "--endpoint",
+        "127.0.0.1:51820",
+        "--wireguard-key",
+        crate::support::WG_KEY,
+    ]);
+    ok(&[
+        "admin",
+        "resource",
+        "add",
+        "db",
+        "--address",
+        "10.0.0.5",
+        "--ports",
+        "5432",
+        "--tag",
+        "db:staging",
+        "--gateway",
+        "gw1",
+    ]);
+    ok(&[
+        "admin",
+        "policy",
+        "set",
+        "low",
+        "--auto-approve",
+        "--unless-tag",
+        "env:prod",
+        "--approvals",
+        "1",
+    ]);
+    ok(&[
+        "admin",
+        "entitlement",
+        "add",
+        "dba",
+        "--subject",
+        "group:dba",
+        "--selector",
+        "tag:db:staging",
+        "--max",
+        "4h",
+        "--policy",
+        "low",
+    ]);
+    ok(&[
+        "admin",
+        "ticket",
+        "set",
+        "OPS-1",
+        "--assignee",
+        "ana",
+        "--status",
+        "In Progress",
+    ]);
+    let listed: serde_json::Value =
+        serde_json::from_str(&ok(&["--json", "admin", "resource", "list"])).unwrap();
     assert_eq!(listed[0]["address"], "10.0.0.5/32");
-    let token: serde_json::Value = serde_json::from_str(&ok(&["--json", "admin", "token", "issue", "ana"])).unwrap();
+    let token: serde_json::Value =
+        serde_json::from_str(&ok(&["--json", "admin", "token", "issue", "ana"])).unwrap();
     assert!(token["token"].as_str().unwrap().starts_with("dpt_"));
 
     // Bad input: a clear message, exit code non-zero, nothing written.
-    let bad = broker_cli(d, &["admin", "resource", "add", "x", "--address", "db.internal", "--ports", "1", "--gateway", "gw1"]);
+    let bad = broker_cli(
+        d,
+        &[
+            "admin",
+            "resource",
+            "add",
+            "x",
+            "--address",
+            "db.internal",
+            "--ports",
+            "1",
+            "--gateway",
+            "gw1",
+        ],
+    );
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("give an IP address"), "{}", String::from_utf8_lossy(&bad.stderr));
-    let missing_gw = broker_cli(d, &["admin", "resource", "add", "x", "--address", "10.0.0.9", "--ports", "1", "--gateway", "nope"]);
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("give an IP address"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let missing_gw = broker_cli(
+        d,
+        &[
+            "admin",
+            "resource",
+            "add",
+            "x",
+            "--address",
+            "10.0.0.9",
+            "--ports",
+            "1",
+            "--gateway",
+            "nope",
+        ],
+    );
     assert!(String::from_utf8_lossy(&missing_gw.stderr).contains("no gateway \"nope\""));
 
     assert!(ok(&["audit", "verify"]).contains("audit log intact"));
@@ -142,9 +270,15 @@ async fn admin_cli_builds_an_organisation_and_audit_verify_exit_code_tracks_tamp
     let syslog = ok(&["audit", "export", "--format", "syslog"]);
     assert!(syslog.lines().all(|l| l.starts_with("<85>1 ")));
 
-    let store = daypass_broker::store::Store::open(&format!("sqlite://{}?mode=rwc", d.join("broker.db").display())).await.unwrap();
+    let store =
+        daypass_broker::store::Store::open(&format!("sqlite://{}?mode=rwc", d.join("broker.db").display()))
+            .await
+            .unwrap();
     let mut conn = store.read().await.unwrap();
-    sqlx::query("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 2").execute(&mut *conn).await.unwrap();
+    sqlx::query("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 2")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
     drop(conn);
     store.close().await;
     let broken = broker_cli(d, &["audit", "verify"]);

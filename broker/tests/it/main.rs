@@ -1,6 +1,8 @@
 //! Integration tests of the broker: service scenarios on SQLite and PostgreSQL, the HTTP API through
 //! the router and a real TLS listener, ticket connectors against a local ticket server, audit tamper.
 
+#![allow(clippy::unwrap_used)]
+
 mod api;
 mod audit;
 mod connectors;

@@ -9,13 +9,19 @@ use time::Duration;
 async fn auto_approved_grant_is_signed_and_expires_at_the_second(db: Db) {
     let h = Harness::new(db).await;
     let ana = h.person("ana").await;
-    let view = h.broker.create_request(&ana, ask("db", "OPS-1", "1h")).await.unwrap();
+    let view = h
+        .broker
+        .create_request(&ana, ask("db", "OPS-1", "1h"))
+        .await
+        .unwrap();
     assert_eq!(view.status, RequestStatus::Granted);
     let gid = view.grant_id.expect("auto-approved request has a grant");
 
     let state = h.broker.gateway_state("gw1").await.unwrap();
     assert_eq!(state.grants.len(), 1);
-    let grant = state.grants[0].verify(&h.key.verifying_key()).expect("grant signed by the broker key");
+    let grant = state.grants[0]
+        .verify(&h.key.verifying_key())
+        .expect("grant signed by the broker key");
     assert_eq!((grant.id, grant.not_after), (gid, T0 + Duration::hours(1)));
     assert_eq!(grant.device.tunnel_address, "100.96.0.2/32");
     assert_eq!(grant.resources[0].address, "10.20.0.10/32");
@@ -27,43 +33,90 @@ async fn auto_approved_grant_is_signed_and_expires_at_the_second(db: Db) {
     assert_eq!(h.broker.sweep().await.unwrap().grants_expired, vec![gid]);
     let after = h.broker.gateway_state("gw1").await.unwrap();
     assert!(after.grants.is_empty());
-    assert!(after.revision > state.revision, "expiry bumps the gateway revision");
+    assert!(
+        after.revision > state.revision,
+        "expiry bumps the gateway revision"
+    );
     let actions = h.actions().await;
     assert!(actions.ends_with(&["grant.expired".to_string()]), "{actions:?}");
-    assert!(h.broker.sweep().await.unwrap().is_empty(), "expiry is recorded once");
+    assert!(
+        h.broker.sweep().await.unwrap().is_empty(),
+        "expiry is recorded once"
+    );
 }
 
 async fn prod_needs_two_distinct_approvers_never_the_requester(db: Db) {
     let h = Harness::new(db).await;
     let ana = h.person("ana").await;
-    let view = h.broker.create_request(&ana, ask("prod", "OPS-2", "1h")).await.unwrap();
-    assert_eq!((view.status, view.approvals_required), (RequestStatus::Pending, 2));
+    let view = h
+        .broker
+        .create_request(&ana, ask("prod", "OPS-2", "1h"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (view.status, view.approvals_required),
+        (RequestStatus::Pending, 2)
+    );
     assert!(h.broker.gateway_state("gw1").await.unwrap().grants.is_empty());
 
     // The requester, even made an approver in the right group, is refused.
     let mut ana_approver = ana.clone();
-    ana_approver.roles.insert(daypass_broker::domain::directory::Role::Approver);
+    ana_approver
+        .roles
+        .insert(daypass_broker::domain::directory::Role::Approver);
     ana_approver.groups.insert("approvers".into());
     let own = h.broker.approve(&ana_approver, view.id, None).await.unwrap_err();
     assert!(own.to_string().contains("own request"), "{own}");
-    let outsider = h.broker.approve(&h.person("dan").await, view.id, None).await.unwrap_err();
+    let outsider = h
+        .broker
+        .approve(&h.person("dan").await, view.id, None)
+        .await
+        .unwrap_err();
     assert!(outsider.to_string().contains("approver group"), "{outsider}");
 
     let ben = h.person("ben").await;
-    assert_eq!(h.broker.approve(&ben, view.id, None).await.unwrap().status, RequestStatus::Pending);
-    assert!(h.broker.approve(&ben, view.id, None).await.unwrap_err().to_string().contains("already approved"));
-    let done = h.broker.approve(&h.person("cy").await, view.id, Some("ok".into())).await.unwrap();
+    assert_eq!(
+        h.broker.approve(&ben, view.id, None).await.unwrap().status,
+        RequestStatus::Pending
+    );
+    assert!(h
+        .broker
+        .approve(&ben, view.id, None)
+        .await
+        .unwrap_err()
+        .to_string()
+        .contains("already approved"));
+    let done = h
+        .broker
+        .approve(&h.person("cy").await, view.id, Some("ok".into()))
+        .await
+        .unwrap();
     assert_eq!(done.status, RequestStatus::Granted);
-    let gv = h.broker.grant_view(&daypass_broker::service::Caller::Person(ana), done.grant_id.unwrap()).await.unwrap();
+    let gv = h
+        .broker
+        .grant_view(
+            &daypass_broker::service::Caller::Person(ana),
+            done.grant_id.unwrap(),
+        )
+        .await
+        .unwrap();
     assert_eq!(gv.grant.approvals, vec!["ben".to_string(), "cy".to_string()]);
 }
 
 async fn pending_request_expires_after_an_hour(db: Db) {
     let h = Harness::new(db).await;
-    let view = h.broker.create_request(&h.person("ana").await, ask("prod", "OPS-2", "1h")).await.unwrap();
+    let view = h
+        .broker
+        .create_request(&h.person("ana").await, ask("prod", "OPS-2", "1h"))
+        .await
+        .unwrap();
     h.clock.advance(Duration::hours(1));
     assert_eq!(h.broker.sweep().await.unwrap().requests_expired, vec![view.id]);
-    let late = h.broker.approve(&h.person("ben").await, view.id, None).await.unwrap_err();
+    let late = h
+        .broker
+        .approve(&h.person("ben").await, view.id, None)
+        .await
+        .unwrap_err();
     assert!(matches!(late, ServiceError::Request(_)), "{late}");
     assert!(late.to_string().contains("expired"), "{late}");
 }
@@ -71,13 +124,38 @@ async fn pending_request_expires_after_an_hour(db: Db) {
 async fn closing_the_ticket_ends_its_grants_at_once(db: Db) {
     let h = Harness::new(db).await;
     let ana = h.person("ana").await;
-    let g1 = h.broker.create_request(&ana, ask("db", "OPS-1", "2h")).await.unwrap().grant_id.unwrap();
-    let g2 = h.broker.create_request(&ana, ask("db", "OPS-2", "2h")).await.unwrap().grant_id.unwrap();
+    let g1 = h
+        .broker
+        .create_request(&ana, ask("db", "OPS-1", "2h"))
+        .await
+        .unwrap()
+        .grant_id
+        .unwrap();
+    let g2 = h
+        .broker
+        .create_request(&ana, ask("db", "OPS-2", "2h"))
+        .await
+        .unwrap()
+        .grant_id
+        .unwrap();
     let mut t = daypass_broker::domain::ticket::Ticket {
-        key: "OPS-1".into(), summary: "work".into(), status: "Done".into(), done: true, assignee: Some("ana".into()), url: None,
+        key: "OPS-1".into(),
+        summary: "work".into(),
+        status: "Done".into(),
+        done: true,
+        assignee: Some("ana".into()),
+        url: None,
     };
     h.broker.put_builtin_ticket("test", t.clone()).await.unwrap();
-    let live: Vec<_> = h.broker.gateway_state("gw1").await.unwrap().grants.iter().map(|s| s.verify(&h.key.verifying_key()).unwrap().id).collect();
+    let live: Vec<_> = h
+        .broker
+        .gateway_state("gw1")
+        .await
+        .unwrap()
+        .grants
+        .iter()
+        .map(|s| s.verify(&h.key.verifying_key()).unwrap().id)
+        .collect();
     assert_eq!(live, vec![g2], "only the grant on the still-open ticket remains");
     let caller = daypass_broker::service::Caller::Person(ana.clone());
     let ended = h.broker.grant_view(&caller, g1).await.unwrap();
@@ -85,10 +163,17 @@ async fn closing_the_ticket_ends_its_grants_at_once(db: Db) {
     assert!(ended.end_reason.unwrap().starts_with("ticket closed"));
     // A closed ticket also refuses new requests, and the refusal is on record.
     let before = h.count("requests").await;
-    let refused = h.broker.create_request(&ana, ask("db", "OPS-1", "1h")).await.unwrap_err();
+    let refused = h
+        .broker
+        .create_request(&ana, ask("db", "OPS-1", "1h"))
+        .await
+        .unwrap_err();
     assert!(refused.to_string().contains("OPS-1 is Done"), "{refused}");
     assert_eq!(h.count("requests").await, before);
-    assert_eq!(h.actions().await.last().map(String::as_str), Some("request.refused"));
+    assert_eq!(
+        h.actions().await.last().map(String::as_str),
+        Some("request.refused")
+    );
     // Reassigning the other ticket ends its grant too (the requester must stay the assignee).
     t.key = "OPS-2".into();
     t.status = "In Progress".into();
@@ -105,26 +190,54 @@ async fn contract_end_and_disable_end_access(db: Db) {
     let mut spec_end = ana.clone();
     spec_end.contract_end = Some(T0 + Duration::minutes(30));
     h.broker
-        .put_person("test", daypass_broker::service::PersonSpec {
-            id: spec_end.id.clone(), name: spec_end.name.clone(), email: spec_end.email.clone(), company: spec_end.company.clone(),
-            roles: spec_end.roles.clone(), groups: spec_end.groups.clone(), contract_end: spec_end.contract_end, ticket_identities: Default::default(),
-        })
+        .put_person(
+            "test",
+            daypass_broker::service::PersonSpec {
+                id: spec_end.id.clone(),
+                name: spec_end.name.clone(),
+                email: spec_end.email.clone(),
+                company: spec_end.company.clone(),
+                roles: spec_end.roles.clone(),
+                groups: spec_end.groups.clone(),
+                contract_end: spec_end.contract_end,
+                ticket_identities: Default::default(),
+            },
+        )
         .await
         .unwrap();
     let ana = h.person("ana").await;
-    let gid = h.broker.create_request(&ana, ask("db", "OPS-1", "2h")).await.unwrap().grant_id.unwrap();
+    let gid = h
+        .broker
+        .create_request(&ana, ask("db", "OPS-1", "2h"))
+        .await
+        .unwrap()
+        .grant_id
+        .unwrap();
     let state = h.broker.gateway_state("gw1").await.unwrap();
-    assert_eq!(state.grants[0].verify(&h.key.verifying_key()).unwrap().not_after, T0 + Duration::minutes(30));
+    assert_eq!(
+        state.grants[0].verify(&h.key.verifying_key()).unwrap().not_after,
+        T0 + Duration::minutes(30)
+    );
     h.clock.advance(Duration::minutes(30));
     assert_eq!(h.broker.sweep().await.unwrap().grants_expired, vec![gid]);
-    let refused = h.broker.create_request(&ana, ask("db", "OPS-1", "1h")).await.unwrap_err();
+    let refused = h
+        .broker
+        .create_request(&ana, ask("db", "OPS-1", "1h"))
+        .await
+        .unwrap_err();
     assert!(matches!(refused, ServiceError::Forbidden(_)), "{refused}");
 
     // Disabling ends live grants in the same change.
     let h = Harness::new(db).await;
     let ana = h.person("ana").await;
-    h.broker.create_request(&ana, ask("db", "OPS-1", "2h")).await.unwrap();
-    h.broker.set_person_disabled("test", "ana", true, "contract terminated").await.unwrap();
+    h.broker
+        .create_request(&ana, ask("db", "OPS-1", "2h"))
+        .await
+        .unwrap();
+    h.broker
+        .set_person_disabled("test", "ana", true, "contract terminated")
+        .await
+        .unwrap();
     assert!(h.broker.gateway_state("gw1").await.unwrap().grants.is_empty());
     assert!(h.actions().await.iter().any(|a| a == "grant.ended"));
 }
@@ -137,13 +250,28 @@ async fn malformed_requests_write_nothing(db: Db) {
         (ask("db", "OPS 1", "1h"), "ticket key"),
         (ask("db", "OPS-1", "forever"), "duration"),
         (ask("db", "OPS-1", "0m"), "zero"),
-        (daypass_proto::api::CreateAccessRequest { reason: "  ".into(), ..ask("db", "OPS-1", "1h") }, "reason"),
-        (daypass_proto::api::CreateAccessRequest { device: "bens-laptop".into(), ..ask("db", "OPS-1", "1h") }, "enrolled devices"),
+        (
+            daypass_proto::api::CreateAccessRequest {
+                reason: "  ".into(),
+                ..ask("db", "OPS-1", "1h")
+            },
+            "reason",
+        ),
+        (
+            daypass_proto::api::CreateAccessRequest {
+                device: "bens-laptop".into(),
+                ..ask("db", "OPS-1", "1h")
+            },
+            "enrolled devices",
+        ),
     ];
     for (body, expected) in cases {
         let err = h.broker.create_request(&ana, body).await.unwrap_err();
         assert!(matches!(err, ServiceError::Invalid(_)), "{err}");
-        assert!(err.to_string().contains(expected), "{err} should mention {expected}");
+        assert!(
+            err.to_string().contains(expected),
+            "{err} should mention {expected}"
+        );
     }
     assert_eq!(h.audit_head().await, head, "nothing audited");
     assert_eq!(h.count("requests").await, 0);
@@ -154,14 +282,27 @@ async fn not_entitled_names_the_missing_entitlement(db: Db) {
     let h = Harness::new(db).await;
     let ben = h.person("ben").await;
     h.broker
-        .add_device("test", daypass_broker::service::DeviceSpec {
-            id: "ben-laptop".into(), person: "ben".into(), name: "l".into(), wireguard_public_key: crate::support::WG_KEY.into(),
-        })
+        .add_device(
+            "test",
+            daypass_broker::service::DeviceSpec {
+                id: "ben-laptop".into(),
+                person: "ben".into(),
+                name: "l".into(),
+                wireguard_public_key: crate::support::WG_KEY.into(),
+            },
+        )
         .await
         .unwrap();
-    let body = daypass_proto::api::CreateAccessRequest { device: "ben-laptop".into(), ..ask("db", "OPS-1", "1h") };
+    let body = daypass_proto::api::CreateAccessRequest {
+        device: "ben-laptop".into(),
+        ..ask("db", "OPS-1", "1h")
+    };
     let err = h.broker.create_request(&ben, body).await.unwrap_err();
-    assert!(err.to_string().contains("ben has no entitlement for resource \"db\""), "{err}");
+    assert!(
+        err.to_string()
+            .contains("ben has no entitlement for resource \"db\""),
+        "{err}"
+    );
 }
 
 async fn replicas_sharing_a_database_keep_one_intact_chain(db: Db) {
@@ -170,9 +311,15 @@ async fn replicas_sharing_a_database_keep_one_intact_chain(db: Db) {
     let ana = h.person("ana").await;
     let mut tasks = Vec::new();
     for i in 0..20 {
-        let b = if i % 2 == 0 { h.broker.clone() } else { other.clone() };
+        let b = if i % 2 == 0 {
+            h.broker.clone()
+        } else {
+            other.clone()
+        };
         let ana = ana.clone();
-        tasks.push(tokio::spawn(async move { b.create_request(&ana, ask("db", "OPS-1", "1h")).await }));
+        tasks.push(tokio::spawn(async move {
+            b.create_request(&ana, ask("db", "OPS-1", "1h")).await
+        }));
     }
     for t in tasks {
         assert_eq!(t.await.unwrap().unwrap().status, RequestStatus::Granted);
@@ -186,30 +333,75 @@ async fn replicas_sharing_a_database_keep_one_intact_chain(db: Db) {
 
 async fn revocation_wakes_gateway_subscribers(db: Db) {
     let h = Harness::new(db).await;
-    let gid = h.broker.create_request(&h.person("ana").await, ask("db", "OPS-1", "1h")).await.unwrap().grant_id.unwrap();
+    let gid = h
+        .broker
+        .create_request(&h.person("ana").await, ask("db", "OPS-1", "1h"))
+        .await
+        .unwrap()
+        .grant_id
+        .unwrap();
     let mut wake = h.broker.store().subscribe_gateway_changes();
-    h.broker.revoke(&h.person("ida").await, gid, "done early").await.unwrap();
-    let name = tokio::time::timeout(StdDuration::from_secs(5), wake.recv()).await.expect("woken").unwrap();
+    h.broker
+        .revoke(&h.person("ida").await, gid, "done early")
+        .await
+        .unwrap();
+    let name = tokio::time::timeout(StdDuration::from_secs(5), wake.recv())
+        .await
+        .expect("woken")
+        .unwrap();
     assert_eq!(name, "gw1");
-    let again = h.broker.revoke(&h.person("ida").await, gid, "twice").await.unwrap_err();
+    let again = h
+        .broker
+        .revoke(&h.person("ida").await, gid, "twice")
+        .await
+        .unwrap_err();
     assert!(matches!(again, ServiceError::Conflict(_)), "{again}");
-    let no_reason = h.broker.revoke(&h.person("ida").await, gid, " ").await.unwrap_err();
+    let no_reason = h
+        .broker
+        .revoke(&h.person("ida").await, gid, " ")
+        .await
+        .unwrap_err();
     assert!(matches!(no_reason, ServiceError::Invalid(_)));
-    let not_allowed = h.broker.revoke(&h.person("ana").await, gid, "x").await.unwrap_err();
+    let not_allowed = h
+        .broker
+        .revoke(&h.person("ana").await, gid, "x")
+        .await
+        .unwrap_err();
     assert!(matches!(not_allowed, ServiceError::Forbidden(_)));
 }
 
 async fn report_counts_the_week(db: Db) {
     let h = Harness::new(db).await;
     let ana = h.person("ana").await;
-    h.broker.create_request(&ana, ask("db", "OPS-1", "1h")).await.unwrap();
-    let denied = h.broker.create_request(&ana, ask("prod", "OPS-2", "1h")).await.unwrap();
-    h.broker.deny(&h.person("ben").await, denied.id, "not this week").await.unwrap();
-    h.broker.create_request(&ana, ask("prod", "OPS-2", "1h")).await.unwrap();
+    h.broker
+        .create_request(&ana, ask("db", "OPS-1", "1h"))
+        .await
+        .unwrap();
+    let denied = h
+        .broker
+        .create_request(&ana, ask("prod", "OPS-2", "1h"))
+        .await
+        .unwrap();
+    h.broker
+        .deny(&h.person("ben").await, denied.id, "not this week")
+        .await
+        .unwrap();
+    h.broker
+        .create_request(&ana, ask("prod", "OPS-2", "1h"))
+        .await
+        .unwrap();
     h.clock.advance(Duration::hours(2));
     h.broker.sweep().await.unwrap();
     let r = h.broker.report(7).await.unwrap();
-    assert_eq!((r.grants_issued, r.requests_approved, r.requests_denied, r.requests_expired), (1, 1, 1, 1));
+    assert_eq!(
+        (
+            r.grants_issued,
+            r.requests_approved,
+            r.requests_denied,
+            r.requests_expired
+        ),
+        (1, 1, 1, 1)
+    );
     assert_eq!(r.average_grant_seconds, 3600.0);
     assert_eq!(r.just_in_time_share, 1.0);
     assert_eq!(r.grants_per_resource.get("db"), Some(&1));
@@ -219,15 +411,40 @@ async fn report_counts_the_week(db: Db) {
 async fn evidence_tells_the_whole_story(db: Db) {
     let h = Harness::new(db).await;
     let ana = h.person("ana").await;
-    let v = h.broker.create_request(&ana, ask("prod", "OPS-2", "1h")).await.unwrap();
-    h.broker.approve(&h.person("ben").await, v.id, None).await.unwrap();
-    let gid = h.broker.approve(&h.person("cy").await, v.id, None).await.unwrap().grant_id.unwrap();
-    h.broker.revoke(&h.person("ida").await, gid, "work finished").await.unwrap();
+    let v = h
+        .broker
+        .create_request(&ana, ask("prod", "OPS-2", "1h"))
+        .await
+        .unwrap();
+    h.broker
+        .approve(&h.person("ben").await, v.id, None)
+        .await
+        .unwrap();
+    let gid = h
+        .broker
+        .approve(&h.person("cy").await, v.id, None)
+        .await
+        .unwrap()
+        .grant_id
+        .unwrap();
+    h.broker
+        .revoke(&h.person("ida").await, gid, "work finished")
+        .await
+        .unwrap();
     let e = h.broker.evidence_unchecked(gid).await.unwrap();
     let actions: Vec<_> = e.audit.iter().map(|a| a.action.as_str()).collect();
     assert_eq!(
         actions,
-        ["request.created", "ticket.checked", "request.awaiting_approval", "request.approved", "request.approved", "ticket.checked", "grant.issued", "grant.ended"]
+        [
+            "request.created",
+            "ticket.checked",
+            "request.awaiting_approval",
+            "request.approved",
+            "request.approved",
+            "ticket.checked",
+            "grant.issued",
+            "grant.ended"
+        ]
     );
     assert_eq!(e.ticket_at_decision.unwrap().key, "OPS-2");
     assert_eq!(e.grant.end_reason.as_deref(), Some("revoked: work finished"));

@@ -50,23 +50,26 @@ pub async fn fresh_database(db: Db, dir: &std::path::Path) -> String {
             use sqlx::Connection as _;
             let admin = postgres_admin_url();
             let name = format!("dp_test_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to the test PostgreSQL");
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
-            let base = admin.rsplit_once('/').map(|(b, _)| b).expect("URL has a database part");
+            let mut conn = sqlx::PgConnection::connect(&admin)
+                .await
+                .expect("connect to the test PostgreSQL");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
+            let base = admin
+                .rsplit_once('/')
+                .map(|(b, _)| b)
+                .expect("URL has a database part");
             format!("{base}/{name}")
         }
     }
 }
 
+#[derive(Default)]
 pub struct Options {
     pub tickets: Option<Arc<dyn TicketConnector>>,
     pub settings: BrokerSettings,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options { tickets: None, settings: BrokerSettings::default() }
-    }
 }
 
 impl Harness {
@@ -80,7 +83,13 @@ impl Harness {
         let key = SigningKey::from_bytes(&[7u8; 32]);
         let clock = FakeClock::at(T0);
         let broker = open(&url, &key, &clock, opts).await;
-        let h = Harness { broker, clock, key, url, _dir: dir };
+        let h = Harness {
+            broker,
+            clock,
+            key,
+            url,
+            _dir: dir,
+        };
         seed(&h.broker).await;
         h
     }
@@ -92,7 +101,10 @@ impl Harness {
 
     pub async fn person(&self, id: &str) -> Person {
         let mut conn = self.broker.store().read().await.unwrap();
-        store::person(&mut conn, id).await.unwrap().expect("seeded person")
+        store::person(&mut conn, id)
+            .await
+            .unwrap()
+            .expect("seeded person")
     }
 
     pub async fn audit_head(&self) -> i64 {
@@ -120,14 +132,26 @@ impl Harness {
     pub async fn count(&self, table: &str) -> i64 {
         use sqlx::Row as _;
         let mut conn = self.broker.store().read().await.unwrap();
-        sqlx::query(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&mut *conn).await.unwrap().get::<i64, _>(0)
+        sqlx::query(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+            .get::<i64, _>(0)
     }
 }
 
 async fn open(url: &str, key: &SigningKey, clock: &FakeClock, opts: Options) -> Broker {
     let store = Store::open(url).await.expect("open store");
-    let tickets = opts.tickets.unwrap_or_else(|| Arc::new(BuiltinTickets::new(store.clone())));
-    Broker::new(store, key.clone(), Arc::new(clock.clone()), tickets, opts.settings)
+    let tickets = opts
+        .tickets
+        .unwrap_or_else(|| Arc::new(BuiltinTickets::new(store.clone())));
+    Broker::new(
+        store,
+        key.clone(),
+        Arc::new(clock.clone()),
+        tickets,
+        opts.settings,
+    )
 }
 
 pub const WG_KEY: &str = "YCwTqRYjRZz5ClbB3NGJ8Bd/TqvbQsBIzLrt2XHVemI=";
@@ -149,55 +173,108 @@ fn spec(id: &str, roles: &[Role], groups: &[&str]) -> PersonSpec {
 /// dan is an approver outside the approver group. Tickets OPS-1 and OPS-2 are open and ana's.
 pub async fn seed(b: &Broker) {
     let a = "test";
-    b.put_person(a, spec("ana", &[Role::Contractor], &["dba"])).await.unwrap();
-    b.put_person(a, spec("ben", &[Role::Approver], &["approvers"])).await.unwrap();
-    b.put_person(a, spec("cy", &[Role::Approver], &["approvers"])).await.unwrap();
-    b.put_person(a, spec("dan", &[Role::Approver], &[])).await.unwrap();
+    b.put_person(a, spec("ana", &[Role::Contractor], &["dba"]))
+        .await
+        .unwrap();
+    b.put_person(a, spec("ben", &[Role::Approver], &["approvers"]))
+        .await
+        .unwrap();
+    b.put_person(a, spec("cy", &[Role::Approver], &["approvers"]))
+        .await
+        .unwrap();
+    b.put_person(a, spec("dan", &[Role::Approver], &[]))
+        .await
+        .unwrap();
     b.put_person(a, spec("ida", &[Role::Admin], &[])).await.unwrap();
     b.put_person(a, spec("aud", &[Role::Auditor], &[])).await.unwrap();
-    b.add_device(a, DeviceSpec { id: "ana-laptop".into(), person: "ana".into(), name: "laptop".into(), wireguard_public_key: WG_KEY.into() })
-        .await
-        .unwrap();
-    b.put_gateway(a, "gw1", "127.0.0.1:51820", WG_KEY).await.unwrap();
-    b.put_policy(a, ApprovalPolicy {
-        name: "low-risk".into(),
-        auto_approve: Some(AutoApprove { unless_tags: ["env:prod".to_string()].into(), hours_utc: None, max_duration_seconds: None }),
-        approvals_required: 1,
-        approver_group: Some("approvers".into()),
-    })
+    b.add_device(
+        a,
+        DeviceSpec {
+            id: "ana-laptop".into(),
+            person: "ana".into(),
+            name: "laptop".into(),
+            wireguard_public_key: WG_KEY.into(),
+        },
+    )
     .await
     .unwrap();
-    b.put_policy(a, ApprovalPolicy { name: "two".into(), auto_approve: None, approvals_required: 2, approver_group: Some("approvers".into()) })
-        .await
-        .unwrap();
-    for (name, addr, tags) in [("db", "10.20.0.10", vec!["db:staging"]), ("prod", "10.20.0.20", vec!["env:prod"])] {
-        b.put_resource(a, ResourceSpec {
-            name: name.into(),
-            address: addr.into(),
-            protocol: Protocol::Tcp,
-            ports: vec![PortRange::single(5432)],
-            tags: tags.into_iter().map(String::from).collect(),
-            gateway: "gw1".into(),
-            description: String::new(),
-        })
+    b.put_gateway(a, "gw1", "127.0.0.1:51820", WG_KEY).await.unwrap();
+    b.put_policy(
+        a,
+        ApprovalPolicy {
+            name: "low-risk".into(),
+            auto_approve: Some(AutoApprove {
+                unless_tags: ["env:prod".to_string()].into(),
+                hours_utc: None,
+                max_duration_seconds: None,
+            }),
+            approvals_required: 1,
+            approver_group: Some("approvers".into()),
+        },
+    )
+    .await
+    .unwrap();
+    b.put_policy(
+        a,
+        ApprovalPolicy {
+            name: "two".into(),
+            auto_approve: None,
+            approvals_required: 2,
+            approver_group: Some("approvers".into()),
+        },
+    )
+    .await
+    .unwrap();
+    for (name, addr, tags) in [
+        ("db", "10.20.0.10", vec!["db:staging"]),
+        ("prod", "10.20.0.20", vec!["env:prod"]),
+    ] {
+        b.put_resource(
+            a,
+            ResourceSpec {
+                name: name.into(),
+                address: addr.into(),
+                protocol: Protocol::Tcp,
+                ports: vec![PortRange::single(5432)],
+                tags: tags.into_iter().map(String::from).collect(),
+                gateway: "gw1".into(),
+                description: String::new(),
+            },
+        )
         .await
         .unwrap();
     }
-    for (id, subject, selector, policy) in [("dba", "group:dba", "tag:db:staging", "low-risk"), ("ana-prod", "person:ana", "resource:prod", "two")] {
-        b.put_entitlement(a, Entitlement {
-            id: id.into(),
-            subject: subject.parse().unwrap(),
-            selector: selector.parse().unwrap(),
-            max_duration_seconds: 8 * 3600,
-            policy: policy.into(),
-        })
+    for (id, subject, selector, policy) in [
+        ("dba", "group:dba", "tag:db:staging", "low-risk"),
+        ("ana-prod", "person:ana", "resource:prod", "two"),
+    ] {
+        b.put_entitlement(
+            a,
+            Entitlement {
+                id: id.into(),
+                subject: subject.parse().unwrap(),
+                selector: selector.parse().unwrap(),
+                max_duration_seconds: 8 * 3600,
+                policy: policy.into(),
+            },
+        )
         .await
         .unwrap();
     }
     for key in ["OPS-1", "OPS-2"] {
-        b.put_builtin_ticket(a, Ticket { key: key.into(), summary: "work".into(), status: "In Progress".into(), done: false, assignee: Some("ana".into()), url: None })
-            .await
-            .unwrap();
+        b.put_builtin_ticket(
+            a,
+            Ticket {
+                key: key.into(),
+                summary: "work".into(),
+                status: "In Progress".into(),
+                done: false,
+                assignee: Some("ana".into()),
+                url: None,
+            },
+        )
+        .await
+        .unwrap();
     }
 }
 

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs every check and test of the workspace on a fresh Debian 12 machine, as root:
+# installs what the tests need, starts a private PostgreSQL on loopback for the storage tests,
+# runs rustfmt, clippy and the tests, and stops PostgreSQL again whatever happens.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_packages=()
+command -v cargo >/dev/null || { echo "cargo is missing: install the Rust toolchain (rustup) first" >&2; exit 2; }
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_packages+=(postgresql)
+command -v pkg-config >/dev/null || need_packages+=(pkg-config)
+if ((${#need_packages[@]})); then
+  echo "== installing ${need_packages[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_packages[@]}" >/dev/null
+fi
+rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
+
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+pg_dir=$(mktemp -d /tmp/daypass-pg.XXXXXX)
+pg_port=${DAYPASS_TEST_PG_PORT:-55432}
+chown postgres:postgres "$pg_dir"
+as_postgres() { runuser -u postgres -- "$@"; }
+stop_postgres() {
+  as_postgres "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$pg_dir"
+}
+trap stop_postgres EXIT
+
+echo "== starting PostgreSQL ($pg_bin) on 127.0.0.1:$pg_port"
+as_postgres "$pg_bin/initdb" -D "$pg_dir/data" -A trust -U postgres >/dev/null
+as_postgres "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w start \
+  -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off" >/dev/null
+export DAYPASS_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
+
+echo "== rustfmt"
+cargo fmt --all -- --check
+echo "== clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+echo "== tests"
+cargo test --workspace
