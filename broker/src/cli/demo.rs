@@ -218,6 +218,9 @@ pub fn next_steps(s: &Seeded, url: &str, tls: Option<&TlsIdentity>) -> String {
         None => "curl -s".to_string(),
     };
     let data = s.data_dir.display();
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "daypass-broker".into());
     format!(
         r#"
 Demo organisation {seeded} in {data}:
@@ -236,9 +239,9 @@ In another terminal:
     -d '{{"device":"ana-laptop","resources":["web-prod"],"ticket":"OPS-102","reason":"rotate certificates","duration":"30m"}}' \
     {url}/api/v1/requests
   # close the ticket: every grant bound to it ends
-  daypass-broker --data-dir {data} admin ticket close OPS-101
-  daypass-broker --data-dir {data} audit verify
-  daypass-broker --data-dir {data} report
+  {exe} --data-dir {data} admin ticket close OPS-101
+  {exe} --data-dir {data} audit verify
+  {exe} --data-dir {data} report
 The API is described at {url}/api/v1/openapi.json. Stop with Ctrl-C."#,
         seeded = if s.fresh { "seeded" } else { "already seeded" },
         tokens = s.tokens_file.display(),

@@ -79,8 +79,10 @@ impl Broker {
         let ticket_key = body.ticket.trim().to_string();
         let ticket = self.fetch_ticket(&ticket_key).await?;
 
-        let mut change = self.store().change().await?;
-        let device = store::device(change.conn(), &body.device)
+        // What the decision reads is read before the write lock: deciding on it is the same as the
+        // request having arrived a moment earlier, and it keeps the serialised section short.
+        let mut conn = self.store().read().await?;
+        let device = store::device(&mut conn, &body.device)
             .await?
             .filter(|d| d.person == requester.id && !d.revoked)
             .ok_or_else(|| {
@@ -89,8 +91,10 @@ impl Broker {
                     body.device
                 ))
             })?;
-        let resources = store::resources(change.conn()).await?;
-        let matrix = store::entitlements(change.conn()).await?;
+        let resources = store::resources(&mut conn).await?;
+        let matrix = store::entitlements(&mut conn).await?;
+        let policies = store::policies(&mut conn).await?;
+        drop(conn);
         let actor = format!("person:{}", requester.id);
         let attempt = json!({
             "device": device.id, "resources": body.resources, "ticket": ticket_key,
@@ -114,6 +118,7 @@ impl Broker {
             Err(err) => {
                 let mut details = attempt.clone();
                 details["refused"] = json!(err.to_string());
+                let mut change = self.store().change().await?;
                 change
                     .audit(now, &actor, "request.refused", &requester.id, details)
                     .await?;
@@ -121,9 +126,7 @@ impl Broker {
                 return Err(err);
             }
         };
-        let (policy, decision) = self
-            .governing_policy(&mut change, &entitled, duration_seconds, now)
-            .await?;
+        let (policy, decision) = governing_policy(&policies, &entitled, duration_seconds, now)?;
 
         let mut request = AccessRequest {
             id: Uuid::new_v4(),
@@ -147,6 +150,7 @@ impl Broker {
         };
         let subject = request.id.to_string();
         let mut details = attempt;
+        let mut change = self.store().change().await?;
         details["policy"] = json!(policy.name);
         details["entitlements"] = json!(entitled.iter().map(|e| &e.entitlement.id).collect::<Vec<_>>());
         change
@@ -193,42 +197,6 @@ impl Broker {
         change.commit().await?;
         tracing::info!(request_id = %request.id, requester = %requester.id, status = ?request.status(now), "access request created");
         Ok(request.view(now))
-    }
-
-    /// Of the policies behind the entitlements used, the strictest decides: any that needs humans wins,
-    /// and among those the one needing most approvals.
-    async fn governing_policy(
-        &self,
-        change: &mut Change,
-        entitled: &[Entitled<'_>],
-        duration_seconds: i64,
-        now: OffsetDateTime,
-    ) -> ServiceResult<(ApprovalPolicy, Decision)> {
-        let mut names: Vec<&str> = entitled.iter().map(|e| e.entitlement.policy.as_str()).collect();
-        names.sort();
-        names.dedup();
-        let refs: Vec<_> = entitled.iter().map(|e| e.resource).collect();
-        let mut best: Option<(ApprovalPolicy, Decision)> = None;
-        for name in names {
-            let policy = store::policy(change.conn(), name).await?.ok_or_else(|| {
-                ServiceError::Conflict(format!(
-                    "approval policy {name:?} named by an entitlement does not exist: an admin must create it"
-                ))
-            })?;
-            let decision = policy.decide(&refs, duration_seconds, now);
-            let stricter = match (&best, &decision) {
-                (None, _) => true,
-                (Some((_, Decision::AutoApprove)), Decision::NeedsApprovals { .. }) => true,
-                (Some((b, Decision::NeedsApprovals { .. })), Decision::NeedsApprovals { .. }) => {
-                    policy.approvals_required > b.approvals_required
-                }
-                _ => false,
-            };
-            if stricter {
-                best = Some((policy, decision));
-            }
-        }
-        best.ok_or_else(|| ServiceError::Invalid("no resources requested".into()))
     }
 
     /// Stores a freshly issued grant, links it to its request, audits it and wakes its gateway.
@@ -325,15 +293,7 @@ impl Broker {
         let ticket = self.fetch_ticket(&ticket_key).await?;
         let now = self.now();
         let mut change = self.store().change().await?;
-        let mut request = store::request(change.conn(), id)
-            .await?
-            .ok_or_else(|| not_found_request(id))?;
-        request.ensure_pending(now)?;
-        let policy = store::policy(change.conn(), &request.policy)
-            .await?
-            .ok_or_else(|| {
-                ServiceError::Conflict(format!("approval policy {:?} no longer exists", request.policy))
-            })?;
+        let (mut request, policy) = pending_with_policy(&mut change, id, now).await?;
         policy.check_approver(approver, &request.requester, &request.approved_by(), now)?;
         let complete = request.approve(&approver.id, comment.clone(), now)?;
         let subject = id.to_string();
@@ -368,6 +328,13 @@ impl Broker {
         let subject = request.id.to_string();
         let requester = store::person(change.conn(), &request.requester).await?;
         let device = store::device(change.conn(), &request.device).await?;
+        let all = store::resources(change.conn()).await?;
+        let refs: Vec<_> = all
+            .iter()
+            .filter(|r| request.resources.contains(&r.name))
+            .collect();
+        let removed = (refs.len() != request.resources.len())
+            .then(|| "a requested resource was removed while the request waited".to_string());
         let problem = match (&requester, &device) {
             (Some(p), _) if !p.is_active(now) => Some("the requester's account has ended".to_string()),
             (_, Some(d)) if d.revoked => Some(format!("device {} was revoked", d.id)),
@@ -380,7 +347,8 @@ impl Broker {
             .err()
             .map(|e| e.to_string()),
             _ => Some("the requester or device no longer exists".to_string()),
-        };
+        }
+        .or(removed);
         change
             .audit(
                 now,
@@ -406,26 +374,6 @@ impl Broker {
             return Ok(());
         }
         let (requester, device) = (requester.expect("checked above"), device.expect("checked above"));
-        let all = store::resources(change.conn()).await?;
-        let refs: Vec<_> = all
-            .iter()
-            .filter(|r| request.resources.contains(&r.name))
-            .collect();
-        if refs.len() != request.resources.len() {
-            let reason = "a requested resource was removed while the request waited";
-            request.deny("broker", reason, now)?;
-            store::put_request(change.conn(), request).await?;
-            change
-                .audit(
-                    now,
-                    "broker",
-                    "request.denied",
-                    &subject,
-                    json!({ "reason": reason }),
-                )
-                .await?;
-            return Ok(());
-        }
         let record = grant::issue(request, &requester, &device, &refs, &self.0.key, now);
         self.commit_grant(change, request, &record, now).await
     }
@@ -438,15 +386,7 @@ impl Broker {
         }
         let now = self.now();
         let mut change = self.store().change().await?;
-        let mut request = store::request(change.conn(), id)
-            .await?
-            .ok_or_else(|| not_found_request(id))?;
-        request.ensure_pending(now)?;
-        let policy = store::policy(change.conn(), &request.policy)
-            .await?
-            .ok_or_else(|| {
-                ServiceError::Conflict(format!("approval policy {:?} no longer exists", request.policy))
-            })?;
+        let (mut request, policy) = pending_with_policy(&mut change, id, now).await?;
         // Any approver the policy accepts may deny, even one who approved earlier.
         policy.check_approver(approver, &request.requester, &[], now)?;
         request.deny(&approver.id, reason, now)?;
@@ -576,6 +516,56 @@ impl Broker {
                 .collect(),
         })
     }
+}
+
+/// Of the policies behind the entitlements used, the strictest decides: any that needs humans wins,
+/// and among those the one needing most approvals.
+fn governing_policy(
+    policies: &[ApprovalPolicy],
+    entitled: &[Entitled<'_>],
+    duration_seconds: i64,
+    now: OffsetDateTime,
+) -> ServiceResult<(ApprovalPolicy, Decision)> {
+    let refs: Vec<_> = entitled.iter().map(|e| e.resource).collect();
+    let mut best: Option<(ApprovalPolicy, Decision)> = None;
+    for name in entitled.iter().map(|e| e.entitlement.policy.as_str()) {
+        let policy = policies.iter().find(|p| p.name == name).ok_or_else(|| {
+            ServiceError::Conflict(format!(
+                "approval policy {name:?} named by an entitlement does not exist: an admin must create it"
+            ))
+        })?;
+        let decision = policy.decide(&refs, duration_seconds, now);
+        let stricter = match (&best, &decision) {
+            (None, _) => true,
+            (Some((_, Decision::AutoApprove)), Decision::NeedsApprovals { .. }) => true,
+            (Some((b, Decision::NeedsApprovals { .. })), Decision::NeedsApprovals { .. }) => {
+                policy.approvals_required > b.approvals_required
+            }
+            _ => false,
+        };
+        if stricter {
+            best = Some((policy.clone(), decision));
+        }
+    }
+    best.ok_or_else(|| ServiceError::Invalid("no resources requested".into()))
+}
+
+/// A request still open for decision, with the policy that governs it (inside a change).
+async fn pending_with_policy(
+    change: &mut Change,
+    id: Uuid,
+    now: OffsetDateTime,
+) -> ServiceResult<(AccessRequest, ApprovalPolicy)> {
+    let request = store::request(change.conn(), id)
+        .await?
+        .ok_or_else(|| not_found_request(id))?;
+    request.ensure_pending(now)?;
+    let policy = store::policy(change.conn(), &request.policy)
+        .await?
+        .ok_or_else(|| {
+            ServiceError::Conflict(format!("approval policy {:?} no longer exists", request.policy))
+        })?;
+    Ok((request, policy))
 }
 
 fn not_found_request(id: Uuid) -> ServiceError {

@@ -73,6 +73,7 @@ impl Broker {
         Ok(out)
     }
 
+    /// Live grants of people whose account has ended (contract over, disabled or deleted).
     async fn grants_of_ended_accounts(
         &self,
         conn: &mut sqlx::AnyConnection,
@@ -80,20 +81,15 @@ impl Broker {
     ) -> ServiceResult<Vec<(crate::domain::grant::GrantRecord, EndReason, String)>> {
         use crate::domain::directory::AccountState;
         let mut out = Vec::new();
-        for g in store::open_grants(conn).await? {
-            if !g.is_live(now) {
-                continue;
-            }
-            let state = store::person(conn, &g.grant.person)
-                .await?
-                .map(|p| p.account_state(now));
-            match state {
-                Some(AccountState::Active) => {}
-                Some(AccountState::ContractEnded(at)) => {
-                    out.push((g, EndReason::ContractEnded, format!("contract ended {at}")))
-                }
-                Some(AccountState::Disabled) | None => {
-                    out.push((g, EndReason::AccountDisabled, "account disabled".into()))
+        for person in store::people(conn).await? {
+            let (reason, detail) = match person.account_state(now) {
+                AccountState::Active => continue,
+                AccountState::ContractEnded(at) => (EndReason::ContractEnded, format!("contract ended {at}")),
+                AccountState::Disabled => (EndReason::AccountDisabled, "account disabled".to_string()),
+            };
+            for g in store::open_grants_of_person(conn, &person.id).await? {
+                if g.is_live(now) {
+                    out.push((g, reason, detail.clone()));
                 }
             }
         }

@@ -6,16 +6,17 @@ mod repo;
 pub use audit_log::AuditRead;
 pub use repo::*;
 
-use crate::domain::audit::{entry_hash, Checkpoint, GENESIS_HASH};
+use crate::domain::audit::{entry_hash, AuditEntry, Checkpoint, GENESIS_HASH};
 use ed25519_dalek::SigningKey;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Row};
 use std::collections::BTreeSet;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 use time::OffsetDateTime;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, Mutex, OwnedMutexGuard};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -43,6 +44,9 @@ pub struct Store {
     url: String,
     /// Names of gateways whose desired state changed; fed by this process and by PostgreSQL NOTIFY.
     gateway_changes: broadcast::Sender<String>,
+    /// SQLite allows one writer: queue this process's writers fairly here instead of letting them
+    /// spin in SQLite's sleeping busy handler (other processes still meet `busy_timeout`).
+    sqlite_writer: Arc<Mutex<()>>,
 }
 
 const NOTIFY_CHANNEL: &str = "daypass_gateway";
@@ -91,6 +95,7 @@ impl Store {
             backend,
             url: url.to_string(),
             gateway_changes,
+            sqlite_writer: Arc::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -138,6 +143,10 @@ impl Store {
     /// Starts a write. The audit head is locked first, so changes (from any broker sharing the
     /// database) apply one at a time and each appends to the chain in order.
     pub async fn change(&self) -> StoreResult<Change> {
+        let writer = match self.backend {
+            Backend::Sqlite => Some(self.sqlite_writer.clone().lock_owned().await),
+            Backend::Postgres => None,
+        };
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
             .fetch_one(&mut *tx)
@@ -146,6 +155,8 @@ impl Store {
             tx,
             head_seq: row.try_get(0)?,
             head_hash: row.try_get(1)?,
+            entries: Vec::new(),
+            _writer: writer,
             backend: self.backend,
             touched_gateways: BTreeSet::new(),
             bus: self.gateway_changes.clone(),
@@ -203,6 +214,9 @@ pub struct Change {
     tx: sqlx::Transaction<'static, Any>,
     head_seq: i64,
     head_hash: String,
+    /// Entries appended by this change, written at commit.
+    entries: Vec<AuditEntry>,
+    _writer: Option<OwnedMutexGuard<()>>,
     backend: Backend,
     touched_gateways: BTreeSet<String>,
     bus: broadcast::Sender<String>,
@@ -213,7 +227,7 @@ impl Change {
         &mut self.tx
     }
 
-    /// Appends one entry to the audit chain inside this transaction.
+    /// Appends one entry to the audit chain; it is written with the rest of the change at commit.
     pub async fn audit(
         &mut self,
         at: OffsetDateTime,
@@ -224,27 +238,63 @@ impl Change {
     ) -> StoreResult<()> {
         let seq = self.head_seq + 1;
         let hash = entry_hash(&self.head_hash, seq, at, actor, action, subject, &details);
-        sqlx::query(
-            "INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(seq)
-        .bind(at.unix_timestamp())
-        .bind(actor)
-        .bind(action)
-        .bind(subject)
-        .bind(details.to_string())
-        .bind(&self.head_hash)
-        .bind(&hash)
-        .execute(&mut *self.tx)
-        .await?;
+        self.entries.push(AuditEntry {
+            seq,
+            at,
+            actor: actor.into(),
+            action: action.into(),
+            subject: subject.into(),
+            details,
+            prev_hash: std::mem::replace(&mut self.head_hash, hash.clone()),
+            hash,
+        });
+        self.head_seq = seq;
+        Ok(())
+    }
+
+    /// Writes the buffered entries in one multi-row INSERT and moves the recorded head.
+    async fn write_audit(&mut self) -> StoreResult<()> {
+        if self.entries.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<String> = (0..self.entries.len())
+            .map(|i| {
+                let b = i * 8;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES {}",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for e in &self.entries {
+            q = q
+                .bind(e.seq)
+                .bind(e.at.unix_timestamp())
+                .bind(e.actor.clone())
+                .bind(e.action.clone())
+                .bind(e.subject.clone())
+                .bind(e.details.to_string())
+                .bind(e.prev_hash.clone())
+                .bind(e.hash.clone());
+        }
+        q.execute(&mut *self.tx).await?;
         sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(seq)
-            .bind(&hash)
+            .bind(self.head_seq)
+            .bind(&self.head_hash)
             .execute(&mut *self.tx)
             .await?;
-        self.head_seq = seq;
-        self.head_hash = hash;
         Ok(())
     }
 
@@ -289,7 +339,8 @@ impl Change {
         Ok(())
     }
 
-    pub async fn commit(self) -> StoreResult<()> {
+    pub async fn commit(mut self) -> StoreResult<()> {
+        self.write_audit().await?;
         self.tx.commit().await?;
         for g in self.touched_gateways {
             let _ = self.bus.send(g);

@@ -124,20 +124,8 @@ async fn pending_request_expires_after_an_hour(db: Db) {
 async fn closing_the_ticket_ends_its_grants_at_once(db: Db) {
     let h = Harness::new(db).await;
     let ana = h.person("ana").await;
-    let g1 = h
-        .broker
-        .create_request(&ana, ask("db", "OPS-1", "2h"))
-        .await
-        .unwrap()
-        .grant_id
-        .unwrap();
-    let g2 = h
-        .broker
-        .create_request(&ana, ask("db", "OPS-2", "2h"))
-        .await
-        .unwrap()
-        .grant_id
-        .unwrap();
+    let g1 = h.granted("db", "OPS-1", "2h").await;
+    let g2 = h.granted("db", "OPS-2", "2h").await;
     let mut t = daypass_broker::domain::ticket::Ticket {
         key: "OPS-1".into(),
         summary: "work".into(),
@@ -206,13 +194,7 @@ async fn contract_end_and_disable_end_access(db: Db) {
         .await
         .unwrap();
     let ana = h.person("ana").await;
-    let gid = h
-        .broker
-        .create_request(&ana, ask("db", "OPS-1", "2h"))
-        .await
-        .unwrap()
-        .grant_id
-        .unwrap();
+    let gid = h.granted("db", "OPS-1", "2h").await;
     let state = h.broker.gateway_state("gw1").await.unwrap();
     assert_eq!(
         state.grants[0].verify(&h.key.verifying_key()).unwrap().not_after,
@@ -450,7 +432,41 @@ async fn evidence_tells_the_whole_story(db: Db) {
     assert_eq!(e.grant.end_reason.as_deref(), Some("revoked: work finished"));
 }
 
+async fn ticket_closed_before_the_last_approval_means_no_grant(db: Db) {
+    let h = Harness::new(db).await;
+    let view = h
+        .broker
+        .create_request(&h.person("ana").await, ask("prod", "OPS-2", "1h"))
+        .await
+        .unwrap();
+    h.broker
+        .approve(&h.person("ben").await, view.id, None)
+        .await
+        .unwrap();
+    let done = daypass_broker::domain::ticket::Ticket {
+        key: "OPS-2".into(),
+        summary: "work".into(),
+        status: "Done".into(),
+        done: true,
+        assignee: Some("ana".into()),
+        url: None,
+    };
+    h.broker.put_builtin_ticket("test", done).await.unwrap();
+    let last = h
+        .broker
+        .approve(&h.person("cy").await, view.id, None)
+        .await
+        .unwrap();
+    assert_eq!(last.status, RequestStatus::Denied);
+    assert_eq!(
+        last.denial_reason.as_deref(),
+        Some("approved, but not granted: ticket OPS-2 is Done: access needs an open ticket")
+    );
+    assert_eq!(h.count("grants").await, 0);
+}
+
 crate::on_both_databases!(
+    ticket_closed_before_the_last_approval_means_no_grant,
     auto_approved_grant_is_signed_and_expires_at_the_second,
     prod_needs_two_distinct_approvers_never_the_requester,
     pending_request_expires_after_an_hour,

@@ -107,6 +107,18 @@ impl Harness {
             .expect("seeded person")
     }
 
+    /// Ana asks for `resource` on `ticket`; the request must be auto-approved. Returns the grant id.
+    pub async fn granted(&self, resource: &str, ticket: &str, duration: &str) -> uuid::Uuid {
+        let ana = self.person("ana").await;
+        let view = self
+            .broker
+            .create_request(&ana, ask(resource, ticket, duration))
+            .await
+            .unwrap();
+        view.grant_id
+            .unwrap_or_else(|| panic!("expected an auto-approved grant, got {:?}", view.status))
+    }
+
     pub async fn audit_head(&self) -> i64 {
         let mut conn = self.broker.store().read().await.unwrap();
         AuditRead::head(&mut conn).await.unwrap().0
