@@ -82,8 +82,15 @@ impl Broker {
         // What the decision reads is read before the write lock: deciding on it is the same as the
         // request having arrived a moment earlier, and it keeps the serialised section short.
         let mut conn = self.store().read().await?;
-        let device = store::device(&mut conn, &body.device)
-            .await?
+        let inputs = store::decision_inputs(&mut conn, &body.device).await?;
+        drop(conn);
+        let store::DecisionInputs {
+            device,
+            resources,
+            entitlements: matrix,
+            policies,
+        } = inputs;
+        let device = device
             .filter(|d| d.person == requester.id && !d.revoked)
             .ok_or_else(|| {
                 ServiceError::Invalid(format!(
@@ -91,10 +98,6 @@ impl Broker {
                     body.device
                 ))
             })?;
-        let resources = store::resources(&mut conn).await?;
-        let matrix = store::entitlements(&mut conn).await?;
-        let policies = store::policies(&mut conn).await?;
-        drop(conn);
         let actor = format!("person:{}", requester.id);
         let attempt = json!({
             "device": device.id, "resources": body.resources, "ticket": ticket_key,

@@ -74,14 +74,13 @@ impl Broker {
                 .ok_or_else(denied)?;
             return Ok(Caller::Gateway(gw.name));
         }
-        let token = store::api_token(&mut conn, &digest).await?.ok_or_else(denied)?;
+        let (token, person) = store::api_token_holder(&mut conn, &digest)
+            .await?
+            .ok_or_else(denied)?;
         let now = self.now();
         if now >= token.expires_at {
             return Err(denied());
         }
-        let person = store::person(&mut conn, &token.person)
-            .await?
-            .ok_or_else(denied)?;
         if !person.is_active(now) {
             return Err(ServiceError::Forbidden(format!(
                 "account {} is disabled or its contract has ended",

@@ -122,6 +122,40 @@ pub async fn next_tunnel_host(conn: &mut AnyConnection) -> StoreResult<u32> {
 
 // Resources, entitlements, policies
 
+/// Everything an access decision reads, fetched in one query: the device, the resources, the
+/// access matrix and the approval policies.
+#[derive(Debug, Default)]
+pub struct DecisionInputs {
+    pub device: Option<Device>,
+    pub resources: Vec<Resource>,
+    pub entitlements: Vec<Entitlement>,
+    pub policies: Vec<ApprovalPolicy>,
+}
+
+pub async fn decision_inputs(conn: &mut AnyConnection, device_id: &str) -> StoreResult<DecisionInputs> {
+    let rows = sqlx::query(
+        "SELECT 'd' AS kind, id AS k, data FROM devices WHERE id = $1 \
+         UNION ALL SELECT 'r', name, data FROM resources \
+         UNION ALL SELECT 'e', id, data FROM entitlements \
+         UNION ALL SELECT 'p', name, data FROM policies \
+         ORDER BY kind, k",
+    )
+    .bind(device_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = DecisionInputs::default();
+    for r in &rows {
+        let kind: String = r.try_get("kind")?;
+        match kind.as_str() {
+            "d" => out.device = Some(decode(r, "data")?),
+            "r" => out.resources.push(decode(r, "data")?),
+            "e" => out.entitlements.push(decode(r, "data")?),
+            _ => out.policies.push(decode(r, "data")?),
+        }
+    }
+    Ok(out)
+}
+
 pub async fn resources(conn: &mut AnyConnection) -> StoreResult<Vec<Resource>> {
     all(conn, "SELECT data FROM resources ORDER BY name").await
 }
@@ -240,13 +274,20 @@ pub struct ApiToken {
     pub expires_at: OffsetDateTime,
 }
 
-pub async fn api_token(conn: &mut AnyConnection, token_hash: &str) -> StoreResult<Option<ApiToken>> {
-    one(
-        conn,
-        "SELECT data FROM api_tokens WHERE token_hash = $1",
-        token_hash,
+/// The token with its holder, in one query (every API call makes it).
+pub async fn api_token_holder(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+) -> StoreResult<Option<(ApiToken, Person)>> {
+    let row = sqlx::query(
+        "SELECT t.data AS token, p.data AS person FROM api_tokens t JOIN people p ON p.id = t.person \
+         WHERE t.token_hash = $1",
     )
-    .await
+    .bind(token_hash)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| Ok((decode(&r, "token")?, decode(&r, "person")?)))
+        .transpose()
 }
 
 pub async fn put_api_token(conn: &mut AnyConnection, token_hash: &str, t: &ApiToken) -> StoreResult<()> {
