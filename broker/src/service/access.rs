@@ -7,7 +7,7 @@ use crate::domain::grant::{self, EndReason, GrantRecord};
 use crate::domain::policy::{ApprovalPolicy, Decision};
 use crate::domain::request::{AccessRequest, RequestState};
 use crate::domain::ticket::{check_ticket, validate_ticket_key, Ticket};
-use crate::store::{self, Change};
+use crate::store::{self, Change, Insertion};
 use daypass_proto::api::{
     AccessRequestView, CreateAccessRequest, EntitledResource, GatewayState, GrantView, Me,
 };
@@ -121,11 +121,9 @@ impl Broker {
             Err(err) => {
                 let mut details = attempt.clone();
                 details["refused"] = json!(err.to_string());
-                let mut change = self.store().change().await?;
-                change
-                    .audit(now, &actor, "request.refused", &requester.id, details)
-                    .await?;
-                change.commit().await?;
+                let mut refusal = Insertion::default();
+                refusal.audit(now, &actor, "request.refused", &requester.id, details);
+                self.store().insert(refusal).await?;
                 return Err(err);
             }
         };
@@ -151,53 +149,53 @@ impl Broker {
                 Decision::NeedsApprovals { why, .. } => Some(why.clone()),
             },
         };
+        // A new request (and, when auto-approved, its grant) only adds rows, so it is group-committed.
         let subject = request.id.to_string();
         let mut details = attempt;
-        let mut change = self.store().change().await?;
         details["policy"] = json!(policy.name);
         details["entitlements"] = json!(entitled.iter().map(|e| &e.entitlement.id).collect::<Vec<_>>());
-        change
-            .audit(now, &actor, "request.created", &subject, details)
-            .await?;
-        change
-            .audit(
-                now,
-                "broker",
-                "ticket.checked",
-                &subject,
-                json!({ "ticket": ticket, "ok": true }),
-            )
-            .await?;
-
+        let mut ins = Insertion::default();
+        ins.audit(now, &actor, "request.created", &subject, details);
+        ins.audit(
+            now,
+            "broker",
+            "ticket.checked",
+            &subject,
+            json!({ "ticket": ticket, "ok": true }),
+        );
         match decision {
             Decision::AutoApprove => {
-                change
-                    .audit(
-                        now,
-                        "broker",
-                        "request.auto_approved",
-                        &subject,
-                        json!({ "policy": policy.name }),
-                    )
-                    .await?;
+                ins.audit(
+                    now,
+                    "broker",
+                    "request.auto_approved",
+                    &subject,
+                    json!({ "policy": policy.name }),
+                );
                 let refs: Vec<_> = entitled.iter().map(|e| e.resource).collect();
                 let record = grant::issue(&request, requester, &device, &refs, &self.0.key, now);
-                self.commit_grant(&mut change, &mut request, &record, now).await?;
+                request.mark_granted(record.grant.id);
+                ins.audit(
+                    now,
+                    "broker",
+                    "grant.issued",
+                    &record.grant.id.to_string(),
+                    grant_issued_details(&record),
+                );
+                ins.grants.push(record);
             }
             Decision::NeedsApprovals { required, why } => {
-                store::put_request(change.conn(), &request).await?;
-                change
-                    .audit(
-                        now,
-                        "broker",
-                        "request.awaiting_approval",
-                        &subject,
-                        json!({ "required": required, "why": why }),
-                    )
-                    .await?;
+                ins.audit(
+                    now,
+                    "broker",
+                    "request.awaiting_approval",
+                    &subject,
+                    json!({ "required": required, "why": why }),
+                );
             }
         }
-        change.commit().await?;
+        ins.requests.push(request.clone());
+        self.store().insert(ins).await?;
         tracing::info!(request_id = %request.id, requester = %requester.id, status = ?request.status(now), "access request created");
         Ok(request.view(now))
     }
@@ -220,12 +218,7 @@ impl Broker {
                 "broker",
                 "grant.issued",
                 &g.id.to_string(),
-                json!({
-                    "request": request.id, "person": g.person, "device": g.device.id, "gateway": g.gateway,
-                    "resources": g.resources, "ticket": g.ticket, "approvals": g.approvals,
-                    "not_before": g.not_before.unix_timestamp(), "not_after": g.not_after.unix_timestamp(),
-                    "signature": record.signed.signature,
-                }),
+                grant_issued_details(record),
             )
             .await?;
         change.touch_gateway(&g.gateway).await?;
@@ -551,6 +544,17 @@ fn governing_policy(
         }
     }
     best.ok_or_else(|| ServiceError::Invalid("no resources requested".into()))
+}
+
+/// What the audit log keeps of an issued grant.
+fn grant_issued_details(record: &GrantRecord) -> serde_json::Value {
+    let g = &record.grant;
+    json!({
+        "request": g.request_id, "person": g.person, "device": g.device.id, "gateway": g.gateway,
+        "resources": g.resources, "ticket": g.ticket, "approvals": g.approvals,
+        "not_before": g.not_before.unix_timestamp(), "not_after": g.not_after.unix_timestamp(),
+        "signature": record.signed.signature,
+    })
 }
 
 /// A request still open for decision, with the policy that governs it (inside a change).

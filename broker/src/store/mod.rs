@@ -1,9 +1,11 @@
 //! Storage: SQLite or PostgreSQL behind one schema, and the `Change` transaction every write goes through.
 
 mod audit_log;
+mod group;
 mod repo;
 
 pub use audit_log::AuditRead;
+pub use group::{AuditIntent, Insertion};
 pub use repo::*;
 
 use crate::domain::audit::{entry_hash, AuditEntry, Checkpoint, GENESIS_HASH};
@@ -26,6 +28,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     Config(String),
+    #[error("writing a batch of changes failed: {0}")]
+    Batch(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -47,6 +51,8 @@ pub struct Store {
     /// SQLite allows one writer: queue this process's writers fairly here instead of letting them
     /// spin in SQLite's sleeping busy handler (other processes still meet `busy_timeout`).
     sqlite_writer: Arc<Mutex<()>>,
+    /// The group committer's queue, started on first use (see `group.rs`).
+    committer: Arc<std::sync::OnceLock<tokio::sync::mpsc::Sender<group::Job>>>,
 }
 
 const NOTIFY_CHANNEL: &str = "daypass_gateway";
@@ -68,7 +74,7 @@ impl Store {
         let options = AnyConnectOptions::from_str(url)?;
         let mut pool_options = AnyPoolOptions::new().acquire_timeout(StdDuration::from_secs(10));
         if backend == Backend::Sqlite {
-            pool_options = pool_options.max_connections(8).after_connect(|conn, _| {
+            pool_options = pool_options.max_connections(4).after_connect(|conn, _| {
                 Box::pin(async move {
                     sqlx::query("PRAGMA busy_timeout = 10000")
                         .execute(&mut *conn)
@@ -96,6 +102,7 @@ impl Store {
             url: url.to_string(),
             gateway_changes,
             sqlite_writer: Arc::default(),
+            committer: Arc::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -197,6 +204,17 @@ impl Store {
     }
 }
 
+/// `($1, $2, …), (…)` for a multi-row INSERT of `rows` rows of `cols` columns.
+pub(crate) fn values_clause(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let params: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Hides the password in a database URL for messages and logs.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -252,44 +270,30 @@ impl Change {
         Ok(())
     }
 
-    /// Writes the buffered entries in one multi-row INSERT and moves the recorded head.
+    /// Writes the buffered entries with multi-row INSERTs and moves the recorded head.
     async fn write_audit(&mut self) -> StoreResult<()> {
         if self.entries.is_empty() {
             return Ok(());
         }
-        let rows: Vec<String> = (0..self.entries.len())
-            .map(|i| {
-                let b = i * 8;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8
-                )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES {}",
-            rows.join(", ")
-        );
-        let mut q = sqlx::query(&sql);
-        for e in &self.entries {
-            q = q
-                .bind(e.seq)
-                .bind(e.at.unix_timestamp())
-                .bind(e.actor.clone())
-                .bind(e.action.clone())
-                .bind(e.subject.clone())
-                .bind(e.details.to_string())
-                .bind(e.prev_hash.clone())
-                .bind(e.hash.clone());
+        for chunk in self.entries.chunks(500) {
+            let sql = format!(
+                "INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES {}",
+                values_clause(chunk.len(), 8)
+            );
+            let mut q = sqlx::query(&sql);
+            for e in chunk {
+                q = q
+                    .bind(e.seq)
+                    .bind(e.at.unix_timestamp())
+                    .bind(e.actor.clone())
+                    .bind(e.action.clone())
+                    .bind(e.subject.clone())
+                    .bind(e.details.to_string())
+                    .bind(e.prev_hash.clone())
+                    .bind(e.hash.clone());
+            }
+            q.execute(&mut *self.tx).await?;
         }
-        q.execute(&mut *self.tx).await?;
         sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
             .bind(self.head_seq)
             .bind(&self.head_hash)
