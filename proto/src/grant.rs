@@ -43,10 +43,3 @@ pub struct Grant {
     #[serde(with = "time::serde::rfc3339")]
     pub not_after: OffsetDateTime,
 }
-
-impl Grant {
-    /// Whether the grant's own time window covers `now`; revocation is tracked by the holder.
-    pub fn is_within_window(&self, now: OffsetDateTime) -> bool {
-        self.not_before <= now && now < self.not_after
-    }
-}

@@ -3,14 +3,12 @@
 use super::{Broker, Caller, ServiceError, ServiceResult};
 use crate::domain::directory::{Person, Role};
 use crate::domain::entitlement::{check_request, entitled_resources, Entitled};
-use crate::domain::grant::{self, EndReason, GrantRecord};
+use crate::domain::grant::{self, GrantRecord};
 use crate::domain::policy::{ApprovalPolicy, Decision};
 use crate::domain::request::{AccessRequest, RequestState};
 use crate::domain::ticket::{check_ticket, validate_ticket_key, Ticket};
 use crate::store::{self, Change, Insertion};
-use daypass_proto::api::{
-    AccessRequestView, CreateAccessRequest, EntitledResource, GatewayState, GrantView, Me,
-};
+use daypass_proto::api::{AccessRequestView, CreateAccessRequest, EntitledResource, Me};
 use daypass_proto::duration::parse_duration;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
@@ -399,119 +397,6 @@ impl Broker {
         change.commit().await?;
         Ok(request.view(now))
     }
-
-    pub async fn grant_view(&self, caller: &Caller, id: Uuid) -> ServiceResult<GrantView> {
-        let person = caller.person()?;
-        let mut conn = self.store().read().await?;
-        let record = store::grant(&mut conn, id)
-            .await?
-            .ok_or_else(|| not_found_grant(id))?;
-        let privileged = [Role::Approver, Role::Admin, Role::Helpdesk, Role::Auditor]
-            .iter()
-            .any(|r| person.has_role(*r));
-        if record.grant.person != person.id && !privileged {
-            return Err(not_found_grant(id));
-        }
-        Ok(record.view(self.now()))
-    }
-
-    /// Live grants: the caller's own, or everyone's for admins, approvers and auditors.
-    pub async fn live_grants(&self, person: &Person) -> ServiceResult<Vec<GrantView>> {
-        let mut conn = self.store().read().await?;
-        let now = self.now();
-        let all = [Role::Admin, Role::Approver, Role::Auditor, Role::Helpdesk]
-            .iter()
-            .any(|r| person.has_role(*r));
-        let records = if all {
-            store::open_grants(&mut conn).await?
-        } else {
-            store::open_grants_of_person(&mut conn, &person.id).await?
-        };
-        Ok(records
-            .iter()
-            .filter(|g| g.is_live(now))
-            .map(|g| g.view(now))
-            .collect())
-    }
-
-    /// Ends a live grant early with a reason; admins and approvers only.
-    pub async fn revoke(&self, by: &Person, id: Uuid, reason: &str) -> ServiceResult<GrantView> {
-        if !by.has_role(Role::Admin) && !by.has_role(Role::Approver) {
-            return Err(ServiceError::Forbidden(
-                "only admins and approvers may revoke access".into(),
-            ));
-        }
-        self.revoke_as(&format!("person:{}", by.id), id, reason).await
-    }
-
-    /// Ends a live grant early on behalf of `actor` (a person already checked, or the local admin CLI).
-    pub async fn revoke_as(&self, actor: &str, id: Uuid, reason: &str) -> ServiceResult<GrantView> {
-        if reason.trim().is_empty() {
-            return Err(ServiceError::Invalid("a revocation needs a reason".into()));
-        }
-        let now = self.now();
-        let mut change = self.store().change().await?;
-        let mut record = store::grant(change.conn(), id)
-            .await?
-            .ok_or_else(|| not_found_grant(id))?;
-        record
-            .end(EndReason::Revoked, actor, reason.trim(), now)
-            .map_err(|e| ServiceError::Conflict(e.to_string()))?;
-        self.commit_grant_end(&mut change, &record, now).await?;
-        change.commit().await?;
-        Ok(record.view(now))
-    }
-
-    /// Stores an ended grant, audits the end and wakes its gateway.
-    pub(super) async fn commit_grant_end(
-        &self,
-        change: &mut Change,
-        record: &GrantRecord,
-        now: OffsetDateTime,
-    ) -> ServiceResult<()> {
-        let end = record.ended.as_ref().expect("called for ended grants");
-        store::put_grant(change.conn(), record).await?;
-        let action = if end.reason == EndReason::Expired {
-            "grant.expired"
-        } else {
-            "grant.ended"
-        };
-        change
-            .audit(
-                now,
-                &end.by,
-                action,
-                &record.grant.id.to_string(),
-                json!({
-                    "reason": end.reason, "detail": end.detail, "at": end.at.unix_timestamp(),
-                    "person": record.grant.person, "ticket": record.grant.ticket,
-                }),
-            )
-            .await?;
-        change.touch_gateway(&record.grant.gateway).await?;
-        tracing::info!(grant_id = %record.grant.id, reason = %end.reason, "grant ended");
-        Ok(())
-    }
-
-    /// The desired state of one gateway: every live grant for it, signed.
-    pub async fn gateway_state(&self, gateway: &str) -> ServiceResult<GatewayState> {
-        let mut conn = self.store().read().await?;
-        let (_, revision) = store::gateway(&mut conn, gateway)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("unknown gateway {gateway:?}")))?;
-        let now = self.now();
-        let grants = store::open_grants_of_gateway(&mut conn, gateway).await?;
-        Ok(GatewayState {
-            gateway: gateway.to_string(),
-            revision,
-            generated_at: now,
-            grants: grants
-                .into_iter()
-                .filter(|g| g.is_live(now))
-                .map(|g| g.signed)
-                .collect(),
-        })
-    }
 }
 
 /// Of the policies behind the entitlements used, the strictest decides: any that needs humans wins,
@@ -577,8 +462,4 @@ async fn pending_with_policy(
 
 fn not_found_request(id: Uuid) -> ServiceError {
     ServiceError::NotFound(format!("no access request {id} that you can see"))
-}
-
-fn not_found_grant(id: Uuid) -> ServiceError {
-    ServiceError::NotFound(format!("no grant {id} that you can see"))
 }

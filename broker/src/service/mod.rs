@@ -6,6 +6,7 @@ mod admin;
 mod audit;
 mod auth;
 mod evidence;
+mod grants;
 mod report;
 mod sweep;
 

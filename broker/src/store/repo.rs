@@ -437,15 +437,6 @@ pub async fn open_grants_of_person(conn: &mut AnyConnection, person: &str) -> St
     .await
 }
 
-pub async fn grants_of_person(conn: &mut AnyConnection, person: &str) -> StoreResult<Vec<GrantRecord>> {
-    all_by(
-        conn,
-        "SELECT data FROM grants WHERE person = $1 ORDER BY issued_at DESC, id",
-        person,
-    )
-    .await
-}
-
 pub async fn due_grants(conn: &mut AnyConnection, now: OffsetDateTime) -> StoreResult<Vec<GrantRecord>> {
     let rows =
         sqlx::query("SELECT data FROM grants WHERE live = 1 AND not_after <= $1 ORDER BY not_after, id")

@@ -479,3 +479,31 @@ crate::on_both_databases!(
     report_counts_the_week,
     evidence_tells_the_whole_story,
 );
+
+/// Brokers sharing PostgreSQL: a revocation made on one wakes the gateway streams held by another.
+#[tokio::test]
+async fn revocation_on_one_broker_wakes_gateway_streams_on_another() {
+    let h = Harness::new(Db::Postgres).await;
+    let other = h.replica().await;
+    other.store().listen_for_other_brokers().await.unwrap();
+    let mut wake = other.store().subscribe_gateway_changes();
+    let gid = h.granted("db", "OPS-1", "1h").await;
+    // The grant itself was announced too; wait for the revocation's announcement specifically.
+    h.broker
+        .revoke(&h.person("ida").await, gid, "incident")
+        .await
+        .unwrap();
+    let revision_after = h.broker.gateway_state("gw1").await.unwrap().revision;
+    let deadline = tokio::time::Instant::now() + StdDuration::from_secs(5);
+    loop {
+        let name = tokio::time::timeout_at(deadline, wake.recv())
+            .await
+            .expect("woken by the other broker")
+            .unwrap();
+        assert_eq!(name, "gw1");
+        if other.gateway_state("gw1").await.unwrap().revision == revision_after {
+            break;
+        }
+    }
+    assert!(other.gateway_state("gw1").await.unwrap().grants.is_empty());
+}
