@@ -12,6 +12,7 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| "daypass_broker=info,warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     match run(cli).await {

@@ -234,7 +234,7 @@ async fn audit(broker: &Broker, cmd: AuditCommand, json: bool) -> Result<std::pr
             VerifyOutcome::Intact(s) => {
                 emit(json, &serde_json::json!({ "intact": true, "summary": s }), || {
                     format!(
-                        "audit log intact: {} entries, {} signed checkpoints verified, head {}",
+                        "audit log intact: {} entries, signed checkpoints verified: {}, head {}",
                         s.entries, s.checkpoints_verified, s.last_hash
                     )
                 })?;

@@ -1,7 +1,8 @@
 //! Group commit for insert-only changes: new access requests and grants from many callers are
 //! written together, in one transaction with one audit-chain append, instead of one each.
 
-use super::{values_clause, Store, StoreError, StoreResult};
+use super::repo::encode;
+use super::{insert_rows, Store, StoreError, StoreResult};
 use crate::domain::grant::GrantRecord;
 use crate::domain::request::{AccessRequest, RequestState};
 use std::collections::BTreeSet;
@@ -93,32 +94,28 @@ async fn write<'a>(store: &Store, batch: impl Iterator<Item = &'a Insertion> + C
     let mut change = store.change().await?;
     let requests: Vec<&AccessRequest> = batch.clone().flat_map(|i| &i.requests).collect();
     let grants: Vec<&GrantRecord> = batch.clone().flat_map(|i| &i.grants).collect();
-    for chunk in requests.chunks(100) {
-        let sql = format!(
-            "INSERT INTO requests (id, requester, pending, expires_at, created_at, data) VALUES {}",
-            values_clause(chunk.len(), 6)
-        );
-        let mut q = sqlx::query(&sql);
-        for r in chunk {
-            q = q
-                .bind(r.id.to_string())
+    insert_rows(
+        change.conn(),
+        "requests (id, requester, pending, expires_at, created_at, data)",
+        6,
+        &requests,
+        |q, r| {
+            q.bind(r.id.to_string())
                 .bind(r.requester.clone())
                 .bind(i64::from(r.state == RequestState::Pending))
                 .bind(r.expires_at.unix_timestamp())
                 .bind(r.created_at.unix_timestamp())
-                .bind(serde_json::to_string(r).expect("domain types serialise"));
-        }
-        q.execute(change.conn()).await?;
-    }
-    for chunk in grants.chunks(100) {
-        let sql = format!(
-            "INSERT INTO grants (id, request_id, person, gateway, ticket, live, not_after, issued_at, data) VALUES {}",
-            values_clause(chunk.len(), 9)
-        );
-        let mut q = sqlx::query(&sql);
-        for g in chunk {
-            q = q
-                .bind(g.grant.id.to_string())
+                .bind(encode(*r))
+        },
+    )
+    .await?;
+    insert_rows(
+        change.conn(),
+        "grants (id, request_id, person, gateway, ticket, live, not_after, issued_at, data)",
+        9,
+        &grants,
+        |q, g| {
+            q.bind(g.grant.id.to_string())
                 .bind(g.grant.request_id.to_string())
                 .bind(g.grant.person.clone())
                 .bind(g.grant.gateway.clone())
@@ -126,10 +123,10 @@ async fn write<'a>(store: &Store, batch: impl Iterator<Item = &'a Insertion> + C
                 .bind(i64::from(g.ended.is_none()))
                 .bind(g.grant.not_after.unix_timestamp())
                 .bind(g.grant.not_before.unix_timestamp())
-                .bind(serde_json::to_string(g).expect("domain types serialise"));
-        }
-        q.execute(change.conn()).await?;
-    }
+                .bind(encode(*g))
+        },
+    )
+    .await?;
     let gateways: BTreeSet<&str> = grants.iter().map(|g| g.grant.gateway.as_str()).collect();
     for gw in gateways {
         change.touch_gateway(gw).await?;

@@ -204,15 +204,30 @@ impl Store {
     }
 }
 
-/// `($1, $2, …), (…)` for a multi-row INSERT of `rows` rows of `cols` columns.
-pub(crate) fn values_clause(rows: usize, cols: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let params: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
-            format!("({})", params.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
+
+/// Inserts `rows` into `into` (`table (col, …)`, `cols` columns) with multi-row INSERTs, `bind`
+/// adding one row's values in column order.
+pub(crate) async fn insert_rows<T>(
+    conn: &mut AnyConnection,
+    into: &str,
+    cols: usize,
+    rows: &[T],
+    bind: impl for<'q> Fn(AnyQuery<'q>, &T) -> AnyQuery<'q>,
+) -> StoreResult<()> {
+    // Stay well under SQLite's and PostgreSQL's limits on parameters per statement.
+    for chunk in rows.chunks((4000 / cols).max(1)) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let params: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        let sql = format!("INSERT INTO {into} VALUES {}", values.join(", "));
+        let query = chunk.iter().fold(sqlx::query(&sql), &bind);
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Hides the password in a database URL for messages and logs.
@@ -275,25 +290,23 @@ impl Change {
         if self.entries.is_empty() {
             return Ok(());
         }
-        for chunk in self.entries.chunks(500) {
-            let sql = format!(
-                "INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES {}",
-                values_clause(chunk.len(), 8)
-            );
-            let mut q = sqlx::query(&sql);
-            for e in chunk {
-                q = q
-                    .bind(e.seq)
+        insert_rows(
+            &mut self.tx,
+            "audit_log (seq, at, actor, action, subject, details, prev_hash, hash)",
+            8,
+            &self.entries,
+            |q, e| {
+                q.bind(e.seq)
                     .bind(e.at.unix_timestamp())
                     .bind(e.actor.clone())
                     .bind(e.action.clone())
                     .bind(e.subject.clone())
                     .bind(e.details.to_string())
                     .bind(e.prev_hash.clone())
-                    .bind(e.hash.clone());
-            }
-            q.execute(&mut *self.tx).await?;
-        }
+                    .bind(e.hash.clone())
+            },
+        )
+        .await?;
         sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
             .bind(self.head_seq)
             .bind(&self.head_hash)

@@ -20,7 +20,7 @@ fn decode<T: DeserializeOwned>(row: &AnyRow, col: &str) -> StoreResult<T> {
     serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
 }
 
-fn encode<T: Serialize>(value: &T) -> String {
+pub(super) fn encode<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("domain types always serialise")
 }
 

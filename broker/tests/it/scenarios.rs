@@ -8,12 +8,7 @@ use time::Duration;
 
 async fn auto_approved_grant_is_signed_and_expires_at_the_second(db: Db) {
     let h = Harness::new(db).await;
-    let ana = h.person("ana").await;
-    let view = h
-        .broker
-        .create_request(&ana, ask("db", "OPS-1", "1h"))
-        .await
-        .unwrap();
+    let view = h.request("db", "OPS-1", "1h").await;
     assert_eq!(view.status, RequestStatus::Granted);
     let gid = view.grant_id.expect("auto-approved request has a grant");
 
@@ -48,11 +43,7 @@ async fn auto_approved_grant_is_signed_and_expires_at_the_second(db: Db) {
 async fn prod_needs_two_distinct_approvers_never_the_requester(db: Db) {
     let h = Harness::new(db).await;
     let ana = h.person("ana").await;
-    let view = h
-        .broker
-        .create_request(&ana, ask("prod", "OPS-2", "1h"))
-        .await
-        .unwrap();
+    let view = h.request("prod", "OPS-2", "1h").await;
     assert_eq!(
         (view.status, view.approvals_required),
         (RequestStatus::Pending, 2)
@@ -105,11 +96,7 @@ async fn prod_needs_two_distinct_approvers_never_the_requester(db: Db) {
 
 async fn pending_request_expires_after_an_hour(db: Db) {
     let h = Harness::new(db).await;
-    let view = h
-        .broker
-        .create_request(&h.person("ana").await, ask("prod", "OPS-2", "1h"))
-        .await
-        .unwrap();
+    let view = h.request("prod", "OPS-2", "1h").await;
     h.clock.advance(Duration::hours(1));
     assert_eq!(h.broker.sweep().await.unwrap().requests_expired, vec![view.id]);
     let late = h
@@ -211,11 +198,7 @@ async fn contract_end_and_disable_end_access(db: Db) {
 
     // Disabling ends live grants in the same change.
     let h = Harness::new(db).await;
-    let ana = h.person("ana").await;
-    h.broker
-        .create_request(&ana, ask("db", "OPS-1", "2h"))
-        .await
-        .unwrap();
+    h.request("db", "OPS-1", "2h").await;
     h.broker
         .set_person_disabled("test", "ana", true, "contract terminated")
         .await
@@ -315,13 +298,7 @@ async fn replicas_sharing_a_database_keep_one_intact_chain(db: Db) {
 
 async fn revocation_wakes_gateway_subscribers(db: Db) {
     let h = Harness::new(db).await;
-    let gid = h
-        .broker
-        .create_request(&h.person("ana").await, ask("db", "OPS-1", "1h"))
-        .await
-        .unwrap()
-        .grant_id
-        .unwrap();
+    let gid = h.request("db", "OPS-1", "1h").await.grant_id.unwrap();
     let mut wake = h.broker.store().subscribe_gateway_changes();
     h.broker
         .revoke(&h.person("ida").await, gid, "done early")
@@ -354,24 +331,13 @@ async fn revocation_wakes_gateway_subscribers(db: Db) {
 
 async fn report_counts_the_week(db: Db) {
     let h = Harness::new(db).await;
-    let ana = h.person("ana").await;
-    h.broker
-        .create_request(&ana, ask("db", "OPS-1", "1h"))
-        .await
-        .unwrap();
-    let denied = h
-        .broker
-        .create_request(&ana, ask("prod", "OPS-2", "1h"))
-        .await
-        .unwrap();
+    h.request("db", "OPS-1", "1h").await;
+    let denied = h.request("prod", "OPS-2", "1h").await;
     h.broker
         .deny(&h.person("ben").await, denied.id, "not this week")
         .await
         .unwrap();
-    h.broker
-        .create_request(&ana, ask("prod", "OPS-2", "1h"))
-        .await
-        .unwrap();
+    h.request("prod", "OPS-2", "1h").await;
     h.clock.advance(Duration::hours(2));
     h.broker.sweep().await.unwrap();
     let r = h.broker.report(7).await.unwrap();
@@ -392,12 +358,7 @@ async fn report_counts_the_week(db: Db) {
 
 async fn evidence_tells_the_whole_story(db: Db) {
     let h = Harness::new(db).await;
-    let ana = h.person("ana").await;
-    let v = h
-        .broker
-        .create_request(&ana, ask("prod", "OPS-2", "1h"))
-        .await
-        .unwrap();
+    let v = h.request("prod", "OPS-2", "1h").await;
     h.broker
         .approve(&h.person("ben").await, v.id, None)
         .await
@@ -434,11 +395,7 @@ async fn evidence_tells_the_whole_story(db: Db) {
 
 async fn ticket_closed_before_the_last_approval_means_no_grant(db: Db) {
     let h = Harness::new(db).await;
-    let view = h
-        .broker
-        .create_request(&h.person("ana").await, ask("prod", "OPS-2", "1h"))
-        .await
-        .unwrap();
+    let view = h.request("prod", "OPS-2", "1h").await;
     h.broker
         .approve(&h.person("ben").await, view.id, None)
         .await

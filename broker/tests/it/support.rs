@@ -9,7 +9,7 @@ use daypass_broker::domain::ticket::Ticket;
 use daypass_broker::service::{Broker, BrokerSettings, DeviceSpec, PersonSpec, ResourceSpec};
 use daypass_broker::store::{self, AuditRead, Store};
 use daypass_broker::tickets::{BuiltinTickets, TicketConnector};
-use daypass_proto::api::CreateAccessRequest;
+use daypass_proto::api::{AccessRequestView, CreateAccessRequest};
 use daypass_proto::{PortRange, Protocol};
 use ed25519_dalek::SigningKey;
 use std::collections::BTreeSet;
@@ -107,14 +107,18 @@ impl Harness {
             .expect("seeded person")
     }
 
-    /// Ana asks for `resource` on `ticket`; the request must be auto-approved. Returns the grant id.
-    pub async fn granted(&self, resource: &str, ticket: &str, duration: &str) -> uuid::Uuid {
+    /// Ana (as stored now) asks for `resource` on `ticket`; the request must be accepted.
+    pub async fn request(&self, resource: &str, ticket: &str, duration: &str) -> AccessRequestView {
         let ana = self.person("ana").await;
-        let view = self
-            .broker
+        self.broker
             .create_request(&ana, ask(resource, ticket, duration))
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Like `request`, and it must be auto-approved. Returns the grant id.
+    pub async fn granted(&self, resource: &str, ticket: &str, duration: &str) -> uuid::Uuid {
+        let view = self.request(resource, ticket, duration).await;
         view.grant_id
             .unwrap_or_else(|| panic!("expected an auto-approved grant, got {:?}", view.status))
     }
