@@ -3,6 +3,7 @@
 mod audit_log;
 mod group;
 mod repo;
+mod wal;
 
 pub use audit_log::AuditRead;
 pub use group::{AuditIntent, Insertion};
@@ -85,15 +86,20 @@ impl Store {
                     sqlx::query("PRAGMA foreign_keys = ON")
                         .execute(&mut *conn)
                         .await?;
+                    // Checkpoints run on their own connection (wal.rs), not inside a commit.
+                    sqlx::query("PRAGMA wal_autocheckpoint = 0")
+                        .execute(&mut *conn)
+                        .await?;
                     Ok(())
                 })
             });
         } else {
             pool_options = pool_options.max_connections(16);
         }
-        let pool = pool_options.connect_with(options).await?;
+        let pool = pool_options.connect_with(options.clone()).await?;
         if backend == Backend::Sqlite {
             sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
+            wal::spawn_checkpointer(&options, pool.clone()).await?;
         }
         let (gateway_changes, _) = broadcast::channel(1024);
         let store = Store {

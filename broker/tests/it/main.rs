@@ -8,4 +8,5 @@ mod audit;
 mod connectors;
 mod listener;
 mod scenarios;
+mod storage;
 mod support;
