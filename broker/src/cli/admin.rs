@@ -107,6 +107,12 @@ pub enum DeviceCommand {
         #[arg(long)]
         wireguard_key: String,
     },
+    /// Revoke a lost or replaced device: its live grants end now and it can get no more.
+    Revoke {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
     List {
         #[arg(long)]
         person: String,
@@ -318,12 +324,21 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
                 )
             })?;
         }
+        AdminCommand::Device(DeviceCommand::Revoke { id, reason }) => {
+            let d = broker.revoke_device(actor, &id, &reason).await?;
+            emit(json, &d, || {
+                format!("device {} revoked; its live grants have ended", d.id)
+            })?;
+        }
         AdminCommand::Device(DeviceCommand::List { person }) => {
             let devices = store::devices_of(&mut conn, &person).await?;
             emit(json, &devices, || {
                 devices
                     .iter()
-                    .map(|d| format!("{:<20} {:<18} {}", d.id, d.tunnel_address, d.name))
+                    .map(|d| {
+                        let state = if d.revoked { "revoked" } else { "active" };
+                        format!("{:<20} {:<18} {:<8} {}", d.id, d.tunnel_address, state, d.name)
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             })?;

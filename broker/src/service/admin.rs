@@ -173,6 +173,40 @@ impl Broker {
         Ok(device)
     }
 
+    /// Revokes a device (lost, stolen, replaced): it can no longer be granted access, and its live
+    /// grants end now, in the same change.
+    pub async fn revoke_device(&self, actor: &str, id: &str, reason: &str) -> ServiceResult<Device> {
+        if reason.trim().is_empty() {
+            return Err(invalid(
+                "revoking a device needs a reason, e.g. --reason \"laptop stolen\"".into(),
+            ));
+        }
+        let now = self.now();
+        let mut change = self.store().change().await?;
+        let mut device = store::device(change.conn(), id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no device {id:?}")))?;
+        device.revoked = true;
+        store::put_device(change.conn(), &device).await?;
+        change
+            .audit(
+                now,
+                actor,
+                "admin.device_revoked",
+                id,
+                json!({ "reason": reason.trim() }),
+            )
+            .await?;
+        for mut g in store::open_grants_of_person(change.conn(), &device.person).await? {
+            let detail = format!("device {id} revoked: {}", reason.trim());
+            if g.grant.device.id == device.id && g.end(EndReason::Revoked, actor, &detail, now).is_ok() {
+                self.commit_grant_end(&mut change, &g, now).await?;
+            }
+        }
+        change.commit().await?;
+        Ok(device)
+    }
+
     pub async fn put_resource(&self, actor: &str, spec: ResourceSpec) -> ServiceResult<Resource> {
         validate_name("resource name", &spec.name).map_err(invalid)?;
         for t in &spec.tags {

@@ -422,7 +422,55 @@ async fn ticket_closed_before_the_last_approval_means_no_grant(db: Db) {
     assert_eq!(h.count("grants").await, 0);
 }
 
+async fn revoked_device_loses_its_grants_and_gets_no_more(db: Db) {
+    let h = Harness::new(db).await;
+    let gid = h.granted("db", "OPS-1", "1h").await;
+    let pending = h.request("prod", "OPS-2", "1h").await;
+    let no_reason = h
+        .broker
+        .revoke_device("test", "ana-laptop", " ")
+        .await
+        .unwrap_err();
+    assert!(matches!(no_reason, ServiceError::Invalid(_)));
+    h.broker
+        .revoke_device("test", "ana-laptop", "laptop stolen")
+        .await
+        .unwrap();
+    let caller = daypass_broker::service::Caller::Person(h.person("ana").await);
+    let ended = h.broker.grant_view(&caller, gid).await.unwrap();
+    assert_eq!(ended.status, GrantStatus::Revoked);
+    assert!(ended
+        .end_reason
+        .unwrap()
+        .contains("device ana-laptop revoked: laptop stolen"));
+    let refused = h
+        .broker
+        .create_request(&h.person("ana").await, ask("db", "OPS-1", "1h"))
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("not one of your enrolled devices"),
+        "{refused}"
+    );
+    // A request that was waiting for approval is not granted to the revoked device.
+    h.broker
+        .approve(&h.person("ben").await, pending.id, None)
+        .await
+        .unwrap();
+    let last = h
+        .broker
+        .approve(&h.person("cy").await, pending.id, None)
+        .await
+        .unwrap();
+    assert_eq!(last.status, RequestStatus::Denied);
+    assert!(last
+        .denial_reason
+        .unwrap()
+        .contains("device ana-laptop was revoked"));
+}
+
 crate::on_both_databases!(
+    revoked_device_loses_its_grants_and_gets_no_more,
     ticket_closed_before_the_last_approval_means_no_grant,
     auto_approved_grant_is_signed_and_expires_at_the_second,
     prod_needs_two_distinct_approvers_never_the_requester,
