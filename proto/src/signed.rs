@@ -23,7 +23,7 @@ pub struct Signed<T> {
     marker: PhantomData<T>,
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum SignatureError {
     #[error("signed by key {found}, but only key {expected} is trusted")]
     UnknownKey { expected: String, found: String },

@@ -1,0 +1,182 @@
+//! The baseline: a signed data file saying which OS releases are supported and the minimum
+//! acceptable version of each, with a grace period and a `valid_until`.
+
+use crate::facts::OsFamily;
+use crate::version::Version;
+use base64::Engine as _;
+use daypass_proto::signed::{SignatureError, Signed};
+use ed25519_dalek::VerifyingKey;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+/// One OS release: until when it is supported, and the lowest version that counts as patched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseBaseline {
+    pub family: OsFamily,
+    /// Linux os-release `ID`, or `windows` / `macos`.
+    pub name: String,
+    /// Linux `VERSION_ID`; Windows `10.0.BUILD`; macOS major version (`14`).
+    pub release: String,
+    /// End of security support; `None` while no date is announced.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub supported_until: Option<OffsetDateTime>,
+    /// Lowest acceptable version (Windows `10.0.26100.2314`, macOS `14.6.1 (a)`); `None` on Linux,
+    /// where pending security updates are checked instead.
+    pub minimum: Option<String>,
+    /// When `minimum` was raised to its current value; the grace period runs from here.
+    #[serde(with = "time::serde::rfc3339")]
+    pub minimum_since: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Baseline {
+    #[serde(with = "time::serde::rfc3339")]
+    pub issued_at: OffsetDateTime,
+    /// After this the baseline is stale and patch checks are `unknown`.
+    #[serde(with = "time::serde::rfc3339")]
+    pub valid_until: OffsetDateTime,
+    /// Days a device may stay below a newly raised minimum.
+    pub grace_days: u32,
+    pub releases: Vec<ReleaseBaseline>,
+}
+
+impl Baseline {
+    /// The entry for a release: Windows matches on the build (`10.0.26100` of `10.0.26100.2314`),
+    /// macOS on the major version, Linux on `ID` and `VERSION_ID` exactly.
+    pub fn release_for(&self, family: OsFamily, name: &str, version: &str) -> Option<&ReleaseBaseline> {
+        let wanted = match family {
+            OsFamily::Windows => version.parse::<Version>().ok().map(|v| v.prefix(3).to_string()),
+            OsFamily::Macos => version.parse::<Version>().ok().map(|v| v.prefix(1).to_string()),
+            OsFamily::Linux => Some(version.trim().to_string()),
+        }?;
+        self.releases
+            .iter()
+            .find(|r| r.family == family && r.name.eq_ignore_ascii_case(name) && r.release == wanted)
+    }
+}
+
+/// A baseline whose signature was checked, with the digest reports record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedBaseline {
+    pub baseline: Baseline,
+    /// Hex SHA-256 of the signed bytes.
+    pub digest: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BaselineProblem {
+    #[error("the baseline's signature does not verify ({0}): get a fresh baseline from IT")]
+    BadSignature(SignatureError),
+    #[error("the baseline expired at {0}: the device cannot be judged patched until it gets a fresh one")]
+    Expired(OffsetDateTime),
+}
+
+/// Checks the signature with the pinned key, then that the baseline is still valid at `now`.
+pub fn verify(
+    signed: &Signed<Baseline>,
+    key: &VerifyingKey,
+    now: OffsetDateTime,
+) -> Result<VerifiedBaseline, BaselineProblem> {
+    let baseline = signed.verify(key).map_err(BaselineProblem::BadSignature)?;
+    if now >= baseline.valid_until {
+        return Err(BaselineProblem::Expired(baseline.valid_until));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&signed.payload)
+        .map_err(|_| BaselineProblem::BadSignature(SignatureError::Encoding))?;
+    Ok(VerifiedBaseline {
+        baseline,
+        digest: hex::encode(Sha256::digest(&bytes)),
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+    use time::macros::datetime;
+
+    pub fn sample() -> Baseline {
+        Baseline {
+            issued_at: datetime!(2026-11-01 00:00 UTC),
+            valid_until: datetime!(2026-12-31 00:00 UTC),
+            grace_days: 14,
+            releases: vec![
+                ReleaseBaseline {
+                    family: OsFamily::Windows,
+                    name: "windows".into(),
+                    release: "10.0.26100".into(),
+                    supported_until: Some(datetime!(2027-10-12 00:00 UTC)),
+                    minimum: Some("10.0.26100.2314".into()),
+                    minimum_since: datetime!(2026-11-12 00:00 UTC),
+                },
+                ReleaseBaseline {
+                    family: OsFamily::Macos,
+                    name: "macos".into(),
+                    release: "14".into(),
+                    supported_until: None,
+                    minimum: Some("14.6.1 (a)".into()),
+                    minimum_since: datetime!(2026-10-01 00:00 UTC),
+                },
+                ReleaseBaseline {
+                    family: OsFamily::Linux,
+                    name: "ubuntu".into(),
+                    release: "24.04".into(),
+                    supported_until: Some(datetime!(2029-05-31 00:00 UTC)),
+                    minimum: None,
+                    minimum_since: datetime!(2026-11-01 00:00 UTC),
+                },
+                ReleaseBaseline {
+                    family: OsFamily::Linux,
+                    name: "debian".into(),
+                    release: "10".into(),
+                    supported_until: Some(datetime!(2024-06-30 00:00 UTC)),
+                    minimum: None,
+                    minimum_since: datetime!(2026-11-01 00:00 UTC),
+                },
+            ],
+        }
+    }
+
+    pub fn key() -> SigningKey {
+        SigningKey::from_bytes(&[9u8; 32])
+    }
+
+    #[test]
+    fn signed_baseline_verifies_and_has_a_stable_digest() {
+        let signed = Signed::sign(&sample(), &key());
+        let a = verify(&signed, &key().verifying_key(), datetime!(2026-11-20 00:00 UTC)).unwrap();
+        let b = verify(&signed, &key().verifying_key(), datetime!(2026-11-21 00:00 UTC)).unwrap();
+        assert_eq!(a.digest, b.digest);
+        assert_eq!(a.digest.len(), 64);
+    }
+
+    #[test]
+    fn expired_or_forged_baselines_are_refused() {
+        let signed = Signed::sign(&sample(), &key());
+        let late = verify(&signed, &key().verifying_key(), datetime!(2026-12-31 00:00 UTC));
+        assert!(matches!(late, Err(BaselineProblem::Expired(_))));
+        let other = SigningKey::from_bytes(&[1u8; 32]);
+        let forged = verify(
+            &Signed::sign(&sample(), &other),
+            &key().verifying_key(),
+            datetime!(2026-11-20 00:00 UTC),
+        );
+        assert!(matches!(forged, Err(BaselineProblem::BadSignature(_))));
+    }
+
+    #[test]
+    fn releases_match_by_build_major_or_exact_id() {
+        let b = sample();
+        assert!(b
+            .release_for(OsFamily::Windows, "windows", "10.0.26100.1000")
+            .is_some());
+        assert!(b
+            .release_for(OsFamily::Windows, "windows", "10.0.22631.1000")
+            .is_none());
+        assert!(b.release_for(OsFamily::Macos, "macos", "14.2").is_some());
+        assert!(b.release_for(OsFamily::Linux, "Ubuntu", "24.04").is_some());
+        assert!(b.release_for(OsFamily::Linux, "ubuntu", "24.10").is_none());
+    }
+}
