@@ -16,6 +16,11 @@ if ((${#need_packages[@]})); then
   apt-get install -y -qq --no-install-recommends "${need_packages[@]}" >/dev/null
 fi
 rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
+cross_targets=(x86_64-pc-windows-gnu aarch64-apple-darwin)
+for t in "${cross_targets[@]}"; do
+  rustup target list --installed | grep -qx "$t" || rustup target add "$t" \
+    || { echo "could not install the Rust target $t needed to type-check Windows/macOS code" >&2; exit 2; }
+done
 
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 pg_dir=$(mktemp -d /tmp/daypass-pg.XXXXXX)
@@ -38,5 +43,9 @@ echo "== rustfmt"
 cargo fmt --all -- --check
 echo "== clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+echo "== type-check platform code for Windows and macOS"
+for t in "${cross_targets[@]}"; do
+  cargo check --quiet -p daypass-posture --target "$t"
+done
 echo "== tests"
 cargo test --workspace

@@ -66,6 +66,8 @@ pub struct VerifiedBaseline {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BaselineProblem {
+    #[error("no baseline was given, so patch level and support cannot be judged")]
+    Missing,
     #[error("the baseline's signature does not verify ({0}): get a fresh baseline from IT")]
     BadSignature(SignatureError),
     #[error("the baseline expired at {0}: the device cannot be judged patched until it gets a fresh one")]

@@ -104,8 +104,11 @@ pub fn evaluate(
                 Check::Firewall => observed(&facts.firewall, |f| Verdict::from_bool(f.enabled, vec![])),
                 Check::ScreenLock => screen_lock(facts, policy),
             };
-            let remediation = (!matches!(verdict.outcome, Outcome::Pass | Outcome::NotApplicable))
-                .then(|| remediation(check, family, os, policy));
+            let remediation = match verdict.outcome {
+                Outcome::Fail => Some(remediation(check, family, os, policy)),
+                Outcome::Unknown { .. } => Some(UNKNOWN_ADVICE.to_string()),
+                Outcome::Pass | Outcome::NotApplicable => None,
+            };
             CheckResult {
                 check,
                 required: policy.required.contains(&check),
@@ -127,6 +130,10 @@ pub fn evaluate(
         compliant,
     }
 }
+
+/// What to do when a check could not be made: its reason is shown beside it.
+const UNKNOWN_ADVICE: &str =
+    "Daypass could not make this check. Run it again; if it stays unknown, export this report and send it to the helpdesk.";
 
 /// Runs `judge` on a seen fact, adding the fact's own evidence; an unknown fact stays unknown.
 fn observed<T>(fact: &Observed<T>, judge: impl FnOnce(&T) -> Verdict) -> Verdict {

@@ -7,4 +7,6 @@ pub mod evaluate;
 pub mod facts;
 pub mod linux;
 pub mod policy;
+pub mod probes;
+pub mod system;
 pub mod version;

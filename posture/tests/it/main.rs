@@ -1,0 +1,234 @@
+//! Posture integration tests: captured machines replayed through the probes and the evaluation,
+//! the `daypass-posture` command's exit codes, and the real probes on this machine.
+
+#![allow(clippy::unwrap_used)]
+
+use base64::Engine as _;
+use daypass_posture::baseline::{self, Baseline, ReleaseBaseline};
+use daypass_posture::evaluate::{evaluate, Outcome};
+use daypass_posture::facts::{EdrRung, Observed, OsFamily, Protection};
+use daypass_posture::policy::{Check, Policy};
+use daypass_posture::probes::collect_linux;
+use daypass_posture::system::{FixtureSystem, RealSystem, System};
+use daypass_proto::Signed;
+use ed25519_dalek::SigningKey;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use time::macros::datetime;
+
+fn fixture(name: &str) -> FixtureSystem {
+    FixtureSystem::open(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name),
+    )
+    .unwrap()
+}
+
+fn key() -> SigningKey {
+    SigningKey::from_bytes(&[5u8; 32])
+}
+
+fn signed_baseline() -> Signed<Baseline> {
+    let release = |name: &str, release: &str| ReleaseBaseline {
+        family: OsFamily::Linux,
+        name: name.into(),
+        release: release.into(),
+        supported_until: Some(datetime!(2029-05-31 00:00 UTC)),
+        minimum: None,
+        minimum_since: datetime!(2026-11-01 00:00 UTC),
+    };
+    Signed::sign(
+        &Baseline {
+            issued_at: datetime!(2026-11-01 00:00 UTC),
+            valid_until: datetime!(2026-12-31 00:00 UTC),
+            grace_days: 14,
+            releases: vec![release("ubuntu", "24.04"), release("fedora", "41")],
+        },
+        &key(),
+    )
+}
+
+fn seen<T: Clone>(o: &Observed<T>) -> T {
+    match o {
+        Observed::Seen { value, .. } => value.clone(),
+        Observed::Unknown { reason } => panic!("expected a seen fact, got unknown: {reason}"),
+    }
+}
+
+#[test]
+fn ubuntu_lvm_on_luks_is_encrypted_and_compliant() {
+    let sys = fixture("ubuntu-24.04-lvm-on-luks");
+    let facts = collect_linux(&sys);
+    let os = seen(&facts.os);
+    assert_eq!(
+        (os.name.as_str(), os.version.as_str(), os.detail.as_deref()),
+        ("ubuntu", "24.04", Some("6.8.0-48-generic"))
+    );
+    let disk = seen(&facts.disk_encryption);
+    assert_eq!(
+        disk.volumes.len(),
+        1,
+        "/boot, /boot/efi, pseudo and read-only mounts and the swap file are not volumes: {disk:?}"
+    );
+    assert_eq!(
+        (disk.volumes[0].mount.as_str(), disk.volumes[0].protection),
+        ("/", Protection::On)
+    );
+    assert_eq!(disk.volumes[0].scheme.as_deref(), Some("LUKS2"));
+    let edr = seen(&facts.edr);
+    assert_eq!(
+        (edr[0].product.as_str(), edr[0].rung, edr[0].vendor_healthy),
+        ("crowdstrike-falcon", EdrRung::VendorHealthy, Some(true))
+    );
+    assert!(seen(&facts.firewall).enabled);
+    assert_eq!(seen(&facts.updates).pending_security_updates, 0);
+    assert_eq!(seen(&facts.screen_lock).idle_timeout_seconds, Some(300));
+
+    let verified = baseline::verify(&signed_baseline(), &key().verifying_key(), sys.now());
+    let report = evaluate(&facts, &Policy::default(), &verified, sys.now());
+    assert!(report.compliant, "{report:#?}");
+}
+
+#[test]
+fn dm_verity_root_is_not_encryption_and_a_hanging_nft_is_unknown() {
+    let sys = fixture("silverblue-dm-verity");
+    let facts = collect_linux(&sys);
+    let disk = seen(&facts.disk_encryption);
+    assert!(
+        disk.volumes.iter().all(|v| v.protection == Protection::Off),
+        "{disk:?}"
+    );
+    let verified = baseline::verify(&signed_baseline(), &key().verifying_key(), sys.now());
+    let report = evaluate(&facts, &Policy::default(), &verified, sys.now());
+    assert_eq!(
+        report.result(Check::DiskEncryption).unwrap().outcome,
+        Outcome::Fail
+    );
+    match &report.result(Check::Firewall).unwrap().outcome {
+        Outcome::Unknown { reason } => assert!(reason.contains("did not answer"), "{reason}"),
+        other => panic!("a hanging nft must be unknown, got {other:?}"),
+    }
+    assert!(matches!(
+        report.result(Check::ScreenLock).unwrap().outcome,
+        Outcome::Unknown { .. }
+    ));
+    assert!(!report.compliant);
+}
+
+#[test]
+fn real_probes_run_on_this_machine_and_explain_themselves() {
+    let facts = collect_linux(&RealSystem);
+    // Whatever this machine's answers are, each fact was either seen with evidence or is unknown with a reason.
+    fn explained<T>(name: &str, o: &Observed<T>) {
+        match o {
+            Observed::Seen { evidence, .. } => assert!(!evidence.is_empty(), "{name}: seen without evidence"),
+            Observed::Unknown { reason } => assert!(!reason.is_empty(), "{name}: unknown without a reason"),
+        }
+    }
+    explained("os", &facts.os);
+    explained("disk", &facts.disk_encryption);
+    explained("edr", &facts.edr);
+    explained("updates", &facts.updates);
+    explained("firewall", &facts.firewall);
+    explained("screen lock", &facts.screen_lock);
+    let os = seen(&facts.os);
+    assert_eq!(os.family, OsFamily::Linux);
+    assert!(!os.name.is_empty());
+    assert!(
+        matches!(facts.disk_encryption, Observed::Seen { .. }),
+        "the mount table of a running Linux is always readable"
+    );
+}
+
+fn cli(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_daypass-posture"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn fixture_dir(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn check_command_exit_codes_say_compliant_not_compliant_or_could_not_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("baseline.json");
+    std::fs::write(&baseline, serde_json::to_string(&signed_baseline()).unwrap()).unwrap();
+    let pubkey = base64::engine::general_purpose::STANDARD.encode(key().verifying_key().as_bytes());
+    let b = baseline.display().to_string();
+
+    let (code, out, _) = cli(&[
+        "check",
+        "--fixture",
+        &fixture_dir("ubuntu-24.04-lvm-on-luks"),
+        "--baseline",
+        &b,
+        "--baseline-key",
+        &pubkey,
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ubuntu 24.04: COMPLIANT"), "{out}");
+
+    let (code, out, _) = cli(&[
+        "check",
+        "--json",
+        "--fixture",
+        &fixture_dir("silverblue-dm-verity"),
+        "--baseline",
+        &b,
+        "--baseline-key",
+        &pubkey,
+    ]);
+    assert_eq!(code, 1);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["report"]["compliant"], false);
+    assert_eq!(json["report"]["results"][0]["outcome"], "fail");
+
+    // Without the baseline the patch checks are unknown, and the default policy fails closed.
+    let (code, out, _) = cli(&["check", "--fixture", &fixture_dir("ubuntu-24.04-lvm-on-luks")]);
+    assert_eq!(code, 1);
+    assert!(out.contains("no baseline was given"), "{out}");
+
+    // A baseline signed by someone else is refused, never trusted.
+    let other = base64::engine::general_purpose::STANDARD
+        .encode(SigningKey::from_bytes(&[6u8; 32]).verifying_key().as_bytes());
+    let (code, out, _) = cli(&[
+        "check",
+        "--fixture",
+        &fixture_dir("ubuntu-24.04-lvm-on-luks"),
+        "--baseline",
+        &b,
+        "--baseline-key",
+        &other,
+    ]);
+    assert_eq!(code, 1);
+    assert!(out.contains("signature does not verify"), "{out}");
+
+    // Bad input: a clear message and exit 2.
+    let (code, _, err) = cli(&["check", "--fixture", "/nonexistent"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("opening the fixture"), "{err}");
+    let (code, _, err) = cli(&[
+        "check",
+        "--fixture",
+        &fixture_dir("silverblue-dm-verity"),
+        "--baseline",
+        &b,
+        "--baseline-key",
+        "short",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--baseline-key must be"), "{err}");
+}
