@@ -44,17 +44,36 @@ enum Command {
         #[arg(long)]
         fixture: Option<PathBuf>,
     },
+    /// Record everything the probes read on this machine into a fixture directory (format: posture/README.md).
+    Capture {
+        /// A new directory to write the fixture into.
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace the host name and user names with `redacted` in everything written.
+        #[arg(long)]
+        redact: bool,
+        /// One line saying what this machine represents.
+        #[arg(long, default_value = "a machine captured with daypass-posture capture")]
+        describes: String,
+    },
 }
 
 fn main() -> ExitCode {
-    let Command::Check {
-        json,
-        policy,
-        baseline,
-        baseline_key,
-        fixture,
-    } = Cli::parse().command;
-    match check(json, policy, baseline, baseline_key, fixture) {
+    let result = match Cli::parse().command {
+        Command::Check {
+            json,
+            policy,
+            baseline,
+            baseline_key,
+            fixture,
+        } => check(json, policy, baseline, baseline_key, fixture),
+        Command::Capture {
+            out,
+            redact,
+            describes,
+        } => capture(&out, redact, &describes),
+    };
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -118,6 +137,57 @@ fn check(
         (_, true) => ExitCode::SUCCESS,
         (_, false) => ExitCode::from(1),
     })
+}
+
+#[cfg(unix)]
+fn capture(out: &std::path::Path, redact: bool, describes: &str) -> Result<ExitCode> {
+    use daypass_posture::system::{RealSystem, RecordingSystem};
+    let mut names = Vec::new();
+    if redact {
+        names.extend(
+            ["/proc/sys/kernel/hostname", "/etc/hostname"]
+                .iter()
+                .filter_map(|p| RealSystem.read_file(p).ok()),
+        );
+        names.extend(
+            ["USER", "SUDO_USER", "LOGNAME"]
+                .iter()
+                .filter_map(|v| std::env::var(v).ok()),
+        );
+        names.extend(
+            std::env::var("HOME")
+                .ok()
+                .and_then(|h| h.rsplit('/').next().map(String::from)),
+        );
+    }
+    let names: Vec<String> = names
+        .into_iter()
+        .map(|n| n.trim().to_string())
+        .filter(|n| n != "root")
+        .collect();
+    let recorder = RecordingSystem::create(out, names).map_err(anyhow::Error::msg)?;
+    let facts = collect_linux(&recorder);
+    let failures = recorder
+        .finish(describes, facts.collected_at, redact)
+        .map_err(anyhow::Error::msg)?;
+    if !failures.is_empty() {
+        anyhow::bail!(
+            "the capture in {} is incomplete: {}",
+            out.display(),
+            failures.join("; ")
+        );
+    }
+    println!(
+        "captured this machine into {}; replay it with: daypass-posture check --fixture {}",
+        out.display(),
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(unix))]
+fn capture(_: &std::path::Path, _: bool, _: &str) -> Result<ExitCode> {
+    anyhow::bail!("capture is not built for this operating system yet")
 }
 
 #[cfg(unix)]

@@ -3,9 +3,13 @@
 
 mod fixture;
 #[cfg(unix)]
+mod recording;
+#[cfg(unix)]
 mod unix;
 
 pub use fixture::FixtureSystem;
+#[cfg(unix)]
+pub use recording::RecordingSystem;
 #[cfg(unix)]
 pub use unix::RealSystem;
 

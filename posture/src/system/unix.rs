@@ -92,6 +92,10 @@ impl System for RealSystem {
         })
     }
 
+    fn exists(&self, path: &str) -> bool {
+        std::fs::symlink_metadata(path).is_ok()
+    }
+
     // This is the posture crate's clock: the one place it reads the wall clock.
     #[allow(clippy::disallowed_methods)]
     fn now(&self) -> OffsetDateTime {

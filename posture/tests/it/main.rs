@@ -117,6 +117,36 @@ fn dm_verity_root_is_not_encryption_and_a_hanging_nft_is_unknown() {
 }
 
 #[test]
+fn captured_debian_vm_without_dm_crypt_fails_disk_encryption() {
+    let sys = fixture("debian-12-vm-unencrypted");
+    let facts = collect_linux(&sys);
+    let os = seen(&facts.os);
+    assert_eq!((os.name.as_str(), os.version.as_str()), ("debian", "12"));
+    let disk = seen(&facts.disk_encryption);
+    assert_eq!(disk.volumes.len(), 1, "{disk:?}");
+    assert_eq!(
+        (disk.volumes[0].mount.as_str(), disk.volumes[0].protection),
+        ("/", Protection::Off)
+    );
+    assert!(seen(&facts.edr).is_empty());
+    assert!(
+        matches!(facts.firewall, Observed::Unknown { .. }),
+        "no nft on that machine"
+    );
+    let report = evaluate(
+        &facts,
+        &Policy::default(),
+        &Err(baseline::BaselineProblem::Missing),
+        sys.now(),
+    );
+    assert_eq!(
+        report.result(Check::DiskEncryption).unwrap().outcome,
+        Outcome::Fail
+    );
+    assert!(!report.compliant);
+}
+
+#[test]
 fn real_probes_run_on_this_machine_and_explain_themselves() {
     let facts = collect_linux(&RealSystem);
     // Whatever this machine's answers are, each fact was either seen with evidence or is unknown with a reason.
@@ -231,4 +261,24 @@ fn check_command_exit_codes_say_compliant_not_compliant_or_could_not_check() {
     ]);
     assert_eq!(code, 2);
     assert!(err.contains("--baseline-key must be"), "{err}");
+}
+
+#[test]
+fn a_capture_of_this_machine_replays_to_the_same_facts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("capture");
+    let o = out.display().to_string();
+    let (code, stdout, stderr) = cli(&["capture", "--out", &o, "--describes", "test capture"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let replayed = collect_linux(&FixtureSystem::open(&out).unwrap());
+    let live = collect_linux(&RealSystem);
+    // The process list may change between the two runs; everything else must match exactly.
+    assert_eq!(replayed.os, live.os);
+    assert_eq!(replayed.disk_encryption, live.disk_encryption);
+    assert_eq!(replayed.firewall, live.firewall);
+    assert_eq!(replayed.updates, live.updates);
+    assert_eq!(replayed.screen_lock, live.screen_lock);
+    let (code, _, err) = cli(&["capture", "--out", &o]);
+    assert_eq!(code, 2, "capturing over an existing directory is refused");
+    assert!(err.contains("already exists"), "{err}");
 }
