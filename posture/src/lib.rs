@@ -8,5 +8,6 @@ pub mod facts;
 pub mod linux;
 pub mod policy;
 pub mod probes;
+pub mod signed_report;
 pub mod system;
 pub mod version;
