@@ -100,6 +100,7 @@ async fn seed(b: &Broker) -> Result<Vec<String>> {
                 person: id.clone(),
                 name: "laptop".into(),
                 wireguard_public_key: WG_KEY.into(),
+                report_public_key: None,
             },
         )
         .await?;

@@ -34,6 +34,11 @@ pub struct FileConfig {
     /// How often tickets behind live grants are re-checked, e.g. "60s".
     pub ticket_poll_interval: Option<String>,
     pub ticket_webhook_secret: Option<SecretString>,
+    /// Posture policy (JSON, see posture/README.md); default: every check required, unknown fails.
+    pub posture_policy: Option<PathBuf>,
+    /// Signed baseline file, and the base64 Ed25519 key it must be signed with.
+    pub posture_baseline: Option<PathBuf>,
+    pub posture_baseline_key: Option<String>,
     #[serde(default)]
     pub tickets: TicketSettings,
 }
@@ -91,6 +96,26 @@ pub fn broker_settings(file: &FileConfig) -> Result<BrokerSettings> {
     if let Some(r) = file.require_ticket_assignee {
         s.require_ticket_assignee = r;
     }
+    if let Some(path) = &file.posture_policy {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading posture_policy {}", path.display()))?;
+        s.posture.policy = serde_json::from_str(&text)
+            .with_context(|| format!("posture_policy {} is not valid", path.display()))?;
+    }
+    match (&file.posture_baseline, &file.posture_baseline_key) {
+        (Some(path), Some(key)) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading posture_baseline {}", path.display()))?;
+            let signed = serde_json::from_str(&text)
+                .with_context(|| format!("posture_baseline {} is not a signed baseline", path.display()))?;
+            let key = crate::domain::directory::report_key(key)
+                .map_err(anyhow::Error::msg)
+                .context("posture_baseline_key")?;
+            s.posture.baseline = Some((signed, key));
+        }
+        (None, None) => {}
+        _ => anyhow::bail!("posture_baseline and posture_baseline_key go together: set both or neither"),
+    }
     if let Some(net) = &file.tunnel_network {
         s.tunnel_network = net
             .parse()
@@ -132,6 +157,15 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(file.tickets, TicketSettings::Jira(ref j) if j.api_version == 3));
+    }
+
+    #[test]
+    fn posture_baseline_needs_its_key() {
+        let file: FileConfig = toml::from_str("posture_baseline = \"/etc/daypass/baseline.json\"").unwrap();
+        assert!(broker_settings(&file)
+            .unwrap_err()
+            .to_string()
+            .contains("go together"));
     }
 
     #[test]

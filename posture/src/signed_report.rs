@@ -38,13 +38,12 @@ pub fn sign(claims: &ReportClaims, device_key: &SigningKey) -> Signed<ReportClai
     Signed::sign(claims, device_key)
 }
 
-/// Verifies a report against the device's enrolled key and the nonce the broker issued (the broker
-/// also makes the nonce single-use, so a report cannot be submitted twice).
-pub fn verify(
+/// Checks the signature against the device's enrolled key and that the report is this device's. The
+/// broker then looks the nonce up itself (single use, unexpired).
+pub fn open(
     report: &Signed<ReportClaims>,
     device_key: &VerifyingKey,
     device: &str,
-    issued_nonce: &str,
 ) -> Result<ReportClaims, ReportRejected> {
     let claims = report.verify(device_key).map_err(ReportRejected::Signature)?;
     if claims.device != device {
@@ -53,6 +52,17 @@ pub fn verify(
             found: claims.device,
         });
     }
+    Ok(claims)
+}
+
+/// `open`, plus the nonce the verifier expects (for a client checking its own report).
+pub fn verify(
+    report: &Signed<ReportClaims>,
+    device_key: &VerifyingKey,
+    device: &str,
+    issued_nonce: &str,
+) -> Result<ReportClaims, ReportRejected> {
+    let claims = open(report, device_key, device)?;
     if !constant_time_eq(claims.nonce.as_bytes(), issued_nonce.as_bytes()) {
         return Err(ReportRejected::WrongNonce);
     }

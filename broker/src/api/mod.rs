@@ -6,6 +6,7 @@ mod error;
 mod gateway;
 mod grants;
 mod ops;
+mod posture;
 
 pub use auth::Authed;
 pub use error::{ApiError, ApiJson};
@@ -45,6 +46,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/grants/{id}/revoke", post(grants::revoke))
         .route("/api/v1/grants/{id}/evidence", get(grants::evidence))
         .route("/api/v1/tickets/webhook", post(ops::ticket_webhook))
+        .route("/api/v1/posture/nonce", post(posture::nonce))
+        .route("/api/v1/posture/reports", post(posture::report))
+        .route("/api/v1/devices/{id}/posture", get(posture::history))
         .route("/api/v1/gateway/state", get(gateway::state))
         .route("/api/v1/gateway/stream", get(gateway::stream))
         .route("/api/v1/reports/access", get(ops::report))
@@ -80,6 +84,7 @@ impl utoipa::Modify for BearerAuth {
         access::approve, access::deny, access::inbox,
         grants::live, grants::grant, grants::revoke, grants::evidence,
         gateway::state, gateway::stream,
+        posture::nonce, posture::report, posture::history,
     ),
     components(schemas(daypass_proto::Problem)),
     modifiers(&BearerAuth)

@@ -106,6 +106,9 @@ pub enum DeviceCommand {
         name: String,
         #[arg(long)]
         wireguard_key: String,
+        /// Ed25519 public key (base64) the device signs posture reports with.
+        #[arg(long)]
+        report_key: Option<String>,
     },
     /// Revoke a lost or replaced device: its live grants end now and it can get no more.
     Revoke {
@@ -305,18 +308,16 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
             person,
             name,
             wireguard_key,
+            report_key,
         }) => {
-            let d = broker
-                .add_device(
-                    actor,
-                    DeviceSpec {
-                        id,
-                        person,
-                        name,
-                        wireguard_public_key: wireguard_key,
-                    },
-                )
-                .await?;
+            let spec = DeviceSpec {
+                id,
+                person,
+                name,
+                wireguard_public_key: wireguard_key,
+                report_public_key: report_key,
+            };
+            let d = broker.add_device(actor, spec).await?;
             emit(json, &d, || {
                 format!(
                     "device {} bound to {} with tunnel address {}",

@@ -93,6 +93,7 @@ pub async fn seed(broker: &Broker, storage: &StorageSettings) -> Result<Seeded> 
                 person: "ana".into(),
                 name: "Ana's laptop".into(),
                 wireguard_public_key: random_key(),
+                report_public_key: None,
             },
         )
         .await?;

@@ -104,17 +104,34 @@ pub struct Device {
     pub wireguard_public_key: String,
     pub tunnel_address: String,
     pub revoked: bool,
+    /// Ed25519 key (base64) the device signs posture reports with.
+    #[serde(default)]
+    pub report_public_key: Option<String>,
 }
 
 /// A WireGuard public key is 32 bytes in standard base64.
 pub fn validate_wireguard_key(key: &str) -> Result<(), String> {
+    decode_key(key).map(|_| ()).map_err(|_| {
+        format!("bad WireGuard public key {key:?}: expected 44 characters of base64 (32 bytes), as `wg pubkey` prints")
+    })
+}
+
+/// A device's report-signing key: an Ed25519 public key, 32 bytes in standard base64.
+pub fn report_key(key: &str) -> Result<ed25519_dalek::VerifyingKey, String> {
+    decode_key(key)
+        .ok()
+        .and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok())
+        .ok_or_else(|| {
+            format!("bad report-signing key {key:?}: expected an Ed25519 public key, 32 bytes in base64")
+        })
+}
+
+fn decode_key(key: &str) -> Result<[u8; 32], ()> {
     use base64::Engine as _;
-    match base64::engine::general_purpose::STANDARD.decode(key.trim()) {
-        Ok(bytes) if bytes.len() == 32 => Ok(()),
-        _ => Err(format!(
-            "bad WireGuard public key {key:?}: expected 44 characters of base64 (32 bytes), as `wg pubkey` prints"
-        )),
-    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(key.trim())
+        .map_err(|_| ())?;
+    bytes.try_into().map_err(|_| ())
 }
 
 #[cfg(test)]

@@ -189,6 +189,7 @@ mod tests {
             wireguard_public_key: "YCwTqRYjRZz5ClbB3NGJ8Bd/TqvbQsBIzLrt2XHVemI=".into(),
             tunnel_address: "100.96.0.2/32".into(),
             revoked: false,
+            report_public_key: None,
         }
     }
 

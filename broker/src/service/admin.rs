@@ -2,7 +2,7 @@
 
 use super::auth::{new_secret, secret_digest};
 use super::{Broker, ServiceError, ServiceResult};
-use crate::domain::directory::{validate_wireguard_key, Device, Person, Role};
+use crate::domain::directory::{report_key, validate_wireguard_key, Device, Person, Role};
 use crate::domain::entitlement::Entitlement;
 use crate::domain::grant::EndReason;
 use crate::domain::policy::ApprovalPolicy;
@@ -46,6 +46,8 @@ pub struct DeviceSpec {
     pub person: String,
     pub name: String,
     pub wireguard_public_key: String,
+    /// Ed25519 public key (base64) the device signs posture reports with.
+    pub report_public_key: Option<String>,
 }
 
 fn invalid(e: String) -> ServiceError {
@@ -135,6 +137,9 @@ impl Broker {
     pub async fn add_device(&self, actor: &str, spec: DeviceSpec) -> ServiceResult<Device> {
         validate_name("device id", &spec.id).map_err(invalid)?;
         validate_wireguard_key(&spec.wireguard_public_key).map_err(invalid)?;
+        if let Some(k) = &spec.report_public_key {
+            report_key(k).map_err(invalid)?;
+        }
         let now = self.now();
         let mut change = self.store().change().await?;
         if store::person(change.conn(), &spec.person).await?.is_none() {
@@ -164,6 +169,7 @@ impl Broker {
             wireguard_public_key: spec.wireguard_public_key.trim().to_string(),
             tunnel_address: format!("{address}/32"),
             revoked: false,
+            report_public_key: spec.report_public_key.map(|k| k.trim().to_string()),
         };
         store::put_device(change.conn(), &device).await?;
         change

@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod evidence;
 mod grants;
+mod posture;
 mod report;
 mod sweep;
 
@@ -14,6 +15,7 @@ pub use admin::{DeviceSpec, PersonSpec, ResourceSpec};
 pub use audit::{syslog_line, VerifyOutcome};
 pub use auth::Caller;
 pub use evidence::EvidenceBundle;
+pub use posture::PostureNonce;
 
 use crate::clock::Clock;
 use crate::domain::entitlement::MatrixRefusal;
@@ -27,6 +29,17 @@ use ipnet::Ipv4Net;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
+/// How the broker judges device posture.
+#[derive(Debug, Clone, Default)]
+pub struct PostureSettings {
+    pub policy: daypass_posture::policy::Policy,
+    /// The signed baseline and the key it must be signed with; without it patch checks are unknown.
+    pub baseline: Option<(
+        daypass_proto::Signed<daypass_posture::baseline::Baseline>,
+        ed25519_dalek::VerifyingKey,
+    )>,
+}
+
 /// Tunables that are policy rather than code.
 #[derive(Debug, Clone)]
 pub struct BrokerSettings {
@@ -36,6 +49,7 @@ pub struct BrokerSettings {
     pub require_ticket_assignee: bool,
     /// Devices get their tunnel address from this network.
     pub tunnel_network: Ipv4Net,
+    pub posture: PostureSettings,
 }
 
 impl Default for BrokerSettings {
@@ -44,6 +58,7 @@ impl Default for BrokerSettings {
             pending_ttl_seconds: crate::domain::request::DEFAULT_PENDING_TTL_SECONDS,
             require_ticket_assignee: true,
             tunnel_network: "100.96.0.0/16".parse().expect("constant network"),
+            posture: PostureSettings::default(),
         }
     }
 }

@@ -461,3 +461,79 @@ pub async fn grants_overlapping(
     .await?;
     rows.iter().map(|r| decode(r, "data")).collect()
 }
+
+// Posture
+
+/// A posture report as the broker received, verified and evaluated it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PostureRecord {
+    pub id: Uuid,
+    pub device: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+    /// The broker's own evaluation of the facts (the client's verdict is never used).
+    pub report: daypass_posture::evaluate::Report,
+    /// What the device signed.
+    pub claims: daypass_posture::signed_report::ReportClaims,
+}
+
+pub async fn put_posture_nonce(
+    conn: &mut AnyConnection,
+    nonce: &str,
+    device: &str,
+    expires_at: OffsetDateTime,
+) -> StoreResult<()> {
+    sqlx::query("INSERT INTO posture_nonces (nonce, device, expires_at, used) VALUES ($1, $2, $3, 0)")
+        .bind(nonce)
+        .bind(device)
+        .bind(expires_at.unix_timestamp())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks a nonce used; false when it is unknown, for another device, already used or expired.
+pub async fn consume_posture_nonce(
+    conn: &mut AnyConnection,
+    nonce: &str,
+    device: &str,
+    now: OffsetDateTime,
+) -> StoreResult<bool> {
+    let done = sqlx::query("UPDATE posture_nonces SET used = 1 WHERE nonce = $1 AND device = $2 AND used = 0 AND expires_at > $3")
+        .bind(nonce)
+        .bind(device)
+        .bind(now.unix_timestamp())
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn put_posture_report(conn: &mut AnyConnection, r: &PostureRecord) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO posture_reports (id, device, received_at, compliant, data) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(r.id.to_string())
+    .bind(&r.device)
+    .bind(r.received_at.unix_timestamp())
+    .bind(i64::from(r.report.compliant))
+    .bind(encode(r))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A device's reports, newest first.
+pub async fn posture_reports_of(
+    conn: &mut AnyConnection,
+    device: &str,
+    limit: i64,
+) -> StoreResult<Vec<PostureRecord>> {
+    let rows = sqlx::query(
+        "SELECT data FROM posture_reports WHERE device = $1 ORDER BY received_at DESC, id LIMIT $2",
+    )
+    .bind(device)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(|r| decode(r, "data")).collect()
+}

@@ -254,6 +254,7 @@ async fn not_entitled_names_the_missing_entitlement(db: Db) {
                 person: "ben".into(),
                 name: "l".into(),
                 wireguard_public_key: crate::support::WG_KEY.into(),
+                report_public_key: None,
             },
         )
         .await

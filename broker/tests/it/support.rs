@@ -210,6 +210,7 @@ pub async fn seed(b: &Broker) {
             person: "ana".into(),
             name: "laptop".into(),
             wireguard_public_key: WG_KEY.into(),
+            report_public_key: None,
         },
     )
     .await

@@ -1,0 +1,151 @@
+//! Device posture at the broker: single-use nonces, device-signed reports verified against the
+//! enrolled key, the broker's own evaluation of the facts, and each device's history.
+
+use super::{Broker, Caller, ServiceError, ServiceResult};
+use crate::domain::directory::{report_key, Device, Person, Role};
+use crate::store::{self, PostureRecord};
+use base64::Engine as _;
+use daypass_posture::baseline::{self, BaselineProblem};
+use daypass_posture::evaluate::{evaluate, Outcome};
+use daypass_posture::facts::FACTS_SCHEMA;
+use daypass_posture::signed_report::{self, ReportClaims};
+use daypass_proto::Signed;
+use rand::RngCore as _;
+use serde::Serialize;
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// How long a device has to answer a nonce.
+const NONCE_TTL: Duration = Duration::minutes(5);
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PostureNonce {
+    pub nonce: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+impl Broker {
+    /// The caller's own, unrevoked device.
+    async fn own_device(&self, person: &Person, device: &str) -> ServiceResult<Device> {
+        let mut conn = self.store().read().await?;
+        store::device(&mut conn, device)
+            .await?
+            .filter(|d| d.person == person.id && !d.revoked)
+            .ok_or_else(|| {
+                ServiceError::Invalid(format!("device {device:?} is not one of your enrolled devices"))
+            })
+    }
+
+    pub async fn posture_nonce(&self, person: &Person, device: &str) -> ServiceResult<PostureNonce> {
+        self.own_device(person, device).await?;
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let expires_at = self.now() + NONCE_TTL;
+        let mut change = self.store().change().await?;
+        store::put_posture_nonce(change.conn(), &nonce, device, expires_at).await?;
+        change.commit().await?;
+        Ok(PostureNonce { nonce, expires_at })
+    }
+
+    /// Verifies a device's signed report, evaluates its facts with the organisation's policy and
+    /// baseline, and keeps it. Rejections are audited too.
+    pub async fn receive_posture(
+        &self,
+        person: &Person,
+        device: &str,
+        signed: &Signed<ReportClaims>,
+    ) -> ServiceResult<PostureRecord> {
+        let dev = self.own_device(person, device).await?;
+        let key_text = dev.report_public_key.as_deref().ok_or_else(|| {
+            ServiceError::Conflict(format!(
+                "device {device} has no report-signing key enrolled: an admin must add one"
+            ))
+        })?;
+        let key = report_key(key_text).map_err(ServiceError::Conflict)?;
+        let now = self.now();
+        let actor = format!("person:{}", person.id);
+        let mut change = self.store().change().await?;
+        let opened = signed_report::open(signed, &key, device).map_err(|e| e.to_string());
+        let problem = match &opened {
+            Err(e) => Some(e.clone()),
+            Ok(c) if c.facts.schema != FACTS_SCHEMA => Some(format!(
+                "facts schema {} is not the broker's ({FACTS_SCHEMA}): update the Daypass client",
+                c.facts.schema
+            )),
+            Ok(c) if !store::consume_posture_nonce(change.conn(), &c.nonce, device, now).await? => Some(
+                "the report's nonce is unknown, already used or expired: ask for a fresh nonce".to_string(),
+            ),
+            Ok(_) => None,
+        };
+        let claims = match (opened, problem) {
+            (Ok(claims), None) => claims,
+            (_, Some(reason)) | (Err(reason), None) => {
+                change
+                    .audit(
+                        now,
+                        &actor,
+                        "posture.rejected",
+                        device,
+                        json!({ "reason": reason }),
+                    )
+                    .await?;
+                change.commit().await?;
+                return Err(ServiceError::Forbidden(format!(
+                    "posture report refused: {reason}"
+                )));
+            }
+        };
+        let verified = match &self.0.settings.posture.baseline {
+            Some((signed_baseline, key)) => baseline::verify(signed_baseline, key, now),
+            None => Err(BaselineProblem::Missing),
+        };
+        let report = evaluate(&claims.facts, &self.0.settings.posture.policy, &verified, now);
+        let failing: Vec<String> = report
+            .results
+            .iter()
+            .filter(|r| r.required && r.outcome != Outcome::Pass)
+            .map(|r| r.check.to_string())
+            .collect();
+        let record = PostureRecord {
+            id: Uuid::new_v4(),
+            device: device.to_string(),
+            received_at: now,
+            report,
+            claims,
+        };
+        store::put_posture_report(change.conn(), &record).await?;
+        change
+            .audit(now, &actor, "posture.reported", device, json!({
+                "report": record.id, "compliant": record.report.compliant, "not_passing": failing,
+                "baseline_digest": record.report.baseline_digest, "attestation": record.claims.attestation,
+            }))
+            .await?;
+        change.commit().await?;
+        Ok(record)
+    }
+
+    /// A device's posture history, newest first: its owner, helpdesk, approvers, admins and auditors.
+    pub async fn device_posture(
+        &self,
+        caller: &Caller,
+        device: &str,
+        limit: i64,
+    ) -> ServiceResult<Vec<PostureRecord>> {
+        let person = caller.person()?;
+        let mut conn = self.store().read().await?;
+        let owner = store::device(&mut conn, device).await?.map(|d| d.person);
+        let staff = [Role::Helpdesk, Role::Approver, Role::Admin, Role::Auditor]
+            .iter()
+            .any(|r| person.has_role(*r));
+        if owner.as_deref() != Some(person.id.as_str()) && !staff {
+            return Err(ServiceError::NotFound(format!(
+                "no device {device:?} that you can see"
+            )));
+        }
+        Ok(store::posture_reports_of(&mut conn, device, limit.clamp(1, 500)).await?)
+    }
+}

@@ -1,0 +1,252 @@
+//! Posture at the broker: nonces, device-signed reports verified against the enrolled key, the
+//! broker's own evaluation, rejections on record, and who may read a device's history.
+
+use crate::support::{Db, Harness, Options, WG_KEY};
+use base64::Engine as _;
+use daypass_broker::service::{Caller, DeviceSpec, ServiceError};
+use daypass_posture::baseline::{Baseline, ReleaseBaseline};
+use daypass_posture::facts::OsFamily;
+use daypass_posture::probes::collect_linux;
+use daypass_posture::signed_report::{self, Attestation, ReportClaims};
+use daypass_posture::system::FixtureSystem;
+use daypass_proto::Signed;
+use ed25519_dalek::SigningKey;
+use time::macros::datetime;
+
+fn device_key() -> SigningKey {
+    SigningKey::from_bytes(&[11u8; 32])
+}
+
+fn baseline_key() -> SigningKey {
+    SigningKey::from_bytes(&[12u8; 32])
+}
+
+fn signed_baseline() -> Signed<Baseline> {
+    Signed::sign(
+        &Baseline {
+            issued_at: datetime!(2026-11-01 00:00 UTC),
+            valid_until: datetime!(2026-12-31 00:00 UTC),
+            grace_days: 14,
+            releases: vec![ReleaseBaseline {
+                family: OsFamily::Linux,
+                name: "ubuntu".into(),
+                release: "24.04".into(),
+                supported_until: Some(datetime!(2029-05-31 00:00 UTC)),
+                minimum: None,
+                minimum_since: datetime!(2026-11-01 00:00 UTC),
+            }],
+        },
+        &baseline_key(),
+    )
+}
+
+/// A broker (with or without a baseline) where ana's desktop has a report-signing key enrolled.
+async fn broker(db: Db, with_baseline: bool) -> Harness {
+    let mut opts = Options::default();
+    if with_baseline {
+        opts.settings.posture.baseline = Some((signed_baseline(), baseline_key().verifying_key()));
+    }
+    let h = Harness::with(db, opts).await;
+    let report_key =
+        base64::engine::general_purpose::STANDARD.encode(device_key().verifying_key().as_bytes());
+    h.broker
+        .add_device(
+            "test",
+            DeviceSpec {
+                id: "ana-desk".into(),
+                person: "ana".into(),
+                name: "desk".into(),
+                wireguard_public_key: WG_KEY.into(),
+                report_public_key: Some(report_key),
+            },
+        )
+        .await
+        .unwrap();
+    h
+}
+
+/// Facts from the Ubuntu LVM-on-LUKS fixture, answering `nonce`.
+fn claims(nonce: &str) -> ReportClaims {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../posture/tests/fixtures/ubuntu-24.04-lvm-on-luks"
+    );
+    ReportClaims {
+        device: "ana-desk".into(),
+        nonce: nonce.into(),
+        facts: collect_linux(&FixtureSystem::open(std::path::Path::new(dir)).unwrap()),
+        baseline_digest: None,
+        attestation: Attestation::Software,
+    }
+}
+
+async fn fresh_report(h: &Harness) -> Signed<ReportClaims> {
+    let nonce = h
+        .broker
+        .posture_nonce(&h.person("ana").await, "ana-desk")
+        .await
+        .unwrap();
+    signed_report::sign(&claims(&nonce.nonce), &device_key())
+}
+
+async fn broker_evaluates_the_facts_itself(db: Db) {
+    // Without a baseline the patch checks are unknown, and the default policy fails closed.
+    let h = broker(db, false).await;
+    let ana = h.person("ana").await;
+    let record = h
+        .broker
+        .receive_posture(&ana, "ana-desk", &fresh_report(&h).await)
+        .await
+        .unwrap();
+    assert!(!record.report.compliant);
+    assert_eq!(record.report.baseline_digest, None);
+    // With the organisation's signed baseline the same facts comply.
+    let h = broker(db, true).await;
+    let ana = h.person("ana").await;
+    let record = h
+        .broker
+        .receive_posture(&ana, "ana-desk", &fresh_report(&h).await)
+        .await
+        .unwrap();
+    assert!(record.report.compliant, "{:#?}", record.report);
+    assert!(record.report.baseline_digest.is_some());
+    assert_eq!(
+        h.actions().await.last().map(String::as_str),
+        Some("posture.reported")
+    );
+}
+
+async fn replayed_tampered_or_foreign_reports_are_refused_and_recorded(db: Db) {
+    let h = broker(db, true).await;
+    let ana = h.person("ana").await;
+    let report = fresh_report(&h).await;
+    h.broker.receive_posture(&ana, "ana-desk", &report).await.unwrap();
+    let replay = h
+        .broker
+        .receive_posture(&ana, "ana-desk", &report)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(replay, ServiceError::Forbidden(ref m) if m.contains("already used")),
+        "{replay}"
+    );
+
+    let mut tampered = fresh_report(&h).await;
+    let mut changed: ReportClaims = tampered.verify(&device_key().verifying_key()).unwrap();
+    changed.facts.firewall = daypass_posture::facts::Observed::unknown("edited");
+    tampered.payload =
+        base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(&changed).unwrap());
+    let err = h
+        .broker
+        .receive_posture(&ana, "ana-desk", &tampered)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("signature"), "{err}");
+
+    let nonce = h.broker.posture_nonce(&ana, "ana-desk").await.unwrap();
+    let stranger = signed_report::sign(&claims(&nonce.nonce), &SigningKey::from_bytes(&[99u8; 32]));
+    assert!(matches!(
+        h.broker.receive_posture(&ana, "ana-desk", &stranger).await,
+        Err(ServiceError::Forbidden(_))
+    ));
+
+    let late = fresh_report(&h).await;
+    h.clock.advance(time::Duration::minutes(5));
+    let err = h
+        .broker
+        .receive_posture(&ana, "ana-desk", &late)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("expired"), "{err}");
+
+    let rejected = h
+        .actions()
+        .await
+        .iter()
+        .filter(|a| *a == "posture.rejected")
+        .count();
+    assert_eq!(rejected, 4, "every refused report is on record");
+}
+
+async fn devices_without_a_report_key_or_of_someone_else_are_refused(db: Db) {
+    let h = broker(db, false).await;
+    let ana = h.person("ana").await;
+    let err = h
+        .broker
+        .posture_nonce(&h.person("ben").await, "ana-desk")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ServiceError::Invalid(_)), "{err}");
+    let nonce = h.broker.posture_nonce(&ana, "ana-laptop").await.unwrap();
+    let mut c = claims(&nonce.nonce);
+    c.device = "ana-laptop".into();
+    let err = h
+        .broker
+        .receive_posture(&ana, "ana-laptop", &signed_report::sign(&c, &device_key()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ServiceError::Conflict(ref m) if m.contains("no report-signing key")),
+        "{err}"
+    );
+}
+
+async fn history_is_for_the_owner_and_staff(db: Db) {
+    let h = broker(db, true).await;
+    let ana = h.person("ana").await;
+    for _ in 0..2 {
+        let report = fresh_report(&h).await;
+        h.broker.receive_posture(&ana, "ana-desk", &report).await.unwrap();
+        h.clock.advance(time::Duration::minutes(1));
+    }
+    let own = h
+        .broker
+        .device_posture(&Caller::Person(ana), "ana-desk", 10)
+        .await
+        .unwrap();
+    assert_eq!(own.len(), 2);
+    assert!(own[0].received_at > own[1].received_at, "newest first");
+    let auditor = h.person("aud").await;
+    assert_eq!(
+        h.broker
+            .device_posture(&Caller::Person(auditor), "ana-desk", 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let other = h
+        .broker
+        .device_posture(&Caller::Person(h.person("ben").await), "ana-desk", 10)
+        .await;
+    assert!(other.is_ok(), "approvers read posture to decide");
+    h.broker
+        .put_person(
+            "test",
+            daypass_broker::service::PersonSpec {
+                id: "zoe".into(),
+                name: "Zoe".into(),
+                email: "zoe@example.com".into(),
+                company: "Other Co".into(),
+                roles: [daypass_broker::domain::directory::Role::Contractor].into(),
+                groups: Default::default(),
+                contract_end: None,
+                ticket_identities: Default::default(),
+            },
+        )
+        .await
+        .unwrap();
+    let stranger = h
+        .broker
+        .device_posture(&Caller::Person(h.person("zoe").await), "ana-desk", 10)
+        .await
+        .unwrap_err();
+    assert!(matches!(stranger, ServiceError::NotFound(_)));
+}
+
+crate::on_both_databases!(
+    broker_evaluates_the_facts_itself,
+    replayed_tampered_or_foreign_reports_are_refused_and_recorded,
+    devices_without_a_report_key_or_of_someone_else_are_refused,
+    history_is_for_the_owner_and_staff,
+);
