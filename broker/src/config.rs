@@ -39,6 +39,11 @@ pub struct FileConfig {
     /// Signed baseline file, and the base64 Ed25519 key it must be signed with.
     pub posture_baseline: Option<PathBuf>,
     pub posture_baseline_key: Option<String>,
+    /// Resources with any of these tags need a fresh, compliant posture report (e.g. ["env:prod"]).
+    #[serde(default)]
+    pub posture_required_tags: Vec<String>,
+    /// How old that report may be, e.g. "15m".
+    pub posture_max_age: Option<String>,
     #[serde(default)]
     pub tickets: TicketSettings,
 }
@@ -101,6 +106,13 @@ pub fn broker_settings(file: &FileConfig) -> Result<BrokerSettings> {
             .with_context(|| format!("reading posture_policy {}", path.display()))?;
         s.posture.policy = serde_json::from_str(&text)
             .with_context(|| format!("posture_policy {} is not valid", path.display()))?;
+    }
+    s.posture.required_tags = file.posture_required_tags.iter().cloned().collect();
+    if let Some(age) = &file.posture_max_age {
+        let secs = parse_duration(age)
+            .map_err(anyhow::Error::msg)
+            .context("posture_max_age")?;
+        s.posture.max_age = time::Duration::seconds(secs);
     }
     match (&file.posture_baseline, &file.posture_baseline_key) {
         (Some(path), Some(key)) => {

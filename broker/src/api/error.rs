@@ -39,6 +39,7 @@ impl From<ServiceError> for ApiError {
             E::Ticket(_) => (StatusCode::UNPROCESSABLE_ENTITY, "ticket-refused"),
             E::Approval(_) => (StatusCode::FORBIDDEN, "approval-refused"),
             E::Request(_) => (StatusCode::CONFLICT, "request-closed"),
+            E::Posture(_) => (StatusCode::FORBIDDEN, "posture-refused"),
             E::TicketSystem(_) => (StatusCode::SERVICE_UNAVAILABLE, "ticket-system-unavailable"),
             E::Store(inner) => {
                 tracing::error!(error = %inner, "storage failure");

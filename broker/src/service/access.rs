@@ -102,7 +102,13 @@ impl Broker {
             "duration_seconds": duration_seconds, "reason": reason,
         });
 
-        // Refusals by the access matrix or the ticket are recorded: auditors want to see attempts.
+        let requested_tags: Vec<String> = resources
+            .iter()
+            .filter(|r| body.resources.contains(&r.name))
+            .flat_map(|r| r.tags.iter().cloned())
+            .collect();
+        let posture = self.posture_for_request(&device.id, &requested_tags).await?;
+        // Refusals by the access matrix, the ticket or posture are recorded: auditors want to see attempts.
         let checked = check_request(requester, &body.resources, duration_seconds, &resources, &matrix)
             .map_err(ServiceError::from)
             .and_then(|entitled| {
@@ -112,6 +118,11 @@ impl Broker {
                     requester,
                     self.0.settings.require_ticket_assignee,
                 )?;
+                if let Some(latest) = &posture {
+                    let max_age = self.0.settings.posture.max_age;
+                    super::posture::check_posture(latest.as_ref(), &device.id, max_age, now)
+                        .map_err(ServiceError::Posture)?;
+                }
                 Ok(entitled)
             });
         let entitled = match checked {

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// How the broker judges device posture.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct PostureSettings {
     pub policy: daypass_posture::policy::Policy,
     /// The signed baseline and the key it must be signed with; without it patch checks are unknown.
@@ -38,6 +38,21 @@ pub struct PostureSettings {
         daypass_proto::Signed<daypass_posture::baseline::Baseline>,
         ed25519_dalek::VerifyingKey,
     )>,
+    /// Requests for resources with any of these tags need a fresh, compliant report from the device.
+    pub required_tags: std::collections::BTreeSet<String>,
+    /// How old that report may be.
+    pub max_age: time::Duration,
+}
+
+impl Default for PostureSettings {
+    fn default() -> Self {
+        PostureSettings {
+            policy: Default::default(),
+            baseline: None,
+            required_tags: Default::default(),
+            max_age: time::Duration::minutes(15),
+        }
+    }
 }
 
 /// Tunables that are policy rather than code.
@@ -128,6 +143,8 @@ pub enum ServiceError {
     Approval(#[from] ApprovalRefusal),
     #[error(transparent)]
     Request(#[from] RequestRefusal),
+    #[error("{0}")]
+    Posture(String),
     #[error(transparent)]
     TicketSystem(#[from] TicketSystemError),
     #[error(transparent)]

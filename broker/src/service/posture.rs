@@ -128,6 +128,26 @@ impl Broker {
         Ok(record)
     }
 
+    /// Whether requesting resources with these tags needs posture, and if so the device's latest
+    /// report (the database is only asked when it does).
+    pub(super) async fn posture_for_request(
+        &self,
+        device: &str,
+        tags: &[String],
+    ) -> ServiceResult<Option<Option<PostureRecord>>> {
+        let required = &self.0.settings.posture.required_tags;
+        if !tags.iter().any(|t| required.contains(t)) {
+            return Ok(None);
+        }
+        let mut conn = self.store().read().await?;
+        Ok(Some(
+            store::posture_reports_of(&mut conn, device, 1)
+                .await?
+                .into_iter()
+                .next(),
+        ))
+    }
+
     /// A device's posture history, newest first: its owner, helpdesk, approvers, admins and auditors.
     pub async fn device_posture(
         &self,
@@ -148,4 +168,37 @@ impl Broker {
         }
         Ok(store::posture_reports_of(&mut conn, device, limit.clamp(1, 500)).await?)
     }
+}
+
+/// The access rule: the latest report must be recent and compliant. The refusal says what to fix.
+pub(super) fn check_posture(
+    latest: Option<&PostureRecord>,
+    device: &str,
+    max_age: Duration,
+    now: OffsetDateTime,
+) -> Result<(), String> {
+    let Some(r) = latest else {
+        return Err(format!("these resources need a posture report from {device}, and there is none: run the posture check, then ask again"));
+    };
+    if now - r.received_at > max_age {
+        return Err(format!(
+            "the last posture report from {device} is from {}, older than {} minutes: run the posture check again",
+            r.received_at,
+            max_age.whole_minutes()
+        ));
+    }
+    if !r.report.compliant {
+        let not_passing: Vec<String> = r
+            .report
+            .results
+            .iter()
+            .filter(|c| c.required && c.outcome != Outcome::Pass)
+            .map(|c| c.check.to_string())
+            .collect();
+        return Err(format!(
+            "{device} does not meet the security requirements: fix {} and check again",
+            not_passing.join(", ")
+        ));
+    }
+    Ok(())
 }

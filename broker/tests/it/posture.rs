@@ -42,7 +42,12 @@ fn signed_baseline() -> Signed<Baseline> {
 
 /// A broker (with or without a baseline) where ana's desktop has a report-signing key enrolled.
 async fn broker(db: Db, with_baseline: bool) -> Harness {
+    broker_requiring(db, with_baseline, &[]).await
+}
+
+async fn broker_requiring(db: Db, with_baseline: bool, required_tags: &[&str]) -> Harness {
     let mut opts = Options::default();
+    opts.settings.posture.required_tags = required_tags.iter().map(|t| t.to_string()).collect();
     if with_baseline {
         opts.settings.posture.baseline = Some((signed_baseline(), baseline_key().verifying_key()));
     }
@@ -244,7 +249,81 @@ async fn history_is_for_the_owner_and_staff(db: Db) {
     assert!(matches!(stranger, ServiceError::NotFound(_)));
 }
 
+fn ask_from_desk(resource: &str, ticket: &str) -> daypass_proto::api::CreateAccessRequest {
+    daypass_proto::api::CreateAccessRequest {
+        device: "ana-desk".into(),
+        ..crate::support::ask(resource, ticket, "1h")
+    }
+}
+
+async fn tagged_resources_need_a_fresh_compliant_report(db: Db) {
+    let h = broker_requiring(db, true, &["db:staging"]).await;
+    let ana = h.person("ana").await;
+    let none = h
+        .broker
+        .create_request(&ana, ask_from_desk("db", "OPS-1"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(none, ServiceError::Posture(ref m) if m.contains("there is none")),
+        "{none}"
+    );
+    assert_eq!(
+        h.actions().await.last().map(String::as_str),
+        Some("request.refused")
+    );
+
+    h.broker
+        .receive_posture(&ana, "ana-desk", &fresh_report(&h).await)
+        .await
+        .unwrap();
+    let granted = h
+        .broker
+        .create_request(&ana, ask_from_desk("db", "OPS-1"))
+        .await
+        .unwrap();
+    assert!(granted.grant_id.is_some());
+
+    h.clock.advance(time::Duration::minutes(16));
+    let stale = h
+        .broker
+        .create_request(&ana, ask_from_desk("db", "OPS-1"))
+        .await
+        .unwrap_err();
+    assert!(stale.to_string().contains("older than 15 minutes"), "{stale}");
+
+    // Resources without a listed tag are not gated.
+    let prod = h
+        .broker
+        .create_request(&ana, ask_from_desk("prod", "OPS-2"))
+        .await
+        .unwrap();
+    assert_eq!(prod.status, daypass_proto::api::RequestStatus::Pending);
+}
+
+async fn a_failing_report_names_what_to_fix(db: Db) {
+    // No baseline: the patch checks cannot be judged, so the report does not comply.
+    let h = broker_requiring(db, false, &["db:staging"]).await;
+    let ana = h.person("ana").await;
+    h.broker
+        .receive_posture(&ana, "ana-desk", &fresh_report(&h).await)
+        .await
+        .unwrap();
+    let err = h
+        .broker
+        .create_request(&ana, ask_from_desk("db", "OPS-1"))
+        .await
+        .unwrap_err();
+    let m = err.to_string();
+    assert!(
+        m.contains("does not meet the security requirements") && m.contains("operating system updates"),
+        "{m}"
+    );
+}
+
 crate::on_both_databases!(
+    tagged_resources_need_a_fresh_compliant_report,
+    a_failing_report_names_what_to_fix,
     broker_evaluates_the_facts_itself,
     replayed_tampered_or_foreign_reports_are_refused_and_recorded,
     devices_without_a_report_key_or_of_someone_else_are_refused,

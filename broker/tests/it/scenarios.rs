@@ -488,7 +488,7 @@ crate::on_both_databases!(
 
 /// Brokers sharing PostgreSQL: a revocation made on one wakes the gateway streams held by another.
 #[tokio::test]
-async fn revocation_on_one_broker_wakes_gateway_streams_on_another() {
+async fn postgres_revocation_on_one_broker_wakes_gateway_streams_on_another() {
     let h = Harness::new(Db::Postgres).await;
     let other = h.replica().await;
     other.store().listen_for_other_brokers().await.unwrap();
