@@ -94,25 +94,24 @@ async fn fresh_report(h: &Harness) -> Signed<ReportClaims> {
     signed_report::sign(&claims(&nonce.nonce), &device_key())
 }
 
+/// Ana's desktop reports its posture now (fresh nonce, signed); the broker's record.
+async fn report_now(h: &Harness) -> daypass_broker::store::PostureRecord {
+    let ana = h.person("ana").await;
+    h.broker
+        .receive_posture(&ana, "ana-desk", &fresh_report(h).await)
+        .await
+        .unwrap()
+}
+
 async fn broker_evaluates_the_facts_itself(db: Db) {
     // Without a baseline the patch checks are unknown, and the default policy fails closed.
     let h = broker(db, false).await;
-    let ana = h.person("ana").await;
-    let record = h
-        .broker
-        .receive_posture(&ana, "ana-desk", &fresh_report(&h).await)
-        .await
-        .unwrap();
+    let record = report_now(&h).await;
     assert!(!record.report.compliant);
     assert_eq!(record.report.baseline_digest, None);
     // With the organisation's signed baseline the same facts comply.
     let h = broker(db, true).await;
-    let ana = h.person("ana").await;
-    let record = h
-        .broker
-        .receive_posture(&ana, "ana-desk", &fresh_report(&h).await)
-        .await
-        .unwrap();
+    let record = report_now(&h).await;
     assert!(record.report.compliant, "{:#?}", record.report);
     assert!(record.report.baseline_digest.is_some());
     assert_eq!(
@@ -273,10 +272,7 @@ async fn tagged_resources_need_a_fresh_compliant_report(db: Db) {
         Some("request.refused")
     );
 
-    h.broker
-        .receive_posture(&ana, "ana-desk", &fresh_report(&h).await)
-        .await
-        .unwrap();
+    report_now(&h).await;
     let granted = h
         .broker
         .create_request(&ana, ask_from_desk("db", "OPS-1"))
@@ -305,10 +301,7 @@ async fn a_failing_report_names_what_to_fix(db: Db) {
     // No baseline: the patch checks cannot be judged, so the report does not comply.
     let h = broker_requiring(db, false, &["db:staging"]).await;
     let ana = h.person("ana").await;
-    h.broker
-        .receive_posture(&ana, "ana-desk", &fresh_report(&h).await)
-        .await
-        .unwrap();
+    report_now(&h).await;
     let err = h
         .broker
         .create_request(&ana, ask_from_desk("db", "OPS-1"))
