@@ -48,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tickets/webhook", post(ops::ticket_webhook))
         .route("/api/v1/posture/nonce", post(posture::nonce))
         .route("/api/v1/posture/reports", post(posture::report))
+        .route("/api/v1/posture/failing", get(posture::failing))
         .route("/api/v1/devices/{id}/posture", get(posture::history))
         .route("/api/v1/gateway/state", get(gateway::state))
         .route("/api/v1/gateway/stream", get(gateway::stream))
@@ -84,7 +85,7 @@ impl utoipa::Modify for BearerAuth {
         access::approve, access::deny, access::inbox,
         grants::live, grants::grant, grants::revoke, grants::evidence,
         gateway::state, gateway::stream,
-        posture::nonce, posture::report, posture::history,
+        posture::nonce, posture::report, posture::history, posture::failing,
     ),
     components(schemas(daypass_proto::Problem)),
     modifiers(&BearerAuth)

@@ -1,15 +1,16 @@
 //! Handlers for device posture: nonces, signed reports, and a device's history.
 
-use super::error::{ApiJson, ApiPath, ApiResult};
+use super::error::{ApiJson, ApiPath, ApiQuery, ApiResult};
 use super::{AppState, Authed};
 use crate::service::PostureNonce;
 use crate::store::PostureRecord;
 use axum::extract::State;
 use axum::http::StatusCode;
+use daypass_posture::policy::Check;
 use daypass_posture::signed_report::ReportClaims;
 use daypass_proto::{Problem, Signed};
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -64,4 +65,23 @@ pub async fn history(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Vec<PostureRecord>> {
     Ok(ApiJson(s.broker.device_posture(&caller, &id, 50).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct FailingQuery {
+    /// disk_encryption, edr, os_patch, os_supported, firewall or screen_lock.
+    #[param(value_type = String)]
+    pub check: Check,
+}
+
+/// Devices whose latest report does not pass one check (helpdesk, approvers, admins, auditors).
+#[utoipa::path(get, path = "/api/v1/posture/failing", security(("bearer" = [])), params(FailingQuery),
+    responses((status = 200, description = "the latest report of each such device", content_type = "application/json"),
+              (status = 400, body = Problem), (status = 403, body = Problem)))]
+pub async fn failing(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    ApiQuery(q): ApiQuery<FailingQuery>,
+) -> ApiResult<Vec<PostureRecord>> {
+    Ok(ApiJson(s.broker.devices_failing(&caller, q.check).await?))
 }

@@ -8,6 +8,7 @@ use base64::Engine as _;
 use daypass_posture::baseline::{self, BaselineProblem};
 use daypass_posture::evaluate::{evaluate, Outcome};
 use daypass_posture::facts::FACTS_SCHEMA;
+use daypass_posture::policy::Check;
 use daypass_posture::signed_report::{self, ReportClaims};
 use daypass_proto::Signed;
 use rand::RngCore as _;
@@ -146,6 +147,20 @@ impl Broker {
                 .into_iter()
                 .next(),
         ))
+    }
+
+    /// Devices whose latest report does not pass `check` (helpdesk, approvers, admins, auditors).
+    pub async fn devices_failing(&self, caller: &Caller, check: Check) -> ServiceResult<Vec<PostureRecord>> {
+        caller.person_with(&[Role::Helpdesk, Role::Approver, Role::Admin, Role::Auditor])?;
+        let mut conn = self.store().read().await?;
+        let latest = store::latest_posture_reports(&mut conn).await?;
+        let mut out: Vec<PostureRecord> = latest
+            .into_iter()
+            .filter(|r| r.report.result(check).is_some_and(|c| c.outcome != Outcome::Pass))
+            .collect();
+        // One entry per device even if two reports share the newest second.
+        out.dedup_by(|a, b| a.device == b.device);
+        Ok(out)
     }
 
     /// A device's posture history, newest first: its owner, helpdesk, approvers, admins and auditors.

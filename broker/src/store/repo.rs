@@ -537,3 +537,15 @@ pub async fn posture_reports_of(
     .await?;
     rows.iter().map(|r| decode(r, "data")).collect()
 }
+
+/// Each device's most recent report.
+pub async fn latest_posture_reports(conn: &mut AnyConnection) -> StoreResult<Vec<PostureRecord>> {
+    let rows = sqlx::query(
+        "SELECT r.data FROM posture_reports r JOIN \
+         (SELECT device, MAX(received_at) AS latest FROM posture_reports GROUP BY device) l \
+         ON r.device = l.device AND r.received_at = l.latest ORDER BY r.device, r.id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(|r| decode(r, "data")).collect()
+}

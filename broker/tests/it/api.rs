@@ -253,6 +253,22 @@ async fn bad_input_of_every_kind_is_a_4xx_problem_and_writes_nothing() {
             StatusCode::NOT_FOUND,
             "openapi.json",
         ),
+        (
+            Some("ida"),
+            "GET",
+            "/api/v1/posture/failing?check=nope",
+            None,
+            StatusCode::BAD_REQUEST,
+            "unknown variant",
+        ),
+        (
+            Some("ana"),
+            "POST",
+            "/api/v1/posture/nonce",
+            Some(r#"{"device":"bens-laptop"}"#),
+            StatusCode::BAD_REQUEST,
+            "enrolled devices",
+        ),
     ];
     for (who, method, uri, body, want, says) in cases {
         let (status, problem, ctype) = api.call(who, method, uri, body).await;

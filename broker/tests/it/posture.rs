@@ -314,7 +314,40 @@ async fn a_failing_report_names_what_to_fix(db: Db) {
     );
 }
 
+async fn helpdesk_lists_devices_failing_a_check(db: Db) {
+    let h = broker(db, false).await;
+    report_now(&h).await;
+    h.clock.advance(time::Duration::minutes(1));
+    report_now(&h).await;
+    let staff = Caller::Person(h.person("aud").await);
+    let patch = h
+        .broker
+        .devices_failing(&staff, daypass_posture::policy::Check::OsPatch)
+        .await
+        .unwrap();
+    assert_eq!(patch.len(), 1, "one entry per device, from its latest report");
+    assert_eq!(patch[0].device, "ana-desk");
+    assert_eq!(
+        patch[0].received_at,
+        crate::support::T0 + time::Duration::minutes(1)
+    );
+    let disk = h
+        .broker
+        .devices_failing(&staff, daypass_posture::policy::Check::DiskEncryption)
+        .await
+        .unwrap();
+    assert!(disk.is_empty(), "the fixture's disk is encrypted");
+    let contractor = Caller::Person(h.person("ana").await);
+    assert!(matches!(
+        h.broker
+            .devices_failing(&contractor, daypass_posture::policy::Check::OsPatch)
+            .await,
+        Err(ServiceError::Forbidden(_))
+    ));
+}
+
 crate::on_both_databases!(
+    helpdesk_lists_devices_failing_a_check,
     tagged_resources_need_a_fresh_compliant_report,
     a_failing_report_names_what_to_fix,
     broker_evaluates_the_facts_itself,
