@@ -52,14 +52,15 @@ pub struct WebhookQuery {
 }
 
 /// A ticket changed: the broker re-reads it from the ticket system (the body is not trusted) and ends
-/// the grants it no longer justifies. Authenticated by the `X-Daypass-Webhook-Secret` header or `?secret=`.
+/// the grants it no longer justifies. Authenticated by Jira's `X-Hub-Signature: sha256=…` (HMAC of the
+/// body with the shared secret), or by the secret itself in `X-Daypass-Webhook-Secret` or `?secret=`.
 #[utoipa::path(post, path = "/api/v1/tickets/webhook", request_body = TicketWebhook, params(WebhookQuery),
     responses((status = 200, body = WebhookOutcome), (status = 401, body = Problem), (status = 503, body = Problem)))]
 pub async fn ticket_webhook(
     State(s): State<AppState>,
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<WebhookQuery>,
-    ApiJson(body): ApiJson<TicketWebhook>,
+    body: axum::body::Bytes,
 ) -> ApiResult<WebhookOutcome> {
     let Some(expected) = &s.ticket_webhook_secret else {
         return Err(ApiError::new(
@@ -68,15 +69,33 @@ pub async fn ticket_webhook(
             "the ticket webhook is off: set ticket_webhook_secret in the broker config",
         ));
     };
-    let given = headers
-        .get("x-daypass-webhook-secret")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .or(q.secret)
-        .unwrap_or_default();
-    if !bool::from(given.as_bytes().ct_eq(expected.expose_secret().as_bytes())) {
-        return Err(ApiError::unauthenticated("wrong or missing webhook secret"));
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let authentic = match header("x-hub-signature") {
+        Some(signature) => signature_matches(expected.expose_secret().as_bytes(), &body, &signature),
+        None => {
+            let given = header("x-daypass-webhook-secret")
+                .or(q.secret)
+                .unwrap_or_default();
+            bool::from(given.as_bytes().ct_eq(expected.expose_secret().as_bytes()))
+        }
+    };
+    if !authentic {
+        return Err(ApiError::unauthenticated(
+            "wrong or missing webhook signature or secret",
+        ));
     }
+    let body: TicketWebhook = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-body",
+            format!("the webhook body is not the expected JSON: {e}"),
+        )
+    })?;
     let key = body.ticket.or(body.issue.map(|i| i.key)).ok_or_else(|| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -87,6 +106,22 @@ pub async fn ticket_webhook(
     crate::domain::ticket::validate_ticket_key(&key)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-body", e))?;
     Ok(ApiJson(s.broker.recheck_ticket(&key, "tickets:webhook").await?))
+}
+
+/// Checks a WebSub-style `sha256=<hex>` HMAC over the raw body, in constant time.
+fn signature_matches(secret: &[u8], body: &[u8], header: &str) -> bool {
+    use hmac::Mac as _;
+    let Some(hex_sig) = header.trim().strip_prefix("sha256=") else {
+        return false;
+    };
+    let Ok(given) = hex::decode(hex_sig) else {
+        return false;
+    };
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret) else {
+        return false;
+    };
+    mac.update(body);
+    mac.verify_slice(&given).is_ok()
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -143,4 +178,32 @@ pub async fn audit_verify(State(s): State<AppState>, Authed(caller): Authed) -> 
             problem: Some(b.to_string()),
         },
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn jira_signature_is_an_hmac_of_the_exact_body() {
+        use hmac::Mac as _;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"s3cret").unwrap();
+        mac.update(b"{\"issue\":{\"key\":\"OPS-1\"}}");
+        let good = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+        assert!(super::signature_matches(
+            b"s3cret",
+            b"{\"issue\":{\"key\":\"OPS-1\"}}",
+            &good
+        ));
+        assert!(!super::signature_matches(
+            b"s3cret",
+            b"{\"issue\":{\"key\":\"OPS-2\"}}",
+            &good
+        ));
+        assert!(!super::signature_matches(
+            b"other",
+            b"{\"issue\":{\"key\":\"OPS-1\"}}",
+            &good
+        ));
+        assert!(!super::signature_matches(b"s3cret", b"x", "sha1=00"));
+        assert!(!super::signature_matches(b"s3cret", b"x", "sha256=zz"));
+    }
 }

@@ -447,6 +447,29 @@ async fn ticket_webhook_rechecks_the_ticket_and_ends_grants() {
 }
 
 #[tokio::test]
+async fn jira_signed_webhook_is_accepted_and_a_bad_signature_is_not() {
+    use hmac::Mac as _;
+    let api = Api::new().await;
+    let body = r#"{"webhookEvent":"jira:issue_updated","issue":{"id":"10001","key":"OPS-1","fields":{}}}"#;
+    let sign = |secret: &[u8]| {
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+        mac.update(body.as_bytes());
+        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    };
+    let send = |signature: String| {
+        Request::post("/api/v1/tickets/webhook")
+            .header("x-hub-signature", signature)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let ok = api.app.clone().oneshot(send(sign(b"hook-secret"))).await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let forged = api.app.clone().oneshot(send(sign(b"guess"))).await.unwrap();
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
 async fn openapi_document_lists_every_route_the_router_serves() {
     let api = Api::new().await;
     let (status, doc, _) = api.call(None, "GET", "/api/v1/openapi.json", None).await;
