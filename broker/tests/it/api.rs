@@ -243,7 +243,7 @@ async fn bad_input_of_every_kind_is_a_4xx_problem_and_writes_nothing() {
             "/api/v1/tickets/webhook",
             Some(r#"{"ticket":"OPS-1"}"#),
             StatusCode::UNAUTHORIZED,
-            "webhook secret",
+            "webhook signature or secret",
         ),
         (
             None,
