@@ -16,6 +16,11 @@ pub enum Role {
     Auditor,
 }
 
+impl Role {
+    /// Roles that may read other people's requests, grants, evidence and posture.
+    pub const STAFF: [Role; 4] = [Role::Approver, Role::Admin, Role::Helpdesk, Role::Auditor];
+}
+
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -84,6 +89,10 @@ impl Person {
 
     pub fn has_role(&self, role: Role) -> bool {
         self.roles.contains(&role)
+    }
+
+    pub fn is_staff(&self) -> bool {
+        Role::STAFF.iter().any(|r| self.has_role(*r))
     }
 
     /// Whether a ticket system's assignee value names this person.

@@ -1,7 +1,7 @@
 //! Just-in-time access: requests, approvals, denials, grants and revocations.
 
 use super::{Broker, Caller, ServiceError, ServiceResult};
-use crate::domain::directory::{Person, Role};
+use crate::domain::directory::Person;
 use crate::domain::entitlement::{check_request, entitled_resources, Entitled};
 use crate::domain::grant::{self, GrantRecord};
 use crate::domain::policy::{ApprovalPolicy, Decision};
@@ -241,9 +241,7 @@ impl Broker {
         let request = store::request(&mut conn, id)
             .await?
             .ok_or_else(|| not_found_request(id))?;
-        let privileged = [Role::Approver, Role::Admin, Role::Helpdesk, Role::Auditor]
-            .iter()
-            .any(|r| person.has_role(*r));
+        let privileged = person.is_staff();
         if request.requester != person.id && !privileged {
             return Err(not_found_request(id));
         }
@@ -264,21 +262,20 @@ impl Broker {
     /// The approver's inbox: pending requests this person could approve.
     pub async fn approval_inbox(&self, approver: &Person) -> ServiceResult<Vec<AccessRequestView>> {
         let mut conn = self.store().read().await?;
+        let policies = store::policies(&mut conn).await?;
         let now = self.now();
-        let mut out = Vec::new();
-        for r in store::pending_requests(&mut conn).await? {
-            let Some(policy) = store::policy(&mut conn, &r.policy).await? else {
-                continue;
-            };
-            if r.ensure_pending(now).is_ok()
-                && policy
-                    .check_approver(approver, &r.requester, &r.approved_by(), now)
-                    .is_ok()
-            {
-                out.push(r.view(now));
-            }
-        }
-        Ok(out)
+        Ok(store::pending_requests(&mut conn)
+            .await?
+            .iter()
+            .filter(|r| r.ensure_pending(now).is_ok())
+            .filter(|r| {
+                policies.iter().find(|p| p.name == r.policy).is_some_and(|p| {
+                    p.check_approver(approver, &r.requester, &r.approved_by(), now)
+                        .is_ok()
+                })
+            })
+            .map(|r| r.view(now))
+            .collect())
     }
 
     pub async fn approve(

@@ -24,7 +24,7 @@ pub struct EvidenceBundle {
 
 impl Broker {
     pub async fn evidence(&self, caller: &Caller, grant_id: Uuid) -> ServiceResult<EvidenceBundle> {
-        caller.person_with(&[Role::Admin, Role::Auditor, Role::Helpdesk, Role::Approver])?;
+        caller.person_with(&Role::STAFF)?;
         self.evidence_unchecked(grant_id).await
     }
 

@@ -151,7 +151,7 @@ impl Broker {
 
     /// Devices whose latest report does not pass `check` (helpdesk, approvers, admins, auditors).
     pub async fn devices_failing(&self, caller: &Caller, check: Check) -> ServiceResult<Vec<PostureRecord>> {
-        caller.person_with(&[Role::Helpdesk, Role::Approver, Role::Admin, Role::Auditor])?;
+        caller.person_with(&Role::STAFF)?;
         let mut conn = self.store().read().await?;
         let latest = store::latest_posture_reports(&mut conn).await?;
         let mut out: Vec<PostureRecord> = latest
@@ -173,9 +173,7 @@ impl Broker {
         let person = caller.person()?;
         let mut conn = self.store().read().await?;
         let owner = store::device(&mut conn, device).await?.map(|d| d.person);
-        let staff = [Role::Helpdesk, Role::Approver, Role::Admin, Role::Auditor]
-            .iter()
-            .any(|r| person.has_role(*r));
+        let staff = person.is_staff();
         if owner.as_deref() != Some(person.id.as_str()) && !staff {
             return Err(ServiceError::NotFound(format!(
                 "no device {device:?} that you can see"

@@ -121,7 +121,7 @@ impl System for FixtureSystem {
         match serde_json::from_str::<Recorded>(&text) {
             Ok(Recorded::Ran(out)) => Ok(out),
             Ok(Recorded::Failed { error }) => Err(match error.as_str() {
-                "timed_out" => SysError::TimedOut(cmd.path().to_string(), 10),
+                "timed_out" => SysError::TimedOut(cmd.path().to_string(), super::COMMAND_TIMEOUT_SECS),
                 "denied" => SysError::Denied(cmd.path().to_string()),
                 "not_found" => SysError::NotFound(cmd.path().to_string()),
                 other => SysError::Other(other.to_string()),

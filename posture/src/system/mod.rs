@@ -16,6 +16,9 @@ pub use unix::RealSystem;
 use std::fmt;
 use time::OffsetDateTime;
 
+/// How long a probe's command may run before it is killed and its fact is unknown.
+pub const COMMAND_TIMEOUT_SECS: u64 = 10;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SysError {
     #[error("{0} does not exist")]

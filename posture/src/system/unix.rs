@@ -8,7 +8,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use wait_timeout::ChildExt as _;
 
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(super::COMMAND_TIMEOUT_SECS);
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RealSystem;
