@@ -4,7 +4,7 @@
 use daypass_posture::baseline::BaselineProblem;
 use daypass_posture::evaluate::evaluate;
 use daypass_posture::policy::Policy;
-use daypass_posture::probes::collect_linux;
+use daypass_posture::probes::collect;
 use daypass_posture::system::{RealSystem, System};
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,7 @@ fn main() {
     let mut times: Vec<Duration> = (0..RUNS)
         .map(|_| {
             let t0 = Instant::now();
-            let facts = collect_linux(&RealSystem);
+            let facts = collect(&RealSystem);
             let report = evaluate(&facts, &policy, &Err(BaselineProblem::Missing), RealSystem.now());
             assert_eq!(report.results.len(), 6);
             t0.elapsed()

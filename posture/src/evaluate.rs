@@ -283,14 +283,20 @@ fn os_patch(
     }
     match &facts.updates {
         Observed::Seen { value, evidence: raw } => {
-            if value.pending_security_updates > policy.max_pending_security_updates {
-                pass = false;
+            match value.pending_security_updates {
+                Some(n) => {
+                    pass &= n <= policy.max_pending_security_updates;
+                    evidence.push(format!("{n} security update(s) pending"));
+                }
+                // Where the baseline has no minimum either, nothing says how patched it is.
+                None if r.minimum.is_none() => {
+                    return Verdict::unknown(
+                        "neither pending security updates nor a baseline minimum are known for this release",
+                    )
+                }
+                None => {}
             }
-            evidence.push(format!(
-                "{} security update(s) pending",
-                value.pending_security_updates
-            ));
-            if value.reboot_required {
+            if value.reboot_required == Some(true) {
                 evidence.push("a restart is pending to finish installing updates".into());
                 pass &= !policy.reboot_required_fails;
             }
@@ -403,8 +409,8 @@ mod tests {
             ),
             updates: Observed::seen(
                 UpdateFacts {
-                    pending_security_updates: 0,
-                    reboot_required: false,
+                    pending_security_updates: Some(0),
+                    reboot_required: Some(false),
                 },
                 [],
             ),
@@ -547,8 +553,8 @@ mod tests {
         );
         f.updates = Observed::seen(
             UpdateFacts {
-                pending_security_updates: 3,
-                reboot_required: false,
+                pending_security_updates: Some(3),
+                reboot_required: Some(false),
             },
             [],
         );
@@ -563,8 +569,8 @@ mod tests {
             .contains("apt upgrade"));
         f.updates = Observed::seen(
             UpdateFacts {
-                pending_security_updates: 0,
-                reboot_required: true,
+                pending_security_updates: Some(0),
+                reboot_required: Some(true),
             },
             [],
         );

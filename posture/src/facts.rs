@@ -97,8 +97,11 @@ pub struct EdrProduct {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UpdateFacts {
-    pub pending_security_updates: u32,
-    pub reboot_required: bool,
+    /// Security updates waiting to be installed; `None` where the OS does not count them offline
+    /// (Windows: the build and UBR against the baseline say how patched it is).
+    pub pending_security_updates: Option<u32>,
+    /// A restart is pending to finish installing updates; `None` where the OS does not say.
+    pub reboot_required: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

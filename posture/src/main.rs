@@ -7,7 +7,7 @@ use daypass_posture::baseline::{self, Baseline, BaselineProblem};
 use daypass_posture::evaluate::{evaluate, Outcome, Report};
 use daypass_posture::facts::{Facts, Observed};
 use daypass_posture::policy::Policy;
-use daypass_posture::probes::collect_linux;
+use daypass_posture::probes::collect;
 use daypass_posture::system::{FixtureSystem, System};
 use daypass_proto::Signed;
 use std::path::PathBuf;
@@ -102,7 +102,7 @@ fn check(
                 .map_err(anyhow::Error::msg)
                 .context("opening the fixture")?,
         ),
-        None => real_system()?,
+        None => Box::new(daypass_posture::system::RealSystem),
     };
     let now = system.now();
     let verified = match (&baseline, &baseline_key) {
@@ -122,7 +122,7 @@ fn check(
         }
         _ => Err(BaselineProblem::Missing),
     };
-    let facts = collect_linux(system.as_ref());
+    let facts = collect(system.as_ref());
     let report = evaluate(&facts, &policy, &verified, now);
     if json {
         println!(
@@ -139,7 +139,6 @@ fn check(
     })
 }
 
-#[cfg(unix)]
 fn capture(out: &std::path::Path, redact: bool, describes: &str) -> Result<ExitCode> {
     use daypass_posture::system::{RealSystem, RecordingSystem};
     let mut names = Vec::new();
@@ -150,14 +149,15 @@ fn capture(out: &std::path::Path, redact: bool, describes: &str) -> Result<ExitC
                 .filter_map(|p| RealSystem.read_file(p).ok()),
         );
         names.extend(
-            ["USER", "SUDO_USER", "LOGNAME"]
+            ["USER", "SUDO_USER", "LOGNAME", "USERNAME", "COMPUTERNAME"]
                 .iter()
                 .filter_map(|v| std::env::var(v).ok()),
         );
         names.extend(
             std::env::var("HOME")
+                .or_else(|_| std::env::var("USERPROFILE"))
                 .ok()
-                .and_then(|h| h.rsplit('/').next().map(String::from)),
+                .and_then(|h| h.rsplit(['/', '\\']).next().map(String::from)),
         );
     }
     let names: Vec<String> = names
@@ -166,7 +166,7 @@ fn capture(out: &std::path::Path, redact: bool, describes: &str) -> Result<ExitC
         .filter(|n| n != "root")
         .collect();
     let recorder = RecordingSystem::create(out, names).map_err(anyhow::Error::msg)?;
-    let facts = collect_linux(&recorder);
+    let facts = collect(&recorder);
     let failures = recorder
         .finish(describes, facts.collected_at, redact)
         .map_err(anyhow::Error::msg)?;
@@ -183,23 +183,6 @@ fn capture(out: &std::path::Path, redact: bool, describes: &str) -> Result<ExitC
         out.display()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(not(unix))]
-fn capture(_: &std::path::Path, _: bool, _: &str) -> Result<ExitCode> {
-    anyhow::bail!("capture is not built for this operating system yet")
-}
-
-#[cfg(unix)]
-fn real_system() -> Result<Box<dyn System>> {
-    Ok(Box::new(daypass_posture::system::RealSystem))
-}
-
-#[cfg(not(unix))]
-fn real_system() -> Result<Box<dyn System>> {
-    anyhow::bail!(
-        "probes for this operating system are not built yet; use --fixture to replay a captured machine"
-    )
 }
 
 fn table(facts: &Facts, report: &Report) -> String {

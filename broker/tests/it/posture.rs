@@ -6,7 +6,7 @@ use base64::Engine as _;
 use daypass_broker::service::{Caller, DeviceSpec, ServiceError};
 use daypass_posture::baseline::{Baseline, ReleaseBaseline};
 use daypass_posture::facts::OsFamily;
-use daypass_posture::probes::collect_linux;
+use daypass_posture::probes::collect;
 use daypass_posture::signed_report::{self, Attestation, ReportClaims};
 use daypass_posture::system::FixtureSystem;
 use daypass_proto::Signed;
@@ -79,7 +79,7 @@ fn claims(nonce: &str) -> ReportClaims {
     ReportClaims {
         device: "ana-desk".into(),
         nonce: nonce.into(),
-        facts: collect_linux(&FixtureSystem::open(std::path::Path::new(dir)).unwrap()),
+        facts: collect(&FixtureSystem::open(std::path::Path::new(dir)).unwrap()),
         baseline_digest: None,
         attestation: Attestation::Software,
     }

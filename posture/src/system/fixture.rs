@@ -1,8 +1,11 @@
 //! A captured machine replayed from a directory (format in `posture/README.md`): `files/` mirrors
-//! the filesystem, `links.json` holds symbolic links, `commands/<name>.json` command answers, and
-//! `fixture.json` says what the machine is, where the data came from, and the time it was captured.
+//! the filesystem, `links.json` holds symbolic links, `commands/<name>.json` command answers,
+//! `registry.json` and `wmi.json` Windows answers, and `fixture.json` says what the machine is, where
+//! the data came from, and the time it was captured.
 
-use super::{Cmd, CmdOutput, SysError, System};
+use super::{Cmd, CmdOutput, RegValue, SysError, System, WmiObject};
+use crate::facts::OsFamily;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,20 +20,55 @@ pub struct FixtureInfo {
     pub source: String,
     #[serde(with = "time::serde::rfc3339")]
     pub captured_at: OffsetDateTime,
+    /// The captured machine's operating system (older Linux captures leave it out).
+    #[serde(default = "linux")]
+    pub family: OsFamily,
 }
 
-/// A command's recorded answer, or the failure it met.
+fn linux() -> OsFamily {
+    OsFamily::Linux
+}
+
+/// An answer as recorded: the failure it met (`timed_out`, `denied`, `not_found` or a message), or
+/// what came back.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-enum Recorded {
-    Ran(CmdOutput),
+pub(super) enum Recorded<T> {
     Failed { error: String },
+    Answered(T),
+}
+
+impl<T> Recorded<T> {
+    fn into_result(self, what: &str) -> Result<T, SysError> {
+        match self {
+            Recorded::Answered(v) => Ok(v),
+            Recorded::Failed { error } => Err(match error.as_str() {
+                "timed_out" => SysError::TimedOut(what.to_string(), super::COMMAND_TIMEOUT_SECS),
+                "denied" => SysError::Denied(what.to_string()),
+                "not_found" => SysError::NotFound(what.to_string()),
+                other => SysError::Other(other.to_string()),
+            }),
+        }
+    }
+}
+
+/// The error a recorded failure stands for, as written by a capture.
+pub(super) fn recorded_error(e: &SysError) -> serde_json::Value {
+    let error = match e {
+        SysError::TimedOut(..) => "timed_out".to_string(),
+        SysError::Denied(_) => "denied".to_string(),
+        SysError::NotFound(_) => "not_found".to_string(),
+        SysError::Other(m) => m.clone(),
+    };
+    serde_json::json!({ "error": error })
 }
 
 #[derive(Debug)]
 pub struct FixtureSystem {
     root: PathBuf,
     links: BTreeMap<String, String>,
+    registry: BTreeMap<String, serde_json::Value>,
+    wmi: BTreeMap<String, serde_json::Value>,
     pub info: FixtureInfo,
 }
 
@@ -42,17 +80,35 @@ impl FixtureSystem {
         };
         let info: FixtureInfo = serde_json::from_str(&read("fixture.json")?)
             .map_err(|e| format!("{}/fixture.json: {e}", root.display()))?;
-        let links = match read("links.json") {
-            Ok(text) => {
-                serde_json::from_str(&text).map_err(|e| format!("{}/links.json: {e}", root.display()))?
+        // Optional maps: a fixture without one has no links, no registry or no WMI.
+        fn optional<T: DeserializeOwned + Default>(root: &Path, name: &str) -> Result<T, String> {
+            match std::fs::read_to_string(root.join(name)) {
+                Ok(text) => {
+                    serde_json::from_str(&text).map_err(|e| format!("{}/{name}: {e}", root.display()))
+                }
+                Err(_) => Ok(T::default()),
             }
-            Err(_) => BTreeMap::new(),
-        };
+        }
         Ok(FixtureSystem {
             root: root.to_path_buf(),
-            links,
+            links: optional(root, "links.json")?,
+            registry: optional(root, "registry.json")?,
+            wmi: optional(root, "wmi.json")?,
             info,
         })
+    }
+
+    /// A recorded Windows answer; an entry that is missing does not exist on the captured machine.
+    fn windows_answer<T: DeserializeOwned>(
+        map: &BTreeMap<String, serde_json::Value>,
+        entry: &str,
+    ) -> Result<T, SysError> {
+        let v = map
+            .get(entry)
+            .ok_or_else(|| SysError::NotFound(entry.to_string()))?;
+        serde_json::from_value::<Recorded<T>>(v.clone())
+            .map_err(|e| SysError::Other(format!("fixture entry {entry}: {e}")))?
+            .into_result(entry)
     }
 
     fn file(&self, path: &str) -> PathBuf {
@@ -60,12 +116,26 @@ impl FixtureSystem {
     }
 }
 
-/// The file name a command's answer is stored under: its path with `/` as `_`.
+/// Longest file name (without `.json`) before the arguments are replaced by their digest.
+const MAX_COMMAND_FILE: usize = 120;
+
+/// The file name a command's answer is stored under: its path and arguments joined with `_`, with
+/// path separators and characters no file system takes as `_`; a long script's arguments become a
+/// digest so the name stays within file-name limits.
 pub fn command_file(cmd: Cmd, args: &[&str]) -> String {
-    let mut name = cmd.path().trim_start_matches('/').replace('/', "_");
+    let mut name = cmd.path().trim_start_matches('/').replace(['/', '\\', ':'], "_");
     for a in args {
         name.push('_');
-        name.push_str(&a.replace(['/', ' '], "_"));
+        name.push_str(&a.replace(['/', '\\', ':', ' ', '\'', '"', '|', '*', '?', '<', '>'], "_"));
+    }
+    if name.len() > MAX_COMMAND_FILE {
+        use sha2::Digest as _;
+        let digest = hex::encode(sha2::Sha256::digest(args.join("\0").as_bytes()));
+        name = format!(
+            "{}_args-{}",
+            cmd.path().trim_start_matches('/').replace(['/', '\\', ':'], "_"),
+            &digest[..16]
+        );
     }
     format!("{name}.json")
 }
@@ -118,16 +188,28 @@ impl System for FixtureSystem {
     fn run(&self, cmd: Cmd, args: &[&str]) -> Result<CmdOutput, SysError> {
         let file = self.root.join("commands").join(command_file(cmd, args));
         let text = std::fs::read_to_string(&file).map_err(|_| SysError::NotFound(cmd.path().to_string()))?;
-        match serde_json::from_str::<Recorded>(&text) {
-            Ok(Recorded::Ran(out)) => Ok(out),
-            Ok(Recorded::Failed { error }) => Err(match error.as_str() {
-                "timed_out" => SysError::TimedOut(cmd.path().to_string(), super::COMMAND_TIMEOUT_SECS),
-                "denied" => SysError::Denied(cmd.path().to_string()),
-                "not_found" => SysError::NotFound(cmd.path().to_string()),
-                other => SysError::Other(other.to_string()),
-            }),
-            Err(e) => Err(SysError::Other(format!("{}: {e}", file.display()))),
-        }
+        serde_json::from_str::<Recorded<CmdOutput>>(&text)
+            .map_err(|e| SysError::Other(format!("{}: {e}", file.display())))?
+            .into_result(cmd.path())
+    }
+
+    fn family(&self) -> OsFamily {
+        self.info.family
+    }
+
+    fn registry(&self, key: &str, value: &str) -> Result<RegValue, SysError> {
+        Self::windows_answer(&self.registry, &super::registry_entry(key, value))
+    }
+
+    fn wmi_query(&self, namespace: &str, query: &str) -> Result<Vec<WmiObject>, SysError> {
+        Self::windows_answer(&self.wmi, &super::wmi_query_entry(namespace, query))
+    }
+
+    fn wmi_method(&self, namespace: &str, object_path: &str, method: &str) -> Result<WmiObject, SysError> {
+        Self::windows_answer(
+            &self.wmi,
+            &super::wmi_method_entry(namespace, object_path, method),
+        )
     }
 
     fn now(&self) -> OffsetDateTime {

@@ -1,18 +1,20 @@
 //! The one door to the machine: every probe reads files, lists directories, follows links, runs
-//! allow-listed commands and reads the clock through `System`, so a captured machine replays anywhere.
+//! allow-listed commands, reads the Windows registry and WMI, and reads the clock through `System`,
+//! so a captured machine of any OS replays anywhere.
 
 mod fixture;
-#[cfg(unix)]
+mod real;
 mod recording;
-#[cfg(unix)]
-mod unix;
+#[cfg(windows)]
+mod windows;
 
 pub use fixture::FixtureSystem;
-#[cfg(unix)]
+pub use real::RealSystem;
 pub use recording::RecordingSystem;
-#[cfg(unix)]
-pub use unix::RealSystem;
 
+use crate::facts::OsFamily;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 use time::OffsetDateTime;
 
@@ -42,6 +44,18 @@ pub enum Cmd {
     Mdatp,
     WazuhControl,
     Sentinelctl,
+    // macOS
+    SwVers,
+    Fdesetup,
+    Socketfilterfw,
+    Defaults,
+    Sysadminctl,
+    Softwareupdate,
+    Ps,
+    Systemextensionsctl,
+    MdatpMacos,
+    // Windows
+    PowerShell,
 }
 
 impl Cmd {
@@ -55,6 +69,16 @@ impl Cmd {
             Cmd::Mdatp => "/usr/bin/mdatp",
             Cmd::WazuhControl => "/var/ossec/bin/wazuh-control",
             Cmd::Sentinelctl => "/opt/sentinelone/bin/sentinelctl",
+            Cmd::SwVers => "/usr/bin/sw_vers",
+            Cmd::Fdesetup => "/usr/bin/fdesetup",
+            Cmd::Socketfilterfw => "/usr/libexec/ApplicationFirewall/socketfilterfw",
+            Cmd::Defaults => "/usr/bin/defaults",
+            Cmd::Sysadminctl => "/usr/sbin/sysadminctl",
+            Cmd::Softwareupdate => "/usr/sbin/softwareupdate",
+            Cmd::Ps => "/bin/ps",
+            Cmd::Systemextensionsctl => "/usr/bin/systemextensionsctl",
+            Cmd::MdatpMacos => "/usr/local/bin/mdatp",
+            Cmd::PowerShell => r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe",
         }
     }
 }
@@ -72,7 +96,46 @@ pub struct CmdOutput {
     pub stderr: String,
 }
 
+/// A registry value as the probes use it: a DWORD/QWORD, or text (REG_SZ, REG_EXPAND_SZ).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RegValue {
+    Number(u64),
+    Text(String),
+}
+
+impl RegValue {
+    /// The value as a number; text that holds a number (`ScreenSaveTimeOut` = "600") counts.
+    pub fn number(&self) -> Option<u64> {
+        match self {
+            RegValue::Number(n) => Some(*n),
+            RegValue::Text(t) => t.trim().parse().ok(),
+        }
+    }
+
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            RegValue::Text(t) => Some(t),
+            RegValue::Number(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for RegValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RegValue::Number(n) => write!(f, "{n}"),
+            RegValue::Text(t) => write!(f, "{t:?}"),
+        }
+    }
+}
+
+/// One WMI object (a query row, or a method's out-parameters): property name → value.
+pub type WmiObject = BTreeMap<String, serde_json::Value>;
+
 pub trait System: Send + Sync {
+    /// The operating system of this machine, or of the captured one.
+    fn family(&self) -> OsFamily;
     /// A file's text (lossy UTF-8).
     fn read_file(&self, path: &str) -> Result<String, SysError>;
     /// Entry names in a directory, sorted.
@@ -84,5 +147,34 @@ pub trait System: Send + Sync {
     fn exists(&self, path: &str) -> bool {
         self.read_link(path).is_ok() || self.read_file(path).is_ok() || self.read_dir(path).is_ok()
     }
+    /// A registry value; `key` starts with its hive (`HKLM\SOFTWARE\…`, `HKCU\…`). An empty
+    /// `value` reads the key's default value, or empty text when the key exists without one, so it
+    /// also answers whether a key exists.
+    fn registry(&self, key: &str, _value: &str) -> Result<RegValue, SysError> {
+        Err(SysError::NotFound(format!("registry key {key}")))
+    }
+    /// The objects a WQL query returns in a WMI namespace (`ROOT\CIMV2`).
+    fn wmi_query(&self, namespace: &str, _query: &str) -> Result<Vec<WmiObject>, SysError> {
+        Err(SysError::NotFound(format!("WMI namespace {namespace}")))
+    }
+    /// Calls `method` (no in-parameters) on the WMI object at `object_path` (`Class.Key='…'`) and
+    /// returns its out-parameters.
+    fn wmi_method(&self, namespace: &str, _object_path: &str, _method: &str) -> Result<WmiObject, SysError> {
+        Err(SysError::NotFound(format!("WMI namespace {namespace}")))
+    }
     fn now(&self) -> OffsetDateTime;
+}
+
+/// The key a registry value is stored under in a fixture: `KEY\VALUE`.
+pub fn registry_entry(key: &str, value: &str) -> String {
+    format!("{key}\\{value}")
+}
+
+/// The key a WMI answer is stored under in a fixture: `NAMESPACE: QUERY` or `NAMESPACE: PATH.METHOD()`.
+pub fn wmi_query_entry(namespace: &str, query: &str) -> String {
+    format!("{namespace}: {query}")
+}
+
+pub fn wmi_method_entry(namespace: &str, object_path: &str, method: &str) -> String {
+    format!("{namespace}: {object_path}.{method}()")
 }

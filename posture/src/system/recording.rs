@@ -1,9 +1,9 @@
 //! Capture: the real machine, with every answer the probes get written out in the fixture format,
 //! so that replaying the capture gives the same facts.
 
-use super::fixture::command_file;
-use super::unix::RealSystem;
-use super::{Cmd, CmdOutput, SysError, System};
+use super::fixture::{command_file, recorded_error};
+use super::{Cmd, CmdOutput, RealSystem, RegValue, SysError, System, WmiObject};
+use crate::facts::OsFamily;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -12,6 +12,8 @@ use time::OffsetDateTime;
 pub struct RecordingSystem {
     out: PathBuf,
     links: Mutex<BTreeMap<String, String>>,
+    registry: Mutex<BTreeMap<String, serde_json::Value>>,
+    wmi: Mutex<BTreeMap<String, serde_json::Value>>,
     /// Strings replaced by `redacted` in everything written (host name, user names).
     redactions: Vec<String>,
     failures: Mutex<Vec<String>>,
@@ -31,6 +33,8 @@ impl RecordingSystem {
         Ok(RecordingSystem {
             out: out.to_path_buf(),
             links: Mutex::default(),
+            registry: Mutex::default(),
+            wmi: Mutex::default(),
             redactions,
             failures: Mutex::default(),
         })
@@ -68,18 +72,40 @@ impl RecordingSystem {
             .insert(self.redact(path), self.redact(target));
     }
 
-    /// Writes `links.json` and `fixture.json`; returns the files that could not be written.
+    /// Keeps a Windows answer (or the failure it met) for `registry.json` / `wmi.json`.
+    fn answer<T: serde::Serialize>(
+        &self,
+        map: &Mutex<BTreeMap<String, serde_json::Value>>,
+        entry: String,
+        r: &Result<T, SysError>,
+    ) {
+        let body = match r {
+            Ok(v) => serde_json::to_value(v).unwrap_or_default(),
+            Err(e) => recorded_error(e),
+        };
+        let body = serde_json::from_str(&self.redact(&body.to_string())).unwrap_or(body);
+        map.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(self.redact(&entry), body);
+    }
+
+    /// Writes `links.json`, `registry.json`, `wmi.json` and `fixture.json`; returns the files that
+    /// could not be written.
     pub fn finish(
         self,
         describes: &str,
         captured_at: OffsetDateTime,
         redacted: bool,
     ) -> Result<Vec<String>, String> {
+        let take =
+            |m: Mutex<BTreeMap<String, serde_json::Value>>| m.into_inner().unwrap_or_else(|p| p.into_inner());
         let links = self.links.into_inner().unwrap_or_else(|p| p.into_inner());
+        let (registry, wmi) = (take(self.registry), take(self.wmi));
         let info = serde_json::json!({
             "describes": describes,
             "source": format!("captured with daypass-posture capture{}", if redacted { ", host and user names redacted" } else { "" }),
             "captured_at": captured_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            "family": RealSystem.family(),
         });
         let write = |name: &str, v: &serde_json::Value| {
             std::fs::write(
@@ -89,6 +115,15 @@ impl RecordingSystem {
             .map_err(|e| format!("writing {name}: {e}"))
         };
         write("links.json", &serde_json::to_value(&links).unwrap_or_default())?;
+        if !registry.is_empty() {
+            write(
+                "registry.json",
+                &serde_json::to_value(&registry).unwrap_or_default(),
+            )?;
+        }
+        if !wmi.is_empty() {
+            write("wmi.json", &serde_json::to_value(&wmi).unwrap_or_default())?;
+        }
         write("fixture.json", &info)?;
         Ok(self.failures.into_inner().unwrap_or_else(|p| p.into_inner()))
     }
@@ -137,13 +172,10 @@ impl System for RecordingSystem {
     fn run(&self, cmd: Cmd, args: &[&str]) -> Result<CmdOutput, SysError> {
         let r = RealSystem.run(cmd, args);
         let body = match &r {
-            Ok(out) => {
-                serde_json::json!({ "status": out.status, "stdout": out.stdout, "stderr": out.stderr })
-            }
+            Ok(out) => serde_json::to_value(out).unwrap_or_default(),
+            // A command that is not installed is recorded by leaving its file out.
             Err(SysError::NotFound(_)) => return r,
-            Err(SysError::TimedOut(..)) => serde_json::json!({ "error": "timed_out" }),
-            Err(SysError::Denied(_)) => serde_json::json!({ "error": "denied" }),
-            Err(SysError::Other(m)) => serde_json::json!({ "error": m }),
+            Err(e) => recorded_error(e),
         };
         self.write(
             self.out.join("commands").join(command_file(cmd, args)),
@@ -167,6 +199,32 @@ impl System for RecordingSystem {
             }
             Err(_) => false,
         }
+    }
+
+    fn family(&self) -> OsFamily {
+        RealSystem.family()
+    }
+
+    fn registry(&self, key: &str, value: &str) -> Result<RegValue, SysError> {
+        let r = RealSystem.registry(key, value);
+        self.answer(&self.registry, super::registry_entry(key, value), &r);
+        r
+    }
+
+    fn wmi_query(&self, namespace: &str, query: &str) -> Result<Vec<WmiObject>, SysError> {
+        let r = RealSystem.wmi_query(namespace, query);
+        self.answer(&self.wmi, super::wmi_query_entry(namespace, query), &r);
+        r
+    }
+
+    fn wmi_method(&self, namespace: &str, object_path: &str, method: &str) -> Result<WmiObject, SysError> {
+        let r = RealSystem.wmi_method(namespace, object_path, method);
+        self.answer(
+            &self.wmi,
+            super::wmi_method_entry(namespace, object_path, method),
+            &r,
+        );
+        r
     }
 
     fn now(&self) -> OffsetDateTime {

@@ -8,7 +8,7 @@ use daypass_posture::baseline::{self, Baseline, ReleaseBaseline};
 use daypass_posture::evaluate::{evaluate, Outcome};
 use daypass_posture::facts::{EdrRung, Observed, OsFamily, Protection};
 use daypass_posture::policy::{Check, Policy};
-use daypass_posture::probes::collect_linux;
+use daypass_posture::probes::collect;
 use daypass_posture::system::{FixtureSystem, RealSystem, System};
 use daypass_proto::Signed;
 use ed25519_dalek::SigningKey;
@@ -59,7 +59,7 @@ fn seen<T: Clone>(o: &Observed<T>) -> T {
 #[test]
 fn ubuntu_lvm_on_luks_is_encrypted_and_compliant() {
     let sys = fixture("ubuntu-24.04-lvm-on-luks");
-    let facts = collect_linux(&sys);
+    let facts = collect(&sys);
     let os = seen(&facts.os);
     assert_eq!(
         (os.name.as_str(), os.version.as_str(), os.detail.as_deref()),
@@ -82,7 +82,7 @@ fn ubuntu_lvm_on_luks_is_encrypted_and_compliant() {
         ("crowdstrike-falcon", EdrRung::VendorHealthy, Some(true))
     );
     assert!(seen(&facts.firewall).enabled);
-    assert_eq!(seen(&facts.updates).pending_security_updates, 0);
+    assert_eq!(seen(&facts.updates).pending_security_updates, Some(0));
     assert_eq!(seen(&facts.screen_lock).idle_timeout_seconds, Some(300));
 
     let verified = baseline::verify(&signed_baseline(), &key().verifying_key(), sys.now());
@@ -93,7 +93,7 @@ fn ubuntu_lvm_on_luks_is_encrypted_and_compliant() {
 #[test]
 fn dm_verity_root_is_not_encryption_and_a_hanging_nft_is_unknown() {
     let sys = fixture("silverblue-dm-verity");
-    let facts = collect_linux(&sys);
+    let facts = collect(&sys);
     let disk = seen(&facts.disk_encryption);
     assert!(
         disk.volumes.iter().all(|v| v.protection == Protection::Off),
@@ -119,7 +119,7 @@ fn dm_verity_root_is_not_encryption_and_a_hanging_nft_is_unknown() {
 #[test]
 fn captured_debian_vm_without_dm_crypt_fails_disk_encryption() {
     let sys = fixture("debian-12-vm-unencrypted");
-    let facts = collect_linux(&sys);
+    let facts = collect(&sys);
     let os = seen(&facts.os);
     assert_eq!((os.name.as_str(), os.version.as_str()), ("debian", "12"));
     let disk = seen(&facts.disk_encryption);
@@ -148,7 +148,7 @@ fn captured_debian_vm_without_dm_crypt_fails_disk_encryption() {
 
 #[test]
 fn real_probes_run_on_this_machine_and_explain_themselves() {
-    let facts = collect_linux(&RealSystem);
+    let facts = collect(&RealSystem);
     // Whatever this machine's answers are, each fact was either seen with evidence or is unknown with a reason.
     fn explained<T>(name: &str, o: &Observed<T>) {
         match o {
@@ -270,8 +270,8 @@ fn a_capture_of_this_machine_replays_to_the_same_facts() {
     let o = out.display().to_string();
     let (code, stdout, stderr) = cli(&["capture", "--out", &o, "--describes", "test capture"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
-    let replayed = collect_linux(&FixtureSystem::open(&out).unwrap());
-    let live = collect_linux(&RealSystem);
+    let replayed = collect(&FixtureSystem::open(&out).unwrap());
+    let live = collect(&RealSystem);
     // The process list may change between the two runs; everything else must match exactly.
     assert_eq!(replayed.os, live.os);
     assert_eq!(replayed.disk_encryption, live.disk_encryption);

@@ -23,8 +23,8 @@ pub fn probe(sys: &dyn System) -> Observed<UpdateFacts> {
         Ok(out) => match parse_apt_check(&out.stderr) {
             Ok((all, security)) => Observed::seen(
                 UpdateFacts {
-                    pending_security_updates: security,
-                    reboot_required,
+                    pending_security_updates: Some(security),
+                    reboot_required: Some(reboot_required),
                 },
                 [format!(
                     "apt-check: {all} updates pending, {security} of them security updates"

@@ -1,7 +1,8 @@
-//! The real machine (Unix): the filesystem, and commands run with a clean environment, the C locale
-//! and a timeout, so a hanging tool cannot hang the check.
+//! The real machine: the filesystem, commands run with a clean environment, the C locale and a
+//! timeout (so a hanging tool cannot hang the check), and on Windows the registry and WMI.
 
 use super::{Cmd, CmdOutput, SysError, System};
+use crate::facts::OsFamily;
 use std::io::{ErrorKind, Read};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -13,7 +14,7 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(super::COMMAND_TIMEOUT_SEC
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RealSystem;
 
-fn io_error(path: &str, e: std::io::Error) -> SysError {
+pub(super) fn io_error(path: &str, e: std::io::Error) -> SysError {
     match e.kind() {
         ErrorKind::NotFound => SysError::NotFound(path.to_string()),
         ErrorKind::PermissionDenied => SysError::Denied(path.to_string()),
@@ -21,7 +22,20 @@ fn io_error(path: &str, e: std::io::Error) -> SysError {
     }
 }
 
+/// Environment variables a Windows tool cannot start without; everything else is cleared.
+const WINDOWS_ENV: [&str; 3] = ["SystemRoot", "windir", "SystemDrive"];
+
 impl System for RealSystem {
+    fn family(&self) -> OsFamily {
+        if cfg!(windows) {
+            OsFamily::Windows
+        } else if cfg!(target_os = "macos") {
+            OsFamily::Macos
+        } else {
+            OsFamily::Linux
+        }
+    }
+
     fn read_file(&self, path: &str) -> Result<String, SysError> {
         std::fs::read(path)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
@@ -44,12 +58,18 @@ impl System for RealSystem {
     }
 
     fn run(&self, cmd: Cmd, args: &[&str]) -> Result<CmdOutput, SysError> {
-        let mut child = Command::new(cmd.path())
-            .args(args)
-            .env_clear()
-            .env("LC_ALL", "C")
-            .env("LANG", "C")
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        let mut command = Command::new(cmd.path());
+        command.args(args).env_clear().env("LC_ALL", "C").env("LANG", "C");
+        if cfg!(windows) {
+            for name in WINDOWS_ENV {
+                if let Ok(v) = std::env::var(name) {
+                    command.env(name, v);
+                }
+            }
+        } else {
+            command.env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+        }
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -94,6 +114,26 @@ impl System for RealSystem {
 
     fn exists(&self, path: &str) -> bool {
         std::fs::symlink_metadata(path).is_ok()
+    }
+
+    #[cfg(windows)]
+    fn registry(&self, key: &str, value: &str) -> Result<super::RegValue, SysError> {
+        super::windows::registry(key, value)
+    }
+
+    #[cfg(windows)]
+    fn wmi_query(&self, namespace: &str, query: &str) -> Result<Vec<super::WmiObject>, SysError> {
+        super::windows::wmi_query(namespace, query)
+    }
+
+    #[cfg(windows)]
+    fn wmi_method(
+        &self,
+        namespace: &str,
+        object_path: &str,
+        method: &str,
+    ) -> Result<super::WmiObject, SysError> {
+        super::windows::wmi_method(namespace, object_path, method)
     }
 
     // This is the posture crate's clock: the one place it reads the wall clock.
