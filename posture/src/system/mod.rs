@@ -8,7 +8,7 @@ mod recording;
 #[cfg(windows)]
 mod windows;
 
-pub use fixture::FixtureSystem;
+pub use fixture::{command_file, FixtureSystem};
 pub use real::RealSystem;
 pub use recording::RecordingSystem;
 

@@ -3,6 +3,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod golden;
+mod platforms;
+
 use base64::Engine as _;
 use daypass_posture::baseline::{self, Baseline, ReleaseBaseline};
 use daypass_posture::evaluate::{evaluate, Outcome};
@@ -16,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use time::macros::datetime;
 
-fn fixture(name: &str) -> FixtureSystem {
+pub(crate) fn fixture(name: &str) -> FixtureSystem {
     FixtureSystem::open(
         &Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures")
@@ -25,11 +28,11 @@ fn fixture(name: &str) -> FixtureSystem {
     .unwrap()
 }
 
-fn key() -> SigningKey {
+pub(crate) fn key() -> SigningKey {
     SigningKey::from_bytes(&[5u8; 32])
 }
 
-fn signed_baseline() -> Signed<Baseline> {
+pub(crate) fn signed_baseline() -> Signed<Baseline> {
     let release = |name: &str, release: &str| ReleaseBaseline {
         family: OsFamily::Linux,
         name: name.into(),
@@ -38,18 +41,66 @@ fn signed_baseline() -> Signed<Baseline> {
         minimum: None,
         minimum_since: datetime!(2026-11-01 00:00 UTC),
     };
+    let patched = |family, name: &str, release: &str, minimum: &str, since| ReleaseBaseline {
+        family,
+        name: name.into(),
+        release: release.into(),
+        supported_until: None,
+        minimum: Some(minimum.into()),
+        minimum_since: since,
+    };
     Signed::sign(
         &Baseline {
             issued_at: datetime!(2026-11-01 00:00 UTC),
             valid_until: datetime!(2026-12-31 00:00 UTC),
             grace_days: 14,
-            releases: vec![release("ubuntu", "24.04"), release("fedora", "41")],
+            releases: vec![
+                release("ubuntu", "24.04"),
+                release("fedora", "41"),
+                release("debian", "12"),
+                patched(
+                    OsFamily::Windows,
+                    "windows",
+                    "10.0.26100",
+                    "10.0.26100.2314",
+                    datetime!(2026-11-12 00:00 UTC),
+                ),
+                // Raised on 1 October: past the 14-day grace period by the fixtures' 20 November.
+                patched(
+                    OsFamily::Windows,
+                    "windows",
+                    "10.0.22631",
+                    "10.0.22631.4541",
+                    datetime!(2026-10-01 00:00 UTC),
+                ),
+                patched(
+                    OsFamily::Windows,
+                    "windows-server",
+                    "10.0.20348",
+                    "10.0.20348.2849",
+                    datetime!(2026-11-12 00:00 UTC),
+                ),
+                patched(
+                    OsFamily::Macos,
+                    "macos",
+                    "14",
+                    "14.6.1 (a)",
+                    datetime!(2026-11-01 00:00 UTC),
+                ),
+                patched(
+                    OsFamily::Macos,
+                    "macos",
+                    "15",
+                    "15.1",
+                    datetime!(2026-11-01 00:00 UTC),
+                ),
+            ],
         },
         &key(),
     )
 }
 
-fn seen<T: Clone>(o: &Observed<T>) -> T {
+pub(crate) fn seen<T: Clone>(o: &Observed<T>) -> T {
     match o {
         Observed::Seen { value, .. } => value.clone(),
         Observed::Unknown { reason } => panic!("expected a seen fact, got unknown: {reason}"),

@@ -92,15 +92,22 @@ pub fn probe(sys: &dyn System) -> Observed<DiskEncryptionFacts> {
             }
         }
     }
+    let mut evidence = Vec::new();
     for swap in swap_devices(sys) {
         let dev = sys
             .read_link(&swap)
             .map(|t| basename(&t).to_string())
             .unwrap_or_else(|_| basename(&swap).to_string());
+        // zram (Fedora's default swap) is compressed memory: nothing of it reaches a disk.
+        if dev.starts_with("zram") {
+            evidence.push(format!(
+                "[swap] {swap}: compressed memory (zram), never written to disk"
+            ));
+            continue;
+        }
         targets.push((format!("[swap] {swap}"), dev));
     }
     let mut tree = BTreeMap::new();
-    let mut evidence = Vec::new();
     let volumes = targets
         .into_iter()
         .map(|(mount, dev)| {
