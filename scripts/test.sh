@@ -9,6 +9,7 @@ need_packages=()
 command -v cargo >/dev/null || { echo "cargo is missing: install the Rust toolchain (rustup) first" >&2; exit 2; }
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_packages+=(postgresql)
 command -v pkg-config >/dev/null || need_packages+=(pkg-config)
+command -v keyctl >/dev/null || need_packages+=(keyutils)  # the device-key tests use a session keyring
 if ((${#need_packages[@]})); then
   echo "== installing ${need_packages[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -3,6 +3,7 @@
 //! the facts it receives; the client shows it to the contractor.
 
 pub mod baseline;
+pub mod device_key;
 pub mod evaluate;
 pub mod facts;
 pub mod linux;

@@ -3,15 +3,18 @@
 use anyhow::{Context, Result};
 use base64::Engine as _;
 use clap::{Parser, Subcommand};
-use daypass_posture::baseline::{self, Baseline, BaselineProblem};
+use daypass_posture::baseline::{self, Baseline, BaselineProblem, VerifiedBaseline};
+use daypass_posture::device_key::DeviceKeyStore;
 use daypass_posture::evaluate::{evaluate, Outcome, Report};
 use daypass_posture::facts::{Facts, Observed};
 use daypass_posture::policy::Policy;
 use daypass_posture::probes::collect;
+use daypass_posture::signed_report::{self, Attestation, ReportClaims};
 use daypass_posture::system::{FixtureSystem, System};
 use daypass_proto::Signed;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use time::OffsetDateTime;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,6 +27,16 @@ struct Cli {
     command: Command,
 }
 
+#[derive(Debug, clap::Args)]
+struct BaselineArgs {
+    /// Signed baseline file (JSON envelope from IT).
+    #[arg(long, requires = "baseline_key")]
+    baseline: Option<PathBuf>,
+    /// The baseline signer's public key (base64), as IT published it.
+    #[arg(long, env = "DAYPASS_BASELINE_KEY")]
+    baseline_key: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Check the device. Exit 0: compliant; 1: not compliant; 2: could not check.
@@ -34,12 +47,29 @@ enum Command {
         /// Policy file (JSON); default: every check required, unknown counts as failed.
         #[arg(long)]
         policy: Option<PathBuf>,
-        /// Signed baseline file (JSON envelope from IT).
-        #[arg(long, requires = "baseline_key")]
-        baseline: Option<PathBuf>,
-        /// The baseline signer's public key (base64), as IT published it.
-        #[arg(long, env = "DAYPASS_BASELINE_KEY")]
-        baseline_key: Option<String>,
+        #[command(flatten)]
+        baseline: BaselineArgs,
+        /// Replay a captured machine instead of this one.
+        #[arg(long)]
+        fixture: Option<PathBuf>,
+    },
+    /// Create this device's report-signing key in the OS keyring (once, at enrollment) and print its
+    /// public half for `daypass-broker admin device add --report-key`.
+    Key {
+        /// The device id the broker knows this machine by.
+        #[arg(long, env = "DAYPASS_DEVICE")]
+        device: String,
+    },
+    /// Check the device and print a report signed with its keyring key over the broker's nonce, as
+    /// the JSON body of `POST /api/v1/posture/reports`.
+    Report {
+        #[arg(long, env = "DAYPASS_DEVICE")]
+        device: String,
+        /// The single-use nonce from `POST /api/v1/posture/nonce`.
+        #[arg(long)]
+        nonce: String,
+        #[command(flatten)]
+        baseline: BaselineArgs,
         /// Replay a captured machine instead of this one.
         #[arg(long)]
         fixture: Option<PathBuf>,
@@ -64,9 +94,15 @@ fn main() -> ExitCode {
             json,
             policy,
             baseline,
-            baseline_key,
             fixture,
-        } => check(json, policy, baseline, baseline_key, fixture),
+        } => check(json, policy, &baseline, fixture),
+        Command::Key { device } => key(&device),
+        Command::Report {
+            device,
+            nonce,
+            baseline,
+            fixture,
+        } => report(&device, &nonce, &baseline, fixture),
         Command::Capture {
             out,
             redact,
@@ -82,11 +118,43 @@ fn main() -> ExitCode {
     }
 }
 
+fn system(fixture: Option<&Path>) -> Result<Box<dyn System>> {
+    Ok(match fixture {
+        Some(dir) => Box::new(
+            FixtureSystem::open(dir)
+                .map_err(anyhow::Error::msg)
+                .context("opening the fixture")?,
+        ),
+        None => Box::new(daypass_posture::system::RealSystem),
+    })
+}
+
+/// The baseline as verified at `now`; a missing file or key is `Missing`, an unreadable one an error.
+fn load_baseline(
+    args: &BaselineArgs,
+    now: OffsetDateTime,
+) -> Result<Result<VerifiedBaseline, BaselineProblem>> {
+    let (Some(path), Some(key)) = (&args.baseline, &args.baseline_key) else {
+        return Ok(Err(BaselineProblem::Missing));
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading baseline {}", path.display()))?;
+    let signed: Signed<Baseline> = serde_json::from_str(&text)
+        .with_context(|| format!("baseline {} is not a signed envelope", path.display()))?;
+    let key_bytes: [u8; 32] = base64::engine::general_purpose::STANDARD
+        .decode(key.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .context("--baseline-key must be a base64 Ed25519 public key (32 bytes)")?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&key_bytes)
+        .context("--baseline-key is not a valid Ed25519 key")?;
+    Ok(baseline::verify(&signed, &key, now))
+}
+
 fn check(
     json: bool,
     policy: Option<PathBuf>,
-    baseline: Option<PathBuf>,
-    baseline_key: Option<String>,
+    baseline: &BaselineArgs,
     fixture: Option<PathBuf>,
 ) -> Result<ExitCode> {
     let policy: Policy = match &policy {
@@ -96,32 +164,9 @@ fn check(
         .with_context(|| format!("policy {} is not valid", p.display()))?,
         None => Policy::default(),
     };
-    let system: Box<dyn System> = match &fixture {
-        Some(dir) => Box::new(
-            FixtureSystem::open(dir)
-                .map_err(anyhow::Error::msg)
-                .context("opening the fixture")?,
-        ),
-        None => Box::new(daypass_posture::system::RealSystem),
-    };
+    let system = system(fixture.as_deref())?;
     let now = system.now();
-    let verified = match (&baseline, &baseline_key) {
-        (Some(path), Some(key)) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading baseline {}", path.display()))?;
-            let signed: Signed<Baseline> = serde_json::from_str(&text)
-                .with_context(|| format!("baseline {} is not a signed envelope", path.display()))?;
-            let key_bytes: [u8; 32] = base64::engine::general_purpose::STANDARD
-                .decode(key.trim())
-                .ok()
-                .and_then(|b| b.try_into().ok())
-                .context("--baseline-key must be a base64 Ed25519 public key (32 bytes)")?;
-            let key = ed25519_dalek::VerifyingKey::from_bytes(&key_bytes)
-                .context("--baseline-key is not a valid Ed25519 key")?;
-            baseline::verify(&signed, &key, now)
-        }
-        _ => Err(BaselineProblem::Missing),
-    };
+    let verified = load_baseline(baseline, now)?;
     let facts = collect(system.as_ref());
     let report = evaluate(&facts, &policy, &verified, now);
     if json {
@@ -137,6 +182,37 @@ fn check(
         (_, true) => ExitCode::SUCCESS,
         (_, false) => ExitCode::from(1),
     })
+}
+
+fn key(device: &str) -> Result<ExitCode> {
+    let store = DeviceKeyStore::for_device(device)?;
+    let public = store.load_or_create()?.verifying_key();
+    println!(
+        "{}",
+        base64::engine::general_purpose::STANDARD.encode(public.as_bytes())
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(device: &str, nonce: &str, baseline: &BaselineArgs, fixture: Option<PathBuf>) -> Result<ExitCode> {
+    if nonce.trim().is_empty() {
+        anyhow::bail!("--nonce is empty: ask the broker for one with POST /api/v1/posture/nonce");
+    }
+    let signing_key = DeviceKeyStore::for_device(device)?.load()?.with_context(|| {
+        format!("device {device} has no report-signing key in this keyring: run daypass-posture key --device {device} and enroll its public key")
+    })?;
+    let system = system(fixture.as_deref())?;
+    let verified = load_baseline(baseline, system.now())?;
+    let claims = ReportClaims {
+        device: device.to_string(),
+        nonce: nonce.trim().to_string(),
+        facts: collect(system.as_ref()),
+        baseline_digest: verified.ok().map(|b| b.digest),
+        attestation: Attestation::Software,
+    };
+    let body = serde_json::json!({ "device": device, "report": signed_report::sign(&claims, &signing_key) });
+    println!("{}", serde_json::to_string_pretty(&body)?);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn capture(out: &std::path::Path, redact: bool, describes: &str) -> Result<ExitCode> {

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod device_key;
 mod golden;
 mod platforms;
 
@@ -234,7 +235,7 @@ fn cli(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn fixture_dir(name: &str) -> String {
+pub(crate) fn fixture_dir(name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
