@@ -42,6 +42,12 @@ pub struct FileConfig {
     /// Resources with any of these tags need a fresh, compliant posture report (e.g. ["env:prod"]).
     #[serde(default)]
     pub posture_required_tags: Vec<String>,
+    /// Stricter posture policies per resource tag, e.g. `{ "env:prod" = "/etc/daypass/prod-posture.json" }`:
+    /// requests for such resources need a fresh report passing both policies.
+    #[serde(default)]
+    pub posture_tag_policies: std::collections::BTreeMap<String, PathBuf>,
+    /// Auto-approve only devices with a fresh, compliant report (default true).
+    pub posture_auto_approve_requires_report: Option<bool>,
     /// How old that report may be, e.g. "15m".
     pub posture_max_age: Option<String>,
     #[serde(default)]
@@ -101,11 +107,20 @@ pub fn broker_settings(file: &FileConfig) -> Result<BrokerSettings> {
     if let Some(r) = file.require_ticket_assignee {
         s.require_ticket_assignee = r;
     }
+    let read_policy = |what: &str, path: &Path| -> Result<daypass_posture::policy::Policy> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {what} {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{what} {} is not valid", path.display()))
+    };
     if let Some(path) = &file.posture_policy {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading posture_policy {}", path.display()))?;
-        s.posture.policy = serde_json::from_str(&text)
-            .with_context(|| format!("posture_policy {} is not valid", path.display()))?;
+        s.posture.policy = read_policy("posture_policy", path)?;
+    }
+    for (tag, path) in &file.posture_tag_policies {
+        let policy = read_policy(&format!("posture_tag_policies.{tag:?}"), path)?;
+        s.posture.tag_policies.insert(tag.clone(), policy);
+    }
+    if let Some(required) = file.posture_auto_approve_requires_report {
+        s.posture.auto_approve_requires_report = required;
     }
     s.posture.required_tags = file.posture_required_tags.iter().cloned().collect();
     if let Some(age) = &file.posture_max_age {
@@ -178,6 +193,32 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("go together"));
+    }
+
+    #[test]
+    fn tag_policies_load_from_their_files_and_a_bad_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let prod = dir.path().join("prod.json");
+        std::fs::write(&prod, r#"{"max_idle_seconds": 300}"#).unwrap();
+        let file: FileConfig = toml::from_str(&format!(
+            "posture_auto_approve_requires_report = false\n[posture_tag_policies]\n\"env:prod\" = {:?}",
+            prod.display().to_string()
+        ))
+        .unwrap();
+        let s = broker_settings(&file).unwrap();
+        assert_eq!(s.posture.tag_policies["env:prod"].max_idle_seconds, 300);
+        assert!(!s.posture.auto_approve_requires_report);
+        assert!(
+            BrokerSettings::default().posture.auto_approve_requires_report,
+            "on unless switched off"
+        );
+
+        std::fs::write(&prod, r#"{"max_idle": 300}"#).unwrap();
+        let err = broker_settings(&file).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("posture_tag_policies.\"env:prod\""),
+            "{err:#}"
+        );
     }
 
     #[test]

@@ -227,6 +227,9 @@ pub fn next_steps(s: &Seeded, url: &str, tls: Option<&TlsIdentity>) -> String {
 Demo organisation {seeded} in {data}:
   ana (contractor, Acme Contracting) may request db-staging (auto-approved, up to 8h)
   and web-prod (needs 2 approvers: ben and cy), against tickets OPS-101 / OPS-102.
+  Posture: the demo's devices are seeded without a posture client, so this demo auto-approves
+  without a posture report (a real broker does not unless posture_auto_approve_requires_report =
+  false); daypass-posture key / report send signed reports (posture/README.md).
 
 In another terminal:
   set -a; . {tokens}; set +a

@@ -144,7 +144,13 @@ pub async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         &file,
     );
     tracing::debug!(data_dir = %storage.data_dir.display(), database = %crate::store::redact_url(&storage.database_url), "effective storage settings");
-    let broker = open_broker_now(&storage, config::broker_settings(&file)?, &file.tickets).await?;
+    let mut settings = config::broker_settings(&file)?;
+    if matches!(cli.command, Command::Demo(_)) && file.posture_auto_approve_requires_report.is_none() {
+        // The demo's devices are seeded, with no posture client behind them: say so, and let the
+        // low-risk path auto-approve without a report (the next steps print this too).
+        settings.posture.auto_approve_requires_report = false;
+    }
+    let broker = open_broker_now(&storage, settings, &file.tickets).await?;
     let code = match cli.command {
         Command::Serve(args) => serve(broker, &storage, &file, &args, None).await?,
         Command::Demo(args) => {

@@ -107,7 +107,25 @@ impl Broker {
             .filter(|r| body.resources.contains(&r.name))
             .flat_map(|r| r.tags.iter().cloned())
             .collect();
-        let posture = self.posture_for_request(&device.id, &requested_tags).await?;
+        let settings = &self.0.settings.posture;
+        let gating = settings.gating(&requested_tags);
+        // The report is read only when a tag gates the request or auto-approval may depend on it.
+        let latest = if gating.is_some() || settings.auto_approve_requires_report {
+            self.latest_posture(&device.id).await?
+        } else {
+            None
+        };
+        let baseline = self.posture_baseline(now);
+        let judge = |rules: &[(String, &daypass_posture::policy::Policy)]| {
+            super::posture::judge_posture(
+                latest.as_ref(),
+                &device.id,
+                rules,
+                &baseline,
+                settings.max_age,
+                now,
+            )
+        };
         // Refusals by the access matrix, the ticket or posture are recorded: auditors want to see attempts.
         let checked = check_request(requester, &body.resources, duration_seconds, &resources, &matrix)
             .map_err(ServiceError::from)
@@ -118,10 +136,8 @@ impl Broker {
                     requester,
                     self.0.settings.require_ticket_assignee,
                 )?;
-                if let Some(latest) = &posture {
-                    let max_age = self.0.settings.posture.max_age;
-                    super::posture::check_posture(latest.as_ref(), &device.id, max_age, now)
-                        .map_err(ServiceError::Posture)?;
+                if let Some(rules) = &gating {
+                    judge(rules).map_err(ServiceError::Posture)?;
                 }
                 Ok(entitled)
             });
@@ -137,6 +153,17 @@ impl Broker {
             }
         };
         let (policy, decision) = governing_policy(&policies, &entitled, duration_seconds, now)?;
+        // Auto-approval also needs a fresh report that passes the organisation's policy.
+        let posture_report = judge(&[("the organisation's policy".to_string(), &settings.policy)]);
+        let decision = match (decision, &posture_report) {
+            (Decision::AutoApprove, Err(reason)) if settings.auto_approve_requires_report => {
+                Decision::NeedsApprovals {
+                    required: policy.approvals_required,
+                    why: format!("auto-approval needs a fresh, compliant posture report: {reason}"),
+                }
+            }
+            (d, _) => d,
+        };
 
         let mut request = AccessRequest {
             id: Uuid::new_v4(),
@@ -163,6 +190,8 @@ impl Broker {
         let mut details = attempt;
         details["policy"] = json!(policy.name);
         details["entitlements"] = json!(entitled.iter().map(|e| &e.entitlement.id).collect::<Vec<_>>());
+        // The posture snapshot the decision rested on, for the grant's evidence.
+        details["posture_report"] = json!(posture_report.as_ref().ok());
         let mut ins = Insertion::default();
         ins.audit(now, &actor, "request.created", &subject, details);
         ins.audit(

@@ -40,8 +40,35 @@ pub struct PostureSettings {
     )>,
     /// Requests for resources with any of these tags need a fresh, compliant report from the device.
     pub required_tags: std::collections::BTreeSet<String>,
+    /// Stricter policies for some tags (production may demand more than staging): a request for a
+    /// resource with such a tag needs a fresh report that passes this policy as well as `policy`.
+    pub tag_policies: std::collections::BTreeMap<String, daypass_posture::policy::Policy>,
+    /// Auto-approval only for a device with a fresh report that passes `policy`; without one the
+    /// request waits for approvers, who see why.
+    pub auto_approve_requires_report: bool,
     /// How old that report may be.
     pub max_age: time::Duration,
+}
+
+impl PostureSettings {
+    /// The posture policies a request for resources with these tags must pass, labelled for
+    /// refusals: the organisation's, then each requested tag's own; `None` when no tag gates it.
+    pub fn gating(&self, tags: &[String]) -> Option<Vec<(String, &daypass_posture::policy::Policy)>> {
+        let gated = tags
+            .iter()
+            .any(|t| self.required_tags.contains(t) || self.tag_policies.contains_key(t));
+        if !gated {
+            return None;
+        }
+        let mut rules = vec![("the organisation's policy".to_string(), &self.policy)];
+        let tagged: std::collections::BTreeSet<&String> = tags.iter().collect();
+        rules.extend(tagged.into_iter().filter_map(|t| {
+            self.tag_policies
+                .get(t)
+                .map(|p| (format!("the policy for {t}"), p))
+        }));
+        Some(rules)
+    }
 }
 
 impl Default for PostureSettings {
@@ -50,6 +77,8 @@ impl Default for PostureSettings {
             policy: Default::default(),
             baseline: None,
             required_tags: Default::default(),
+            tag_policies: Default::default(),
+            auto_approve_requires_report: true,
             max_age: time::Duration::minutes(15),
         }
     }

@@ -5,10 +5,10 @@ use super::{Broker, Caller, ServiceError, ServiceResult};
 use crate::domain::directory::{report_key, Device, Person, Role};
 use crate::store::{self, PostureRecord};
 use base64::Engine as _;
-use daypass_posture::baseline::{self, BaselineProblem};
+use daypass_posture::baseline::{self, BaselineProblem, VerifiedBaseline};
 use daypass_posture::evaluate::{evaluate, Outcome};
 use daypass_posture::facts::FACTS_SCHEMA;
-use daypass_posture::policy::Check;
+use daypass_posture::policy::{Check, Policy};
 use daypass_posture::signed_report::{self, ReportClaims};
 use daypass_proto::Signed;
 use rand::RngCore as _;
@@ -100,10 +100,7 @@ impl Broker {
                 )));
             }
         };
-        let verified = match &self.0.settings.posture.baseline {
-            Some((signed_baseline, key)) => baseline::verify(signed_baseline, key, now),
-            None => Err(BaselineProblem::Missing),
-        };
+        let verified = self.posture_baseline(now);
         let report = evaluate(&claims.facts, &self.0.settings.posture.policy, &verified, now);
         let failing: Vec<String> = report
             .results
@@ -129,24 +126,21 @@ impl Broker {
         Ok(record)
     }
 
-    /// Whether requesting resources with these tags needs posture, and if so the device's latest
-    /// report (the database is only asked when it does).
-    pub(super) async fn posture_for_request(
-        &self,
-        device: &str,
-        tags: &[String],
-    ) -> ServiceResult<Option<Option<PostureRecord>>> {
-        let required = &self.0.settings.posture.required_tags;
-        if !tags.iter().any(|t| required.contains(t)) {
-            return Ok(None);
-        }
+    /// The device's latest posture report, if it has one.
+    pub(super) async fn latest_posture(&self, device: &str) -> ServiceResult<Option<PostureRecord>> {
         let mut conn = self.store().read().await?;
-        Ok(Some(
-            store::posture_reports_of(&mut conn, device, 1)
-                .await?
-                .into_iter()
-                .next(),
-        ))
+        Ok(store::posture_reports_of(&mut conn, device, 1)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// The organisation's baseline as it verifies at `now`.
+    pub(super) fn posture_baseline(&self, now: OffsetDateTime) -> Result<VerifiedBaseline, BaselineProblem> {
+        match &self.0.settings.posture.baseline {
+            Some((signed_baseline, key)) => baseline::verify(signed_baseline, key, now),
+            None => Err(BaselineProblem::Missing),
+        }
     }
 
     /// Devices whose latest report does not pass `check` (helpdesk, approvers, admins, auditors).
@@ -183,13 +177,16 @@ impl Broker {
     }
 }
 
-/// The access rule: the latest report must be recent and compliant. The refusal says what to fix.
-pub(super) fn check_posture(
+/// The access rule: the latest report must be recent, and its facts must pass every policy in
+/// `rules` (evaluated again now, by the broker, with its own baseline). The refusal says what to fix.
+pub(super) fn judge_posture(
     latest: Option<&PostureRecord>,
     device: &str,
+    rules: &[(String, &Policy)],
+    baseline: &Result<VerifiedBaseline, BaselineProblem>,
     max_age: Duration,
     now: OffsetDateTime,
-) -> Result<(), String> {
+) -> Result<Uuid, String> {
     let Some(r) = latest else {
         return Err(format!("these resources need a posture report from {device}, and there is none: run the posture check, then ask again"));
     };
@@ -200,18 +197,24 @@ pub(super) fn check_posture(
             max_age.whole_minutes()
         ));
     }
-    if !r.report.compliant {
-        let not_passing: Vec<String> = r
-            .report
-            .results
-            .iter()
-            .filter(|c| c.required && c.outcome != Outcome::Pass)
-            .map(|c| c.check.to_string())
-            .collect();
+    let failing: Vec<String> = rules
+        .iter()
+        .filter_map(|(label, policy)| {
+            let report = evaluate(&r.claims.facts, policy, baseline, now);
+            let not_passing: Vec<String> = report
+                .results
+                .iter()
+                .filter(|c| c.required && c.outcome != Outcome::Pass)
+                .map(|c| c.check.to_string())
+                .collect();
+            (!report.compliant).then(|| format!("{} (for {label})", not_passing.join(", ")))
+        })
+        .collect();
+    if !failing.is_empty() {
         return Err(format!(
             "{device} does not meet the security requirements: fix {} and check again",
-            not_passing.join(", ")
+            failing.join("; ")
         ));
     }
-    Ok(())
+    Ok(r.id)
 }

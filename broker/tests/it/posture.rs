@@ -46,8 +46,19 @@ async fn broker(db: Db, with_baseline: bool) -> Harness {
 }
 
 async fn broker_requiring(db: Db, with_baseline: bool, required_tags: &[&str]) -> Harness {
+    broker_with(db, with_baseline, |s| {
+        s.required_tags = required_tags.iter().map(|t| t.to_string()).collect();
+    })
+    .await
+}
+
+async fn broker_with(
+    db: Db,
+    with_baseline: bool,
+    configure: impl FnOnce(&mut daypass_broker::service::PostureSettings),
+) -> Harness {
     let mut opts = Options::default();
-    opts.settings.posture.required_tags = required_tags.iter().map(|t| t.to_string()).collect();
+    configure(&mut opts.settings.posture);
     if with_baseline {
         opts.settings.posture.baseline = Some((signed_baseline(), baseline_key().verifying_key()));
     }
@@ -346,7 +357,95 @@ async fn helpdesk_lists_devices_failing_a_check(db: Db) {
     ));
 }
 
+async fn production_can_demand_more_than_the_organisation(db: Db) {
+    // The fixture locks after 300 s: fine for the organisation (900 s), too slow for env:prod (120 s).
+    let strict = daypass_posture::policy::Policy {
+        max_idle_seconds: 120,
+        ..Default::default()
+    };
+    let h = broker_with(db, true, |s| {
+        s.tag_policies.insert("env:prod".into(), strict);
+    })
+    .await;
+    let ana = h.person("ana").await;
+    report_now(&h).await;
+    let err = h
+        .broker
+        .create_request(&ana, ask_from_desk("prod", "OPS-2"))
+        .await
+        .unwrap_err();
+    let m = err.to_string();
+    assert!(matches!(err, ServiceError::Posture(_)), "{m}");
+    assert!(m.contains("screen lock (for the policy for env:prod)"), "{m}");
+    assert!(
+        !m.contains("organisation"),
+        "the organisation's policy passes: {m}"
+    );
+    // Staging is not tagged env:prod: the same device may ask for it.
+    let db_request = h
+        .broker
+        .create_request(&ana, ask_from_desk("db", "OPS-1"))
+        .await
+        .unwrap();
+    assert!(db_request.grant_id.is_some());
+}
+
+async fn auto_approval_needs_a_fresh_compliant_report(db: Db) {
+    let h = broker_with(db, true, |s| s.auto_approve_requires_report = true).await;
+    let ana = h.person("ana").await;
+    // No report yet: the low-risk request waits for approvers, who are told why.
+    let waiting = h
+        .broker
+        .create_request(&ana, ask_from_desk("db", "OPS-1"))
+        .await
+        .unwrap();
+    assert_eq!(waiting.status, daypass_proto::api::RequestStatus::Pending);
+    let mut why = String::new();
+    h.broker
+        .export_audit(|e| {
+            if e.action == "request.awaiting_approval" {
+                why = e.details["why"].to_string();
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert!(
+        why.contains("auto-approval needs a fresh, compliant posture report"),
+        "{why}"
+    );
+
+    let record = report_now(&h).await;
+    let granted = h
+        .broker
+        .create_request(&ana, ask_from_desk("db", "OPS-1"))
+        .await
+        .unwrap();
+    let grant = granted
+        .grant_id
+        .expect("auto-approved with a fresh compliant report");
+    // The grant's evidence names the report the decision rested on.
+    let bundle = h.broker.evidence_unchecked(grant).await.unwrap();
+    assert!(
+        serde_json::to_string(&bundle)
+            .unwrap()
+            .contains(&record.id.to_string()),
+        "the evidence bundle carries the posture report id"
+    );
+
+    // Stale again: back to approvers.
+    h.clock.advance(time::Duration::minutes(16));
+    let stale = h
+        .broker
+        .create_request(&ana, ask_from_desk("db", "OPS-1"))
+        .await
+        .unwrap();
+    assert_eq!(stale.status, daypass_proto::api::RequestStatus::Pending);
+}
+
 crate::on_both_databases!(
+    production_can_demand_more_than_the_organisation,
+    auto_approval_needs_a_fresh_compliant_report,
     helpdesk_lists_devices_failing_a_check,
     tagged_resources_need_a_fresh_compliant_report,
     a_failing_report_names_what_to_fix,

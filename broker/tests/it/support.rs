@@ -66,10 +66,22 @@ pub async fn fresh_database(db: Db, dir: &std::path::Path) -> String {
     }
 }
 
-#[derive(Default)]
 pub struct Options {
     pub tickets: Option<Arc<dyn TicketConnector>>,
     pub settings: BrokerSettings,
+}
+
+impl Default for Options {
+    /// The scenarios here are about access, not posture: their devices auto-approve without a
+    /// report. The posture tests switch the requirement back on.
+    fn default() -> Self {
+        let mut settings = BrokerSettings::default();
+        settings.posture.auto_approve_requires_report = false;
+        Options {
+            tickets: None,
+            settings,
+        }
+    }
 }
 
 impl Harness {
