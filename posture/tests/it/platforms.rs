@@ -279,6 +279,13 @@ fn fedora_btrfs_on_luks2_is_encrypted_and_zram_swap_is_not_a_disk() {
         ("microsoft-defender", Some(false))
     );
     assert_eq!(outcome(&report, Check::Edr), &Outcome::Fail);
+    // dnf's cached advisories: one kernel advisory waiting, and a reboot needed.
+    let updates = seen(&facts.updates);
+    assert_eq!(
+        (updates.pending_security_updates, updates.reboot_required),
+        (Some(1), Some(true))
+    );
+    assert_eq!(outcome(&report, Check::OsPatch), &Outcome::Fail);
 }
 
 #[test]
