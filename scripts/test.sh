@@ -48,5 +48,7 @@ echo "== type-check platform code for Windows and macOS"
 for t in "${cross_targets[@]}"; do
   cargo check --quiet -p daypass-posture --target "$t"
 done
+echo "== fuzz the posture parsers"
+bash scripts/fuzz.sh "${DAYPASS_FUZZ_SECONDS:-30}"
 echo "== tests"
 cargo test --workspace
