@@ -10,7 +10,7 @@ use daypass_posture::facts::{Facts, Observed};
 use daypass_posture::policy::Policy;
 use daypass_posture::probes::collect;
 use daypass_posture::signed_report::{self, Attestation, ReportClaims};
-use daypass_posture::system::{FixtureSystem, System};
+use daypass_posture::system::{CachingSystem, FixtureSystem, RealSystem, System};
 use daypass_proto::Signed;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -125,7 +125,31 @@ fn system(fixture: Option<&Path>) -> Result<Box<dyn System>> {
                 .map_err(anyhow::Error::msg)
                 .context("opening the fixture")?,
         ),
-        None => Box::new(daypass_posture::system::RealSystem),
+        None => Box::new(match cache_file() {
+            Some(file) => CachingSystem::with_file(RealSystem, file),
+            None => CachingSystem::new(RealSystem),
+        }),
+    })
+}
+
+/// Where slow package-manager answers are kept between checks: `DAYPASS_CACHE_DIR`, else the
+/// system cache directory when this user may write there, else the user's own cache directory.
+fn cache_file() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("DAYPASS_CACHE_DIR").map(PathBuf::from),
+        Some(PathBuf::from(if cfg!(windows) {
+            r"C:\ProgramData\Daypass\cache"
+        } else {
+            "/var/cache/daypass"
+        })),
+        std::env::var_os("LOCALAPPDATA").map(|d| PathBuf::from(d).join("Daypass")),
+        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/daypass")),
+    ];
+    candidates.into_iter().flatten().find_map(|dir| {
+        let probe = dir.join(".writable");
+        let writable = std::fs::create_dir_all(&dir).is_ok() && std::fs::write(&probe, b"").is_ok();
+        let _ = std::fs::remove_file(&probe);
+        writable.then(|| dir.join("posture-commands.json"))
     })
 }
 
@@ -216,7 +240,7 @@ fn report(device: &str, nonce: &str, baseline: &BaselineArgs, fixture: Option<Pa
 }
 
 fn capture(out: &std::path::Path, redact: bool, describes: &str) -> Result<ExitCode> {
-    use daypass_posture::system::{RealSystem, RecordingSystem};
+    use daypass_posture::system::RecordingSystem;
     let mut names = Vec::new();
     if redact {
         names.extend(

@@ -56,6 +56,7 @@ pub fn exercise_parsers(text: &str) {
     let _ = firewall::input_policy_drops(text);
     let _ = updates::parse_apt_check(text);
     let _ = updates::parse_dnf_advisories(text);
+    let _ = updates::parse_apt_simulation(text);
     let _ = screen_lock::parse_idle_delay(text);
     let _ = text.parse::<crate::version::Version>();
     let _ = edr::falcon_rfm(text);

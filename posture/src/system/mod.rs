@@ -2,12 +2,14 @@
 //! allow-listed commands, reads the Windows registry and WMI, and reads the clock through `System`,
 //! so a captured machine of any OS replays anywhere.
 
+mod cache;
 mod fixture;
 mod real;
 mod recording;
 #[cfg(windows)]
 mod windows;
 
+pub use cache::CachingSystem;
 pub use fixture::{command_file, FixtureSystem};
 pub use real::RealSystem;
 pub use recording::RecordingSystem;
@@ -39,6 +41,7 @@ pub enum Cmd {
     Nft,
     FirewallCmd,
     AptCheck,
+    AptGet,
     Dnf,
     Gsettings,
     Falconctl,
@@ -65,6 +68,7 @@ impl Cmd {
             Cmd::Nft => "/usr/sbin/nft",
             Cmd::FirewallCmd => "/usr/bin/firewall-cmd",
             Cmd::AptCheck => "/usr/lib/update-notifier/apt-check",
+            Cmd::AptGet => "/usr/bin/apt-get",
             Cmd::Dnf => "/usr/bin/dnf",
             Cmd::Gsettings => "/usr/bin/gsettings",
             Cmd::Falconctl => "/opt/CrowdStrike/falconctl",
@@ -82,6 +86,19 @@ impl Cmd {
             Cmd::MdatpMacos => "/usr/local/bin/mdatp",
             Cmd::PowerShell => r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe",
         }
+    }
+}
+
+/// Files and directories a command's answer depends on and nothing else, for the commands worth
+/// caching (package managers take seconds to compute pending updates from them); `None` for the
+/// rest, whose answers depend on the running system.
+pub fn cache_inputs(cmd: Cmd, args: &[&str]) -> Option<&'static [&'static str]> {
+    const APT: &[&str] = &["/var/lib/dpkg/status", "/var/lib/apt/lists"];
+    const DNF: &[&str] = &["/var/lib/rpm", "/var/cache/libdnf5", "/var/cache/dnf"];
+    match (cmd, args) {
+        (Cmd::AptCheck | Cmd::AptGet, _) => Some(APT),
+        (Cmd::Dnf, [.., "updateinfo", "list", "--security"]) => Some(DNF),
+        _ => None,
     }
 }
 

@@ -41,31 +41,56 @@ pub fn parse_dnf_advisories(stdout: &str) -> Result<usize, String> {
     Ok(ids.len())
 }
 
-fn apt(sys: &dyn System) -> Option<Observed<UpdateFacts>> {
-    let out = match sys.run(Cmd::AptCheck, &[]) {
-        Err(SysError::NotFound(_)) => return None,
-        Err(e) => {
-            return Some(Observed::unknown(format!(
-                "cannot count pending security updates: {e}"
-            )))
+/// `apt-get -s upgrade` lists `Inst PACKAGE [OLD] (NEW ORIGINS [ARCH])`; an upgrade whose origins
+/// name a `-security` suite is a security update. Returns (all, security).
+pub fn parse_apt_simulation(stdout: &str) -> Result<(u32, u32), String> {
+    if !stdout.contains("Reading package lists") && !stdout.lines().any(|l| l.starts_with("Inst ")) {
+        return Err(format!(
+            "apt-get printed {:?}, not a simulated upgrade",
+            stdout.trim()
+        ));
+    }
+    let installs: Vec<&str> = stdout.lines().filter(|l| l.starts_with("Inst ")).collect();
+    let security = installs.iter().filter(|l| l.contains("-security")).count();
+    let n = |c: usize| u32::try_from(c).unwrap_or(u32::MAX);
+    Ok((n(installs.len()), n(security)))
+}
+
+/// What apt says is pending: `apt-check` where update-notifier is installed (Ubuntu), else a
+/// simulated upgrade (Debian), which needs no lock and changes nothing.
+fn apt_pending(sys: &dyn System) -> Option<Result<(u32, u32, &'static str), String>> {
+    match sys.run(Cmd::AptCheck, &[]) {
+        Ok(out) => return Some(parse_apt_check(&out.stderr).map(|(a, s)| (a, s, "apt-check"))),
+        Err(SysError::NotFound(_)) => {}
+        Err(e) => return Some(Err(format!("cannot count pending security updates: {e}"))),
+    }
+    match sys.run(Cmd::AptGet, &["-s", "-o", "Debug::NoLocking=1", "upgrade"]) {
+        Ok(out) if out.status == 0 => {
+            Some(parse_apt_simulation(&out.stdout).map(|(a, s)| (a, s, "apt-get -s upgrade")))
         }
-        Ok(out) => out,
+        Ok(out) => Some(Err(format!("apt-get -s upgrade failed: {}", out.stderr.trim()))),
+        Err(SysError::NotFound(_)) => None,
+        Err(e) => Some(Err(format!("cannot count pending security updates: {e}"))),
+    }
+}
+
+fn apt(sys: &dyn System) -> Option<Observed<UpdateFacts>> {
+    let (all, security, source) = match apt_pending(sys)? {
+        Ok(found) => found,
+        Err(e) => return Some(Observed::unknown(e)),
     };
     let reboot_required = sys.exists("/run/reboot-required") || sys.exists("/var/run/reboot-required");
-    Some(match parse_apt_check(&out.stderr) {
-        Ok((all, security)) => Observed::seen(
-            UpdateFacts {
-                pending_security_updates: Some(security),
-                reboot_required: Some(reboot_required),
-            },
-            [format!(
-                "apt-check: {all} updates pending, {security} of them security updates"
-            )]
-            .into_iter()
-            .chain(reboot_required.then(|| "/run/reboot-required exists".to_string())),
-        ),
-        Err(e) => Observed::unknown(e),
-    })
+    Some(Observed::seen(
+        UpdateFacts {
+            pending_security_updates: Some(security),
+            reboot_required: Some(reboot_required),
+        },
+        [format!(
+            "{source}: {all} updates pending, {security} of them security updates"
+        )]
+        .into_iter()
+        .chain(reboot_required.then(|| "/run/reboot-required exists".to_string())),
+    ))
 }
 
 fn dnf(sys: &dyn System) -> Option<Observed<UpdateFacts>> {
@@ -113,7 +138,7 @@ fn dnf(sys: &dyn System) -> Option<Observed<UpdateFacts>> {
 pub fn probe(sys: &dyn System) -> Observed<UpdateFacts> {
     apt(sys).or_else(|| dnf(sys)).unwrap_or_else(|| {
         Observed::unknown(
-            "cannot count pending security updates: neither apt-check (Debian, Ubuntu: install update-notifier-common) nor dnf (Fedora, RHEL) is installed",
+            "cannot count pending security updates: neither apt (Debian, Ubuntu) nor dnf (Fedora, RHEL) is installed",
         )
     })
 }
@@ -128,6 +153,17 @@ mod tests {
         assert_eq!(parse_apt_check("W: some warning\n0;0\n"), Ok((0, 0)));
         assert!(parse_apt_check("E: Unable to lock").is_err());
         assert!(parse_apt_check("").is_err());
+    }
+
+    #[test]
+    fn a_simulated_upgrade_counts_security_suites() {
+        let out = "Reading package lists...\nBuilding dependency tree...\nThe following packages will be upgraded:\n  openssl python3-jwt\nInst openssl [3.0.17-1~deb12u2] (3.0.20-1~deb12u1 Debian:12.14/oldstable [amd64])\nInst python3-jwt [2.6.0-1] (2.6.0-1+deb12u1 Debian:12.14/oldstable, Debian-Security:12/oldstable-security [all])\nConf openssl (3.0.20-1~deb12u1 Debian:12.14/oldstable [amd64])\n";
+        assert_eq!(parse_apt_simulation(out), Ok((2, 1)));
+        assert_eq!(
+            parse_apt_simulation("Reading package lists...\n0 upgraded, 0 newly installed.\n"),
+            Ok((0, 0))
+        );
+        assert!(parse_apt_simulation("E: Could not open lock file").is_err());
     }
 
     #[test]
