@@ -45,6 +45,15 @@ impl Report {
     pub fn result(&self, check: Check) -> Option<&CheckResult> {
         self.results.iter().find(|r| r.check == check)
     }
+
+    /// The required checks that did not pass, in plain words, for refusals and audit entries.
+    pub fn not_passing(&self) -> Vec<String> {
+        self.results
+            .iter()
+            .filter(|r| r.required && r.outcome != Outcome::Pass)
+            .map(|r| r.check.to_string())
+            .collect()
+    }
 }
 
 impl CheckResult {

@@ -102,12 +102,7 @@ impl Broker {
         };
         let verified = self.posture_baseline(now);
         let report = evaluate(&claims.facts, &self.0.settings.posture.policy, &verified, now);
-        let failing: Vec<String> = report
-            .results
-            .iter()
-            .filter(|r| r.required && r.outcome != Outcome::Pass)
-            .map(|r| r.check.to_string())
-            .collect();
+        let failing = report.not_passing();
         let record = PostureRecord {
             id: Uuid::new_v4(),
             device: device.to_string(),
@@ -201,13 +196,7 @@ pub(super) fn judge_posture(
         .iter()
         .filter_map(|(label, policy)| {
             let report = evaluate(&r.claims.facts, policy, baseline, now);
-            let not_passing: Vec<String> = report
-                .results
-                .iter()
-                .filter(|c| c.required && c.outcome != Outcome::Pass)
-                .map(|c| c.check.to_string())
-                .collect();
-            (!report.compliant).then(|| format!("{} (for {label})", not_passing.join(", ")))
+            (!report.compliant).then(|| format!("{} (for {label})", report.not_passing().join(", ")))
         })
         .collect();
     if !failing.is_empty() {
