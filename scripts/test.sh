@@ -10,6 +10,7 @@ command -v cargo >/dev/null || { echo "cargo is missing: install the Rust toolch
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_packages+=(postgresql)
 command -v pkg-config >/dev/null || need_packages+=(pkg-config)
 command -v keyctl >/dev/null || need_packages+=(keyutils)  # the device-key tests use a session keyring
+command -v c++ >/dev/null || need_packages+=(g++)  # libFuzzer, for scripts/fuzz.sh
 if ((${#need_packages[@]})); then
   echo "== installing ${need_packages[*]}"
   export DEBIAN_FRONTEND=noninteractive
