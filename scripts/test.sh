@@ -11,6 +11,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_packages+=(postgresq
 command -v pkg-config >/dev/null || need_packages+=(pkg-config)
 command -v keyctl >/dev/null || need_packages+=(keyutils)  # the device-key tests use a session keyring
 command -v c++ >/dev/null || need_packages+=(g++)  # libFuzzer, for scripts/fuzz.sh
+command -v nft >/dev/null || need_packages+=(nftables)  # the gateway's data-plane tests
+command -v wireguard-go >/dev/null || need_packages+=(wireguard-go)
 if ((${#need_packages[@]})); then
   echo "== installing ${need_packages[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -1,0 +1,109 @@
+//! Which grants of a broker's desired state the gateway accepts: signed by the pinned broker key,
+//! meant for this gateway, and not yet over. Everything else is dropped, with the reason.
+
+use daypass_proto::api::GatewayState;
+use daypass_proto::Grant;
+use ed25519_dalek::VerifyingKey;
+use time::OffsetDateTime;
+
+/// A grant the gateway refused, and why (for its log; the grant's id when it could be read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub grant: Option<uuid::Uuid>,
+    pub reason: String,
+}
+
+/// The grants to enforce now, and the ones refused.
+pub fn accepted(
+    state: &GatewayState,
+    broker_key: &VerifyingKey,
+    gateway: &str,
+    now: OffsetDateTime,
+) -> (Vec<Grant>, Vec<Refused>) {
+    let mut grants = Vec::new();
+    let mut refused = Vec::new();
+    for signed in &state.grants {
+        let grant = match signed.verify(broker_key) {
+            Ok(g) => g,
+            Err(e) => {
+                refused.push(Refused {
+                    grant: None,
+                    reason: format!("signature refused: {e}"),
+                });
+                continue;
+            }
+        };
+        let problem = if grant.gateway != gateway {
+            Some(format!("meant for gateway {:?}, not {gateway:?}", grant.gateway))
+        } else if grant.not_after <= now {
+            Some(format!("ended at {}", grant.not_after))
+        } else if grant.not_before >= grant.not_after {
+            Some("not_before is not before not_after".to_string())
+        } else {
+            None
+        };
+        match problem {
+            Some(reason) => refused.push(Refused {
+                grant: Some(grant.id),
+                reason,
+            }),
+            None => grants.push(grant),
+        }
+    }
+    (grants, refused)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::tests::grant;
+    use daypass_proto::Signed;
+    use ed25519_dalek::SigningKey;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-24 12:00 UTC);
+
+    fn state(grants: Vec<Signed<Grant>>) -> GatewayState {
+        GatewayState {
+            gateway: "gw-eu".into(),
+            revision: 1,
+            generated_at: NOW,
+            grants,
+        }
+    }
+
+    #[test]
+    fn only_live_grants_signed_by_the_pinned_key_for_this_gateway_are_accepted() {
+        let broker = SigningKey::from_bytes(&[1; 32]);
+        let stranger = SigningKey::from_bytes(&[2; 32]);
+        let live = grant("a", NOW, NOW + time::Duration::hours(1));
+        let mut elsewhere = grant("b", NOW, NOW + time::Duration::hours(1));
+        elsewhere.gateway = "gw-us".into();
+        let over = grant(
+            "c",
+            NOW - time::Duration::hours(2),
+            NOW - time::Duration::hours(1),
+        );
+        let forged = grant("d", NOW, NOW + time::Duration::hours(1));
+        let (ok, refused) = accepted(
+            &state(vec![
+                Signed::sign(&live, &broker),
+                Signed::sign(&elsewhere, &broker),
+                Signed::sign(&over, &broker),
+                Signed::sign(&forged, &stranger),
+            ]),
+            &broker.verifying_key(),
+            "gw-eu",
+            NOW,
+        );
+        assert_eq!(ok, vec![live]);
+        let reasons: Vec<&str> = refused.iter().map(|r| r.reason.as_str()).collect();
+        assert!(reasons[0].contains("gw-us"), "{reasons:?}");
+        assert!(reasons[1].starts_with("ended at"), "{reasons:?}");
+        assert!(reasons[2].starts_with("signature refused"), "{reasons:?}");
+        assert_eq!(
+            refused[2].grant, None,
+            "a forged grant's content is not believed, not even its id"
+        );
+    }
+}

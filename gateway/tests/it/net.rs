@@ -1,0 +1,243 @@
+//! A small test network, removed when dropped (also when a test fails): a contractor host and a
+//! resource host on either side of a gateway, a WireGuard tunnel (userspace `wireguard-go`) from
+//! the contractor to the gateway, and TCP echo servers on the resource host.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+use wireguard_control::{Backend, DeviceUpdate, InterfaceName, Key, PeerConfigBuilder};
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// Runs `ip` (or any command) and fails the test with its output if it fails.
+pub fn run(args: &[&str]) {
+    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Waits in real time: the kernel's set timeouts and wireguard-go's start-up run on the wall clock,
+/// which is what these tests observe (the pure planning is tested with `now` as a parameter).
+#[allow(clippy::disallowed_methods)]
+pub fn pause(d: Duration) {
+    std::thread::sleep(d);
+}
+
+/// Runs `f` on a thread that has entered network namespace `ns`; sockets it makes stay there.
+pub fn in_namespace<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let path = format!("/run/netns/{ns}");
+    std::thread::spawn(move || {
+        let file = std::fs::File::open(&path).unwrap();
+        nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        f()
+    })
+    .join()
+    .unwrap()
+}
+
+pub struct Net {
+    pub client_ns: String,
+    pub gateway_ns: String,
+    pub resource_ns: String,
+    pub client_wg: String,
+    pub gateway_wg: String,
+    pub gateway_private: Key,
+    pub client_public: Key,
+    children: Vec<Child>,
+}
+
+pub const GATEWAY_TUNNEL: &str = "100.96.0.1/16";
+pub const CLIENT_TUNNEL: &str = "100.96.0.2/32";
+pub const GATEWAY_PORT: u16 = 51820;
+
+impl Net {
+    /// Builds the network. Needs root (network namespaces, nftables) and `wireguard-go`.
+    pub fn new() -> Net {
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "the data-plane tests need root: run them as root (scripts/test.sh does)"
+        );
+        let n = std::process::id() % 10_000 * 10 + NEXT.fetch_add(1, Ordering::SeqCst);
+        let mut net = Net {
+            client_ns: format!("dpc{n}"),
+            gateway_ns: format!("dpg{n}"),
+            resource_ns: format!("dpr{n}"),
+            client_wg: format!("dpwc{n}"),
+            gateway_wg: format!("dpwg{n}"),
+            gateway_private: Key::generate_private(),
+            client_public: Key::zero(),
+            children: vec![],
+        };
+        let (c, g, r) = (
+            net.client_ns.clone(),
+            net.gateway_ns.clone(),
+            net.resource_ns.clone(),
+        );
+        for ns in [&c, &g, &r] {
+            run(&["ip", "netns", "add", ns]);
+            run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+        }
+        // Underlay between contractor and gateway, and the private network behind the gateway.
+        let (cg0, cg1, gr0, gr1) = (
+            format!("dpa{n}"),
+            format!("dpb{n}"),
+            format!("dpe{n}"),
+            format!("dpf{n}"),
+        );
+        run(&[
+            "ip", "link", "add", &cg0, "netns", &c, "type", "veth", "peer", "name", &cg1, "netns", &g,
+        ]);
+        run(&[
+            "ip", "link", "add", &gr0, "netns", &g, "type", "veth", "peer", "name", &gr1, "netns", &r,
+        ]);
+        for (ns, dev, addr) in [
+            (&c, &cg0, "198.18.0.2/24"),
+            (&g, &cg1, "198.18.0.1/24"),
+            (&g, &gr0, "10.20.0.1/24"),
+            (&r, &gr1, "10.20.0.10/24"),
+        ] {
+            run(&["ip", "-n", ns, "addr", "add", addr, "dev", dev]);
+            run(&["ip", "-n", ns, "link", "set", dev, "up"]);
+        }
+        // A second resource host on the same network: never granted in these tests.
+        run(&["ip", "-n", &r, "addr", "add", "10.20.0.11/24", "dev", &gr1]);
+        run(&["ip", "-n", &r, "route", "add", "default", "via", "10.20.0.1"]);
+        run(&[
+            "ip",
+            "netns",
+            "exec",
+            &g,
+            "sysctl",
+            "-qw",
+            "net.ipv4.ip_forward=1",
+        ]);
+
+        // WireGuard: the gateway side first, so the contractor's first handshake is answered.
+        let gw = net.wireguard_go(&g, &net.gateway_wg.clone());
+        net.children.push(gw);
+        let cl = net.wireguard_go(&c, &net.client_wg.clone());
+        net.children.push(cl);
+        run(&[
+            "ip",
+            "-n",
+            &g,
+            "addr",
+            "add",
+            GATEWAY_TUNNEL,
+            "dev",
+            &net.gateway_wg,
+        ]);
+        run(&["ip", "-n", &g, "link", "set", &net.gateway_wg, "up"]);
+        let client_private = Key::generate_private();
+        net.client_public = client_private.get_public();
+        let client_if: InterfaceName = net.client_wg.parse().unwrap();
+        DeviceUpdate::new()
+            .set_private_key(client_private)
+            .add_peer(
+                PeerConfigBuilder::new(&net.gateway_private.get_public())
+                    .set_endpoint(SocketAddr::from(([198, 18, 0, 1], GATEWAY_PORT)))
+                    .add_allowed_ip("10.20.0.0".parse().unwrap(), 24),
+            )
+            .apply(&client_if, Backend::Userspace)
+            .unwrap();
+        run(&[
+            "ip",
+            "-n",
+            &c,
+            "addr",
+            "add",
+            CLIENT_TUNNEL,
+            "dev",
+            &net.client_wg,
+        ]);
+        run(&["ip", "-n", &c, "link", "set", &net.client_wg, "up"]);
+        run(&[
+            "ip",
+            "-n",
+            &c,
+            "route",
+            "add",
+            "10.20.0.0/24",
+            "dev",
+            &net.client_wg,
+        ]);
+
+        for addr in ["10.20.0.10:5432", "10.20.0.10:22", "10.20.0.11:5432"] {
+            echo_server(&r, addr.parse().unwrap());
+        }
+        net
+    }
+
+    /// Starts `wireguard-go` in the foreground in `ns` (this test owns its process) and waits for
+    /// its control socket.
+    fn wireguard_go(&self, ns: &str, iface: &str) -> Child {
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns, "wireguard-go", "-f", iface])
+            .env("WG_PROCESS_FOREGROUND", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("wireguard-go (Debian package wireguard-go) runs the data-plane tests");
+        let socket = format!("/var/run/wireguard/{iface}.sock");
+        let start = Instant::now();
+        while !std::path::Path::new(&socket).exists() {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "wireguard-go did not create {socket}"
+            );
+            pause(Duration::from_millis(20));
+        }
+        child
+    }
+
+    /// Opens a TCP connection from the contractor's host, or says why not within `wait`.
+    pub fn connect(&self, addr: &str, wait: Duration) -> std::io::Result<TcpStream> {
+        let addr: SocketAddr = addr.parse().unwrap();
+        in_namespace(&self.client_ns, move || TcpStream::connect_timeout(&addr, wait))
+    }
+}
+
+/// Sends `text` and waits up to `wait` for it to come back.
+pub fn echo(stream: &mut TcpStream, text: &str, wait: Duration) -> std::io::Result<String> {
+    stream.set_read_timeout(Some(wait))?;
+    stream.write_all(text.as_bytes())?;
+    let mut buf = vec![0u8; text.len()];
+    stream.read_exact(&mut buf)?;
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+fn echo_server(ns: &str, addr: SocketAddr) {
+    let listener = in_namespace(ns, move || TcpListener::bind(addr).unwrap());
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 512];
+                while let Ok(n) = conn.read(&mut buf) {
+                    if n == 0 || conn.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        for ns in [&self.client_ns, &self.gateway_ns, &self.resource_ns] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+        for iface in [&self.client_wg, &self.gateway_wg] {
+            let _ = std::fs::remove_file(format!("/var/run/wireguard/{iface}.sock"));
+        }
+    }
+}
