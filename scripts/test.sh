@@ -13,6 +13,7 @@ command -v keyctl >/dev/null || need_packages+=(keyutils)  # the device-key test
 command -v c++ >/dev/null || need_packages+=(g++)  # libFuzzer, for scripts/fuzz.sh
 command -v nft >/dev/null || need_packages+=(nftables)  # the gateway's data-plane tests
 command -v wireguard-go >/dev/null || need_packages+=(wireguard-go)
+command -v curl >/dev/null || need_packages+=(curl ca-certificates)  # the end-to-end tests call the broker's API
 if ((${#need_packages[@]})); then
   echo "== installing ${need_packages[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -54,4 +55,5 @@ done
 echo "== fuzz the posture parsers"
 bash scripts/fuzz.sh "${DAYPASS_FUZZ_SECONDS:-30}"
 echo "== tests"
+cargo build --quiet --workspace --bins  # the end-to-end tests run the binaries
 cargo test --workspace

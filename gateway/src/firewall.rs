@@ -42,6 +42,12 @@ add rule inet {TABLE} input iifname "{interface}" drop
     )
 }
 
+/// The setup, with both sets emptied: what a starting agent applies before it enforces the grants
+/// it holds again, so nothing stale (or already expired) survives a restart.
+pub fn startup_script(interface: &str) -> String {
+    setup_script(interface) + &format!("flush set inet {TABLE} allow\nflush set inet {TABLE} allow_icmp\n")
+}
+
 /// The element of a set an allow entry is, without its timeout.
 fn element(a: &Allow) -> (&'static str, String) {
     match (a.protocol, a.ports) {

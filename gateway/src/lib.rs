@@ -2,8 +2,13 @@
 //! them into WireGuard peers and per-resource nftables allow entries, and lets the kernel end each
 //! entry at its grant's `not_after`, whether or not the agent is still running.
 
+pub mod agent;
+pub mod clock;
 pub mod firewall;
+pub mod health;
+pub mod link;
 pub mod plan;
+pub mod store;
 pub mod verify;
 #[cfg(unix)]
 pub mod wireguard;

@@ -45,14 +45,16 @@ impl WireGuard {
         WireGuardError::Io(self.name.to_string(), e)
     }
 
-    /// Sets the gateway's own key and port (the interface must exist: created by the kernel, or
-    /// by `wireguard-go`, which `apply` starts itself when its socket is missing).
-    pub fn configure(&self, private_key_base64: &str, listen_port: u16) -> Result<(), WireGuardError> {
+    /// Sets the gateway's key and port and removes every peer: a starting agent adds back the ones
+    /// its live grants need. The interface must exist (made by the kernel module, or by
+    /// `wireguard-go`, which `wireguard-control` starts itself when its socket is missing).
+    pub fn reset(&self, private_key_base64: &str, listen_port: u16) -> Result<(), WireGuardError> {
         let key = Key::from_base64(private_key_base64)
             .map_err(|_| WireGuardError::Key("(the gateway's private key)".into()))?;
         DeviceUpdate::new()
             .set_private_key(key)
             .set_listen_port(listen_port)
+            .replace_peers()
             .apply(&self.name, self.backend)
             .map_err(|e| self.io(e))
     }

@@ -1,9 +1,9 @@
-//! What a grant does to packets: exactly its port opens, nothing else does, and at `not_after` the
+//! The gateway's library pieces in a real network — what a grant does to packets: exactly its port opens, nothing else does, and at `not_after` the
 //! kernel closes it (new and open connections alike) with no help from the agent; a revocation
 //! closes it at once.
 
-use crate::net::{echo, pause, Net, CLIENT_TUNNEL, GATEWAY_PORT};
-use daypass_gateway::firewall::{apply_changes, setup_script, Firewall, Nft};
+use daypass_e2e::net::{echo, pause, Net, CLIENT_TUNNEL, GATEWAY_PORT};
+use daypass_gateway::firewall::{apply_changes, startup_script, Firewall, Nft};
 use daypass_gateway::plan::{changes, desired, Desired};
 use daypass_gateway::wireguard::WireGuard;
 use daypass_proto::{Grant, GrantDevice, GrantedResource, PortRange, Protocol};
@@ -45,13 +45,19 @@ fn grant(net: &Net, not_after: OffsetDateTime) -> Grant {
     }
 }
 
-/// The gateway agent's work for one state, done once: firewall, WireGuard key, peers and entries.
+/// What a starting agent does: the firewall table with empty sets, the WireGuard key, no peers.
+fn start(net: &Net) {
+    Nft::in_namespace(&net.gateway_ns)
+        .apply(&startup_script(&net.gateway_wg))
+        .unwrap();
+    let wg = WireGuard::new(&net.gateway_wg, Backend::Userspace).unwrap();
+    wg.reset(&net.gateway_private.to_base64(), GATEWAY_PORT).unwrap();
+}
+
+/// The agent's work for one state: the peers and entries that take `applied` to what `grants` ask.
 fn enforce(net: &Net, grants: &[Grant], applied: &Desired) -> Desired {
     let nft = Nft::in_namespace(&net.gateway_ns);
-    nft.apply(&setup_script(&net.gateway_wg)).unwrap();
     let wg = WireGuard::new(&net.gateway_wg, Backend::Userspace).unwrap();
-    wg.configure(&net.gateway_private.to_base64(), GATEWAY_PORT)
-        .unwrap();
     let now = wall_clock();
     let (want, skipped) = desired(grants, now);
     assert!(skipped.is_empty(), "{skipped:?}");
@@ -81,7 +87,8 @@ fn set_elements(net: &Net) -> String {
 
 #[test]
 fn a_grant_opens_exactly_its_port_and_the_kernel_closes_it_at_not_after() {
-    let net = Net::new();
+    let net = Net::build();
+    start(&net);
     // The device is a WireGuard peer, but no entry allows anything yet: the firewall drops it.
     let mut peer_only = grant(&net, wall_clock() + time::Duration::seconds(60));
     peer_only.resources.clear();
@@ -126,7 +133,8 @@ fn a_grant_opens_exactly_its_port_and_the_kernel_closes_it_at_not_after() {
 
 #[test]
 fn a_revocation_closes_access_at_once() {
-    let net = Net::new();
+    let net = Net::build();
+    start(&net);
     let g = grant(&net, wall_clock() + time::Duration::minutes(10));
     let applied = enforce(&net, std::slice::from_ref(&g), &Desired::default());
     let mut open = net.connect("10.20.0.10:5432", OPEN).expect("granted");

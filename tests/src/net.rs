@@ -1,4 +1,4 @@
-//! A small test network, removed when dropped (also when a test fails): a contractor host and a
+//! A test network, removed when dropped (also when a test fails): a contractor host and a
 //! resource host on either side of a gateway, a WireGuard tunnel (userspace `wireguard-go`) from
 //! the contractor to the gateway, and TCP echo servers on the resource host.
 
@@ -7,7 +7,8 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
-use wireguard_control::{Backend, DeviceUpdate, InterfaceName, Key, PeerConfigBuilder};
+pub use wireguard_control::Key;
+use wireguard_control::{Backend, DeviceUpdate, InterfaceName, PeerConfigBuilder};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
@@ -57,7 +58,7 @@ pub const GATEWAY_PORT: u16 = 51820;
 
 impl Net {
     /// Builds the network. Needs root (network namespaces, nftables) and `wireguard-go`.
-    pub fn new() -> Net {
+    pub fn build() -> Net {
         assert!(
             nix::unistd::geteuid().is_root(),
             "the data-plane tests need root: run them as root (scripts/test.sh does)"
@@ -138,13 +139,9 @@ impl Net {
         let client_if: InterfaceName = net.client_wg.parse().unwrap();
         DeviceUpdate::new()
             .set_private_key(client_private)
-            .add_peer(
-                PeerConfigBuilder::new(&net.gateway_private.get_public())
-                    .set_endpoint(SocketAddr::from(([198, 18, 0, 1], GATEWAY_PORT)))
-                    .add_allowed_ip("10.20.0.0".parse().unwrap(), 24),
-            )
             .apply(&client_if, Backend::Userspace)
             .unwrap();
+        net.restart_client_session();
         run(&[
             "ip",
             "-n",
@@ -193,6 +190,89 @@ impl Net {
             pause(Duration::from_millis(20));
         }
         child
+    }
+
+    /// Sets the contractor's one peer (the gateway) afresh, dropping any session: what the client
+    /// service does when it brings a tunnel up for a new grant, so the first packet starts a new
+    /// handshake instead of using keys the gateway forgot when the last grant ended.
+    pub fn restart_client_session(&self) {
+        let client_if: InterfaceName = self.client_wg.parse().unwrap();
+        DeviceUpdate::new()
+            .replace_peers()
+            .add_peer(
+                PeerConfigBuilder::new(&self.gateway_private.get_public())
+                    .set_endpoint(SocketAddr::from(([198, 18, 0, 1], GATEWAY_PORT)))
+                    .add_allowed_ip("10.20.0.0".parse().unwrap(), 24),
+            )
+            .apply(&client_if, Backend::Userspace)
+            .unwrap();
+    }
+
+    /// Gives the contractor's tunnel interface the address the broker assigned to the device.
+    pub fn readdress_client(&self, cidr: &str) {
+        run(&[
+            "ip",
+            "-n",
+            &self.client_ns,
+            "addr",
+            "flush",
+            "dev",
+            &self.client_wg,
+        ]);
+        run(&[
+            "ip",
+            "-n",
+            &self.client_ns,
+            "addr",
+            "add",
+            cidr,
+            "dev",
+            &self.client_wg,
+        ]);
+        run(&[
+            "ip",
+            "-n",
+            &self.client_ns,
+            "route",
+            "replace",
+            "10.20.0.0/24",
+            "dev",
+            &self.client_wg,
+        ]);
+    }
+
+    /// Runs a command inside one of the namespaces and returns its standard output; a failure
+    /// fails the test with the command's standard error (never its output, which may hold tokens).
+    pub fn exec(&self, ns: &str, args: &[&str], env: &[(&str, &str)]) -> String {
+        let out = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(args)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{} failed: {}",
+            args.first().unwrap_or(&""),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Starts a long-running process inside a namespace; it is killed when the network is dropped.
+    pub fn spawn(&mut self, ns: &str, args: &[&str], env: &[(&str, &str)], log: &std::path::Path) -> u32 {
+        let file = std::fs::File::create(log).unwrap();
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(args)
+            .envs(env.iter().copied())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        self.children.push(child);
+        pid
     }
 
     /// Opens a TCP connection from the contractor's host, or says why not within `wait`.

@@ -1,0 +1,238 @@
+//! The enforcing loop's state machine: it holds the grants last accepted from the broker, and at
+//! every new state or timer tick makes the applied peers and allow entries match what those grants
+//! ask for at `now`. Without the broker it keeps enforcing what it has, each grant until its own
+//! `not_after`, never longer.
+
+use crate::firewall::{apply_changes, Firewall, FirewallError};
+use crate::plan::{changes, desired, next_change, Changes, Desired};
+use crate::verify::accepted;
+use daypass_proto::api::GatewayState;
+use daypass_proto::Grant;
+use ed25519_dalek::VerifyingKey;
+use time::OffsetDateTime;
+
+/// Where peers go: the WireGuard interface, or a recorder in unit tests.
+pub trait PeerTable: Send {
+    fn apply(&mut self, changes: &Changes) -> Result<(), String>;
+}
+
+#[cfg(unix)]
+impl PeerTable for crate::wireguard::WireGuard {
+    fn apply(&mut self, changes: &Changes) -> Result<(), String> {
+        crate::wireguard::WireGuard::apply(self, changes).map_err(|e| e.to_string())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnforceError {
+    #[error("firewall: {0}")]
+    Firewall(#[from] FirewallError),
+    #[error("WireGuard: {0}")]
+    Peers(String),
+}
+
+pub struct Agent {
+    gateway: String,
+    broker_key: VerifyingKey,
+    grants: Vec<Grant>,
+    revision: Option<i64>,
+    applied: Desired,
+}
+
+/// What a reconcile did, for logs and the health endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub changes: Changes,
+    pub refused: Vec<String>,
+    /// When the agent must look again even if nothing arrives.
+    pub next_change: Option<OffsetDateTime>,
+}
+
+impl Agent {
+    /// An agent that has applied nothing: the caller empties the firewall sets and peers first.
+    pub fn new(gateway: &str, broker_key: VerifyingKey) -> Self {
+        Agent {
+            gateway: gateway.into(),
+            broker_key,
+            grants: vec![],
+            revision: None,
+            applied: Desired::default(),
+        }
+    }
+
+    pub fn revision(&self) -> Option<i64> {
+        self.revision
+    }
+
+    /// Grants being enforced now.
+    pub fn active(&self, now: OffsetDateTime) -> usize {
+        self.grants
+            .iter()
+            .filter(|g| g.not_before <= now && now < g.not_after)
+            .count()
+    }
+
+    /// Takes a state from the broker (or from disk at start) and enforces it. A state older than
+    /// the one held is ignored.
+    pub fn receive(
+        &mut self,
+        state: &GatewayState,
+        now: OffsetDateTime,
+        fw: &dyn Firewall,
+        peers: &mut dyn PeerTable,
+    ) -> Result<Outcome, EnforceError> {
+        if self.revision.is_some_and(|r| state.revision < r) {
+            return self.tick(now, fw, peers);
+        }
+        let (grants, refused) = accepted(state, &self.broker_key, &self.gateway, now);
+        self.grants = grants;
+        self.revision = Some(state.revision);
+        let mut outcome = self.tick(now, fw, peers)?;
+        outcome.refused = refused
+            .into_iter()
+            .map(|r| match r.grant {
+                Some(id) => format!("grant {id}: {}", r.reason),
+                None => r.reason,
+            })
+            .collect();
+        Ok(outcome)
+    }
+
+    /// Makes what is applied match the held grants at `now`: grants that started are added, the
+    /// peers of grants that ended are removed (their allow entries already expired in the kernel).
+    pub fn tick(
+        &mut self,
+        now: OffsetDateTime,
+        fw: &dyn Firewall,
+        peers: &mut dyn PeerTable,
+    ) -> Result<Outcome, EnforceError> {
+        self.grants.retain(|g| g.not_after > now);
+        let (want, skipped) = desired(&self.grants, now);
+        let c = changes(&self.applied, &want, now);
+        if !c.is_empty() {
+            apply_changes(fw, &c)?;
+            peers.apply(&c).map_err(EnforceError::Peers)?;
+            self.applied = want;
+        }
+        Ok(Outcome {
+            changes: c,
+            refused: skipped
+                .into_iter()
+                .map(|s| format!("grant {}: {}", s.grant, s.reason))
+                .collect(),
+            next_change: next_change(&self.grants, now),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::tests::grant;
+    use daypass_proto::Signed;
+    use ed25519_dalek::SigningKey;
+    use std::sync::Mutex;
+    use time::macros::datetime;
+    use time::Duration;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-24 12:00 UTC);
+
+    #[derive(Default)]
+    struct Scripts(Mutex<Vec<String>>);
+    impl Firewall for Scripts {
+        fn apply(&self, script: &str) -> Result<(), FirewallError> {
+            self.0.lock().unwrap().push(script.to_string());
+            Ok(())
+        }
+    }
+
+    #[derive(Default)]
+    struct Peers(Vec<Changes>);
+    impl PeerTable for Peers {
+        fn apply(&mut self, c: &Changes) -> Result<(), String> {
+            self.0.push(c.clone());
+            Ok(())
+        }
+    }
+
+    fn key() -> SigningKey {
+        SigningKey::from_bytes(&[9; 32])
+    }
+
+    fn state(revision: i64, grants: &[daypass_proto::Grant]) -> GatewayState {
+        GatewayState {
+            gateway: "gw-eu".into(),
+            revision,
+            generated_at: NOW,
+            grants: grants.iter().map(|g| Signed::sign(g, &key())).collect(),
+        }
+    }
+
+    #[test]
+    fn without_the_broker_a_grant_is_enforced_until_its_own_end_and_not_longer() {
+        let (fw, mut peers) = (Scripts::default(), Peers::default());
+        let mut agent = Agent::new("gw-eu", key().verifying_key());
+        let g = grant("a", NOW, NOW + Duration::hours(1));
+        let first = agent.receive(&state(1, &[g]), NOW, &fw, &mut peers).unwrap();
+        assert_eq!(
+            (first.changes.add_peers.len(), first.changes.add_allows.len()),
+            (1, 1)
+        );
+        assert_eq!(first.next_change, Some(NOW + Duration::hours(1)));
+
+        // No word from the broker for 59 minutes: nothing changes.
+        let quiet = agent.tick(NOW + Duration::minutes(59), &fw, &mut peers).unwrap();
+        assert!(quiet.changes.is_empty());
+        assert_eq!(agent.active(NOW + Duration::minutes(59)), 1);
+
+        // At not_after the peer goes; the kernel already dropped the entry, so none is deleted.
+        let end = agent.tick(NOW + Duration::hours(1), &fw, &mut peers).unwrap();
+        assert_eq!(
+            (end.changes.remove_peers.len(), end.changes.remove_allows.len()),
+            (1, 0)
+        );
+        assert_eq!(agent.active(NOW + Duration::hours(1)), 0);
+    }
+
+    #[test]
+    fn a_restart_never_adds_back_what_already_expired() {
+        let (fw, mut peers) = (Scripts::default(), Peers::default());
+        let over = grant("over", NOW - Duration::hours(2), NOW - Duration::minutes(1));
+        let live = grant("live", NOW - Duration::hours(1), NOW + Duration::minutes(30));
+        let mut agent = Agent::new("gw-eu", key().verifying_key());
+        let out = agent
+            .receive(&state(7, &[over, live]), NOW, &fw, &mut peers)
+            .unwrap();
+        assert_eq!(out.changes.add_allows.len(), 1);
+        assert_eq!(
+            out.changes.add_allows[0].1,
+            Duration::minutes(30),
+            "only the time it has left"
+        );
+        assert_eq!(out.refused.len(), 1, "{:?}", out.refused);
+    }
+
+    #[test]
+    fn an_older_revision_is_ignored_and_a_newer_one_revokes() {
+        let (fw, mut peers) = (Scripts::default(), Peers::default());
+        let mut agent = Agent::new("gw-eu", key().verifying_key());
+        let g = grant("a", NOW, NOW + Duration::hours(1));
+        agent
+            .receive(&state(5, std::slice::from_ref(&g)), NOW, &fw, &mut peers)
+            .unwrap();
+        let stale = agent.receive(&state(4, &[]), NOW, &fw, &mut peers).unwrap();
+        assert!(
+            stale.changes.is_empty(),
+            "a late, older state does not undo a newer one"
+        );
+        let revoked = agent.receive(&state(6, &[]), NOW, &fw, &mut peers).unwrap();
+        assert_eq!(
+            (
+                revoked.changes.remove_peers.len(),
+                revoked.changes.remove_allows.len()
+            ),
+            (1, 1)
+        );
+        assert_eq!(agent.revision(), Some(6));
+    }
+}

@@ -1,0 +1,227 @@
+//! `daypass-gateway`: the agent on a gateway host. It brings up the WireGuard interface and the
+//! firewall table, enforces the grants it last held (from disk) at once, then follows the broker's
+//! stream of signed states, and removes each peer at its grant's end on its own.
+
+use anyhow::{Context, Result};
+use base64::Engine as _;
+use clap::Parser;
+use daypass_gateway::agent::{Agent, Outcome};
+use daypass_gateway::clock;
+use daypass_gateway::firewall::{startup_script, Firewall, Nft};
+use daypass_gateway::health::{self, Health};
+use daypass_gateway::link::{self, LinkStatus};
+use daypass_gateway::store::StateFile;
+use daypass_gateway::wireguard::{default_backend, WireGuard};
+use secrecy::{ExposeSecret as _, SecretString};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "daypass-gateway",
+    version,
+    about = "Enforce broker-signed Daypass grants on this gateway"
+)]
+struct Cli {
+    /// The broker's base URL, e.g. https://broker.example.com:8443.
+    #[arg(long, env = "DAYPASS_BROKER_URL")]
+    broker: String,
+    /// The broker's grant-signing public key (base64, from GET /api/v1/broker-key), pinned at install.
+    #[arg(long, env = "DAYPASS_BROKER_KEY")]
+    broker_key: String,
+    /// The broker's TLS certificate (PEM) to trust instead of the public roots (self-signed brokers).
+    #[arg(long, env = "DAYPASS_BROKER_CA")]
+    broker_ca: Option<PathBuf>,
+    /// This gateway's name at the broker.
+    #[arg(long, env = "DAYPASS_GATEWAY_NAME")]
+    name: String,
+    /// The credential `daypass-broker admin gateway add` printed.
+    #[arg(long, env = "DAYPASS_GATEWAY_TOKEN", hide_env_values = true)]
+    token: SecretString,
+    /// The WireGuard interface this agent owns.
+    #[arg(long, env = "DAYPASS_WG_INTERFACE", default_value = "daypass0")]
+    interface: String,
+    /// File holding the gateway's WireGuard private key (base64).
+    #[arg(long, env = "DAYPASS_WG_PRIVATE_KEY_FILE")]
+    private_key_file: PathBuf,
+    #[arg(long, env = "DAYPASS_WG_PORT", default_value_t = 51820)]
+    listen_port: u16,
+    /// The gateway's address in the tunnel network, e.g. 100.96.0.1/16.
+    #[arg(long, env = "DAYPASS_TUNNEL_ADDRESS")]
+    tunnel_address: ipnet::Ipv4Net,
+    #[arg(long, env = "DAYPASS_STATE_DIR", default_value = "/var/lib/daypass-gateway")]
+    state_dir: PathBuf,
+    #[arg(long, env = "DAYPASS_HEALTH_LISTEN", default_value = "127.0.0.1:9108")]
+    health_listen: SocketAddr,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DAYPASS_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: starting the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn ip(args: &[&str]) -> Result<()> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .context("running ip (install iproute2)")?;
+    anyhow::ensure!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    Ok(())
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let key_bytes: [u8; 32] = base64::engine::general_purpose::STANDARD
+        .decode(cli.broker_key.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .context("--broker-key must be the broker's base64 Ed25519 public key (32 bytes)")?;
+    let broker_key = ed25519_dalek::VerifyingKey::from_bytes(&key_bytes)
+        .context("--broker-key is not a valid Ed25519 key")?;
+    let private_key = SecretString::from(
+        std::fs::read_to_string(&cli.private_key_file)
+            .with_context(|| {
+                format!(
+                    "reading the WireGuard private key {}",
+                    cli.private_key_file.display()
+                )
+            })?
+            .trim()
+            .to_string(),
+    );
+    let client = link::http_client(cli.broker_ca.as_deref())?;
+
+    // The interface (the kernel module's, or wireguard-go started by wireguard-control), its key,
+    // no peers; the table with empty sets. Then what the grants held on disk still allow.
+    let backend = default_backend();
+    let wg = WireGuard::new(&cli.interface, backend)?;
+    wg.reset(private_key.expose_secret(), cli.listen_port)
+        .context("bringing up the WireGuard interface")?;
+    ip(&[
+        "addr",
+        "replace",
+        &cli.tunnel_address.to_string(),
+        "dev",
+        &cli.interface,
+    ])?;
+    ip(&["link", "set", &cli.interface, "up"])?;
+    let nft = Nft::here();
+    nft.apply(&startup_script(&cli.interface))
+        .context("setting up the firewall table")?;
+    tracing::info!(interface = %cli.interface, backend = ?backend, "gateway interface and firewall ready");
+
+    let store = StateFile::in_dir(&cli.state_dir);
+    let mut agent = Agent::new(&cli.name, broker_key);
+    let mut peers = wg;
+    let health: health::Shared = Arc::new(Mutex::new(Health {
+        gateway: cli.name.clone(),
+        link: LinkStatus::Connecting,
+        revision: None,
+        active_grants: 0,
+        enforce_error: None,
+    }));
+    let report = |agent: &Agent, result: Result<Outcome, String>| {
+        let mut h = health.lock().unwrap_or_else(|p| p.into_inner());
+        h.revision = agent.revision();
+        h.active_grants = agent.active(clock::now());
+        match result {
+            Ok(o) => {
+                h.enforce_error = None;
+                for r in &o.refused {
+                    tracing::warn!(refused = %r, "grant not enforced");
+                }
+                if !o.changes.is_empty() {
+                    tracing::info!(
+                        peers_added = o.changes.add_peers.len(), peers_removed = o.changes.remove_peers.len(),
+                        entries_added = o.changes.add_allows.len(), entries_removed = o.changes.remove_allows.len(),
+                        revision = ?agent.revision(), "enforced"
+                    );
+                }
+                o.next_change
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not enforce the grants; retrying");
+                h.enforce_error = Some(e);
+                None
+            }
+        }
+    };
+    match store.load() {
+        Ok(Some(held)) => {
+            let r = agent
+                .receive(&held, clock::now(), &nft, &mut peers)
+                .map_err(|e| e.to_string());
+            report(&agent, r);
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "starting without held grants"),
+    }
+
+    let listener = tokio::net::TcpListener::bind(cli.health_listen)
+        .await
+        .with_context(|| format!("listening for health checks on {}", cli.health_listen))?;
+    let app = health::router(health.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+
+    let (state_tx, mut state_rx) = mpsc::channel(16);
+    let (status_tx, mut status_rx) = watch::channel(LinkStatus::Connecting);
+    let url = format!("{}/api/v1/gateway/stream", cli.broker.trim_end_matches('/'));
+    tokio::spawn(link::run(client, url, cli.token.clone(), state_tx, status_tx));
+
+    // Looks again at least every second, and at the next start or end of a grant.
+    let mut next: Option<time::OffsetDateTime> = None;
+    loop {
+        let now = clock::now();
+        let wait = next
+            .map(|t| (t - now).clamp(time::Duration::ZERO, time::Duration::SECOND))
+            .unwrap_or(time::Duration::SECOND);
+        tokio::select! {
+            state = state_rx.recv() => {
+                let Some(state) = state else { anyhow::bail!("the broker link stopped") };
+                if let Err(e) = store.save(&state) {
+                    tracing::warn!(error = %e, "could not keep the state on disk");
+                }
+                let r = agent.receive(&state, clock::now(), &nft, &mut peers).map_err(|e| e.to_string());
+                next = report(&agent, r);
+            }
+            changed = status_rx.changed() => {
+                if changed.is_ok() {
+                    let s = status_rx.borrow().clone();
+                    health.lock().unwrap_or_else(|p| p.into_inner()).link = s;
+                }
+            }
+            () = tokio::time::sleep(Duration::try_from(wait).unwrap_or(Duration::from_secs(1))) => {
+                let r = agent.tick(clock::now(), &nft, &mut peers).map_err(|e| e.to_string());
+                next = report(&agent, r);
+            }
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! The end-to-end harness: test networks of network namespaces (contractor, gateway, resources)
+//! with real WireGuard and nftables, and the workspace's binaries to run in them.
+
+// A test harness: a failed step is a failed test, said at the step.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod bins;
+pub mod net;

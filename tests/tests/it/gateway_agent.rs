@@ -1,0 +1,393 @@
+//! The real broker and the real gateway agent, each a process in the gateway's namespace, and a
+//! contractor asking for access over HTTPS: the granted port opens once the agent hears of the
+//! grant, a revocation closes it at once, and a grant still closes at `not_after` after the agent
+//! was killed (the kernel's own timeouts).
+
+use daypass_e2e::bins::bin;
+use daypass_e2e::net::{echo, pause, Net, GATEWAY_PORT};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const BROKER: &str = "https://198.18.0.1:8443";
+const REFUSED: Duration = Duration::from_millis(700);
+
+struct Org {
+    ana_token: String,
+    ida_token: String,
+    gateway_credential: String,
+}
+
+fn admin(data: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(bin("daypass-broker"))
+        .args(["--data-dir", data.to_str().unwrap(), "--json", "admin"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "admin {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn field(json: &str, key: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {key} in the answer"))
+        .to_string()
+}
+
+/// A broker data directory with ana (contractor) entitled to db:5432, ida (admin), the gateway.
+fn seed(net: &Net, data: &Path) -> Org {
+    let gw_pub = net.gateway_private.get_public().to_base64();
+    let gateway = admin(
+        data,
+        &[
+            "gateway",
+            "add",
+            "gw-e2e",
+            "--endpoint",
+            "198.18.0.1:51820",
+            "--wireguard-key",
+            &gw_pub,
+        ],
+    );
+    admin(
+        data,
+        &[
+            "person",
+            "add",
+            "ana",
+            "--name",
+            "Ana",
+            "--email",
+            "ana@example.com",
+            "--company",
+            "Acme",
+            "--role",
+            "contractor",
+        ],
+    );
+    admin(
+        data,
+        &[
+            "person",
+            "add",
+            "ida",
+            "--name",
+            "Ida",
+            "--email",
+            "ida@example.com",
+            "--company",
+            "Example",
+            "--role",
+            "admin",
+        ],
+    );
+    admin(
+        data,
+        &[
+            "device",
+            "add",
+            "ana-laptop",
+            "--person",
+            "ana",
+            "--wireguard-key",
+            &net.client_public.to_base64(),
+        ],
+    );
+    admin(
+        data,
+        &[
+            "resource",
+            "add",
+            "db",
+            "--address",
+            "10.20.0.10",
+            "--protocol",
+            "tcp",
+            "--ports",
+            "5432",
+            "--gateway",
+            "gw-e2e",
+        ],
+    );
+    admin(
+        data,
+        &[
+            "policy",
+            "set",
+            "low",
+            "--auto-approve",
+            "--approvals",
+            "1",
+            "--approver-group",
+            "approvers",
+        ],
+    );
+    admin(
+        data,
+        &[
+            "entitlement",
+            "add",
+            "e1",
+            "--subject",
+            "person:ana",
+            "--selector",
+            "resource:db",
+            "--max",
+            "1h",
+            "--policy",
+            "low",
+        ],
+    );
+    admin(
+        data,
+        &[
+            "ticket",
+            "set",
+            "OPS-1",
+            "--summary",
+            "e2e",
+            "--status",
+            "In Progress",
+            "--assignee",
+            "ana",
+        ],
+    );
+    Org {
+        ana_token: field(&admin(data, &["token", "issue", "ana", "--ttl", "1h"]), "token"),
+        ida_token: field(&admin(data, &["token", "issue", "ida", "--ttl", "1h"]), "token"),
+        gateway_credential: field(&gateway, "credential"),
+    }
+}
+
+/// `curl` from the contractor's host to the broker; the token travels in the environment.
+fn api(
+    net: &Net,
+    cert: &Path,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> serde_json::Value {
+    let url = format!("{BROKER}{path}");
+    let mut args = vec![
+        "curl",
+        "-sS",
+        "--fail-with-body",
+        "--cacert",
+        cert.to_str().unwrap(),
+        "-X",
+        method,
+    ];
+    let header = format!("Authorization: Bearer {token}");
+    args.extend(["-H", &header, "-H", "content-type: application/json"]);
+    if let Some(b) = body {
+        args.extend(["-d", b]);
+    }
+    args.push(&url);
+    serde_json::from_str(&net.exec(&net.client_ns, &args, &[])).unwrap()
+}
+
+fn wait_for(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < limit, "{what} did not happen within {limit:?}");
+        pause(Duration::from_millis(50));
+    }
+    start.elapsed()
+}
+
+/// The gateway agent's health answer.
+fn health(net: &Net) -> serde_json::Value {
+    let out = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &net.gateway_ns,
+            "curl",
+            "-s",
+            "http://127.0.0.1:9108/health",
+        ])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_default()
+}
+
+/// Requests db for `duration`, waits until the gateway enforces the grant, and brings the
+/// contractor's tunnel up for it (as the client service does once the grant is in force).
+fn request(net: &Net, cert: &Path, org: &Org, duration: &str) -> serde_json::Value {
+    let body = format!(
+        r#"{{"device":"ana-laptop","resources":["db"],"ticket":"OPS-1","reason":"e2e","duration":"{duration}"}}"#
+    );
+    let created = api(net, cert, &org.ana_token, "POST", "/api/v1/requests", Some(&body));
+    let id = created["grant_id"].as_str().expect("auto-approved").to_string();
+    let issued = Instant::now();
+    let grant = api(
+        net,
+        cert,
+        &org.ana_token,
+        "GET",
+        &format!("/api/v1/grants/{id}"),
+        None,
+    );
+    wait_for("the gateway enforcing the grant", Duration::from_secs(5), || {
+        health(net)["active_grants"] == 1
+    });
+    eprintln!(
+        "gateway enforcing the grant {:?} after it was issued",
+        issued.elapsed()
+    );
+    net.readdress_client(grant["grant"]["device"]["tunnel_address"].as_str().unwrap());
+    net.restart_client_session();
+    grant
+}
+
+#[test]
+fn broker_and_gateway_agent_open_revoke_and_expire_access() {
+    let mut net = Net::build();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("broker");
+    std::fs::create_dir_all(&data).unwrap();
+    let config = dir.path().join("broker.toml");
+    std::fs::write(
+        &config,
+        // Posture is not this test's subject: the contractor's device sends no reports.
+        "tls_names = [\"198.18.0.1\"]\nposture_auto_approve_requires_report = false\n",
+    )
+    .unwrap();
+    let org = seed(&net, &data);
+    let g = net.gateway_ns.clone();
+    let data_s = data.to_str().unwrap().to_string();
+    let config_s = config.to_str().unwrap().to_string();
+    net.spawn(
+        &g,
+        &[
+            bin("daypass-broker").to_str().unwrap(),
+            "--data-dir",
+            &data_s,
+            "serve",
+            "--config",
+            &config_s,
+            "--listen",
+            "198.18.0.1:8443",
+        ],
+        &[],
+        &dir.path().join("broker.log"),
+    );
+    let cert = data.join("broker-cert.pem");
+    wait_for("the broker listening", Duration::from_secs(20), || {
+        cert.exists() && net.connect("198.18.0.1:8443", REFUSED).is_ok()
+    });
+    let broker_key: serde_json::Value = serde_json::from_str(&net.exec(
+        &net.client_ns,
+        &[
+            "curl",
+            "-sS",
+            "--cacert",
+            cert.to_str().unwrap(),
+            &format!("{BROKER}/api/v1/broker-key"),
+        ],
+        &[],
+    ))
+    .unwrap();
+
+    let key_file = dir.path().join("gateway.key");
+    std::fs::write(&key_file, net.gateway_private.to_base64()).unwrap();
+    let state_dir = dir.path().join("gateway-state");
+    let port = GATEWAY_PORT.to_string();
+    let agent = net.spawn(
+        &g,
+        &[
+            bin("daypass-gateway").to_str().unwrap(),
+            "--broker",
+            BROKER,
+            "--broker-key",
+            broker_key["public_key"].as_str().unwrap(),
+            "--broker-ca",
+            cert.to_str().unwrap(),
+            "--name",
+            "gw-e2e",
+            "--interface",
+            &net.gateway_wg.clone(),
+            "--private-key-file",
+            key_file.to_str().unwrap(),
+            "--listen-port",
+            &port,
+            "--tunnel-address",
+            "100.96.0.1/16",
+            "--state-dir",
+            state_dir.to_str().unwrap(),
+            "--health-listen",
+            "127.0.0.1:9108",
+        ],
+        &[("DAYPASS_GATEWAY_TOKEN", &org.gateway_credential)],
+        &dir.path().join("gateway.log"),
+    );
+    wait_for(
+        "the gateway agent reaching the broker",
+        Duration::from_secs(20),
+        || health(&net)["broker"] == "connected",
+    );
+    assert!(
+        net.connect("10.20.0.10:5432", REFUSED).is_err(),
+        "nothing flows before a grant"
+    );
+
+    // 1. Auto-approved request: the granted port opens, nothing else does.
+    let grant = request(&net, &cert, &org, "1h");
+    let mut open = net.connect("10.20.0.10:5432", Duration::from_secs(3)).unwrap();
+    assert_eq!(echo(&mut open, "ping", Duration::from_secs(3)).unwrap(), "ping");
+    assert!(net.connect("10.20.0.10:22", REFUSED).is_err(), "another port");
+    assert!(net.connect("10.20.0.11:5432", REFUSED).is_err(), "another host");
+
+    // 2. An admin revokes it: the open connection stops at once.
+    let id = grant["grant"]["id"].as_str().unwrap().to_string();
+    let revoked = Instant::now();
+    api(
+        &net,
+        &cert,
+        &org.ida_token,
+        "POST",
+        &format!("/api/v1/grants/{id}/revoke"),
+        Some(r#"{"reason":"e2e revocation"}"#),
+    );
+    wait_for("the revoked connection stopping", Duration::from_secs(3), || {
+        echo(&mut open, "x", Duration::from_millis(200)).is_err()
+    });
+    eprintln!(
+        "revocation took effect {:?} after the API call",
+        revoked.elapsed()
+    );
+    assert!(net.connect("10.20.0.10:5432", REFUSED).is_err());
+
+    // 3. A short grant, then the agent is killed: the kernel still closes it at not_after.
+    let grant = request(&net, &cert, &org, "8s");
+    let not_after = time::OffsetDateTime::parse(
+        grant["grant"]["not_after"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let mut open = net.connect("10.20.0.10:5432", Duration::from_secs(3)).unwrap();
+    assert_eq!(echo(&mut open, "ping", Duration::from_secs(3)).unwrap(), "ping");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(agent as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    #[allow(clippy::disallowed_methods)] // the kernel's timers run on the wall clock
+    let left = not_after - time::OffsetDateTime::now_utc();
+    assert!(left.is_positive(), "the grant ended before the agent was killed");
+    pause((left + time::Duration::milliseconds(500)).try_into().unwrap());
+    assert!(
+        echo(&mut open, "again", Duration::from_secs(1)).is_err(),
+        "open connection cut at not_after"
+    );
+    assert!(
+        net.connect("10.20.0.10:5432", REFUSED).is_err(),
+        "new connections refused after not_after"
+    );
+}

@@ -1,0 +1,6 @@
+//! End-to-end tests across processes and network namespaces, checking what packets actually do.
+
+#![allow(clippy::unwrap_used)]
+
+mod dataplane;
+mod gateway_agent;
