@@ -49,14 +49,23 @@ pub struct Outcome {
 }
 
 impl Agent {
-    /// An agent that has applied nothing: the caller empties the firewall sets and peers first.
-    pub fn new(gateway: &str, broker_key: VerifyingKey) -> Self {
+    /// An agent starting with these peers on the interface and empty firewall sets (the caller
+    /// flushes them): the first reconcile removes the peers no grant asks for and keeps the others,
+    /// so their sessions survive a restart.
+    pub fn new(gateway: &str, broker_key: VerifyingKey, present: Vec<crate::plan::Peer>) -> Self {
+        let applied = Desired {
+            peers: present
+                .into_iter()
+                .map(|p| (p, OffsetDateTime::UNIX_EPOCH))
+                .collect(),
+            allows: Default::default(),
+        };
         Agent {
             gateway: gateway.into(),
             broker_key,
             grants: vec![],
             revision: None,
-            applied: Desired::default(),
+            applied,
         }
     }
 
@@ -171,7 +180,7 @@ mod tests {
     #[test]
     fn without_the_broker_a_grant_is_enforced_until_its_own_end_and_not_longer() {
         let (fw, mut peers) = (Scripts::default(), Peers::default());
-        let mut agent = Agent::new("gw-eu", key().verifying_key());
+        let mut agent = Agent::new("gw-eu", key().verifying_key(), vec![]);
         let g = grant("a", NOW, NOW + Duration::hours(1));
         let first = agent.receive(&state(1, &[g]), NOW, &fw, &mut peers).unwrap();
         assert_eq!(
@@ -195,11 +204,31 @@ mod tests {
     }
 
     #[test]
+    fn a_restart_keeps_the_peers_still_granted_and_removes_the_rest() {
+        let (fw, mut peers) = (Scripts::default(), Peers::default());
+        let live = grant("live", NOW - Duration::hours(1), NOW + Duration::minutes(30));
+        let (held, _) = crate::plan::desired(std::slice::from_ref(&live), NOW);
+        let kept = held.peers.keys().next().unwrap().clone();
+        let stale = crate::plan::Peer {
+            public_key: "OLDKEY".into(),
+            tunnel_address: "100.96.0.9/32".parse().unwrap(),
+        };
+        let mut agent = Agent::new("gw-eu", key().verifying_key(), vec![kept, stale.clone()]);
+        let out = agent.receive(&state(3, &[live]), NOW, &fw, &mut peers).unwrap();
+        assert!(
+            out.changes.add_peers.is_empty(),
+            "the live peer is not touched: its session survives"
+        );
+        assert_eq!(out.changes.remove_peers, vec![stale]);
+        assert_eq!(out.changes.add_allows.len(), 1, "the flushed entry is added back");
+    }
+
+    #[test]
     fn a_restart_never_adds_back_what_already_expired() {
         let (fw, mut peers) = (Scripts::default(), Peers::default());
         let over = grant("over", NOW - Duration::hours(2), NOW - Duration::minutes(1));
         let live = grant("live", NOW - Duration::hours(1), NOW + Duration::minutes(30));
-        let mut agent = Agent::new("gw-eu", key().verifying_key());
+        let mut agent = Agent::new("gw-eu", key().verifying_key(), vec![]);
         let out = agent
             .receive(&state(7, &[over, live]), NOW, &fw, &mut peers)
             .unwrap();
@@ -215,7 +244,7 @@ mod tests {
     #[test]
     fn an_older_revision_is_ignored_and_a_newer_one_revokes() {
         let (fw, mut peers) = (Scripts::default(), Peers::default());
-        let mut agent = Agent::new("gw-eu", key().verifying_key());
+        let mut agent = Agent::new("gw-eu", key().verifying_key(), vec![]);
         let g = grant("a", NOW, NOW + Duration::hours(1));
         agent
             .receive(&state(5, std::slice::from_ref(&g)), NOW, &fw, &mut peers)

@@ -117,11 +117,12 @@ async fn run(cli: Cli) -> Result<()> {
     );
     let client = link::http_client(cli.broker_ca.as_deref())?;
 
-    // The interface (the kernel module's, or wireguard-go started by wireguard-control), its key,
-    // no peers; the table with empty sets. Then what the grants held on disk still allow.
+    // The interface (the kernel module's, or wireguard-go started by wireguard-control) and its
+    // key, keeping its peers; the table with empty sets. Then what the grants held on disk still
+    // allow: peers no grant asks for are removed, the others keep their sessions.
     let backend = default_backend();
     let wg = WireGuard::new(&cli.interface, backend)?;
-    wg.reset(private_key.expose_secret(), cli.listen_port)
+    wg.configure(private_key.expose_secret(), cli.listen_port)
         .context("bringing up the WireGuard interface")?;
     ip(&[
         "addr",
@@ -137,7 +138,8 @@ async fn run(cli: Cli) -> Result<()> {
     tracing::info!(interface = %cli.interface, backend = ?backend, "gateway interface and firewall ready");
 
     let store = StateFile::in_dir(&cli.state_dir);
-    let mut agent = Agent::new(&cli.name, broker_key);
+    let present = wg.peers().context("reading the interface's peers")?;
+    let mut agent = Agent::new(&cli.name, broker_key, present);
     let mut peers = wg;
     let health: health::Shared = Arc::new(Mutex::new(Health {
         gateway: cli.name.clone(),

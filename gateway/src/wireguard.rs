@@ -45,16 +45,16 @@ impl WireGuard {
         WireGuardError::Io(self.name.to_string(), e)
     }
 
-    /// Sets the gateway's key and port and removes every peer: a starting agent adds back the ones
-    /// its live grants need. The interface must exist (made by the kernel module, or by
-    /// `wireguard-go`, which `wireguard-control` starts itself when its socket is missing).
-    pub fn reset(&self, private_key_base64: &str, listen_port: u16) -> Result<(), WireGuardError> {
+    /// Sets the gateway's key and port, keeping the peers already there: a restarted agent
+    /// removes only those its grants no longer ask for, so live sessions survive the restart. The
+    /// interface must exist (made by the kernel module, or by `wireguard-go`, which
+    /// `wireguard-control` starts itself when its socket is missing).
+    pub fn configure(&self, private_key_base64: &str, listen_port: u16) -> Result<(), WireGuardError> {
         let key = Key::from_base64(private_key_base64)
             .map_err(|_| WireGuardError::Key("(the gateway's private key)".into()))?;
         DeviceUpdate::new()
             .set_private_key(key)
             .set_listen_port(listen_port)
-            .replace_peers()
             .apply(&self.name, self.backend)
             .map_err(|e| self.io(e))
     }
@@ -80,13 +80,22 @@ impl WireGuard {
         update.apply(&self.name, self.backend).map_err(|e| self.io(e))
     }
 
-    /// The public keys of the peers configured now.
-    pub fn peer_keys(&self) -> Result<Vec<String>, WireGuardError> {
+    /// The peers configured now, each with its (first) allowed address.
+    pub fn peers(&self) -> Result<Vec<Peer>, WireGuardError> {
         let device = Device::get(&self.name, self.backend).map_err(|e| self.io(e))?;
         Ok(device
             .peers
             .iter()
-            .map(|p| p.config.public_key.to_base64())
+            .filter_map(|p| {
+                let ip = p.config.allowed_ips.iter().find_map(|a| match a.address {
+                    IpAddr::V4(v4) if a.cidr == 32 => Some(v4),
+                    _ => None,
+                })?;
+                Some(Peer {
+                    public_key: p.config.public_key.to_base64(),
+                    tunnel_address: ip.into(),
+                })
+            })
             .collect())
     }
 }

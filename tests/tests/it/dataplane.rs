@@ -45,13 +45,14 @@ fn grant(net: &Net, not_after: OffsetDateTime) -> Grant {
     }
 }
 
-/// What a starting agent does: the firewall table with empty sets, the WireGuard key, no peers.
+/// What a starting agent does: the firewall table with empty sets, the WireGuard key.
 fn start(net: &Net) {
     Nft::in_namespace(&net.gateway_ns)
         .apply(&startup_script(&net.gateway_wg))
         .unwrap();
     let wg = WireGuard::new(&net.gateway_wg, Backend::Userspace).unwrap();
-    wg.reset(&net.gateway_private.to_base64(), GATEWAY_PORT).unwrap();
+    wg.configure(&net.gateway_private.to_base64(), GATEWAY_PORT)
+        .unwrap();
 }
 
 /// The agent's work for one state: the peers and entries that take `applied` to what `grants` ask.
@@ -157,7 +158,7 @@ fn a_revocation_closes_access_at_once() {
     assert!(net.connect("10.20.0.10:5432", REFUSED).is_err());
     let peers = WireGuard::new(&net.gateway_wg, Backend::Userspace)
         .unwrap()
-        .peer_keys()
+        .peers()
         .unwrap();
     assert!(peers.is_empty(), "the device's peer is gone: {peers:?}");
 }

@@ -1,10 +1,13 @@
 //! The real broker and the real gateway agent, each a process in the gateway's namespace, and a
 //! contractor asking for access over HTTPS: the granted port opens once the agent hears of the
-//! grant, a revocation closes it at once, and a grant still closes at `not_after` after the agent
-//! was killed (the kernel's own timeouts).
+//! grant, a revocation closes it at once, a grant still closes at `not_after` after the agent was
+//! killed (the kernel's own timeouts), and without the broker the agent (even restarted) keeps
+//! enforcing what it holds until `not_after`, never longer.
 
 use daypass_e2e::bins::bin;
 use daypass_e2e::net::{echo, pause, Net, GATEWAY_PORT};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -217,6 +220,124 @@ fn health(net: &Net) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_default()
 }
 
+/// The broker and the gateway agent running, with the seeded organisation.
+struct World {
+    net: Net,
+    dir: tempfile::TempDir,
+    org: Org,
+    cert: std::path::PathBuf,
+    broker: u32,
+    agent: u32,
+    broker_key: String,
+}
+
+impl World {
+    fn start() -> World {
+        let mut net = Net::build();
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("broker");
+        std::fs::create_dir_all(&data).unwrap();
+        let config = dir.path().join("broker.toml");
+        // Posture is not this test's subject: the contractor's device sends no reports.
+        let toml = "tls_names = [\"198.18.0.1\"]\nposture_auto_approve_requires_report = false\n";
+        std::fs::write(&config, toml).unwrap();
+        let org = seed(&net, &data);
+        let g = net.gateway_ns.clone();
+        let broker_bin = bin("daypass-broker");
+        let args = [
+            broker_bin.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            "198.18.0.1:8443",
+        ];
+        let broker = net.spawn(&g, &args, &[], &dir.path().join("broker.log"));
+        let cert = data.join("broker-cert.pem");
+        wait_for("the broker listening", Duration::from_secs(20), || {
+            cert.exists() && net.connect("198.18.0.1:8443", REFUSED).is_ok()
+        });
+        let url = format!("{BROKER}/api/v1/broker-key");
+        let answer = net.exec(
+            &net.client_ns,
+            &["curl", "-sS", "--cacert", cert.to_str().unwrap(), &url],
+            &[],
+        );
+        let broker_key = field(&answer, "public_key");
+        let mut world = World {
+            net,
+            dir,
+            org,
+            cert,
+            broker,
+            agent: 0,
+            broker_key,
+        };
+        world.start_agent();
+        world
+    }
+
+    /// Starts (or restarts) the gateway agent and waits for its health endpoint.
+    fn start_agent(&mut self) {
+        let key_file = self.dir.path().join("gateway.key");
+        std::fs::write(&key_file, self.net.gateway_private.to_base64()).unwrap();
+        let state_dir = self.dir.path().join("gateway-state");
+        let (port, iface, g) = (
+            GATEWAY_PORT.to_string(),
+            self.net.gateway_wg.clone(),
+            self.net.gateway_ns.clone(),
+        );
+        let gateway_bin = bin("daypass-gateway");
+        let args = [
+            gateway_bin.to_str().unwrap(),
+            "--broker",
+            BROKER,
+            "--broker-key",
+            &self.broker_key,
+            "--broker-ca",
+            self.cert.to_str().unwrap(),
+            "--name",
+            "gw-e2e",
+            "--interface",
+            &iface,
+            "--private-key-file",
+            key_file.to_str().unwrap(),
+            "--listen-port",
+            &port,
+            "--tunnel-address",
+            "100.96.0.1/16",
+            "--state-dir",
+            state_dir.to_str().unwrap(),
+            "--health-listen",
+            "127.0.0.1:9108",
+        ];
+        let env = [("DAYPASS_GATEWAY_TOKEN", self.org.gateway_credential.as_str())];
+        let log = self.dir.path().join(format!("gateway-{}.log", self.agent));
+        self.agent = self.net.spawn(&g, &args, &env, &log);
+        wait_for("the gateway agent answering", Duration::from_secs(20), || {
+            !health(&self.net).is_null()
+        });
+    }
+
+    fn kill(pid: u32) {
+        kill(Pid::from_raw(pid as i32), Signal::SIGKILL).unwrap();
+    }
+}
+
+fn until_not_after(grant: &serde_json::Value) -> Duration {
+    let not_after = time::OffsetDateTime::parse(
+        grant["grant"]["not_after"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    #[allow(clippy::disallowed_methods)] // the kernel's timers run on the wall clock
+    let left = not_after - time::OffsetDateTime::now_utc();
+    assert!(left.is_positive(), "the grant ended before the test got there");
+    left.try_into().unwrap()
+}
+
 /// Requests db for `duration`, waits until the gateway enforces the grant, and brings the
 /// contractor's tunnel up for it (as the client service does once the grant is in force).
 fn request(net: &Net, cert: &Path, org: &Org, duration: &str) -> serde_json::Value {
@@ -248,89 +369,12 @@ fn request(net: &Net, cert: &Path, org: &Org, duration: &str) -> serde_json::Val
 
 #[test]
 fn broker_and_gateway_agent_open_revoke_and_expire_access() {
-    let mut net = Net::build();
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("broker");
-    std::fs::create_dir_all(&data).unwrap();
-    let config = dir.path().join("broker.toml");
-    std::fs::write(
-        &config,
-        // Posture is not this test's subject: the contractor's device sends no reports.
-        "tls_names = [\"198.18.0.1\"]\nposture_auto_approve_requires_report = false\n",
-    )
-    .unwrap();
-    let org = seed(&net, &data);
-    let g = net.gateway_ns.clone();
-    let data_s = data.to_str().unwrap().to_string();
-    let config_s = config.to_str().unwrap().to_string();
-    net.spawn(
-        &g,
-        &[
-            bin("daypass-broker").to_str().unwrap(),
-            "--data-dir",
-            &data_s,
-            "serve",
-            "--config",
-            &config_s,
-            "--listen",
-            "198.18.0.1:8443",
-        ],
-        &[],
-        &dir.path().join("broker.log"),
-    );
-    let cert = data.join("broker-cert.pem");
-    wait_for("the broker listening", Duration::from_secs(20), || {
-        cert.exists() && net.connect("198.18.0.1:8443", REFUSED).is_ok()
-    });
-    let broker_key: serde_json::Value = serde_json::from_str(&net.exec(
-        &net.client_ns,
-        &[
-            "curl",
-            "-sS",
-            "--cacert",
-            cert.to_str().unwrap(),
-            &format!("{BROKER}/api/v1/broker-key"),
-        ],
-        &[],
-    ))
-    .unwrap();
-
-    let key_file = dir.path().join("gateway.key");
-    std::fs::write(&key_file, net.gateway_private.to_base64()).unwrap();
-    let state_dir = dir.path().join("gateway-state");
-    let port = GATEWAY_PORT.to_string();
-    let agent = net.spawn(
-        &g,
-        &[
-            bin("daypass-gateway").to_str().unwrap(),
-            "--broker",
-            BROKER,
-            "--broker-key",
-            broker_key["public_key"].as_str().unwrap(),
-            "--broker-ca",
-            cert.to_str().unwrap(),
-            "--name",
-            "gw-e2e",
-            "--interface",
-            &net.gateway_wg.clone(),
-            "--private-key-file",
-            key_file.to_str().unwrap(),
-            "--listen-port",
-            &port,
-            "--tunnel-address",
-            "100.96.0.1/16",
-            "--state-dir",
-            state_dir.to_str().unwrap(),
-            "--health-listen",
-            "127.0.0.1:9108",
-        ],
-        &[("DAYPASS_GATEWAY_TOKEN", &org.gateway_credential)],
-        &dir.path().join("gateway.log"),
-    );
+    let w = World::start();
+    let net = &w.net;
     wait_for(
         "the gateway agent reaching the broker",
         Duration::from_secs(20),
-        || health(&net)["broker"] == "connected",
+        || health(net)["broker"] == "connected",
     );
     assert!(
         net.connect("10.20.0.10:5432", REFUSED).is_err(),
@@ -338,7 +382,7 @@ fn broker_and_gateway_agent_open_revoke_and_expire_access() {
     );
 
     // 1. Auto-approved request: the granted port opens, nothing else does.
-    let grant = request(&net, &cert, &org, "1h");
+    let grant = request(net, &w.cert, &w.org, "1h");
     let mut open = net.connect("10.20.0.10:5432", Duration::from_secs(3)).unwrap();
     assert_eq!(echo(&mut open, "ping", Duration::from_secs(3)).unwrap(), "ping");
     assert!(net.connect("10.20.0.10:22", REFUSED).is_err(), "another port");
@@ -347,12 +391,13 @@ fn broker_and_gateway_agent_open_revoke_and_expire_access() {
     // 2. An admin revokes it: the open connection stops at once.
     let id = grant["grant"]["id"].as_str().unwrap().to_string();
     let revoked = Instant::now();
+    let path = format!("/api/v1/grants/{id}/revoke");
     api(
-        &net,
-        &cert,
-        &org.ida_token,
+        net,
+        &w.cert,
+        &w.org.ida_token,
         "POST",
-        &format!("/api/v1/grants/{id}/revoke"),
+        &path,
         Some(r#"{"reason":"e2e revocation"}"#),
     );
     wait_for("the revoked connection stopping", Duration::from_secs(3), || {
@@ -365,23 +410,11 @@ fn broker_and_gateway_agent_open_revoke_and_expire_access() {
     assert!(net.connect("10.20.0.10:5432", REFUSED).is_err());
 
     // 3. A short grant, then the agent is killed: the kernel still closes it at not_after.
-    let grant = request(&net, &cert, &org, "8s");
-    let not_after = time::OffsetDateTime::parse(
-        grant["grant"]["not_after"].as_str().unwrap(),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .unwrap();
+    let grant = request(net, &w.cert, &w.org, "8s");
     let mut open = net.connect("10.20.0.10:5432", Duration::from_secs(3)).unwrap();
     assert_eq!(echo(&mut open, "ping", Duration::from_secs(3)).unwrap(), "ping");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(agent as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
-    #[allow(clippy::disallowed_methods)] // the kernel's timers run on the wall clock
-    let left = not_after - time::OffsetDateTime::now_utc();
-    assert!(left.is_positive(), "the grant ended before the agent was killed");
-    pause((left + time::Duration::milliseconds(500)).try_into().unwrap());
+    World::kill(w.agent);
+    pause(until_not_after(&grant) + Duration::from_millis(500));
     assert!(
         echo(&mut open, "again", Duration::from_secs(1)).is_err(),
         "open connection cut at not_after"
@@ -390,4 +423,49 @@ fn broker_and_gateway_agent_open_revoke_and_expire_access() {
         net.connect("10.20.0.10:5432", REFUSED).is_err(),
         "new connections refused after not_after"
     );
+}
+
+#[test]
+fn without_the_broker_the_agent_enforces_what_it_holds_until_not_after_even_restarted() {
+    let mut w = World::start();
+    wait_for(
+        "the gateway agent reaching the broker",
+        Duration::from_secs(20),
+        || health(&w.net)["broker"] == "connected",
+    );
+    let grant = request(&w.net, &w.cert, &w.org, "12s");
+    let mut open = w.net.connect("10.20.0.10:5432", Duration::from_secs(3)).unwrap();
+    assert_eq!(echo(&mut open, "ping", Duration::from_secs(3)).unwrap(), "ping");
+
+    // The broker dies: the agent says so, and access goes on.
+    World::kill(w.broker);
+    wait_for(
+        "the agent noticing the broker is gone",
+        Duration::from_secs(5),
+        || health(&w.net)["broker"] == "unreachable",
+    );
+    assert_eq!(echo(&mut open, "still", Duration::from_secs(2)).unwrap(), "still");
+
+    // The agent dies too and comes back without the broker: the grant it kept on disk is enforced
+    // again, and the contractor's tunnel session survives (its peer was never removed).
+    World::kill(w.agent);
+    w.start_agent();
+    assert_eq!(health(&w.net)["active_grants"], 1, "{}", health(&w.net));
+    assert_eq!(
+        echo(&mut open, "after restart", Duration::from_secs(3)).unwrap(),
+        "after restart"
+    );
+
+    // At not_after it ends, broker or no broker, and the agent removes the peer.
+    pause(until_not_after(&grant) + Duration::from_millis(500));
+    assert!(
+        echo(&mut open, "late", Duration::from_secs(1)).is_err(),
+        "cut at not_after"
+    );
+    wait_for(
+        "the agent removing the ended grant",
+        Duration::from_secs(3),
+        || health(&w.net)["active_grants"] == 0,
+    );
+    assert!(w.net.connect("10.20.0.10:5432", REFUSED).is_err());
 }
