@@ -5,7 +5,7 @@
 
 use crate::firewall::{apply_changes, Firewall, FirewallError};
 use crate::plan::{changes, desired, next_change, Changes, Desired};
-use crate::verify::accepted;
+use crate::verify::Verifier;
 use daypass_proto::api::GatewayState;
 use daypass_proto::Grant;
 use ed25519_dalek::VerifyingKey;
@@ -33,7 +33,7 @@ pub enum EnforceError {
 
 pub struct Agent {
     gateway: String,
-    broker_key: VerifyingKey,
+    verifier: Verifier,
     grants: Vec<Grant>,
     revision: Option<i64>,
     applied: Desired,
@@ -62,7 +62,7 @@ impl Agent {
         };
         Agent {
             gateway: gateway.into(),
-            broker_key,
+            verifier: Verifier::new(broker_key),
             grants: vec![],
             revision: None,
             applied,
@@ -93,7 +93,7 @@ impl Agent {
         if self.revision.is_some_and(|r| state.revision < r) {
             return self.tick(now, fw, peers);
         }
-        let (grants, refused) = accepted(state, &self.broker_key, &self.gateway, now);
+        let (grants, refused) = self.verifier.accepted(state, &self.gateway, now);
         self.grants = grants;
         self.revision = Some(state.revision);
         let mut outcome = self.tick(now, fw, peers)?;

@@ -4,6 +4,7 @@
 use daypass_proto::api::GatewayState;
 use daypass_proto::Grant;
 use ed25519_dalek::VerifyingKey;
+use std::collections::HashMap;
 use time::OffsetDateTime;
 
 /// A grant the gateway refused, and why (for its log; the grant's id when it could be read).
@@ -13,44 +14,87 @@ pub struct Refused {
     pub reason: String,
 }
 
-/// The grants to enforce now, and the ones refused.
+/// Checks states against the pinned broker key, remembering the envelopes of the last state it
+/// accepted: the broker resends every live grant at each revision, and an envelope seen before
+/// (the same signature over the same bytes) need not be verified again.
+#[derive(Debug)]
+pub struct Verifier {
+    broker_key: VerifyingKey,
+    /// signature → (payload, grant) of the last state's validly signed envelopes.
+    seen: HashMap<String, (String, Grant)>,
+}
+
+impl Verifier {
+    pub fn new(broker_key: VerifyingKey) -> Self {
+        Verifier {
+            broker_key,
+            seen: HashMap::new(),
+        }
+    }
+
+    /// The grants of `state` to enforce now, and the ones refused.
+    pub fn accepted(
+        &mut self,
+        state: &GatewayState,
+        gateway: &str,
+        now: OffsetDateTime,
+    ) -> (Vec<Grant>, Vec<Refused>) {
+        let mut seen = HashMap::with_capacity(state.grants.len());
+        let mut grants = Vec::new();
+        let mut refused = Vec::new();
+        for signed in &state.grants {
+            let known = self
+                .seen
+                .remove(&signed.signature)
+                .filter(|(payload, _)| *payload == signed.payload);
+            let grant = match known {
+                Some((_, g)) => g,
+                None => match signed.verify(&self.broker_key) {
+                    Ok(g) => g,
+                    Err(e) => {
+                        refused.push(Refused {
+                            grant: None,
+                            reason: format!("signature refused: {e}"),
+                        });
+                        continue;
+                    }
+                },
+            };
+            seen.insert(signed.signature.clone(), (signed.payload.clone(), grant.clone()));
+            match problem(&grant, gateway, now) {
+                Some(reason) => refused.push(Refused {
+                    grant: Some(grant.id),
+                    reason,
+                }),
+                None => grants.push(grant),
+            }
+        }
+        self.seen = seen;
+        (grants, refused)
+    }
+}
+
+/// The grants to enforce now, and the ones refused, every signature verified.
 pub fn accepted(
     state: &GatewayState,
     broker_key: &VerifyingKey,
     gateway: &str,
     now: OffsetDateTime,
 ) -> (Vec<Grant>, Vec<Refused>) {
-    let mut grants = Vec::new();
-    let mut refused = Vec::new();
-    for signed in &state.grants {
-        let grant = match signed.verify(broker_key) {
-            Ok(g) => g,
-            Err(e) => {
-                refused.push(Refused {
-                    grant: None,
-                    reason: format!("signature refused: {e}"),
-                });
-                continue;
-            }
-        };
-        let problem = if grant.gateway != gateway {
-            Some(format!("meant for gateway {:?}, not {gateway:?}", grant.gateway))
-        } else if grant.not_after <= now {
-            Some(format!("ended at {}", grant.not_after))
-        } else if grant.not_before >= grant.not_after {
-            Some("not_before is not before not_after".to_string())
-        } else {
-            None
-        };
-        match problem {
-            Some(reason) => refused.push(Refused {
-                grant: Some(grant.id),
-                reason,
-            }),
-            None => grants.push(grant),
-        }
+    Verifier::new(*broker_key).accepted(state, gateway, now)
+}
+
+/// Why a validly signed grant is not enforced here now, if it is not.
+fn problem(grant: &Grant, gateway: &str, now: OffsetDateTime) -> Option<String> {
+    if grant.gateway != gateway {
+        Some(format!("meant for gateway {:?}, not {gateway:?}", grant.gateway))
+    } else if grant.not_after <= now {
+        Some(format!("ended at {}", grant.not_after))
+    } else if grant.not_before >= grant.not_after {
+        Some("not_before is not before not_after".to_string())
+    } else {
+        None
     }
-    (grants, refused)
 }
 
 #[cfg(test)]
@@ -105,5 +149,30 @@ mod tests {
             refused[2].grant, None,
             "a forged grant's content is not believed, not even its id"
         );
+    }
+
+    #[test]
+    fn a_remembered_envelope_is_reused_only_with_the_same_bytes() {
+        let broker = SigningKey::from_bytes(&[1; 32]);
+        let g = grant("a", NOW, NOW + time::Duration::hours(1));
+        let signed = Signed::sign(&g, &broker);
+        let mut v = Verifier::new(broker.verifying_key());
+        assert_eq!(
+            v.accepted(&state(vec![signed.clone()]), "gw-eu", NOW).0,
+            vec![g.clone()]
+        );
+        assert_eq!(
+            v.accepted(&state(vec![signed.clone()]), "gw-eu", NOW).0,
+            vec![g.clone()]
+        );
+
+        // The same signature over other bytes (a longer grant) is verified, and refused.
+        let mut longer = g.clone();
+        longer.not_after = NOW + time::Duration::days(30);
+        let mut forged = signed.clone();
+        forged.payload = Signed::sign(&longer, &broker).payload;
+        let (ok, refused) = v.accepted(&state(vec![forged]), "gw-eu", NOW);
+        assert!(ok.is_empty());
+        assert!(refused[0].reason.starts_with("signature refused"), "{refused:?}");
     }
 }
