@@ -3,14 +3,17 @@
 //! peers in userspace `wireguard-go`), and the memory the held state takes.
 //! Run as root: `cargo bench -p daypass-gateway --bench scale`
 
+// A benchmark: a failed step is a failed run.
+#![allow(clippy::unwrap_used)]
+
 use daypass_gateway::firewall::{apply_changes, startup_script, Firewall, Nft};
 use daypass_gateway::plan::{changes, desired};
 use daypass_gateway::verify::{accepted, Verifier};
 use daypass_gateway::wireguard::WireGuard;
 use daypass_proto::api::GatewayState;
-use daypass_proto::{Grant, GrantDevice, GrantedResource, PortRange, Protocol, Signed};
+use daypass_proto::{Grant, GrantDevice, GrantedResource, Signed};
 use ed25519_dalek::SigningKey;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use wireguard_control::{Backend, Key};
@@ -31,12 +34,7 @@ fn grant(i: usize, now: OffsetDateTime) -> Grant {
             tunnel_address: format!("100.96.{}.{}/32", i / 250, i % 250 + 2),
         },
         gateway: "gw".into(),
-        resources: vec![GrantedResource {
-            name: "db".into(),
-            address: "10.20.0.10".into(),
-            protocol: Protocol::Tcp,
-            ports: vec![PortRange::single(5432)],
-        }],
+        resources: vec![GrantedResource::tcp("db", "10.20.0.10", &[5432])],
         ticket: "OPS-1".into(),
         approvals: vec![],
         not_before: now,
@@ -138,23 +136,7 @@ fn main() {
             .success(),
         "run as root"
     );
-    let wg_go = Command::new("ip")
-        .args(["netns", "exec", NS, "wireguard-go", "-f", IFACE])
-        .env("WG_PROCESS_FOREGROUND", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("wireguard-go");
-    let _ns = Namespace(Some(wg_go));
-    let socket = format!("/var/run/wireguard/{IFACE}.sock");
-    let t0 = Instant::now();
-    while !std::path::Path::new(&socket).exists() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(5),
-            "wireguard-go did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let _ns = Namespace(Some(daypass_e2e::net::wireguard_go(NS, IFACE)));
     let nft = Nft::in_namespace(NS);
     nft.apply(&startup_script(IFACE)).unwrap();
     let wg = WireGuard::new(IFACE, Backend::Userspace).unwrap();

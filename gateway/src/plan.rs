@@ -231,12 +231,7 @@ pub(crate) mod tests {
                 tunnel_address: "100.96.0.2/32".into(),
             },
             gateway: "gw-eu".into(),
-            resources: vec![GrantedResource {
-                name: "db".into(),
-                address: "10.20.0.10".into(),
-                protocol: Protocol::Tcp,
-                ports: vec![PortRange::single(5432)],
-            }],
+            resources: vec![GrantedResource::tcp("db", "10.20.0.10", &[5432])],
             ticket: "OPS-1".into(),
             approvals: vec![],
             not_before,

@@ -16,6 +16,18 @@ pub struct GrantedResource {
     pub ports: Vec<PortRange>,
 }
 
+impl GrantedResource {
+    /// A resource reached over TCP on single ports.
+    pub fn tcp(name: &str, address: &str, ports: &[u16]) -> Self {
+        GrantedResource {
+            name: name.into(),
+            address: address.into(),
+            protocol: Protocol::Tcp,
+            ports: ports.iter().map(|p| PortRange::single(*p)).collect(),
+        }
+    }
+}
+
 /// The device a grant is bound to, as the gateway needs it to add a WireGuard peer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct GrantDevice {

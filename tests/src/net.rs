@@ -56,6 +56,28 @@ pub const GATEWAY_TUNNEL: &str = "100.96.0.1/16";
 pub const CLIENT_TUNNEL: &str = "100.96.0.2/32";
 pub const GATEWAY_PORT: u16 = 51820;
 
+/// Starts `wireguard-go` in the foreground in `ns` (the caller owns its process) and waits for its
+/// control socket.
+pub fn wireguard_go(ns: &str, iface: &str) -> Child {
+    let child = Command::new("ip")
+        .args(["netns", "exec", ns, "wireguard-go", "-f", iface])
+        .env("WG_PROCESS_FOREGROUND", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("wireguard-go (Debian package wireguard-go) runs the data-plane tests");
+    let socket = format!("/var/run/wireguard/{iface}.sock");
+    let start = Instant::now();
+    while !std::path::Path::new(&socket).exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "wireguard-go did not create {socket}"
+        );
+        pause(Duration::from_millis(20));
+    }
+    child
+}
+
 impl Net {
     /// Builds the network. Needs root (network namespaces, nftables) and `wireguard-go`.
     pub fn build() -> Net {
@@ -119,9 +141,9 @@ impl Net {
         ]);
 
         // WireGuard: the gateway side first, so the contractor's first handshake is answered.
-        let gw = net.wireguard_go(&g, &net.gateway_wg.clone());
+        let gw = wireguard_go(&g, &net.gateway_wg.clone());
         net.children.push(gw);
-        let cl = net.wireguard_go(&c, &net.client_wg.clone());
+        let cl = wireguard_go(&c, &net.client_wg.clone());
         net.children.push(cl);
         run(&[
             "ip",
@@ -168,28 +190,6 @@ impl Net {
             echo_server(&r, addr.parse().unwrap());
         }
         net
-    }
-
-    /// Starts `wireguard-go` in the foreground in `ns` (this test owns its process) and waits for
-    /// its control socket.
-    fn wireguard_go(&self, ns: &str, iface: &str) -> Child {
-        let child = Command::new("ip")
-            .args(["netns", "exec", ns, "wireguard-go", "-f", iface])
-            .env("WG_PROCESS_FOREGROUND", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("wireguard-go (Debian package wireguard-go) runs the data-plane tests");
-        let socket = format!("/var/run/wireguard/{iface}.sock");
-        let start = Instant::now();
-        while !std::path::Path::new(&socket).exists() {
-            assert!(
-                start.elapsed() < Duration::from_secs(5),
-                "wireguard-go did not create {socket}"
-            );
-            pause(Duration::from_millis(20));
-        }
-        child
     }
 
     /// Sets the contractor's one peer (the gateway) afresh, dropping any session: what the client
@@ -241,15 +241,17 @@ impl Net {
         ]);
     }
 
+    /// `args` run inside namespace `ns` with `env` added to the environment.
+    fn command(ns: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns]).args(args).envs(env.iter().copied());
+        c
+    }
+
     /// Runs a command inside one of the namespaces and returns its standard output; a failure
     /// fails the test with the command's standard error (never its output, which may hold tokens).
     pub fn exec(&self, ns: &str, args: &[&str], env: &[(&str, &str)]) -> String {
-        let out = Command::new("ip")
-            .args(["netns", "exec", ns])
-            .args(args)
-            .envs(env.iter().copied())
-            .output()
-            .unwrap();
+        let out = Self::command(ns, args, env).output().unwrap();
         assert!(
             out.status.success(),
             "{} failed: {}",
@@ -262,10 +264,7 @@ impl Net {
     /// Starts a long-running process inside a namespace; it is killed when the network is dropped.
     pub fn spawn(&mut self, ns: &str, args: &[&str], env: &[(&str, &str)], log: &std::path::Path) -> u32 {
         let file = std::fs::File::create(log).unwrap();
-        let child = Command::new("ip")
-            .args(["netns", "exec", ns])
-            .args(args)
-            .envs(env.iter().copied())
+        let child = Self::command(ns, args, env)
             .stdout(file.try_clone().unwrap())
             .stderr(file)
             .spawn()

@@ -6,7 +6,7 @@ use daypass_e2e::net::{echo, pause, Net, CLIENT_TUNNEL, GATEWAY_PORT};
 use daypass_gateway::firewall::{apply_changes, startup_script, Firewall, Nft};
 use daypass_gateway::plan::{changes, desired, Desired};
 use daypass_gateway::wireguard::WireGuard;
-use daypass_proto::{Grant, GrantDevice, GrantedResource, PortRange, Protocol};
+use daypass_proto::{Grant, GrantDevice, GrantedResource};
 use std::time::Duration;
 use time::OffsetDateTime;
 use wireguard_control::Backend;
@@ -32,12 +32,7 @@ fn grant(net: &Net, not_after: OffsetDateTime) -> Grant {
             tunnel_address: CLIENT_TUNNEL.into(),
         },
         gateway: "gw-test".into(),
-        resources: vec![GrantedResource {
-            name: "db".into(),
-            address: "10.20.0.10".into(),
-            protocol: Protocol::Tcp,
-            ports: vec![PortRange::single(5432)],
-        }],
+        resources: vec![GrantedResource::tcp("db", "10.20.0.10", &[5432])],
         ticket: "OPS-1".into(),
         approvals: vec![],
         not_before: wall_clock(),
