@@ -81,8 +81,7 @@ impl Agent {
             .count()
     }
 
-    /// Takes a state from the broker (or from disk at start) and enforces it. A state older than
-    /// the one held is ignored.
+    /// Takes a state from the broker (or from disk at start) and enforces it.
     pub fn receive(
         &mut self,
         state: &GatewayState,
@@ -90,9 +89,9 @@ impl Agent {
         fw: &dyn Firewall,
         peers: &mut dyn PeerTable,
     ) -> Result<Outcome, EnforceError> {
-        if self.revision.is_some_and(|r| state.revision < r) {
-            return self.tick(now, fw, peers);
-        }
+        // Every state is taken, even one with a lower revision than the last: that is a broker
+        // whose database was restored or replaced, and ignoring it would keep revoked grants open.
+        // States arrive over TLS from the broker, each grant signed, so an old one cannot be replayed.
         let (grants, refused) = self.verifier.accepted(state, &self.gateway, now);
         self.grants = grants;
         self.revision = Some(state.revision);
@@ -242,26 +241,22 @@ mod tests {
     }
 
     #[test]
-    fn an_older_revision_is_ignored_and_a_newer_one_revokes() {
+    fn a_new_state_revokes_even_when_the_broker_revision_went_back() {
         let (fw, mut peers) = (Scripts::default(), Peers::default());
         let mut agent = Agent::new("gw-eu", key().verifying_key(), vec![]);
         let g = grant("a", NOW, NOW + Duration::hours(1));
         agent
             .receive(&state(5, std::slice::from_ref(&g)), NOW, &fw, &mut peers)
             .unwrap();
-        let stale = agent.receive(&state(4, &[]), NOW, &fw, &mut peers).unwrap();
-        assert!(
-            stale.changes.is_empty(),
-            "a late, older state does not undo a newer one"
-        );
-        let revoked = agent.receive(&state(6, &[]), NOW, &fw, &mut peers).unwrap();
+        // A broker restored from an older backup starts again at a lower revision without the grant.
+        let restored = agent.receive(&state(2, &[]), NOW, &fw, &mut peers).unwrap();
         assert_eq!(
             (
-                revoked.changes.remove_peers.len(),
-                revoked.changes.remove_allows.len()
+                restored.changes.remove_peers.len(),
+                restored.changes.remove_allows.len()
             ),
             (1, 1)
         );
-        assert_eq!(agent.revision(), Some(6));
+        assert_eq!(agent.revision(), Some(2));
     }
 }
