@@ -4,3 +4,4 @@
 
 mod dataplane;
 mod gateway_agent;
+mod gateway_cli;
