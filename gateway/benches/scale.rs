@@ -138,7 +138,7 @@ fn main() {
     );
     let _ns = Namespace(Some(daypass_e2e::net::wireguard_go(NS, IFACE)));
     let nft = Nft::in_namespace(NS);
-    nft.apply(&startup_script(IFACE)).unwrap();
+    nft.apply(&startup_script(IFACE, false)).unwrap();
     let wg = WireGuard::new(IFACE, Backend::Userspace).unwrap();
     wg.configure(&Key::generate_private().to_base64(), 51999).unwrap();
     let everything = changes(&Default::default(), &applied, now);

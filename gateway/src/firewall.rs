@@ -44,8 +44,23 @@ add rule inet {TABLE} input iifname "{interface}" drop
 
 /// The setup, with both sets emptied: what a starting agent applies before it enforces the grants
 /// it holds again, so nothing stale (or already expired) survives a restart.
-pub fn startup_script(interface: &str) -> String {
-    setup_script(interface) + &format!("flush set inet {TABLE} allow\nflush set inet {TABLE} allow_icmp\n")
+pub fn startup_script(interface: &str, masquerade: bool) -> String {
+    setup_script(interface)
+        + &masquerade_script(interface, masquerade)
+        + &format!("flush set inet {TABLE} allow\nflush set inet {TABLE} allow_icmp\n")
+}
+
+/// Source NAT for traffic from the tunnel, for sites whose resources have no route back to the
+/// tunnel network: they then see the gateway's address (the gateway's own records still say which
+/// device it was). Off, the chain stays empty.
+pub fn masquerade_script(interface: &str, on: bool) -> String {
+    let mut s = format!(
+        "add chain inet {TABLE} postrouting {{ type nat hook postrouting priority 100; policy accept; }}\nflush chain inet {TABLE} postrouting\n"
+    );
+    if on {
+        s += &format!("add rule inet {TABLE} postrouting iifname \"{interface}\" oifname != \"{interface}\" masquerade\n");
+    }
+    s
 }
 
 /// The element of a set an allow entry is, without its timeout.
@@ -264,6 +279,18 @@ mod tests {
             ..Default::default()
         };
         assert!(matches!(apply_changes(&fw, &c), Err(FirewallError::Refused(_))));
+    }
+
+    #[test]
+    fn masquerading_is_a_rule_only_when_asked_for() {
+        assert!(startup_script("wg-gw", true)
+            .contains(r#"postrouting iifname "wg-gw" oifname != "wg-gw" masquerade"#));
+        let off = startup_script("wg-gw", false);
+        assert!(
+            off.contains("flush chain inet daypass postrouting"),
+            "a restart without it removes an old rule"
+        );
+        assert!(!off.contains("masquerade"));
     }
 
     #[test]

@@ -53,6 +53,10 @@ struct Cli {
     /// The gateway's address in the tunnel network, e.g. 100.96.0.1/16.
     #[arg(long, env = "DAYPASS_TUNNEL_ADDRESS")]
     tunnel_address: ipnet::Ipv4Net,
+    /// Source-NAT tunnel traffic to the gateway's address, for resources with no route back to the
+    /// tunnel network.
+    #[arg(long, env = "DAYPASS_MASQUERADE")]
+    masquerade: bool,
     #[arg(long, env = "DAYPASS_STATE_DIR", default_value = "/var/lib/daypass-gateway")]
     state_dir: PathBuf,
     #[arg(long, env = "DAYPASS_HEALTH_LISTEN", default_value = "127.0.0.1:9108")]
@@ -133,7 +137,7 @@ async fn run(cli: Cli) -> Result<()> {
     ])?;
     ip(&["link", "set", &cli.interface, "up"])?;
     let nft = Nft::here();
-    nft.apply(&startup_script(&cli.interface))
+    nft.apply(&startup_script(&cli.interface, cli.masquerade))
         .context("setting up the firewall table")?;
     tracing::info!(interface = %cli.interface, backend = ?backend, "gateway interface and firewall ready");
 

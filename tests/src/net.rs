@@ -208,6 +208,12 @@ impl Net {
             .unwrap();
     }
 
+    /// Removes the resource host's route back through the gateway, as on a site where nothing routes
+    /// the tunnel network.
+    pub fn resource_without_route_back(&self) {
+        run(&["ip", "-n", &self.resource_ns, "route", "del", "default"]);
+    }
+
     /// Gives the contractor's tunnel interface the address the broker assigned to the device.
     pub fn readdress_client(&self, cidr: &str) {
         run(&[

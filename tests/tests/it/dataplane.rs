@@ -41,9 +41,9 @@ fn grant(net: &Net, not_after: OffsetDateTime) -> Grant {
 }
 
 /// What a starting agent does: the firewall table with empty sets, the WireGuard key.
-fn start(net: &Net) {
+fn start(net: &Net, masquerade: bool) {
     Nft::in_namespace(&net.gateway_ns)
-        .apply(&startup_script(&net.gateway_wg))
+        .apply(&startup_script(&net.gateway_wg, masquerade))
         .unwrap();
     let wg = WireGuard::new(&net.gateway_wg, Backend::Userspace).unwrap();
     wg.configure(&net.gateway_private.to_base64(), GATEWAY_PORT)
@@ -84,7 +84,7 @@ fn set_elements(net: &Net) -> String {
 #[test]
 fn a_grant_opens_exactly_its_port_and_the_kernel_closes_it_at_not_after() {
     let net = Net::build();
-    start(&net);
+    start(&net, false);
     // The device is a WireGuard peer, but no entry allows anything yet: the firewall drops it.
     let mut peer_only = grant(&net, wall_clock() + time::Duration::seconds(60));
     peer_only.resources.clear();
@@ -130,7 +130,7 @@ fn a_grant_opens_exactly_its_port_and_the_kernel_closes_it_at_not_after() {
 #[test]
 fn a_revocation_closes_access_at_once() {
     let net = Net::build();
-    start(&net);
+    start(&net, false);
     let g = grant(&net, wall_clock() + time::Duration::minutes(10));
     let applied = enforce(&net, std::slice::from_ref(&g), &Desired::default());
     let mut open = net.connect("10.20.0.10:5432", OPEN).expect("granted");
@@ -156,4 +156,22 @@ fn a_revocation_closes_access_at_once() {
         .peers()
         .unwrap();
     assert!(peers.is_empty(), "the device's peer is gone: {peers:?}");
+}
+
+#[test]
+fn masquerading_reaches_resources_that_have_no_route_back() {
+    let net = Net::build();
+    net.resource_without_route_back();
+    start(&net, false);
+    let g = grant(&net, wall_clock() + time::Duration::minutes(10));
+    enforce(&net, std::slice::from_ref(&g), &Desired::default());
+    assert!(
+        net.connect("10.20.0.10:5432", REFUSED).is_err(),
+        "replies cannot find their way back to the tunnel network"
+    );
+    // A restarted agent with --masquerade: the sets are flushed and filled again.
+    start(&net, true);
+    enforce(&net, std::slice::from_ref(&g), &Desired::default());
+    let mut open = net.connect("10.20.0.10:5432", OPEN).expect("masqueraded");
+    assert_eq!(echo(&mut open, "ping", OPEN).unwrap(), "ping");
 }
