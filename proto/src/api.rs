@@ -100,6 +100,17 @@ pub struct GrantView {
     pub ended_at: Option<OffsetDateTime>,
 }
 
+/// The WireGuard peer a client sets up for a grant: the gateway's endpoint and public key. The
+/// broker signs it, so a client trusts only what the broker key it pinned vouches for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct GatewayPeer {
+    pub name: String,
+    /// `HOST:PORT` of the gateway's WireGuard listener.
+    pub endpoint: String,
+    /// Base64 WireGuard public key.
+    pub wireguard_public_key: String,
+}
+
 /// What one gateway must enforce: every live grant for its resources, at a revision.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct GatewayState {

@@ -196,12 +196,19 @@ impl Net {
     /// service does when it brings a tunnel up for a new grant, so the first packet starts a new
     /// handshake instead of using keys the gateway forgot when the last grant ended.
     pub fn restart_client_session(&self) {
+        let gateway = SocketAddr::from(([198, 18, 0, 1], GATEWAY_PORT));
+        self.connect_client_to(&self.gateway_private.get_public(), gateway);
+    }
+
+    /// Sets the contractor's one peer to the gateway with this key at this endpoint (as a grant's
+    /// signed gateway peer gives them), dropping any session.
+    pub fn connect_client_to(&self, gateway_public: &Key, endpoint: SocketAddr) {
         let client_if: InterfaceName = self.client_wg.parse().unwrap();
         DeviceUpdate::new()
             .replace_peers()
             .add_peer(
-                PeerConfigBuilder::new(&self.gateway_private.get_public())
-                    .set_endpoint(SocketAddr::from(([198, 18, 0, 1], GATEWAY_PORT)))
+                PeerConfigBuilder::new(gateway_public)
+                    .set_endpoint(endpoint)
                     .add_allowed_ip("10.20.0.0".parse().unwrap(), 24),
             )
             .apply(&client_if, Backend::Userspace)

@@ -4,8 +4,8 @@ use super::error::{ApiJson, ApiPath, ApiResult};
 use super::{AppState, Authed};
 use crate::service::EvidenceBundle;
 use axum::extract::State;
-use daypass_proto::api::{GrantView, ReasonBody};
-use daypass_proto::Problem;
+use daypass_proto::api::{GatewayPeer, GrantView, ReasonBody};
+use daypass_proto::{Problem, Signed};
 use uuid::Uuid;
 
 /// Live grants: the caller's own, or all for admins, approvers, helpdesk and auditors.
@@ -24,6 +24,17 @@ pub async fn grant(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<GrantView> {
     Ok(ApiJson(s.broker.grant_view(&caller, id).await?))
+}
+
+/// The WireGuard peer (gateway endpoint and key) for a grant, signed with the broker key.
+#[utoipa::path(get, path = "/api/v1/grants/{id}/gateway", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, description = "signed GatewayPeer envelope", body = GatewayPeer), (status = 404, body = Problem)))]
+pub async fn gateway(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Signed<GatewayPeer>> {
+    Ok(ApiJson(s.broker.grant_gateway(&caller, id).await?))
 }
 
 /// Ends a live grant now (admins and approvers); the gateway is told at once.

@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/grants", get(grants::live))
         .route("/api/v1/grants/{id}", get(grants::grant))
         .route("/api/v1/grants/{id}/revoke", post(grants::revoke))
+        .route("/api/v1/grants/{id}/gateway", get(grants::gateway))
         .route("/api/v1/grants/{id}/evidence", get(grants::evidence))
         .route("/api/v1/tickets/webhook", post(ops::ticket_webhook))
         .route("/api/v1/posture/nonce", post(posture::nonce))
@@ -83,7 +84,7 @@ impl utoipa::Modify for BearerAuth {
         ops::health, ops::openapi, ops::broker_key, ops::ticket_webhook, ops::report, ops::audit_verify,
         access::me, access::entitlements, access::my_requests, access::create_request, access::request,
         access::approve, access::deny, access::inbox,
-        grants::live, grants::grant, grants::revoke, grants::evidence,
+        grants::live, grants::grant, grants::revoke, grants::evidence, grants::gateway,
         gateway::state, gateway::stream,
         posture::nonce, posture::report, posture::history, posture::failing,
     ),

@@ -4,7 +4,8 @@ use super::{Broker, Caller, ServiceError, ServiceResult};
 use crate::domain::directory::{Person, Role};
 use crate::domain::grant::{EndReason, GrantRecord};
 use crate::store::{self, Change};
-use daypass_proto::api::{GatewayState, GrantView};
+use daypass_proto::api::{GatewayPeer, GatewayState, GrantView};
+use daypass_proto::Signed;
 use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -21,6 +22,26 @@ impl Broker {
             return Err(not_found_grant(id));
         }
         Ok(record.view(self.now()))
+    }
+
+    /// The gateway peer of a grant the caller may see, signed with the broker key.
+    pub async fn grant_gateway(&self, caller: &Caller, id: Uuid) -> ServiceResult<Signed<GatewayPeer>> {
+        let view = self.grant_view(caller, id).await?;
+        let mut conn = self.store().read().await?;
+        let (gw, _) = store::gateway(&mut conn, &view.grant.gateway)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::NotFound(format!(
+                    "gateway {:?} of grant {id} is no longer registered: ask an admin",
+                    view.grant.gateway
+                ))
+            })?;
+        let peer = GatewayPeer {
+            name: gw.name,
+            endpoint: gw.endpoint,
+            wireguard_public_key: gw.wireguard_public_key,
+        };
+        Ok(Signed::sign(&peer, &self.0.key))
     }
 
     /// Live grants: the caller's own, or everyone's for admins, approvers and auditors.

@@ -106,6 +106,34 @@ async fn auto_approved_request_returns_201_with_grant() {
 }
 
 #[tokio::test]
+async fn a_grants_gateway_peer_is_signed_and_shown_only_to_who_may_see_the_grant() {
+    let api = Api::new().await;
+    let (_, body, _) = api
+        .call(Some("ana"), "POST", "/api/v1/requests", Some(GOOD))
+        .await;
+    let uri = format!("/api/v1/grants/{}/gateway", body["grant_id"].as_str().unwrap());
+    let (status, signed, _) = api.call(Some("ana"), "GET", &uri, None).await;
+    assert_eq!(status, StatusCode::OK, "{signed}");
+    let signed: daypass_proto::Signed<daypass_proto::api::GatewayPeer> =
+        serde_json::from_value(signed).unwrap();
+    let peer = signed
+        .verify(&api.h.broker.verifying_key())
+        .expect("signed with the broker key");
+    assert_eq!(
+        (
+            peer.name.as_str(),
+            peer.endpoint.as_str(),
+            peer.wireguard_public_key.as_str()
+        ),
+        ("gw1", "127.0.0.1:51820", crate::support::WG_KEY)
+    );
+    let (status, _, _) = api.call(Some("ben"), "GET", &uri, None).await;
+    assert_eq!(status, StatusCode::OK, "approvers see grants");
+    let (status, _, _) = api.call(None, "GET", &uri, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
 async fn bad_input_of_every_kind_is_a_4xx_problem_and_writes_nothing() {
     let api = Api::new().await;
     let head = api.h.audit_head().await;

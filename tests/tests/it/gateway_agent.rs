@@ -5,7 +5,10 @@
 //! enforcing what it holds until `not_after`, never longer.
 
 use daypass_e2e::bins::bin;
-use daypass_e2e::net::{echo, pause, Net, GATEWAY_PORT};
+use daypass_e2e::net::{echo, pause, Key, Net, GATEWAY_PORT};
+use daypass_proto::api::GatewayPeer;
+use daypass_proto::Signed;
+use ed25519_dalek::VerifyingKey;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::path::Path;
@@ -321,9 +324,20 @@ impl World {
         });
     }
 
+    /// The broker key as a client pins it (here: as the broker gave it at the start of the test).
+    fn pinned_key(&self) -> VerifyingKey {
+        let bytes: [u8; 32] = base64_decode(&self.broker_key).try_into().unwrap();
+        VerifyingKey::from_bytes(&bytes).unwrap()
+    }
+
     fn kill(pid: u32) {
         kill(Pid::from_raw(pid as i32), Signal::SIGKILL).unwrap();
     }
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(text).unwrap()
 }
 
 fn until_not_after(grant: &serde_json::Value) -> Duration {
@@ -340,7 +354,13 @@ fn until_not_after(grant: &serde_json::Value) -> Duration {
 
 /// Requests db for `duration`, waits until the gateway enforces the grant, and brings the
 /// contractor's tunnel up for it (as the client service does once the grant is in force).
-fn request(net: &Net, cert: &Path, org: &Org, duration: &str) -> serde_json::Value {
+fn request(
+    net: &Net,
+    cert: &Path,
+    org: &Org,
+    broker_key: &VerifyingKey,
+    duration: &str,
+) -> serde_json::Value {
     let body = format!(
         r#"{{"device":"ana-laptop","resources":["db"],"ticket":"OPS-1","reason":"e2e","duration":"{duration}"}}"#
     );
@@ -363,7 +383,15 @@ fn request(net: &Net, cert: &Path, org: &Org, duration: &str) -> serde_json::Val
         issued.elapsed()
     );
     net.readdress_client(grant["grant"]["device"]["tunnel_address"].as_str().unwrap());
-    net.restart_client_session();
+    // The gateway to talk to comes from the broker, signed with the key the client pinned.
+    let path = format!("/api/v1/grants/{id}/gateway");
+    let signed: Signed<GatewayPeer> =
+        serde_json::from_value(api(net, cert, &org.ana_token, "GET", &path, None)).unwrap();
+    let peer = signed
+        .verify(broker_key)
+        .expect("the gateway peer is signed by the pinned broker key");
+    let gateway_key = Key::from_base64(&peer.wireguard_public_key).unwrap();
+    net.connect_client_to(&gateway_key, peer.endpoint.parse().unwrap());
     grant
 }
 
@@ -382,7 +410,7 @@ fn broker_and_gateway_agent_open_revoke_and_expire_access() {
     );
 
     // 1. Auto-approved request: the granted port opens, nothing else does.
-    let grant = request(net, &w.cert, &w.org, "1h");
+    let grant = request(net, &w.cert, &w.org, &w.pinned_key(), "1h");
     let mut open = net.connect("10.20.0.10:5432", Duration::from_secs(3)).unwrap();
     assert_eq!(echo(&mut open, "ping", Duration::from_secs(3)).unwrap(), "ping");
     assert!(net.connect("10.20.0.10:22", REFUSED).is_err(), "another port");
@@ -410,7 +438,7 @@ fn broker_and_gateway_agent_open_revoke_and_expire_access() {
     assert!(net.connect("10.20.0.10:5432", REFUSED).is_err());
 
     // 3. A short grant, then the agent is killed: the kernel still closes it at not_after.
-    let grant = request(net, &w.cert, &w.org, "8s");
+    let grant = request(net, &w.cert, &w.org, &w.pinned_key(), "8s");
     let mut open = net.connect("10.20.0.10:5432", Duration::from_secs(3)).unwrap();
     assert_eq!(echo(&mut open, "ping", Duration::from_secs(3)).unwrap(), "ping");
     World::kill(w.agent);
@@ -433,7 +461,7 @@ fn without_the_broker_the_agent_enforces_what_it_holds_until_not_after_even_rest
         Duration::from_secs(20),
         || health(&w.net)["broker"] == "connected",
     );
-    let grant = request(&w.net, &w.cert, &w.org, "12s");
+    let grant = request(&w.net, &w.cert, &w.org, &w.pinned_key(), "12s");
     let mut open = w.net.connect("10.20.0.10:5432", Duration::from_secs(3)).unwrap();
     assert_eq!(echo(&mut open, "ping", Duration::from_secs(3)).unwrap(), "ping");
 
