@@ -50,7 +50,7 @@ echo "== clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== type-check platform code for Windows and macOS"
 for t in "${cross_targets[@]}"; do
-  cargo check --quiet -p daypass-posture --target "$t"
+  cargo check --quiet -p daypass-posture -p daypass-tunnel --target "$t"
 done
 echo "== fuzz the posture parsers"
 bash scripts/fuzz.sh "${DAYPASS_FUZZ_SECONDS:-30}"

@@ -84,6 +84,7 @@ impl Drop for Namespace {
             let _ = c.wait();
         }
         let _ = Command::new("ip").args(["netns", "del", NS]).status();
+        let _ = std::fs::remove_file(format!("/var/run/wireguard/{IFACE}.sock"));
     }
 }
 

@@ -48,6 +48,7 @@ pub struct Net {
     pub client_wg: String,
     pub gateway_wg: String,
     pub gateway_private: Key,
+    pub client_private: Key,
     pub client_public: Key,
     children: Vec<Child>,
 }
@@ -93,6 +94,7 @@ impl Net {
             client_wg: format!("dpwc{n}"),
             gateway_wg: format!("dpwg{n}"),
             gateway_private: Key::generate_private(),
+            client_private: Key::generate_private(),
             client_public: Key::zero(),
             children: vec![],
         };
@@ -156,7 +158,7 @@ impl Net {
             &net.gateway_wg,
         ]);
         run(&["ip", "-n", &g, "link", "set", &net.gateway_wg, "up"]);
-        let client_private = Key::generate_private();
+        let client_private = net.client_private.clone();
         net.client_public = client_private.get_public();
         let client_if: InterfaceName = net.client_wg.parse().unwrap();
         DeviceUpdate::new()

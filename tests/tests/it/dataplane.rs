@@ -2,11 +2,14 @@
 //! kernel closes it (new and open connections alike) with no help from the agent; a revocation
 //! closes it at once.
 
-use daypass_e2e::net::{echo, pause, Net, CLIENT_TUNNEL, GATEWAY_PORT};
+use daypass_e2e::net::{echo, in_namespace, pause, Net, CLIENT_TUNNEL, GATEWAY_PORT};
 use daypass_gateway::firewall::{apply_changes, startup_script, Firewall, Nft};
 use daypass_gateway::plan::{changes, desired, Desired};
 use daypass_gateway::wireguard::WireGuard;
+use daypass_proto::api::GatewayPeer;
 use daypass_proto::{Grant, GrantDevice, GrantedResource};
+use daypass_tunnel::interface::ClientInterface;
+use daypass_tunnel::split::plan;
 use std::time::Duration;
 use time::OffsetDateTime;
 use wireguard_control::Backend;
@@ -174,4 +177,65 @@ fn masquerading_reaches_resources_that_have_no_route_back() {
     enforce(&net, std::slice::from_ref(&g), &Desired::default());
     let mut open = net.connect("10.20.0.10:5432", OPEN).expect("masqueraded");
     assert_eq!(echo(&mut open, "ping", OPEN).unwrap(), "ping");
+}
+
+#[test]
+fn the_client_interface_routes_exactly_the_granted_resources_and_goes_away() {
+    let net = Net::build();
+    start(&net, false);
+    let mut g = grant(&net, wall_clock() + time::Duration::minutes(10));
+    g.gateway = "gw-test".into();
+    enforce(&net, std::slice::from_ref(&g), &Desired::default());
+    let peer = GatewayPeer {
+        name: "gw-test".into(),
+        endpoint: format!("198.18.0.1:{GATEWAY_PORT}"),
+        wireguard_public_key: net.gateway_private.get_public().to_base64(),
+    };
+    let plan = plan(&g, &peer).unwrap();
+
+    // The client's own interface replaces the harness's hand-made one.
+    let (iface, key) = (net.client_wg.clone(), net.client_private.to_base64());
+    in_namespace(&net.client_ns, move || {
+        let client = ClientInterface::new(&iface).unwrap();
+        client.down().unwrap();
+        client.up(&key, &plan).unwrap();
+    });
+    let mut open = net
+        .connect("10.20.0.10:5432", OPEN)
+        .expect("through the client's tunnel");
+    assert_eq!(echo(&mut open, "ping", OPEN).unwrap(), "ping");
+    let routes = net.exec(
+        &net.client_ns,
+        &["ip", "route", "show", "dev", &net.client_wg],
+        &[],
+    );
+    assert_eq!(
+        routes.trim(),
+        "10.20.0.10 scope link",
+        "only the granted resource is routed"
+    );
+    assert!(
+        net.connect("10.20.0.11:5432", REFUSED).is_err(),
+        "another host is not routed at all"
+    );
+
+    let iface = net.client_wg.clone();
+    in_namespace(&net.client_ns, move || {
+        ClientInterface::new(&iface).unwrap().down().unwrap()
+    });
+    let start = std::time::Instant::now();
+    while net
+        .exec(&net.client_ns, &["ip", "link"], &[])
+        .contains(&net.client_wg)
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "the interface is gone after down()"
+        );
+        pause(Duration::from_millis(50));
+    }
+    assert!(
+        echo(&mut open, "again", Duration::from_secs(1)).is_err(),
+        "nothing flows after down()"
+    );
 }
