@@ -4,6 +4,7 @@
 
 use crate::split::TunnelPlan;
 use std::net::IpAddr;
+use std::path::Path;
 use std::process::Command;
 use wireguard_control::{Backend, Device, DeviceUpdate, InterfaceName, Key, PeerConfigBuilder};
 
@@ -17,6 +18,15 @@ pub enum InterfaceError {
     WireGuard(String, std::io::Error),
     #[error("ip {0}: {1}")]
     Ip(String, String),
+}
+
+/// How long to wait for `wireguard-go`'s socket: 100 steps of 30 ms.
+const SOCKET_WAIT_STEPS: u32 = 100;
+
+/// A pause while an external daemon starts; not a timer the session logic depends on.
+#[allow(clippy::disallowed_methods)]
+fn wait_a_little() {
+    std::thread::sleep(std::time::Duration::from_millis(30));
 }
 
 #[derive(Debug)]
@@ -49,8 +59,40 @@ impl ClientInterface {
         Ok(ClientInterface { name })
     }
 
+    /// Starts `wireguard-go` for the interface unless its control socket is there, and waits for
+    /// the socket: configuring before it exists fails (seen under load when `wireguard-control`
+    /// started the daemon itself).
+    fn ensure_userspace(&self) -> Result<(), InterfaceError> {
+        let socket = format!("/var/run/wireguard/{}.sock", self.name);
+        if Path::new(&socket).exists() {
+            return Ok(());
+        }
+        let io = |e: std::io::Error| InterfaceError::WireGuard(self.name.to_string(), e);
+        let status = Command::new("wireguard-go")
+            .arg(self.name.to_string())
+            .status()
+            .map_err(io)?;
+        if !status.success() {
+            return Err(io(std::io::Error::other(format!(
+                "wireguard-go exited with {status}"
+            ))));
+        }
+        // wireguard-go goes to the background; its socket appears once the interface is ready.
+        for _ in 0..SOCKET_WAIT_STEPS {
+            if Path::new(&socket).exists() {
+                return Ok(());
+            }
+            wait_a_little();
+        }
+        Err(io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("wireguard-go did not create {socket}"),
+        )))
+    }
+
     /// Brings the tunnel up as planned, replacing whatever the interface had.
     pub fn up(&self, device_private_key: &str, plan: &TunnelPlan) -> Result<(), InterfaceError> {
+        self.ensure_userspace()?;
         let key = Key::from_base64(device_private_key)
             .map_err(|_| InterfaceError::Key("the device's private key"))?;
         let gateway = Key::from_base64(&plan.gateway_key)
