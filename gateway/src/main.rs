@@ -174,20 +174,25 @@ async fn run(cli: Cli) -> Result<()> {
             Err(e) => {
                 tracing::error!(error = %e, "could not enforce the grants; retrying");
                 h.enforce_error = Some(e);
-                None
+                Some(clock::now() + time::Duration::SECOND)
             }
         }
     };
-    match store.load() {
+    // Reconciles when a grant starts or ends (or to retry a failure); wakes at least every second
+    // to read the wall clock, so a clock jump is noticed, but does no work until something is due.
+    let mut next = match store.load() {
         Ok(Some(held)) => {
             let r = agent
                 .receive(&held, clock::now(), &nft, &mut peers)
                 .map_err(|e| e.to_string());
-            report(&agent, r);
+            report(&agent, r)
         }
-        Ok(None) => {}
-        Err(e) => tracing::warn!(error = %e, "starting without held grants"),
-    }
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "starting without held grants");
+            None
+        }
+    };
 
     let listener = tokio::net::TcpListener::bind(cli.health_listen)
         .await
@@ -202,8 +207,6 @@ async fn run(cli: Cli) -> Result<()> {
     let url = format!("{}/api/v1/gateway/stream", cli.broker.trim_end_matches('/'));
     tokio::spawn(link::run(client, url, cli.token.clone(), state_tx, status_tx));
 
-    // Looks again at least every second, and at the next start or end of a grant.
-    let mut next: Option<time::OffsetDateTime> = None;
     loop {
         let now = clock::now();
         let wait = next
@@ -225,8 +228,11 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             }
             () = tokio::time::sleep(Duration::try_from(wait).unwrap_or(Duration::from_secs(1))) => {
-                let r = agent.tick(clock::now(), &nft, &mut peers).map_err(|e| e.to_string());
-                next = report(&agent, r);
+                let now = clock::now();
+                if next.is_some_and(|due| now >= due) {
+                    let r = agent.tick(now, &nft, &mut peers).map_err(|e| e.to_string());
+                    next = report(&agent, r);
+                }
             }
         }
     }

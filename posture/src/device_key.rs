@@ -2,7 +2,7 @@
 //! Manager on Windows, the kernel keyring (keyutils) on Linux. It never leaves the keyring except
 //! into memory that is wiped on drop, and no error or log line carries it.
 
-use ed25519_dalek::{SigningKey, VerifyingKey};
+use ed25519_dalek::SigningKey;
 use rand::rngs::OsRng;
 use zeroize::Zeroizing;
 
@@ -54,18 +54,5 @@ impl DeviceKeyStore {
             .set_secret(key.as_bytes())
             .map_err(|e| DeviceKeyError::Keyring(e.to_string()))?;
         Ok(key)
-    }
-
-    /// The public half, for the broker to bind to the device.
-    pub fn public_key(&self) -> Result<Option<VerifyingKey>, DeviceKeyError> {
-        Ok(self.load()?.map(|k| k.verifying_key()))
-    }
-
-    /// Removes the key (device retired or re-enrolled).
-    pub fn delete(&self) -> Result<(), DeviceKeyError> {
-        match self.entry.delete_credential() {
-            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(e) => Err(DeviceKeyError::Keyring(e.to_string())),
-        }
     }
 }

@@ -22,6 +22,11 @@ pub fn run(args: &[&str]) {
     );
 }
 
+/// Runs `ip` with its arguments inside namespace `ns` (`ip -n NS …`).
+pub fn ip_in(ns: &str, args: &[&str]) {
+    run(&[["ip", "-n", ns].as_slice(), args].concat());
+}
+
 /// Waits in real time: the kernel's set timeouts and wireguard-go's start-up run on the wall clock,
 /// which is what these tests observe (the pure planning is tested with `now` as a parameter).
 #[allow(clippy::disallowed_methods)]
@@ -105,7 +110,7 @@ impl Net {
         );
         for ns in [&c, &g, &r] {
             run(&["ip", "netns", "add", ns]);
-            run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+            ip_in(ns, &["link", "set", "lo", "up"]);
         }
         // Underlay between contractor and gateway, and the private network behind the gateway.
         let (cg0, cg1, gr0, gr1) = (
@@ -126,12 +131,12 @@ impl Net {
             (&g, &gr0, "10.20.0.1/24"),
             (&r, &gr1, "10.20.0.10/24"),
         ] {
-            run(&["ip", "-n", ns, "addr", "add", addr, "dev", dev]);
-            run(&["ip", "-n", ns, "link", "set", dev, "up"]);
+            ip_in(ns, &["addr", "add", addr, "dev", dev]);
+            ip_in(ns, &["link", "set", dev, "up"]);
         }
         // A second resource host on the same network: never granted in these tests.
-        run(&["ip", "-n", &r, "addr", "add", "10.20.0.11/24", "dev", &gr1]);
-        run(&["ip", "-n", &r, "route", "add", "default", "via", "10.20.0.1"]);
+        ip_in(&r, &["addr", "add", "10.20.0.11/24", "dev", &gr1]);
+        ip_in(&r, &["route", "add", "default", "via", "10.20.0.1"]);
         run(&[
             "ip",
             "netns",
@@ -147,17 +152,8 @@ impl Net {
         net.children.push(gw);
         let cl = wireguard_go(&c, &net.client_wg.clone());
         net.children.push(cl);
-        run(&[
-            "ip",
-            "-n",
-            &g,
-            "addr",
-            "add",
-            GATEWAY_TUNNEL,
-            "dev",
-            &net.gateway_wg,
-        ]);
-        run(&["ip", "-n", &g, "link", "set", &net.gateway_wg, "up"]);
+        ip_in(&g, &["addr", "add", GATEWAY_TUNNEL, "dev", &net.gateway_wg]);
+        ip_in(&g, &["link", "set", &net.gateway_wg, "up"]);
         let client_private = net.client_private.clone();
         net.client_public = client_private.get_public();
         let client_if: InterfaceName = net.client_wg.parse().unwrap();
@@ -166,27 +162,9 @@ impl Net {
             .apply(&client_if, Backend::Userspace)
             .unwrap();
         net.restart_client_session();
-        run(&[
-            "ip",
-            "-n",
-            &c,
-            "addr",
-            "add",
-            CLIENT_TUNNEL,
-            "dev",
-            &net.client_wg,
-        ]);
-        run(&["ip", "-n", &c, "link", "set", &net.client_wg, "up"]);
-        run(&[
-            "ip",
-            "-n",
-            &c,
-            "route",
-            "add",
-            "10.20.0.0/24",
-            "dev",
-            &net.client_wg,
-        ]);
+        ip_in(&c, &["addr", "add", CLIENT_TUNNEL, "dev", &net.client_wg]);
+        ip_in(&c, &["link", "set", &net.client_wg, "up"]);
+        ip_in(&c, &["route", "add", "10.20.0.0/24", "dev", &net.client_wg]);
 
         for addr in ["10.20.0.10:5432", "10.20.0.10:22", "10.20.0.11:5432"] {
             echo_server(&r, addr.parse().unwrap());
@@ -220,40 +198,17 @@ impl Net {
     /// Removes the resource host's route back through the gateway, as on a site where nothing routes
     /// the tunnel network.
     pub fn resource_without_route_back(&self) {
-        run(&["ip", "-n", &self.resource_ns, "route", "del", "default"]);
+        ip_in(&self.resource_ns, &["route", "del", "default"]);
     }
 
     /// Gives the contractor's tunnel interface the address the broker assigned to the device.
     pub fn readdress_client(&self, cidr: &str) {
-        run(&[
-            "ip",
-            "-n",
+        ip_in(&self.client_ns, &["addr", "flush", "dev", &self.client_wg]);
+        ip_in(&self.client_ns, &["addr", "add", cidr, "dev", &self.client_wg]);
+        ip_in(
             &self.client_ns,
-            "addr",
-            "flush",
-            "dev",
-            &self.client_wg,
-        ]);
-        run(&[
-            "ip",
-            "-n",
-            &self.client_ns,
-            "addr",
-            "add",
-            cidr,
-            "dev",
-            &self.client_wg,
-        ]);
-        run(&[
-            "ip",
-            "-n",
-            &self.client_ns,
-            "route",
-            "replace",
-            "10.20.0.0/24",
-            "dev",
-            &self.client_wg,
-        ]);
+            &["route", "replace", "10.20.0.0/24", "dev", &self.client_wg],
+        );
     }
 
     /// `args` run inside namespace `ns` with `env` added to the environment.

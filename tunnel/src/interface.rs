@@ -133,9 +133,4 @@ impl ClientInterface {
             other => other,
         }
     }
-
-    /// Whether the interface exists now.
-    pub fn exists(&self) -> bool {
-        Device::get(&self.name, Backend::Userspace).is_ok()
-    }
 }

@@ -115,17 +115,17 @@ impl Broker {
         } else {
             None
         };
-        let baseline = self.posture_baseline(now);
-        let judge = |rules: &[(String, &daypass_posture::policy::Policy)]| {
-            super::posture::judge_posture(
-                latest.as_ref(),
-                &device.id,
-                rules,
-                &baseline,
-                settings.max_age,
-                now,
-            )
-        };
+        // One judgement: the gating rules (the organisation's policy first, then each requested
+        // tag's), or the organisation's policy alone for auto-approval.
+        let org = [("the organisation's policy".to_string(), &settings.policy)];
+        let posture_report = super::posture::judge_posture(
+            latest.as_ref(),
+            &device.id,
+            gating.as_deref().unwrap_or(&org),
+            || self.posture_baseline(now),
+            settings.max_age,
+            now,
+        );
         // Refusals by the access matrix, the ticket or posture are recorded: auditors want to see attempts.
         let checked = check_request(requester, &body.resources, duration_seconds, &resources, &matrix)
             .map_err(ServiceError::from)
@@ -136,8 +136,8 @@ impl Broker {
                     requester,
                     self.0.settings.require_ticket_assignee,
                 )?;
-                if let Some(rules) = &gating {
-                    judge(rules).map_err(ServiceError::Posture)?;
+                if let (Some(_), Err(reason)) = (&gating, &posture_report) {
+                    return Err(ServiceError::Posture(reason.clone()));
                 }
                 Ok(entitled)
             });
@@ -154,7 +154,6 @@ impl Broker {
         };
         let (policy, decision) = governing_policy(&policies, &entitled, duration_seconds, now)?;
         // Auto-approval also needs a fresh report that passes the organisation's policy.
-        let posture_report = judge(&[("the organisation's policy".to_string(), &settings.policy)]);
         let decision = match (decision, &posture_report) {
             (Decision::AutoApprove, Err(reason)) if settings.auto_approve_requires_report => {
                 Decision::NeedsApprovals {

@@ -173,12 +173,13 @@ impl Broker {
 }
 
 /// The access rule: the latest report must be recent, and its facts must pass every policy in
-/// `rules` (evaluated again now, by the broker, with its own baseline). The refusal says what to fix.
+/// `rules` (evaluated again now, by the broker, with its own baseline, verified only when there is a
+/// fresh report to judge). The refusal says what to fix.
 pub(super) fn judge_posture(
     latest: Option<&PostureRecord>,
     device: &str,
     rules: &[(String, &Policy)],
-    baseline: &Result<VerifiedBaseline, BaselineProblem>,
+    baseline: impl FnOnce() -> Result<VerifiedBaseline, BaselineProblem>,
     max_age: Duration,
     now: OffsetDateTime,
 ) -> Result<Uuid, String> {
@@ -192,10 +193,11 @@ pub(super) fn judge_posture(
             max_age.whole_minutes()
         ));
     }
+    let baseline = baseline();
     let failing: Vec<String> = rules
         .iter()
         .filter_map(|(label, policy)| {
-            let report = evaluate(&r.claims.facts, policy, baseline, now);
+            let report = evaluate(&r.claims.facts, policy, &baseline, now);
             (!report.compliant).then(|| format!("{} (for {label})", report.not_passing().join(", ")))
         })
         .collect();
