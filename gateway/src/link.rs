@@ -3,8 +3,6 @@
 //! growing pause, while the agent keeps enforcing what it has.
 
 use daypass_proto::api::GatewayState;
-use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
@@ -39,38 +37,6 @@ pub fn take_event(buf: &mut String) -> Option<Result<GatewayState, String>> {
             );
         }
     }
-}
-
-/// A client that trusts the pinned broker certificate (when given) instead of the public roots, and
-/// has no overall timeout (the stream stays open for hours).
-pub fn http_client(broker_ca: Option<&Path>) -> anyhow::Result<reqwest::Client> {
-    use anyhow::Context as _;
-    use rustls::pki_types::pem::PemObject as _;
-    let mut roots = rustls::RootCertStore::empty();
-    match broker_ca {
-        Some(path) => {
-            let pem = std::fs::read(path)
-                .with_context(|| format!("reading the broker certificate {}", path.display()))?;
-            for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
-                let cert =
-                    cert.map_err(|e| anyhow::anyhow!("{}: not a PEM certificate ({e:?})", path.display()))?;
-                roots
-                    .add(cert)
-                    .with_context(|| format!("using the certificate in {}", path.display()))?;
-            }
-        }
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-    }
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .context("TLS protocol versions")?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .connect_timeout(Duration::from_secs(5))
-        .build()
-        .context("building the HTTP client")
 }
 
 /// Runs for ever: connects, forwards states, reconnects. Pauses 1 s after a failure, doubling to 30 s.

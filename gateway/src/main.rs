@@ -3,7 +3,6 @@
 //! stream of signed states, and removes each peer at its grant's end on its own.
 
 use anyhow::{Context, Result};
-use base64::Engine as _;
 use clap::Parser;
 use daypass_gateway::agent::{Agent, Outcome};
 use daypass_gateway::clock;
@@ -101,13 +100,8 @@ fn ip(args: &[&str]) -> Result<()> {
 }
 
 async fn run(cli: Cli) -> Result<()> {
-    let key_bytes: [u8; 32] = base64::engine::general_purpose::STANDARD
-        .decode(cli.broker_key.trim())
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .context("--broker-key must be the broker's base64 Ed25519 public key (32 bytes)")?;
-    let broker_key = ed25519_dalek::VerifyingKey::from_bytes(&key_bytes)
-        .context("--broker-key is not a valid Ed25519 key")?;
+    let broker_key = daypass_proto::signed::parse_public_key(&cli.broker_key)
+        .map_err(|e| anyhow::anyhow!("--broker-key is {e}: copy it from GET /api/v1/broker-key"))?;
     let private_key = SecretString::from(
         std::fs::read_to_string(&cli.private_key_file)
             .with_context(|| {
@@ -119,7 +113,7 @@ async fn run(cli: Cli) -> Result<()> {
             .trim()
             .to_string(),
     );
-    let client = link::http_client(cli.broker_ca.as_deref())?;
+    let client = daypass_proto::http::broker_client(cli.broker_ca.as_deref())?;
 
     // The interface (the kernel module's, or wireguard-go started by wireguard-control) and its
     // key, keeping its peers; the table with empty sets. Then what the grants held on disk still

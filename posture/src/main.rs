@@ -165,13 +165,8 @@ fn load_baseline(
         std::fs::read_to_string(path).with_context(|| format!("reading baseline {}", path.display()))?;
     let signed: Signed<Baseline> = serde_json::from_str(&text)
         .with_context(|| format!("baseline {} is not a signed envelope", path.display()))?;
-    let key_bytes: [u8; 32] = base64::engine::general_purpose::STANDARD
-        .decode(key.trim())
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .context("--baseline-key must be a base64 Ed25519 public key (32 bytes)")?;
-    let key = ed25519_dalek::VerifyingKey::from_bytes(&key_bytes)
-        .context("--baseline-key is not a valid Ed25519 key")?;
+    let key = daypass_proto::signed::parse_public_key(key)
+        .map_err(|e| anyhow::anyhow!("--baseline-key is {e}: use the key IT published"))?;
     Ok(baseline::verify(&signed, &key, now))
 }
 

@@ -3,6 +3,9 @@
 pub mod api;
 pub mod duration;
 pub mod grant;
+#[cfg(feature = "http-client")]
+pub mod http;
+pub mod ipc;
 pub mod problem;
 pub mod resource;
 pub mod signed;

@@ -40,6 +40,16 @@ pub fn key_id(key: &VerifyingKey) -> String {
     hex::encode(&Sha256::digest(key.as_bytes())[..8])
 }
 
+/// An Ed25519 public key as IT pins it: base64 of its 32 bytes.
+pub fn parse_public_key(text: &str) -> Result<VerifyingKey, &'static str> {
+    let bytes: [u8; 32] = B64
+        .decode(text.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or("not the base64 of a 32-byte Ed25519 public key")?;
+    VerifyingKey::from_bytes(&bytes).map_err(|_| "not a valid Ed25519 public key")
+}
+
 impl<T: Serialize + DeserializeOwned> Signed<T> {
     pub fn sign(value: &T, key: &SigningKey) -> Self {
         let bytes = serde_json::to_vec(value).expect("wire types always serialise");

@@ -6,3 +6,4 @@
 
 pub mod bins;
 pub mod net;
+pub mod world;

@@ -1,6 +1,7 @@
 //! A test network, removed when dropped (also when a test fails): a contractor host and a
-//! resource host on either side of a gateway, a WireGuard tunnel (userspace `wireguard-go`) from
-//! the contractor to the gateway, and TCP echo servers on the resource host.
+//! resource host on either side of a gateway, the gateway's WireGuard interface (userspace
+//! `wireguard-go`), the contractor's own when the test wants the harness to make it, and TCP echo
+//! servers on the resource host.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -85,8 +86,10 @@ pub fn wireguard_go(ns: &str, iface: &str) -> Child {
 }
 
 impl Net {
-    /// Builds the network. Needs root (network namespaces, nftables) and `wireguard-go`.
-    pub fn build() -> Net {
+    /// Builds the namespaces, the underlay, the gateway's WireGuard interface and the resources,
+    /// leaving the contractor's tunnel interface (named `client_wg`) to whoever the test runs there.
+    /// Needs root (network namespaces, nftables) and `wireguard-go`.
+    pub fn build_without_client_tunnel() -> Net {
         assert!(
             nix::unistd::geteuid().is_root(),
             "the data-plane tests need root: run them as root (scripts/test.sh does)"
@@ -103,6 +106,7 @@ impl Net {
             client_public: Key::zero(),
             children: vec![],
         };
+        net.client_public = net.client_private.get_public();
         let (c, g, r) = (
             net.client_ns.clone(),
             net.gateway_ns.clone(),
@@ -150,12 +154,22 @@ impl Net {
         // WireGuard: the gateway side first, so the contractor's first handshake is answered.
         let gw = wireguard_go(&g, &net.gateway_wg.clone());
         net.children.push(gw);
-        let cl = wireguard_go(&c, &net.client_wg.clone());
-        net.children.push(cl);
         ip_in(&g, &["addr", "add", GATEWAY_TUNNEL, "dev", &net.gateway_wg]);
         ip_in(&g, &["link", "set", &net.gateway_wg, "up"]);
+        for addr in ["10.20.0.10:5432", "10.20.0.10:22", "10.20.0.11:5432"] {
+            echo_server(&r, addr.parse().unwrap());
+        }
+        net
+    }
+
+    /// Builds the network with the harness's own contractor tunnel (key, peer, route to the
+    /// resources), for tests of the gateway side.
+    pub fn build() -> Net {
+        let mut net = Net::build_without_client_tunnel();
+        let c = net.client_ns.clone();
+        let cl = wireguard_go(&c, &net.client_wg.clone());
+        net.children.push(cl);
         let client_private = net.client_private.clone();
-        net.client_public = client_private.get_public();
         let client_if: InterfaceName = net.client_wg.parse().unwrap();
         DeviceUpdate::new()
             .set_private_key(client_private)
@@ -165,10 +179,6 @@ impl Net {
         ip_in(&c, &["addr", "add", CLIENT_TUNNEL, "dev", &net.client_wg]);
         ip_in(&c, &["link", "set", &net.client_wg, "up"]);
         ip_in(&c, &["route", "add", "10.20.0.0/24", "dev", &net.client_wg]);
-
-        for addr in ["10.20.0.10:5432", "10.20.0.10:22", "10.20.0.11:5432"] {
-            echo_server(&r, addr.parse().unwrap());
-        }
         net
     }
 

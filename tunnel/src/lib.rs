@@ -1,8 +1,22 @@
-//! The Daypass client side: the session state machine (`session`), pure over events and `now`,
-//! and the tunnel it brings up and down (`split` plans it, `interface` does it), which the
-//! privileged tunnel service will drive with the wall clock.
+//! The Daypass client side. `daypass-tunneld` is the one privileged piece on the contractor's
+//! machine: the `controller` drives the pure `session` with the wall clock and brings the split
+//! tunnel (`split` plans it, `interface` does it) up and down; `ipc` serves the app and the
+//! `daypass` CLI; `poller` and `errands` talk to the `broker`; `secrets` and `device` keep the keys, `kept` the session across restarts.
 
-#[cfg(unix)]
+pub mod broker;
+#[cfg(feature = "broker-http")]
+pub mod broker_http;
+pub mod clock;
+pub mod controller;
+pub mod device;
+pub mod errands;
 pub mod interface;
+pub mod ipc;
+pub mod kept;
+pub mod poller;
+pub mod posture_check;
+pub mod secrets;
+pub mod service;
 pub mod session;
 pub mod split;
+pub mod view;

@@ -63,7 +63,7 @@ pub enum Event {
     Denied {
         reason: String,
     },
-    /// The request failed before the broker decided.
+    /// The request failed before the broker decided, or its grant could not be taken up.
     RequestFailed {
         reason: String,
     },
@@ -155,7 +155,9 @@ impl Session {
             (State::Requesting | State::PendingApproval { .. }, Event::Denied { reason }) => {
                 close(Closed::Denied { reason })
             }
-            (State::Requesting, Event::RequestFailed { reason }) => close(Closed::Failed { reason }),
+            (State::Requesting | State::PendingApproval { .. }, Event::RequestFailed { reason }) => {
+                close(Closed::Failed { reason })
+            }
             // A grant is taken only for a request in flight (or a resumed session): one that arrives
             // after the contractor gave up does not bring a tunnel up by itself.
             (State::Idle | State::Requesting | State::PendingApproval { .. }, Event::Granted(grant)) => {

@@ -8,7 +8,7 @@ use daypass_gateway::plan::{changes, desired, Desired};
 use daypass_gateway::wireguard::WireGuard;
 use daypass_proto::api::GatewayPeer;
 use daypass_proto::{Grant, GrantDevice, GrantedResource};
-use daypass_tunnel::interface::ClientInterface;
+use daypass_tunnel::interface::{ClientInterface, Tunnel as _};
 use daypass_tunnel::split::plan;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -196,9 +196,9 @@ fn the_client_interface_routes_exactly_the_granted_resources_and_goes_away() {
     // The client's own interface replaces the harness's hand-made one.
     let (iface, key) = (net.client_wg.clone(), net.client_private.to_base64());
     in_namespace(&net.client_ns, move || {
-        let client = ClientInterface::new(&iface).unwrap();
+        let mut client = ClientInterface::new(&iface, key.into()).unwrap();
         client.down().unwrap();
-        client.up(&key, &plan).unwrap();
+        client.up(&plan).unwrap();
     });
     let mut open = net
         .connect("10.20.0.10:5432", OPEN)
@@ -219,9 +219,9 @@ fn the_client_interface_routes_exactly_the_granted_resources_and_goes_away() {
         "another host is not routed at all"
     );
 
-    let iface = net.client_wg.clone();
+    let (iface, key) = (net.client_wg.clone(), net.client_private.to_base64());
     in_namespace(&net.client_ns, move || {
-        ClientInterface::new(&iface).unwrap().down().unwrap()
+        ClientInterface::new(&iface, key.into()).unwrap().down().unwrap()
     });
     let start = std::time::Instant::now();
     while net

@@ -1,0 +1,612 @@
+//! The whole product around a test network: the broker (SQLite) and the gateway agent as processes
+//! in the gateway's namespace, an organisation seeded through the broker's admin CLI (ana the
+//! contractor entitled to db on auto-approval and to db2 with an approver; ida the admin; abe the
+//! approver), and the contractor's `daypass-tunneld` when a test asks for one.
+
+use crate::bins::bin;
+use crate::net::{pause, Net, GATEWAY_PORT};
+use ed25519_dalek::VerifyingKey;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub const BROKER: &str = "https://198.18.0.1:8443";
+pub const REFUSED: Duration = Duration::from_millis(700);
+
+pub struct Org {
+    pub ana_token: String,
+    pub ida_token: String,
+    pub abe_token: String,
+    pub gateway_credential: String,
+}
+
+pub fn admin(data: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(bin("daypass-broker"))
+        .args(["--data-dir", data.to_str().unwrap(), "--json", "admin"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "admin {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn field(json: &str, key: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {key} in the answer"))
+        .to_string()
+}
+
+/// A broker data directory with ana (contractor) entitled to db:5432, ida (admin), the gateway.
+fn seed(net: &Net, data: &Path) -> Org {
+    let gw_pub = net.gateway_private.get_public().to_base64();
+    let gateway = admin(
+        data,
+        &[
+            "gateway",
+            "add",
+            "gw-e2e",
+            "--endpoint",
+            "198.18.0.1:51820",
+            "--wireguard-key",
+            &gw_pub,
+        ],
+    );
+    admin(
+        data,
+        &[
+            "person",
+            "add",
+            "ana",
+            "--name",
+            "Ana",
+            "--email",
+            "ana@example.com",
+            "--company",
+            "Acme",
+            "--role",
+            "contractor",
+        ],
+    );
+    admin(
+        data,
+        &[
+            "person",
+            "add",
+            "ida",
+            "--name",
+            "Ida",
+            "--email",
+            "ida@example.com",
+            "--company",
+            "Example",
+            "--role",
+            "admin",
+        ],
+    );
+    admin(
+        data,
+        &[
+            "device",
+            "add",
+            "ana-laptop",
+            "--person",
+            "ana",
+            "--wireguard-key",
+            &net.client_public.to_base64(),
+        ],
+    );
+    admin(
+        data,
+        &[
+            "resource",
+            "add",
+            "db",
+            "--address",
+            "10.20.0.10",
+            "--protocol",
+            "tcp",
+            "--ports",
+            "5432",
+            "--gateway",
+            "gw-e2e",
+        ],
+    );
+    admin(
+        data,
+        &[
+            "policy",
+            "set",
+            "low",
+            "--auto-approve",
+            "--approvals",
+            "1",
+            "--approver-group",
+            "approvers",
+        ],
+    );
+    admin(
+        data,
+        &[
+            "entitlement",
+            "add",
+            "e1",
+            "--subject",
+            "person:ana",
+            "--selector",
+            "resource:db",
+            "--max",
+            "1h",
+            "--policy",
+            "low",
+        ],
+    );
+    admin(
+        data,
+        &[
+            "ticket",
+            "set",
+            "OPS-1",
+            "--summary",
+            "e2e",
+            "--status",
+            "In Progress",
+            "--assignee",
+            "ana",
+        ],
+    );
+    // A second resource whose policy needs an approver, and the approver.
+    admin(
+        data,
+        &[
+            "person",
+            "add",
+            "abe",
+            "--name",
+            "Abe",
+            "--email",
+            "abe@example.com",
+            "--company",
+            "Example",
+            "--role",
+            "approver",
+            "--group",
+            "approvers",
+        ],
+    );
+    admin(
+        data,
+        &[
+            "resource",
+            "add",
+            "db2",
+            "--address",
+            "10.20.0.11",
+            "--protocol",
+            "tcp",
+            "--ports",
+            "5432",
+            "--gateway",
+            "gw-e2e",
+        ],
+    );
+    admin(
+        data,
+        &[
+            "policy",
+            "set",
+            "strict",
+            "--approvals",
+            "1",
+            "--approver-group",
+            "approvers",
+        ],
+    );
+    admin(
+        data,
+        &[
+            "entitlement",
+            "add",
+            "e2",
+            "--subject",
+            "person:ana",
+            "--selector",
+            "resource:db2",
+            "--max",
+            "1h",
+            "--policy",
+            "strict",
+        ],
+    );
+    Org {
+        abe_token: field(&admin(data, &["token", "issue", "abe", "--ttl", "1h"]), "token"),
+        ana_token: field(&admin(data, &["token", "issue", "ana", "--ttl", "1h"]), "token"),
+        ida_token: field(&admin(data, &["token", "issue", "ida", "--ttl", "1h"]), "token"),
+        gateway_credential: field(&gateway, "credential"),
+    }
+}
+
+/// `curl` from the contractor's host to the broker; the token travels in the environment.
+pub fn api(
+    net: &Net,
+    cert: &Path,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> serde_json::Value {
+    let url = format!("{BROKER}{path}");
+    let mut args = vec![
+        "curl",
+        "-sS",
+        "--fail-with-body",
+        "--cacert",
+        cert.to_str().unwrap(),
+        "-X",
+        method,
+    ];
+    let header = format!("Authorization: Bearer {token}");
+    args.extend(["-H", &header, "-H", "content-type: application/json"]);
+    if let Some(b) = body {
+        args.extend(["-d", b]);
+    }
+    args.push(&url);
+    serde_json::from_str(&net.exec(&net.client_ns, &args, &[])).unwrap()
+}
+
+pub fn wait_for(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < limit, "{what} did not happen within {limit:?}");
+        pause(Duration::from_millis(50));
+    }
+    start.elapsed()
+}
+
+/// The gateway agent's health answer.
+pub fn health(net: &Net) -> serde_json::Value {
+    let out = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &net.gateway_ns,
+            "curl",
+            "-s",
+            "http://127.0.0.1:9108/health",
+        ])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_default()
+}
+
+/// The broker and the gateway agent running, with the seeded organisation.
+pub struct World {
+    pub net: Net,
+    pub dir: tempfile::TempDir,
+    pub org: Org,
+    pub cert: std::path::PathBuf,
+    pub broker: u32,
+    pub agent: u32,
+    pub broker_key: String,
+}
+
+impl World {
+    /// The broker and the agent around the harness's own client tunnel; posture is not the
+    /// subject, so the broker does not wait for reports.
+    pub fn start() -> World {
+        World::boot(Net::build(), "posture_auto_approve_requires_report = false\n")
+    }
+
+    /// The broker and the agent, with the contractor's side left to `daypass-tunneld`: the broker
+    /// keeps its default of wanting a fresh posture report to auto-approve, judged by a policy that
+    /// requires no check (this machine is a VM without disk encryption).
+    pub fn for_tunneld() -> World {
+        World::boot(
+            Net::build_without_client_tunnel(),
+            "posture_policy = \"POLICY\"\n",
+        )
+    }
+
+    fn boot(net: Net, config_extra: &str) -> World {
+        let mut net = net;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("broker");
+        std::fs::create_dir_all(&data).unwrap();
+        let policy = dir.path().join("posture-policy.json");
+        std::fs::write(&policy, r#"{"required": []}"#).unwrap();
+        let config = dir.path().join("broker.toml");
+        let toml = format!(
+            "tls_names = [\"198.18.0.1\"]\n{}",
+            config_extra.replace("POLICY", policy.to_str().unwrap())
+        );
+        std::fs::write(&config, toml).unwrap();
+        let org = seed(&net, &data);
+        let g = net.gateway_ns.clone();
+        let broker_bin = bin("daypass-broker");
+        let args = [
+            broker_bin.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            "198.18.0.1:8443",
+        ];
+        let broker = net.spawn(&g, &args, &[], &dir.path().join("broker.log"));
+        let cert = data.join("broker-cert.pem");
+        wait_for("the broker listening", Duration::from_secs(20), || {
+            cert.exists() && net.connect("198.18.0.1:8443", REFUSED).is_ok()
+        });
+        let url = format!("{BROKER}/api/v1/broker-key");
+        let answer = net.exec(
+            &net.client_ns,
+            &["curl", "-sS", "--cacert", cert.to_str().unwrap(), &url],
+            &[],
+        );
+        let broker_key = field(&answer, "public_key");
+        let mut world = World {
+            net,
+            dir,
+            org,
+            cert,
+            broker,
+            agent: 0,
+            broker_key,
+        };
+        world.start_agent();
+        world
+    }
+
+    /// Starts (or restarts) the gateway agent and waits for its health endpoint.
+    pub fn start_agent(&mut self) {
+        let key_file = self.dir.path().join("gateway.key");
+        std::fs::write(&key_file, self.net.gateway_private.to_base64()).unwrap();
+        let state_dir = self.dir.path().join("gateway-state");
+        let (port, iface, g) = (
+            GATEWAY_PORT.to_string(),
+            self.net.gateway_wg.clone(),
+            self.net.gateway_ns.clone(),
+        );
+        let gateway_bin = bin("daypass-gateway");
+        let args = [
+            gateway_bin.to_str().unwrap(),
+            "--broker",
+            BROKER,
+            "--broker-key",
+            &self.broker_key,
+            "--broker-ca",
+            self.cert.to_str().unwrap(),
+            "--name",
+            "gw-e2e",
+            "--interface",
+            &iface,
+            "--private-key-file",
+            key_file.to_str().unwrap(),
+            "--listen-port",
+            &port,
+            "--tunnel-address",
+            "100.96.0.1/16",
+            "--state-dir",
+            state_dir.to_str().unwrap(),
+            "--health-listen",
+            "127.0.0.1:9108",
+        ];
+        let env = [("DAYPASS_GATEWAY_TOKEN", self.org.gateway_credential.as_str())];
+        let log = self.dir.path().join(format!("gateway-{}.log", self.agent));
+        self.agent = self.net.spawn(&g, &args, &env, &log);
+        wait_for("the gateway agent answering", Duration::from_secs(20), || {
+            !health(&self.net).is_null()
+        });
+    }
+
+    /// The broker key as a client pins it (here: as the broker gave it at the start of the test).
+    pub fn pinned_key(&self) -> VerifyingKey {
+        let bytes: [u8; 32] = base64_decode(&self.broker_key).try_into().unwrap();
+        VerifyingKey::from_bytes(&bytes).unwrap()
+    }
+
+    pub fn kill(pid: u32) {
+        kill(Pid::from_raw(pid as i32), Signal::SIGKILL).unwrap();
+    }
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(text).unwrap()
+}
+
+pub fn until_not_after(grant: &serde_json::Value) -> Duration {
+    let left = until(grant["grant"]["not_after"].as_str().unwrap());
+    assert!(!left.is_zero(), "the grant ended before the test got there");
+    left
+}
+
+/// A `daypass-tunneld` in the contractor's namespace, owning the interface the harness left free.
+pub struct Tunneld {
+    pub pid: u32,
+    pub socket: PathBuf,
+    pub device: String,
+    pub state_dir: PathBuf,
+    starts: u32,
+}
+
+impl Tunneld {
+    /// `daypass --json request` for one resource.
+    pub fn request(&self, resource: &str, ticket: &str, duration: &str) -> Ran {
+        daypass(
+            self,
+            &[
+                "--json",
+                "request",
+                "--resource",
+                resource,
+                "--ticket",
+                ticket,
+                "--for",
+                duration,
+                "--reason",
+                "e2e",
+            ],
+            &[],
+        )
+    }
+
+    /// The session as `daypass --json status` shows it.
+    pub fn status(&self) -> serde_json::Value {
+        let ran = daypass(self, &["--json", "status"], &[]);
+        assert_eq!(ran.code, 0, "status: {}", ran.stderr);
+        ran.json()["session"].clone()
+    }
+
+    /// Asks for `resource` for `duration`, asserts it is active at once (auto-approved after a
+    /// fresh posture report) and returns its `not_after`.
+    pub fn granted(&self, resource: &str, duration: &str) -> String {
+        let ran = self.request(resource, "OPS-1", duration);
+        assert_eq!(ran.code, 0, "request: {} {}", ran.stdout, ran.stderr);
+        let session = &ran.json()["session"];
+        assert_eq!(session["state"], "active", "{session}");
+        session["grant"]["not_after"].as_str().unwrap().to_string()
+    }
+}
+
+/// What a `daypass` command did.
+pub struct Ran {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Ran {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("daypass printed no JSON ({e}): {} {}", self.stdout, self.stderr))
+    }
+}
+
+impl World {
+    /// Starts `daypass-tunneld` for `device`, enrolls the device with the keys it made (as IT does
+    /// with what `daypass device` shows) and signs ana in with her token.
+    pub fn start_tunneld(&mut self, device: &str) -> Tunneld {
+        let state_dir = self.dir.path().join(format!("tunneld-{device}"));
+        // The socket's directory is open to every user, as /run/daypass is: the service itself
+        // decides who may talk to it.
+        use std::os::unix::fs::PermissionsExt as _;
+        let run = self.dir.path().join(format!("run-{device}"));
+        std::fs::create_dir_all(&run).unwrap();
+        for dir in [self.dir.path(), run.as_path()] {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711)).unwrap();
+        }
+        let mut t = Tunneld {
+            pid: 0,
+            socket: run.join("tunneld.sock"),
+            device: device.to_string(),
+            state_dir,
+            starts: 0,
+        };
+        self.restart_tunneld(&mut t);
+        let keys = daypass(&t, &["--json", "device"], &[]).json();
+        let data = self.dir.path().join("broker");
+        admin(
+            &data,
+            &[
+                "device",
+                "add",
+                device,
+                "--person",
+                "ana",
+                "--wireguard-key",
+                keys["wireguard_public_key"].as_str().unwrap(),
+                "--report-key",
+                keys["report_public_key"].as_str().unwrap(),
+            ],
+        );
+        let login = daypass(&t, &["login"], &[("DAYPASS_TOKEN", &self.org.ana_token)]);
+        assert_eq!(login.code, 0, "login: {}", login.stderr);
+        t
+    }
+
+    /// Starts the service (again, after a kill) and waits for its socket.
+    pub fn restart_tunneld(&mut self, t: &mut Tunneld) {
+        let _ = std::fs::remove_file(&t.socket);
+        let tunneld = bin("daypass-tunneld");
+        let (c, iface) = (self.net.client_ns.clone(), self.net.client_wg.clone());
+        let args = [
+            tunneld.to_str().unwrap(),
+            "--broker",
+            BROKER,
+            "--broker-key",
+            &self.broker_key,
+            "--broker-ca",
+            self.cert.to_str().unwrap(),
+            "--device",
+            &t.device,
+            "--interface",
+            &iface,
+            "--socket",
+            t.socket.to_str().unwrap(),
+            "--group",
+            "nogroup",
+            "--state-dir",
+            t.state_dir.to_str().unwrap(),
+            "--warning",
+            "5s",
+        ];
+        let log = self
+            .dir
+            .path()
+            .join(format!("tunneld-{}-{}.log", t.device, t.starts));
+        t.starts += 1;
+        t.pid = self.net.spawn(&c, &args, &[], &log);
+        wait_for("daypass-tunneld listening", Duration::from_secs(10), || {
+            t.socket.exists()
+        });
+    }
+
+    /// Whether the contractor's host has the tunnel interface.
+    pub fn client_interface_exists(&self) -> bool {
+        std::process::Command::new("ip")
+            .args([
+                "-n",
+                &self.net.client_ns,
+                "link",
+                "show",
+                "dev",
+                &self.net.client_wg,
+            ])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    }
+}
+
+/// Runs the `daypass` CLI against a tunnel service (the socket is a file: any namespace will do).
+pub fn daypass(t: &Tunneld, args: &[&str], env: &[(&str, &str)]) -> Ran {
+    let out = std::process::Command::new(bin("daypass"))
+        .arg("--socket")
+        .arg(&t.socket)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Time left until an RFC 3339 instant (the wall clock: what the kernel and the services use).
+pub fn until(rfc3339: &str) -> Duration {
+    let at = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339).unwrap();
+    #[allow(clippy::disallowed_methods)]
+    let left = at - time::OffsetDateTime::now_utc();
+    left.try_into().unwrap_or(Duration::ZERO)
+}

@@ -1,0 +1,254 @@
+//! The contractor's side end to end: `daypass-tunneld` in the contractor's namespace, driven by
+//! the `daypass` CLI against the real broker and gateway agent. Access opens for exactly what was
+//! granted, waits for an approver when the policy says so, ends at `not_after` on both ends within
+//! a second, and no interface outlives its grant across a crash of the service or a machine asleep.
+
+use daypass_e2e::net::{echo, pause};
+use daypass_e2e::world::{admin, api, daypass, health, until, wait_for, Tunneld, World, REFUSED};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use std::time::{Duration, Instant};
+
+const OPEN: Duration = Duration::from_secs(3);
+
+/// The broker and agent up, the agent connected, and ana's tunnel service enrolled and signed in.
+fn world() -> (World, Tunneld) {
+    let mut w = World::for_tunneld();
+    wait_for(
+        "the gateway agent reaching the broker",
+        Duration::from_secs(20),
+        || health(&w.net)["broker"] == "connected",
+    );
+    let t = w.start_tunneld("ana-desktop");
+    (w, t)
+}
+
+/// Waits until `not_after`, then gives both ends one second to close.
+fn after_not_after_both_ends_close(w: &World, not_after: &str, open: &mut std::net::TcpStream) {
+    pause(until(not_after));
+    let ended = Instant::now();
+    wait_for("the client interface going", Duration::from_secs(1), || {
+        !w.client_interface_exists()
+    });
+    wait_for("the gateway removing the grant", Duration::from_secs(1), || {
+        health(&w.net)["active_grants"] == 0
+    });
+    eprintln!("both ends closed {:?} after not_after", ended.elapsed());
+    assert!(
+        echo(open, "late", Duration::from_millis(500)).is_err(),
+        "the open connection is cut"
+    );
+    assert!(
+        w.net.connect("10.20.0.10:5432", REFUSED).is_err(),
+        "new connections fail"
+    );
+}
+
+#[test]
+fn daypass_request_opens_exactly_the_grant_and_expiry_closes_both_ends() {
+    let (w, t) = world();
+
+    // Refusals say what was wrong, and bring nothing up.
+    let unknown_ticket = t.request("db", "NOPE-404", "1m");
+    assert_eq!(unknown_ticket.code, 1, "{}", unknown_ticket.stdout);
+    assert_eq!(unknown_ticket.json()["refused"]["code"], "ticket-refused");
+    let not_entitled = t.request("payroll", "OPS-1", "1m");
+    assert_eq!(not_entitled.code, 1);
+    assert_eq!(
+        not_entitled.json()["refused"]["code"],
+        "not-entitled",
+        "{}",
+        not_entitled.stdout
+    );
+    let too_long = daypass(
+        &t,
+        &[
+            "request",
+            "--resource",
+            "db",
+            "--ticket",
+            "OPS-1",
+            "--for",
+            "forever",
+            "--reason",
+            "x",
+        ],
+        &[],
+    );
+    assert_eq!(too_long.code, 1);
+    assert!(too_long.stderr.contains("duration"), "{}", too_long.stderr);
+    assert!(!w.client_interface_exists(), "nothing is up after refusals");
+
+    // Auto-approved: the granted host:port opens, the other port and host do not.
+    let asked = Instant::now();
+    let not_after = t.granted("db", "10s");
+    let mut open = w.net.connect("10.20.0.10:5432", OPEN).expect("the granted port");
+    assert_eq!(echo(&mut open, "ping", OPEN).unwrap(), "ping");
+    eprintln!(
+        "first byte through the tunnel {:?} after daypass request",
+        asked.elapsed()
+    );
+    assert!(w.net.connect("10.20.0.10:22", REFUSED).is_err(), "another port");
+    assert!(w.net.connect("10.20.0.11:5432", REFUSED).is_err(), "another host");
+    let routes = w.net.exec(
+        &w.net.client_ns,
+        &["ip", "route", "show", "dev", &w.net.client_wg],
+        &[],
+    );
+    assert_eq!(
+        routes.trim(),
+        "10.20.0.10 scope link",
+        "a split tunnel to the grant only"
+    );
+    let busy = t.request("db", "OPS-1", "1m");
+    assert_eq!(busy.json()["refused"]["code"], "busy");
+
+    after_not_after_both_ends_close(&w, &not_after, &mut open);
+    assert_eq!(t.status()["state"], "closed");
+    assert_eq!(t.status()["why"]["reason"], "expired");
+}
+
+#[test]
+fn a_request_waits_for_its_approver_and_a_revocation_ends_it() {
+    let (w, t) = world();
+    let ran = t.request("db2", "OPS-1", "10m");
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let session = &ran.json()["session"];
+    assert_eq!(session["state"], "pending_approval", "{session}");
+    assert!(
+        w.net.connect("10.20.0.11:5432", REFUSED).is_err(),
+        "nothing flows before approval"
+    );
+
+    let id = session["request"].as_str().unwrap();
+    let path = format!("/api/v1/requests/{id}/approve");
+    api(&w.net, &w.cert, &w.org.abe_token, "POST", &path, Some("{}"));
+    wait_for(
+        "the service taking up the approved grant",
+        Duration::from_secs(5),
+        || t.status()["state"] == "active",
+    );
+    let mut open = w.net.connect("10.20.0.11:5432", OPEN).expect("approved");
+    assert_eq!(echo(&mut open, "ping", OPEN).unwrap(), "ping");
+    assert!(
+        w.net.connect("10.20.0.10:5432", REFUSED).is_err(),
+        "not part of this grant"
+    );
+
+    // An admin revokes it: traffic stops within a second, and the service closes with the reason.
+    let grant = t.status()["grant"]["id"].as_str().unwrap().to_string();
+    let revoked = Instant::now();
+    let path = format!("/api/v1/grants/{grant}/revoke");
+    let body = r#"{"reason":"e2e: done early"}"#;
+    api(&w.net, &w.cert, &w.org.ida_token, "POST", &path, Some(body));
+    wait_for("the revoked connection stopping", Duration::from_secs(1), || {
+        echo(&mut open, "x", Duration::from_millis(200)).is_err()
+    });
+    eprintln!(
+        "revocation stopped traffic {:?} after the API call",
+        revoked.elapsed()
+    );
+    wait_for(
+        "the service closing the revoked session",
+        Duration::from_secs(3),
+        || !w.client_interface_exists(),
+    );
+    let session = t.status();
+    assert_eq!(session["why"]["reason"], "revoked", "{session}");
+    assert!(session["why"]["detail"].as_str().unwrap().contains("done early"));
+}
+
+#[test]
+fn a_crashed_service_restarted_after_expiry_leaves_no_interface() {
+    let (mut w, mut t) = world();
+    let not_after = t.granted("db", "6s");
+    assert!(w.client_interface_exists());
+    World::kill(t.pid);
+    pause(Duration::from_millis(300));
+    assert!(w.client_interface_exists(), "a crash leaves the interface behind");
+    pause(until(&not_after) + Duration::from_millis(200));
+    w.restart_tunneld(&mut t);
+    wait_for(
+        "the restarted service removing the stale interface",
+        Duration::from_secs(1),
+        || !w.client_interface_exists(),
+    );
+    assert_eq!(t.status()["why"]["reason"], "expired", "never resumed");
+}
+
+#[test]
+fn a_machine_waking_after_not_after_closes_at_once() {
+    let (w, t) = world();
+    let not_after = t.granted("db", "6s");
+    let mut open = w.net.connect("10.20.0.10:5432", OPEN).unwrap();
+    assert_eq!(echo(&mut open, "ping", OPEN).unwrap(), "ping");
+    // Asleep: the service does not run at all (as in suspend) until after not_after.
+    let pid = Pid::from_raw(t.pid as i32);
+    kill(pid, Signal::SIGSTOP).unwrap();
+    pause(until(&not_after) + Duration::from_secs(2));
+    assert!(w.client_interface_exists(), "nothing ran while asleep");
+    kill(pid, Signal::SIGCONT).unwrap();
+    let woke = Instant::now();
+    wait_for(
+        "the woken service closing the session",
+        Duration::from_secs(1),
+        || !w.client_interface_exists(),
+    );
+    eprintln!("closed {:?} after waking", woke.elapsed());
+    assert_eq!(t.status()["why"]["reason"], "expired");
+}
+
+#[test]
+fn only_root_and_the_allowed_group_may_use_the_service() {
+    let (_w, t) = world();
+    let as_user = |user: &str| {
+        std::process::Command::new("runuser")
+            .args(["-u", user, "--"])
+            .arg(daypass_e2e::bins::bin("daypass"))
+            .arg("--socket")
+            .arg(&t.socket)
+            .arg("status")
+            .output()
+            .unwrap()
+    };
+    let member = as_user("nobody");
+    assert!(
+        member.status.success(),
+        "nobody is in the allowed group nogroup: {}",
+        String::from_utf8_lossy(&member.stderr)
+    );
+    let outsider = as_user("daemon");
+    assert_eq!(outsider.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&outsider.stderr);
+    assert!(
+        said.contains("permission denied") && said.contains("group"),
+        "{said}"
+    );
+}
+
+#[test]
+fn closing_the_ticket_ends_access() {
+    let (w, t) = world();
+    t.granted("db", "10m");
+    let mut open = w.net.connect("10.20.0.10:5432", OPEN).unwrap();
+    assert_eq!(echo(&mut open, "ping", OPEN).unwrap(), "ping");
+    let closed = Instant::now();
+    admin(&w.dir.path().join("broker"), &["ticket", "close", "OPS-1"]);
+    // The CLI ends the grant in the database; the broker process sees it at its next re-read of
+    // the gateway's revision (2 s), since nothing in-process woke it.
+    wait_for(
+        "traffic stopping after the ticket closed",
+        Duration::from_secs(3),
+        || echo(&mut open, "x", Duration::from_millis(200)).is_err(),
+    );
+    eprintln!("closing the ticket stopped traffic after {:?}", closed.elapsed());
+    wait_for("the service closing the session", Duration::from_secs(3), || {
+        !w.client_interface_exists()
+    });
+    let session = t.status();
+    assert_eq!(session["why"]["reason"], "revoked", "{session}");
+    assert!(
+        session["why"]["detail"].as_str().unwrap().contains("ticket"),
+        "{session}"
+    );
+}

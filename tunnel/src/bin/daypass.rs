@@ -1,0 +1,320 @@
+//! `daypass`: the headless Daypass client for servers, scripts and tests. Every command is one
+//! message to `daypass-tunneld`; `--json` prints the service's answer as JSON. Exit status: 0 done,
+//! 1 refused (the message says why and what to do), 2 the service could not be reached or the
+//! command line is wrong.
+
+use clap::{Parser, Subcommand};
+use daypass_proto::ipc::{Answer, ClosedReason, Event, PostureView, SessionView, Status, ToService};
+use daypass_tunnel::ipc::client::{ClientError, ServiceClient};
+use std::io::{IsTerminal as _, Read as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use uuid::Uuid;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "daypass",
+    version,
+    about = "Request and use just-in-time access with Daypass"
+)]
+struct Cli {
+    /// The tunnel service's socket.
+    #[arg(
+        long,
+        global = true,
+        env = "DAYPASS_SOCKET",
+        default_value = "/run/daypass/tunneld.sock"
+    )]
+    socket: PathBuf,
+    /// Print the service's answer as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Where access stands.
+    Status {
+        /// Keep printing each change until interrupted.
+        #[arg(long)]
+        watch: bool,
+    },
+    /// This device's id and public keys, for IT to enroll it.
+    Device,
+    /// Sign in with the API token IT issued (read from DAYPASS_TOKEN or standard input, never the
+    /// command line).
+    Login,
+    /// Sign out and disconnect.
+    Logout,
+    /// Check this device's posture and send the signed report to the broker.
+    Posture,
+    /// The resources you may request.
+    Entitlements,
+    /// Ask for access to resources for a ticket.
+    Request {
+        /// A resource name (repeat for several).
+        #[arg(long = "resource", required = true)]
+        resources: Vec<String>,
+        /// The ticket the work is tracked under, e.g. OPS-142.
+        #[arg(long)]
+        ticket: String,
+        /// How long, e.g. 90m, 4h.
+        #[arg(long = "for")]
+        duration: String,
+        /// Why; approvers and auditors read it.
+        #[arg(long)]
+        reason: String,
+        /// When approvers must decide, wait for their decision.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Bring the tunnel up for a grant issued earlier.
+    Up {
+        #[arg(long)]
+        grant: Uuid,
+    },
+    /// Disconnect now.
+    Down,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: starting the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(run(cli))
+}
+
+fn token_from_outside() -> Result<String, String> {
+    if let Ok(t) = std::env::var("DAYPASS_TOKEN") {
+        return Ok(t);
+    }
+    if std::io::stdin().is_terminal() {
+        eprint!("API token (from IT): ");
+    }
+    let mut t = String::new();
+    std::io::stdin()
+        .read_to_string(&mut t)
+        .map_err(|e| format!("reading the token from standard input: {e}"))?;
+    if t.trim().is_empty() {
+        return Err("no token: set DAYPASS_TOKEN or pipe the token into daypass login".into());
+    }
+    Ok(t)
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    let message = match &cli.command {
+        Command::Status { watch: true } => ToService::Watch,
+        Command::Status { watch: false } => ToService::Status,
+        Command::Device => ToService::Device,
+        Command::Login => match token_from_outside() {
+            Ok(token) => ToService::Login { token },
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        Command::Logout => ToService::Logout,
+        Command::Posture => ToService::Posture,
+        Command::Entitlements => ToService::Entitlements,
+        Command::Request {
+            resources,
+            ticket,
+            duration,
+            reason,
+            ..
+        } => ToService::Request {
+            resources: resources.clone(),
+            ticket: ticket.clone(),
+            duration: duration.clone(),
+            reason: reason.clone(),
+        },
+        Command::Up { grant } => ToService::Up { grant: *grant },
+        Command::Down => ToService::Down,
+    };
+    let wait = matches!(cli.command, Command::Request { wait: true, .. });
+    match converse(&cli, &message, wait).await {
+        Ok(code) => code,
+        Err(ClientError::Refused(r)) => {
+            if cli.json {
+                println!("{}", serde_json::json!({ "refused": r }));
+            } else {
+                eprintln!("refused: {}", r.message);
+            }
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn converse(cli: &Cli, message: &ToService, wait: bool) -> Result<ExitCode, ClientError> {
+    let mut client = ServiceClient::connect(&cli.socket).await?;
+    let answer = client.ask(message).await?;
+    if let Answer::Watching = answer {
+        loop {
+            if let Event::Session { status } = client.next_event().await? {
+                show(cli.json, &Answer::Status(status));
+            }
+        }
+    }
+    let pending =
+        matches!(&answer, Answer::Status(s) if matches!(s.session, SessionView::PendingApproval { .. }));
+    show(cli.json, &answer);
+    if !(wait && pending) {
+        return Ok(outcome(&answer));
+    }
+    // Wait for the approvers: watch, then look once more (the decision may have come meanwhile).
+    let mut watcher = ServiceClient::connect(&cli.socket).await?;
+    watcher.ask(&ToService::Watch).await?;
+    let mut latest = client.ask(&ToService::Status).await?;
+    loop {
+        if let Answer::Status(s) = &latest {
+            if !matches!(
+                s.session,
+                SessionView::PendingApproval { .. } | SessionView::Requesting
+            ) {
+                show(cli.json, &latest);
+                return Ok(outcome(&latest));
+            }
+        }
+        if let Event::Session { status } = watcher.next_event().await? {
+            latest = Answer::Status(status);
+        }
+    }
+}
+
+/// 1 when the session ended refused (denied, failed), else 0.
+fn outcome(answer: &Answer) -> ExitCode {
+    match answer {
+        Answer::Status(Status {
+            session:
+                SessionView::Closed {
+                    why: ClosedReason::Denied { .. } | ClosedReason::Failed { .. },
+                },
+            ..
+        }) => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+fn show(json: bool, answer: &Answer) {
+    if json {
+        println!("{}", serde_json::to_string(answer).unwrap_or_default());
+        return;
+    }
+    match answer {
+        Answer::Status(s) => println!("{}", describe(s)),
+        Answer::SignedIn { person } => println!("Signed in as {person}."),
+        Answer::Device(d) => println!(
+            "Device {}\n  WireGuard public key:      {}\n  report-signing public key: {}\nIT enrolls it with: daypass-broker admin device add {} --person PERSON --wireguard-key {} --report-key {}",
+            d.device, d.wireguard_public_key, d.report_public_key, d.device, d.wireguard_public_key, d.report_public_key
+        ),
+        Answer::Posture(p) => print!("{}", posture(p)),
+        Answer::Entitlements { resources } => {
+            if resources.is_empty() {
+                println!("You may not request anything yet: ask your Daypass administrator.");
+            }
+            for r in resources {
+                let ports: Vec<String> = r.ports.iter().map(|p| p.to_string()).collect();
+                println!(
+                    "{:<20} {} {}/{}  up to {}  tags: {}  ({})",
+                    r.resource,
+                    r.address,
+                    r.protocol,
+                    ports.join(","),
+                    human(r.max_duration_seconds),
+                    r.tags.join(" "),
+                    r.policy
+                );
+            }
+        }
+        Answer::Watching => {}
+    }
+}
+
+fn human(seconds: i64) -> String {
+    let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m {s}s"),
+        _ => format!("{h}h {m}m"),
+    }
+}
+
+fn describe(s: &Status) -> String {
+    let who = match &s.signed_in {
+        Some(p) => format!("Signed in as {p} on device {}.", s.device),
+        None => format!("Not signed in (device {}): run daypass login.", s.device),
+    };
+    let what = match &s.session {
+        SessionView::Idle => "No access requested.".to_string(),
+        SessionView::Requesting => "Requesting access…".to_string(),
+        SessionView::PendingApproval { request } => {
+            format!("Request {request} is waiting for approval.")
+        }
+        SessionView::Active { grant, seconds_left } | SessionView::Expiring { grant, seconds_left } => {
+            let resources: Vec<String> = grant
+                .resources
+                .iter()
+                .map(|r| {
+                    let ports: Vec<String> = r.ports.iter().map(|p| p.to_string()).collect();
+                    format!("{} ({} {}/{})", r.name, r.address, r.protocol, ports.join(","))
+                })
+                .collect();
+            format!(
+                "Access active on {}: {} for {}; {} left (until {}). Grant {}.",
+                s.interface,
+                resources.join(", "),
+                grant.ticket,
+                human(*seconds_left),
+                grant.not_after,
+                grant.id
+            )
+        }
+        SessionView::Closed { why } => match why {
+            ClosedReason::Expired => "Access ended: the grant expired.".to_string(),
+            ClosedReason::Revoked { detail } => format!("Access ended: revoked ({detail})."),
+            ClosedReason::Denied { detail } => format!("Request denied: {detail}"),
+            ClosedReason::Disconnected => "Disconnected.".to_string(),
+            ClosedReason::Failed { detail } => format!("Request failed: {detail}"),
+        },
+    };
+    format!("{who}\n{what}")
+}
+
+fn posture(p: &PostureView) -> String {
+    let mut out = format!(
+        "Posture: {}\n",
+        if p.compliant { "COMPLIANT" } else { "NOT COMPLIANT" }
+    );
+    for c in &p.checks {
+        let required = if c.required { "" } else { " (not required)" };
+        out.push_str(&format!(
+            "  {:<14} {}{required}\n",
+            c.outcome.to_uppercase(),
+            c.check
+        ));
+        for e in &c.evidence {
+            out.push_str(&format!("                 {e}\n"));
+        }
+        if let Some(fix) = &c.remediation {
+            out.push_str(&format!("                 → {fix}\n"));
+        }
+    }
+    match &p.sent_to_broker {
+        Ok(()) => out.push_str("The signed report was sent to the broker (its verdict is shown).\n"),
+        Err(why) => out.push_str(&format!(
+            "Not sent to the broker ({why}); this device's own reading is shown.\n"
+        )),
+    }
+    out
+}

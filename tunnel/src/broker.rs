@@ -1,0 +1,54 @@
+//! What the tunnel service asks of the broker, as a trait so the controller can be tested around a
+//! scripted broker; `broker_http` is the real one over HTTPS.
+
+use daypass_posture::evaluate::Report;
+use daypass_posture::signed_report::ReportClaims;
+use daypass_proto::api::{
+    AccessRequestView, CreateAccessRequest, EntitledResource, GatewayPeer, GrantView, Me,
+};
+use daypass_proto::{Problem, Signed};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BrokerError {
+    /// The broker answered with a problem (not entitled, ticket refused, …).
+    #[error("{}", .0.detail)]
+    Refused(Problem),
+    #[error("the broker cannot be reached ({0}); check the network and try again")]
+    Unreachable(String),
+}
+
+impl BrokerError {
+    /// The problem's kind without its `urn:daypass:problem:` prefix, or `broker-unreachable`.
+    pub fn code(&self) -> String {
+        match self {
+            BrokerError::Refused(p) => p.kind.rsplit(':').next().unwrap_or("refused").to_string(),
+            BrokerError::Unreachable(_) => "broker-unreachable".into(),
+        }
+    }
+}
+
+pub type BrokerResult<T> = Result<T, BrokerError>;
+
+#[async_trait::async_trait]
+pub trait Broker: Send + Sync + 'static {
+    async fn me(&self, token: &str) -> BrokerResult<Me>;
+    async fn entitlements(&self, token: &str) -> BrokerResult<Vec<EntitledResource>>;
+    async fn create_request(
+        &self,
+        token: &str,
+        body: &CreateAccessRequest,
+    ) -> BrokerResult<AccessRequestView>;
+    async fn request(&self, token: &str, id: Uuid) -> BrokerResult<AccessRequestView>;
+    async fn grant(&self, token: &str, id: Uuid) -> BrokerResult<GrantView>;
+    async fn gateway_peer(&self, token: &str, grant: Uuid) -> BrokerResult<Signed<GatewayPeer>>;
+    /// A single-use nonce for the device's next posture report.
+    async fn posture_nonce(&self, token: &str, device: &str) -> BrokerResult<String>;
+    /// Sends a signed report; the answer is the broker's own evaluation of it.
+    async fn posture_report(
+        &self,
+        token: &str,
+        device: &str,
+        report: &Signed<ReportClaims>,
+    ) -> BrokerResult<Report>;
+}

@@ -1,0 +1,133 @@
+//! The commands that talk to the broker or probe the machine while a tunnel may be up (sign-in,
+//! posture, entitlements). They run beside the controller, never inside it, so a slow broker or a
+//! slow package manager cannot hold up the expiry the controller enforces; what they change in
+//! the session comes back to it as news.
+
+use crate::broker::{Broker, BrokerError};
+use crate::controller::{News, Reply};
+use crate::posture_check::{self, PostureSource};
+use crate::secrets::SecretStore;
+use daypass_posture::evaluate::Report;
+use daypass_posture::facts::Facts;
+use daypass_posture::policy::Policy;
+use daypass_proto::ipc::{self, Answer, Refusal};
+use ed25519_dalek::SigningKey;
+use secrecy::{ExposeSecret as _, SecretString};
+use std::sync::Arc;
+use tokio::sync::{broadcast, mpsc};
+
+pub const TOKEN: &str = "broker-token";
+
+pub fn refusal(code: &str, message: impl Into<String>) -> Refusal {
+    Refusal {
+        code: code.into(),
+        message: message.into(),
+    }
+}
+
+impl From<BrokerError> for Refusal {
+    fn from(e: BrokerError) -> Self {
+        refusal(&e.code(), e.to_string())
+    }
+}
+
+pub struct Errands<B> {
+    pub broker: Arc<B>,
+    pub secrets: SecretStore,
+    pub device: String,
+    pub report_key: SigningKey,
+    pub posture: Arc<PostureSource>,
+    pub policy: Policy,
+    pub events: broadcast::Sender<ipc::Event>,
+    pub news: mpsc::Sender<News>,
+}
+
+impl<B: Broker> Errands<B> {
+    /// The stored broker token, or a refusal saying to sign in.
+    pub fn token(&self) -> Result<SecretString, Refusal> {
+        let stored = self
+            .secrets
+            .get(TOKEN)
+            .map_err(|e| refusal("device", e.to_string()))?;
+        stored
+            .and_then(|t| String::from_utf8(t.to_vec()).ok())
+            .map(SecretString::from)
+            .ok_or_else(|| refusal("not-signed-in", "not signed in: run daypass login first"))
+    }
+
+    /// Signs in with a broker token: it must name a person who has this device enrolled.
+    pub async fn login(&self, token: String) -> Reply {
+        let token = SecretString::from(token.trim().to_string());
+        let me = self.broker.me(token.expose_secret()).await?;
+        if !me.devices.contains(&self.device) {
+            return Err(refusal(
+                "device",
+                format!(
+                    "{} has no device {:?} at the broker: ask IT to enroll it with the keys `daypass device` shows",
+                    me.id, self.device
+                ),
+            ));
+        }
+        self.secrets
+            .put(TOKEN, token.expose_secret().as_bytes())
+            .map_err(|e| refusal("device", e.to_string()))?;
+        tracing::info!(person = %me.id, "signed in");
+        let _ = self
+            .news
+            .send(News::SignedIn {
+                person: me.id.clone(),
+            })
+            .await;
+        Ok(Answer::SignedIn { person: me.id })
+    }
+
+    /// Checks posture now and, when signed in, sends the signed report; the broker's verdict is
+    /// shown when it answered, this device's own reading otherwise.
+    pub async fn posture(&self) -> Reply {
+        let facts = self.facts().await?;
+        let sent = match self.token() {
+            Ok(token) => self
+                .send_report(&token, facts.clone())
+                .await
+                .map_err(|e| e.to_string()),
+            Err(r) => Err(r.message),
+        };
+        let (report, sent) = match sent {
+            Ok(report) => (report, Ok(())),
+            Err(why) => (
+                posture_check::local_verdict(&facts, &self.policy, crate::clock::now()),
+                Err(why),
+            ),
+        };
+        let _ = self.events.send(ipc::Event::Posture {
+            compliant: report.compliant,
+        });
+        Ok(Answer::Posture(posture_check::view(&report, sent)))
+    }
+
+    pub async fn entitlements(&self) -> Reply {
+        let token = self.token()?;
+        let resources = self.broker.entitlements(token.expose_secret()).await?;
+        Ok(Answer::Entitlements { resources })
+    }
+
+    /// Runs every probe off the async threads (seconds when the package manager is asked afresh).
+    pub async fn facts(&self) -> Result<Facts, Refusal> {
+        let source = self.posture.clone();
+        tokio::task::spawn_blocking(move || source.facts())
+            .await
+            .map_err(|e| refusal("device", format!("the posture check stopped: {e}")))
+    }
+
+    /// Sends a report signed over a fresh nonce; the answer is the broker's evaluation.
+    pub async fn send_report(&self, token: &SecretString, facts: Facts) -> Result<Report, BrokerError> {
+        let nonce = self
+            .broker
+            .posture_nonce(token.expose_secret(), &self.device)
+            .await?;
+        let signed = posture_check::sign(&self.device, &nonce, facts, &self.report_key);
+        self.broker
+            .posture_report(token.expose_secret(), &self.device, &signed)
+            .await
+    }
+}

@@ -1,0 +1,5 @@
+//! Integration tests of the tunnel service's parts.
+
+#![allow(clippy::unwrap_used)]
+
+mod controller;
