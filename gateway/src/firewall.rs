@@ -1,6 +1,7 @@
 //! nftables in the gateway's network namespace: one `inet daypass` table whose sets hold the allowed
 //! (device, destination, protocol, ports) tuples with kernel timeouts, so an entry disappears at its
-//! grant's end even if the agent has died. Replies are accepted only for established flows that
+//! grant's end even if the agent has died. One host and one port (most grants) go to `allow`, a hash
+//! set whose deletes need no read-back; networks and port ranges to the interval set `allow_ranges`. Replies are accepted only for established flows that
 //! still match a live entry, so an open connection is cut at expiry too (no blanket
 //! "established → accept"). Everything else to or from the tunnel interface is dropped.
 
@@ -25,15 +26,18 @@ pub enum FirewallError {
 pub fn setup_script(interface: &str) -> String {
     format!(
         r#"add table inet {TABLE}
-add set inet {TABLE} allow {{ type ipv4_addr . ipv4_addr . inet_proto . inet_service; flags interval, timeout; }}
+add set inet {TABLE} allow {{ type ipv4_addr . ipv4_addr . inet_proto . inet_service; flags timeout; }}
+add set inet {TABLE} allow_ranges {{ type ipv4_addr . ipv4_addr . inet_proto . inet_service; flags interval, timeout; }}
 add set inet {TABLE} allow_icmp {{ type ipv4_addr . ipv4_addr; flags interval, timeout; }}
 add chain inet {TABLE} forward {{ type filter hook forward priority 0; policy accept; }}
 add chain inet {TABLE} input {{ type filter hook input priority 0; policy accept; }}
 flush chain inet {TABLE} forward
 flush chain inet {TABLE} input
 add rule inet {TABLE} forward iifname "{interface}" ip saddr . ip daddr . meta l4proto . th dport @allow accept
+add rule inet {TABLE} forward iifname "{interface}" ip saddr . ip daddr . meta l4proto . th dport @allow_ranges accept
 add rule inet {TABLE} forward iifname "{interface}" meta l4proto icmp ip saddr . ip daddr @allow_icmp accept
 add rule inet {TABLE} forward oifname "{interface}" ct state established ip daddr . ip saddr . meta l4proto . th sport @allow accept
+add rule inet {TABLE} forward oifname "{interface}" ct state established ip daddr . ip saddr . meta l4proto . th sport @allow_ranges accept
 add rule inet {TABLE} forward oifname "{interface}" ct state established meta l4proto icmp ip daddr . ip saddr @allow_icmp accept
 add rule inet {TABLE} forward iifname "{interface}" drop
 add rule inet {TABLE} forward oifname "{interface}" drop
@@ -42,12 +46,14 @@ add rule inet {TABLE} input iifname "{interface}" drop
     )
 }
 
-/// The setup, with both sets emptied: what a starting agent applies before it enforces the grants
+/// The setup, with every set emptied: what a starting agent applies before it enforces the grants
 /// it holds again, so nothing stale (or already expired) survives a restart.
 pub fn startup_script(interface: &str, masquerade: bool) -> String {
     setup_script(interface)
         + &masquerade_script(interface, masquerade)
-        + &format!("flush set inet {TABLE} allow\nflush set inet {TABLE} allow_icmp\n")
+        + &format!(
+            "flush set inet {TABLE} allow\nflush set inet {TABLE} allow_ranges\nflush set inet {TABLE} allow_icmp\n"
+        )
 }
 
 /// Source NAT for traffic from the tunnel, for sites whose resources have no route back to the
@@ -67,8 +73,12 @@ pub fn masquerade_script(interface: &str, on: bool) -> String {
 fn element(a: &Allow) -> (&'static str, String) {
     match (a.protocol, a.ports) {
         (Protocol::Icmp, _) | (_, None) => ("allow_icmp", format!("{} . {}", a.client, a.destination)),
-        (p, Some(ports)) => (
+        (p, Some(ports)) if a.destination.prefix_len() == 32 && ports.first == ports.last => (
             "allow",
+            format!("{} . {} . {p} . {}", a.client, a.destination.addr(), ports.first),
+        ),
+        (p, Some(ports)) => (
+            "allow_ranges",
             format!("{} . {} . {p} . {ports}", a.client, a.destination),
         ),
     }
@@ -220,9 +230,35 @@ mod tests {
         assert_eq!(
             change_commands(&c),
             vec![
-                "delete element inet daypass allow { 100.96.0.2 . 10.20.0.10/32 . tcp . 22 }".to_string(),
-                "add element inet daypass allow { 100.96.0.2 . 10.20.0.10/32 . tcp . 5432 timeout 90500ms }"
+                "delete element inet daypass allow { 100.96.0.2 . 10.20.0.10 . tcp . 22 }".to_string(),
+                "add element inet daypass allow { 100.96.0.2 . 10.20.0.10 . tcp . 5432 timeout 90500ms }"
                     .to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn networks_and_port_ranges_go_to_the_interval_set() {
+        let wide = Allow {
+            destination: "10.30.0.0/24".parse().unwrap(),
+            ..allow(22)
+        };
+        let range = Allow {
+            ports: Some(PortRange {
+                first: 8000,
+                last: 8080,
+            }),
+            ..allow(0)
+        };
+        let c = Changes {
+            add_allows: vec![(wide, Duration::seconds(5)), (range, Duration::seconds(5))],
+            ..Default::default()
+        };
+        assert_eq!(
+            change_commands(&c),
+            vec![
+                "add element inet daypass allow_ranges { 100.96.0.2 . 10.30.0.0/24 . tcp . 22 timeout 5000ms }",
+                "add element inet daypass allow_ranges { 100.96.0.2 . 10.20.0.10/32 . tcp . 8000-8080 timeout 5000ms }",
             ]
         );
     }

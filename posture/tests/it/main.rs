@@ -312,7 +312,10 @@ fn check_command_exit_codes_say_compliant_not_compliant_or_could_not_check() {
         "short",
     ]);
     assert_eq!(code, 2);
-    assert!(err.contains("--baseline-key must be"), "{err}");
+    assert!(
+        err.contains("--baseline-key is not the base64 of a 32-byte Ed25519 public key"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -44,7 +44,7 @@ fn bad_keys_are_refused_before_anything_is_touched() {
     let (code, err) = gateway("short", key, "100.96.0.1/16");
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("--broker-key must be the broker's base64 Ed25519 public key"),
+        err.contains("--broker-key is not the base64 of a 32-byte Ed25519 public key"),
         "{err}"
     );
 
