@@ -128,7 +128,10 @@ fn main() {
     );
 
     // The kernel part, with 10,000 entries and peers in place.
-    let _ = Command::new("ip").args(["netns", "del", NS]).status();
+    let _ = Command::new("ip")
+        .args(["netns", "del", NS])
+        .stderr(std::process::Stdio::null())
+        .status();
     assert!(
         Command::new("ip")
             .args(["netns", "add", NS])

@@ -471,7 +471,11 @@ impl Tunneld {
         let ran = self.request(resource, "OPS-1", duration);
         assert_eq!(ran.code, 0, "request: {} {}", ran.stdout, ran.stderr);
         let session = &ran.json()["session"];
-        assert_eq!(session["state"], "active", "{session}");
+        // Inside the warning window (5 s here) a short grant is `expiring` from the start.
+        assert!(
+            session["state"] == "active" || session["state"] == "expiring",
+            "{session}"
+        );
         session["grant"]["not_after"].as_str().unwrap().to_string()
     }
 }
