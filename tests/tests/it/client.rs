@@ -100,6 +100,17 @@ fn daypass_request_opens_exactly_the_grant_and_expiry_closes_both_ends() {
         "10.20.0.10 scope link",
         "a split tunnel to the grant only"
     );
+    let posture = daypass(&t, &["--json", "posture"], &[]).json();
+    assert_eq!(
+        posture["sent_to_broker"],
+        serde_json::json!({"Ok": null}),
+        "{posture}"
+    );
+    assert_eq!(
+        posture["compliant"], true,
+        "the broker's policy here requires no check"
+    );
+    assert_eq!(posture["checks"].as_array().unwrap().len(), 6, "{posture}");
     let busy = t.request("db", "OPS-1", "1m");
     assert_eq!(busy.json()["refused"]["code"], "busy");
 
@@ -111,23 +122,59 @@ fn daypass_request_opens_exactly_the_grant_and_expiry_closes_both_ends() {
 #[test]
 fn a_request_waits_for_its_approver_and_a_revocation_ends_it() {
     let (w, t) = world();
+    // Denied: the service closes the session with the approver's reason.
     let ran = t.request("db2", "OPS-1", "10m");
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let session = &ran.json()["session"];
     assert_eq!(session["state"], "pending_approval", "{session}");
+    let path = format!("/api/v1/requests/{}/deny", session["request"].as_str().unwrap());
+    let body = r#"{"reason":"not this week"}"#;
+    api(&w.net, &w.cert, &w.org.abe_token, "POST", &path, Some(body));
+    wait_for(
+        "the service hearing of the denial",
+        Duration::from_secs(5),
+        || t.status()["state"] == "closed",
+    );
+    assert_eq!(t.status()["why"]["detail"], "not this week");
+    let said = daypass(&t, &["status"], &[]).stdout;
+    assert!(said.contains("Request denied: not this week"), "{said}");
+
+    // Asked again with --wait: nothing flows until the approver approves, then the CLI returns.
+    let waiting = {
+        let socket = t.socket.clone();
+        std::thread::spawn(move || {
+            std::process::Command::new(daypass_e2e::bins::bin("daypass"))
+                .arg("--socket")
+                .arg(socket)
+                .args(["--json", "request", "--resource", "db2", "--ticket", "OPS-1"])
+                .args(["--for", "10m", "--reason", "e2e", "--wait"])
+                .output()
+                .unwrap()
+        })
+    };
+    wait_for("the request pending", Duration::from_secs(10), || {
+        t.status()["state"] == "pending_approval"
+    });
     assert!(
         w.net.connect("10.20.0.11:5432", REFUSED).is_err(),
         "nothing flows before approval"
     );
-
-    let id = session["request"].as_str().unwrap();
+    let id = t.status()["request"].as_str().unwrap().to_string();
     let path = format!("/api/v1/requests/{id}/approve");
     api(&w.net, &w.cert, &w.org.abe_token, "POST", &path, Some("{}"));
-    wait_for(
-        "the service taking up the approved grant",
-        Duration::from_secs(5),
-        || t.status()["state"] == "active",
+    let waited = waiting.join().unwrap();
+    assert_eq!(
+        waited.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&waited.stderr)
     );
+    let last = String::from_utf8_lossy(&waited.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    assert!(last.contains(r#""state":"active""#), "{last}");
     let mut open = w.net.connect("10.20.0.11:5432", OPEN).expect("approved");
     assert_eq!(echo(&mut open, "ping", OPEN).unwrap(), "ping");
     assert!(

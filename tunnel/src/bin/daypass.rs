@@ -169,6 +169,9 @@ async fn converse(cli: &Cli, message: &ToService, wait: bool) -> Result<ExitCode
     let pending =
         matches!(&answer, Answer::Status(s) if matches!(s.session, SessionView::PendingApproval { .. }));
     show(cli.json, &answer);
+    if !matches!(message, ToService::Request { .. }) {
+        return Ok(ExitCode::SUCCESS);
+    }
     if !(wait && pending) {
         return Ok(outcome(&answer));
     }
@@ -192,7 +195,7 @@ async fn converse(cli: &Cli, message: &ToService, wait: bool) -> Result<ExitCode
     }
 }
 
-/// 1 when the session ended refused (denied, failed), else 0.
+/// For a request: 1 when the session ended refused (denied, failed), else 0.
 fn outcome(answer: &Answer) -> ExitCode {
     match answer {
         Answer::Status(Status {
