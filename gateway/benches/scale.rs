@@ -6,6 +6,7 @@
 // A benchmark: a failed step is a failed run.
 #![allow(clippy::unwrap_used)]
 
+use daypass_e2e::measure::{ms, summary};
 use daypass_gateway::firewall::{apply_changes, startup_script, Firewall, Nft};
 use daypass_gateway::plan::{changes, desired};
 use daypass_gateway::verify::{accepted, Verifier};
@@ -14,7 +15,7 @@ use daypass_proto::api::GatewayState;
 use daypass_proto::{Grant, GrantDevice, GrantedResource, Signed};
 use ed25519_dalek::SigningKey;
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use time::OffsetDateTime;
 use wireguard_control::{Backend, Key};
 
@@ -49,21 +50,6 @@ fn state(revision: i64, grants: &[Signed<Grant>], now: OffsetDateTime) -> Gatewa
         generated_at: now,
         grants: grants.to_vec(),
     }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn summary(name: &str, mut times: Vec<Duration>) {
-    times.sort();
-    let n = times.len();
-    println!(
-        "{name}: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({n} runs)",
-        ms(times[n / 2]),
-        ms(times[(n * 99 / 100).min(n - 1)]),
-        ms(times[n - 1])
-    );
 }
 
 fn rss_kib() -> u64 {

@@ -11,6 +11,7 @@ use daypass_gateway::health::{self, Health};
 use daypass_gateway::link::{self, LinkStatus};
 use daypass_gateway::store::StateFile;
 use daypass_gateway::wireguard::{default_backend, WireGuard};
+use daypass_proto::http::BrokerArgs;
 use secrecy::{ExposeSecret as _, SecretString};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -26,15 +27,8 @@ use tokio::sync::{mpsc, watch};
     about = "Enforce broker-signed Daypass grants on this gateway"
 )]
 struct Cli {
-    /// The broker's base URL, e.g. https://broker.example.com:8443.
-    #[arg(long, env = "DAYPASS_BROKER_URL")]
-    broker: String,
-    /// The broker's grant-signing public key (base64, from GET /api/v1/broker-key), pinned at install.
-    #[arg(long, env = "DAYPASS_BROKER_KEY")]
-    broker_key: String,
-    /// The broker's TLS certificate (PEM) to trust instead of the public roots (self-signed brokers).
-    #[arg(long, env = "DAYPASS_BROKER_CA")]
-    broker_ca: Option<PathBuf>,
+    #[command(flatten)]
+    broker: BrokerArgs,
     /// This gateway's name at the broker.
     #[arg(long, env = "DAYPASS_GATEWAY_NAME")]
     name: String,
@@ -100,8 +94,7 @@ fn ip(args: &[&str]) -> Result<()> {
 }
 
 async fn run(cli: Cli) -> Result<()> {
-    let broker_key = daypass_proto::signed::parse_public_key(&cli.broker_key)
-        .map_err(|e| anyhow::anyhow!("--broker-key is {e}: copy it from GET /api/v1/broker-key"))?;
+    let broker_key = cli.broker.pinned_key()?;
     let private_key = SecretString::from(
         std::fs::read_to_string(&cli.private_key_file)
             .with_context(|| {
@@ -113,7 +106,7 @@ async fn run(cli: Cli) -> Result<()> {
             .trim()
             .to_string(),
     );
-    let client = daypass_proto::http::broker_client(cli.broker_ca.as_deref())?;
+    let client = cli.broker.client()?;
 
     // The interface (the kernel module's, or wireguard-go started by wireguard-control) and its
     // key, keeping its peers; the table with empty sets. Then what the grants held on disk still
@@ -198,7 +191,7 @@ async fn run(cli: Cli) -> Result<()> {
 
     let (state_tx, mut state_rx) = mpsc::channel(16);
     let (status_tx, mut status_rx) = watch::channel(LinkStatus::Connecting);
-    let url = format!("{}/api/v1/gateway/stream", cli.broker.trim_end_matches('/'));
+    let url = format!("{}/api/v1/gateway/stream", cli.broker.url.trim_end_matches('/'));
     tokio::spawn(link::run(client, url, cli.token.clone(), state_tx, status_tx));
 
     loop {

@@ -9,6 +9,7 @@
 // A benchmark: a failed step is a failed run.
 #![allow(clippy::unwrap_used)]
 
+use daypass_e2e::measure::summary;
 use daypass_e2e::net::{echo, pause};
 use daypass_e2e::world::{api, daypass, health, until, wait_for, World};
 use std::net::TcpStream;
@@ -17,21 +18,6 @@ use std::time::{Duration, Instant};
 const ACCESS_RUNS: usize = 20;
 const EXPIRY_RUNS: usize = 8;
 const POLL: Duration = Duration::from_millis(20);
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn summary(name: &str, mut times: Vec<Duration>) {
-    times.sort();
-    let n = times.len();
-    println!(
-        "{name}: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms ({n} runs)",
-        ms(times[n / 2]),
-        ms(times[(n * 99 / 100).min(n - 1)]),
-        ms(times[n - 1])
-    );
-}
 
 /// When an open connection first fails to echo, polling every 20 ms (each try waits 50 ms at most).
 fn stops_answering(open: &mut TcpStream) -> Instant {

@@ -43,7 +43,75 @@ pub fn field(json: &str, key: &str) -> String {
         .to_string()
 }
 
-/// A broker data directory with ana (contractor) entitled to db:5432, ida (admin), the gateway.
+/// A person through the admin CLI.
+fn person(data: &Path, id: &str, company: &str, role: &str, groups: &[&str]) {
+    let email = format!("{id}@example.com");
+    let mut args = vec![
+        "person",
+        "add",
+        id,
+        "--name",
+        id,
+        "--email",
+        &email,
+        "--company",
+        company,
+        "--role",
+        role,
+    ];
+    for g in groups {
+        args.extend(["--group", g]);
+    }
+    admin(data, &args);
+}
+
+/// A TCP resource on port 5432 behind the test gateway.
+fn resource(data: &Path, name: &str, address: &str) {
+    admin(
+        data,
+        &[
+            "resource",
+            "add",
+            name,
+            "--address",
+            address,
+            "--protocol",
+            "tcp",
+            "--ports",
+            "5432",
+            "--gateway",
+            "gw-e2e",
+        ],
+    );
+}
+
+/// Ana may request `resource` for up to an hour under `policy`.
+fn entitle_ana(data: &Path, id: &str, resource: &str, policy: &str) {
+    let selector = format!("resource:{resource}");
+    admin(
+        data,
+        &[
+            "entitlement",
+            "add",
+            id,
+            "--subject",
+            "person:ana",
+            "--selector",
+            &selector,
+            "--max",
+            "1h",
+            "--policy",
+            policy,
+        ],
+    );
+}
+
+fn token(data: &Path, person: &str) -> String {
+    field(&admin(data, &["token", "issue", person, "--ttl", "1h"]), "token")
+}
+
+/// A broker data directory with the gateway; ana (contractor) entitled to db on auto-approval and to
+/// db2 with one approver from `approvers`; abe that approver; ida the admin; and ticket OPS-1.
 fn seed(net: &Net, data: &Path) -> Org {
     let gw_pub = net.gateway_private.get_public().to_base64();
     let gateway = admin(
@@ -58,38 +126,10 @@ fn seed(net: &Net, data: &Path) -> Org {
             &gw_pub,
         ],
     );
-    admin(
-        data,
-        &[
-            "person",
-            "add",
-            "ana",
-            "--name",
-            "Ana",
-            "--email",
-            "ana@example.com",
-            "--company",
-            "Acme",
-            "--role",
-            "contractor",
-        ],
-    );
-    admin(
-        data,
-        &[
-            "person",
-            "add",
-            "ida",
-            "--name",
-            "Ida",
-            "--email",
-            "ida@example.com",
-            "--company",
-            "Example",
-            "--role",
-            "admin",
-        ],
-    );
+    person(data, "ana", "Acme", "contractor", &[]);
+    person(data, "ida", "Example", "admin", &[]);
+    person(data, "abe", "Example", "approver", &["approvers"]);
+    let client_key = net.client_public.to_base64();
     admin(
         data,
         &[
@@ -99,25 +139,11 @@ fn seed(net: &Net, data: &Path) -> Org {
             "--person",
             "ana",
             "--wireguard-key",
-            &net.client_public.to_base64(),
+            &client_key,
         ],
     );
-    admin(
-        data,
-        &[
-            "resource",
-            "add",
-            "db",
-            "--address",
-            "10.20.0.10",
-            "--protocol",
-            "tcp",
-            "--ports",
-            "5432",
-            "--gateway",
-            "gw-e2e",
-        ],
-    );
+    resource(data, "db", "10.20.0.10");
+    resource(data, "db2", "10.20.0.11");
     admin(
         data,
         &[
@@ -134,19 +160,17 @@ fn seed(net: &Net, data: &Path) -> Org {
     admin(
         data,
         &[
-            "entitlement",
-            "add",
-            "e1",
-            "--subject",
-            "person:ana",
-            "--selector",
-            "resource:db",
-            "--max",
-            "1h",
-            "--policy",
-            "low",
+            "policy",
+            "set",
+            "strict",
+            "--approvals",
+            "1",
+            "--approver-group",
+            "approvers",
         ],
     );
+    entitle_ana(data, "e1", "db", "low");
+    entitle_ana(data, "e2", "db2", "strict");
     admin(
         data,
         &[
@@ -161,73 +185,10 @@ fn seed(net: &Net, data: &Path) -> Org {
             "ana",
         ],
     );
-    // A second resource whose policy needs an approver, and the approver.
-    admin(
-        data,
-        &[
-            "person",
-            "add",
-            "abe",
-            "--name",
-            "Abe",
-            "--email",
-            "abe@example.com",
-            "--company",
-            "Example",
-            "--role",
-            "approver",
-            "--group",
-            "approvers",
-        ],
-    );
-    admin(
-        data,
-        &[
-            "resource",
-            "add",
-            "db2",
-            "--address",
-            "10.20.0.11",
-            "--protocol",
-            "tcp",
-            "--ports",
-            "5432",
-            "--gateway",
-            "gw-e2e",
-        ],
-    );
-    admin(
-        data,
-        &[
-            "policy",
-            "set",
-            "strict",
-            "--approvals",
-            "1",
-            "--approver-group",
-            "approvers",
-        ],
-    );
-    admin(
-        data,
-        &[
-            "entitlement",
-            "add",
-            "e2",
-            "--subject",
-            "person:ana",
-            "--selector",
-            "resource:db2",
-            "--max",
-            "1h",
-            "--policy",
-            "strict",
-        ],
-    );
     Org {
-        abe_token: field(&admin(data, &["token", "issue", "abe", "--ttl", "1h"]), "token"),
-        ana_token: field(&admin(data, &["token", "issue", "ana", "--ttl", "1h"]), "token"),
-        ida_token: field(&admin(data, &["token", "issue", "ida", "--ttl", "1h"]), "token"),
+        ana_token: token(data, "ana"),
+        ida_token: token(data, "ida"),
+        abe_token: token(data, "abe"),
         gateway_credential: field(&gateway, "credential"),
     }
 }
@@ -364,6 +325,15 @@ impl World {
         world
     }
 
+    /// Where the broker is and how to trust it, as the gateway and tunnel service read it.
+    fn broker_env(&self) -> [(&'static str, String); 3] {
+        [
+            ("DAYPASS_BROKER_URL", BROKER.to_string()),
+            ("DAYPASS_BROKER_KEY", self.broker_key.clone()),
+            ("DAYPASS_BROKER_CA", self.cert.to_string_lossy().into_owned()),
+        ]
+    }
+
     /// Starts (or restarts) the gateway agent and waits for its health endpoint.
     pub fn start_agent(&mut self) {
         let key_file = self.dir.path().join("gateway.key");
@@ -377,12 +347,6 @@ impl World {
         let gateway_bin = bin("daypass-gateway");
         let args = [
             gateway_bin.to_str().unwrap(),
-            "--broker",
-            BROKER,
-            "--broker-key",
-            &self.broker_key,
-            "--broker-ca",
-            self.cert.to_str().unwrap(),
             "--name",
             "gw-e2e",
             "--interface",
@@ -398,7 +362,9 @@ impl World {
             "--health-listen",
             "127.0.0.1:9108",
         ];
-        let env = [("DAYPASS_GATEWAY_TOKEN", self.org.gateway_credential.as_str())];
+        let broker = self.broker_env();
+        let mut env: Vec<(&str, &str)> = broker.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        env.push(("DAYPASS_GATEWAY_TOKEN", self.org.gateway_credential.as_str()));
         let log = self.dir.path().join(format!("gateway-{}.log", self.agent));
         self.agent = self.net.spawn(&g, &args, &env, &log);
         wait_for("the gateway agent answering", Duration::from_secs(20), || {
@@ -543,12 +509,6 @@ impl World {
         let (c, iface) = (self.net.client_ns.clone(), self.net.client_wg.clone());
         let args = [
             tunneld.to_str().unwrap(),
-            "--broker",
-            BROKER,
-            "--broker-key",
-            &self.broker_key,
-            "--broker-ca",
-            self.cert.to_str().unwrap(),
             "--device",
             &t.device,
             "--interface",
@@ -567,7 +527,9 @@ impl World {
             .path()
             .join(format!("tunneld-{}-{}.log", t.device, t.starts));
         t.starts += 1;
-        t.pid = self.net.spawn(&c, &args, &[], &log);
+        let broker = self.broker_env();
+        let env: Vec<(&str, &str)> = broker.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        t.pid = self.net.spawn(&c, &args, &env, &log);
         wait_for("daypass-tunneld listening", Duration::from_secs(10), || {
             t.socket.exists()
         });

@@ -54,36 +54,10 @@ pub fn connector(settings: &TicketSettings, store: &Store) -> anyhow::Result<Arc
 /// An HTTPS client trusting the public web roots plus, optionally, a private CA bundle (PEM).
 pub fn http_client(extra_ca: Option<&Path>) -> anyhow::Result<reqwest::Client> {
     use anyhow::Context as _;
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(path) = extra_ca {
-        let pem = std::fs::read(path).with_context(|| format!("reading CA bundle {}", path.display()))?;
-        for cert in
-            rustls_pemfile_certs(&pem).with_context(|| format!("parsing CA bundle {}", path.display()))?
-        {
-            roots
-                .add(cert)
-                .with_context(|| format!("adding a certificate from {}", path.display()))?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .context("TLS protocol versions")?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
+    daypass_proto::http::builder(daypass_proto::http::Trust::PublicAnd(extra_ca))?
         .timeout(std::time::Duration::from_secs(10))
         .build()
         .context("building the HTTP client")
-}
-
-fn rustls_pemfile_certs(pem: &[u8]) -> anyhow::Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
-    use rustls::pki_types::pem::PemObject as _;
-    rustls::pki_types::CertificateDer::pem_slice_iter(pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| anyhow::anyhow!("{e:?}"))
 }
 
 /// Maps a ticket system's HTTP answer: 404 is "no such ticket", 401/403 a credential problem.

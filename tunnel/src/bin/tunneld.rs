@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use daypass_posture::policy::Policy;
 use daypass_proto::duration::parse_duration;
+use daypass_proto::http::BrokerArgs;
 use daypass_tunnel::broker_http::HttpBroker;
 use daypass_tunnel::controller::{Controller, Settings};
 use daypass_tunnel::device::DeviceKeys;
@@ -27,15 +28,8 @@ use tokio::sync::mpsc;
     about = "The Daypass tunnel service: brings granted access up and takes it down at expiry"
 )]
 struct Cli {
-    /// The broker's base URL, e.g. https://broker.example.com:8443.
-    #[arg(long, env = "DAYPASS_BROKER_URL")]
-    broker: String,
-    /// The broker's grant-signing public key (base64, from GET /api/v1/broker-key), pinned by IT.
-    #[arg(long, env = "DAYPASS_BROKER_KEY")]
-    broker_key: String,
-    /// The broker's TLS certificate (PEM) to trust instead of the public roots (self-signed brokers).
-    #[arg(long, env = "DAYPASS_BROKER_CA")]
-    broker_ca: Option<PathBuf>,
+    #[command(flatten)]
+    broker: BrokerArgs,
     /// This machine's device id at the broker.
     #[arg(long, env = "DAYPASS_DEVICE")]
     device: String,
@@ -87,8 +81,7 @@ fn main() -> ExitCode {
 }
 
 fn settings(cli: &Cli) -> Result<Settings> {
-    let broker_key = daypass_proto::signed::parse_public_key(&cli.broker_key)
-        .map_err(|e| anyhow::anyhow!("--broker-key is {e}: copy it from GET /api/v1/broker-key"))?;
+    let broker_key = cli.broker.pinned_key()?;
     let warning = parse_duration(&cli.warning).map_err(|e| anyhow::anyhow!("--warning: {e}"))?;
     let posture_policy = match &cli.posture_policy {
         Some(path) => serde_json::from_slice::<Policy>(
@@ -114,8 +107,7 @@ fn settings(cli: &Cli) -> Result<Settings> {
 async fn run(cli: Cli) -> Result<()> {
     let settings = settings(&cli)?;
     let callers = Callers::root_and_group(cli.group.as_deref()).map_err(anyhow::Error::msg)?;
-    let client = daypass_proto::http::broker_client(cli.broker_ca.as_deref())?;
-    let broker = Arc::new(HttpBroker::new(client, &cli.broker));
+    let broker = Arc::new(HttpBroker::new(cli.broker.client()?, &cli.broker.url));
     let secrets = SecretStore::for_this_os(&cli.state_dir);
     let keys = DeviceKeys::load_or_create(&secrets).context("the device keys")?;
     let tunnel = ClientInterface::new(&cli.interface, keys.wireguard_private())?;
