@@ -50,6 +50,15 @@ pub struct FileConfig {
     pub posture_auto_approve_requires_report: Option<bool>,
     /// How old that report may be, e.g. "15m".
     pub posture_max_age: Option<String>,
+    /// The passkey relying party ID: the broker's DNS name (default: the first DNS name in
+    /// `tls_names`, else `localhost`). Never an IP address: browsers refuse those.
+    pub passkey_rp_id: Option<String>,
+    /// The origin passkey pages are served from (default `https://RP_ID:PORT` with the `listen` port).
+    pub passkey_origin: Option<String>,
+    /// How long a passkey session lasts, e.g. "12h".
+    pub session_ttl: Option<String>,
+    /// Approvals only from a passkey session confirmed within minutes (default true).
+    pub approvals_require_passkey: Option<bool>,
     #[serde(default)]
     pub tickets: TicketSettings,
 }
@@ -143,6 +152,7 @@ pub fn broker_settings(file: &FileConfig) -> Result<BrokerSettings> {
         (None, None) => {}
         _ => anyhow::bail!("posture_baseline and posture_baseline_key go together: set both or neither"),
     }
+    s.passkeys = passkey_settings(file)?;
     if let Some(net) = &file.tunnel_network {
         s.tunnel_network = net
             .parse()
@@ -157,6 +167,35 @@ pub fn ticket_poll_interval(file: &FileConfig) -> Result<Duration> {
         .map_err(anyhow::Error::msg)
         .context("ticket_poll_interval")?;
     Ok(Duration::from_secs(secs as u64))
+}
+
+fn passkey_settings(file: &FileConfig) -> Result<crate::service::PasskeySettings> {
+    let mut p = crate::service::PasskeySettings::default();
+    let rp_id = file.passkey_rp_id.clone().unwrap_or_else(|| {
+        file.tls_names
+            .iter()
+            .find(|n| n.parse::<std::net::IpAddr>().is_err())
+            .cloned()
+            .unwrap_or_else(|| "localhost".into())
+    });
+    let port = file.listen.map(|l| l.port()).unwrap_or(8443);
+    let origin = file
+        .passkey_origin
+        .clone()
+        .unwrap_or_else(|| format!("https://{rp_id}:{port}"));
+    p.relying_party = crate::service::RelyingParty::new(&rp_id, &origin)
+        .map_err(anyhow::Error::msg)
+        .context("passkey_rp_id / passkey_origin")?;
+    if let Some(ttl) = &file.session_ttl {
+        let secs = parse_duration(ttl)
+            .map_err(anyhow::Error::msg)
+            .context("session_ttl")?;
+        p.session_ttl = time::Duration::seconds(secs);
+    }
+    if let Some(required) = file.approvals_require_passkey {
+        p.approvals_require_step_up = required;
+    }
+    Ok(p)
 }
 
 #[cfg(test)]

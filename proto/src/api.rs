@@ -193,3 +193,80 @@ pub struct AccessReport {
     pub grants_ended_by_ticket_close: u64,
     pub grants_per_resource: std::collections::BTreeMap<String, u64>,
 }
+
+/// The device a contractor binds while enrolling a passkey: its WireGuard and report-signing keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceToBind {
+    /// The device id to create, e.g. `ana-laptop`.
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    /// Base64 WireGuard public key.
+    pub wireguard_public_key: String,
+    /// Base64 Ed25519 key the device signs posture reports and session requests with.
+    pub report_public_key: String,
+}
+
+/// Body of `POST /api/v1/passkeys/enroll/start`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollStart {
+    /// The single-use code from the invite.
+    pub invite: String,
+    pub device: DeviceToBind,
+    /// What to call the passkey, e.g. "YubiKey 5C".
+    #[serde(default)]
+    pub passkey_name: String,
+}
+
+/// Body of `POST /api/v1/passkeys/sign-in/start`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignInStart {
+    pub person: String,
+    /// The enrolled device the session will be bound to.
+    pub device: String,
+}
+
+/// A ceremony's challenge: hand `options` to the authenticator (`navigator.credentials.create/get`),
+/// then send its answer with the ceremony id to the matching `finish` call within five minutes.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Challenge {
+    pub ceremony: Uuid,
+    /// WebAuthn `CreationChallengeResponse` or `RequestChallengeResponse`.
+    #[schema(value_type = Object)]
+    pub options: serde_json::Value,
+}
+
+/// Body of every `…/finish` call: the authenticator's answer (WebAuthn JSON).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CeremonyAnswer {
+    pub ceremony: Uuid,
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+}
+
+/// A new session, bound to one device: every request with `token` must be signed with that device's
+/// report key (header `Daypass-Signature`). The token is shown once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SessionIssued {
+    pub token: String,
+    pub person: String,
+    pub device: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// A passkey as its owner and admins see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PasskeyView {
+    pub id: String,
+    pub name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+    pub revoked: bool,
+}

@@ -7,6 +7,7 @@ pub mod grant;
 pub mod http;
 pub mod ipc;
 pub mod problem;
+pub mod request_signature;
 pub mod resource;
 pub mod signed;
 

@@ -282,8 +282,9 @@ impl World {
         let policy = dir.path().join("posture-policy.json");
         std::fs::write(&policy, r#"{"required": []}"#).unwrap();
         let config = dir.path().join("broker.toml");
+        // Approvers here approve with API tokens; passkey step-up has its own tests in the broker.
         let toml = format!(
-            "tls_names = [\"198.18.0.1\"]\n{}",
+            "tls_names = [\"198.18.0.1\"]\napprovals_require_passkey = false\n{}",
             config_extra.replace("POLICY", policy.to_str().unwrap())
         );
         std::fs::write(&config, toml).unwrap();

@@ -77,7 +77,10 @@ pub async fn approve(
     ApiJson(body): ApiJson<ApproveBody>,
 ) -> ApiResult<AccessRequestView> {
     let approver = caller.person_with(&[Role::Approver])?;
-    Ok(ApiJson(s.broker.approve(approver, id, body.comment).await?))
+    let step_up = s.broker.approval_step_up(&caller)?;
+    Ok(ApiJson(
+        s.broker.approve(approver, id, body.comment, step_up).await?,
+    ))
 }
 
 /// Denies a pending request with a reason the requester sees.

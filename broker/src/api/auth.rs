@@ -1,4 +1,5 @@
-//! The bearer-token extractor: resolves `Authorization: Bearer …` to a `Caller` for every handler.
+//! The bearer-token extractor: resolves `Authorization: Bearer …` to a `Caller` for every handler
+//! (passkey sessions arrive already resolved by `session_signature`).
 
 use super::error::ApiError;
 use super::AppState;
@@ -15,6 +16,10 @@ impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // A passkey session was resolved (and its device signature checked) at the door.
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(Authed(caller.clone()));
+        }
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -22,6 +27,11 @@ impl FromRequestParts<AppState> for Authed {
             .ok_or_else(|| {
                 ApiError::unauthenticated("send `Authorization: Bearer TOKEN` (an admin issues tokens)")
             })?;
+        if header.starts_with(super::session_signature::SESSION_PREFIX) {
+            return Err(ApiError::unauthenticated(
+                "this session token was not checked: send it to /api/v1",
+            ));
+        }
         let token = header
             .strip_prefix("Bearer ")
             .map(|t| SecretString::from(t.trim().to_string()))

@@ -19,7 +19,7 @@ const RECHECK: Duration = Duration::from_secs(2);
 fn gateway_name(caller: Caller) -> Result<String, ApiError> {
     match caller {
         Caller::Gateway(name) => Ok(name),
-        Caller::Person(_) => Err(ApiError::new(
+        Caller::Person(_) | Caller::Session { .. } => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             "only gateway credentials may read gateway state",

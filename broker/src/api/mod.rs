@@ -6,7 +6,9 @@ mod error;
 mod gateway;
 mod grants;
 mod ops;
+mod passkeys;
 mod posture;
+mod session_signature;
 
 pub use auth::Authed;
 pub use error::{ApiError, ApiJson};
@@ -55,6 +57,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/gateway/stream", get(gateway::stream))
         .route("/api/v1/reports/access", get(ops::report))
         .route("/api/v1/audit/verify", get(ops::audit_verify))
+        .route("/api/v1/passkeys", get(passkeys::mine))
+        .route("/api/v1/passkeys/{id}/revoke", post(passkeys::revoke))
+        .route("/api/v1/passkeys/enroll/start", post(passkeys::enroll_start))
+        .route("/api/v1/passkeys/enroll/finish", post(passkeys::enroll_finish))
+        .route("/api/v1/passkeys/sign-in/start", post(passkeys::sign_in_start))
+        .route("/api/v1/passkeys/sign-in/finish", post(passkeys::sign_in_finish))
+        .route("/api/v1/passkeys/step-up/start", post(passkeys::step_up_start))
+        .route("/api/v1/passkeys/step-up/finish", post(passkeys::step_up_finish))
+        .route("/api/v1/passkeys/sign-out", post(passkeys::sign_out))
         .fallback(|| async {
             ApiError::new(
                 axum::http::StatusCode::NOT_FOUND,
@@ -62,6 +73,10 @@ pub fn router(state: AppState) -> Router {
                 "no such endpoint: see /api/v1/openapi.json",
             )
         })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session_signature::check,
+        ))
         .with_state(state)
 }
 
@@ -87,6 +102,8 @@ impl utoipa::Modify for BearerAuth {
         grants::live, grants::grant, grants::revoke, grants::evidence, grants::gateway,
         gateway::state, gateway::stream,
         posture::nonce, posture::report, posture::history, posture::failing,
+        passkeys::enroll_start, passkeys::enroll_finish, passkeys::sign_in_start, passkeys::sign_in_finish,
+        passkeys::step_up_start, passkeys::step_up_finish, passkeys::sign_out, passkeys::mine, passkeys::revoke,
     ),
     components(schemas(daypass_proto::Problem)),
     modifiers(&BearerAuth)

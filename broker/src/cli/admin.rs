@@ -58,6 +58,13 @@ pub enum AdminCommand {
     Gateway(GatewayCommand),
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Invite a person to enroll a passkey and bind their device: prints a single-use code (and the
+    /// enrollment link) once.
+    Invite {
+        person: String,
+        #[arg(long, value_parser = duration_arg, default_value = "72h")]
+        ttl: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -574,6 +581,23 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
                     "token for {person} (shown once, valid {}):\n{}",
                     format_duration(ttl),
                     secret.expose_secret()
+                )
+            })?;
+        }
+        AdminCommand::Invite { person, ttl } => {
+            let (code, invite) = broker
+                .invite(actor, &person, time::Duration::seconds(ttl))
+                .await?;
+            let out = serde_json::json!({
+                "person": person,
+                "invite": code.expose_secret(),
+                "expires_at": invite.expires_at.to_string(),
+            });
+            emit(json, &out, || {
+                format!(
+                    "invite for {person} (single use, shown once, valid until {}):\n{}",
+                    invite.expires_at,
+                    code.expose_secret()
                 )
             })?;
         }

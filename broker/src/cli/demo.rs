@@ -229,7 +229,8 @@ Demo organisation {seeded} in {data}:
   and web-prod (needs 2 approvers: ben and cy), against tickets OPS-101 / OPS-102.
   Posture: the demo's devices are seeded without a posture client, so this demo auto-approves
   without a posture report (a real broker does not unless posture_auto_approve_requires_report =
-  false); daypass-posture key / report send signed reports (posture/README.md).
+  false); daypass-posture key / report send signed reports (posture/README.md). Its approvers
+  approve with API tokens; a real broker wants a passkey confirmation (approvals_require_passkey).
 
 In another terminal:
   set -a; . {tokens}; set +a

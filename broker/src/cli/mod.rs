@@ -150,6 +150,10 @@ pub async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         // low-risk path auto-approve without a report (the next steps print this too).
         settings.posture.auto_approve_requires_report = false;
     }
+    if matches!(cli.command, Command::Demo(_)) && file.approvals_require_passkey.is_none() {
+        // The demo's approvers have API tokens, not passkeys (printed in the next steps too).
+        settings.passkeys.approvals_require_step_up = false;
+    }
     let broker = open_broker_now(&storage, settings, &file.tickets).await?;
     let code = match cli.command {
         Command::Serve(args) => serve(broker, &storage, &file, &args, None).await?,

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod directory;
 pub mod entitlement;
 pub mod grant;
+pub mod passkey;
 pub mod policy;
 pub mod request;
 pub mod resource;

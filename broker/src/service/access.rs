@@ -311,6 +311,7 @@ impl Broker {
         approver: &Person,
         id: Uuid,
         comment: Option<String>,
+        step_up: Option<super::StepUp>,
     ) -> ServiceResult<AccessRequestView> {
         let ticket_key = {
             let mut conn = self.store().read().await?;
@@ -334,7 +335,7 @@ impl Broker {
                 &actor,
                 "request.approved",
                 &subject,
-                json!({ "comment": comment, "complete": complete }),
+                json!({ "comment": comment, "complete": complete, "passkey_step_up": step_up }),
             )
             .await?;
         if complete {

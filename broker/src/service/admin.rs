@@ -9,7 +9,7 @@ use crate::domain::policy::ApprovalPolicy;
 use crate::domain::resource::{validate_tag, Resource};
 use crate::domain::ticket::{validate_ticket_key, Ticket};
 use crate::domain::validate_name;
-use crate::store::{self, ApiToken, GatewayRecord};
+use crate::store::{self, ApiToken, Change, GatewayRecord};
 use daypass_proto::{PortRange, Protocol};
 use secrecy::SecretString;
 use serde_json::json;
@@ -124,6 +124,7 @@ impl Broker {
             .await?;
         if disabled {
             store::delete_api_tokens_of(change.conn(), id).await?;
+            self.end_sessions_in(&mut change, id, None, now).await?;
             for mut g in store::open_grants_of_person(change.conn(), id).await? {
                 if g.end(EndReason::AccountDisabled, actor, reason, now).is_ok() {
                     self.commit_grant_end(&mut change, &g, now).await?;
@@ -135,13 +136,26 @@ impl Broker {
     }
 
     pub async fn add_device(&self, actor: &str, spec: DeviceSpec) -> ServiceResult<Device> {
-        validate_name("device id", &spec.id).map_err(invalid)?;
-        validate_wireguard_key(&spec.wireguard_public_key).map_err(invalid)?;
-        if let Some(k) = &spec.report_public_key {
-            report_key(k).map_err(invalid)?;
-        }
         let now = self.now();
         let mut change = self.store().change().await?;
+        let device = self.add_device_in(&mut change, actor, spec, now).await?;
+        change.commit().await?;
+        Ok(device)
+    }
+
+    /// Inside `change`: binds a new device to its person with the next tunnel address.
+    pub(super) async fn add_device_in(
+        &self,
+        change: &mut Change,
+        actor: &str,
+        spec: DeviceSpec,
+        now: OffsetDateTime,
+    ) -> ServiceResult<Device> {
+        check_device_spec(
+            &spec.id,
+            &spec.wireguard_public_key,
+            spec.report_public_key.as_deref(),
+        )?;
         if store::person(change.conn(), &spec.person).await?.is_none() {
             return Err(ServiceError::NotFound(format!(
                 "no person {:?}: add them first",
@@ -175,7 +189,6 @@ impl Broker {
         change
             .audit(now, actor, "admin.device_added", &device.id, json!(device))
             .await?;
-        change.commit().await?;
         Ok(device)
     }
 
@@ -414,4 +427,14 @@ impl Broker {
         change.commit().await?;
         Ok(secret)
     }
+}
+
+/// A device id and its keys as a device must have them.
+pub(super) fn check_device_spec(id: &str, wireguard_key: &str, report: Option<&str>) -> ServiceResult<()> {
+    validate_name("device id", id).map_err(invalid)?;
+    validate_wireguard_key(wireguard_key).map_err(invalid)?;
+    if let Some(k) = report {
+        report_key(k).map_err(invalid)?;
+    }
+    Ok(())
 }

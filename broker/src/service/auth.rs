@@ -1,7 +1,9 @@
-//! Who is calling: API tokens for people and gateway credentials today; passkey sessions slot in here.
+//! Who is calling: a person with an API token, a person in a device-bound passkey session (every
+//! request signed with that device's key), or a gateway with its credential.
 
 use super::{Broker, ServiceError, ServiceResult};
-use crate::domain::directory::{Person, Role};
+use crate::domain::directory::{report_key, Person, Role};
+use crate::domain::passkey::Session;
 use crate::store;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
@@ -12,7 +14,15 @@ use sha2::{Digest, Sha256};
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub enum Caller {
+    /// A person with an API token.
     Person(Person),
+    /// A person signed in with a passkey, on the device the session is bound to.
+    Session {
+        person: Person,
+        session: Session,
+        /// The digest the session is stored under.
+        digest: String,
+    },
     Gateway(String),
 }
 
@@ -20,14 +30,14 @@ impl Caller {
     /// The actor recorded in audit entries.
     pub fn actor(&self) -> String {
         match self {
-            Caller::Person(p) => format!("person:{}", p.id),
+            Caller::Person(p) | Caller::Session { person: p, .. } => format!("person:{}", p.id),
             Caller::Gateway(g) => format!("gateway:{g}"),
         }
     }
 
     pub fn person(&self) -> ServiceResult<&Person> {
         match self {
-            Caller::Person(p) => Ok(p),
+            Caller::Person(p) | Caller::Session { person: p, .. } => Ok(p),
             Caller::Gateway(_) => Err(ServiceError::Forbidden(
                 "gateways may only read their own state".into(),
             )),
@@ -61,7 +71,80 @@ pub fn secret_digest(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// What a session-token request must prove: it is signed by the session's device.
+#[derive(Debug)]
+pub struct SignedRequest<'a> {
+    /// The `Daypass-Signature` header, if sent.
+    pub signature: Option<&'a str>,
+    pub method: &'a str,
+    pub path_and_query: &'a str,
+    pub body: &'a [u8],
+}
+
 impl Broker {
+    /// Resolves a passkey session token (`dps_…`): the session must be live, its person active, its
+    /// device unrevoked, and the request signed with that device's report key.
+    pub async fn authenticate_session(
+        &self,
+        bearer: &SecretString,
+        request: SignedRequest<'_>,
+    ) -> ServiceResult<Caller> {
+        let digest = secret_digest(bearer.expose_secret());
+        let now = self.now();
+        let mut conn = self.store().read().await?;
+        let session = store::session(&mut conn, &digest).await?.ok_or_else(|| {
+            ServiceError::Forbidden("unknown session: sign in again with your passkey".into())
+        })?;
+        session.check(now).map_err(ServiceError::Forbidden)?;
+        let person = store::person(&mut conn, &session.person)
+            .await?
+            .filter(|p| p.is_active(now))
+            .ok_or_else(|| {
+                ServiceError::Forbidden(format!(
+                    "account {} is disabled or its contract has ended",
+                    session.person
+                ))
+            })?;
+        let device = store::device(&mut conn, &session.device)
+            .await?
+            .filter(|d| !d.revoked && d.person == person.id)
+            .ok_or_else(|| {
+                ServiceError::Forbidden(format!(
+                    "device {} is revoked: sign in from an enrolled device",
+                    session.device
+                ))
+            })?;
+        let key = device
+            .report_public_key
+            .as_deref()
+            .and_then(|k| report_key(k).ok())
+            .ok_or_else(|| {
+                ServiceError::Forbidden(format!(
+                    "device {} has no signing key: enroll it again",
+                    device.id
+                ))
+            })?;
+        let signature = request.signature.ok_or_else(|| {
+            ServiceError::Forbidden(
+                "a session request must carry the Daypass-Signature header of its device".into(),
+            )
+        })?;
+        daypass_proto::request_signature::verify(
+            &key,
+            signature,
+            request.method,
+            request.path_and_query,
+            now.unix_timestamp(),
+            request.body,
+        )
+        .map_err(|e| ServiceError::Forbidden(e.into()))?;
+        Ok(Caller::Session {
+            person,
+            session,
+            digest,
+        })
+    }
+
     /// Resolves a bearer token. Lookup is by digest, so timing reveals nothing about stored tokens.
     pub async fn authenticate(&self, bearer: &SecretString) -> ServiceResult<Caller> {
         let digest = secret_digest(bearer.expose_secret());

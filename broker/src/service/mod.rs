@@ -7,14 +7,16 @@ mod audit;
 mod auth;
 mod evidence;
 mod grants;
+mod passkeys;
 mod posture;
 mod report;
 mod sweep;
 
 pub use admin::{DeviceSpec, PersonSpec, ResourceSpec};
 pub use audit::{syslog_line, VerifyOutcome};
-pub use auth::Caller;
+pub use auth::{Caller, SignedRequest};
 pub use evidence::EvidenceBundle;
+pub use passkeys::{PasskeySettings, RelyingParty, StepUp};
 pub use posture::PostureNonce;
 
 use crate::clock::Clock;
@@ -94,6 +96,7 @@ pub struct BrokerSettings {
     /// Devices get their tunnel address from this network.
     pub tunnel_network: Ipv4Net,
     pub posture: PostureSettings,
+    pub passkeys: PasskeySettings,
 }
 
 impl Default for BrokerSettings {
@@ -103,6 +106,7 @@ impl Default for BrokerSettings {
             require_ticket_assignee: true,
             tunnel_network: "100.96.0.0/16".parse().expect("constant network"),
             posture: PostureSettings::default(),
+            passkeys: PasskeySettings::default(),
         }
     }
 }

@@ -2,11 +2,13 @@
 
 mod audit_log;
 mod group;
+mod passkeys;
 mod repo;
 mod wal;
 
 pub use audit_log::AuditRead;
 pub use group::{AuditIntent, Insertion};
+pub use passkeys::*;
 pub use repo::*;
 
 use crate::domain::audit::{entry_hash, AuditEntry, Checkpoint, GENESIS_HASH};

@@ -15,7 +15,7 @@ use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-fn decode<T: DeserializeOwned>(row: &AnyRow, col: &str) -> StoreResult<T> {
+pub(super) fn decode<T: DeserializeOwned>(row: &AnyRow, col: &str) -> StoreResult<T> {
     let text: String = row.try_get(col)?;
     serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
 }
@@ -24,7 +24,11 @@ pub(super) fn encode<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("domain types always serialise")
 }
 
-async fn one<T: DeserializeOwned>(conn: &mut AnyConnection, sql: &str, key: &str) -> StoreResult<Option<T>> {
+pub(super) async fn one<T: DeserializeOwned>(
+    conn: &mut AnyConnection,
+    sql: &str,
+    key: &str,
+) -> StoreResult<Option<T>> {
     let row = sqlx::query(sql).bind(key).fetch_optional(&mut *conn).await?;
     row.map(|r| decode(&r, "data")).transpose()
 }
@@ -34,13 +38,17 @@ async fn all<T: DeserializeOwned>(conn: &mut AnyConnection, sql: &str) -> StoreR
     rows.iter().map(|r| decode(r, "data")).collect()
 }
 
-async fn all_by<T: DeserializeOwned>(conn: &mut AnyConnection, sql: &str, key: &str) -> StoreResult<Vec<T>> {
+pub(super) async fn all_by<T: DeserializeOwned>(
+    conn: &mut AnyConnection,
+    sql: &str,
+    key: &str,
+) -> StoreResult<Vec<T>> {
     let rows = sqlx::query(sql).bind(key).fetch_all(&mut *conn).await?;
     rows.iter().map(|r| decode(r, "data")).collect()
 }
 
 /// Upserts a `(key, data)` row in one of the simple keyed tables.
-async fn put(
+pub(super) async fn put(
     conn: &mut AnyConnection,
     table: &str,
     key_col: &str,

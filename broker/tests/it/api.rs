@@ -1,7 +1,7 @@
 //! The HTTP API through the router: status codes, problem documents, role checks, and that refused
 //! input writes nothing.
 
-use crate::support::{Db, Harness};
+use crate::support::{send, Db, Harness};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use daypass_broker::api::{router, ApiDoc, AppState};
@@ -59,19 +59,7 @@ impl Api {
         let req = req
             .body(body.map(|b| Body::from(b.to_string())).unwrap_or_default())
             .unwrap();
-        let resp = self.app.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        let ctype = resp
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
-            ctype,
-        )
+        send(&self.app, req).await
     }
 }
 

@@ -7,6 +7,7 @@ mod api;
 mod audit;
 mod connectors;
 mod listener;
+mod passkeys;
 mod posture;
 mod scenarios;
 mod storage;

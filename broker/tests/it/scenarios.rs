@@ -56,30 +56,34 @@ async fn prod_needs_two_distinct_approvers_never_the_requester(db: Db) {
         .roles
         .insert(daypass_broker::domain::directory::Role::Approver);
     ana_approver.groups.insert("approvers".into());
-    let own = h.broker.approve(&ana_approver, view.id, None).await.unwrap_err();
+    let own = h
+        .broker
+        .approve(&ana_approver, view.id, None, None)
+        .await
+        .unwrap_err();
     assert!(own.to_string().contains("own request"), "{own}");
     let outsider = h
         .broker
-        .approve(&h.person("dan").await, view.id, None)
+        .approve(&h.person("dan").await, view.id, None, None)
         .await
         .unwrap_err();
     assert!(outsider.to_string().contains("approver group"), "{outsider}");
 
     let ben = h.person("ben").await;
     assert_eq!(
-        h.broker.approve(&ben, view.id, None).await.unwrap().status,
+        h.broker.approve(&ben, view.id, None, None).await.unwrap().status,
         RequestStatus::Pending
     );
     assert!(h
         .broker
-        .approve(&ben, view.id, None)
+        .approve(&ben, view.id, None, None)
         .await
         .unwrap_err()
         .to_string()
         .contains("already approved"));
     let done = h
         .broker
-        .approve(&h.person("cy").await, view.id, Some("ok".into()))
+        .approve(&h.person("cy").await, view.id, Some("ok".into()), None)
         .await
         .unwrap();
     assert_eq!(done.status, RequestStatus::Granted);
@@ -101,7 +105,7 @@ async fn pending_request_expires_after_an_hour(db: Db) {
     assert_eq!(h.broker.sweep().await.unwrap().requests_expired, vec![view.id]);
     let late = h
         .broker
-        .approve(&h.person("ben").await, view.id, None)
+        .approve(&h.person("ben").await, view.id, None, None)
         .await
         .unwrap_err();
     assert!(matches!(late, ServiceError::Request(_)), "{late}");
@@ -361,12 +365,12 @@ async fn evidence_tells_the_whole_story(db: Db) {
     let h = Harness::new(db).await;
     let v = h.request("prod", "OPS-2", "1h").await;
     h.broker
-        .approve(&h.person("ben").await, v.id, None)
+        .approve(&h.person("ben").await, v.id, None, None)
         .await
         .unwrap();
     let gid = h
         .broker
-        .approve(&h.person("cy").await, v.id, None)
+        .approve(&h.person("cy").await, v.id, None, None)
         .await
         .unwrap()
         .grant_id
@@ -398,7 +402,7 @@ async fn ticket_closed_before_the_last_approval_means_no_grant(db: Db) {
     let h = Harness::new(db).await;
     let view = h.request("prod", "OPS-2", "1h").await;
     h.broker
-        .approve(&h.person("ben").await, view.id, None)
+        .approve(&h.person("ben").await, view.id, None, None)
         .await
         .unwrap();
     let done = daypass_broker::domain::ticket::Ticket {
@@ -412,7 +416,7 @@ async fn ticket_closed_before_the_last_approval_means_no_grant(db: Db) {
     h.broker.put_builtin_ticket("test", done).await.unwrap();
     let last = h
         .broker
-        .approve(&h.person("cy").await, view.id, None)
+        .approve(&h.person("cy").await, view.id, None, None)
         .await
         .unwrap();
     assert_eq!(last.status, RequestStatus::Denied);
@@ -455,12 +459,12 @@ async fn revoked_device_loses_its_grants_and_gets_no_more(db: Db) {
     );
     // A request that was waiting for approval is not granted to the revoked device.
     h.broker
-        .approve(&h.person("ben").await, pending.id, None)
+        .approve(&h.person("ben").await, pending.id, None, None)
         .await
         .unwrap();
     let last = h
         .broker
-        .approve(&h.person("cy").await, pending.id, None)
+        .approve(&h.person("cy").await, pending.id, None, None)
         .await
         .unwrap();
     assert_eq!(last.status, RequestStatus::Denied);

@@ -72,11 +72,13 @@ pub struct Options {
 }
 
 impl Default for Options {
-    /// The scenarios here are about access, not posture: their devices auto-approve without a
-    /// report. The posture tests switch the requirement back on.
+    /// The scenarios here are about access, not posture or passkeys: their devices auto-approve
+    /// without a report. The posture tests switch the requirement back on.
     fn default() -> Self {
         let mut settings = BrokerSettings::default();
         settings.posture.auto_approve_requires_report = false;
+        // Likewise approvals by API token; the passkey tests switch the step-up requirement back on.
+        settings.passkeys.approvals_require_step_up = false;
         Options {
             tickets: None,
             settings,
@@ -328,4 +330,25 @@ macro_rules! on_both_databases {
             $(#[tokio::test] async fn $name() { super::$name($crate::support::Db::Postgres).await })*
         }
     };
+}
+
+/// Sends a request through the router: status, JSON body (null when none), content type.
+pub async fn send(
+    app: &axum::Router,
+    req: axum::http::Request<axum::body::Body>,
+) -> (axum::http::StatusCode, serde_json::Value, String) {
+    use tower::ServiceExt as _;
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let ctype = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+        ctype,
+    )
 }

@@ -1,0 +1,686 @@
+//! The broker as WebAuthn relying party: invites, enrollment of a passkey together with the device it
+//! binds, sign-in to a device-bound session, step-up for approvals, and the owner's list of passkeys.
+//! Ceremony state stays in the database, single use, five minutes; every refusal is audited.
+
+use super::auth::{new_secret, secret_digest, Caller};
+use super::{Broker, DeviceSpec, ServiceError, ServiceResult};
+use crate::domain::passkey::{
+    check_counter, Ceremony, DeviceBinding, Invite, PasskeyRecord, Purpose, Session, CEREMONY_TTL,
+};
+use crate::store::{self, Change, Insertion};
+use daypass_proto::api::{Challenge, DeviceToBind, PasskeyView, SessionIssued};
+use secrecy::{ExposeSecret as _, SecretString};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+use webauthn_rs::prelude::{
+    Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
+    Url, Webauthn, WebauthnBuilder, WebauthnError,
+};
+
+/// The relying party: the broker's RP ID (a domain, never an IP address) and the origins allowed.
+#[derive(Clone)]
+pub struct RelyingParty(Arc<Webauthn>);
+
+impl std::fmt::Debug for RelyingParty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("RelyingParty")
+            .field(&self.0.get_allowed_origins())
+            .finish()
+    }
+}
+
+impl RelyingParty {
+    pub fn new(rp_id: &str, origin: &str) -> Result<Self, String> {
+        let url = Url::parse(origin).map_err(|e| format!("passkey origin {origin:?} is not a URL: {e}"))?;
+        if rp_id.parse::<std::net::IpAddr>().is_ok() {
+            return Err(format!(
+                "the passkey RP ID {rp_id:?} is an IP address, which browsers refuse: use the broker's DNS name (or localhost)"
+            ));
+        }
+        let webauthn = WebauthnBuilder::new(rp_id, &url)
+            .and_then(|b| b.rp_name("Daypass").build())
+            .map_err(|e| format!("passkey RP ID {rp_id:?} does not fit origin {origin}: {e}"))?;
+        Ok(RelyingParty(Arc::new(webauthn)))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PasskeySettings {
+    pub relying_party: RelyingParty,
+    pub session_ttl: Duration,
+    /// How recent a passkey assertion must be to approve or to request a sensitive resource.
+    pub step_up_max_age: Duration,
+    /// Approvals only from a passkey session with a fresh step-up (API tokens cannot approve).
+    pub approvals_require_step_up: bool,
+}
+
+impl Default for PasskeySettings {
+    fn default() -> Self {
+        PasskeySettings {
+            relying_party: RelyingParty::new("localhost", "https://localhost:8443")
+                .expect("constant relying party"),
+            session_ttl: Duration::hours(12),
+            step_up_max_age: Duration::minutes(5),
+            approvals_require_step_up: true,
+        }
+    }
+}
+
+/// What a fresh passkey assertion vouched for, recorded with what it allowed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StepUp {
+    pub passkey: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+fn refused(message: impl Into<String>) -> ServiceError {
+    ServiceError::Forbidden(message.into())
+}
+
+/// WebAuthn's user handle for a person: stable, and not their id.
+fn user_handle(person: &str) -> Uuid {
+    let digest = Sha256::digest(format!("daypass-user:{person}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    Uuid::from_bytes(bytes)
+}
+
+/// A credential id as stored and shown: base64url without padding.
+fn credential_id(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn state_of<T: serde::de::DeserializeOwned>(c: &Ceremony) -> ServiceResult<T> {
+    serde_json::from_value(c.state.clone())
+        .map_err(|e| ServiceError::Invalid(format!("a damaged ceremony: {e}")))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or_default()
+}
+
+fn view(p: &PasskeyRecord) -> PasskeyView {
+    PasskeyView {
+        id: p.id.clone(),
+        name: p.name.clone(),
+        created_at: p.created_at,
+        last_used_at: p.last_used_at,
+        revoked: p.revoked_at.is_some(),
+    }
+}
+
+impl Broker {
+    fn relying_party(&self) -> &Webauthn {
+        &self.0.settings.passkeys.relying_party.0
+    }
+
+    /// Records a refused ceremony step (the refusal itself is returned to the caller).
+    async fn audit_refusal(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        err: ServiceError,
+    ) -> ServiceError {
+        let mut entry = Insertion::default();
+        entry.audit(
+            self.now(),
+            actor,
+            action,
+            subject,
+            json!({ "refused": err.to_string() }),
+        );
+        if let Err(e) = self.store().insert(entry).await {
+            return e.into();
+        }
+        err
+    }
+
+    /// A single-use invite for `person`, valid for `ttl`; the code is returned once.
+    pub async fn invite(
+        &self,
+        actor: &str,
+        person: &str,
+        ttl: Duration,
+    ) -> ServiceResult<(SecretString, Invite)> {
+        let now = self.now();
+        let mut change = self.store().change().await?;
+        let p = store::person(change.conn(), person)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no person {person:?}: add them first")))?;
+        if !p.is_active(now) {
+            return Err(ServiceError::Conflict(format!(
+                "{person}'s account is disabled or their contract has ended"
+            )));
+        }
+        let code = new_secret("dpi_");
+        let invite = Invite {
+            person: person.into(),
+            expires_at: now + ttl,
+            used_at: None,
+            created_by: actor.into(),
+        };
+        store::put_invite(change.conn(), &secret_digest(code.expose_secret()), &invite).await?;
+        change
+            .audit(
+                now,
+                actor,
+                "passkey.invited",
+                person,
+                json!({ "expires_at": invite.expires_at.to_string() }),
+            )
+            .await?;
+        change.commit().await?;
+        Ok((code, invite))
+    }
+
+    /// Starts enrollment from an invite: a registration challenge for the invited person.
+    pub async fn enroll_start(&self, code: &SecretString, device: DeviceToBind) -> ServiceResult<Challenge> {
+        let now = self.now();
+        let digest = secret_digest(code.expose_secret());
+        let started = async {
+            let mut conn = self.store().read().await?;
+            let invite = store::invite(&mut conn, &digest).await?.ok_or_else(|| {
+                refused("unknown invite code: check it, or ask your administrator for a new one")
+            })?;
+            invite.check(now).map_err(refused)?;
+            super::admin::check_device_spec(
+                &device.id,
+                &device.wireguard_public_key,
+                Some(&device.report_public_key),
+            )?;
+            if store::device(&mut conn, &device.id).await?.is_some() {
+                return Err(ServiceError::Conflict(format!(
+                    "a device {:?} exists already: choose another device name",
+                    device.id
+                )));
+            }
+            let existing: Vec<_> = store::passkeys_of(&mut conn, &invite.person)
+                .await?
+                .iter()
+                .filter_map(|p| serde_json::from_value::<Passkey>(p.passkey.clone()).ok())
+                .map(|p| p.cred_id().clone())
+                .collect();
+            let (options, state) = self
+                .relying_party()
+                .start_passkey_registration(
+                    user_handle(&invite.person),
+                    &invite.person,
+                    &invite.person,
+                    Some(existing),
+                )
+                .map_err(|e| ServiceError::Invalid(format!("could not start the registration: {e}")))?;
+            let ceremony = Ceremony {
+                id: Uuid::new_v4(),
+                person: invite.person,
+                purpose: Purpose::Enroll {
+                    invite_digest: digest.clone(),
+                    device: DeviceBinding {
+                        id: device.id,
+                        name: device.name,
+                        wireguard_public_key: device.wireguard_public_key,
+                        report_public_key: device.report_public_key,
+                    },
+                },
+                state: to_json(&state),
+                expires_at: now + CEREMONY_TTL,
+            };
+            self.open_ceremony(ceremony, to_json(&options)).await
+        };
+        match started.await {
+            Ok(c) => Ok(c),
+            Err(e) => Err(self
+                .audit_refusal("anonymous", "passkey.enroll_refused", &digest[..12], e)
+                .await),
+        }
+    }
+
+    async fn open_ceremony(
+        &self,
+        ceremony: Ceremony,
+        options: serde_json::Value,
+    ) -> ServiceResult<Challenge> {
+        let mut change = self.store().change().await?;
+        store::put_ceremony(change.conn(), &ceremony).await?;
+        change.commit().await?;
+        Ok(Challenge {
+            ceremony: ceremony.id,
+            options,
+        })
+    }
+
+    /// The ceremony, taken for good (a second answer finds nothing), if it is of the expected kind
+    /// and unexpired.
+    async fn take(&self, change: &mut Change, id: Uuid, now: OffsetDateTime) -> ServiceResult<Ceremony> {
+        let c = store::take_ceremony(change.conn(), id)
+            .await?
+            .ok_or_else(|| refused("unknown or already answered challenge: start the sign-in again"))?;
+        c.check(now).map_err(refused)?;
+        Ok(c)
+    }
+
+    /// Finishes enrollment: the passkey is registered, the invite used, the device bound and a
+    /// session opened on it, all in one transaction.
+    pub async fn enroll_finish(
+        &self,
+        id: Uuid,
+        credential: &serde_json::Value,
+    ) -> ServiceResult<SessionIssued> {
+        let now = self.now();
+        let finished = async {
+            let mut change = self.store().change().await?;
+            let c = self.take(&mut change, id, now).await?;
+            let Purpose::Enroll {
+                invite_digest,
+                device,
+            } = &c.purpose
+            else {
+                return Err(refused("this challenge is not an enrollment"));
+            };
+            let mut invite = store::invite(change.conn(), invite_digest)
+                .await?
+                .ok_or_else(|| refused("the invite is gone"))?;
+            invite.check(now).map_err(refused)?;
+            let answer: RegisterPublicKeyCredential =
+                serde_json::from_value(credential.clone()).map_err(|e| {
+                    ServiceError::Invalid(format!("the authenticator's answer is not WebAuthn JSON: {e}"))
+                })?;
+            let state: PasskeyRegistration = state_of(&c)?;
+            let passkey = self
+                .relying_party()
+                .finish_passkey_registration(&answer, &state)
+                .map_err(|e| refused(format!("the passkey registration was refused: {e}")))?;
+            let cred = credential_id(passkey.cred_id());
+            if store::passkey(change.conn(), &cred).await?.is_some() {
+                return Err(ServiceError::Conflict(
+                    "this passkey is registered already".into(),
+                ));
+            }
+            let actor = format!("person:{}", c.person);
+            let record = PasskeyRecord {
+                id: cred.clone(),
+                person: c.person.clone(),
+                name: if device.name.is_empty() {
+                    device.id.clone()
+                } else {
+                    device.name.clone()
+                },
+                passkey: to_json(&passkey),
+                counter: 0,
+                created_at: now,
+                last_used_at: Some(now),
+                revoked_at: None,
+            };
+            store::put_passkey(change.conn(), &record).await?;
+            invite.used_at = Some(now);
+            store::put_invite(change.conn(), invite_digest, &invite).await?;
+            let spec = DeviceSpec {
+                id: device.id.clone(),
+                person: c.person.clone(),
+                name: device.name.clone(),
+                wireguard_public_key: device.wireguard_public_key.clone(),
+                report_public_key: Some(device.report_public_key.clone()),
+            };
+            self.add_device_in(&mut change, &actor, spec, now).await?;
+            change
+                .audit(
+                    now,
+                    &actor,
+                    "passkey.enrolled",
+                    &c.person,
+                    json!({ "passkey": cred, "device": device.id }),
+                )
+                .await?;
+            let issued = self
+                .open_session(&mut change, &c.person, &device.id, &cred, now)
+                .await?;
+            change.commit().await?;
+            Ok(issued)
+        };
+        match finished.await {
+            Ok(s) => Ok(s),
+            Err(e) => Err(self
+                .audit_refusal("anonymous", "passkey.enroll_refused", &id.to_string(), e)
+                .await),
+        }
+    }
+
+    async fn open_session(
+        &self,
+        change: &mut Change,
+        person: &str,
+        device: &str,
+        passkey: &str,
+        now: OffsetDateTime,
+    ) -> ServiceResult<SessionIssued> {
+        let token = new_secret("dps_");
+        let session = Session {
+            person: person.into(),
+            device: device.into(),
+            passkey: passkey.into(),
+            created_at: now,
+            expires_at: now + self.0.settings.passkeys.session_ttl,
+            stepped_up_at: Some(now),
+            ended_at: None,
+        };
+        store::put_session(change.conn(), &secret_digest(token.expose_secret()), &session).await?;
+        change
+            .audit(
+                now,
+                &format!("person:{person}"),
+                "session.opened",
+                device,
+                json!({ "passkey": passkey, "expires_at": session.expires_at.to_string() }),
+            )
+            .await?;
+        Ok(SessionIssued {
+            token: token.expose_secret().to_string(),
+            person: person.into(),
+            device: device.into(),
+            expires_at: session.expires_at,
+        })
+    }
+
+    /// An authentication challenge for `person`'s passkeys, for a session on `device`.
+    pub async fn sign_in_start(&self, person: &str, device: &str) -> ServiceResult<Challenge> {
+        let now = self.now();
+        let started = async {
+            let mut conn = self.store().read().await?;
+            let who = store::person(&mut conn, person).await?;
+            let d = store::device(&mut conn, device).await?;
+            let (Some(who), Some(d)) = (who, d) else {
+                return Err(refused("unknown person or device"));
+            };
+            if d.person != who.id || d.revoked {
+                return Err(refused(format!(
+                    "device {device:?} is not an enrolled device of {person}"
+                )));
+            }
+            if !who.is_active(now) {
+                return Err(refused(format!(
+                    "account {person} is disabled or its contract has ended"
+                )));
+            }
+            self.assertion_challenge(
+                &mut conn,
+                person,
+                Purpose::SignIn {
+                    device: device.into(),
+                },
+                now,
+            )
+            .await
+        };
+        match started.await {
+            Ok(c) => Ok(c),
+            Err(e) => Err(self
+                .audit_refusal(&format!("person:{person}"), "session.refused", device, e)
+                .await),
+        }
+    }
+
+    async fn assertion_challenge(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        person: &str,
+        purpose: Purpose,
+        now: OffsetDateTime,
+    ) -> ServiceResult<Challenge> {
+        let keys: Vec<Passkey> = store::passkeys_of(conn, person)
+            .await?
+            .iter()
+            .filter(|p| p.revoked_at.is_none())
+            .filter_map(|p| serde_json::from_value(p.passkey.clone()).ok())
+            .collect();
+        if keys.is_empty() {
+            return Err(refused(format!(
+                "{person} has no passkey: enroll one from an invite first"
+            )));
+        }
+        let (options, state) = self
+            .relying_party()
+            .start_passkey_authentication(&keys)
+            .map_err(|e| ServiceError::Invalid(format!("could not start the sign-in: {e}")))?;
+        let ceremony = Ceremony {
+            id: Uuid::new_v4(),
+            person: person.into(),
+            purpose,
+            state: to_json(&state),
+            expires_at: now + CEREMONY_TTL,
+        };
+        self.open_ceremony(ceremony, to_json(&options)).await
+    }
+
+    /// Verifies an assertion for the ceremony's person: a live passkey of theirs, user verified, the
+    /// counter moving forward; the passkey's record is updated.
+    async fn verify_assertion(
+        &self,
+        change: &mut Change,
+        c: &Ceremony,
+        credential: &serde_json::Value,
+        now: OffsetDateTime,
+    ) -> ServiceResult<PasskeyRecord> {
+        let answer: PublicKeyCredential = serde_json::from_value(credential.clone()).map_err(|e| {
+            ServiceError::Invalid(format!("the authenticator's answer is not WebAuthn JSON: {e}"))
+        })?;
+        let state: PasskeyAuthentication = state_of(c)?;
+        let result = self
+            .relying_party()
+            .finish_passkey_authentication(&answer, &state)
+            .map_err(|e| match e {
+                WebauthnError::CredentialPossibleCompromise => {
+                    refused("this passkey's signature counter went back: it may have been cloned, so it is refused; ask your administrator")
+                }
+                other => refused(format!("the passkey was refused: {other}")),
+            })?;
+        let id = credential_id(result.cred_id());
+        let mut record = store::passkey(change.conn(), &id)
+            .await?
+            .filter(|p| p.person == c.person && p.revoked_at.is_none())
+            .ok_or_else(|| refused("this passkey is unknown or revoked"))?;
+        check_counter(record.counter, result.counter()).map_err(refused)?;
+        let mut passkey: Passkey = serde_json::from_value(record.passkey.clone())
+            .map_err(|e| ServiceError::Invalid(format!("a damaged passkey record: {e}")))?;
+        passkey.update_credential(&result);
+        record.passkey = to_json(&passkey);
+        record.counter = result.counter();
+        record.last_used_at = Some(now);
+        store::put_passkey(change.conn(), &record).await?;
+        Ok(record)
+    }
+
+    /// Finishes sign-in: a session bound to the device the ceremony was started for.
+    pub async fn sign_in_finish(
+        &self,
+        id: Uuid,
+        credential: &serde_json::Value,
+    ) -> ServiceResult<SessionIssued> {
+        let now = self.now();
+        let finished = async {
+            let mut change = self.store().change().await?;
+            let c = self.take(&mut change, id, now).await?;
+            let Purpose::SignIn { device } = &c.purpose else {
+                return Err(refused("this challenge is not a sign-in"));
+            };
+            let record = self.verify_assertion(&mut change, &c, credential, now).await?;
+            let issued = self
+                .open_session(&mut change, &c.person, device, &record.id, now)
+                .await?;
+            change.commit().await?;
+            Ok(issued)
+        };
+        match finished.await {
+            Ok(s) => Ok(s),
+            Err(e) => Err(self
+                .audit_refusal("anonymous", "session.refused", &id.to_string(), e)
+                .await),
+        }
+    }
+
+    /// A challenge for a fresh assertion within the caller's session.
+    pub async fn step_up_start(&self, caller: &Caller) -> ServiceResult<Challenge> {
+        let Caller::Session { person, digest, .. } = caller else {
+            return Err(refused(
+                "step-up needs a passkey session: sign in with your passkey",
+            ));
+        };
+        let mut conn = self.store().read().await?;
+        let purpose = Purpose::StepUp {
+            session_digest: digest.clone(),
+        };
+        self.assertion_challenge(&mut conn, &person.id, purpose, self.now())
+            .await
+    }
+
+    pub async fn step_up_finish(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        credential: &serde_json::Value,
+    ) -> ServiceResult<StepUp> {
+        let now = self.now();
+        let finished = async {
+            let Caller::Session { digest, .. } = caller else {
+                return Err(refused(
+                    "step-up needs a passkey session: sign in with your passkey",
+                ));
+            };
+            let mut change = self.store().change().await?;
+            let c = self.take(&mut change, id, now).await?;
+            if c.purpose
+                != (Purpose::StepUp {
+                    session_digest: digest.clone(),
+                })
+            {
+                return Err(refused("this challenge belongs to another session"));
+            }
+            let record = self.verify_assertion(&mut change, &c, credential, now).await?;
+            let mut session = store::session(change.conn(), digest)
+                .await?
+                .ok_or_else(|| refused("your session has ended: sign in again"))?;
+            session.stepped_up_at = Some(now);
+            store::put_session(change.conn(), digest, &session).await?;
+            change
+                .audit(
+                    now,
+                    &caller.actor(),
+                    "session.stepped_up",
+                    &session.device,
+                    json!({ "passkey": record.id }),
+                )
+                .await?;
+            change.commit().await?;
+            Ok(StepUp {
+                passkey: record.id,
+                at: now,
+            })
+        };
+        match finished.await {
+            Ok(s) => Ok(s),
+            Err(e) => Err(self
+                .audit_refusal(&caller.actor(), "session.step_up_refused", &id.to_string(), e)
+                .await),
+        }
+    }
+
+    /// The fresh step-up an approval rests on; refused without one when approvals require it.
+    pub fn approval_step_up(&self, caller: &Caller) -> ServiceResult<Option<StepUp>> {
+        let settings = &self.0.settings.passkeys;
+        let fresh = match caller {
+            Caller::Session { session, .. }
+                if session.stepped_up_within(settings.step_up_max_age, self.now()) =>
+            {
+                session.stepped_up_at.map(|at| StepUp {
+                    passkey: session.passkey.clone(),
+                    at,
+                })
+            }
+            _ => None,
+        };
+        if fresh.is_none() && settings.approvals_require_step_up {
+            return Err(refused(format!(
+                "approving needs a passkey confirmation within the last {} minutes: confirm with your passkey and approve again",
+                settings.step_up_max_age.whole_minutes()
+            )));
+        }
+        Ok(fresh)
+    }
+
+    /// The caller's own passkeys.
+    pub async fn passkeys(&self, caller: &Caller) -> ServiceResult<Vec<PasskeyView>> {
+        let person = caller.person()?;
+        let mut conn = self.store().read().await?;
+        Ok(store::passkeys_of(&mut conn, &person.id)
+            .await?
+            .iter()
+            .map(view)
+            .collect())
+    }
+
+    /// Revokes one of the caller's passkeys (an admin may revoke anyone's); its sessions end.
+    pub async fn revoke_passkey(&self, caller: &Caller, id: &str) -> ServiceResult<PasskeyView> {
+        let person = caller.person()?;
+        let now = self.now();
+        let mut change = self.store().change().await?;
+        let mut record = store::passkey(change.conn(), id)
+            .await?
+            .filter(|p| p.person == person.id || person.has_role(crate::domain::directory::Role::Admin))
+            .ok_or_else(|| ServiceError::NotFound(format!("no passkey {id} of yours")))?;
+        record.revoked_at.get_or_insert(now);
+        store::put_passkey(change.conn(), &record).await?;
+        self.end_sessions_in(&mut change, &record.person, Some(id), now)
+            .await?;
+        change
+            .audit(
+                now,
+                &caller.actor(),
+                "passkey.revoked",
+                &record.person,
+                json!({ "passkey": id }),
+            )
+            .await?;
+        change.commit().await?;
+        Ok(view(&record))
+    }
+
+    /// Ends the caller's session (sign out).
+    pub async fn end_session(&self, caller: &Caller) -> ServiceResult<()> {
+        let Caller::Session { digest, session, .. } = caller else {
+            return Err(ServiceError::Invalid(
+                "only a passkey session can be signed out".into(),
+            ));
+        };
+        let now = self.now();
+        let mut change = self.store().change().await?;
+        let mut ended = session.clone();
+        ended.ended_at = Some(now);
+        store::put_session(change.conn(), digest, &ended).await?;
+        change
+            .audit(now, &caller.actor(), "session.ended", &session.device, json!({}))
+            .await?;
+        change.commit().await?;
+        Ok(())
+    }
+
+    /// Inside `change`: ends a person's live sessions (only those opened with `passkey`, if given).
+    pub(super) async fn end_sessions_in(
+        &self,
+        change: &mut Change,
+        person: &str,
+        passkey: Option<&str>,
+        now: OffsetDateTime,
+    ) -> ServiceResult<()> {
+        for (digest, mut s) in store::sessions_of(change.conn(), person).await? {
+            if s.ended_at.is_none() && passkey.is_none_or(|p| p == s.passkey) {
+                s.ended_at = Some(now);
+                store::put_session(change.conn(), &digest, &s).await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,91 @@
+//! Rows of the passkey tables: invites and sessions by the digest of their secret, passkeys by
+//! credential id, and ceremonies that can be taken exactly once.
+
+use super::repo::{all_by, decode, encode, one, put};
+use super::StoreResult;
+use crate::domain::passkey::{Ceremony, Invite, PasskeyRecord, Session};
+use sqlx::AnyConnection;
+use uuid::Uuid;
+
+pub async fn invite(conn: &mut AnyConnection, digest: &str) -> StoreResult<Option<Invite>> {
+    one(conn, "SELECT data FROM invites WHERE code_hash = $1", digest).await
+}
+
+pub async fn put_invite(conn: &mut AnyConnection, digest: &str, invite: &Invite) -> StoreResult<()> {
+    put(conn, "invites", "code_hash", digest, encode(invite)).await
+}
+
+pub async fn passkey(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<PasskeyRecord>> {
+    one(conn, "SELECT data FROM passkeys WHERE id = $1", id).await
+}
+
+pub async fn passkeys_of(conn: &mut AnyConnection, person: &str) -> StoreResult<Vec<PasskeyRecord>> {
+    all_by(
+        conn,
+        "SELECT data FROM passkeys WHERE person = $1 ORDER BY id",
+        person,
+    )
+    .await
+}
+
+pub async fn put_passkey(conn: &mut AnyConnection, p: &PasskeyRecord) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO passkeys (id, person, data) VALUES ($1, $2, $3) \
+         ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+    )
+    .bind(&p.id)
+    .bind(&p.person)
+    .bind(encode(p))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn put_ceremony(conn: &mut AnyConnection, c: &Ceremony) -> StoreResult<()> {
+    sqlx::query("INSERT INTO ceremonies (id, used, data) VALUES ($1, 0, $2)")
+        .bind(c.id.to_string())
+        .bind(encode(c))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The ceremony, marked used in the same statement: a second answer to one challenge finds nothing.
+pub async fn take_ceremony(conn: &mut AnyConnection, id: Uuid) -> StoreResult<Option<Ceremony>> {
+    let row = sqlx::query("UPDATE ceremonies SET used = 1 WHERE id = $1 AND used = 0 RETURNING data")
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| decode(&r, "data")).transpose()
+}
+
+pub async fn session(conn: &mut AnyConnection, digest: &str) -> StoreResult<Option<Session>> {
+    one(conn, "SELECT data FROM sessions WHERE token_hash = $1", digest).await
+}
+
+pub async fn put_session(conn: &mut AnyConnection, digest: &str, s: &Session) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, person, data) VALUES ($1, $2, $3) \
+         ON CONFLICT (token_hash) DO UPDATE SET data = excluded.data",
+    )
+    .bind(digest)
+    .bind(&s.person)
+    .bind(encode(s))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Every session of a person, with the digest it is stored under.
+pub async fn sessions_of(conn: &mut AnyConnection, person: &str) -> StoreResult<Vec<(String, Session)>> {
+    let rows = sqlx::query("SELECT token_hash, data FROM sessions WHERE person = $1")
+        .bind(person)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            use sqlx::Row as _;
+            Ok((r.try_get("token_hash")?, decode(r, "data")?))
+        })
+        .collect()
+}

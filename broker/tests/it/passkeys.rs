@@ -1,0 +1,588 @@
+//! Passkeys through the HTTP API with software authenticators (webauthn-authenticator-rs): an invite
+//! enrolls a passkey and binds a device, sign-in gives a session bound to that device, approvals need
+//! a fresh passkey confirmation; and every attack or mistake is refused with a clear message and
+//! recorded in the audit log.
+
+use crate::support::{send, Db, Harness, Options};
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use daypass_broker::api::{router, AppState};
+use daypass_proto::request_signature;
+use ed25519_dalek::SigningKey;
+use secrecy::ExposeSecret as _;
+use serde_json::{json, Value};
+use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+use webauthn_authenticator_rs::softtoken::SoftToken;
+use webauthn_authenticator_rs::{AuthenticatorBackend, WebauthnAuthenticator as _};
+use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, Url};
+
+const ORIGIN: &str = "https://localhost:8443";
+
+struct Api {
+    h: Harness,
+    app: axum::Router,
+}
+
+/// A person's side: their authenticator and the device they bind.
+struct Holder {
+    person: &'static str,
+    device: String,
+    device_key: SigningKey,
+    authenticator: Box<dyn AuthenticatorBackend>,
+    token: Option<String>,
+}
+
+fn holder(
+    person: &'static str,
+    device: &str,
+    seed: u8,
+    authenticator: Box<dyn AuthenticatorBackend>,
+) -> Holder {
+    Holder {
+        person,
+        device: device.into(),
+        device_key: SigningKey::from_bytes(&[seed; 32]),
+        authenticator,
+        token: None,
+    }
+}
+
+fn origin() -> Url {
+    Url::parse(ORIGIN).unwrap()
+}
+
+impl Api {
+    async fn new(require_step_up: bool) -> Api {
+        let mut opts = Options::default();
+        opts.settings.passkeys.approvals_require_step_up = require_step_up;
+        let h = Harness::with(Db::Sqlite, opts).await;
+        let app = router(AppState {
+            broker: h.broker.clone(),
+            ticket_webhook_secret: None,
+        });
+        Api { h, app }
+    }
+
+    async fn post(&self, uri: &str, body: Value) -> (StatusCode, Value) {
+        let req = Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let (status, value, _) = send(&self.app, req).await;
+        (status, value)
+    }
+
+    /// A request with a session token, signed by `key` (the device's, or an impostor's).
+    async fn as_session(
+        &self,
+        token: &str,
+        key: Option<&SigningKey>,
+        method: &str,
+        uri: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let bytes = body.map(|b| b.to_string()).unwrap_or_default();
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(k) = key {
+            let at = self.h.broker.now().unix_timestamp();
+            req = req.header(
+                request_signature::HEADER,
+                request_signature::sign(k, method, uri, at, bytes.as_bytes()),
+            );
+        }
+        let (status, value, _) = send(&self.app, req.body(Body::from(bytes)).unwrap()).await;
+        (status, value)
+    }
+
+    async fn invite(&self, person: &str) -> String {
+        let (code, _) = self
+            .h
+            .broker
+            .invite("person:ida", person, time::Duration::hours(72))
+            .await
+            .unwrap();
+        code.expose_secret().to_string()
+    }
+
+    /// Enrollment up to the challenge.
+    async fn enroll_start(&self, code: &str, who: &Holder) -> (StatusCode, Value) {
+        let body = json!({
+            "invite": code,
+            "device": {
+                "id": who.device,
+                "wireguard_public_key": B64.encode([who.device_key.as_bytes()[0] ^ 1; 32]),
+                "report_public_key": B64.encode(who.device_key.verifying_key().as_bytes()),
+            },
+        });
+        self.post("/api/v1/passkeys/enroll/start", body).await
+    }
+
+    /// The whole enrollment; the holder keeps the session token.
+    async fn enroll(&self, who: &mut Holder) -> Value {
+        let code = self.invite(who.person).await;
+        let (status, challenge) = self.enroll_start(&code, who).await;
+        assert_eq!(status, StatusCode::OK, "{challenge}");
+        let options: CreationChallengeResponse =
+            serde_json::from_value(challenge["options"].clone()).unwrap();
+        let credential = who.authenticator.do_registration(origin(), options).unwrap();
+        let answer = json!({ "ceremony": challenge["ceremony"], "credential": credential });
+        let (status, session) = self.post("/api/v1/passkeys/enroll/finish", answer).await;
+        assert_eq!(status, StatusCode::OK, "{session}");
+        who.token = session["token"].as_str().map(String::from);
+        session
+    }
+
+    async fn sign_in_challenge(&self, who: &Holder) -> Value {
+        let body = json!({ "person": who.person, "device": who.device });
+        let (status, challenge) = self.post("/api/v1/passkeys/sign-in/start", body).await;
+        assert_eq!(status, StatusCode::OK, "{challenge}");
+        challenge
+    }
+
+    /// Answers a challenge with the holder's authenticator at `at` (the page's origin).
+    fn answer(who: &mut Holder, challenge: &Value, at: &str) -> Value {
+        let options: RequestChallengeResponse = serde_json::from_value(challenge["options"].clone()).unwrap();
+        let credential = who
+            .authenticator
+            .do_authentication(Url::parse(at).unwrap(), options)
+            .unwrap();
+        json!({ "ceremony": challenge["ceremony"], "credential": credential })
+    }
+
+    async fn sign_in(&self, who: &mut Holder) -> (StatusCode, Value) {
+        let challenge = self.sign_in_challenge(who).await;
+        let answer = Self::answer(who, &challenge, ORIGIN);
+        let (status, session) = self.post("/api/v1/passkeys/sign-in/finish", answer).await;
+        if status == StatusCode::OK {
+            who.token = session["token"].as_str().map(String::from);
+        }
+        (status, session)
+    }
+
+    async fn me(&self, who: &Holder) -> (StatusCode, Value) {
+        self.as_session(
+            who.token.as_deref().unwrap(),
+            Some(&who.device_key),
+            "GET",
+            "/api/v1/me",
+            None,
+        )
+        .await
+    }
+
+    async fn actions(&self) -> Vec<String> {
+        self.h.actions().await
+    }
+}
+
+fn soft() -> Box<dyn AuthenticatorBackend> {
+    Box::new(SoftPasskey::new(true))
+}
+
+#[tokio::test]
+async fn an_invite_enrolls_a_passkey_binds_the_device_and_sessions_are_bound_to_it() {
+    let api = Api::new(true).await;
+    let mut ana = holder("ana", "ana-desk", 11, soft());
+    let session = api.enroll(&mut ana).await;
+    assert_eq!(session["device"], "ana-desk");
+    assert!(session["token"].as_str().unwrap().starts_with("dps_"));
+    let (status, me) = api.me(&ana).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert!(
+        me["devices"].as_array().unwrap().contains(&json!("ana-desk")),
+        "the device is bound: {me}"
+    );
+
+    // Signing in again gives a new session on that device.
+    let first = ana.token.clone().unwrap();
+    let (status, _) = api.sign_in(&mut ana).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(ana.token.as_deref(), Some(first.as_str()));
+    assert_eq!(api.me(&ana).await.0, StatusCode::OK);
+
+    // The token alone, or signed by any other key, is useless.
+    let token = ana.token.clone().unwrap();
+    let (status, problem) = api.as_session(&token, None, "GET", "/api/v1/me", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("Daypass-Signature"),
+        "{problem}"
+    );
+    let thief = SigningKey::from_bytes(&[99; 32]);
+    let (status, problem) = api
+        .as_session(&token, Some(&thief), "GET", "/api/v1/me", None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not signed by the device"),
+        "{problem}"
+    );
+    // A signature fits its own request only.
+    let at = api.h.broker.now().unix_timestamp();
+    let sig = request_signature::sign(&ana.device_key, "GET", "/api/v1/grants", at, b"");
+    let req = Request::get("/api/v1/me")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(request_signature::HEADER, sig)
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&api.app, req).await.0, StatusCode::UNAUTHORIZED);
+
+    // Signing out ends it.
+    let (status, _) = api
+        .as_session(
+            &token,
+            Some(&ana.device_key),
+            "POST",
+            "/api/v1/passkeys/sign-out",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(api.me(&ana).await.0, StatusCode::UNAUTHORIZED);
+    let actions = api.actions().await;
+    for a in [
+        "passkey.invited",
+        "admin.device_added",
+        "passkey.enrolled",
+        "session.opened",
+        "session.ended",
+    ] {
+        assert!(actions.contains(&a.to_string()), "{a} in {actions:?}");
+    }
+}
+
+#[tokio::test]
+async fn invites_are_single_use_and_expire() {
+    let api = Api::new(true).await;
+    let mut ana = holder("ana", "ana-desk", 11, soft());
+    let code = api.invite("ana").await;
+    let (status, challenge) = api.enroll_start(&code, &ana).await;
+    assert_eq!(status, StatusCode::OK);
+    let options: CreationChallengeResponse = serde_json::from_value(challenge["options"].clone()).unwrap();
+    let credential = ana.authenticator.do_registration(origin(), options).unwrap();
+    let answer = json!({ "ceremony": challenge["ceremony"], "credential": credential });
+    assert_eq!(
+        api.post("/api/v1/passkeys/enroll/finish", answer).await.0,
+        StatusCode::OK
+    );
+
+    let mut other = holder("ana", "ana-second", 12, soft());
+    let (status, problem) = api.enroll_start(&code, &other).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("already used"),
+        "{problem}"
+    );
+
+    let late = api.invite("ana").await;
+    api.h.clock.advance(time::Duration::hours(73));
+    let (status, problem) = api.enroll_start(&late, &other).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("expired"),
+        "{problem}"
+    );
+    let (status, problem) = api.enroll_start("dpi_made-up", &other).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("unknown invite"),
+        "{problem}"
+    );
+    other.token = None;
+    assert!(
+        api.actions()
+            .await
+            .iter()
+            .filter(|a| *a == "passkey.enroll_refused")
+            .count()
+            >= 3
+    );
+}
+
+#[tokio::test]
+async fn replayed_expired_foreign_and_unknown_answers_are_refused() {
+    let api = Api::new(true).await;
+    let mut ana = holder("ana", "ana-desk", 11, soft());
+    api.enroll(&mut ana).await;
+
+    // Replay: the same answer twice.
+    let challenge = api.sign_in_challenge(&ana).await;
+    let answer = Api::answer(&mut ana, &challenge, ORIGIN);
+    assert_eq!(
+        api.post("/api/v1/passkeys/sign-in/finish", answer.clone())
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (status, problem) = api.post("/api/v1/passkeys/sign-in/finish", answer).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("already answered"),
+        "{problem}"
+    );
+
+    // Too late: the challenge lives five minutes.
+    let challenge = api.sign_in_challenge(&ana).await;
+    let answer = Api::answer(&mut ana, &challenge, ORIGIN);
+    api.h.clock.advance(time::Duration::minutes(6));
+    let (status, problem) = api.post("/api/v1/passkeys/sign-in/finish", answer).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("expired"),
+        "{problem}"
+    );
+
+    // Another origin (a look-alike page on another port) and another RP ID.
+    let challenge = api.sign_in_challenge(&ana).await;
+    let answer = Api::answer(&mut ana, &challenge, "https://localhost:9443");
+    let (status, problem) = api.post("/api/v1/passkeys/sign-in/finish", answer).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let mut challenge = api.sign_in_challenge(&ana).await;
+    challenge["options"]["publicKey"]["rpId"] = json!("evil.localhost");
+    let answer = Api::answer(&mut ana, &challenge, "https://evil.localhost:8443");
+    let (status, problem) = api.post("/api/v1/passkeys/sign-in/finish", answer).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+
+    // A passkey that is not ana's answering her challenge.
+    let mut ben = holder("ben", "ben-desk", 21, soft());
+    let ben_session = api.enroll(&mut ben).await;
+    assert_eq!(ben_session["person"], "ben");
+    let (_, bens) = api
+        .as_session(
+            ben.token.as_deref().unwrap(),
+            Some(&ben.device_key),
+            "GET",
+            "/api/v1/passkeys",
+            None,
+        )
+        .await;
+    let mut challenge = api.sign_in_challenge(&ana).await;
+    challenge["options"]["publicKey"]["allowCredentials"] =
+        json!([{ "type": "public-key", "id": bens[0]["id"] }]);
+    let answer = Api::answer(&mut ben, &challenge, ORIGIN);
+    let (status, problem) = api.post("/api/v1/passkeys/sign-in/finish", answer).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+
+    // A sign-in for a device that is not the person's.
+    let (status, problem) = api
+        .post(
+            "/api/v1/passkeys/sign-in/start",
+            json!({ "person": "ana", "device": "ben-desk" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not an enrolled device"),
+        "{problem}"
+    );
+    assert!(
+        api.actions()
+            .await
+            .iter()
+            .filter(|a| *a == "session.refused")
+            .count()
+            >= 5
+    );
+}
+
+/// A software token the test can still reach after handing it to a holder (to copy it).
+struct Shared(std::rc::Rc<std::cell::RefCell<SoftToken>>);
+
+impl AuthenticatorBackend for Shared {
+    fn perform_register(
+        &mut self,
+        origin: Url,
+        options: webauthn_rs_proto::PublicKeyCredentialCreationOptions,
+        timeout_ms: u32,
+    ) -> Result<
+        webauthn_rs::prelude::RegisterPublicKeyCredential,
+        webauthn_authenticator_rs::error::WebauthnCError,
+    > {
+        self.0.borrow_mut().perform_register(origin, options, timeout_ms)
+    }
+
+    fn perform_auth(
+        &mut self,
+        origin: Url,
+        options: webauthn_rs_proto::PublicKeyCredentialRequestOptions,
+        timeout_ms: u32,
+    ) -> Result<webauthn_rs::prelude::PublicKeyCredential, webauthn_authenticator_rs::error::WebauthnCError>
+    {
+        self.0.borrow_mut().perform_auth(origin, options, timeout_ms)
+    }
+}
+
+#[tokio::test]
+async fn a_cloned_authenticator_is_caught_by_its_counter() {
+    let api = Api::new(true).await;
+    let token = std::rc::Rc::new(std::cell::RefCell::new(SoftToken::new(true).unwrap().0));
+    let mut ana = holder("ana", "ana-desk", 11, Box::new(Shared(token.clone())));
+    api.enroll(&mut ana).await;
+    // A copy of the authenticator (its key and counter) taken after enrollment.
+    let copy = SoftToken::from_cbor(&token.borrow().to_cbor().unwrap()).unwrap();
+    assert_eq!(api.sign_in(&mut ana).await.0, StatusCode::OK);
+    assert_eq!(
+        api.sign_in(&mut ana).await.0,
+        StatusCode::OK,
+        "the counter moves forward"
+    );
+    ana.authenticator = Box::new(copy);
+    let (status, problem) = api.sign_in(&mut ana).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("cloned"),
+        "{problem}"
+    );
+}
+
+#[tokio::test]
+async fn approving_needs_a_fresh_passkey_confirmation_and_never_ones_own_request() {
+    let api = Api::new(true).await;
+    let view = api.h.request("prod", "OPS-2", "1h").await;
+    let approve = format!("/api/v1/requests/{}/approve", view.id);
+
+    // An API token cannot approve.
+    let ben_token = api
+        .h
+        .broker
+        .issue_token("test", "ben", "t", time::Duration::days(1))
+        .await
+        .unwrap();
+    let req = Request::post(&approve)
+        .header(
+            header::AUTHORIZATION,
+            format!("Bearer {}", ben_token.expose_secret()),
+        )
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("{}"))
+        .unwrap();
+    let (status, problem, _) = send(&api.app, req).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("passkey confirmation"),
+        "{problem}"
+    );
+
+    // Ben's fresh sign-in counts; six minutes later it no longer does, until he confirms again.
+    let mut ben = holder("ben", "ben-desk", 21, soft());
+    api.enroll(&mut ben).await;
+    api.h.clock.advance(time::Duration::minutes(6));
+    let token = ben.token.clone().unwrap();
+    let (status, problem) = api
+        .as_session(&token, Some(&ben.device_key), "POST", &approve, Some(json!({})))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let (status, challenge) = api
+        .as_session(
+            &token,
+            Some(&ben.device_key),
+            "POST",
+            "/api/v1/passkeys/step-up/start",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{challenge}");
+    let answer = Api::answer(&mut ben, &challenge, ORIGIN);
+    let (status, stepped) = api
+        .as_session(
+            &token,
+            Some(&ben.device_key),
+            "POST",
+            "/api/v1/passkeys/step-up/finish",
+            Some(answer),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{stepped}");
+    let (status, approved) = api
+        .as_session(&token, Some(&ben.device_key), "POST", &approve, Some(json!({})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{approved}");
+    assert_eq!(approved["approvals"][0]["approver"], "ben");
+
+    // Ana, with a valid passkey and a fresh confirmation, still cannot approve her own request.
+    let mut ana = holder("ana", "ana-desk", 11, soft());
+    api.enroll(&mut ana).await;
+    let (status, problem) = api
+        .as_session(
+            ana.token.as_deref().unwrap(),
+            Some(&ana.device_key),
+            "POST",
+            &approve,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let approvals = api.actions().await;
+    assert!(approvals.contains(&"session.stepped_up".to_string()));
+}
+
+#[tokio::test]
+async fn a_disabled_account_or_revoked_passkey_ends_its_sessions_at_once() {
+    let api = Api::new(true).await;
+    let mut ana = holder("ana", "ana-desk", 11, soft());
+    api.enroll(&mut ana).await;
+    let (_, keys) = api.me(&ana).await;
+    assert_eq!(keys["id"], "ana");
+    let (_, passkeys) = api
+        .as_session(
+            ana.token.as_deref().unwrap(),
+            Some(&ana.device_key),
+            "GET",
+            "/api/v1/passkeys",
+            None,
+        )
+        .await;
+    let id = passkeys[0]["id"].as_str().unwrap().to_string();
+    let uri = format!("/api/v1/passkeys/{id}/revoke");
+    let (status, revoked) = api
+        .as_session(
+            ana.token.as_deref().unwrap(),
+            Some(&ana.device_key),
+            "POST",
+            &uri,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, revoked["revoked"].clone()),
+        (StatusCode::OK, json!(true))
+    );
+    assert_eq!(
+        api.me(&ana).await.0,
+        StatusCode::UNAUTHORIZED,
+        "its session ended"
+    );
+    let body = json!({ "person": "ana", "device": "ana-desk" });
+    let (status, problem) = api.post("/api/v1/passkeys/sign-in/start", body).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("no passkey"),
+        "{problem}"
+    );
+
+    let mut ben = holder("ben", "ben-desk", 21, soft());
+    api.enroll(&mut ben).await;
+    api.h
+        .broker
+        .set_person_disabled("person:ida", "ben", true, "contract ended")
+        .await
+        .unwrap();
+    let (status, problem) = api.me(&ben).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(problem["detail"].as_str().unwrap().contains("ended"), "{problem}");
+}
