@@ -234,6 +234,8 @@ pub struct SignInStart {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Challenge {
     pub ceremony: Uuid,
+    /// The origin the broker expects in the answer's client data (a native client presents it).
+    pub origin: String,
     /// WebAuthn `CreationChallengeResponse` or `RequestChallengeResponse`.
     #[schema(value_type = Object)]
     pub options: serde_json::Value,

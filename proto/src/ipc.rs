@@ -20,9 +20,22 @@ pub enum ToService {
     Status,
     /// Who this device signs in as and its public keys (for enrollment).
     Device,
-    /// Sign in with a broker API token (passkey sign-in replaces this, see the passkey issue).
+    /// Sign in with a broker API token (for servers and scripts; people use passkeys).
     Login {
         token: String,
+    },
+    /// Enroll this device from an invite: the answer is a registration challenge for the
+    /// contractor's authenticator, to be answered with `FinishCeremony`.
+    Enroll {
+        invite: String,
+    },
+    /// Sign in with a passkey: the answer is a challenge for the authenticator.
+    SignIn {
+        person: String,
+    },
+    /// The authenticator's answer (WebAuthn JSON) to the challenge last handed out.
+    FinishCeremony {
+        credential: serde_json::Value,
     },
     Logout,
     /// Check the device's posture now and send the signed report to the broker.
@@ -124,6 +137,11 @@ pub enum Answer {
     Status(Status),
     SignedIn {
         person: String,
+    },
+    /// Hand `options` to the authenticator as the page at `origin` would.
+    Ceremony {
+        options: serde_json::Value,
+        origin: String,
     },
     Device(DeviceInfo),
     Posture(PostureView),

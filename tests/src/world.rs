@@ -463,25 +463,9 @@ impl Ran {
 
 impl World {
     /// Starts `daypass-tunneld` for `device`, enrolls the device with the keys it made (as IT does
-    /// with what `daypass device` shows) and signs ana in with her token.
+    /// with what `daypass device` shows) and signs ana in with an API token.
     pub fn start_tunneld(&mut self, device: &str) -> Tunneld {
-        let state_dir = self.dir.path().join(format!("tunneld-{device}"));
-        // The socket's directory is open to every user, as /run/daypass is: the service itself
-        // decides who may talk to it.
-        use std::os::unix::fs::PermissionsExt as _;
-        let run = self.dir.path().join(format!("run-{device}"));
-        std::fs::create_dir_all(&run).unwrap();
-        for dir in [self.dir.path(), run.as_path()] {
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711)).unwrap();
-        }
-        let mut t = Tunneld {
-            pid: 0,
-            socket: run.join("tunneld.sock"),
-            device: device.to_string(),
-            state_dir,
-            starts: 0,
-        };
-        self.restart_tunneld(&mut t);
+        let t = self.launch_tunneld(device);
         let keys = daypass(&t, &["--json", "device"], &[]).json();
         let data = self.dir.path().join("broker");
         admin(
@@ -500,6 +484,28 @@ impl World {
         );
         let login = daypass(&t, &["login"], &[("DAYPASS_TOKEN", &self.org.ana_token)]);
         assert_eq!(login.code, 0, "login: {}", login.stderr);
+        t
+    }
+
+    /// Starts `daypass-tunneld` for a device the broker does not know yet.
+    pub fn launch_tunneld(&mut self, device: &str) -> Tunneld {
+        let state_dir = self.dir.path().join(format!("tunneld-{device}"));
+        // The socket's directory is open to every user, as /run/daypass is: the service itself
+        // decides who may talk to it.
+        use std::os::unix::fs::PermissionsExt as _;
+        let run = self.dir.path().join(format!("run-{device}"));
+        std::fs::create_dir_all(&run).unwrap();
+        for dir in [self.dir.path(), run.as_path()] {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711)).unwrap();
+        }
+        let mut t = Tunneld {
+            pid: 0,
+            socket: run.join("tunneld.sock"),
+            device: device.to_string(),
+            state_dir,
+            starts: 0,
+        };
+        self.restart_tunneld(&mut t);
         t
     }
 

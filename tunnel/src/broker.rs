@@ -4,7 +4,8 @@
 use daypass_posture::evaluate::Report;
 use daypass_posture::signed_report::ReportClaims;
 use daypass_proto::api::{
-    AccessRequestView, CreateAccessRequest, EntitledResource, GatewayPeer, GrantView, Me,
+    AccessRequestView, CeremonyAnswer, Challenge, CreateAccessRequest, EnrollStart, EntitledResource,
+    GatewayPeer, GrantView, Me, SessionIssued, SignInStart,
 };
 use daypass_proto::{Problem, Signed};
 use uuid::Uuid;
@@ -51,4 +52,9 @@ pub trait Broker: Send + Sync + 'static {
         device: &str,
         report: &Signed<ReportClaims>,
     ) -> BrokerResult<Report>;
+    /// Passkey ceremonies (no token: they are how a session is had).
+    async fn enroll_start(&self, body: &EnrollStart) -> BrokerResult<Challenge>;
+    async fn enroll_finish(&self, answer: &CeremonyAnswer) -> BrokerResult<SessionIssued>;
+    async fn sign_in_start(&self, body: &SignInStart) -> BrokerResult<Challenge>;
+    async fn sign_in_finish(&self, answer: &CeremonyAnswer) -> BrokerResult<SessionIssued>;
 }

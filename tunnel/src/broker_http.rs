@@ -1,47 +1,73 @@
 //! The broker over HTTPS (`/api/v1`, bearer token, the pinned broker certificate); every call has a
-//! 10 s limit so a hung broker cannot hold the service.
+//! 10 s limit so a hung broker cannot hold the service. Calls with a passkey session token are
+//! signed with the device's key (`Daypass-Signature`), as the broker demands of device-bound sessions.
 
 use crate::broker::{Broker, BrokerError, BrokerResult};
 use daypass_posture::evaluate::Report;
 use daypass_posture::signed_report::ReportClaims;
 use daypass_proto::api::{
-    AccessRequestView, CreateAccessRequest, EntitledResource, GatewayPeer, GrantView, Me,
+    AccessRequestView, CeremonyAnswer, Challenge, CreateAccessRequest, EnrollStart, EntitledResource,
+    GatewayPeer, GrantView, Me, SessionIssued, SignInStart,
 };
+use daypass_proto::request_signature;
 use daypass_proto::{Problem, Signed};
+use ed25519_dalek::SigningKey;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 use uuid::Uuid;
 
 const CALL_LIMIT: Duration = Duration::from_secs(10);
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpBroker {
     client: reqwest::Client,
     base: String,
+    /// The device's report-signing key, which signs every request made with a session token.
+    device_key: SigningKey,
+}
+
+impl std::fmt::Debug for HttpBroker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpBroker")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpBroker {
-    pub fn new(client: reqwest::Client, base_url: &str) -> Self {
+    pub fn new(client: reqwest::Client, base_url: &str, device_key: SigningKey) -> Self {
         HttpBroker {
             client,
             base: base_url.trim_end_matches('/').to_string(),
+            device_key,
         }
     }
 
+    /// One call; `token` is an API token, a session token (then the request is signed), or none.
     async fn call<T: DeserializeOwned>(
         &self,
-        token: &str,
+        token: Option<&str>,
         method: reqwest::Method,
         path: &str,
         body: Option<serde_json::Value>,
     ) -> BrokerResult<T> {
+        let bytes = body.map(|b| b.to_string()).unwrap_or_default();
         let mut req = self
             .client
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(token)
+            .request(method.clone(), format!("{}{path}", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
             .timeout(CALL_LIMIT);
-        if let Some(b) = body {
-            req = req.json(&b);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+            if t.starts_with("dps_") {
+                let at = crate::clock::now().unix_timestamp();
+                let sig =
+                    request_signature::sign(&self.device_key, method.as_str(), path, at, bytes.as_bytes());
+                req = req.header(request_signature::HEADER, sig);
+            }
+        }
+        if !bytes.is_empty() {
+            req = req.body(bytes);
         }
         // The error text of reqwest never holds the token (it is a header), only the URL.
         let resp = req
@@ -71,7 +97,7 @@ impl HttpBroker {
     }
 
     async fn get<T: DeserializeOwned>(&self, token: &str, path: &str) -> BrokerResult<T> {
-        self.call(token, reqwest::Method::GET, path, None).await
+        self.call(Some(token), reqwest::Method::GET, path, None).await
     }
 
     async fn post<T: DeserializeOwned>(
@@ -80,7 +106,13 @@ impl HttpBroker {
         path: &str,
         body: serde_json::Value,
     ) -> BrokerResult<T> {
-        self.call(token, reqwest::Method::POST, path, Some(body)).await
+        self.call(Some(token), reqwest::Method::POST, path, Some(body))
+            .await
+    }
+
+    /// A ceremony step: no token.
+    async fn ceremony<T: DeserializeOwned>(&self, path: &str, body: serde_json::Value) -> BrokerResult<T> {
+        self.call(None, reqwest::Method::POST, path, Some(body)).await
     }
 }
 
@@ -151,5 +183,23 @@ impl Broker for HttpBroker {
             )
             .await?;
         Ok(record.report)
+    }
+
+    async fn enroll_start(&self, body: &EnrollStart) -> BrokerResult<Challenge> {
+        self.ceremony("/api/v1/passkeys/enroll/start", json(body)).await
+    }
+
+    async fn enroll_finish(&self, answer: &CeremonyAnswer) -> BrokerResult<SessionIssued> {
+        self.ceremony("/api/v1/passkeys/enroll/finish", json(answer))
+            .await
+    }
+
+    async fn sign_in_start(&self, body: &SignInStart) -> BrokerResult<Challenge> {
+        self.ceremony("/api/v1/passkeys/sign-in/start", json(body)).await
+    }
+
+    async fn sign_in_finish(&self, answer: &CeremonyAnswer) -> BrokerResult<SessionIssued> {
+        self.ceremony("/api/v1/passkeys/sign-in/finish", json(answer))
+            .await
     }
 }

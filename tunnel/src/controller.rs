@@ -104,6 +104,8 @@ impl<B: Broker, T: Tunnel> Controller<B, T> {
             policy: settings.posture_policy.clone(),
             events: events.clone(),
             news,
+            wireguard_public: keys.wireguard_public(),
+            ceremony: Default::default(),
         });
         let (watched, watching) = watch::channel(Watched::Nothing);
         let kept = Kept::load(&settings.state_dir);
@@ -157,6 +159,11 @@ impl<B: Broker, T: Tunnel> Controller<B, T> {
             ToService::Login { token } => Ok(Box::pin(async move { errands.login(token).await })),
             ToService::Posture => Ok(Box::pin(async move { errands.posture().await })),
             ToService::Entitlements => Ok(Box::pin(async move { errands.entitlements().await })),
+            ToService::Enroll { invite } => Ok(Box::pin(async move { errands.enroll(invite).await })),
+            ToService::SignIn { person } => Ok(Box::pin(async move { errands.sign_in(person).await })),
+            ToService::FinishCeremony { credential } => {
+                Ok(Box::pin(async move { errands.finish_ceremony(credential).await }))
+            }
             other => Err(other),
         }
     }
@@ -298,12 +305,15 @@ impl<B: Broker, T: Tunnel> Controller<B, T> {
             }
             // The IPC server answers a watch itself, and the errands run beside the controller.
             ToService::Watch => Ok(Answer::Watching),
-            ToService::Login { .. } | ToService::Posture | ToService::Entitlements => {
-                match self.errand(cmd) {
-                    Ok(errand) => errand.await,
-                    Err(_) => Err(refusal("bad-request", "not a command for the controller")),
-                }
-            }
+            ToService::Login { .. }
+            | ToService::Posture
+            | ToService::Entitlements
+            | ToService::Enroll { .. }
+            | ToService::SignIn { .. }
+            | ToService::FinishCeremony { .. } => match self.errand(cmd) {
+                Ok(errand) => errand.await,
+                Err(_) => Err(refusal("bad-request", "not a command for the controller")),
+            },
         }
     }
 

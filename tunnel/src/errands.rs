@@ -7,9 +7,12 @@ use crate::broker::{Broker, BrokerError};
 use crate::controller::{News, Reply};
 use crate::posture_check::{self, PostureSource};
 use crate::secrets::SecretStore;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
 use daypass_posture::evaluate::Report;
 use daypass_posture::facts::Facts;
 use daypass_posture::policy::Policy;
+use daypass_proto::api::{CeremonyAnswer, Challenge, DeviceToBind, EnrollStart, SignInStart};
 use daypass_proto::ipc::{self, Answer, Refusal};
 use ed25519_dalek::SigningKey;
 use secrecy::{ExposeSecret as _, SecretString};
@@ -40,6 +43,17 @@ pub struct Errands<B> {
     pub policy: Policy,
     pub events: broadcast::Sender<ipc::Event>,
     pub news: mpsc::Sender<News>,
+    /// This device's WireGuard public key, bound at enrollment.
+    pub wireguard_public: String,
+    /// The passkey ceremony handed to the contractor's authenticator and not yet answered.
+    pub ceremony: std::sync::Mutex<Option<Pending>>,
+}
+
+/// A passkey ceremony waiting for the authenticator's answer.
+#[derive(Debug, Clone, Copy)]
+pub enum Pending {
+    Enroll(uuid::Uuid),
+    SignIn(uuid::Uuid),
 }
 
 impl<B: Broker> Errands<B> {
@@ -68,17 +82,91 @@ impl<B: Broker> Errands<B> {
                 ),
             ));
         }
+        self.signed_in(me.id, &token).await
+    }
+
+    /// Keeps the token and tells the controller who is signed in.
+    async fn signed_in(&self, person: String, token: &SecretString) -> Reply {
         self.secrets
             .put(TOKEN, token.expose_secret().as_bytes())
             .map_err(|e| refusal("device", e.to_string()))?;
-        tracing::info!(person = %me.id, "signed in");
+        tracing::info!(person = %person, "signed in");
         let _ = self
             .news
             .send(News::SignedIn {
-                person: me.id.clone(),
+                person: person.clone(),
             })
             .await;
-        Ok(Answer::SignedIn { person: me.id })
+        Ok(Answer::SignedIn { person })
+    }
+
+    fn hand_out(&self, challenge: Challenge, pending: Pending) -> Reply {
+        if let Ok(mut slot) = self.ceremony.lock() {
+            *slot = Some(pending);
+        }
+        Ok(Answer::Ceremony {
+            options: challenge.options,
+            origin: challenge.origin,
+        })
+    }
+
+    /// Starts enrolling this device (its keys) from an invite.
+    pub async fn enroll(&self, invite: String) -> Reply {
+        let body = EnrollStart {
+            invite: invite.trim().to_string(),
+            device: DeviceToBind {
+                id: self.device.clone(),
+                name: self.device.clone(),
+                wireguard_public_key: self.wireguard_public.clone(),
+                report_public_key: B64.encode(self.report_key.verifying_key().as_bytes()),
+            },
+            passkey_name: String::new(),
+        };
+        let challenge = self.broker.enroll_start(&body).await?;
+        let id = challenge.ceremony;
+        self.hand_out(challenge, Pending::Enroll(id))
+    }
+
+    /// Starts signing in with a passkey, for a session bound to this device.
+    pub async fn sign_in(&self, person: String) -> Reply {
+        let body = SignInStart {
+            person: person.trim().to_string(),
+            device: self.device.clone(),
+        };
+        let challenge = self.broker.sign_in_start(&body).await?;
+        let id = challenge.ceremony;
+        self.hand_out(challenge, Pending::SignIn(id))
+    }
+
+    /// The authenticator answered: the broker checks it and opens a session bound to this device.
+    pub async fn finish_ceremony(&self, credential: serde_json::Value) -> Reply {
+        let pending = self.ceremony.lock().ok().and_then(|mut slot| slot.take());
+        let issued = match pending {
+            Some(Pending::Enroll(ceremony)) => {
+                self.broker
+                    .enroll_finish(&CeremonyAnswer { ceremony, credential })
+                    .await?
+            }
+            Some(Pending::SignIn(ceremony)) => {
+                self.broker
+                    .sign_in_finish(&CeremonyAnswer { ceremony, credential })
+                    .await?
+            }
+            None => {
+                return Err(refusal(
+                    "bad-request",
+                    "no passkey ceremony is waiting: start with daypass enroll or daypass login --person",
+                ))
+            }
+        };
+        if issued.device != self.device {
+            return Err(refusal(
+                "device",
+                "the broker bound the session to another device",
+            ));
+        }
+        self.signed_in(issued.person, &SecretString::from(issued.token))
+            .await
     }
 
     /// Checks posture now and, when signed in, sends the signed report; the broker's verdict is

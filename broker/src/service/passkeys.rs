@@ -248,9 +248,15 @@ impl Broker {
         let mut change = self.store().change().await?;
         store::put_ceremony(change.conn(), &ceremony).await?;
         change.commit().await?;
+        let origin = self
+            .relying_party()
+            .get_allowed_origins()
+            .first()
+            .map(|o| o.to_string());
         Ok(Challenge {
             ceremony: ceremony.id,
             options,
+            origin: origin.unwrap_or_default().trim_end_matches('/').to_string(),
         })
     }
 

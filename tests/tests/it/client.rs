@@ -299,3 +299,60 @@ fn closing_the_ticket_ends_access() {
         "{session}"
     );
 }
+
+#[test]
+fn a_contractor_enrolls_from_an_invite_and_works_in_a_device_bound_session() {
+    let mut w = World::for_tunneld();
+    wait_for(
+        "the gateway agent reaching the broker",
+        Duration::from_secs(20),
+        || health(&w.net)["broker"] == "connected",
+    );
+    let t = w.launch_tunneld("ana-new");
+    let invite = admin(&w.dir.path().join("broker"), &["invite", "ana", "--ttl", "1h"]);
+    let code: serde_json::Value = serde_json::from_str(&invite).unwrap();
+    let authenticator = w.dir.path().join("ana-passkey.cbor");
+    let soft = authenticator.to_str().unwrap();
+
+    // The invite enrolls the passkey and binds this device's own keys; nobody copied a key.
+    let enrolled = daypass(
+        &t,
+        &["--json", "--soft-authenticator", soft, "enroll"],
+        &[("DAYPASS_INVITE", code["invite"].as_str().unwrap())],
+    );
+    assert_eq!(enrolled.code, 0, "{} {}", enrolled.stdout, enrolled.stderr);
+    assert_eq!(enrolled.json()["person"], "ana");
+    let used_again = daypass(
+        &t,
+        &["--json", "--soft-authenticator", soft, "enroll"],
+        &[("DAYPASS_INVITE", code["invite"].as_str().unwrap())],
+    );
+    assert_eq!(used_again.code, 1);
+    assert!(
+        used_again.stdout.contains("already used"),
+        "{}",
+        used_again.stdout
+    );
+
+    // Every broker call of the session is signed with the device key: posture, request, grant.
+    let not_after = t.granted("db", "10m");
+    assert!(!not_after.is_empty());
+    let mut open = w
+        .net
+        .connect("10.20.0.10:5432", OPEN)
+        .expect("access through a passkey session");
+    assert_eq!(echo(&mut open, "ping", OPEN).unwrap(), "ping");
+    assert_eq!(daypass(&t, &["down"], &[]).code, 0);
+
+    // Signing in again with the same passkey.
+    assert_eq!(daypass(&t, &["logout"], &[]).code, 0);
+    let refused = t.request("db", "OPS-1", "10m");
+    assert_eq!(refused.json()["refused"]["code"], "not-signed-in");
+    let again = daypass(
+        &t,
+        &["--json", "--soft-authenticator", soft, "login", "--person", "ana"],
+        &[],
+    );
+    assert_eq!(again.code, 0, "{} {}", again.stdout, again.stderr);
+    assert!(!t.granted("db", "10m").is_empty(), "requests work again");
+}

@@ -4,7 +4,7 @@
 //! command line is wrong.
 
 use clap::{Parser, Subcommand};
-use daypass_proto::ipc::{Answer, ClosedReason, Event, PostureView, SessionView, Status, ToService};
+use daypass_proto::ipc::{Answer, ClosedReason, Event, PostureView, Refusal, SessionView, Status, ToService};
 use daypass_tunnel::ipc::client::{ClientError, ServiceClient};
 use std::io::{IsTerminal as _, Read as _};
 use std::path::PathBuf;
@@ -29,6 +29,11 @@ struct Cli {
     /// Print the service's answer as JSON.
     #[arg(long, global = true)]
     json: bool,
+    /// Answer passkey ceremonies with the software token in this file (made if missing; tests and
+    /// demos only: its key is not in hardware).
+    #[cfg(feature = "soft-authenticator")]
+    #[arg(long, global = true, env = "DAYPASS_SOFT_AUTHENTICATOR")]
+    soft_authenticator: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -43,9 +48,15 @@ enum Command {
     },
     /// This device's id and public keys, for IT to enroll it.
     Device,
-    /// Sign in with the API token IT issued (read from DAYPASS_TOKEN or standard input, never the
-    /// command line).
-    Login,
+    /// Sign in: with `--person`, with your passkey; without, with an API token IT issued for a
+    /// server or script (read from DAYPASS_TOKEN or standard input, never the command line).
+    Login {
+        #[arg(long)]
+        person: Option<String>,
+    },
+    /// Enroll this device with the invite IT sent (read from DAYPASS_INVITE or standard input):
+    /// registers your passkey and binds this device's keys, then signs you in.
+    Enroll,
     /// Sign out and disconnect.
     Logout,
     /// Check this device's posture and send the signed report to the broker.
@@ -91,19 +102,20 @@ fn main() -> ExitCode {
     runtime.block_on(run(cli))
 }
 
-fn token_from_outside() -> Result<String, String> {
-    if let Ok(t) = std::env::var("DAYPASS_TOKEN") {
+/// A secret from the environment variable `var`, else standard input; never the command line.
+fn secret_from_outside(var: &str, what: &str, command: &str) -> Result<String, String> {
+    if let Ok(t) = std::env::var(var) {
         return Ok(t);
     }
     if std::io::stdin().is_terminal() {
-        eprint!("API token (from IT): ");
+        eprint!("{what}: ");
     }
     let mut t = String::new();
     std::io::stdin()
         .read_to_string(&mut t)
-        .map_err(|e| format!("reading the token from standard input: {e}"))?;
+        .map_err(|e| format!("reading the {what} from standard input: {e}"))?;
     if t.trim().is_empty() {
-        return Err("no token: set DAYPASS_TOKEN or pipe the token into daypass login".into());
+        return Err(format!("no {what}: set {var} or pipe it into daypass {command}"));
     }
     Ok(t)
 }
@@ -113,8 +125,20 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Status { watch: true } => ToService::Watch,
         Command::Status { watch: false } => ToService::Status,
         Command::Device => ToService::Device,
-        Command::Login => match token_from_outside() {
-            Ok(token) => ToService::Login { token },
+        Command::Login { person: Some(person) } => ToService::SignIn {
+            person: person.clone(),
+        },
+        Command::Login { person: None } => {
+            match secret_from_outside("DAYPASS_TOKEN", "API token (from IT)", "login") {
+                Ok(token) => ToService::Login { token },
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        Command::Enroll => match secret_from_outside("DAYPASS_INVITE", "invite code", "enroll") {
+            Ok(invite) => ToService::Enroll { invite },
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitCode::from(2);
@@ -158,7 +182,14 @@ async fn run(cli: Cli) -> ExitCode {
 
 async fn converse(cli: &Cli, message: &ToService, wait: bool) -> Result<ExitCode, ClientError> {
     let mut client = ServiceClient::connect(&cli.socket).await?;
-    let answer = client.ask(message).await?;
+    let mut answer = client.ask(message).await?;
+    if let Answer::Ceremony { options, origin } = answer {
+        if !cli.json {
+            eprintln!("Confirm with your passkey…");
+        }
+        let credential = answer_ceremony(cli, options, &origin)?;
+        answer = client.ask(&ToService::FinishCeremony { credential }).await?;
+    }
     if let Answer::Watching = answer {
         loop {
             if let Event::Session { status } = client.next_event().await? {
@@ -193,6 +224,40 @@ async fn converse(cli: &Cli, message: &ToService, wait: bool) -> Result<ExitCode
             latest = Answer::Status(status);
         }
     }
+}
+
+/// The authenticator's answer to a passkey ceremony.
+#[cfg(feature = "soft-authenticator")]
+fn answer_ceremony(
+    cli: &Cli,
+    options: serde_json::Value,
+    origin: &str,
+) -> Result<serde_json::Value, ClientError> {
+    let refused = |message: String| {
+        ClientError::Refused(Refusal {
+            code: "authenticator".into(),
+            message,
+        })
+    };
+    let file = cli
+        .soft_authenticator
+        .as_deref()
+        .ok_or_else(|| refused("no authenticator: give --soft-authenticator FILE".into()))?;
+    daypass_tunnel::authenticator::SoftAuthenticator::open(file)
+        .and_then(|mut a| a.answer(options, origin))
+        .map_err(refused)
+}
+
+#[cfg(not(feature = "soft-authenticator"))]
+fn answer_ceremony(
+    _cli: &Cli,
+    _options: serde_json::Value,
+    _origin: &str,
+) -> Result<serde_json::Value, ClientError> {
+    Err(ClientError::Refused(Refusal {
+        code: "authenticator".into(),
+        message: "this build of daypass has no passkey authenticator yet (USB security keys and the browser sign-in are coming): sign in with an API token for now".into(),
+    }))
 }
 
 /// For a request: 1 when the session ended refused (denied, failed), else 0.
@@ -240,7 +305,7 @@ fn show(json: bool, answer: &Answer) {
                 );
             }
         }
-        Answer::Watching => {}
+        Answer::Watching | Answer::Ceremony { .. } => {}
     }
 }
 

@@ -107,9 +107,13 @@ fn settings(cli: &Cli) -> Result<Settings> {
 async fn run(cli: Cli) -> Result<()> {
     let settings = settings(&cli)?;
     let callers = Callers::root_and_group(cli.group.as_deref()).map_err(anyhow::Error::msg)?;
-    let broker = Arc::new(HttpBroker::new(cli.broker.client()?, &cli.broker.url));
     let secrets = SecretStore::for_this_os(&cli.state_dir);
     let keys = DeviceKeys::load_or_create(&secrets).context("the device keys")?;
+    let broker = Arc::new(HttpBroker::new(
+        cli.broker.client()?,
+        &cli.broker.url,
+        keys.report_key().clone(),
+    ));
     let tunnel = ClientInterface::new(&cli.interface, keys.wireguard_private())?;
     let posture = Arc::new(match &cli.posture_fixture {
         Some(dir) => PostureSource::fixture(dir).map_err(anyhow::Error::msg)?,

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use daypass_posture::evaluate::Report;
 use daypass_posture::signed_report::ReportClaims;
 use daypass_proto::api::{
-    AccessRequestView, CreateAccessRequest, EntitledResource, GatewayPeer, GrantStatus, GrantView, Me,
-    RequestStatus,
+    AccessRequestView, CeremonyAnswer, Challenge, CreateAccessRequest, EnrollStart, EntitledResource,
+    GatewayPeer, GrantStatus, GrantView, Me, RequestStatus, SessionIssued, SignInStart,
 };
 use daypass_proto::ipc::{Answer, ToService};
 use daypass_proto::{Grant, GrantDevice, GrantedResource, Problem, Signed};
@@ -90,6 +90,33 @@ impl Broker for Scripted {
     ) -> BrokerResult<Report> {
         *self.reports.lock().unwrap() += 1;
         Err(BrokerError::Unreachable("not in this test".into()))
+    }
+    async fn enroll_start(&self, body: &EnrollStart) -> BrokerResult<Challenge> {
+        assert_eq!(body.device.id, "laptop", "the service binds its own device");
+        Ok(Challenge {
+            ceremony: Uuid::from_u128(77),
+            origin: "https://localhost:8443".into(),
+            options: serde_json::json!({ "publicKey": { "user": { "name": "ana" } } }),
+        })
+    }
+    async fn enroll_finish(&self, answer: &CeremonyAnswer) -> BrokerResult<SessionIssued> {
+        assert_eq!(
+            answer.ceremony,
+            Uuid::from_u128(77),
+            "the answer goes to the ceremony handed out"
+        );
+        Ok(SessionIssued {
+            token: "dps_session".into(),
+            person: "ana".into(),
+            device: "laptop".into(),
+            expires_at: NOW + Duration::hours(12),
+        })
+    }
+    async fn sign_in_start(&self, _body: &SignInStart) -> BrokerResult<Challenge> {
+        Err(refused("forbidden", "unknown person or device"))
+    }
+    async fn sign_in_finish(&self, _answer: &CeremonyAnswer) -> BrokerResult<SessionIssued> {
+        Err(refused("forbidden", "not scripted"))
     }
 }
 
@@ -357,4 +384,32 @@ async fn requests_need_a_sign_in_and_a_readable_duration() {
         reason: "r".into(),
     };
     assert_eq!(c.command(bad, NOW).await.unwrap_err().code, "bad-request");
+}
+
+#[tokio::test]
+async fn enrollment_hands_the_challenge_out_and_takes_the_answer_once() {
+    let b = Bench::new();
+    let c = b.start(NOW);
+    let run = |cmd: ToService| c.errand(cmd).ok().unwrap();
+    let ceremony = run(ToService::Enroll {
+        invite: "dpi_x".into(),
+    })
+    .await
+    .unwrap();
+    assert!(matches!(ceremony, Answer::Ceremony { .. }), "{ceremony:?}");
+    let credential = serde_json::json!({ "id": "abc" });
+    let signed_in = run(ToService::FinishCeremony {
+        credential: credential.clone(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(signed_in, Answer::SignedIn { person: "ana".into() });
+    let again = run(ToService::FinishCeremony { credential }).await.unwrap_err();
+    assert_eq!(again.code, "bad-request", "{}", again.message);
+    let refused = run(ToService::SignIn {
+        person: "nobody".into(),
+    })
+    .await
+    .unwrap_err();
+    assert!(refused.message.contains("unknown person"), "{}", refused.message);
 }
