@@ -14,6 +14,8 @@ command -v c++ >/dev/null || need_packages+=(g++)  # libFuzzer, for scripts/fuzz
 command -v nft >/dev/null || need_packages+=(nftables)  # the gateway's data-plane tests
 command -v wireguard-go >/dev/null || need_packages+=(wireguard-go)
 command -v curl >/dev/null || need_packages+=(curl ca-certificates)  # the end-to-end tests call the broker's API
+command -v chromium >/dev/null || need_packages+=(chromium)  # passkeys in a real browser (DevTools virtual authenticator)
+command -v openssl >/dev/null || need_packages+=(openssl)  # the browser test pins the broker's certificate by its key
 if ((${#need_packages[@]})); then
   echo "== installing ${need_packages[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod keys;
+pub mod pages;
 pub mod server;
 pub mod service;
 pub mod store;

@@ -138,8 +138,10 @@ pub enum Answer {
     SignedIn {
         person: String,
     },
-    /// Hand `options` to the authenticator as the page at `origin` would.
+    /// Hand `options` to the authenticator as the page at `origin` would (or open the broker's
+    /// ceremony page for `ceremony` in the browser).
     Ceremony {
+        ceremony: uuid::Uuid,
         options: serde_json::Value,
         origin: String,
     },

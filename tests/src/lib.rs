@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod bins;
+pub mod chromium;
 pub mod measure;
 pub mod net;
 pub mod world;

@@ -105,6 +105,7 @@ impl<B: Broker> Errands<B> {
             *slot = Some(pending);
         }
         Ok(Answer::Ceremony {
+            ceremony: challenge.ceremony,
             options: challenge.options,
             origin: challenge.origin,
         })

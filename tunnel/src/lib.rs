@@ -8,6 +8,7 @@ pub mod authenticator;
 pub mod broker;
 #[cfg(feature = "broker-http")]
 pub mod broker_http;
+pub mod browser_flow;
 pub mod clock;
 pub mod controller;
 pub mod device;

@@ -11,7 +11,7 @@ mod posture;
 mod session_signature;
 
 pub use auth::Authed;
-pub use error::{ApiError, ApiJson};
+pub use error::{ApiError, ApiJson, ApiResult};
 
 use crate::service::Broker;
 use axum::routing::{get, post};
@@ -66,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/passkeys/step-up/start", post(passkeys::step_up_start))
         .route("/api/v1/passkeys/step-up/finish", post(passkeys::step_up_finish))
         .route("/api/v1/passkeys/sign-out", post(passkeys::sign_out))
+        .merge(crate::pages::routes())
         .fallback(|| async {
             ApiError::new(
                 axum::http::StatusCode::NOT_FOUND,

@@ -70,6 +70,8 @@ pub struct Ceremony {
     pub purpose: Purpose,
     /// webauthn-rs's registration or authentication state.
     pub state: serde_json::Value,
+    /// What the authenticator is handed (public: the challenge and the allowed credentials).
+    pub options: serde_json::Value,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
 }

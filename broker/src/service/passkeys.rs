@@ -228,9 +228,10 @@ impl Broker {
                     },
                 },
                 state: to_json(&state),
+                options: to_json(&options),
                 expires_at: now + CEREMONY_TTL,
             };
-            self.open_ceremony(ceremony, to_json(&options)).await
+            self.open_ceremony(ceremony).await
         };
         match started.await {
             Ok(c) => Ok(c),
@@ -240,24 +241,38 @@ impl Broker {
         }
     }
 
-    async fn open_ceremony(
-        &self,
-        ceremony: Ceremony,
-        options: serde_json::Value,
-    ) -> ServiceResult<Challenge> {
+    async fn open_ceremony(&self, ceremony: Ceremony) -> ServiceResult<Challenge> {
         let mut change = self.store().change().await?;
         store::put_ceremony(change.conn(), &ceremony).await?;
         change.commit().await?;
+        Ok(self.challenge_of(ceremony))
+    }
+
+    /// The ceremony as the authenticator's side sees it, with the origin it must answer from.
+    fn challenge_of(&self, c: Ceremony) -> Challenge {
         let origin = self
             .relying_party()
             .get_allowed_origins()
             .first()
             .map(|o| o.to_string());
-        Ok(Challenge {
-            ceremony: ceremony.id,
-            options,
+        Challenge {
+            ceremony: c.id,
+            options: c.options,
             origin: origin.unwrap_or_default().trim_end_matches('/').to_string(),
-        })
+        }
+    }
+
+    /// What a browser page hands the authenticator for an open ceremony (nothing once it expired or
+    /// was answered).
+    pub async fn ceremony_options(&self, id: Uuid) -> ServiceResult<Challenge> {
+        let mut conn = self.store().read().await?;
+        let c = store::open_ceremony(&mut conn, id)
+            .await?
+            .filter(|c| c.check(self.now()).is_ok())
+            .ok_or_else(|| {
+                ServiceError::NotFound("no such sign-in is waiting: start again from the app".into())
+            })?;
+        Ok(self.challenge_of(c))
     }
 
     /// The ceremony, taken for good (a second answer finds nothing), if it is of the expected kind
@@ -457,9 +472,10 @@ impl Broker {
             person: person.into(),
             purpose,
             state: to_json(&state),
+            options: to_json(&options),
             expires_at: now + CEREMONY_TTL,
         };
-        self.open_ceremony(ceremony, to_json(&options)).await
+        self.open_ceremony(ceremony).await
     }
 
     /// Verifies an assertion for the ceremony's person: a live passkey of theirs, user verified, the

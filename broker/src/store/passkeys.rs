@@ -59,6 +59,15 @@ pub async fn take_ceremony(conn: &mut AnyConnection, id: Uuid) -> StoreResult<Op
     row.map(|r| decode(&r, "data")).transpose()
 }
 
+/// An unanswered ceremony, left as it is.
+pub async fn open_ceremony(conn: &mut AnyConnection, id: Uuid) -> StoreResult<Option<Ceremony>> {
+    let row = sqlx::query("SELECT data FROM ceremonies WHERE id = $1 AND used = 0")
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| decode(&r, "data")).transpose()
+}
+
 pub async fn session(conn: &mut AnyConnection, digest: &str) -> StoreResult<Option<Session>> {
     one(conn, "SELECT data FROM sessions WHERE token_hash = $1", digest).await
 }

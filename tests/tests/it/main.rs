@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod browser;
 mod client;
 mod dataplane;
 mod gateway_agent;

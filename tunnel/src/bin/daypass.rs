@@ -29,6 +29,10 @@ struct Cli {
     /// Print the service's answer as JSON.
     #[arg(long, global = true)]
     json: bool,
+    /// Confirm passkeys in the system browser (platform and synced passkeys): open the address
+    /// printed, the answer comes back to this command on a loopback port.
+    #[arg(long, global = true)]
+    browser: bool,
     /// Answer passkey ceremonies with the software token in this file (made if missing; tests and
     /// demos only: its key is not in hardware).
     #[cfg(feature = "soft-authenticator")]
@@ -183,11 +187,18 @@ async fn run(cli: Cli) -> ExitCode {
 async fn converse(cli: &Cli, message: &ToService, wait: bool) -> Result<ExitCode, ClientError> {
     let mut client = ServiceClient::connect(&cli.socket).await?;
     let mut answer = client.ask(message).await?;
-    if let Answer::Ceremony { options, origin } = answer {
-        if !cli.json {
+    if let Answer::Ceremony {
+        ceremony,
+        options,
+        origin,
+    } = answer
+    {
+        let credential = if cli.browser {
+            in_browser(ceremony, &origin).await?
+        } else {
             eprintln!("Confirm with your passkey…");
-        }
-        let credential = answer_ceremony(cli, options, &origin)?;
+            answer_ceremony(cli, options, &origin)?
+        };
         answer = client.ask(&ToService::FinishCeremony { credential }).await?;
     }
     if let Answer::Watching = answer {
@@ -226,6 +237,26 @@ async fn converse(cli: &Cli, message: &ToService, wait: bool) -> Result<ExitCode
     }
 }
 
+fn authenticator_refused(message: String) -> ClientError {
+    ClientError::Refused(Refusal {
+        code: "authenticator".into(),
+        message,
+    })
+}
+
+/// The ceremony in the system browser: the broker's page, answered back to a loopback port.
+async fn in_browser(ceremony: uuid::Uuid, origin: &str) -> Result<serde_json::Value, ClientError> {
+    use daypass_tunnel::browser_flow::Loopback;
+    let loopback = Loopback::open()
+        .await
+        .map_err(|e| authenticator_refused(format!("cannot listen on a loopback port: {e}")))?;
+    let page = loopback
+        .page(origin, ceremony)
+        .map_err(|e| authenticator_refused(e.to_string()))?;
+    eprintln!("Open this address in your browser to confirm with your passkey:\n  {page}");
+    loopback.answer().await.map_err(authenticator_refused)
+}
+
 /// The authenticator's answer to a passkey ceremony.
 #[cfg(feature = "soft-authenticator")]
 fn answer_ceremony(
@@ -233,19 +264,12 @@ fn answer_ceremony(
     options: serde_json::Value,
     origin: &str,
 ) -> Result<serde_json::Value, ClientError> {
-    let refused = |message: String| {
-        ClientError::Refused(Refusal {
-            code: "authenticator".into(),
-            message,
-        })
-    };
-    let file = cli
-        .soft_authenticator
-        .as_deref()
-        .ok_or_else(|| refused("no authenticator: give --soft-authenticator FILE".into()))?;
+    let file = cli.soft_authenticator.as_deref().ok_or_else(|| {
+        authenticator_refused("no authenticator: give --browser or --soft-authenticator FILE".into())
+    })?;
     daypass_tunnel::authenticator::SoftAuthenticator::open(file)
         .and_then(|mut a| a.answer(options, origin))
-        .map_err(refused)
+        .map_err(authenticator_refused)
 }
 
 #[cfg(not(feature = "soft-authenticator"))]
@@ -254,10 +278,9 @@ fn answer_ceremony(
     _options: serde_json::Value,
     _origin: &str,
 ) -> Result<serde_json::Value, ClientError> {
-    Err(ClientError::Refused(Refusal {
-        code: "authenticator".into(),
-        message: "this build of daypass has no passkey authenticator yet (USB security keys and the browser sign-in are coming): sign in with an API token for now".into(),
-    }))
+    Err(authenticator_refused(
+        "confirm in the browser with --browser (USB security keys directly are not supported yet)".into(),
+    ))
 }
 
 /// For a request: 1 when the session ended refused (denied, failed), else 0.

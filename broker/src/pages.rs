@@ -1,0 +1,63 @@
+//! The broker's own pages: today the passkey ceremony page a contractor's browser opens for the
+//! Daypass app (system-browser sign-in). Static files compiled in, served with a strict
+//! Content-Security-Policy: scripts and styles from the broker only, answers posted only to the
+//! app's loopback address.
+
+use crate::api::{ApiError, ApiJson, ApiResult, AppState};
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use daypass_proto::api::Challenge;
+use uuid::Uuid;
+
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
+                   form-action http://127.0.0.1:* http://localhost:*; base-uri 'none'; frame-ancestors 'none'";
+
+fn page(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_SECURITY_POLICY, CSP),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::REFERRER_POLICY, "no-referrer"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+}
+
+/// The options of a waiting ceremony, for the page (public: a challenge and credential ids).
+async fn ceremony(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Challenge> {
+    let id = Uuid::parse_str(&id).map_err(|_| {
+        ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "invalid-path",
+            "the ceremony id is not a UUID",
+        )
+    })?;
+    Ok(ApiJson(s.broker.ceremony_options(id).await?))
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/passkeys/ceremony",
+            get(|| async { page("text/html; charset=utf-8", include_str!("../pages/ceremony.html")) }),
+        )
+        .route(
+            "/passkeys/ceremony.js",
+            get(|| async {
+                page(
+                    "text/javascript; charset=utf-8",
+                    include_str!("../pages/ceremony.js"),
+                )
+            }),
+        )
+        .route(
+            "/passkeys/page.css",
+            get(|| async { page("text/css; charset=utf-8", include_str!("../pages/page.css")) }),
+        )
+        .route("/api/v1/passkeys/ceremonies/{id}", get(ceremony))
+}

@@ -1,0 +1,263 @@
+//! Passkeys in a real browser: the broker (on localhost, its self-signed certificate trusted by key)
+//! and `daypass-tunneld`, driven by `daypass --browser`, which prints the broker's ceremony page for
+//! the person to open; headless Chromium opens it with the DevTools virtual authenticator. Enrolling
+//! from an invite, signing in, a cancelled ceremony, a passkey the broker does not know, and a used
+//! invite.
+
+use daypass_e2e::bins::bin;
+use daypass_e2e::chromium::Chromium;
+use daypass_e2e::net::pause;
+use daypass_e2e::world::{admin, wait_for};
+use std::io::BufRead as _;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Processes killed when the test ends, however it ends.
+struct Processes(Vec<Child>);
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn spawn(program: &str, args: &[&str], env: &[(&str, &str)], log: &Path) -> Child {
+    let file = std::fs::File::create(log).unwrap();
+    Command::new(bin(program))
+        .args(args)
+        .envs(env.iter().copied())
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .unwrap()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `daypass --browser …` running, and the page address it printed for the person to open.
+struct Waiting {
+    child: Child,
+    page: String,
+}
+
+fn start_ceremony(socket: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Waiting, String> {
+    let mut child = Command::new(bin("daypass"))
+        .arg("--socket")
+        .arg(socket)
+        .args(["--browser", "--json"])
+        .args(args)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(line) if line.trim().starts_with("https://") => {
+                return Ok(Waiting {
+                    child,
+                    page: line.trim().to_string(),
+                })
+            }
+            // Another line, nothing yet, or stderr closed: has it ended (refused before any page)?
+            _ => {
+                if let Some(status) = child.try_wait().unwrap() {
+                    let out = child.wait_with_output().unwrap();
+                    return Err(format!("{status}: {}", String::from_utf8_lossy(&out.stdout)));
+                }
+            }
+        }
+    }
+    Err("daypass printed no page to open".into())
+}
+
+/// Opens the page in the browser and waits for `daypass` to finish: (exit code, its JSON answer).
+fn finish_in(browser: &mut Chromium, w: Waiting) -> (i32, serde_json::Value) {
+    browser.open(&w.page);
+    let mut child = w.child;
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "daypass did not finish after the page"
+        );
+        pause(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let answer = serde_json::from_str(stdout.lines().last().unwrap_or("null")).unwrap_or_default();
+    (out.status.code().unwrap_or(-1), answer)
+}
+
+/// Waits until the browser shows `words` (the page ends on the app's loopback answer).
+fn page_says(browser: &mut Chromium, words: &str) {
+    wait_for(
+        &format!("the page saying {words:?}"),
+        Duration::from_secs(5),
+        || browser.text().contains(words),
+    );
+}
+
+#[test]
+fn passkeys_in_the_browser_enroll_sign_in_and_refuse_cancelled_or_unknown_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("broker");
+    std::fs::create_dir_all(&data).unwrap();
+    admin(
+        &data,
+        &[
+            "person",
+            "add",
+            "ana",
+            "--name",
+            "Ana",
+            "--email",
+            "ana@example.com",
+            "--company",
+            "Acme",
+            "--role",
+            "contractor",
+        ],
+    );
+    let port = free_port();
+    let origin = format!("https://localhost:{port}");
+    let config = dir.path().join("broker.toml");
+    std::fs::write(
+        &config,
+        format!("passkey_rp_id = \"localhost\"\npasskey_origin = \"{origin}\"\n"),
+    )
+    .unwrap();
+    let listen = format!("127.0.0.1:{port}");
+    let (data_s, config_s) = (data.to_str().unwrap(), config.to_str().unwrap());
+    let broker = spawn(
+        "daypass-broker",
+        &[
+            "--data-dir",
+            data_s,
+            "serve",
+            "--config",
+            config_s,
+            "--listen",
+            &listen,
+        ],
+        &[],
+        &dir.path().join("broker.log"),
+    );
+    let mut procs = Processes(vec![broker]);
+    let cert = data.join("broker-cert.pem");
+    wait_for("the broker listening", Duration::from_secs(20), || {
+        cert.exists() && std::net::TcpStream::connect(&listen).is_ok()
+    });
+    let key = Command::new("curl")
+        .args(["-sS", "--cacert", cert.to_str().unwrap()])
+        .arg(format!("{origin}/api/v1/broker-key"))
+        .output()
+        .unwrap();
+    let key: serde_json::Value = serde_json::from_slice(&key.stdout).unwrap();
+    let socket = dir.path().join("tunneld.sock");
+    let interface = format!("dpweb{}", std::process::id() % 10_000);
+    let tunneld = spawn(
+        "daypass-tunneld",
+        &[
+            "--device",
+            "web-laptop",
+            "--interface",
+            &interface,
+            "--socket",
+            socket.to_str().unwrap(),
+            "--state-dir",
+            dir.path().join("tunneld").to_str().unwrap(),
+        ],
+        &[
+            ("DAYPASS_BROKER_URL", &origin),
+            ("DAYPASS_BROKER_KEY", key["public_key"].as_str().unwrap()),
+            ("DAYPASS_BROKER_CA", cert.to_str().unwrap()),
+        ],
+        &dir.path().join("tunneld.log"),
+    );
+    procs.0.push(tunneld);
+    wait_for("daypass-tunneld listening", Duration::from_secs(10), || {
+        socket.exists()
+    });
+
+    let mut browser = Chromium::launch(&cert);
+    let platform = browser.add_authenticator(true);
+    let invite: serde_json::Value =
+        serde_json::from_str(&admin(&data, &["invite", "ana", "--ttl", "1h"])).unwrap();
+    let code = invite["invite"].as_str().unwrap();
+
+    // Enroll from the invite: the passkey is created in the browser, the device's keys are bound.
+    let waiting = start_ceremony(&socket, &["enroll"], &[("DAYPASS_INVITE", code)]).unwrap();
+    let (status, answer) = finish_in(&mut browser, waiting);
+    assert_eq!(status, 0, "{answer}");
+    assert_eq!(answer["person"], "ana");
+    page_says(&mut browser, "You can close this window");
+
+    // The invite is used now: refused before any page.
+    let used = start_ceremony(&socket, &["enroll"], &[("DAYPASS_INVITE", code)])
+        .err()
+        .unwrap();
+    assert!(used.contains("already used"), "{used}");
+
+    // Sign in again with the passkey.
+    let waiting = start_ceremony(&socket, &["login", "--person", "ana"], &[]).unwrap();
+    let (status, answer) = finish_in(&mut browser, waiting);
+    assert_eq!(
+        (status, answer["person"].clone()),
+        (0, serde_json::json!("ana")),
+        "{answer}"
+    );
+
+    // The person declines (the authenticator does not verify them): nothing is signed in.
+    browser.call(
+        "WebAuthn.setUserVerified",
+        serde_json::json!({ "authenticatorId": platform, "isUserVerified": false }),
+    );
+    let waiting = start_ceremony(&socket, &["login", "--person", "ana"], &[]).unwrap();
+    let (status, answer) = finish_in(&mut browser, waiting);
+    assert_eq!(status, 1, "{answer}");
+    assert!(
+        answer["refused"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cancelled"),
+        "{answer}"
+    );
+    page_says(&mut browser, "did not get a passkey");
+
+    // Another authenticator, without ana's passkey.
+    browser.remove_authenticator(&platform);
+    browser.add_authenticator(true);
+    let waiting = start_ceremony(&socket, &["login", "--person", "ana"], &[]).unwrap();
+    let (status, answer) = finish_in(&mut browser, waiting);
+    assert_eq!(status, 1, "{answer}");
+    assert!(
+        answer["refused"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the browser said"),
+        "{answer}"
+    );
+    drop(procs);
+}
