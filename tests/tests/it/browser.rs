@@ -89,6 +89,8 @@ fn start_ceremony(socket: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<
             }
         }
     }
+    let _ = child.kill();
+    let _ = child.wait();
     Err("daypass printed no page to open".into())
 }
 
