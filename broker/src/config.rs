@@ -59,6 +59,9 @@ pub struct FileConfig {
     pub session_ttl: Option<String>,
     /// Approvals only from a passkey session confirmed within minutes (default true).
     pub approvals_require_passkey: Option<bool>,
+    /// Requests for resources with any of these tags need a passkey confirmation within minutes.
+    #[serde(default)]
+    pub step_up_tags: Vec<String>,
     #[serde(default)]
     pub tickets: TicketSettings,
 }
@@ -195,6 +198,7 @@ fn passkey_settings(file: &FileConfig) -> Result<crate::service::PasskeySettings
     if let Some(required) = file.approvals_require_passkey {
         p.approvals_require_step_up = required;
     }
+    p.step_up_tags = file.step_up_tags.iter().cloned().collect();
     Ok(p)
 }
 

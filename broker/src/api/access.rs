@@ -51,7 +51,7 @@ pub async fn create_request(
     Authed(caller): Authed,
     ApiJson(body): ApiJson<CreateAccessRequest>,
 ) -> Result<(StatusCode, ApiJson<AccessRequestView>), super::ApiError> {
-    let view = s.broker.create_request(caller.person()?, body).await?;
+    let view = s.broker.create_request_as(&caller, body).await?;
     Ok((StatusCode::CREATED, ApiJson(view)))
 }
 

@@ -1,6 +1,6 @@
 //! Just-in-time access: requests, approvals, denials, grants and revocations.
 
-use super::{Broker, Caller, ServiceError, ServiceResult};
+use super::{Broker, Caller, ServiceError, ServiceResult, StepUp};
 use crate::domain::directory::Person;
 use crate::domain::entitlement::{check_request, entitled_resources, Entitled};
 use crate::domain::grant::{self, GrantRecord};
@@ -59,6 +59,26 @@ impl Broker {
         &self,
         requester: &Person,
         body: CreateAccessRequest,
+    ) -> ServiceResult<AccessRequestView> {
+        self.create_request_with(requester, body, None).await
+    }
+
+    /// A request from an API caller: resources with a step-up tag need the caller's fresh passkey
+    /// confirmation, which the request's record (and so the grant's evidence) keeps.
+    pub async fn create_request_as(
+        &self,
+        caller: &Caller,
+        body: CreateAccessRequest,
+    ) -> ServiceResult<AccessRequestView> {
+        let step_up = self.fresh_step_up(caller);
+        self.create_request_with(caller.person()?, body, step_up).await
+    }
+
+    async fn create_request_with(
+        &self,
+        requester: &Person,
+        body: CreateAccessRequest,
+        step_up: Option<StepUp>,
     ) -> ServiceResult<AccessRequestView> {
         let now = self.now();
         validate_ticket_key(body.ticket.trim()).map_err(ServiceError::Invalid)?;
@@ -139,6 +159,13 @@ impl Broker {
                 if let (Some(_), Err(reason)) = (&gating, &posture_report) {
                     return Err(ServiceError::Posture(reason.clone()));
                 }
+                let sensitive = &self.0.settings.passkeys.step_up_tags;
+                if step_up.is_none() && requested_tags.iter().any(|t| sensitive.contains(t)) {
+                    return Err(ServiceError::Forbidden(format!(
+                        "these resources are sensitive: confirm with your passkey (within {} minutes) and ask again",
+                        self.0.settings.passkeys.step_up_max_age.whole_minutes()
+                    )));
+                }
                 Ok(entitled)
             });
         let entitled = match checked {
@@ -191,6 +218,7 @@ impl Broker {
         details["entitlements"] = json!(entitled.iter().map(|e| &e.entitlement.id).collect::<Vec<_>>());
         // The posture snapshot the decision rested on, for the grant's evidence.
         details["posture_report"] = json!(posture_report.as_ref().ok());
+        details["passkey_step_up"] = json!(step_up);
         let mut ins = Insertion::default();
         ins.audit(now, &actor, "request.created", &subject, details);
         ins.audit(

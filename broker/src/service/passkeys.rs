@@ -55,6 +55,8 @@ pub struct PasskeySettings {
     pub step_up_max_age: Duration,
     /// Approvals only from a passkey session with a fresh step-up (API tokens cannot approve).
     pub approvals_require_step_up: bool,
+    /// Requests for resources with any of these tags need a fresh step-up too (e.g. `env:prod`).
+    pub step_up_tags: std::collections::BTreeSet<String>,
 }
 
 impl Default for PasskeySettings {
@@ -65,6 +67,7 @@ impl Default for PasskeySettings {
             session_ttl: Duration::hours(12),
             step_up_max_age: Duration::minutes(5),
             approvals_require_step_up: true,
+            step_up_tags: Default::default(),
         }
     }
 }
@@ -610,20 +613,24 @@ impl Broker {
         }
     }
 
-    /// The fresh step-up an approval rests on; refused without one when approvals require it.
-    pub fn approval_step_up(&self, caller: &Caller) -> ServiceResult<Option<StepUp>> {
-        let settings = &self.0.settings.passkeys;
-        let fresh = match caller {
-            Caller::Session { session, .. }
-                if session.stepped_up_within(settings.step_up_max_age, self.now()) =>
-            {
+    /// The caller's passkey confirmation, if it is recent enough to count.
+    pub(super) fn fresh_step_up(&self, caller: &Caller) -> Option<StepUp> {
+        let max_age = self.0.settings.passkeys.step_up_max_age;
+        match caller {
+            Caller::Session { session, .. } if session.stepped_up_within(max_age, self.now()) => {
                 session.stepped_up_at.map(|at| StepUp {
                     passkey: session.passkey.clone(),
                     at,
                 })
             }
             _ => None,
-        };
+        }
+    }
+
+    /// The fresh step-up an approval rests on; refused without one when approvals require it.
+    pub fn approval_step_up(&self, caller: &Caller) -> ServiceResult<Option<StepUp>> {
+        let settings = &self.0.settings.passkeys;
+        let fresh = self.fresh_step_up(caller);
         if fresh.is_none() && settings.approvals_require_step_up {
             return Err(refused(format!(
                 "approving needs a passkey confirmation within the last {} minutes: confirm with your passkey and approve again",

@@ -57,6 +57,10 @@ impl Api {
     async fn new(require_step_up: bool) -> Api {
         let mut opts = Options::default();
         opts.settings.passkeys.approvals_require_step_up = require_step_up;
+        Api::with(opts).await
+    }
+
+    async fn with(opts: Options) -> Api {
         let h = Harness::with(Db::Sqlite, opts).await;
         let app = router(AppState {
             broker: h.broker.clone(),
@@ -585,4 +589,76 @@ async fn a_disabled_account_or_revoked_passkey_ends_its_sessions_at_once() {
     let (status, problem) = api.me(&ben).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(problem["detail"].as_str().unwrap().contains("ended"), "{problem}");
+}
+
+#[tokio::test]
+async fn sensitive_resources_need_a_fresh_passkey_confirmation_kept_as_evidence() {
+    let mut opts = Options::default();
+    opts.settings.passkeys.step_up_tags = ["env:prod".to_string()].into();
+    let api = Api::with(opts).await;
+    let body = json!({ "device": "ana-desk", "resources": ["prod"], "ticket": "OPS-2", "reason": "fix", "duration": "1h" });
+    let mut ana = holder("ana", "ana-desk", 11, soft());
+    api.enroll(&mut ana).await;
+    api.h.clock.advance(time::Duration::minutes(6));
+    let token = ana.token.clone().unwrap();
+    let (status, problem) = api
+        .as_session(
+            &token,
+            Some(&ana.device_key),
+            "POST",
+            "/api/v1/requests",
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("sensitive"),
+        "{problem}"
+    );
+    let (_, challenge) = api
+        .as_session(
+            &token,
+            Some(&ana.device_key),
+            "POST",
+            "/api/v1/passkeys/step-up/start",
+            None,
+        )
+        .await;
+    let answer = Api::answer(&mut ana, &challenge, ORIGIN);
+    let (status, _) = api
+        .as_session(
+            &token,
+            Some(&ana.device_key),
+            "POST",
+            "/api/v1/passkeys/step-up/finish",
+            Some(answer),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, created) = api
+        .as_session(
+            &token,
+            Some(&ana.device_key),
+            "POST",
+            "/api/v1/requests",
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let mut evidence = None;
+    api.h
+        .broker
+        .export_audit(|e| {
+            if e.action == "request.created" {
+                evidence = Some(e.details["passkey_step_up"].clone());
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let evidence = evidence.unwrap();
+    assert!(
+        evidence["passkey"].is_string() && evidence["at"].is_string(),
+        "{evidence}"
+    );
 }
