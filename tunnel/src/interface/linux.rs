@@ -1,10 +1,10 @@
 //! Linux: a `wireguard-go` interface named as configured, its address and routes set with `ip`;
-//! down removes the control socket and the link, so a new interface of the same name can come up
-//! at once.
+//! down deletes the link and waits for that `wireguard-go` to exit.
 
 use super::userspace::{self, configure, interface_name, socket_exists};
 use super::{run, InterfaceError, Tunnel};
 use crate::split::TunnelPlan;
+use std::path::Path;
 use wireguard_control::InterfaceName;
 use zeroize::Zeroizing;
 
@@ -43,11 +43,36 @@ impl Tunnel for ClientInterface {
         Ok(())
     }
 
+    /// Deletes the link (routes go with it); `wireguard-go` sees its device gone and exits, and
+    /// returning only once it has lets a new interface of the same name come up at once.
     fn down(&mut self) -> Result<(), InterfaceError> {
-        userspace::remove(&self.name)?;
-        match ip(&["link", "del", "dev", &self.name.to_string()]) {
-            Err(InterfaceError::Command(_, e)) if e.contains("Cannot find device") => Ok(()),
-            other => other,
+        let dev = self.name.to_string();
+        match ip(&["link", "del", "dev", &dev]) {
+            Err(InterfaceError::Command(_, e)) if e.contains("Cannot find device") => {}
+            other => other?,
         }
+        wait_until_gone(&dev);
+        Ok(())
     }
+}
+
+/// Waits until the `wireguard-go` of a deleted interface has gone (it removes its socket as it
+/// exits): one of the same name started before that would lose its fresh socket to the old one's
+/// clean-up. A socket nobody listens on any more (its process was killed) is removed at once.
+fn wait_until_gone(name: &str) {
+    let path = userspace::socket(name);
+    for _ in 0..userspace::SOCKET_WAIT_STEPS {
+        if !Path::new(&path).exists() {
+            return;
+        }
+        if std::os::unix::net::UnixStream::connect(&path).is_err() {
+            let _ = std::fs::remove_file(&path);
+            return;
+        }
+        userspace::wait_a_little();
+    }
+    tracing::warn!(
+        interface = name,
+        "wireguard-go did not exit after its interface was deleted"
+    );
 }

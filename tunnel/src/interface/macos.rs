@@ -7,6 +7,7 @@ use super::userspace::{self, configure, interface_name, socket_exists};
 use super::{run, InterfaceError, Tunnel};
 use crate::split::TunnelPlan;
 use std::path::PathBuf;
+use wireguard_control::{Backend, Device, InterfaceName};
 use zeroize::Zeroizing;
 
 #[derive(Debug)]
@@ -74,9 +75,19 @@ impl Tunnel for ClientInterface {
 
     fn down(&mut self) -> Result<(), InterfaceError> {
         if let Some(utun) = self.current() {
-            userspace::remove(&interface_name(&utun)?)?;
+            remove(&interface_name(&utun)?)?;
         }
         let _ = std::fs::remove_file(&self.name_file);
         Ok(())
     }
+}
+
+/// Removes the control socket, which makes `wireguard-go` close the interface and exit.
+fn remove(name: &InterfaceName) -> Result<(), InterfaceError> {
+    if let Ok(device) = Device::get(name, Backend::Userspace) {
+        device
+            .delete()
+            .map_err(|e| InterfaceError::WireGuard(name.to_string(), e))?;
+    }
+    Ok(())
 }

@@ -6,14 +6,14 @@ use crate::split::TunnelPlan;
 use std::net::IpAddr;
 use std::path::Path;
 use std::process::Command;
-use wireguard_control::{Backend, Device, DeviceUpdate, InterfaceName, Key, PeerConfigBuilder};
+use wireguard_control::{Backend, DeviceUpdate, InterfaceName, Key, PeerConfigBuilder};
 
 /// How long to wait for `wireguard-go`'s socket: 100 steps of 30 ms.
-const SOCKET_WAIT_STEPS: u32 = 100;
+pub(super) const SOCKET_WAIT_STEPS: u32 = 100;
 
 /// A pause while an external daemon starts; not a timer the session logic depends on.
 #[allow(clippy::disallowed_methods)]
-fn wait_a_little() {
+pub(super) fn wait_a_little() {
     std::thread::sleep(std::time::Duration::from_millis(30));
 }
 
@@ -77,16 +77,6 @@ pub fn configure(name: &InterfaceName, private_key: &str, plan: &TunnelPlan) -> 
         .add_peer(peer)
         .apply(name, Backend::Userspace)
         .map_err(|e| InterfaceError::WireGuard(name.to_string(), e))
-}
-
-/// Removes the control socket, which makes `wireguard-go` close the interface and exit.
-pub fn remove(name: &InterfaceName) -> Result<(), InterfaceError> {
-    if let Ok(device) = Device::get(name, Backend::Userspace) {
-        device
-            .delete()
-            .map_err(|e| InterfaceError::WireGuard(name.to_string(), e))?;
-    }
-    Ok(())
 }
 
 pub fn socket_exists(name: &str) -> bool {
