@@ -122,6 +122,20 @@ impl Broker {
         &self.0.settings.passkeys.relying_party.0
     }
 
+    /// Runs a ceremony step; a refusal is recorded in the audit log and returned to the caller.
+    async fn refusals_audited<T>(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        step: impl std::future::Future<Output = ServiceResult<T>>,
+    ) -> ServiceResult<T> {
+        match step.await {
+            Ok(v) => Ok(v),
+            Err(e) => Err(self.audit_refusal(actor, action, subject, e).await),
+        }
+    }
+
     /// Records a refused ceremony step (the refusal itself is returned to the caller).
     async fn audit_refusal(
         &self,
@@ -236,12 +250,8 @@ impl Broker {
             };
             self.open_ceremony(ceremony).await
         };
-        match started.await {
-            Ok(c) => Ok(c),
-            Err(e) => Err(self
-                .audit_refusal("anonymous", "passkey.enroll_refused", &digest[..12], e)
-                .await),
-        }
+        self.refusals_audited("anonymous", "passkey.enroll_refused", &digest[..12], started)
+            .await
     }
 
     async fn open_ceremony(&self, ceremony: Ceremony) -> ServiceResult<Challenge> {
@@ -366,12 +376,8 @@ impl Broker {
             change.commit().await?;
             Ok(issued)
         };
-        match finished.await {
-            Ok(s) => Ok(s),
-            Err(e) => Err(self
-                .audit_refusal("anonymous", "passkey.enroll_refused", &id.to_string(), e)
-                .await),
-        }
+        self.refusals_audited("anonymous", "passkey.enroll_refused", &id.to_string(), finished)
+            .await
     }
 
     async fn open_session(
@@ -440,12 +446,8 @@ impl Broker {
             )
             .await
         };
-        match started.await {
-            Ok(c) => Ok(c),
-            Err(e) => Err(self
-                .audit_refusal(&format!("person:{person}"), "session.refused", device, e)
-                .await),
-        }
+        self.refusals_audited(&format!("person:{person}"), "session.refused", device, started)
+            .await
     }
 
     async fn assertion_challenge(
@@ -539,12 +541,8 @@ impl Broker {
             change.commit().await?;
             Ok(issued)
         };
-        match finished.await {
-            Ok(s) => Ok(s),
-            Err(e) => Err(self
-                .audit_refusal("anonymous", "session.refused", &id.to_string(), e)
-                .await),
-        }
+        self.refusals_audited("anonymous", "session.refused", &id.to_string(), finished)
+            .await
     }
 
     /// A challenge for a fresh assertion within the caller's session.
@@ -605,12 +603,13 @@ impl Broker {
                 at: now,
             })
         };
-        match finished.await {
-            Ok(s) => Ok(s),
-            Err(e) => Err(self
-                .audit_refusal(&caller.actor(), "session.step_up_refused", &id.to_string(), e)
-                .await),
-        }
+        self.refusals_audited(
+            &caller.actor(),
+            "session.step_up_refused",
+            &id.to_string(),
+            finished,
+        )
+        .await
     }
 
     /// The caller's passkey confirmation, if it is recent enough to count.

@@ -112,6 +112,13 @@ fn finish_in(browser: &mut Chromium, w: Waiting) -> (i32, serde_json::Value) {
     (out.status.code().unwrap_or(-1), answer)
 }
 
+/// `daypass` ended refused (exit 1), saying `words`.
+fn refused_saying((status, answer): (i32, serde_json::Value), words: &str) {
+    assert_eq!(status, 1, "{answer}");
+    let message = answer["refused"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(words), "{answer}");
+}
+
 /// Waits until the browser shows `words` (the page ends on the app's loopback answer).
 fn page_says(browser: &mut Chromium, words: &str) {
     wait_for(
@@ -237,29 +244,13 @@ fn passkeys_in_the_browser_enroll_sign_in_and_refuse_cancelled_or_unknown_ones()
         serde_json::json!({ "authenticatorId": platform, "isUserVerified": false }),
     );
     let waiting = start_ceremony(&socket, &["login", "--person", "ana"], &[]).unwrap();
-    let (status, answer) = finish_in(&mut browser, waiting);
-    assert_eq!(status, 1, "{answer}");
-    assert!(
-        answer["refused"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("cancelled"),
-        "{answer}"
-    );
+    refused_saying(finish_in(&mut browser, waiting), "cancelled");
     page_says(&mut browser, "did not get a passkey");
 
     // Another authenticator, without ana's passkey.
     browser.remove_authenticator(&platform);
     browser.add_authenticator(true);
     let waiting = start_ceremony(&socket, &["login", "--person", "ana"], &[]).unwrap();
-    let (status, answer) = finish_in(&mut browser, waiting);
-    assert_eq!(status, 1, "{answer}");
-    assert!(
-        answer["refused"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("the browser said"),
-        "{answer}"
-    );
+    refused_saying(finish_in(&mut browser, waiting), "the browser said");
     drop(procs);
 }
