@@ -8,6 +8,7 @@
 
 use daypass_e2e::measure::{ms, summary};
 use daypass_gateway::firewall::{apply_changes, startup_script, Firewall, Nft};
+use daypass_gateway::nft_session::NftSession;
 use daypass_gateway::plan::{changes, desired};
 use daypass_gateway::verify::{accepted, Verifier};
 use daypass_gateway::wireguard::WireGuard;
@@ -127,8 +128,11 @@ fn main() {
         "run as root"
     );
     let _ns = Namespace(Some(daypass_e2e::net::wireguard_go(NS, IFACE)));
-    let nft = Nft::in_namespace(NS);
-    nft.apply(&startup_script(IFACE, false)).unwrap();
+    Nft::in_namespace(NS)
+        .apply(&startup_script(IFACE, false))
+        .unwrap();
+    // Changes go through one long-lived `nft -i`, as the agent does.
+    let nft = NftSession::in_namespace(NS);
     let wg = WireGuard::new(IFACE, Backend::Userspace).unwrap();
     wg.configure(&Key::generate_private().to_base64(), 51999).unwrap();
     let everything = changes(&Default::default(), &applied, now);

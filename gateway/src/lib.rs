@@ -7,6 +7,7 @@ pub mod clock;
 pub mod firewall;
 pub mod health;
 pub mod link;
+pub mod nft_session;
 pub mod plan;
 pub mod store;
 pub mod verify;

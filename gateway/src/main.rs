@@ -9,6 +9,7 @@ use daypass_gateway::clock;
 use daypass_gateway::firewall::{startup_script, Firewall, Nft};
 use daypass_gateway::health::{self, Health};
 use daypass_gateway::link::{self, LinkStatus};
+use daypass_gateway::nft_session::NftSession;
 use daypass_gateway::store::StateFile;
 use daypass_gateway::wireguard::{default_backend, WireGuard};
 use daypass_proto::http::BrokerArgs;
@@ -123,9 +124,11 @@ async fn run(cli: Cli) -> Result<()> {
         &cli.interface,
     ])?;
     ip(&["link", "set", &cli.interface, "up"])?;
-    let nft = Nft::here();
-    nft.apply(&startup_script(&cli.interface, cli.masquerade))
+    Nft::here()
+        .apply(&startup_script(&cli.interface, cli.masquerade))
         .context("setting up the firewall table")?;
+    // Changes go through one long-lived `nft -i` (no ruleset read-back per change).
+    let nft = NftSession::here();
     tracing::info!(interface = %cli.interface, backend = ?backend, "gateway interface and firewall ready");
 
     let store = StateFile::in_dir(&cli.state_dir);
