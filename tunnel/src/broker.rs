@@ -57,4 +57,6 @@ pub trait Broker: Send + Sync + 'static {
     async fn enroll_finish(&self, answer: &CeremonyAnswer) -> BrokerResult<SessionIssued>;
     async fn sign_in_start(&self, body: &SignInStart) -> BrokerResult<Challenge>;
     async fn sign_in_finish(&self, answer: &CeremonyAnswer) -> BrokerResult<SessionIssued>;
+    /// Ends a passkey session at the broker.
+    async fn sign_out(&self, token: &str) -> BrokerResult<()>;
 }

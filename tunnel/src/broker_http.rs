@@ -202,4 +202,11 @@ impl Broker for HttpBroker {
         self.ceremony("/api/v1/passkeys/sign-in/finish", json(answer))
             .await
     }
+
+    async fn sign_out(&self, token: &str) -> BrokerResult<()> {
+        let _: serde_json::Value = self
+            .post(token, "/api/v1/passkeys/sign-out", serde_json::json!({}))
+            .await?;
+        Ok(())
+    }
 }

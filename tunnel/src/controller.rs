@@ -263,6 +263,17 @@ impl<B: Broker, T: Tunnel> Controller<B, T> {
             ToService::Logout => {
                 let actions = self.session.handle(Event::Disconnect, now);
                 self.apply(actions, now)?;
+                // A passkey session ends at the broker too (beside the controller: it is a network call).
+                if let Ok(token) = self.token() {
+                    if token.expose_secret().starts_with("dps_") {
+                        let broker = self.broker.clone();
+                        tokio::spawn(async move {
+                            if let Err(e) = broker.sign_out(token.expose_secret()).await {
+                                tracing::warn!(error = %e, "the broker did not take the sign-out; the session ends at its expiry");
+                            }
+                        });
+                    }
+                }
                 self.errands
                     .secrets
                     .delete(TOKEN)

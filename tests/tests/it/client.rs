@@ -344,8 +344,17 @@ fn a_contractor_enrolls_from_an_invite_and_works_in_a_device_bound_session() {
     assert_eq!(echo(&mut open, "ping", OPEN).unwrap(), "ping");
     assert_eq!(daypass(&t, &["down"], &[]).code, 0);
 
-    // Signing in again with the same passkey.
+    // Signing out ends the session at the broker; then signing in again with the same passkey.
     assert_eq!(daypass(&t, &["logout"], &[]).code, 0);
+    wait_for("the broker ending the session", Duration::from_secs(5), || {
+        let audit = std::process::Command::new(daypass_e2e::bins::bin("daypass-broker"))
+            .arg("--data-dir")
+            .arg(w.dir.path().join("broker"))
+            .args(["audit", "export"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&audit.stdout).contains("\"action\":\"session.ended\"")
+    });
     let refused = t.request("db", "OPS-1", "10m");
     assert_eq!(refused.json()["refused"]["code"], "not-signed-in");
     let again = daypass(

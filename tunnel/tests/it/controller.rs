@@ -34,6 +34,7 @@ struct Scripted {
     grant: Mutex<Option<GrantView>>,
     peer: Mutex<Option<Signed<GatewayPeer>>>,
     reports: Mutex<u32>,
+    signed_out: Mutex<u32>,
 }
 
 fn refused(kind: &str, detail: &str) -> BrokerError {
@@ -117,6 +118,10 @@ impl Broker for Scripted {
     }
     async fn sign_in_finish(&self, _answer: &CeremonyAnswer) -> BrokerResult<SessionIssued> {
         Err(refused("forbidden", "not scripted"))
+    }
+    async fn sign_out(&self, _token: &str) -> BrokerResult<()> {
+        *self.signed_out.lock().unwrap() += 1;
+        Ok(())
     }
 }
 
@@ -412,4 +417,14 @@ async fn enrollment_hands_the_challenge_out_and_takes_the_answer_once() {
     .await
     .unwrap_err();
     assert!(refused.message.contains("unknown person"), "{}", refused.message);
+
+    // Signing out ends the passkey session at the broker too.
+    let mut c = c;
+    c.command(ToService::Logout, NOW).await.unwrap();
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(*b.broker.signed_out.lock().unwrap(), 1);
+    let after = c.command(ask_for("db"), NOW).await.unwrap_err();
+    assert_eq!(after.code, "not-signed-in");
 }
