@@ -2,6 +2,7 @@
 
 mod access;
 mod auth;
+mod devices;
 mod error;
 mod gateway;
 mod grants;
@@ -58,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/reports/access", get(ops::report))
         .route("/api/v1/audit/verify", get(ops::audit_verify))
         .route("/api/v1/passkeys", get(passkeys::mine))
+        .route("/api/v1/devices/{id}/revoke", post(devices::revoke))
         .route("/api/v1/passkeys/{id}/revoke", post(passkeys::revoke))
         .route("/api/v1/passkeys/enroll/start", post(passkeys::enroll_start))
         .route("/api/v1/passkeys/enroll/finish", post(passkeys::enroll_finish))
@@ -104,7 +106,7 @@ impl utoipa::Modify for BearerAuth {
         gateway::state, gateway::stream,
         posture::nonce, posture::report, posture::history, posture::failing,
         passkeys::enroll_start, passkeys::enroll_finish, passkeys::sign_in_start, passkeys::sign_in_finish,
-        passkeys::step_up_start, passkeys::step_up_finish, passkeys::sign_out, passkeys::mine, passkeys::revoke,
+        passkeys::step_up_start, passkeys::step_up_finish, passkeys::sign_out, passkeys::mine, passkeys::revoke, devices::revoke,
     ),
     components(schemas(daypass_proto::Problem)),
     modifiers(&BearerAuth)

@@ -1,6 +1,6 @@
 //! Directory and access-matrix administration; every change audited under the admin's name.
 
-use super::auth::{new_secret, secret_digest};
+use super::auth::{new_secret, secret_digest, Caller};
 use super::{Broker, ServiceError, ServiceResult};
 use crate::domain::directory::{report_key, validate_wireguard_key, Device, Person, Role};
 use crate::domain::entitlement::Entitlement;
@@ -224,6 +224,22 @@ impl Broker {
         }
         change.commit().await?;
         Ok(device)
+    }
+
+    /// A person revokes one of their own devices (lost, replaced); an admin any device. Its grants end
+    /// and its sessions are refused from then on.
+    pub async fn revoke_device_as(&self, caller: &Caller, id: &str, reason: &str) -> ServiceResult<Device> {
+        let person = caller.person()?;
+        if !person.has_role(Role::Admin) {
+            let mut conn = self.store().read().await?;
+            let owned = store::device(&mut conn, id)
+                .await?
+                .is_some_and(|d| d.person == person.id);
+            if !owned {
+                return Err(ServiceError::NotFound(format!("no device {id:?} of yours")));
+            }
+        }
+        self.revoke_device(&caller.actor(), id, reason).await
     }
 
     pub async fn put_resource(&self, actor: &str, spec: ResourceSpec) -> ServiceResult<Resource> {

@@ -662,3 +662,44 @@ async fn sensitive_resources_need_a_fresh_passkey_confirmation_kept_as_evidence(
         "{evidence}"
     );
 }
+
+#[tokio::test]
+async fn a_person_revokes_their_own_device_and_its_sessions_stop_others_cannot() {
+    let api = Api::new(true).await;
+    let mut ana = holder("ana", "ana-desk", 11, soft());
+    api.enroll(&mut ana).await;
+    let mut ben = holder("ben", "ben-desk", 21, soft());
+    api.enroll(&mut ben).await;
+    let body = json!({ "reason": "laptop stolen" });
+    let (status, _) = api
+        .as_session(
+            ben.token.as_deref().unwrap(),
+            Some(&ben.device_key),
+            "POST",
+            "/api/v1/devices/ana-desk/revoke",
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "not ben's device");
+    assert_eq!(api.me(&ana).await.0, StatusCode::OK);
+    let (status, device) = api
+        .as_session(
+            ana.token.as_deref().unwrap(),
+            Some(&ana.device_key),
+            "POST",
+            "/api/v1/devices/ana-desk/revoke",
+            Some(body),
+        )
+        .await;
+    assert_eq!(
+        (status, device["revoked"].clone()),
+        (StatusCode::OK, json!(true)),
+        "{device}"
+    );
+    let (status, problem) = api.me(&ana).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("revoked"),
+        "{problem}"
+    );
+}
