@@ -10,7 +10,7 @@ use crate::interface::Tunnel;
 use crate::kept::{Kept, Live};
 use crate::posture_check::PostureSource;
 use crate::secrets::SecretStore;
-use crate::session::{Action, Closed, Event, Session, State};
+use crate::session::{Action, Event, Session, State};
 use crate::split;
 use crate::view::session_view;
 use daypass_posture::policy::Policy;
@@ -192,17 +192,18 @@ impl<B: Broker, T: Tunnel> Controller<B, T> {
     /// Does what the session asked. A tunnel that cannot come up is taken down again at once and
     /// the session closed: nothing stays half-made.
     fn apply(&mut self, actions: Vec<Action>, now: OffsetDateTime) -> Result<(), Refusal> {
+        // Most ticks change nothing: the kept session is written only when something happened.
+        let mut changed = !actions.is_empty();
         let mut result = Ok(());
         for action in actions {
             match action {
                 Action::BringUp(grant) => {
                     if let Err(why) = self.bring_up(&grant) {
                         tracing::error!(grant = %grant.id, error = %why, "the tunnel did not come up");
-                        let more = self.session.handle(Event::Disconnect, now);
+                        let more = self
+                            .session
+                            .handle(Event::RequestFailed { reason: why.clone() }, now);
                         self.apply(more, now)?;
-                        self.session.state = State::Closed {
-                            why: Closed::Failed { reason: why.clone() },
-                        };
                         result = Err(refusal("tunnel", why));
                     } else {
                         tracing::info!(grant = %grant.id, not_after = %grant.not_after, "tunnel up");
@@ -224,13 +225,15 @@ impl<B: Broker, T: Tunnel> Controller<B, T> {
         // A grant no longer held is forgotten (after the actions: a resume tears down, then brings
         // the same grant up again), and the broker is asked about nothing once nothing is pending.
         if self.session.grant().is_none() {
-            self.live = None;
+            changed |= self.live.take().is_some();
             if !matches!(self.session.state, State::PendingApproval { .. }) {
                 self.watched
                     .send_if_modified(|w| !matches!(std::mem::take(w), Watched::Nothing));
             }
         }
-        self.persist();
+        if changed {
+            self.persist();
+        }
         self.push(now);
         result
     }
@@ -253,6 +256,10 @@ impl<B: Broker, T: Tunnel> Controller<B, T> {
 
     /// A command from the app or the CLI.
     pub async fn command(&mut self, cmd: ToService, now: OffsetDateTime) -> Reply {
+        let cmd = match self.errand(cmd) {
+            Ok(errand) => return errand.await,
+            Err(cmd) => cmd,
+        };
         match cmd {
             ToService::Status => Ok(Answer::Status(self.status(now))),
             ToService::Device => Ok(Answer::Device(DeviceInfo {
@@ -314,17 +321,15 @@ impl<B: Broker, T: Tunnel> Controller<B, T> {
                 self.apply(actions, now)?;
                 Ok(Answer::Status(self.status(now)))
             }
-            // The IPC server answers a watch itself, and the errands run beside the controller.
+            // The IPC server answers a watch itself.
             ToService::Watch => Ok(Answer::Watching),
             ToService::Login { .. }
             | ToService::Posture
             | ToService::Entitlements
             | ToService::Enroll { .. }
             | ToService::SignIn { .. }
-            | ToService::FinishCeremony { .. } => match self.errand(cmd) {
-                Ok(errand) => errand.await,
-                Err(_) => Err(refusal("bad-request", "not a command for the controller")),
-            },
+            // Dispatched as errands above; never here.
+            | ToService::FinishCeremony { .. } => Err(refusal("bad-request", "not a command for the controller")),
         }
     }
 

@@ -63,7 +63,8 @@ pub enum Event {
     Denied {
         reason: String,
     },
-    /// The request failed before the broker decided, or its grant could not be taken up.
+    /// The request failed before the broker decided, or its grant could not be taken up (its tunnel
+    /// did not come up).
     RequestFailed {
         reason: String,
     },
@@ -155,9 +156,14 @@ impl Session {
             (State::Requesting | State::PendingApproval { .. }, Event::Denied { reason }) => {
                 close(Closed::Denied { reason })
             }
-            (State::Requesting | State::PendingApproval { .. }, Event::RequestFailed { reason }) => {
-                close(Closed::Failed { reason })
-            }
+            // Also a grant whose tunnel could not come up: it is taken down again.
+            (
+                State::Requesting
+                | State::PendingApproval { .. }
+                | State::Active { .. }
+                | State::Expiring { .. },
+                Event::RequestFailed { reason },
+            ) => close(Closed::Failed { reason }),
             // A grant is taken only for a request in flight (or a resumed session): one that arrives
             // after the contractor gave up does not bring a tunnel up by itself.
             (State::Idle | State::Requesting | State::PendingApproval { .. }, Event::Granted(grant)) => {
@@ -258,6 +264,27 @@ mod tests {
         assert!(s.handle(Event::Tick, mins(55)).is_empty(), "warned once");
         assert_eq!(s.handle(Event::Tick, mins(60)), vec![Action::TearDown]);
         assert_eq!(s.state, State::Closed { why: Closed::Expired });
+    }
+
+    #[test]
+    fn a_tunnel_that_does_not_come_up_is_taken_down_and_the_session_fails() {
+        let mut s = Session::default();
+        s.handle(Event::Granted(Box::new(grant(60))), NOW);
+        let actions = s.handle(
+            Event::RequestFailed {
+                reason: "no wireguard-go".into(),
+            },
+            NOW,
+        );
+        assert_eq!(actions, vec![Action::TearDown]);
+        assert_eq!(
+            s.state,
+            State::Closed {
+                why: Closed::Failed {
+                    reason: "no wireguard-go".into()
+                }
+            }
+        );
     }
 
     #[test]

@@ -51,9 +51,6 @@ struct Cli {
     /// The posture policy (JSON) this device judges itself by when the broker's verdict is not at hand.
     #[arg(long, env = "DAYPASS_POSTURE_POLICY")]
     posture_policy: Option<PathBuf>,
-    /// Report a captured machine's posture instead of this one's (demos and tests only).
-    #[arg(long, env = "DAYPASS_POSTURE_FIXTURE", hide = true)]
-    posture_fixture: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -115,10 +112,9 @@ async fn run(cli: Cli) -> Result<()> {
         keys.report_key().clone(),
     ));
     let tunnel = ClientInterface::new(&cli.interface, keys.wireguard_private())?;
-    let posture = Arc::new(match &cli.posture_fixture {
-        Some(dir) => PostureSource::fixture(dir).map_err(anyhow::Error::msg)?,
-        None => PostureSource::this_machine(cli.state_dir.join("posture-commands.json")),
-    });
+    let posture = Arc::new(PostureSource::this_machine(
+        cli.state_dir.join("posture-commands.json"),
+    ));
     let (news_tx, news_rx) = mpsc::channel(16);
     let (controller, watching) = Controller::start(
         settings,
