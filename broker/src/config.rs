@@ -265,6 +265,27 @@ mod tests {
     }
 
     #[test]
+    fn the_passkey_relying_party_is_a_dns_name_taken_from_tls_names_or_given() {
+        let file: FileConfig = toml::from_str("tls_names = [\"10.0.0.5\", \"broker.example.com\"]").unwrap();
+        assert!(
+            broker_settings(&file).is_ok(),
+            "the first DNS name is used, the IP skipped"
+        );
+        let file: FileConfig = toml::from_str("passkey_rp_id = \"10.0.0.5\"").unwrap();
+        let err = format!("{:#}", broker_settings(&file).unwrap_err());
+        assert!(err.contains("IP address"), "{err}");
+        let file: FileConfig =
+            toml::from_str("passkey_rp_id = \"example.com\"\npasskey_origin = \"https://other.org\"")
+                .unwrap();
+        assert!(
+            broker_settings(&file).is_err(),
+            "the origin must belong to the RP ID"
+        );
+        let file: FileConfig = toml::from_str("session_ttl = \"soon\"").unwrap();
+        assert!(format!("{:#}", broker_settings(&file).unwrap_err()).contains("session_ttl"));
+    }
+
+    #[test]
     fn unknown_keys_and_bad_values_are_refused() {
         assert!(toml::from_str::<FileConfig>("listen_addr = \"x\"").is_err());
         let file: FileConfig = toml::from_str("tunnel_network = \"banana\"").unwrap();
