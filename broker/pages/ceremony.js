@@ -7,17 +7,6 @@ const params = new URLSearchParams(location.search);
 const status = document.getElementById("status");
 const retry = document.getElementById("retry");
 
-function fromB64url(s) {
-  const b64 = s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4);
-  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)).buffer;
-}
-
-function toB64url(buf) {
-  let s = "";
-  for (const b of new Uint8Array(buf)) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
 // Only the app on this machine may receive the answer.
 function loopback(raw) {
   try {
@@ -39,34 +28,6 @@ function sendBack(fields) {
   form.submit();
 }
 
-function registrationJson(c) {
-  return {
-    id: c.id,
-    rawId: toB64url(c.rawId),
-    type: c.type,
-    extensions: {},
-    response: {
-      attestationObject: toB64url(c.response.attestationObject),
-      clientDataJSON: toB64url(c.response.clientDataJSON),
-    },
-  };
-}
-
-function assertionJson(c) {
-  return {
-    id: c.id,
-    rawId: toB64url(c.rawId),
-    type: c.type,
-    extensions: {},
-    response: {
-      authenticatorData: toB64url(c.response.authenticatorData),
-      clientDataJSON: toB64url(c.response.clientDataJSON),
-      signature: toB64url(c.response.signature),
-      userHandle: c.response.userHandle ? toB64url(c.response.userHandle) : null,
-    },
-  };
-}
-
 async function run() {
   retry.hidden = true;
   if (!loopback(params.get("return") || "") || !params.get("state") || !params.get("c")) {
@@ -78,38 +39,24 @@ async function run() {
     const resp = await fetch("/api/v1/passkeys/ceremonies/" + encodeURIComponent(params.get("c")));
     const body = await resp.json();
     if (!resp.ok) throw new Error(body.detail || resp.statusText);
-    options = body.options.publicKey;
+    options = body.options;
   } catch (e) {
     status.textContent = "This sign-in cannot continue: " + e.message;
     sendBack({ error: "the broker said: " + e.message });
     return;
   }
-  const registering = Boolean(options.user);
-  document.getElementById("what").textContent = registering
+  document.getElementById("what").textContent = Webauthn.registers(options)
     ? "Create a passkey for your Daypass account on this device."
     : "Sign in to Daypass with your passkey.";
   status.textContent = "Waiting for your passkey…";
-  options.challenge = fromB64url(options.challenge);
-  for (const list of [options.excludeCredentials, options.allowCredentials]) {
-    for (const c of list || []) c.id = fromB64url(c.id);
-  }
   try {
-    let credential;
-    if (registering) {
-      options.user.id = fromB64url(options.user.id);
-      credential = registrationJson(await navigator.credentials.create({ publicKey: options }));
-    } else {
-      credential = assertionJson(await navigator.credentials.get({ publicKey: options }));
-    }
+    const credential = await Webauthn.perform(options);
     status.textContent = "Done. You can close this window and return to Daypass.";
     sendBack({ credential: JSON.stringify(credential) });
   } catch (e) {
-    const cancelled = e.name === "NotAllowedError";
-    status.textContent = cancelled
-      ? "The passkey request was cancelled or timed out."
-      : "Your passkey could not be used: " + e.message;
+    status.textContent = e.message;
     retry.hidden = false;
-    sendBack({ error: cancelled ? "cancelled in the browser" : e.message });
+    sendBack({ error: e.cancelled ? "cancelled in the browser" : e.message });
   }
 }
 

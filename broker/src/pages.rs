@@ -1,7 +1,7 @@
-//! The broker's own pages: today the passkey ceremony page a contractor's browser opens for the
-//! Daypass app (system-browser sign-in). Static files compiled in, served with a strict
-//! Content-Security-Policy: scripts and styles from the broker only, answers posted only to the
-//! app's loopback address.
+//! The broker's static files (style sheet, scripts) and the passkey ceremony page a contractor's
+//! browser opens for the Daypass app (system-browser sign-in). Compiled in, served with a strict
+//! Content-Security-Policy: scripts and styles from the broker only, the ceremony page's answer
+//! posted only to the app's loopback address.
 
 use crate::api::{ApiError, ApiJson, ApiResult, AppState};
 use axum::extract::{Path, State};
@@ -28,6 +28,10 @@ fn page(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     )
 }
 
+fn script(body: &'static str) -> impl IntoResponse {
+    page("text/javascript; charset=utf-8", body)
+}
+
 /// The options of a waiting ceremony, for the page (public: a challenge and credential ids).
 async fn ceremony(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Challenge> {
     let id = Uuid::parse_str(&id).map_err(|_| {
@@ -47,16 +51,19 @@ pub fn routes() -> Router<AppState> {
             get(|| async { page("text/html; charset=utf-8", include_str!("../pages/ceremony.html")) }),
         )
         .route(
-            "/passkeys/ceremony.js",
-            get(|| async {
-                page(
-                    "text/javascript; charset=utf-8",
-                    include_str!("../pages/ceremony.js"),
-                )
-            }),
+            "/static/ceremony.js",
+            get(|| async { script(include_str!("../pages/ceremony.js")) }),
         )
         .route(
-            "/passkeys/page.css",
+            "/static/webauthn.js",
+            get(|| async { script(include_str!("../pages/webauthn.js")) }),
+        )
+        .route(
+            "/static/console.js",
+            get(|| async { script(include_str!("../pages/console.js")) }),
+        )
+        .route(
+            "/static/page.css",
             get(|| async { page("text/css; charset=utf-8", include_str!("../pages/page.css")) }),
         )
         .route("/api/v1/passkeys/ceremonies/{id}", get(ceremony))

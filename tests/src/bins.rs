@@ -1,18 +1,28 @@
 //! The workspace's binaries, as `cargo test --workspace` (or `cargo build --bins`) left them next to
-//! this test executable.
+//! this test executable, and the folder for test artifacts beside them.
 
 use std::path::PathBuf;
 
+/// `target/debug` for the test executable `target/debug/deps/it-HASH`.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable's path");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("a target directory");
+    dir.to_path_buf()
+}
+
 /// The path of binary `name`, or a failure saying how to build it.
 pub fn bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test executable's path");
-    // target/debug/deps/it-HASH → target/debug/NAME
-    let dir = exe.parent().and_then(|d| d.parent()).expect("a target directory");
-    let path = dir.join(name);
+    let path = profile_dir().join(name);
     assert!(
         path.exists(),
         "{} is not built: run cargo build --workspace --bins first (scripts/test.sh does)",
         path.display()
     );
     path
+}
+
+/// Where tests keep what a person may want to look at afterwards (screenshots): `test-artifacts/`
+/// beside the binaries (`target/debug/test-artifacts`), one folder per test.
+pub fn artifacts(test: &str) -> PathBuf {
+    profile_dir().join("test-artifacts").join(test)
 }

@@ -137,13 +137,48 @@ impl Chromium {
         self.call("Page.navigate", json!({ "url": url }));
     }
 
-    /// The page's visible text now.
-    pub fn text(&mut self) -> String {
+    /// The value of a JavaScript expression in the page (promises awaited).
+    pub fn eval(&mut self, expression: &str) -> Value {
         let r = self.call(
             "Runtime.evaluate",
-            json!({ "expression": "document.body ? document.body.innerText : ''", "returnByValue": true }),
+            json!({ "expression": expression, "returnByValue": true, "awaitPromise": true }),
         );
-        r["result"]["value"].as_str().unwrap_or_default().to_string()
+        r["result"]["value"].clone()
+    }
+
+    /// The page's visible text now.
+    pub fn text(&mut self) -> String {
+        let text = self.eval("document.body ? document.body.innerText : ''");
+        text.as_str().unwrap_or_default().to_string()
+    }
+
+    /// Types `value` into the field `#id` as a person would leave it, and submits its form (once the
+    /// page and its scripts have loaded).
+    pub fn fill_and_submit(&mut self, id: &str, value: &str) {
+        let start = Instant::now();
+        while self.eval("document.readyState") != json!("complete") {
+            assert!(start.elapsed() < Duration::from_secs(10), "the page did not load");
+            crate::net::pause(Duration::from_millis(50));
+        }
+        let script = format!(
+            "(() => {{ const f = document.getElementById({id}); f.value = {value}; f.form.requestSubmit(); }})()",
+            id = json!(id),
+            value = json!(value)
+        );
+        self.eval(&script);
+    }
+
+    /// Saves what the page shows as a PNG (a test artifact).
+    pub fn screenshot(&mut self, path: &Path) {
+        use base64::Engine as _;
+        let shot = self.call("Page.captureScreenshot", json!({ "format": "png" }));
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap_or_default())
+            .unwrap();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        std::fs::write(path, png).unwrap();
     }
 }
 

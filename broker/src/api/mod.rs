@@ -12,7 +12,7 @@ mod posture;
 mod session_signature;
 
 pub use auth::Authed;
-pub use error::{ApiError, ApiJson, ApiResult};
+pub use error::{ApiError, ApiJson, ApiPath, ApiResult};
 
 use crate::service::Broker;
 use axum::routing::{get, post};
@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/passkeys/step-up/finish", post(passkeys::step_up_finish))
         .route("/api/v1/passkeys/sign-out", post(passkeys::sign_out))
         .merge(crate::pages::routes())
+        .merge(crate::console::routes(state.clone()))
         .fallback(|| async {
             ApiError::new(
                 axum::http::StatusCode::NOT_FOUND,

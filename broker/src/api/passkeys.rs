@@ -3,6 +3,7 @@
 
 use super::error::{ApiJson, ApiPath, ApiResult};
 use super::{AppState, Authed};
+use crate::domain::passkey::Channel;
 use crate::service::StepUp;
 use axum::extract::State;
 use daypass_proto::api::{CeremonyAnswer, Challenge, EnrollStart, PasskeyView, SessionIssued, SignInStart};
@@ -19,7 +20,7 @@ pub async fn enroll_start(
     ApiJson(body): ApiJson<EnrollStart>,
 ) -> ApiResult<Challenge> {
     let code = SecretString::from(body.invite.trim().to_string());
-    Ok(ApiJson(s.broker.enroll_start(&code, body.device).await?))
+    Ok(ApiJson(s.broker.enroll_start(&code, Some(body.device)).await?))
 }
 
 /// Finishes enrollment with the authenticator's answer: a session on the new device.
@@ -29,9 +30,11 @@ pub async fn enroll_finish(
     State(s): State<AppState>,
     ApiJson(body): ApiJson<CeremonyAnswer>,
 ) -> ApiResult<SessionIssued> {
-    Ok(ApiJson(
-        s.broker.enroll_finish(body.ceremony, &body.credential).await?,
-    ))
+    let opened = s
+        .broker
+        .enroll_finish(body.ceremony, &body.credential, Channel::App)
+        .await?;
+    Ok(ApiJson(opened.issued()))
 }
 
 /// Starts signing in with a passkey, for a session bound to an enrolled device.
@@ -41,7 +44,9 @@ pub async fn sign_in_start(
     State(s): State<AppState>,
     ApiJson(body): ApiJson<SignInStart>,
 ) -> ApiResult<Challenge> {
-    Ok(ApiJson(s.broker.sign_in_start(&body.person, &body.device).await?))
+    Ok(ApiJson(
+        s.broker.sign_in_start(&body.person, Some(&body.device)).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/passkeys/sign-in/finish", request_body = CeremonyAnswer,
@@ -50,9 +55,11 @@ pub async fn sign_in_finish(
     State(s): State<AppState>,
     ApiJson(body): ApiJson<CeremonyAnswer>,
 ) -> ApiResult<SessionIssued> {
-    Ok(ApiJson(
-        s.broker.sign_in_finish(body.ceremony, &body.credential).await?,
-    ))
+    let opened = s
+        .broker
+        .sign_in_finish(body.ceremony, &body.credential, Channel::App)
+        .await?;
+    Ok(ApiJson(opened.issued()))
 }
 
 /// Starts a fresh passkey confirmation within the caller's session (before approving).

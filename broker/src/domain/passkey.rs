@@ -1,7 +1,8 @@
-//! Passkeys, invites, ceremonies and device-bound sessions as data, and the decisions over them and
-//! `now`: an invite is used once before it expires, a ceremony answers once before it expires, a
-//! signature counter never goes back, a session is bound to one device and lives until its end or
-//! its account's, and a step-up counts for a few minutes.
+//! Passkeys, invites, ceremonies and sessions as data, and the decisions over them and `now`: an
+//! invite is used once before it expires, a ceremony answers once before it expires and only in the
+//! channel it started in, a signature counter never goes back, a session (in the app, bound to one
+//! device; or in a browser on the broker's pages) lives until its end or its account's, and a
+//! step-up counts for a few minutes.
 
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
@@ -46,21 +47,65 @@ pub struct DeviceBinding {
     pub report_public_key: String,
 }
 
+/// Where a session lives: in the Daypass app on an enrolled device (every request signed with that
+/// device's key), or in a browser on the broker's own pages (an HttpOnly cookie, and a CSRF token
+/// on every change). A ceremony started in one cannot be finished in the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    App,
+    Browser,
+}
+
+impl Channel {
+    /// The prefix of this channel's session tokens.
+    pub fn token_prefix(self) -> &'static str {
+        match self {
+            Channel::App => "dps_",
+            Channel::Browser => "dpw_",
+        }
+    }
+
+    fn of<T>(device: &Option<T>) -> Channel {
+        if device.is_some() {
+            Channel::App
+        } else {
+            Channel::Browser
+        }
+    }
+}
+
 /// What a ceremony is for; its WebAuthn state is kept beside it, server-side only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Purpose {
+    /// A first passkey from an invite; with a device from the app, without one from the broker's page.
     Enroll {
         invite_digest: String,
-        device: DeviceBinding,
+        device: Option<DeviceBinding>,
     },
     SignIn {
-        device: String,
+        device: Option<String>,
     },
     /// A fresh assertion for the session with this token digest.
     StepUp {
         session_digest: String,
     },
+    /// Another passkey for the person of the session with this token digest.
+    AddPasskey {
+        session_digest: String,
+        name: String,
+    },
+}
+
+impl Purpose {
+    /// The channel whose session an enrollment or sign-in opens (none for the others).
+    pub fn opens(&self) -> Option<Channel> {
+        match self {
+            Purpose::Enroll { device, .. } => Some(Channel::of(device)),
+            Purpose::SignIn { device } => Some(Channel::of(device)),
+            Purpose::StepUp { .. } | Purpose::AddPasskey { .. } => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -115,11 +160,13 @@ pub fn check_counter(stored: u32, presented: u32) -> Result<(), String> {
     Ok(())
 }
 
-/// A signed-in person on one device.
+/// A signed-in person, in the app on one device or in a browser on the broker's pages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     pub person: String,
-    pub device: String,
+    /// The device of an app session; none for a browser session.
+    #[serde(default)]
+    pub device: Option<String>,
     /// The passkey that opened it.
     pub passkey: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -133,6 +180,15 @@ pub struct Session {
 }
 
 impl Session {
+    pub fn channel(&self) -> Channel {
+        Channel::of(&self.device)
+    }
+
+    /// Where the session is, as the audit log names it: the device, or `browser`.
+    pub fn place(&self) -> &str {
+        self.device.as_deref().unwrap_or("browser")
+    }
+
     pub fn check(&self, now: OffsetDateTime) -> Result<(), String> {
         if self.ended_at.is_some() || now >= self.expires_at {
             return Err("your session has ended: sign in again with your passkey".into());
@@ -182,7 +238,7 @@ mod tests {
     fn sessions_end_and_step_ups_go_stale() {
         let mut s = Session {
             person: "ana".into(),
-            device: "d".into(),
+            device: Some("d".into()),
             passkey: "k".into(),
             created_at: NOW,
             expires_at: NOW + Duration::hours(12),
@@ -195,5 +251,23 @@ mod tests {
         assert!(!s.stepped_up_within(Duration::minutes(5), NOW + Duration::minutes(6)));
         s.ended_at = Some(NOW);
         assert!(s.check(NOW).is_err());
+    }
+
+    #[test]
+    fn a_ceremony_opens_a_session_in_the_channel_it_started_in() {
+        let app = Purpose::SignIn {
+            device: Some("laptop".into()),
+        };
+        let browser = Purpose::Enroll {
+            invite_digest: "d".into(),
+            device: None,
+        };
+        assert_eq!(app.opens(), Some(Channel::App));
+        assert_eq!(browser.opens(), Some(Channel::Browser));
+        let step_up = Purpose::StepUp {
+            session_digest: "s".into(),
+        };
+        assert_eq!(step_up.opens(), None);
+        assert_ne!(Channel::App.token_prefix(), Channel::Browser.token_prefix());
     }
 }

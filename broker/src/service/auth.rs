@@ -1,9 +1,10 @@
-//! Who is calling: a person with an API token, a person in a device-bound passkey session (every
-//! request signed with that device's key), or a gateway with its credential.
+//! Who is calling: a person with an API token, a person in a passkey session (in the app every
+//! request signed with the session's device key; in a browser by cookie), or a gateway with its
+//! credential.
 
 use super::{Broker, ServiceError, ServiceResult};
 use crate::domain::directory::{report_key, Person, Role};
-use crate::domain::passkey::Session;
+use crate::domain::passkey::{Channel, Session};
 use crate::store;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
@@ -16,7 +17,7 @@ use sha2::{Digest, Sha256};
 pub enum Caller {
     /// A person with an API token.
     Person(Person),
-    /// A person signed in with a passkey, on the device the session is bound to.
+    /// A person signed in with a passkey: in the app on the session's device, or in a browser.
     Session {
         person: Person,
         session: Session,
@@ -92,26 +93,14 @@ impl Broker {
         let digest = secret_digest(bearer.expose_secret());
         let now = self.now();
         let mut conn = self.store().read().await?;
-        let session = store::session(&mut conn, &digest).await?.ok_or_else(|| {
-            ServiceError::Forbidden("unknown session: sign in again with your passkey".into())
-        })?;
-        session.check(now).map_err(ServiceError::Forbidden)?;
-        let person = store::person(&mut conn, &session.person)
-            .await?
-            .filter(|p| p.is_active(now))
-            .ok_or_else(|| {
-                ServiceError::Forbidden(format!(
-                    "account {} is disabled or its contract has ended",
-                    session.person
-                ))
-            })?;
-        let device = store::device(&mut conn, &session.device)
+        let (session, person) = self.live_session(&mut conn, &digest, Channel::App).await?;
+        let device_id = session.device.as_deref().unwrap_or_default();
+        let device = store::device(&mut conn, device_id)
             .await?
             .filter(|d| !d.revoked && d.person == person.id)
             .ok_or_else(|| {
                 ServiceError::Forbidden(format!(
-                    "device {} is revoked: sign in from an enrolled device",
-                    session.device
+                    "device {device_id} is revoked: sign in from an enrolled device"
                 ))
             })?;
         let key = device

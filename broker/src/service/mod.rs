@@ -10,14 +10,16 @@ mod grants;
 mod passkeys;
 mod posture;
 mod report;
+mod sessions;
 mod sweep;
 
 pub use admin::{DeviceSpec, PersonSpec, ResourceSpec};
 pub use audit::{syslog_line, VerifyOutcome};
 pub use auth::{Caller, SignedRequest};
 pub use evidence::EvidenceBundle;
-pub use passkeys::{PasskeySettings, RelyingParty, StepUp};
+pub use passkeys::{PasskeySettings, RelyingParty};
 pub use posture::PostureNonce;
+pub use sessions::{Opened, StepUp};
 
 use crate::clock::Clock;
 use crate::domain::entitlement::MatrixRefusal;

@@ -1,14 +1,16 @@
-//! The broker as WebAuthn relying party: invites, enrollment of a passkey together with the device it
-//! binds, sign-in to a device-bound session, step-up for approvals, and the owner's list of passkeys.
-//! Ceremony state stays in the database, single use, five minutes; every refusal is audited.
+//! The broker as WebAuthn relying party: invites, enrollment of a first passkey (with the device it
+//! binds, from the app; or alone, from the broker's page), sign-in, step-up for approvals, more
+//! passkeys for a signed-in person, and the owner's list of passkeys. Ceremony state stays in the
+//! database, single use, five minutes; every refusal is audited.
 
 use super::auth::{new_secret, secret_digest, Caller};
+use super::sessions::{Opened, StepUp};
 use super::{Broker, DeviceSpec, ServiceError, ServiceResult};
 use crate::domain::passkey::{
-    check_counter, Ceremony, DeviceBinding, Invite, PasskeyRecord, Purpose, Session, CEREMONY_TTL,
+    check_counter, Ceremony, Channel, DeviceBinding, Invite, PasskeyRecord, Purpose, CEREMONY_TTL,
 };
 use crate::store::{self, Change, Insertion};
-use daypass_proto::api::{Challenge, DeviceToBind, PasskeyView, SessionIssued};
+use daypass_proto::api::{Challenge, DeviceToBind, PasskeyView};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -72,15 +74,7 @@ impl Default for PasskeySettings {
     }
 }
 
-/// What a fresh passkey assertion vouched for, recorded with what it allowed.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct StepUp {
-    pub passkey: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub at: OffsetDateTime,
-}
-
-fn refused(message: impl Into<String>) -> ServiceError {
+pub(super) fn refused(message: impl Into<String>) -> ServiceError {
     ServiceError::Forbidden(message.into())
 }
 
@@ -105,6 +99,20 @@ fn state_of<T: serde::de::DeserializeOwned>(c: &Ceremony) -> ServiceResult<T> {
 
 fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or_default()
+}
+
+/// Refuses to finish a ceremony in another channel than the one it started in.
+fn expect_channel(c: &Ceremony, channel: Channel) -> ServiceResult<()> {
+    match c.purpose.opens() {
+        Some(started) if started == channel => Ok(()),
+        Some(Channel::App) => Err(refused(
+            "this sign-in was started in the Daypass app: finish it there",
+        )),
+        Some(Channel::Browser) => Err(refused(
+            "this sign-in was started on the broker's page: finish it there",
+        )),
+        None => Err(refused("this challenge is not a sign-in or an enrollment")),
+    }
 }
 
 fn view(p: &PasskeyRecord) -> PasskeyView {
@@ -196,8 +204,13 @@ impl Broker {
         Ok((code, invite))
     }
 
-    /// Starts enrollment from an invite: a registration challenge for the invited person.
-    pub async fn enroll_start(&self, code: &SecretString, device: DeviceToBind) -> ServiceResult<Challenge> {
+    /// Starts enrollment from an invite: a registration challenge for the invited person, binding
+    /// `device` (from the app) or none (from the broker's page, for a browser session).
+    pub async fn enroll_start(
+        &self,
+        code: &SecretString,
+        device: Option<DeviceToBind>,
+    ) -> ServiceResult<Challenge> {
         let now = self.now();
         let digest = secret_digest(code.expose_secret());
         let started = async {
@@ -206,52 +219,62 @@ impl Broker {
                 refused("unknown invite code: check it, or ask your administrator for a new one")
             })?;
             invite.check(now).map_err(refused)?;
-            super::admin::check_device_spec(
-                &device.id,
-                &device.wireguard_public_key,
-                Some(&device.report_public_key),
-            )?;
-            if store::device(&mut conn, &device.id).await?.is_some() {
-                return Err(ServiceError::Conflict(format!(
-                    "a device {:?} exists already: choose another device name",
-                    device.id
-                )));
+            if let Some(device) = &device {
+                super::admin::check_device_spec(
+                    &device.id,
+                    &device.wireguard_public_key,
+                    Some(&device.report_public_key),
+                )?;
+                if store::device(&mut conn, &device.id).await?.is_some() {
+                    return Err(ServiceError::Conflict(format!(
+                        "a device {:?} exists already: choose another device name",
+                        device.id
+                    )));
+                }
             }
-            let existing: Vec<_> = store::passkeys_of(&mut conn, &invite.person)
-                .await?
-                .iter()
-                .filter_map(|p| serde_json::from_value::<Passkey>(p.passkey.clone()).ok())
-                .map(|p| p.cred_id().clone())
-                .collect();
-            let (options, state) = self
-                .relying_party()
-                .start_passkey_registration(
-                    user_handle(&invite.person),
-                    &invite.person,
-                    &invite.person,
-                    Some(existing),
-                )
-                .map_err(|e| ServiceError::Invalid(format!("could not start the registration: {e}")))?;
-            let ceremony = Ceremony {
-                id: Uuid::new_v4(),
-                person: invite.person,
-                purpose: Purpose::Enroll {
-                    invite_digest: digest.clone(),
-                    device: DeviceBinding {
-                        id: device.id,
-                        name: device.name,
-                        wireguard_public_key: device.wireguard_public_key,
-                        report_public_key: device.report_public_key,
-                    },
-                },
-                state: to_json(&state),
-                options: to_json(&options),
-                expires_at: now + CEREMONY_TTL,
+            let purpose = Purpose::Enroll {
+                invite_digest: digest.clone(),
+                device: device.map(|d| DeviceBinding {
+                    id: d.id,
+                    name: d.name,
+                    wireguard_public_key: d.wireguard_public_key,
+                    report_public_key: d.report_public_key,
+                }),
             };
-            self.open_ceremony(ceremony).await
+            self.registration_challenge(&mut conn, &invite.person, purpose, now)
+                .await
         };
         self.refusals_audited("anonymous", "passkey.enroll_refused", &digest[..12], started)
             .await
+    }
+
+    /// A registration challenge for another passkey of `person` (their existing ones excluded).
+    async fn registration_challenge(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        person: &str,
+        purpose: Purpose,
+        now: OffsetDateTime,
+    ) -> ServiceResult<Challenge> {
+        let existing: Vec<_> = store::passkeys_of(conn, person)
+            .await?
+            .iter()
+            .filter_map(|p| serde_json::from_value::<Passkey>(p.passkey.clone()).ok())
+            .map(|p| p.cred_id().clone())
+            .collect();
+        let (options, state) = self
+            .relying_party()
+            .start_passkey_registration(user_handle(person), person, person, Some(existing))
+            .map_err(|e| ServiceError::Invalid(format!("could not start the registration: {e}")))?;
+        let ceremony = Ceremony {
+            id: Uuid::new_v4(),
+            person: person.into(),
+            purpose,
+            state: to_json(&state),
+            options: to_json(&options),
+            expires_at: now + CEREMONY_TTL,
+        };
+        self.open_ceremony(ceremony).await
     }
 
     async fn open_ceremony(&self, ceremony: Ceremony) -> ServiceResult<Challenge> {
@@ -261,17 +284,23 @@ impl Broker {
         Ok(self.challenge_of(ceremony))
     }
 
-    /// The ceremony as the authenticator's side sees it, with the origin it must answer from.
-    fn challenge_of(&self, c: Ceremony) -> Challenge {
+    /// The origin passkeys answer from, which is also the origin of the broker's own pages
+    /// (`https://broker.example.com`, no trailing slash).
+    pub fn origin(&self) -> String {
         let origin = self
             .relying_party()
             .get_allowed_origins()
             .first()
             .map(|o| o.to_string());
+        origin.unwrap_or_default().trim_end_matches('/').to_string()
+    }
+
+    /// The ceremony as the authenticator's side sees it, with the origin it must answer from.
+    fn challenge_of(&self, c: Ceremony) -> Challenge {
         Challenge {
             ceremony: c.id,
             options: c.options,
-            origin: origin.unwrap_or_default().trim_end_matches('/').to_string(),
+            origin: self.origin(),
         }
     }
 
@@ -298,17 +327,19 @@ impl Broker {
         Ok(c)
     }
 
-    /// Finishes enrollment: the passkey is registered, the invite used, the device bound and a
-    /// session opened on it, all in one transaction.
+    /// Finishes enrollment: the passkey is registered, the invite used, the device (if any) bound and
+    /// a session opened, all in one transaction.
     pub async fn enroll_finish(
         &self,
         id: Uuid,
         credential: &serde_json::Value,
-    ) -> ServiceResult<SessionIssued> {
+        channel: Channel,
+    ) -> ServiceResult<Opened> {
         let now = self.now();
         let finished = async {
             let mut change = self.store().change().await?;
             let c = self.take(&mut change, id, now).await?;
+            expect_channel(&c, channel)?;
             let Purpose::Enroll {
                 invite_digest,
                 device,
@@ -320,133 +351,117 @@ impl Broker {
                 .await?
                 .ok_or_else(|| refused("the invite is gone"))?;
             invite.check(now).map_err(refused)?;
-            let answer: RegisterPublicKeyCredential =
-                serde_json::from_value(credential.clone()).map_err(|e| {
-                    ServiceError::Invalid(format!("the authenticator's answer is not WebAuthn JSON: {e}"))
-                })?;
-            let state: PasskeyRegistration = state_of(&c)?;
-            let passkey = self
-                .relying_party()
-                .finish_passkey_registration(&answer, &state)
-                .map_err(|e| refused(format!("the passkey registration was refused: {e}")))?;
-            let cred = credential_id(passkey.cred_id());
-            if store::passkey(change.conn(), &cred).await?.is_some() {
-                return Err(ServiceError::Conflict(
-                    "this passkey is registered already".into(),
-                ));
-            }
-            let actor = format!("person:{}", c.person);
-            let record = PasskeyRecord {
-                id: cred.clone(),
-                person: c.person.clone(),
-                name: if device.name.is_empty() {
-                    device.id.clone()
-                } else {
-                    device.name.clone()
-                },
-                passkey: to_json(&passkey),
-                counter: 0,
-                created_at: now,
-                last_used_at: Some(now),
-                revoked_at: None,
+            let name = match device {
+                Some(d) if !d.name.is_empty() => d.name.clone(),
+                Some(d) => d.id.clone(),
+                None => "first passkey".into(),
             };
-            store::put_passkey(change.conn(), &record).await?;
+            let record = self.register(&mut change, &c, credential, name, now).await?;
             invite.used_at = Some(now);
             store::put_invite(change.conn(), invite_digest, &invite).await?;
-            let spec = DeviceSpec {
-                id: device.id.clone(),
-                person: c.person.clone(),
-                name: device.name.clone(),
-                wireguard_public_key: device.wireguard_public_key.clone(),
-                report_public_key: Some(device.report_public_key.clone()),
-            };
-            self.add_device_in(&mut change, &actor, spec, now).await?;
+            let actor = format!("person:{}", c.person);
+            if let Some(device) = device {
+                let spec = DeviceSpec {
+                    id: device.id.clone(),
+                    person: c.person.clone(),
+                    name: device.name.clone(),
+                    wireguard_public_key: device.wireguard_public_key.clone(),
+                    report_public_key: Some(device.report_public_key.clone()),
+                };
+                self.add_device_in(&mut change, &actor, spec, now).await?;
+            }
+            let device = device.as_ref().map(|d| d.id.clone());
             change
                 .audit(
                     now,
                     &actor,
                     "passkey.enrolled",
                     &c.person,
-                    json!({ "passkey": cred, "device": device.id }),
+                    json!({ "passkey": record.id, "device": device }),
                 )
                 .await?;
-            let issued = self
-                .open_session(&mut change, &c.person, &device.id, &cred, now)
+            let opened = self
+                .open_session(&mut change, &c.person, device, &record.id, now)
                 .await?;
             change.commit().await?;
-            Ok(issued)
+            Ok(opened)
         };
         self.refusals_audited("anonymous", "passkey.enroll_refused", &id.to_string(), finished)
             .await
     }
 
-    async fn open_session(
+    /// Registers the passkey a registration ceremony answered, under `name`.
+    async fn register(
         &self,
         change: &mut Change,
-        person: &str,
-        device: &str,
-        passkey: &str,
+        c: &Ceremony,
+        credential: &serde_json::Value,
+        name: String,
         now: OffsetDateTime,
-    ) -> ServiceResult<SessionIssued> {
-        let token = new_secret("dps_");
-        let session = Session {
-            person: person.into(),
-            device: device.into(),
-            passkey: passkey.into(),
+    ) -> ServiceResult<PasskeyRecord> {
+        let answer: RegisterPublicKeyCredential =
+            serde_json::from_value(credential.clone()).map_err(|e| {
+                ServiceError::Invalid(format!("the authenticator's answer is not WebAuthn JSON: {e}"))
+            })?;
+        let state: PasskeyRegistration = state_of(c)?;
+        let passkey = self
+            .relying_party()
+            .finish_passkey_registration(&answer, &state)
+            .map_err(|e| refused(format!("the passkey registration was refused: {e}")))?;
+        let id = credential_id(passkey.cred_id());
+        if store::passkey(change.conn(), &id).await?.is_some() {
+            return Err(ServiceError::Conflict(
+                "this passkey is registered already".into(),
+            ));
+        }
+        let record = PasskeyRecord {
+            id,
+            person: c.person.clone(),
+            name,
+            passkey: to_json(&passkey),
+            counter: 0,
             created_at: now,
-            expires_at: now + self.0.settings.passkeys.session_ttl,
-            stepped_up_at: Some(now),
-            ended_at: None,
+            last_used_at: Some(now),
+            revoked_at: None,
         };
-        store::put_session(change.conn(), &secret_digest(token.expose_secret()), &session).await?;
-        change
-            .audit(
-                now,
-                &format!("person:{person}"),
-                "session.opened",
-                device,
-                json!({ "passkey": passkey, "expires_at": session.expires_at.to_string() }),
-            )
-            .await?;
-        Ok(SessionIssued {
-            token: token.expose_secret().to_string(),
-            person: person.into(),
-            device: device.into(),
-            expires_at: session.expires_at,
-        })
+        store::put_passkey(change.conn(), &record).await?;
+        Ok(record)
     }
 
-    /// An authentication challenge for `person`'s passkeys, for a session on `device`.
-    pub async fn sign_in_start(&self, person: &str, device: &str) -> ServiceResult<Challenge> {
+    /// An authentication challenge for `person`'s passkeys, for a session on `device` (in the app)
+    /// or in the browser (no device).
+    pub async fn sign_in_start(&self, person: &str, device: Option<&str>) -> ServiceResult<Challenge> {
         let now = self.now();
+        let place = device.unwrap_or("browser");
         let started = async {
             let mut conn = self.store().read().await?;
-            let who = store::person(&mut conn, person).await?;
-            let d = store::device(&mut conn, device).await?;
-            let (Some(who), Some(d)) = (who, d) else {
-                return Err(refused("unknown person or device"));
+            let Some(who) = store::person(&mut conn, person).await? else {
+                return Err(refused(match device {
+                    Some(_) => "unknown person or device",
+                    None => "unknown person: check your user name",
+                }));
             };
-            if d.person != who.id || d.revoked {
-                return Err(refused(format!(
-                    "device {device:?} is not an enrolled device of {person}"
-                )));
+            if let Some(device) = device {
+                let d = store::device(&mut conn, device)
+                    .await?
+                    .ok_or_else(|| refused("unknown person or device"))?;
+                if d.person != who.id || d.revoked {
+                    return Err(refused(format!(
+                        "device {device:?} is not an enrolled device of {person}"
+                    )));
+                }
             }
             if !who.is_active(now) {
                 return Err(refused(format!(
                     "account {person} is disabled or its contract has ended"
                 )));
             }
-            self.assertion_challenge(
-                &mut conn,
-                person,
-                Purpose::SignIn {
-                    device: device.into(),
-                },
-                now,
-            )
-            .await
+            let purpose = Purpose::SignIn {
+                device: device.map(str::to_string),
+            };
+            self.assertion_challenge(&mut conn, person, purpose, now).await
         };
-        self.refusals_audited(&format!("person:{person}"), "session.refused", device, started)
+        self.refusals_audited(&format!("person:{person}"), "session.refused", place, started)
             .await
     }
 
@@ -521,25 +536,27 @@ impl Broker {
         Ok(record)
     }
 
-    /// Finishes sign-in: a session bound to the device the ceremony was started for.
+    /// Finishes sign-in: a session on the device the ceremony was started for, or in the browser.
     pub async fn sign_in_finish(
         &self,
         id: Uuid,
         credential: &serde_json::Value,
-    ) -> ServiceResult<SessionIssued> {
+        channel: Channel,
+    ) -> ServiceResult<Opened> {
         let now = self.now();
         let finished = async {
             let mut change = self.store().change().await?;
             let c = self.take(&mut change, id, now).await?;
+            expect_channel(&c, channel)?;
             let Purpose::SignIn { device } = &c.purpose else {
                 return Err(refused("this challenge is not a sign-in"));
             };
             let record = self.verify_assertion(&mut change, &c, credential, now).await?;
-            let issued = self
-                .open_session(&mut change, &c.person, device, &record.id, now)
+            let opened = self
+                .open_session(&mut change, &c.person, device.clone(), &record.id, now)
                 .await?;
             change.commit().await?;
-            Ok(issued)
+            Ok(opened)
         };
         self.refusals_audited("anonymous", "session.refused", &id.to_string(), finished)
             .await
@@ -593,7 +610,7 @@ impl Broker {
                     now,
                     &caller.actor(),
                     "session.stepped_up",
-                    &session.device,
+                    session.place(),
                     json!({ "passkey": record.id }),
                 )
                 .await?;
@@ -610,33 +627,6 @@ impl Broker {
             finished,
         )
         .await
-    }
-
-    /// The caller's passkey confirmation, if it is recent enough to count.
-    pub(super) fn fresh_step_up(&self, caller: &Caller) -> Option<StepUp> {
-        let max_age = self.0.settings.passkeys.step_up_max_age;
-        match caller {
-            Caller::Session { session, .. } if session.stepped_up_within(max_age, self.now()) => {
-                session.stepped_up_at.map(|at| StepUp {
-                    passkey: session.passkey.clone(),
-                    at,
-                })
-            }
-            _ => None,
-        }
-    }
-
-    /// The fresh step-up an approval rests on; refused without one when approvals require it.
-    pub fn approval_step_up(&self, caller: &Caller) -> ServiceResult<Option<StepUp>> {
-        let settings = &self.0.settings.passkeys;
-        let fresh = self.fresh_step_up(caller);
-        if fresh.is_none() && settings.approvals_require_step_up {
-            return Err(refused(format!(
-                "approving needs a passkey confirmation within the last {} minutes: confirm with your passkey and approve again",
-                settings.step_up_max_age.whole_minutes()
-            )));
-        }
-        Ok(fresh)
     }
 
     /// The caller's own passkeys.
@@ -676,39 +666,77 @@ impl Broker {
         Ok(view(&record))
     }
 
-    /// Ends the caller's session (sign out).
-    pub async fn end_session(&self, caller: &Caller) -> ServiceResult<()> {
-        let Caller::Session { digest, session, .. } = caller else {
-            return Err(ServiceError::Invalid(
-                "only a passkey session can be signed out".into(),
-            ));
+    /// Starts registering another passkey for the caller, within a session confirmed by a passkey in
+    /// the last minutes (adding a credential to an account is as sensitive as approving).
+    pub async fn add_passkey_start(&self, caller: &Caller, name: &str) -> ServiceResult<Challenge> {
+        let started = async {
+            let Caller::Session { person, digest, .. } = caller else {
+                return Err(refused(
+                    "adding a passkey needs a passkey session: sign in with your passkey",
+                ));
+            };
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 64 {
+                return Err(ServiceError::Invalid(
+                    "name the new passkey (1 to 64 characters), e.g. \"YubiKey on my keyring\"".into(),
+                ));
+            }
+            if self.fresh_step_up(caller).is_none() {
+                return Err(refused(format!(
+                    "adding a passkey needs a passkey confirmation within the last {} minutes: confirm with your passkey first",
+                    self.0.settings.passkeys.step_up_max_age.whole_minutes()
+                )));
+            }
+            let purpose = Purpose::AddPasskey {
+                session_digest: digest.clone(),
+                name: name.into(),
+            };
+            let mut conn = self.store().read().await?;
+            self.registration_challenge(&mut conn, &person.id, purpose, self.now())
+                .await
         };
-        let now = self.now();
-        let mut change = self.store().change().await?;
-        let mut ended = session.clone();
-        ended.ended_at = Some(now);
-        store::put_session(change.conn(), digest, &ended).await?;
-        change
-            .audit(now, &caller.actor(), "session.ended", &session.device, json!({}))
-            .await?;
-        change.commit().await?;
-        Ok(())
+        self.refusals_audited(&caller.actor(), "passkey.add_refused", name, started)
+            .await
     }
 
-    /// Inside `change`: ends a person's live sessions (only those opened with `passkey`, if given).
-    pub(super) async fn end_sessions_in(
+    /// Finishes registering another passkey for the caller.
+    pub async fn add_passkey_finish(
         &self,
-        change: &mut Change,
-        person: &str,
-        passkey: Option<&str>,
-        now: OffsetDateTime,
-    ) -> ServiceResult<()> {
-        for (digest, mut s) in store::sessions_of(change.conn(), person).await? {
-            if s.ended_at.is_none() && passkey.is_none_or(|p| p == s.passkey) {
-                s.ended_at = Some(now);
-                store::put_session(change.conn(), &digest, &s).await?;
+        caller: &Caller,
+        id: Uuid,
+        credential: &serde_json::Value,
+    ) -> ServiceResult<PasskeyView> {
+        let now = self.now();
+        let finished = async {
+            let Caller::Session { digest, .. } = caller else {
+                return Err(refused(
+                    "adding a passkey needs a passkey session: sign in with your passkey",
+                ));
+            };
+            let mut change = self.store().change().await?;
+            let c = self.take(&mut change, id, now).await?;
+            let Purpose::AddPasskey { session_digest, name } = &c.purpose else {
+                return Err(refused("this challenge is not for adding a passkey"));
+            };
+            if session_digest != digest {
+                return Err(refused("this challenge belongs to another session"));
             }
-        }
-        Ok(())
+            let record = self
+                .register(&mut change, &c, credential, name.clone(), now)
+                .await?;
+            change
+                .audit(
+                    now,
+                    &caller.actor(),
+                    "passkey.added",
+                    &c.person,
+                    json!({ "passkey": record.id, "name": record.name }),
+                )
+                .await?;
+            change.commit().await?;
+            Ok(view(&record))
+        };
+        self.refusals_audited(&caller.actor(), "passkey.add_refused", &id.to_string(), finished)
+            .await
     }
 }

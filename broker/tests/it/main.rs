@@ -6,6 +6,7 @@
 mod api;
 mod audit;
 mod connectors;
+mod console;
 mod listener;
 mod passkeys;
 mod posture;

@@ -18,15 +18,15 @@ use webauthn_authenticator_rs::softtoken::SoftToken;
 use webauthn_authenticator_rs::{AuthenticatorBackend, WebauthnAuthenticator as _};
 use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, Url};
 
-const ORIGIN: &str = "https://localhost:8443";
+pub(crate) const ORIGIN: &str = "https://localhost:8443";
 
-struct Api {
-    h: Harness,
-    app: axum::Router,
+pub(crate) struct Api {
+    pub(crate) h: Harness,
+    pub(crate) app: axum::Router,
 }
 
 /// A person's side: their authenticator and the device they bind.
-struct Holder {
+pub(crate) struct Holder {
     person: &'static str,
     device: String,
     device_key: SigningKey,
@@ -34,7 +34,7 @@ struct Holder {
     token: Option<String>,
 }
 
-fn holder(
+pub(crate) fn holder(
     person: &'static str,
     device: &str,
     seed: u8,
@@ -54,7 +54,7 @@ fn origin() -> Url {
 }
 
 impl Api {
-    async fn new(require_step_up: bool) -> Api {
+    pub(crate) async fn new(require_step_up: bool) -> Api {
         let mut opts = Options::default();
         opts.settings.passkeys.approvals_require_step_up = require_step_up;
         Api::with(opts).await
@@ -69,7 +69,7 @@ impl Api {
         Api { h, app }
     }
 
-    async fn post(&self, uri: &str, body: Value) -> (StatusCode, Value) {
+    pub(crate) async fn post(&self, uri: &str, body: Value) -> (StatusCode, Value) {
         let req = Request::post(uri)
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from(body.to_string()))
@@ -104,7 +104,7 @@ impl Api {
         (status, value)
     }
 
-    async fn invite(&self, person: &str) -> String {
+    pub(crate) async fn invite(&self, person: &str) -> String {
         let (code, _) = self
             .h
             .broker
@@ -115,7 +115,7 @@ impl Api {
     }
 
     /// Enrollment up to the challenge.
-    async fn enroll_start(&self, code: &str, who: &Holder) -> (StatusCode, Value) {
+    pub(crate) async fn enroll_start(&self, code: &str, who: &Holder) -> (StatusCode, Value) {
         let body = json!({
             "invite": code,
             "device": {
@@ -128,7 +128,7 @@ impl Api {
     }
 
     /// The whole enrollment; the holder keeps the session token.
-    async fn enroll(&self, who: &mut Holder) -> Value {
+    pub(crate) async fn enroll(&self, who: &mut Holder) -> Value {
         let code = self.invite(who.person).await;
         let (status, challenge) = self.enroll_start(&code, who).await;
         assert_eq!(status, StatusCode::OK, "{challenge}");
@@ -180,12 +180,12 @@ impl Api {
         .await
     }
 
-    async fn actions(&self) -> Vec<String> {
+    pub(crate) async fn actions(&self) -> Vec<String> {
         self.h.actions().await
     }
 }
 
-fn soft() -> Box<dyn AuthenticatorBackend> {
+pub(crate) fn soft() -> Box<dyn AuthenticatorBackend> {
     Box::new(SoftPasskey::new(true))
 }
 

@@ -1,15 +1,16 @@
 //! Passkeys in a real browser: the broker (on localhost, its self-signed certificate trusted by key)
-//! and `daypass-tunneld`, driven by `daypass --browser`, which prints the broker's ceremony page for
-//! the person to open; headless Chromium opens it with the DevTools virtual authenticator. Enrolling
-//! from an invite, signing in, a cancelled ceremony, a passkey the broker does not know, and a used
-//! invite.
+//! in headless Chromium with the DevTools virtual authenticator. For the app: `daypass-tunneld`,
+//! driven by `daypass --browser`, prints the broker's ceremony page for the person to open. For staff:
+//! the broker's own pages, signing in to a cookie session. Enrolling from an invite, signing in, a
+//! cancelled ceremony, a passkey the broker does not know, a used or expired invite, a forged change.
+//! Screenshots of the broker's pages are kept in `target/debug/test-artifacts/broker-pages/`.
 
-use daypass_e2e::bins::bin;
+use daypass_e2e::bins::{artifacts, bin};
 use daypass_e2e::chromium::Chromium;
 use daypass_e2e::net::pause;
 use daypass_e2e::world::{admin, wait_for};
 use std::io::BufRead as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -128,30 +129,40 @@ fn page_says(browser: &mut Chromium, words: &str) {
     );
 }
 
-#[test]
-fn passkeys_in_the_browser_enroll_sign_in_and_refuse_cancelled_or_unknown_ones() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("broker");
+/// A broker on localhost serving HTTPS with its self-signed certificate, its data in `dir`, with
+/// `people` added as `(id, role)`.
+struct Broker {
+    procs: Processes,
+    origin: String,
+    cert: PathBuf,
+    data: PathBuf,
+}
+
+fn start_broker(dir: &Path, people: &[(&str, &str)]) -> Broker {
+    let data = dir.join("broker");
     std::fs::create_dir_all(&data).unwrap();
-    admin(
-        &data,
-        &[
-            "person",
-            "add",
-            "ana",
-            "--name",
-            "Ana",
-            "--email",
-            "ana@example.com",
-            "--company",
-            "Acme",
-            "--role",
-            "contractor",
-        ],
-    );
+    for (id, role) in people {
+        let email = format!("{id}@example.com");
+        admin(
+            &data,
+            &[
+                "person",
+                "add",
+                id,
+                "--name",
+                id,
+                "--email",
+                &email,
+                "--company",
+                "Acme",
+                "--role",
+                role,
+            ],
+        );
+    }
     let port = free_port();
     let origin = format!("https://localhost:{port}");
-    let config = dir.path().join("broker.toml");
+    let config = dir.join("broker.toml");
     std::fs::write(
         &config,
         format!("passkey_rp_id = \"localhost\"\npasskey_origin = \"{origin}\"\n"),
@@ -171,13 +182,30 @@ fn passkeys_in_the_browser_enroll_sign_in_and_refuse_cancelled_or_unknown_ones()
             &listen,
         ],
         &[],
-        &dir.path().join("broker.log"),
+        &dir.join("broker.log"),
     );
-    let mut procs = Processes(vec![broker]);
+    let procs = Processes(vec![broker]);
     let cert = data.join("broker-cert.pem");
     wait_for("the broker listening", Duration::from_secs(20), || {
         cert.exists() && std::net::TcpStream::connect(&listen).is_ok()
     });
+    Broker {
+        procs,
+        origin,
+        cert,
+        data,
+    }
+}
+
+#[test]
+fn passkeys_in_the_browser_enroll_sign_in_and_refuse_cancelled_or_unknown_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let Broker {
+        mut procs,
+        origin,
+        cert,
+        data,
+    } = start_broker(dir.path(), &[("ana", "contractor")]);
     let key = Command::new("curl")
         .args(["-sS", "--cacert", cert.to_str().unwrap()])
         .arg(format!("{origin}/api/v1/broker-key"))
@@ -253,4 +281,132 @@ fn passkeys_in_the_browser_enroll_sign_in_and_refuse_cancelled_or_unknown_ones()
     let waiting = start_ceremony(&socket, &["login", "--person", "ana"], &[]).unwrap();
     refused_saying(finish_in(&mut browser, waiting), "the browser said");
     drop(procs);
+}
+
+/// Waits until the page shows `words`, saving what it shows as `shot` once it does.
+fn shows(browser: &mut Chromium, words: &str, shot: &Path) {
+    wait_for(
+        &format!("the page saying {words:?}"),
+        Duration::from_secs(10),
+        || browser.text().contains(words),
+    );
+    browser.screenshot(shot);
+}
+
+#[test]
+fn staff_enroll_and_sign_in_on_the_broker_pages_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(
+        dir.path(),
+        &[("ida", "admin"), ("ben", "approver"), ("cy", "helpdesk")],
+    );
+    let shots = artifacts("broker-pages");
+    let invite = |person: &str, ttl: &str| -> String {
+        let out = admin(&broker.data, &["invite", person, "--ttl", ttl]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["invite"].as_str().unwrap().to_string()
+    };
+    let mut browser = Chromium::launch(&broker.cert);
+    let platform = browser.add_authenticator(true);
+
+    // Not signed in: the home page sends the person to sign in.
+    browser.open(&format!("{}/console", broker.origin));
+    shows(&mut browser, "Sign in to Daypass", &shots.join("sign-in.png"));
+
+    // An expired invite is refused with what to do.
+    let stale = invite("ben", "1s");
+    pause(Duration::from_millis(1500));
+    browser.open(&format!("{}/console/enroll", broker.origin));
+    shows(
+        &mut browser,
+        "Create your Daypass passkey",
+        &shots.join("enroll.png"),
+    );
+    browser.fill_and_submit("invite", &stale);
+    shows(&mut browser, "expired", &shots.join("enroll-expired.png"));
+    assert!(browser
+        .text()
+        .contains("ask your Daypass administrator for a new one"));
+
+    // Enroll from an invite: the passkey is made in the browser and the person is signed in.
+    browser.fill_and_submit("invite", &invite("ida", "1h"));
+    shows(&mut browser, "Signed in as", &shots.join("home.png"));
+    let home = browser.text();
+    assert!(home.contains("(ida)") && home.contains("admin"), "{home}");
+    assert_eq!(
+        browser.eval("document.cookie"),
+        serde_json::json!(""),
+        "the session cookie is hidden from scripts"
+    );
+
+    // A forged change from the page's own script, without the CSRF token, is refused.
+    let forged = browser.eval(
+        "fetch('/console/sign-out', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'csrf=guess' }).then(async r => [r.status, (await r.json()).detail])",
+    );
+    assert_eq!(forged[0], serde_json::json!(403), "{forged}");
+    assert!(
+        forged[1].as_str().unwrap().contains("reload the page"),
+        "{forged}"
+    );
+    browser.open(&format!("{}/console", broker.origin));
+    shows(
+        &mut browser,
+        "Signed in as",
+        &shots.join("home-after-forgery.png"),
+    );
+
+    // Sign out with the page's own button, then sign in again with the passkey.
+    browser.eval("document.querySelector('form[action=\"/console/sign-out\"]').requestSubmit()");
+    shows(&mut browser, "Sign in to Daypass", &shots.join("signed-out.png"));
+    browser.fill_and_submit("person", "ida");
+    shows(&mut browser, "Signed in as", &shots.join("home-again.png"));
+
+    // Declined user verification: nothing is signed in, the page says so.
+    browser.eval("document.querySelector('form[action=\"/console/sign-out\"]').requestSubmit()");
+    shows(
+        &mut browser,
+        "Sign in to Daypass",
+        &shots.join("signed-out-again.png"),
+    );
+    browser.call(
+        "WebAuthn.setUserVerified",
+        serde_json::json!({ "authenticatorId": platform, "isUserVerified": false }),
+    );
+    browser.fill_and_submit("person", "ida");
+    shows(
+        &mut browser,
+        "No passkey was used",
+        &shots.join("sign-in-cancelled.png"),
+    );
+
+    // An authenticator without ida's passkey: the browser cannot tell the page more than that.
+    browser.remove_authenticator(&platform);
+    browser.add_authenticator(true);
+    browser.open(&format!("{}/console/sign-in", broker.origin));
+    shows(
+        &mut browser,
+        "Sign in to Daypass",
+        &shots.join("sign-in-before-unknown.png"),
+    );
+    browser.fill_and_submit("person", "ida");
+    shows(
+        &mut browser,
+        "No passkey was used",
+        &shots.join("sign-in-unknown-passkey.png"),
+    );
+
+    // Someone the broker does not know: the broker's refusal is shown.
+    browser.fill_and_submit("person", "nobody");
+    shows(
+        &mut browser,
+        "unknown person: check your user name",
+        &shots.join("sign-in-unknown-person.png"),
+    );
+    browser.open(&format!("{}/console", broker.origin));
+    shows(
+        &mut browser,
+        "Sign in to Daypass",
+        &shots.join("still-signed-out.png"),
+    );
+    drop(broker.procs);
 }

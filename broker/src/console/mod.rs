@@ -1,0 +1,113 @@
+//! The broker's web pages for the people who are not contractors in the app (approvers, helpdesk,
+//! admins, auditors; contractors may use them too): signing in and enrolling with a passkey in the
+//! browser, a browser session in a cookie, and the signed-in person's home. Server-rendered HTML;
+//! script only for the WebAuthn ceremonies. Every response carries a strict Content-Security-Policy;
+//! every change must come from the broker's own origin and carry the session's CSRF token.
+
+mod ceremonies;
+mod pages;
+mod visitor;
+
+pub use visitor::{csrf_token, COOKIE_NAME, CSRF_HEADER};
+
+use crate::api::{ApiError, ApiPath, AppState};
+use axum::extract::State;
+use axum::http::header::{self, LOCATION, SET_COOKIE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use maud::Markup;
+use serde::Deserialize;
+use visitor::{cleared_cookie, Visitor};
+
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
+                   img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// An HTML page with the console's security headers; never cached (it shows personal data).
+fn page(markup: Markup) -> Response {
+    (
+        [
+            (header::CONTENT_SECURITY_POLICY, CSP),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            // Not `no-referrer`: with it browsers send `Origin: null` on the pages' own forms.
+            (header::REFERRER_POLICY, "same-origin"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::X_FRAME_OPTIONS, "DENY"),
+        ],
+        markup,
+    )
+        .into_response()
+}
+
+fn see_other(to: &'static str) -> Response {
+    (StatusCode::SEE_OTHER, [(LOCATION, HeaderValue::from_static(to))]).into_response()
+}
+
+async fn home(State(s): State<AppState>, visitor: Visitor) -> Result<Response, ApiError> {
+    let person = visitor.caller.person()?;
+    let crate::service::Caller::Session { session, .. } = &visitor.caller else {
+        return Err(ApiError::unauthenticated("sign in with your passkey first"));
+    };
+    let passkeys = s.broker.passkeys(&visitor.caller).await?;
+    let who = pages::Signed {
+        id: &person.id,
+        name: &person.name,
+        roles: person.roles.iter().map(|r| r.to_string()).collect(),
+        session_ends: session.expires_at,
+        csrf: visitor.csrf(),
+    };
+    Ok(page(pages::home(&who, &passkeys)))
+}
+
+/// The one field of the console's plain forms.
+#[derive(Debug, Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn sign_out(
+    State(s): State<AppState>,
+    visitor: Visitor,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ApiError> {
+    visitor.confirm(Some(&form.csrf))?;
+    s.broker.end_session(&visitor.caller).await?;
+    let mut response = see_other("/console/sign-in");
+    response.headers_mut().insert(SET_COOKIE, cleared_cookie());
+    Ok(response)
+}
+
+async fn revoke_passkey(
+    State(s): State<AppState>,
+    visitor: Visitor,
+    ApiPath(id): ApiPath<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ApiError> {
+    visitor.confirm(Some(&form.csrf))?;
+    s.broker.revoke_passkey(&visitor.caller, &id).await?;
+    Ok(see_other("/console"))
+}
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/console", get(home))
+        .route("/console/sign-in", get(|| async { page(pages::sign_in()) }))
+        .route("/console/enroll", get(|| async { page(pages::enroll()) }))
+        .route(
+            "/console/needs-script",
+            post(|| async { page(pages::needs_script()) }),
+        )
+        .route("/console/sign-out", post(sign_out))
+        .route("/console/passkeys/{id}/revoke", post(revoke_passkey))
+        .route("/console/api/sign-in/start", post(ceremonies::sign_in_start))
+        .route("/console/api/sign-in/finish", post(ceremonies::sign_in_finish))
+        .route("/console/api/enroll/start", post(ceremonies::enroll_start))
+        .route("/console/api/enroll/finish", post(ceremonies::enroll_finish))
+        .route("/console/api/step-up/start", post(ceremonies::step_up_start))
+        .route("/console/api/step-up/finish", post(ceremonies::step_up_finish))
+        .route("/console/api/passkeys/add/start", post(ceremonies::add_start))
+        .route("/console/api/passkeys/add/finish", post(ceremonies::add_finish))
+        .layer(axum::middleware::from_fn_with_state(state, visitor::same_origin))
+}

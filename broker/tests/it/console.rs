@@ -1,0 +1,375 @@
+//! The broker's pages through the router, with software authenticators: staff enroll from an invite
+//! and sign in in the browser to a cookie session; the session is refused where it does not belong
+//! (as a bearer token, for an app ceremony), every change needs the broker's origin and the session's
+//! CSRF token, sessions end by sign-out and by expiry, and another passkey needs a fresh confirmation.
+
+use crate::passkeys::{holder, soft, Api, ORIGIN};
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Request, StatusCode};
+use daypass_broker::service::Caller;
+use serde_json::{json, Value};
+use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+use webauthn_authenticator_rs::{AuthenticatorBackend, WebauthnAuthenticator as _};
+use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, Url};
+
+/// A browser: its authenticator and its cookie jar (the one session cookie).
+struct Browser {
+    authenticator: Box<dyn AuthenticatorBackend>,
+    cookie: Option<String>,
+}
+
+impl Browser {
+    fn new() -> Browser {
+        Browser {
+            authenticator: soft(),
+            cookie: None,
+        }
+    }
+}
+
+/// What came back: status, headers, body text.
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+async fn raw(api: &Api, req: Request<Body>) -> Reply {
+    use tower::ServiceExt as _;
+    let resp = api.app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+async fn get(api: &Api, b: &Browser, path: &str) -> Reply {
+    let mut req = Request::get(path);
+    if let Some(c) = &b.cookie {
+        req = req.header(header::COOKIE, c);
+    }
+    raw(api, req.body(Body::empty()).unwrap()).await
+}
+
+/// A script's POST from the broker's page (origin, cookie, and the CSRF token if given).
+async fn call(api: &Api, b: &Browser, path: &str, csrf: Option<&str>, body: Value) -> Reply {
+    let mut req = Request::post(path)
+        .header(header::ORIGIN, ORIGIN)
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(c) = &b.cookie {
+        req = req.header(header::COOKIE, c);
+    }
+    if let Some(t) = csrf {
+        req = req.header("x-csrf-token", t);
+    }
+    raw(api, req.body(Body::from(body.to_string())).unwrap()).await
+}
+
+/// A plain form POST, with the origin given (or none).
+async fn form(api: &Api, b: &Browser, path: &str, origin: Option<&str>, fields: &str) -> Reply {
+    let mut req = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(o) = origin {
+        req = req.header(header::ORIGIN, o);
+    }
+    if let Some(c) = &b.cookie {
+        req = req.header(header::COOKIE, c);
+    }
+    raw(api, req.body(Body::from(fields.to_string())).unwrap()).await
+}
+
+/// Runs one ceremony of the pages (`sign-in`, `enroll`, `step-up`, `passkeys/add`) with the browser's
+/// authenticator; keeps the cookie it sets.
+async fn ceremony(api: &Api, b: &mut Browser, kind: &str, csrf: Option<&str>, start: Value) -> Reply {
+    let started = call(api, b, &format!("/console/api/{kind}/start"), csrf, start).await;
+    assert_eq!(started.status, StatusCode::OK, "{kind} start: {}", started.body);
+    let challenge = started.json();
+    let origin = Url::parse(ORIGIN).unwrap();
+    let credential = if challenge["options"]["publicKey"]["user"].is_object() {
+        let options: CreationChallengeResponse =
+            serde_json::from_value(challenge["options"].clone()).unwrap();
+        serde_json::to_value(b.authenticator.do_registration(origin, options).unwrap()).unwrap()
+    } else {
+        let options: RequestChallengeResponse = serde_json::from_value(challenge["options"].clone()).unwrap();
+        serde_json::to_value(b.authenticator.do_authentication(origin, options).unwrap()).unwrap()
+    };
+    let answer = json!({ "ceremony": challenge["ceremony"], "credential": credential });
+    let finished = call(api, b, &format!("/console/api/{kind}/finish"), csrf, answer).await;
+    if let Some(set) = finished.headers.get(header::SET_COOKIE) {
+        let pair = set.to_str().unwrap().split(';').next().unwrap().to_string();
+        b.cookie = Some(pair);
+    }
+    finished
+}
+
+/// The CSRF token of the home page the browser is shown.
+async fn csrf_of_home(api: &Api, b: &Browser) -> String {
+    let home = get(api, b, "/console").await;
+    assert_eq!(home.status, StatusCode::OK, "{}", home.body);
+    let at = home.body.find("name=\"csrf-token\" content=\"").unwrap();
+    let rest = &home.body[at + "name=\"csrf-token\" content=\"".len()..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+fn redirected_to_sign_in(r: &Reply) -> bool {
+    r.status == StatusCode::SEE_OTHER && r.headers.get(header::LOCATION).unwrap() == "/console/sign-in"
+}
+
+#[tokio::test]
+async fn staff_enroll_and_sign_in_in_the_browser_to_a_cookie_session_that_stays_there() {
+    let api = Api::new(true).await;
+    let mut browser = Browser::new();
+    assert!(redirected_to_sign_in(&get(&api, &browser, "/console").await));
+    let sign_in_page = get(&api, &browser, "/console/sign-in").await;
+    let csp = sign_in_page.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
+
+    // Enroll from an invite, no device: the cookie is host-only, secure, hidden from scripts.
+    let code = api.invite("ida").await;
+    let enrolled = ceremony(&api, &mut browser, "enroll", None, json!({ "invite": code })).await;
+    assert_eq!(enrolled.status, StatusCode::OK, "{}", enrolled.body);
+    let set = enrolled.headers[header::SET_COOKIE].to_str().unwrap();
+    for part in ["__Host-daypass=dpw_", "Secure", "HttpOnly", "SameSite=Strict"] {
+        assert!(set.contains(part), "{set}");
+    }
+    let home = get(&api, &browser, "/console").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.contains("Signed in as"), "{}", home.body);
+    assert!(
+        home.body.contains("(ida)") && home.body.contains("admin"),
+        "{}",
+        home.body
+    );
+    assert!(home.body.contains("first passkey"));
+
+    // The cookie's token is not an API token, and an app's session token is not a cookie.
+    let token = browser
+        .cookie
+        .clone()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_string();
+    let as_bearer = Request::get("/api/v1/me")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(raw(&api, as_bearer).await.status, StatusCode::UNAUTHORIZED);
+    let mut ana = holder("ana", "ana-desk", 11, soft());
+    let app_session = api.enroll(&mut ana).await;
+    let stolen = Browser {
+        authenticator: soft(),
+        cookie: Some(format!(
+            "__Host-daypass={}",
+            app_session["token"].as_str().unwrap()
+        )),
+    };
+    assert!(redirected_to_sign_in(&get(&api, &stolen, "/console").await));
+
+    // A ceremony finishes only where it started.
+    let started = call(
+        &api,
+        &browser,
+        "/console/api/sign-in/start",
+        None,
+        json!({ "person": "ida" }),
+    )
+    .await;
+    let challenge = started.json();
+    let options: RequestChallengeResponse = serde_json::from_value(challenge["options"].clone()).unwrap();
+    let credential = browser
+        .authenticator
+        .do_authentication(Url::parse(ORIGIN).unwrap(), options)
+        .unwrap();
+    let (status, problem) = api
+        .post(
+            "/api/v1/passkeys/sign-in/finish",
+            json!({ "ceremony": challenge["ceremony"], "credential": credential }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("broker's page"),
+        "{problem}"
+    );
+
+    // Signing out needs the session's CSRF token and the broker's origin.
+    let csrf = csrf_of_home(&api, &browser).await;
+    let forged = form(&api, &browser, "/console/sign-out", Some(ORIGIN), "csrf=guess").await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(forged.json()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("reload the page"));
+    let elsewhere = form(
+        &api,
+        &browser,
+        "/console/sign-out",
+        Some("https://evil.example"),
+        &format!("csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(elsewhere.status, StatusCode::FORBIDDEN);
+    assert!(elsewhere.json()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("evil.example"));
+    let no_origin = form(&api, &browser, "/console/sign-out", None, &format!("csrf={csrf}")).await;
+    assert_eq!(no_origin.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        get(&api, &browser, "/console").await.status,
+        StatusCode::OK,
+        "still signed in"
+    );
+    let out = form(
+        &api,
+        &browser,
+        "/console/sign-out",
+        Some(ORIGIN),
+        &format!("csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(out.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    assert!(redirected_to_sign_in(&get(&api, &browser, "/console").await));
+
+    // Sign in again with the passkey; the session ends by itself at its end.
+    let signed = ceremony(&api, &mut browser, "sign-in", None, json!({ "person": "ida" })).await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
+    assert_eq!(signed.json()["next"], "/console");
+    assert_eq!(get(&api, &browser, "/console").await.status, StatusCode::OK);
+    api.h.clock.advance(time::Duration::hours(12));
+    assert!(redirected_to_sign_in(&get(&api, &browser, "/console").await));
+
+    let actions = api.actions().await;
+    for a in [
+        "passkey.enrolled",
+        "session.opened",
+        "session.ended",
+        "session.refused",
+    ] {
+        assert!(actions.contains(&a.to_string()), "{a} in {actions:?}");
+    }
+}
+
+#[tokio::test]
+async fn another_passkey_needs_a_fresh_confirmation_and_then_signs_in_too() {
+    let api = Api::new(true).await;
+    let mut browser = Browser::new();
+    let code = api.invite("ben").await;
+    let enrolled = ceremony(&api, &mut browser, "enroll", None, json!({ "invite": code })).await;
+    assert_eq!(enrolled.status, StatusCode::OK, "{}", enrolled.body);
+    let csrf = csrf_of_home(&api, &browser).await;
+
+    // Without the CSRF token, nothing starts; a stale confirmation is not enough.
+    let no_token = call(
+        &api,
+        &browser,
+        "/console/api/passkeys/add/start",
+        None,
+        json!({ "name": "key" }),
+    )
+    .await;
+    assert_eq!(no_token.status, StatusCode::FORBIDDEN);
+    api.h.clock.advance(time::Duration::minutes(6));
+    let stale = call(
+        &api,
+        &browser,
+        "/console/api/passkeys/add/start",
+        Some(&csrf),
+        json!({ "name": "key" }),
+    )
+    .await;
+    assert_eq!(stale.status, StatusCode::FORBIDDEN);
+    assert!(stale.json()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("confirm with your passkey first"));
+    let unnamed = call(
+        &api,
+        &browser,
+        "/console/api/passkeys/add/start",
+        Some(&csrf),
+        json!({ "name": " " }),
+    )
+    .await;
+    assert_eq!(unnamed.status, StatusCode::BAD_REQUEST);
+
+    // Confirm, then add a security key.
+    let confirmed = ceremony(&api, &mut browser, "step-up", Some(&csrf), json!({})).await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+    let first = std::mem::replace(&mut browser.authenticator, Box::new(SoftPasskey::new(true)));
+    let added = ceremony(
+        &api,
+        &mut browser,
+        "passkeys/add",
+        Some(&csrf),
+        json!({ "name": "YubiKey <5>" }),
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    assert_eq!(added.json()["name"], "YubiKey <5>");
+    let home = get(&api, &browser, "/console").await;
+    assert!(home.body.contains("YubiKey &lt;5&gt;") && home.body.contains("first passkey"));
+
+    // The new key signs in on its own; then the first one is revoked from the page.
+    browser.cookie = None;
+    let signed = ceremony(&api, &mut browser, "sign-in", None, json!({ "person": "ben" })).await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
+    let csrf = csrf_of_home(&api, &browser).await;
+    let ben = Caller::Person(api.h.person("ben").await);
+    let mine = api.h.broker.passkeys(&ben).await.unwrap();
+    let old = mine.iter().find(|p| p.name == "first passkey").unwrap();
+    let revoked = form(
+        &api,
+        &browser,
+        &format!("/console/passkeys/{}/revoke", old.id),
+        Some(ORIGIN),
+        &format!("csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER, "{}", revoked.body);
+    browser.authenticator = first;
+    browser.cookie = None;
+    let started = call(
+        &api,
+        &browser,
+        "/console/api/sign-in/start",
+        None,
+        json!({ "person": "ben" }),
+    )
+    .await;
+    let options: RequestChallengeResponse =
+        serde_json::from_value(started.json()["options"].clone()).unwrap();
+    assert!(
+        browser
+            .authenticator
+            .do_authentication(Url::parse(ORIGIN).unwrap(), options)
+            .is_err(),
+        "the revoked key is no longer offered"
+    );
+    let actions = api.actions().await;
+    for a in [
+        "passkey.add_refused",
+        "session.stepped_up",
+        "passkey.added",
+        "passkey.revoked",
+    ] {
+        assert!(actions.contains(&a.to_string()), "{a} in {actions:?}");
+    }
+}
