@@ -16,6 +16,10 @@ command -v wireguard-go >/dev/null || need_packages+=(wireguard-go)
 command -v curl >/dev/null || need_packages+=(curl ca-certificates)  # the end-to-end tests call the broker's API
 command -v chromium >/dev/null || need_packages+=(chromium)  # passkeys in a real browser (DevTools virtual authenticator)
 command -v openssl >/dev/null || need_packages+=(openssl)  # the browser test pins the broker's certificate by its key
+# USB security keys (daypass-tunnel's security-key feature): udev, and libclang for fido-hid-rs's bindgen.
+pkg-config --exists libudev 2>/dev/null || need_packages+=(libudev-dev)
+ls /usr/lib/llvm-*/lib/libclang.so.1 >/dev/null 2>&1 || need_packages+=(libclang1-14)
+ls /usr/lib/llvm-*/lib/clang/*/include/stddef.h >/dev/null 2>&1 || need_packages+=(libclang-common-14-dev)
 if ((${#need_packages[@]})); then
   echo "== installing ${need_packages[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -55,8 +59,9 @@ cargo clippy --workspace --all-targets "${features[@]}" --quiet -- -D warnings
 echo "== type-check platform code for Windows and macOS"
 for t in "${cross_targets[@]}"; do
   cargo check --quiet -p daypass-posture --target "$t"
-  # Without the HTTPS broker client: ring's C parts need a C compiler for the target.
-  cargo check --quiet -p daypass-tunnel --lib --no-default-features --target "$t"
+  # Without the HTTPS broker client: ring's C parts need a C compiler for the target. With the native
+  # authenticators (Windows WebAuthn API; USB security keys on macOS).
+  cargo check --quiet -p daypass-tunnel --lib --no-default-features --features security-key --target "$t"
 done
 echo "== fuzz the posture parsers"
 bash scripts/fuzz.sh "${DAYPASS_FUZZ_SECONDS:-30}"

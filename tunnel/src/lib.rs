@@ -3,7 +3,7 @@
 //! tunnel (`split` plans it, `interface` does it) up and down; `ipc` serves the app and the
 //! `daypass` CLI; `poller` and `errands` talk to the `broker`; `secrets` and `device` keep the keys, `kept` the session across restarts.
 
-#[cfg(feature = "soft-authenticator")]
+#[cfg(any(feature = "soft-authenticator", feature = "security-key"))]
 pub mod authenticator;
 pub mod broker;
 #[cfg(feature = "broker-http")]

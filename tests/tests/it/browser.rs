@@ -266,6 +266,26 @@ fn passkeys_in_the_browser_enroll_sign_in_and_refuse_cancelled_or_unknown_ones()
         "{answer}"
     );
 
+    // Without --browser the native authenticator answers: a USB security key, and none is plugged
+    // into this machine, which `daypass` says at once.
+    let usb = Command::new(bin("daypass"))
+        .arg("--socket")
+        .arg(&socket)
+        .args(["--json", "login", "--person", "ana"])
+        .output()
+        .unwrap();
+    let answer: serde_json::Value =
+        serde_json::from_slice(usb.stdout.split(|b| *b == b'\n').next().unwrap_or_default())
+            .unwrap_or_default();
+    assert_eq!(usb.status.code(), Some(1), "{answer}");
+    assert!(
+        answer["refused"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no FIDO2 security key is plugged in"),
+        "{answer}"
+    );
+
     // The person declines (the authenticator does not verify them): nothing is signed in.
     browser.call(
         "WebAuthn.setUserVerified",

@@ -29,8 +29,9 @@ struct Cli {
     /// Print the service's answer as JSON.
     #[arg(long, global = true)]
     json: bool,
-    /// Confirm passkeys in the system browser (platform and synced passkeys): open the address
-    /// printed, the answer comes back to this command on a loopback port.
+    /// Confirm passkeys in the system browser (platform, synced and phone passkeys): open the
+    /// address printed, the answer comes back to this command on a loopback port. Without it, a
+    /// security key plugged in over USB answers (on Windows: Windows' own passkey dialog).
     #[arg(long, global = true)]
     browser: bool,
     /// Answer passkey ceremonies with the software token in this file (made if missing; tests and
@@ -196,7 +197,6 @@ async fn converse(cli: &Cli, message: &ToService, wait: bool) -> Result<ExitCode
         let credential = if cli.browser {
             in_browser(ceremony, &origin).await?
         } else {
-            eprintln!("Confirm with your passkey…");
             answer_ceremony(cli, options, &origin)?
         };
         answer = client.ask(&ToService::FinishCeremony { credential }).await?;
@@ -257,29 +257,38 @@ async fn in_browser(ceremony: uuid::Uuid, origin: &str) -> Result<serde_json::Va
     loopback.answer().await.map_err(authenticator_refused)
 }
 
-/// The authenticator's answer to a passkey ceremony.
-#[cfg(feature = "soft-authenticator")]
+/// The authenticator's answer to a passkey ceremony: the software token when one is given (tests),
+/// else the native authenticator (a USB security key; Windows' own dialog on Windows).
+#[cfg_attr(not(feature = "soft-authenticator"), allow(unused_variables))]
 fn answer_ceremony(
     cli: &Cli,
     options: serde_json::Value,
     origin: &str,
 ) -> Result<serde_json::Value, ClientError> {
-    let file = cli.soft_authenticator.as_deref().ok_or_else(|| {
-        authenticator_refused("no authenticator: give --browser or --soft-authenticator FILE".into())
-    })?;
-    daypass_tunnel::authenticator::SoftAuthenticator::open(file)
-        .and_then(|mut a| a.answer(options, origin))
+    #[cfg(feature = "soft-authenticator")]
+    if let Some(file) = cli.soft_authenticator.as_deref() {
+        return daypass_tunnel::authenticator::SoftAuthenticator::open(file)
+            .and_then(|mut a| a.answer(options, origin))
+            .map_err(authenticator_refused);
+    }
+    native_answer(options, origin)
+}
+
+#[cfg(feature = "security-key")]
+fn native_answer(options: serde_json::Value, origin: &str) -> Result<serde_json::Value, ClientError> {
+    // It blocks on the device (PIN prompt, touch) and runs its own runtime: on a thread of its own
+    // (this command has nothing else to do meanwhile).
+    let origin = origin.to_string();
+    std::thread::spawn(move || daypass_tunnel::authenticator::native(options, &origin))
+        .join()
+        .unwrap_or_else(|_| Err("the authenticator stopped unexpectedly".into()))
         .map_err(authenticator_refused)
 }
 
-#[cfg(not(feature = "soft-authenticator"))]
-fn answer_ceremony(
-    _cli: &Cli,
-    _options: serde_json::Value,
-    _origin: &str,
-) -> Result<serde_json::Value, ClientError> {
+#[cfg(not(feature = "security-key"))]
+fn native_answer(_options: serde_json::Value, _origin: &str) -> Result<serde_json::Value, ClientError> {
     Err(authenticator_refused(
-        "confirm in the browser with --browser (USB security keys directly are not supported yet)".into(),
+        "this build of daypass has no native authenticator (feature security-key): confirm in the browser with --browser".into(),
     ))
 }
 

@@ -1,12 +1,8 @@
-//! The authenticator the `daypass` CLI answers passkey ceremonies with. Today: a software token kept
-//! in a file (built only with the `soft-authenticator` feature, for tests and demos: its key is not
-//! in hardware). It answers as a page at the broker's origin would; the broker checks origin, RP ID,
-//! user verification and counter as for any authenticator.
+//! A software token kept in a file (built only with the `soft-authenticator` feature, for tests and
+//! demos: its key is not in hardware).
 
 use std::path::{Path, PathBuf};
-use webauthn_authenticator_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, Url};
 use webauthn_authenticator_rs::softtoken::SoftToken;
-use webauthn_authenticator_rs::WebauthnAuthenticator as _;
 
 pub struct SoftAuthenticator {
     file: PathBuf,
@@ -43,26 +39,7 @@ impl SoftAuthenticator {
     /// Answers a registration or an authentication challenge, then keeps the token (its new
     /// credential or counter) in its file.
     pub fn answer(&mut self, options: serde_json::Value, origin: &str) -> Result<serde_json::Value, String> {
-        let origin = Url::parse(origin).map_err(|e| format!("the broker's origin {origin:?}: {e}"))?;
-        let registering = options["publicKey"].get("user").is_some();
-        let answer = if registering {
-            let options: CreationChallengeResponse = serde_json::from_value(options)
-                .map_err(|e| format!("a registration challenge this client does not understand: {e}"))?;
-            let credential = self
-                .token
-                .do_registration(origin, options)
-                .map_err(|e| format!("the authenticator refused: {e:?}"))?;
-            serde_json::to_value(credential)
-        } else {
-            let options: RequestChallengeResponse = serde_json::from_value(options)
-                .map_err(|e| format!("a sign-in challenge this client does not understand: {e}"))?;
-            let credential = self
-                .token
-                .do_authentication(origin, options)
-                .map_err(|e| format!("the authenticator refused: {e:?}"))?;
-            serde_json::to_value(credential)
-        }
-        .map_err(|e| e.to_string())?;
+        let answer = super::answer_with(&mut self.token, options, origin)?;
         self.save()?;
         Ok(answer)
     }
