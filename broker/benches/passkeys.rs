@@ -91,10 +91,12 @@ async fn run() -> Result<()> {
         "report_public_key": b64.encode(device_key.verifying_key().as_bytes()),
     });
     let mut passkey = SoftPasskey::new(true);
+    let verifier = "the-bench-app-code-verifier";
+    let code_challenge = daypass_proto::pkce::challenge_of(verifier);
     let challenge = post(
         &client,
         api("enroll/start"),
-        json!({ "invite": invite.expose_secret(), "device": device }),
+        json!({ "invite": invite.expose_secret(), "device": device, "code_challenge": code_challenge }),
     )
     .await?;
     let options: CreationChallengeResponse = serde_json::from_value(challenge["options"].clone())?;
@@ -104,7 +106,7 @@ async fn run() -> Result<()> {
     post(
         &client,
         api("enroll/finish"),
-        json!({ "ceremony": challenge["ceremony"], "credential": credential }),
+        json!({ "ceremony": challenge["ceremony"], "credential": credential, "code_verifier": verifier }),
     )
     .await?;
 
@@ -114,7 +116,7 @@ async fn run() -> Result<()> {
         let challenge = post(
             &client,
             api("sign-in/start"),
-            json!({ "person": "ana", "device": "ana-laptop" }),
+            json!({ "person": "ana", "device": "ana-laptop", "code_challenge": code_challenge }),
         )
         .await?;
         let options: RequestChallengeResponse = serde_json::from_value(challenge["options"].clone())?;
@@ -124,7 +126,7 @@ async fn run() -> Result<()> {
         let session = post(
             &client,
             api("sign-in/finish"),
-            json!({ "ceremony": challenge["ceremony"], "credential": credential }),
+            json!({ "ceremony": challenge["ceremony"], "credential": credential, "code_verifier": verifier }),
         )
         .await?;
         session["token"].as_str().context("a session token")?;

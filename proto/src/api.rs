@@ -218,6 +218,9 @@ pub struct EnrollStart {
     /// What to call the passkey, e.g. "YubiKey 5C".
     #[serde(default)]
     pub passkey_name: String,
+    /// PKCE (S256): base64url SHA-256 of a random code verifier the caller keeps; the finish call
+    /// must present the verifier (`daypass_proto::pkce`).
+    pub code_challenge: String,
 }
 
 /// Body of `POST /api/v1/passkeys/sign-in/start`.
@@ -227,6 +230,8 @@ pub struct SignInStart {
     pub person: String,
     /// The enrolled device the session will be bound to.
     pub device: String,
+    /// PKCE (S256), as for enrollment.
+    pub code_challenge: String,
 }
 
 /// A ceremony's challenge: hand `options` to the authenticator (`navigator.credentials.create/get`),
@@ -248,6 +253,10 @@ pub struct CeremonyAnswer {
     pub ceremony: Uuid,
     #[schema(value_type = Object)]
     pub credential: serde_json::Value,
+    /// The PKCE code verifier of an enrollment or sign-in the app started (not for step-up, nor on
+    /// the broker's own pages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_verifier: Option<String>,
 }
 
 /// A new session, bound to one device: every request with `token` must be signed with that device's

@@ -6,6 +6,7 @@ pub mod grant;
 #[cfg(feature = "http-client")]
 pub mod http;
 pub mod ipc;
+pub mod pkce;
 pub mod problem;
 pub mod request_signature;
 pub mod resource;

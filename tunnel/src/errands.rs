@@ -49,11 +49,29 @@ pub struct Errands<B> {
     pub ceremony: std::sync::Mutex<Option<Pending>>,
 }
 
-/// A passkey ceremony waiting for the authenticator's answer.
+/// A passkey ceremony waiting for the authenticator's answer, with the PKCE code verifier this
+/// service keeps (only its challenge went to the broker; the answer comes back through the
+/// unprivileged CLI and the browser, the verifier never does).
+#[derive(Debug)]
+pub struct Pending {
+    kind: CeremonyKind,
+    ceremony: uuid::Uuid,
+    code_verifier: SecretString,
+}
+
 #[derive(Debug, Clone, Copy)]
-pub enum Pending {
-    Enroll(uuid::Uuid),
-    SignIn(uuid::Uuid),
+enum CeremonyKind {
+    Enroll,
+    SignIn,
+}
+
+/// A fresh PKCE code verifier (32 random bytes, base64url) and its S256 challenge.
+fn code_verifier() -> (SecretString, String) {
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    let verifier = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let challenge = daypass_proto::pkce::challenge_of(&verifier);
+    (SecretString::from(verifier), challenge)
 }
 
 impl<B: Broker> Errands<B> {
@@ -100,9 +118,13 @@ impl<B: Broker> Errands<B> {
         Ok(Answer::SignedIn { person })
     }
 
-    fn hand_out(&self, challenge: Challenge, pending: Pending) -> Reply {
+    fn hand_out(&self, challenge: Challenge, kind: CeremonyKind, code_verifier: SecretString) -> Reply {
         if let Ok(mut slot) = self.ceremony.lock() {
-            *slot = Some(pending);
+            *slot = Some(Pending {
+                kind,
+                ceremony: challenge.ceremony,
+                code_verifier,
+            });
         }
         Ok(Answer::Ceremony {
             ceremony: challenge.ceremony,
@@ -113,6 +135,7 @@ impl<B: Broker> Errands<B> {
 
     /// Starts enrolling this device (its keys) from an invite.
     pub async fn enroll(&self, invite: String) -> Reply {
+        let (code_verifier, code_challenge) = code_verifier();
         let body = EnrollStart {
             invite: invite.trim().to_string(),
             device: DeviceToBind {
@@ -122,43 +145,41 @@ impl<B: Broker> Errands<B> {
                 report_public_key: B64.encode(self.report_key.verifying_key().as_bytes()),
             },
             passkey_name: String::new(),
+            code_challenge,
         };
         let challenge = self.broker.enroll_start(&body).await?;
-        let id = challenge.ceremony;
-        self.hand_out(challenge, Pending::Enroll(id))
+        self.hand_out(challenge, CeremonyKind::Enroll, code_verifier)
     }
 
     /// Starts signing in with a passkey, for a session bound to this device.
     pub async fn sign_in(&self, person: String) -> Reply {
+        let (code_verifier, code_challenge) = code_verifier();
         let body = SignInStart {
             person: person.trim().to_string(),
             device: self.device.clone(),
+            code_challenge,
         };
         let challenge = self.broker.sign_in_start(&body).await?;
-        let id = challenge.ceremony;
-        self.hand_out(challenge, Pending::SignIn(id))
+        self.hand_out(challenge, CeremonyKind::SignIn, code_verifier)
     }
 
     /// The authenticator answered: the broker checks it and opens a session bound to this device.
     pub async fn finish_ceremony(&self, credential: serde_json::Value) -> Reply {
         let pending = self.ceremony.lock().ok().and_then(|mut slot| slot.take());
-        let issued = match pending {
-            Some(Pending::Enroll(ceremony)) => {
-                self.broker
-                    .enroll_finish(&CeremonyAnswer { ceremony, credential })
-                    .await?
-            }
-            Some(Pending::SignIn(ceremony)) => {
-                self.broker
-                    .sign_in_finish(&CeremonyAnswer { ceremony, credential })
-                    .await?
-            }
-            None => {
-                return Err(refusal(
-                    "bad-request",
-                    "no passkey ceremony is waiting: start with daypass enroll or daypass login --person",
-                ))
-            }
+        let Some(pending) = pending else {
+            return Err(refusal(
+                "bad-request",
+                "no passkey ceremony is waiting: start with daypass enroll or daypass login --person",
+            ));
+        };
+        let answer = CeremonyAnswer {
+            ceremony: pending.ceremony,
+            credential,
+            code_verifier: Some(pending.code_verifier.expose_secret().to_string()),
+        };
+        let issued = match pending.kind {
+            CeremonyKind::Enroll => self.broker.enroll_finish(&answer).await?,
+            CeremonyKind::SignIn => self.broker.sign_in_finish(&answer).await?,
         };
         if issued.device != self.device {
             return Err(refusal(

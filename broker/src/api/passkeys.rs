@@ -3,14 +3,19 @@
 
 use super::error::{ApiJson, ApiPath, ApiResult};
 use super::{AppState, Authed};
-use crate::domain::passkey::Channel;
-use crate::service::StepUp;
+use crate::service::{Finisher, FromApp, StepUp};
 use axum::extract::State;
 use daypass_proto::api::{CeremonyAnswer, Challenge, EnrollStart, PasskeyView, SessionIssued, SignInStart};
 use daypass_proto::Problem;
 use secrecy::SecretString;
 use serde::Serialize;
 use utoipa::ToSchema;
+
+fn app_finisher(answer: &CeremonyAnswer) -> Finisher<'_> {
+    Finisher::App {
+        code_verifier: answer.code_verifier.as_deref(),
+    }
+}
 
 /// Starts enrolling a passkey and binding a device, from an invite code.
 #[utoipa::path(post, path = "/api/v1/passkeys/enroll/start", request_body = EnrollStart,
@@ -20,7 +25,11 @@ pub async fn enroll_start(
     ApiJson(body): ApiJson<EnrollStart>,
 ) -> ApiResult<Challenge> {
     let code = SecretString::from(body.invite.trim().to_string());
-    Ok(ApiJson(s.broker.enroll_start(&code, Some(body.device)).await?))
+    let app = FromApp {
+        device: body.device,
+        code_challenge: body.code_challenge,
+    };
+    Ok(ApiJson(s.broker.enroll_start(&code, Some(app)).await?))
 }
 
 /// Finishes enrollment with the authenticator's answer: a session on the new device.
@@ -32,7 +41,7 @@ pub async fn enroll_finish(
 ) -> ApiResult<SessionIssued> {
     let opened = s
         .broker
-        .enroll_finish(body.ceremony, &body.credential, Channel::App)
+        .enroll_finish(body.ceremony, &body.credential, app_finisher(&body))
         .await?;
     Ok(ApiJson(opened.issued()))
 }
@@ -44,9 +53,11 @@ pub async fn sign_in_start(
     State(s): State<AppState>,
     ApiJson(body): ApiJson<SignInStart>,
 ) -> ApiResult<Challenge> {
-    Ok(ApiJson(
-        s.broker.sign_in_start(&body.person, Some(&body.device)).await?,
-    ))
+    let app = FromApp {
+        device: body.device.as_str(),
+        code_challenge: body.code_challenge.clone(),
+    };
+    Ok(ApiJson(s.broker.sign_in_start(&body.person, Some(app)).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/passkeys/sign-in/finish", request_body = CeremonyAnswer,
@@ -57,7 +68,7 @@ pub async fn sign_in_finish(
 ) -> ApiResult<SessionIssued> {
     let opened = s
         .broker
-        .sign_in_finish(body.ceremony, &body.credential, Channel::App)
+        .sign_in_finish(body.ceremony, &body.credential, app_finisher(&body))
         .await?;
     Ok(ApiJson(opened.issued()))
 }

@@ -4,8 +4,7 @@
 
 use super::visitor::{session_cookie, Visitor};
 use crate::api::{ApiJson, ApiResult, AppState};
-use crate::domain::passkey::Channel;
-use crate::service::Opened;
+use crate::service::{Finisher, Opened};
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::HeaderMap;
@@ -56,7 +55,7 @@ pub async fn sign_in_finish(
 ) -> Result<Response, crate::api::ApiError> {
     let opened = s
         .broker
-        .sign_in_finish(body.ceremony, &body.credential, Channel::Browser)
+        .sign_in_finish(body.ceremony, &body.credential, Finisher::Browser)
         .await?;
     Ok(signed_in(&s, opened))
 }
@@ -75,7 +74,7 @@ pub async fn enroll_finish(
 ) -> Result<Response, crate::api::ApiError> {
     let opened = s
         .broker
-        .enroll_finish(body.ceremony, &body.credential, Channel::Browser)
+        .enroll_finish(body.ceremony, &body.credential, Finisher::Browser)
         .await?;
     Ok(signed_in(&s, opened))
 }

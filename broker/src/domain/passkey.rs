@@ -82,19 +82,17 @@ pub enum Purpose {
     Enroll {
         invite_digest: String,
         device: Option<DeviceBinding>,
+        /// The app's PKCE code challenge (none on the broker's page).
+        code_challenge: Option<String>,
     },
     SignIn {
         device: Option<String>,
+        code_challenge: Option<String>,
     },
     /// A fresh assertion for the session with this token digest.
-    StepUp {
-        session_digest: String,
-    },
+    StepUp { session_digest: String },
     /// Another passkey for the person of the session with this token digest.
-    AddPasskey {
-        session_digest: String,
-        name: String,
-    },
+    AddPasskey { session_digest: String, name: String },
 }
 
 impl Purpose {
@@ -102,7 +100,17 @@ impl Purpose {
     pub fn opens(&self) -> Option<Channel> {
         match self {
             Purpose::Enroll { device, .. } => Some(Channel::of(device)),
-            Purpose::SignIn { device } => Some(Channel::of(device)),
+            Purpose::SignIn { device, .. } => Some(Channel::of(device)),
+            Purpose::StepUp { .. } | Purpose::AddPasskey { .. } => None,
+        }
+    }
+
+    /// The PKCE code challenge the finish call must answer, if the app started it.
+    pub fn code_challenge(&self) -> Option<&str> {
+        match self {
+            Purpose::Enroll { code_challenge, .. } | Purpose::SignIn { code_challenge, .. } => {
+                code_challenge.as_deref()
+            }
             Purpose::StepUp { .. } | Purpose::AddPasskey { .. } => None,
         }
     }
@@ -257,12 +265,15 @@ mod tests {
     fn a_ceremony_opens_a_session_in_the_channel_it_started_in() {
         let app = Purpose::SignIn {
             device: Some("laptop".into()),
+            code_challenge: Some("c".into()),
         };
         let browser = Purpose::Enroll {
             invite_digest: "d".into(),
             device: None,
+            code_challenge: None,
         };
         assert_eq!(app.opens(), Some(Channel::App));
+        assert_eq!(app.code_challenge(), Some("c"));
         assert_eq!(browser.opens(), Some(Channel::Browser));
         let step_up = Purpose::StepUp {
             session_digest: "s".into(),

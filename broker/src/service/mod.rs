@@ -17,7 +17,7 @@ pub use admin::{DeviceSpec, PersonSpec, ResourceSpec};
 pub use audit::{syslog_line, VerifyOutcome};
 pub use auth::{Caller, SignedRequest};
 pub use evidence::EvidenceBundle;
-pub use passkeys::{PasskeySettings, RelyingParty};
+pub use passkeys::{Finisher, FromApp, PasskeySettings, RelyingParty};
 pub use posture::PostureNonce;
 pub use sessions::{Opened, StepUp};
 

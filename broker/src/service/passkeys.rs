@@ -101,18 +101,64 @@ fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or_default()
 }
 
-/// Refuses to finish a ceremony in another channel than the one it started in.
-fn expect_channel(c: &Ceremony, channel: Channel) -> ServiceResult<()> {
-    match c.purpose.opens() {
-        Some(started) if started == channel => Ok(()),
-        Some(Channel::App) => Err(refused(
-            "this sign-in was started in the Daypass app: finish it there",
-        )),
-        Some(Channel::Browser) => Err(refused(
-            "this sign-in was started on the broker's page: finish it there",
-        )),
-        None => Err(refused("this challenge is not a sign-in or an enrollment")),
+/// What the app adds when it starts an enrollment or a sign-in: the device (its keys for an
+/// enrollment, its id for a sign-in) and its PKCE code challenge.
+#[derive(Debug, Clone)]
+pub struct FromApp<T> {
+    pub device: T,
+    pub code_challenge: String,
+}
+
+impl<T> FromApp<T> {
+    fn checked(self) -> ServiceResult<Self> {
+        if daypass_proto::pkce::is_challenge(&self.code_challenge) {
+            Ok(self)
+        } else {
+            Err(ServiceError::Invalid(
+                "code_challenge must be the base64url SHA-256 of a random code verifier (43 characters, PKCE S256)".into(),
+            ))
+        }
     }
+}
+
+/// Who finishes an enrollment or a sign-in: the app, with the PKCE code verifier of the challenge
+/// it started with, or the broker's page in the browser.
+#[derive(Debug, Clone, Copy)]
+pub enum Finisher<'a> {
+    App { code_verifier: Option<&'a str> },
+    Browser,
+}
+
+/// Refuses to finish a ceremony in another channel than the one it started in, or in the app
+/// without the verifier of its code challenge.
+fn check_finisher(c: &Ceremony, by: Finisher<'_>) -> ServiceResult<()> {
+    let channel = match by {
+        Finisher::App { .. } => Channel::App,
+        Finisher::Browser => Channel::Browser,
+    };
+    match c.purpose.opens() {
+        Some(started) if started == channel => {}
+        Some(Channel::App) => {
+            return Err(refused(
+                "this sign-in was started in the Daypass app: finish it there",
+            ))
+        }
+        Some(Channel::Browser) => {
+            return Err(refused(
+                "this sign-in was started on the broker's page: finish it there",
+            ))
+        }
+        None => return Err(refused("this challenge is not a sign-in or an enrollment")),
+    }
+    if let Finisher::App { code_verifier } = by {
+        let challenge = c.purpose.code_challenge().unwrap_or_default();
+        if !daypass_proto::pkce::verifies(challenge, code_verifier.unwrap_or_default()) {
+            return Err(refused(
+                "the code verifier does not match the challenge this sign-in started with: only the app that started it can finish it",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn view(p: &PasskeyRecord) -> PasskeyView {
@@ -209,7 +255,7 @@ impl Broker {
     pub async fn enroll_start(
         &self,
         code: &SecretString,
-        device: Option<DeviceToBind>,
+        app: Option<FromApp<DeviceToBind>>,
     ) -> ServiceResult<Challenge> {
         let now = self.now();
         let digest = secret_digest(code.expose_secret());
@@ -219,7 +265,8 @@ impl Broker {
                 refused("unknown invite code: check it, or ask your administrator for a new one")
             })?;
             invite.check(now).map_err(refused)?;
-            if let Some(device) = &device {
+            let app = app.map(FromApp::checked).transpose()?;
+            if let Some(FromApp { device, .. }) = &app {
                 super::admin::check_device_spec(
                     &device.id,
                     &device.wireguard_public_key,
@@ -232,14 +279,25 @@ impl Broker {
                     )));
                 }
             }
+            let (device, code_challenge) = match app {
+                Some(FromApp {
+                    device: d,
+                    code_challenge,
+                }) => (
+                    Some(DeviceBinding {
+                        id: d.id,
+                        name: d.name,
+                        wireguard_public_key: d.wireguard_public_key,
+                        report_public_key: d.report_public_key,
+                    }),
+                    Some(code_challenge),
+                ),
+                None => (None, None),
+            };
             let purpose = Purpose::Enroll {
                 invite_digest: digest.clone(),
-                device: device.map(|d| DeviceBinding {
-                    id: d.id,
-                    name: d.name,
-                    wireguard_public_key: d.wireguard_public_key,
-                    report_public_key: d.report_public_key,
-                }),
+                device,
+                code_challenge,
             };
             self.registration_challenge(&mut conn, &invite.person, purpose, now)
                 .await
@@ -333,16 +391,17 @@ impl Broker {
         &self,
         id: Uuid,
         credential: &serde_json::Value,
-        channel: Channel,
+        by: Finisher<'_>,
     ) -> ServiceResult<Opened> {
         let now = self.now();
         let finished = async {
             let mut change = self.store().change().await?;
             let c = self.take(&mut change, id, now).await?;
-            expect_channel(&c, channel)?;
+            check_finisher(&c, by)?;
             let Purpose::Enroll {
                 invite_digest,
                 device,
+                ..
             } = &c.purpose
             else {
                 return Err(refused("this challenge is not an enrollment"));
@@ -430,10 +489,12 @@ impl Broker {
 
     /// An authentication challenge for `person`'s passkeys, for a session on `device` (in the app)
     /// or in the browser (no device).
-    pub async fn sign_in_start(&self, person: &str, device: Option<&str>) -> ServiceResult<Challenge> {
+    pub async fn sign_in_start(&self, person: &str, app: Option<FromApp<&str>>) -> ServiceResult<Challenge> {
         let now = self.now();
-        let place = device.unwrap_or("browser");
+        let place = app.as_ref().map_or("browser", |a| a.device);
         let started = async {
+            let app = app.map(FromApp::checked).transpose()?;
+            let device = app.as_ref().map(|a| a.device);
             let mut conn = self.store().read().await?;
             let Some(who) = store::person(&mut conn, person).await? else {
                 return Err(refused(match device {
@@ -458,6 +519,7 @@ impl Broker {
             }
             let purpose = Purpose::SignIn {
                 device: device.map(str::to_string),
+                code_challenge: app.map(|a| a.code_challenge),
             };
             self.assertion_challenge(&mut conn, person, purpose, now).await
         };
@@ -541,14 +603,14 @@ impl Broker {
         &self,
         id: Uuid,
         credential: &serde_json::Value,
-        channel: Channel,
+        by: Finisher<'_>,
     ) -> ServiceResult<Opened> {
         let now = self.now();
         let finished = async {
             let mut change = self.store().change().await?;
             let c = self.take(&mut change, id, now).await?;
-            expect_channel(&c, channel)?;
-            let Purpose::SignIn { device } = &c.purpose else {
+            check_finisher(&c, by)?;
+            let Purpose::SignIn { device, .. } = &c.purpose else {
                 return Err(refused("this challenge is not a sign-in"));
             };
             let record = self.verify_assertion(&mut change, &c, credential, now).await?;

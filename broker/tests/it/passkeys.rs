@@ -19,6 +19,12 @@ use webauthn_authenticator_rs::{AuthenticatorBackend, WebauthnAuthenticator as _
 use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, Url};
 
 pub(crate) const ORIGIN: &str = "https://localhost:8443";
+/// The PKCE code verifier the tests' app keeps (its challenge goes with every start).
+const VERIFIER: &str = "a-code-verifier-only-the-app-that-started-knows";
+
+fn code_challenge() -> String {
+    daypass_proto::pkce::challenge_of(VERIFIER)
+}
 
 pub(crate) struct Api {
     pub(crate) h: Harness,
@@ -123,6 +129,7 @@ impl Api {
                 "wireguard_public_key": B64.encode([who.device_key.as_bytes()[0] ^ 1; 32]),
                 "report_public_key": B64.encode(who.device_key.verifying_key().as_bytes()),
             },
+            "code_challenge": code_challenge(),
         });
         self.post("/api/v1/passkeys/enroll/start", body).await
     }
@@ -135,7 +142,8 @@ impl Api {
         let options: CreationChallengeResponse =
             serde_json::from_value(challenge["options"].clone()).unwrap();
         let credential = who.authenticator.do_registration(origin(), options).unwrap();
-        let answer = json!({ "ceremony": challenge["ceremony"], "credential": credential });
+        let answer =
+            json!({ "ceremony": challenge["ceremony"], "credential": credential, "code_verifier": VERIFIER });
         let (status, session) = self.post("/api/v1/passkeys/enroll/finish", answer).await;
         assert_eq!(status, StatusCode::OK, "{session}");
         who.token = session["token"].as_str().map(String::from);
@@ -143,7 +151,7 @@ impl Api {
     }
 
     async fn sign_in_challenge(&self, who: &Holder) -> Value {
-        let body = json!({ "person": who.person, "device": who.device });
+        let body = json!({ "person": who.person, "device": who.device, "code_challenge": code_challenge() });
         let (status, challenge) = self.post("/api/v1/passkeys/sign-in/start", body).await;
         assert_eq!(status, StatusCode::OK, "{challenge}");
         challenge
@@ -156,7 +164,7 @@ impl Api {
             .authenticator
             .do_authentication(Url::parse(at).unwrap(), options)
             .unwrap();
-        json!({ "ceremony": challenge["ceremony"], "credential": credential })
+        json!({ "ceremony": challenge["ceremony"], "credential": credential, "code_verifier": VERIFIER })
     }
 
     async fn sign_in(&self, who: &mut Holder) -> (StatusCode, Value) {
@@ -273,7 +281,8 @@ async fn invites_are_single_use_and_expire() {
     assert_eq!(status, StatusCode::OK);
     let options: CreationChallengeResponse = serde_json::from_value(challenge["options"].clone()).unwrap();
     let credential = ana.authenticator.do_registration(origin(), options).unwrap();
-    let answer = json!({ "ceremony": challenge["ceremony"], "credential": credential });
+    let answer =
+        json!({ "ceremony": challenge["ceremony"], "credential": credential, "code_verifier": VERIFIER });
     assert_eq!(
         api.post("/api/v1/passkeys/enroll/finish", answer).await.0,
         StatusCode::OK
@@ -334,6 +343,31 @@ async fn replayed_expired_foreign_and_unknown_answers_are_refused() {
         "{problem}"
     );
 
+    // An answer intercepted on its way back to the app is useless without the app's code verifier,
+    // and trying does not use the ceremony up.
+    let challenge = api.sign_in_challenge(&ana).await;
+    let mut answer = Api::answer(&mut ana, &challenge, ORIGIN);
+    for verifier in [json!(null), json!("guessed")] {
+        let mut stolen = answer.clone();
+        stolen["code_verifier"] = verifier;
+        let (status, problem) = api.post("/api/v1/passkeys/sign-in/finish", stolen).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("code verifier does not match"),
+            "{problem}"
+        );
+    }
+    answer["code_verifier"] = json!(VERIFIER);
+    let (status, _) = api.post("/api/v1/passkeys/sign-in/finish", answer).await;
+    assert_eq!(status, StatusCode::OK, "the app itself still finishes it");
+    let body = json!({ "person": "ana", "device": "ana-desk", "code_challenge": "plain" });
+    let (status, problem) = api.post("/api/v1/passkeys/sign-in/start", body).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(problem["detail"].as_str().unwrap().contains("PKCE"), "{problem}");
+
     // Too late: the challenge lives five minutes.
     let challenge = api.sign_in_challenge(&ana).await;
     let answer = Api::answer(&mut ana, &challenge, ORIGIN);
@@ -380,7 +414,7 @@ async fn replayed_expired_foreign_and_unknown_answers_are_refused() {
     let (status, problem) = api
         .post(
             "/api/v1/passkeys/sign-in/start",
-            json!({ "person": "ana", "device": "ben-desk" }),
+            json!({ "person": "ana", "device": "ben-desk", "code_challenge": code_challenge() }),
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -571,7 +605,7 @@ async fn a_disabled_account_or_revoked_passkey_ends_its_sessions_at_once() {
         StatusCode::UNAUTHORIZED,
         "its session ended"
     );
-    let body = json!({ "person": "ana", "device": "ana-desk" });
+    let body = json!({ "person": "ana", "device": "ana-desk", "code_challenge": code_challenge() });
     let (status, problem) = api.post("/api/v1/passkeys/sign-in/start", body).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(
