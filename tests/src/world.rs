@@ -110,10 +110,15 @@ fn token(data: &Path, person: &str) -> String {
     field(&admin(data, &["token", "issue", person, "--ttl", "1h"]), "token")
 }
 
-/// A broker data directory with the gateway; ana (contractor) entitled to db on auto-approval and to
-/// db2 with one approver from `approvers`; abe that approver; ida the admin; and ticket OPS-1.
 fn seed(net: &Net, data: &Path) -> Org {
     let gw_pub = net.gateway_private.get_public().to_base64();
+    seed_org(data, &gw_pub, &net.client_public.to_base64())
+}
+
+/// A broker data directory with the gateway (its WireGuard key given); ana (contractor, device
+/// ana-laptop with `client_key`) entitled to db on auto-approval and to db2 with one approver from
+/// `approvers`; abe that approver; ida the admin; and ticket OPS-1.
+pub fn seed_org(data: &Path, gw_pub: &str, client_key: &str) -> Org {
     let gateway = admin(
         data,
         &[
@@ -123,13 +128,12 @@ fn seed(net: &Net, data: &Path) -> Org {
             "--endpoint",
             "198.18.0.1:51820",
             "--wireguard-key",
-            &gw_pub,
+            gw_pub,
         ],
     );
     person(data, "ana", "Acme", "contractor", &[]);
     person(data, "ida", "Example", "admin", &[]);
     person(data, "abe", "Example", "approver", &["approvers"]);
-    let client_key = net.client_public.to_base64();
     admin(
         data,
         &[
@@ -139,7 +143,7 @@ fn seed(net: &Net, data: &Path) -> Org {
             "--person",
             "ana",
             "--wireguard-key",
-            &client_key,
+            client_key,
         ],
     );
     resource(data, "db", "10.20.0.10");

@@ -4,6 +4,7 @@
 //! script only for the WebAuthn ceremonies. Every response carries a strict Content-Security-Policy;
 //! every change must come from the broker's own origin and carry the session's CSRF token.
 
+mod approvals;
 mod ceremonies;
 mod pages;
 mod visitor;
@@ -44,19 +45,31 @@ fn see_other(to: &'static str) -> Response {
     (StatusCode::SEE_OTHER, [(LOCATION, HeaderValue::from_static(to))]).into_response()
 }
 
-async fn home(State(s): State<AppState>, visitor: Visitor) -> Result<Response, ApiError> {
+/// The signed-in person as their pages show them.
+fn signed(visitor: &Visitor) -> Result<pages::Signed, ApiError> {
     let person = visitor.caller.person()?;
     let crate::service::Caller::Session { session, .. } = &visitor.caller else {
         return Err(ApiError::unauthenticated("sign in with your passkey first"));
     };
-    let passkeys = s.broker.passkeys(&visitor.caller).await?;
-    let who = pages::Signed {
-        id: &person.id,
-        name: &person.name,
-        roles: person.roles.iter().map(|r| r.to_string()).collect(),
+    Ok(pages::Signed {
+        id: person.id.clone(),
+        name: person.name.clone(),
+        roles: person.roles.clone(),
         session_ends: session.expires_at,
-        csrf: visitor.csrf(),
-    };
+        csrf: visitor.csrf().to_string(),
+    })
+}
+
+/// A page the person's roles do not open: 403, saying so.
+fn forbidden(who: &pages::Signed, path: &str, why: &str) -> Response {
+    let mut response = page(pages::not_for_you(who, path, why));
+    *response.status_mut() = StatusCode::FORBIDDEN;
+    response
+}
+
+async fn home(State(s): State<AppState>, visitor: Visitor) -> Result<Response, ApiError> {
+    let who = signed(&visitor)?;
+    let passkeys = s.broker.passkeys(&visitor.caller).await?;
     Ok(page(pages::home(&who, &passkeys)))
 }
 
@@ -100,6 +113,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
             post(|| async { page(pages::needs_script()) }),
         )
         .route("/console/sign-out", post(sign_out))
+        .route("/console/approvals", get(approvals::page))
+        .route("/console/api/approvals", get(approvals::waiting))
+        .route("/console/api/requests/{id}/approve", post(approvals::approve))
+        .route("/console/api/requests/{id}/deny", post(approvals::deny))
         .route("/console/passkeys/{id}/revoke", post(revoke_passkey))
         .route("/console/api/sign-in/start", post(ceremonies::sign_in_start))
         .route("/console/api/sign-in/finish", post(ceremonies::sign_in_finish))

@@ -1,41 +1,97 @@
-//! The markup of the broker's pages (maud: every value escaped by construction): one layout, the
-//! sign-in and enrollment pages, and the signed-in person's home with their passkeys.
+//! The markup of the broker's pages (maud: every value escaped by construction): one layout with
+//! the signed-in person's navigation, the sign-in and enrollment pages, and the person's home with
+//! their passkeys.
 
+use crate::domain::directory::Role;
 use daypass_proto::api::PasskeyView;
 use maud::{html, Markup, DOCTYPE};
+use std::collections::BTreeSet;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-/// A whole page: title, the session's CSRF token for scripts (when signed in), and the body.
-pub fn layout(title: &str, csrf: Option<&str>, body: Markup) -> Markup {
+/// Who is signed in, as every page of theirs shows it.
+pub struct Signed {
+    pub id: String,
+    pub name: String,
+    pub roles: BTreeSet<Role>,
+    pub session_ends: OffsetDateTime,
+    pub csrf: String,
+}
+
+/// The pages a person's roles open, as (path, label, role needed).
+const SECTIONS: [(&str, &str, Option<Role>); 2] = [
+    ("/console", "Home", None),
+    ("/console/approvals", "Approvals", Some(Role::Approver)),
+];
+
+fn navigation(who: &Signed, current: &str) -> Markup {
+    html! {
+        header class="top" {
+            nav aria-label="Daypass" {
+                ul {
+                    @for (path, label, role) in SECTIONS {
+                        @if role.is_none_or(|r| who.roles.contains(&r)) {
+                            li {
+                                a href=(path) aria-current=[(path == current).then_some("page")] { (label) }
+                            }
+                        }
+                    }
+                }
+            }
+            p class="who" { (who.name) " (" (who.id) ")" }
+            form method="post" action="/console/sign-out" {
+                input type="hidden" name="csrf" value=(who.csrf);
+                button type="submit" { "Sign out" }
+            }
+        }
+    }
+}
+
+/// A whole page: title, the signed-in person's navigation and CSRF token (when signed in, with the
+/// path of the page, to mark where they are), and the body.
+pub fn layout(title: &str, who: Option<(&Signed, &str)>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                @if let Some(token) = csrf { meta name="csrf-token" content=(token); }
+                @if let Some((w, _)) = who { meta name="csrf-token" content=(w.csrf); }
                 title { (title) " — Daypass" }
                 link rel="stylesheet" href="/static/page.css";
                 script src="/static/webauthn.js" defer {}
                 script src="/static/console.js" defer {}
             }
             body {
+                @if let Some((w, path)) = who { (navigation(w, path)) }
                 main { (body) }
             }
         }
     }
 }
 
+/// A page the person's roles do not open.
+pub fn not_for_you(who: &Signed, path: &str, why: &str) -> Markup {
+    layout(
+        "Not available",
+        Some((who, path)),
+        html! {
+            h1 { "Not available to you" }
+            p { (why) }
+            p { "Ask your Daypass administrator if you need it." }
+        },
+    )
+}
+
 /// A time as people read it (`2026-11-24 15:28 UTC`).
-fn when(t: OffsetDateTime) -> String {
+pub fn when(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
     t.format(&format).unwrap_or_else(|_| t.to_string())
 }
 
 /// The same time for machines (`<time datetime=…>`).
-fn machine(t: OffsetDateTime) -> String {
+pub fn machine(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
@@ -86,29 +142,15 @@ pub fn enroll() -> Markup {
     )
 }
 
-/// Who is signed in, shown on their home page.
-pub struct Signed<'a> {
-    pub id: &'a str,
-    pub name: &'a str,
-    pub roles: Vec<String>,
-    pub session_ends: OffsetDateTime,
-    pub csrf: &'a str,
-}
-
-pub fn home(who: &Signed<'_>, passkeys: &[PasskeyView]) -> Markup {
+pub fn home(who: &Signed, passkeys: &[PasskeyView]) -> Markup {
+    let roles: Vec<String> = who.roles.iter().map(|r| r.to_string()).collect();
     let body = html! {
-        header {
-            h1 { "Daypass" }
-            p id="who" {
-                "Signed in as " strong { (who.name) } " (" (who.id) ")"
-                @if !who.roles.is_empty() { " — " (who.roles.join(", ")) }
-            }
-            p { "This session ends at " time datetime=(machine(who.session_ends)) { (when(who.session_ends)) } "." }
-            form method="post" action="/console/sign-out" {
-                input type="hidden" name="csrf" value=(who.csrf);
-                button type="submit" { "Sign out" }
-            }
+        h1 { "Daypass" }
+        p id="who" {
+            "Signed in as " strong { (who.name) } " (" (who.id) ")"
+            @if !roles.is_empty() { " — " (roles.join(", ")) }
         }
+        p { "This session ends at " time datetime=(machine(who.session_ends)) { (when(who.session_ends)) } "." }
         section aria-labelledby="passkeys-title" {
             h2 id="passkeys-title" { "Your passkeys" }
             table id="passkeys" {
@@ -140,7 +182,7 @@ pub fn home(who: &Signed<'_>, passkeys: &[PasskeyView]) -> Markup {
             p id="status" role="status" aria-live="polite" {}
         }
     };
-    layout("Home", Some(who.csrf), body)
+    layout("Home", Some((who, "/console")), body)
 }
 
 #[cfg(test)]
@@ -150,11 +192,11 @@ mod tests {
     #[test]
     fn values_are_escaped_and_the_csrf_token_is_in_every_form() {
         let who = Signed {
-            id: "ana",
-            name: "<script>alert(1)</script>",
-            roles: vec!["approver".into()],
+            id: "ana".into(),
+            name: "<script>alert(1)</script>".into(),
+            roles: [Role::Approver].into(),
             session_ends: OffsetDateTime::UNIX_EPOCH,
-            csrf: "c0ffee",
+            csrf: "c0ffee".into(),
         };
         let passkey = PasskeyView {
             id: "cred\"1".into(),
@@ -179,5 +221,10 @@ mod tests {
             2,
             "only the two scripts of the broker"
         );
+        assert!(
+            page.contains(r#"href="/console/approvals""#),
+            "an approver sees the approvals"
+        );
+        assert!(page.contains(r#"aria-current="page""#));
     }
 }

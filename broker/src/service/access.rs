@@ -51,7 +51,7 @@ impl Broker {
     }
 
     /// Checks the ticket with the connector (outside any transaction: it is network I/O).
-    async fn fetch_ticket(&self, key: &str) -> ServiceResult<Option<Ticket>> {
+    pub(super) async fn fetch_ticket(&self, key: &str) -> ServiceResult<Option<Ticket>> {
         Ok(self.0.tickets.fetch(key).await?)
     }
 

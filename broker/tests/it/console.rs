@@ -373,3 +373,99 @@ async fn another_passkey_needs_a_fresh_confirmation_and_then_signs_in_too() {
         assert!(actions.contains(&a.to_string()), "{a} in {actions:?}");
     }
 }
+
+/// A person enrolled on the pages from an invite, with their browser (signed in) and CSRF token.
+async fn staff(api: &Api, person: &str) -> (Browser, String) {
+    let mut browser = Browser::new();
+    let code = api.invite(person).await;
+    let enrolled = ceremony(api, &mut browser, "enroll", None, json!({ "invite": code })).await;
+    assert_eq!(enrolled.status, StatusCode::OK, "{}", enrolled.body);
+    let csrf = csrf_of_home(api, &browser).await;
+    (browser, csrf)
+}
+
+#[tokio::test]
+async fn approvers_see_what_to_decide_on_and_approve_only_after_a_fresh_passkey() {
+    let api = Api::new(true).await;
+    let waiting = api.h.request("prod", "OPS-1", "1h").await;
+    let (mut ben, ben_csrf) = staff(&api, "ben").await;
+
+    let page = get(&api, &ben, "/console/approvals").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for words in [
+        "ANA (Acme Contracting) asks for prod for 1 h",
+        "OPS-1",
+        "In Progress",
+        "env:prod",
+        "migrate the schema",
+        "No posture report from ana-laptop",
+        "0 of 2 approvals",
+        "Approve with passkey",
+        r#"href="/console/approvals""#,
+    ] {
+        assert!(page.body.contains(words), "{words:?} missing from {}", page.body);
+    }
+    let ids = get(&api, &ben, "/console/api/approvals").await;
+    assert_eq!(ids.json(), json!([waiting.id]));
+
+    // Not in the policy's approver group: the request shows, with why, and no way to approve.
+    let (dan, _) = staff(&api, "dan").await;
+    let page = get(&api, &dan, "/console/approvals").await;
+    assert!(
+        page.body.contains("You cannot decide on this request"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("Approve with passkey"));
+    // Not an approver at all: the page is refused, and so are its calls.
+    let (ida, ida_csrf) = staff(&api, "ida").await;
+    let page = get(&api, &ida, "/console/approvals").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(
+        page.body.contains("for approvers") && !page.body.contains("prod"),
+        "{}",
+        page.body
+    );
+    let path = format!("/console/api/requests/{}/approve", waiting.id);
+    assert_eq!(
+        call(&api, &ida, &path, Some(&ida_csrf), json!({})).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Approving needs the CSRF token and a passkey confirmation from the last minutes.
+    assert_eq!(
+        call(&api, &ben, &path, None, json!({})).await.status,
+        StatusCode::FORBIDDEN
+    );
+    api.h.clock.advance(time::Duration::minutes(6));
+    let stale = call(&api, &ben, &path, Some(&ben_csrf), json!({})).await;
+    assert_eq!(stale.status, StatusCode::FORBIDDEN);
+    assert!(stale.json()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("passkey confirmation"));
+    let confirmed = ceremony(&api, &mut ben, "step-up", Some(&ben_csrf), json!({})).await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+    let approved = call(&api, &ben, &path, Some(&ben_csrf), json!({ "comment": "ok" })).await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+    assert_eq!(approved.json()["approvals"][0]["approver"], "ben");
+    let page = get(&api, &ben, "/console/approvals").await;
+    assert!(page.body.contains("1 of 2 approvals") && page.body.contains("You cannot decide"));
+
+    // Another approver denies, with a reason (none is refused).
+    let (cy, cy_csrf) = staff(&api, "cy").await;
+    let deny = format!("/console/api/requests/{}/deny", waiting.id);
+    let unreasoned = call(&api, &cy, &deny, Some(&cy_csrf), json!({ "reason": " " })).await;
+    assert_eq!(unreasoned.status, StatusCode::BAD_REQUEST, "{}", unreasoned.body);
+    let denied = call(
+        &api,
+        &cy,
+        &deny,
+        Some(&cy_csrf),
+        json!({ "reason": "use staging" }),
+    )
+    .await;
+    assert_eq!(denied.status, StatusCode::OK, "{}", denied.body);
+    assert_eq!(denied.json()["status"], "denied");
+    assert_eq!(get(&api, &cy, "/console/api/approvals").await.json(), json!([]));
+}

@@ -8,7 +8,7 @@
 use daypass_e2e::bins::{artifacts, bin};
 use daypass_e2e::chromium::Chromium;
 use daypass_e2e::net::pause;
-use daypass_e2e::world::{admin, wait_for};
+use daypass_e2e::world::{admin, seed_org, wait_for};
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -197,21 +197,39 @@ fn start_broker(dir: &Path, people: &[(&str, &str)]) -> Broker {
     }
 }
 
+/// A call to the broker's API with `curl` (the token in a header, the certificate pinned).
+fn call_api(
+    broker: &Broker,
+    token: Option<&str>,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> serde_json::Value {
+    let mut curl = Command::new("curl");
+    curl.args(["-sS", "--cacert", broker.cert.to_str().unwrap(), "-X", method])
+        .args(["-H", "content-type: application/json"]);
+    if let Some(t) = token {
+        curl.args(["-H", &format!("Authorization: Bearer {t}")]);
+    }
+    if let Some(b) = body {
+        curl.args(["-d", b]);
+    }
+    let out = curl.arg(format!("{}{path}", broker.origin)).output().unwrap();
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{method} {path}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
 #[test]
 fn passkeys_in_the_browser_enroll_sign_in_and_refuse_cancelled_or_unknown_ones() {
     let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[("ana", "contractor")]);
+    let key = call_api(&broker, None, "GET", "/api/v1/broker-key", None);
     let Broker {
         mut procs,
         origin,
         cert,
         data,
-    } = start_broker(dir.path(), &[("ana", "contractor")]);
-    let key = Command::new("curl")
-        .args(["-sS", "--cacert", cert.to_str().unwrap()])
-        .arg(format!("{origin}/api/v1/broker-key"))
-        .output()
-        .unwrap();
-    let key: serde_json::Value = serde_json::from_slice(&key.stdout).unwrap();
+    } = broker;
     let socket = dir.path().join("tunneld.sock");
     let interface = format!("dpweb{}", std::process::id() % 10_000);
     let tunneld = spawn(
@@ -428,5 +446,98 @@ fn staff_enroll_and_sign_in_on_the_broker_pages_in_chromium() {
         "Sign in to Daypass",
         &shots.join("still-signed-out.png"),
     );
+    drop(broker.procs);
+}
+
+#[test]
+fn an_approver_decides_in_chromium_on_a_list_that_follows_new_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("broker");
+    std::fs::create_dir_all(&data).unwrap();
+    let key = |byte: u8| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode([byte; 32])
+    };
+    let org = seed_org(&data, &key(7), &key(8));
+    let broker = start_broker(dir.path(), &[]);
+    let shots = artifacts("approvals");
+    let ask = |reason: &str| -> String {
+        let body = serde_json::json!({
+            "device": "ana-laptop", "resources": ["db2"], "ticket": "OPS-1", "reason": reason, "duration": "30m",
+        });
+        let made = call_api(
+            &broker,
+            Some(&org.ana_token),
+            "POST",
+            "/api/v1/requests",
+            Some(&body.to_string()),
+        );
+        assert_eq!(made["status"], "pending", "{made}");
+        made["id"].as_str().unwrap().to_string()
+    };
+    let first = ask("rotate the replica's certificates");
+
+    // abe, an approver, enrolls on the pages and opens the approvals.
+    let mut browser = Chromium::launch(&broker.cert);
+    browser.add_authenticator(true);
+    let invite = admin(&data, &["invite", "abe", "--ttl", "1h"]);
+    let code = serde_json::from_str::<serde_json::Value>(&invite).unwrap()["invite"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    browser.open(&format!("{}/console/enroll", broker.origin));
+    browser.fill_and_submit("invite", &code);
+    shows(&mut browser, "Signed in as", &shots.join("home.png"));
+    browser.open(&format!("{}/console/approvals", broker.origin));
+    shows(&mut browser, "asks for db2 for 30 min", &shots.join("inbox.png"));
+    let text = browser.text();
+    for words in [
+        "OPS-1",
+        "In Progress",
+        "rotate the replica's certificates",
+        "No posture report from ana-laptop",
+    ] {
+        assert!(text.contains(words), "{words:?} missing from {text}");
+    }
+
+    // A new request shows up by itself: the page is not reloaded (its marker stays).
+    browser.eval("window.notReloaded = true");
+    let second = ask("restore last night's backup");
+    shows(
+        &mut browser,
+        "restore last night's backup",
+        &shots.join("inbox-live.png"),
+    );
+    assert_eq!(
+        browser.eval("window.notReloaded === true"),
+        serde_json::json!(true)
+    );
+
+    // Approve the first with a passkey confirmation; deny the second with a reason.
+    let approve = format!("form.approve[data-request=\"{first}\"]");
+    browser.eval(&format!("document.querySelector('{approve}').requestSubmit()"));
+    shows(&mut browser, "Approved.", &shots.join("approved.png"));
+    let granted = call_api(
+        &broker,
+        Some(&org.ana_token),
+        "GET",
+        &format!("/api/v1/requests/{first}"),
+        None,
+    );
+    assert_eq!(granted["status"], "granted", "{granted}");
+    assert_eq!(granted["approvals"][0]["approver"], "abe", "{granted}");
+    let deny = format!("d-{second}");
+    browser.fill_and_submit(&deny, "use the staging replica");
+    shows(&mut browser, "Denied.", &shots.join("denied.png"));
+    let denied = call_api(
+        &broker,
+        Some(&org.ana_token),
+        "GET",
+        &format!("/api/v1/requests/{second}"),
+        None,
+    );
+    assert_eq!(denied["status"], "denied", "{denied}");
+    assert_eq!(denied["denial_reason"], "use the staging replica", "{denied}");
+    shows(&mut browser, "Nothing is waiting", &shots.join("inbox-empty.png"));
     drop(broker.procs);
 }

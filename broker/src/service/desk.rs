@@ -1,0 +1,121 @@
+//! The approver's desk: every pending request with what it takes to decide on it — who asks (and for
+//! which company), the resources and their tags, the ticket as the ticket system says now, the
+//! device's latest posture, the requester's recent requests — and whether this approver may approve
+//! it, and if not, why (their own request shows but cannot be approved by them).
+
+use super::{Broker, ServiceResult};
+use crate::domain::directory::{Person, Role};
+use crate::domain::ticket::Ticket;
+use crate::store::{self, PostureRecord};
+use daypass_proto::api::AccessRequestView;
+use std::collections::BTreeSet;
+
+/// How many of the requester's earlier requests the desk shows.
+const HISTORY: usize = 5;
+
+/// A resource as the desk shows it.
+#[derive(Debug, Clone)]
+pub struct ResourceLine {
+    pub name: String,
+    pub tags: BTreeSet<String>,
+}
+
+/// The ticket a request names: as the ticket system says now, or as it was when the request was
+/// made when the ticket system cannot be reached.
+#[derive(Debug, Clone)]
+pub enum TicketNow {
+    Live(Ticket),
+    Gone,
+    Unreachable {
+        error: String,
+        at_request: Option<Ticket>,
+    },
+}
+
+/// One pending request, with everything an approver decides on.
+#[derive(Debug, Clone)]
+pub struct PendingDecision {
+    pub request: AccessRequestView,
+    /// The requester as the directory knows them (none if removed since).
+    pub requester: Option<Person>,
+    pub resources: Vec<ResourceLine>,
+    pub ticket: TicketNow,
+    /// Why the policy asks a person to approve.
+    pub needs_approval_because: Option<String>,
+    pub posture: Option<PostureRecord>,
+    /// The requester's latest other requests, newest first.
+    pub history: Vec<AccessRequestView>,
+    /// `Err(why)` when this approver may not approve it.
+    pub may_approve: Result<(), String>,
+}
+
+impl Broker {
+    /// Every pending request, the ones this approver may approve first.
+    pub async fn approval_desk(&self, approver: &Person) -> ServiceResult<Vec<PendingDecision>> {
+        if !approver.has_role(Role::Approver) {
+            return Err(super::ServiceError::Forbidden(
+                "the approvals page is for approvers".into(),
+            ));
+        }
+        let now = self.now();
+        let (pending, policies, resources) = {
+            let mut conn = self.store().read().await?;
+            (
+                store::pending_requests(&mut conn).await?,
+                store::policies(&mut conn).await?,
+                store::resources(&mut conn).await?,
+            )
+        };
+        let mut desk = Vec::new();
+        for request in pending.iter().filter(|r| r.ensure_pending(now).is_ok()) {
+            let may_approve = match policies.iter().find(|p| p.name == request.policy) {
+                Some(p) => p
+                    .check_approver(approver, &request.requester, &request.approved_by(), now)
+                    .map_err(|e| e.to_string()),
+                None => Err(format!("its policy {:?} no longer exists", request.policy)),
+            };
+            let ticket = match self.fetch_ticket(&request.ticket).await {
+                Ok(Some(t)) => TicketNow::Live(t),
+                Ok(None) => TicketNow::Gone,
+                Err(e) => TicketNow::Unreachable {
+                    error: e.to_string(),
+                    at_request: request.ticket_snapshot.clone(),
+                },
+            };
+            let mut conn = self.store().read().await?;
+            let history = store::requests_of(&mut conn, &request.requester)
+                .await?
+                .iter()
+                .filter(|r| r.id != request.id)
+                .take(HISTORY)
+                .map(|r| r.view(now))
+                .collect();
+            desk.push(PendingDecision {
+                request: request.view(now),
+                requester: store::person(&mut conn, &request.requester).await?,
+                resources: request
+                    .resources
+                    .iter()
+                    .map(|name| ResourceLine {
+                        name: name.clone(),
+                        tags: resources
+                            .iter()
+                            .find(|r| &r.name == name)
+                            .map(|r| r.tags.clone())
+                            .unwrap_or_default(),
+                    })
+                    .collect(),
+                ticket,
+                needs_approval_because: request.needs_approval_because.clone(),
+                posture: store::posture_reports_of(&mut conn, &request.device, 1)
+                    .await?
+                    .into_iter()
+                    .next(),
+                history,
+                may_approve,
+            });
+        }
+        desk.sort_by_key(|d| (d.may_approve.is_err(), d.request.created_at));
+        Ok(desk)
+    }
+}
