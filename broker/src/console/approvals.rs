@@ -3,7 +3,7 @@
 //! posture check by check, the requester's recent requests); approve after a fresh passkey
 //! confirmation, or deny with a reason. The list follows new requests without a reload.
 
-use super::pages::{layout, when, Signed};
+use super::pages::{layout, posture_table, when, Signed};
 use super::visitor::Visitor;
 use super::{forbidden, signed};
 use crate::api::{ApiError, ApiJson, ApiPath, ApiResult, AppState};
@@ -12,7 +12,6 @@ use crate::service::{PendingDecision, TicketNow};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use daypass_posture::evaluate::Outcome;
 use daypass_proto::api::{AccessRequestView, ApproveBody, ReasonBody};
 use maud::{html, Markup};
 use uuid::Uuid;
@@ -50,34 +49,9 @@ fn ticket(t: &TicketNow, key: &str) -> Markup {
 }
 
 fn posture(d: &PendingDecision) -> Markup {
-    let device = &d.request.device;
-    let Some(record) = &d.posture else {
-        return html! { p { "No posture report from " (device) " yet." } };
-    };
-    html! {
-        p {
-            "Latest report from " (device) ", " (when(record.received_at)) ": "
-            @if record.report.compliant { strong class="good" { "compliant" } } @else { strong class="bad" { "not compliant" } }
-        }
-        table class="posture" {
-            thead { tr { th scope="col" { "Check" } th scope="col" { "Result" } th scope="col" { "Evidence" } } }
-            tbody {
-                @for c in &record.report.results {
-                    tr {
-                        td { (c.check.to_string()) @if !c.required { " (advisory)" } }
-                        td {
-                            @match &c.outcome {
-                                Outcome::Pass => span class="good" { "pass" },
-                                Outcome::Fail => span class="bad" { "fail" },
-                                Outcome::Unknown { reason } => span class="bad" { "unknown: " (reason) },
-                                Outcome::NotApplicable => span { "not applicable" },
-                            }
-                        }
-                        td { (c.evidence.join("; ")) }
-                    }
-                }
-            }
-        }
+    match &d.posture {
+        Some(record) => html! { p { "Device " (d.request.device) "." } (posture_table(record, false)) },
+        None => html! { p { "No posture report from " (d.request.device) " yet." } },
     }
 }
 

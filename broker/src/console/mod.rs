@@ -6,6 +6,7 @@
 
 mod approvals;
 mod ceremonies;
+mod helpdesk;
 mod pages;
 mod visitor;
 
@@ -115,6 +116,16 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/console/sign-out", post(sign_out))
         .route("/console/approvals", get(approvals::page))
         .route("/console/api/approvals", get(approvals::waiting))
+        .route("/console/helpdesk", get(helpdesk::search))
+        .route("/console/helpdesk/devices/{id}", get(helpdesk::device))
+        .route(
+            "/console/helpdesk/devices/{id}/report.json",
+            get(helpdesk::report_json),
+        )
+        .route(
+            "/console/helpdesk/devices/{id}/report.html",
+            get(helpdesk::report_html),
+        )
         .route("/console/api/requests/{id}/approve", post(approvals::approve))
         .route("/console/api/requests/{id}/deny", post(approvals::deny))
         .route("/console/passkeys/{id}/revoke", post(revoke_passkey))

@@ -3,6 +3,8 @@
 //! their passkeys.
 
 use crate::domain::directory::Role;
+use crate::store::PostureRecord;
+use daypass_posture::evaluate::Outcome;
 use daypass_proto::api::PasskeyView;
 use maud::{html, Markup, DOCTYPE};
 use std::collections::BTreeSet;
@@ -18,10 +20,11 @@ pub struct Signed {
     pub csrf: String,
 }
 
-/// The pages a person's roles open, as (path, label, role needed).
-const SECTIONS: [(&str, &str, Option<Role>); 2] = [
-    ("/console", "Home", None),
-    ("/console/approvals", "Approvals", Some(Role::Approver)),
+/// The pages a person's roles open, as (path, label, roles that open it; none: everyone).
+pub const SECTIONS: [(&str, &str, &[Role]); 3] = [
+    ("/console", "Home", &[]),
+    ("/console/approvals", "Approvals", &[Role::Approver]),
+    ("/console/helpdesk", "Helpdesk", &[Role::Helpdesk, Role::Admin]),
 ];
 
 fn navigation(who: &Signed, current: &str) -> Markup {
@@ -30,7 +33,7 @@ fn navigation(who: &Signed, current: &str) -> Markup {
             nav aria-label="Daypass" {
                 ul {
                     @for (path, label, role) in SECTIONS {
-                        @if role.is_none_or(|r| who.roles.contains(&r)) {
+                        @if role.is_empty() || role.iter().any(|r| who.roles.contains(r)) {
                             li {
                                 a href=(path) aria-current=[(path == current).then_some("page")] { (label) }
                             }
@@ -65,6 +68,40 @@ pub fn layout(title: &str, who: Option<(&Signed, &str)>, body: Markup) -> Markup
             body {
                 @if let Some((w, path)) = who { (navigation(w, path)) }
                 main { (body) }
+            }
+        }
+    }
+}
+
+/// A posture report check by check: result and evidence, and with `fixes` what to tell the
+/// contractor for each check that did not pass.
+pub fn posture_table(record: &PostureRecord, fixes: bool) -> Markup {
+    html! {
+        p {
+            "Report of " (when(record.received_at)) ": "
+            @if record.report.compliant { strong class="good" { "compliant" } } @else { strong class="bad" { "not compliant" } }
+        }
+        table class="posture" {
+            thead { tr {
+                th scope="col" { "Check" } th scope="col" { "Result" } th scope="col" { "Evidence" }
+                @if fixes { th scope="col" { "What to tell the contractor" } }
+            } }
+            tbody {
+                @for c in &record.report.results {
+                    tr {
+                        td { (c.check.to_string()) @if !c.required { " (advisory)" } }
+                        td {
+                            @match &c.outcome {
+                                Outcome::Pass => span class="good" { "pass" },
+                                Outcome::Fail => span class="bad" { "fail" },
+                                Outcome::Unknown { reason } => span class="bad" { "unknown: " (reason) },
+                                Outcome::NotApplicable => span { "not applicable" },
+                            }
+                        }
+                        td { (c.evidence.join("; ")) }
+                        @if fixes { td { (c.remediation.clone().unwrap_or_default()) } }
+                    }
+                }
             }
         }
     }

@@ -469,3 +469,84 @@ async fn approvers_see_what_to_decide_on_and_approve_only_after_a_fresh_passkey(
     assert_eq!(denied.json()["status"], "denied");
     assert_eq!(get(&api, &cy, "/console/api/approvals").await.json(), json!([]));
 }
+
+#[tokio::test]
+async fn helpdesk_finds_people_and_reads_a_devices_posture_in_plain_words() {
+    let h = crate::posture::broker(crate::support::Db::Sqlite, false).await;
+    let record = crate::posture::report_now(&h).await;
+    let api = Api::on(h);
+    let (ida, _) = staff(&api, "ida").await;
+
+    let found = get(&api, &ida, "/console/helpdesk?q=acme").await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    assert!(found.body.contains("(ana, Acme Contracting"), "{}", found.body);
+    assert!(found
+        .body
+        .contains(r#"href="/console/helpdesk/devices/ana-desk""#));
+    assert!(get(&api, &ida, "/console/helpdesk?q=nobody-like-this")
+        .await
+        .body
+        .contains("Nobody matches"));
+
+    let device = get(&api, &ida, "/console/helpdesk/devices/ana-desk").await;
+    assert_eq!(device.status, StatusCode::OK);
+    for words in [
+        "Latest posture report",
+        "disk encryption",
+        "What to tell the contractor",
+        "report.json",
+        "report.html",
+    ] {
+        assert!(
+            device.body.contains(words),
+            "{words:?} missing from {}",
+            device.body
+        );
+    }
+
+    // Every device whose latest report does not pass a check, as the broker judged it.
+    let edr_passes = record
+        .report
+        .result(daypass_posture::policy::Check::Edr)
+        .is_some_and(|c| c.outcome == daypass_posture::evaluate::Outcome::Pass);
+    let failing = get(&api, &ida, "/console/helpdesk?check=edr").await;
+    assert!(
+        failing.body.contains("Failing endpoint protection (EDR)"),
+        "{}",
+        failing.body
+    );
+    assert_eq!(
+        failing.body.contains("devices/ana-desk"),
+        !edr_passes,
+        "{}",
+        failing.body
+    );
+
+    // The report as files to attach to a ticket.
+    let json = get(&api, &ida, "/console/helpdesk/devices/ana-desk/report.json").await;
+    assert_eq!(json.status, StatusCode::OK);
+    assert!(json.headers[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .contains("posture-ana-desk.json"));
+    assert_eq!(json.json()["device"], "ana-desk");
+    assert_eq!(json.json()["id"], record.id.to_string());
+    let html = get(&api, &ida, "/console/helpdesk/devices/ana-desk/report.html").await;
+    assert!(html.body.contains("Posture report — device ana-desk") && !html.body.contains("<script"));
+
+    // A contractor sees none of it.
+    let (ana, _) = staff(&api, "ana").await;
+    assert_eq!(
+        get(&api, &ana, "/console/helpdesk?q=acme").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let export = get(&api, &ana, "/console/helpdesk/devices/ana-desk/report.json").await;
+    assert_eq!(export.status, StatusCode::FORBIDDEN);
+    assert!(
+        !get(&api, &ana, "/console")
+            .await
+            .body
+            .contains("/console/helpdesk"),
+        "no link either"
+    );
+}

@@ -67,7 +67,11 @@ impl Api {
     }
 
     async fn with(opts: Options) -> Api {
-        let h = Harness::with(Db::Sqlite, opts).await;
+        Api::on(Harness::with(Db::Sqlite, opts).await)
+    }
+
+    /// The API of a broker set up already.
+    pub(crate) fn on(h: Harness) -> Api {
         let app = router(AppState {
             broker: h.broker.clone(),
             ticket_webhook_secret: None,

@@ -41,7 +41,7 @@ fn signed_baseline() -> Signed<Baseline> {
 }
 
 /// A broker (with or without a baseline) where ana's desktop has a report-signing key enrolled.
-async fn broker(db: Db, with_baseline: bool) -> Harness {
+pub(crate) async fn broker(db: Db, with_baseline: bool) -> Harness {
     broker_requiring(db, with_baseline, &[]).await
 }
 
@@ -106,7 +106,7 @@ async fn fresh_report(h: &Harness) -> Signed<ReportClaims> {
 }
 
 /// Ana's desktop reports its posture now (fresh nonce, signed); the broker's record.
-async fn report_now(h: &Harness) -> daypass_broker::store::PostureRecord {
+pub(crate) async fn report_now(h: &Harness) -> daypass_broker::store::PostureRecord {
     let ana = h.person("ana").await;
     h.broker
         .receive_posture(&ana, "ana-desk", &fresh_report(h).await)
