@@ -1,7 +1,7 @@
 // The broker's pages: sign in or enroll with a passkey (the broker sets the session cookie); signed
-// in, add another passkey after confirming with an existing one, and approve (after confirming with
-// a passkey) or deny requests on the approvals page, whose list follows new requests. Changes carry
-// the session's CSRF token from the page's <meta name="csrf-token">.
+// in, add another passkey after confirming with an existing one, make the pages' changes (approve
+// after a passkey confirmation, deny, revoke, invite, …) and keep live sections up to date. Changes
+// carry the session's CSRF token from the page's <meta name="csrf-token">.
 "use strict";
 
 (() => {
@@ -65,60 +65,55 @@
     location.reload();
   });
 
-  // The approvals page: decisions on the requests in #inbox, which follows new requests by itself.
-  const inbox = document.getElementById("inbox");
-  if (inbox) {
-    async function refreshInbox() {
-      const resp = await fetch(location.pathname, { credentials: "same-origin" });
-      if (!resp.ok) return;
-      const page = new DOMParser().parseFromString(await resp.text(), "text/html");
-      const fresh = page.getElementById("inbox");
-      if (fresh) document.getElementById("inbox").replaceWith(document.adoptNode(fresh));
-    }
+  // Sections that follow the broker by themselves: each names a small JSON address (data-watch)
+  // and what it said when the page was made (data-seen); when that changes, the section is fetched
+  // again and replaced, without reloading the page.
+  async function refresh(id) {
+    const resp = await fetch(location.pathname + location.search, { credentials: "same-origin" });
+    if (!resp.ok) return;
+    const page = new DOMParser().parseFromString(await resp.text(), "text/html");
+    const fresh = page.getElementById(id);
+    const current = document.getElementById(id);
+    if (fresh && current) current.replaceWith(document.adoptNode(fresh));
+  }
 
-    async function decide(form, path, body, done) {
-      const button = form.querySelector("button");
-      button.disabled = true;
+  async function watchAll() {
+    for (const section of document.querySelectorAll("[data-watch]")) {
+      // Someone typing in a form is not interrupted; the section catches up on the next round.
+      if (section.contains(document.activeElement) && document.activeElement.tagName === "INPUT") continue;
       try {
-        await call("/console/api/requests/" + form.dataset.request + "/" + path, body);
-        status.textContent = done;
-        await refreshInbox();
-      } catch (e) {
-        status.textContent = e.message;
-        button.disabled = false;
-      }
-    }
-
-    document.addEventListener("submit", async (event) => {
-      const form = event.target;
-      if (form.classList.contains("approve")) {
-        event.preventDefault();
-        status.textContent = "Confirm with your passkey to approve.";
-        try {
-          await ceremony("step-up");
-        } catch (e) {
-          status.textContent = e.message;
-          return;
-        }
-        await decide(form, "approve", { comment: form.elements.comment.value || null }, "Approved.");
-      } else if (form.classList.contains("deny")) {
-        event.preventDefault();
-        await decide(form, "deny", { reason: form.elements.reason.value }, "Denied.");
-      }
-    });
-
-    // Someone typing in a form is not interrupted; the list catches up on the next round.
-    setInterval(async () => {
-      const current = document.getElementById("inbox");
-      if (current.contains(document.activeElement) && document.activeElement.tagName === "INPUT") return;
-      try {
-        const resp = await fetch("/console/api/approvals", { credentials: "same-origin" });
-        if (!resp.ok) return;
-        const ids = (await resp.json()).join(",");
-        if (ids !== current.dataset.ids) await refreshInbox();
+        const resp = await fetch(section.dataset.watch, { credentials: "same-origin" });
+        if (!resp.ok) continue;
+        if (JSON.stringify(await resp.json()) !== section.dataset.seen) await refresh(section.id);
       } catch (_) {
         // The broker is briefly unreachable: try again on the next round.
       }
-    }, 3000);
+    }
   }
+  if (document.querySelector("[data-watch]")) setInterval(watchAll, 3000);
+
+  // Forms that change something (class "act"): their fields go as JSON to data-endpoint, after a
+  // passkey confirmation first when the form asks for one (data-step-up); the broker's answer is
+  // shown, and the sections of the page are brought up to date.
+  document.addEventListener("submit", async (event) => {
+    const form = event.target;
+    if (!form.classList.contains("act")) return;
+    event.preventDefault();
+    const button = form.querySelector("button");
+    button.disabled = true;
+    try {
+      if (form.dataset.stepUp) {
+        status.textContent = "Confirm with your passkey to " + form.dataset.stepUp + ".";
+        await ceremony("step-up");
+      }
+      const fields = Object.fromEntries(new FormData(form).entries());
+      const answer = await call(form.dataset.endpoint, fields);
+      status.textContent = answer.message || form.dataset.done || "Done.";
+      for (const section of document.querySelectorAll("main section[id]")) await refresh(section.id);
+    } catch (e) {
+      status.textContent = e.message;
+    } finally {
+      button.disabled = false;
+    }
+  });
 })();

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 const PATH: &str = "/console/approvals";
 
-fn duration(seconds: i64) -> String {
+pub(super) fn duration(seconds: i64) -> String {
     match (seconds / 3600, seconds % 3600 / 60) {
         (0, m) => format!("{m} min"),
         (h, 0) => format!("{h} h"),
@@ -103,12 +103,12 @@ fn decision(d: &PendingDecision) -> Markup {
             (history(&d.history))
             @match &d.may_approve {
                 Ok(()) => div class="actions" {
-                    form class="approve" data-request=(r.id) method="post" action="/console/needs-script" {
+                    form class="act" data-endpoint={ "/console/api/requests/" (r.id) "/approve" } data-step-up="approve" data-done="Approved." method="post" action="/console/needs-script" {
                         label for={ "c-" (r.id) } { "Comment (optional)" }
                         input id={ "c-" (r.id) } name="comment" maxlength="500";
                         button type="submit" { "Approve with passkey" }
                     }
-                    form class="deny" data-request=(r.id) method="post" action="/console/needs-script" {
+                    form class="act" data-endpoint={ "/console/api/requests/" (r.id) "/deny" } data-done="Denied." method="post" action="/console/needs-script" {
                         label for={ "d-" (r.id) } { "Reason for denying (the requester sees it)" }
                         input id={ "d-" (r.id) } name="reason" required maxlength="500";
                         button type="submit" { "Deny" }
@@ -125,7 +125,7 @@ fn approvals_page(who: &Signed, desk: &[PendingDecision]) -> Markup {
     let body = html! {
         h1 { "Requests waiting for approval" }
         p id="status" role="status" aria-live="polite" {}
-        section id="inbox" data-ids=(ids.join(",")) aria-live="polite" {
+        section id="inbox" data-watch="/console/api/approvals" data-seen=(serde_json::to_string(&ids).unwrap_or_default()) aria-live="polite" {
             @if desk.is_empty() { p { "Nothing is waiting. New requests appear here by themselves." } }
             @for d in desk { (decision(d)) }
         }

@@ -4,6 +4,7 @@
 //! script only for the WebAuthn ceremonies. Every response carries a strict Content-Security-Policy;
 //! every change must come from the broker's own origin and carry the session's CSRF token.
 
+mod admin;
 mod approvals;
 mod ceremonies;
 mod helpdesk;
@@ -116,6 +117,13 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/console/sign-out", post(sign_out))
         .route("/console/approvals", get(approvals::page))
         .route("/console/api/approvals", get(approvals::waiting))
+        .route("/console/admin", get(admin::page_for_admins))
+        .route("/console/api/grants", get(admin::live))
+        .route("/console/api/grants/{id}/revoke", post(admin::revoke))
+        .route("/console/api/people/{id}/invite", post(admin::invite))
+        .route("/console/api/people/{id}/disable", post(admin::disable))
+        .route("/console/api/people/{id}/enable", post(admin::enable))
+        .route("/console/api/people/{id}/contract-end", post(admin::contract_end))
         .route("/console/helpdesk", get(helpdesk::search))
         .route("/console/helpdesk/devices/{id}", get(helpdesk::device))
         .route(

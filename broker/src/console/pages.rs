@@ -21,10 +21,11 @@ pub struct Signed {
 }
 
 /// The pages a person's roles open, as (path, label, roles that open it; none: everyone).
-pub const SECTIONS: [(&str, &str, &[Role]); 3] = [
+pub const SECTIONS: [(&str, &str, &[Role]); 4] = [
     ("/console", "Home", &[]),
     ("/console/approvals", "Approvals", &[Role::Approver]),
     ("/console/helpdesk", "Helpdesk", &[Role::Helpdesk, Role::Admin]),
+    ("/console/admin", "Administration", &[Role::Admin]),
 ];
 
 fn navigation(who: &Signed, current: &str) -> Markup {

@@ -550,3 +550,145 @@ async fn helpdesk_finds_people_and_reads_a_devices_posture_in_plain_words() {
         "no link either"
     );
 }
+
+#[tokio::test]
+async fn admins_oversee_and_revoke_access_and_manage_people_from_the_page() {
+    let api = Api::new(true).await;
+    let grant = api.h.granted("db", "OPS-1", "1h").await;
+    let (ida, csrf) = staff(&api, "ida").await;
+
+    let admin_page = get(&api, &ida, "/console/admin").await;
+    assert_eq!(admin_page.status, StatusCode::OK, "{}", admin_page.body);
+    for words in [
+        "Live access (1)",
+        "ana on ana-laptop",
+        "OPS-1",
+        "Who may request what",
+        "group:dba",
+        "tag:db:staging",
+        "low-risk: automatic when its conditions hold, else 1 approval(s) from group approvers",
+        "env:prod",
+        "never connected",
+        "Ticket connector",
+    ] {
+        assert!(
+            admin_page.body.contains(words),
+            "{words:?} missing from {}",
+            admin_page.body
+        );
+    }
+    assert_eq!(
+        get(&api, &ida, "/console/api/grants").await.json(),
+        json!([grant])
+    );
+
+    // Revoking needs a reason; then the grant is gone from the live list.
+    let revoke = format!("/console/api/grants/{grant}/revoke");
+    let unreasoned = call(&api, &ida, &revoke, Some(&csrf), json!({ "reason": "" })).await;
+    assert_eq!(unreasoned.status, StatusCode::BAD_REQUEST, "{}", unreasoned.body);
+    let revoked = call(
+        &api,
+        &ida,
+        &revoke,
+        Some(&csrf),
+        json!({ "reason": "laptop lost" }),
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
+    assert!(revoked.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("Revoked ana's access"));
+    assert_eq!(get(&api, &ida, "/console/api/grants").await.json(), json!([]));
+
+    // People: an invite shown once, a contract end, disabling and enabling.
+    let invited = call(
+        &api,
+        &ida,
+        "/console/api/people/ana/invite",
+        Some(&csrf),
+        json!({}),
+    )
+    .await;
+    assert_eq!(invited.status, StatusCode::OK, "{}", invited.body);
+    assert!(invited.json()["message"].as_str().unwrap().contains("dpi_"));
+    let bad_date = call(
+        &api,
+        &ida,
+        "/console/api/people/ana/contract-end",
+        Some(&csrf),
+        json!({ "date": "31/12/2026" }),
+    )
+    .await;
+    assert_eq!(bad_date.status, StatusCode::BAD_REQUEST);
+    assert!(bad_date.json()["detail"].as_str().unwrap().contains("YYYY-MM-DD"));
+    let ends = call(
+        &api,
+        &ida,
+        "/console/api/people/ana/contract-end",
+        Some(&csrf),
+        json!({ "date": "2026-12-31" }),
+    )
+    .await;
+    assert_eq!(ends.status, StatusCode::OK, "{}", ends.body);
+    assert_eq!(
+        api.h.person("ana").await.contract_end,
+        Some(time::macros::datetime!(2027-01-01 00:00 UTC))
+    );
+    let again = api.h.granted("db", "OPS-1", "1h").await;
+    let disabled = call(
+        &api,
+        &ida,
+        "/console/api/people/ana/disable",
+        Some(&csrf),
+        json!({ "reason": "contract paused" }),
+    )
+    .await;
+    assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.body);
+    assert!(api.h.person("ana").await.disabled);
+    assert!(
+        !get(&api, &ida, "/console/api/grants")
+            .await
+            .body
+            .contains(&again.to_string()),
+        "her access ended"
+    );
+    let enabled = call(
+        &api,
+        &ida,
+        "/console/api/people/ana/enable",
+        Some(&csrf),
+        json!({}),
+    )
+    .await;
+    assert_eq!(enabled.status, StatusCode::OK);
+    assert!(!api.h.person("ana").await.disabled);
+
+    // Without the CSRF token nothing changes; and the page is for admins only.
+    assert_eq!(
+        call(
+            &api,
+            &ida,
+            "/console/api/people/ana/disable",
+            None,
+            json!({ "reason": "x" })
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let (ben, ben_csrf) = staff(&api, "ben").await;
+    assert_eq!(
+        get(&api, &ben, "/console/admin").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let by_approver = call(
+        &api,
+        &ben,
+        "/console/api/people/ana/invite",
+        Some(&ben_csrf),
+        json!({}),
+    )
+    .await;
+    assert_eq!(by_approver.status, StatusCode::FORBIDDEN);
+}

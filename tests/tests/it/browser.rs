@@ -450,7 +450,7 @@ fn staff_enroll_and_sign_in_on_the_broker_pages_in_chromium() {
 }
 
 #[test]
-fn an_approver_decides_in_chromium_on_a_list_that_follows_new_requests() {
+fn staff_decide_and_revoke_in_chromium_on_lists_that_follow_the_broker() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("broker");
     std::fs::create_dir_all(&data).unwrap();
@@ -514,7 +514,7 @@ fn an_approver_decides_in_chromium_on_a_list_that_follows_new_requests() {
     );
 
     // Approve the first with a passkey confirmation; deny the second with a reason.
-    let approve = format!("form.approve[data-request=\"{first}\"]");
+    let approve = format!("form[data-endpoint=\"/console/api/requests/{first}/approve\"]");
     browser.eval(&format!("document.querySelector('{approve}').requestSubmit()"));
     shows(&mut browser, "Approved.", &shots.join("approved.png"));
     let granted = call_api(
@@ -539,5 +539,32 @@ fn an_approver_decides_in_chromium_on_a_list_that_follows_new_requests() {
     assert_eq!(denied["status"], "denied", "{denied}");
     assert_eq!(denied["denial_reason"], "use the staging replica", "{denied}");
     shows(&mut browser, "Nothing is waiting", &shots.join("inbox-empty.png"));
+
+    // ida, an admin, sees ana's live access on the administration page and revokes it there.
+    browser.eval("document.querySelector('form[action=\"/console/sign-out\"]').requestSubmit()");
+    shows(&mut browser, "Sign in to Daypass", &shots.join("signed-out.png"));
+    let invite = admin(&data, &["invite", "ida", "--ttl", "1h"]);
+    let code = serde_json::from_str::<serde_json::Value>(&invite).unwrap()["invite"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    browser.open(&format!("{}/console/enroll", broker.origin));
+    browser.fill_and_submit("invite", &code);
+    shows(&mut browser, "Signed in as", &shots.join("admin-home.png"));
+    browser.open(&format!("{}/console/admin", broker.origin));
+    shows(&mut browser, "Live access (1)", &shots.join("admin.png"));
+    let grant = granted["grant_id"].as_str().unwrap();
+    browser.fill_and_submit(&format!("why-{grant}"), "work finished early");
+    shows(
+        &mut browser,
+        "Nobody has access right now",
+        &shots.join("admin-revoked.png"),
+    );
+    assert!(browser.text().contains("Revoked ana's access"));
+    let ended = call_api(&broker, Some(&org.ana_token), "GET", "/api/v1/grants", None);
+    assert_eq!(ended, serde_json::json!([]), "no live grant is left");
+    browser.open(&format!("{}/console/helpdesk?q=acme", broker.origin));
+    shows(&mut browser, "People matching", &shots.join("helpdesk.png"));
+    assert!(browser.text().contains("ana-laptop"));
     drop(broker.procs);
 }
