@@ -5,14 +5,13 @@
 
 use super::pages::{layout, posture_table, when, Signed};
 use super::visitor::Visitor;
-use super::{forbidden, page, signed};
+use super::{attachment, forbidden, page, signed};
 use crate::api::{ApiError, ApiPath, AppState};
 use crate::domain::directory::Role;
 use crate::service::{DeviceCard, Found};
 use crate::store::PostureRecord;
 use axum::extract::{Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use daypass_posture::policy::Check;
 use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
@@ -199,24 +198,6 @@ fn latest(card: &DeviceCard) -> Result<&PostureRecord, ApiError> {
             format!("device {} has sent no posture report yet", card.device.id),
         )
     })
-}
-
-fn attachment(content_type: &'static str, name: String, body: String) -> Response {
-    let name: String = name
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-        .collect();
-    let disposition = format!("attachment; filename=\"{name}\"");
-    (
-        [
-            (header::CONTENT_TYPE, content_type.to_string()),
-            (header::CONTENT_DISPOSITION, disposition),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
-        ],
-        body,
-    )
-        .into_response()
 }
 
 pub async fn report_json(

@@ -6,6 +6,7 @@
 
 mod admin;
 mod approvals;
+mod audit;
 mod ceremonies;
 mod helpdesk;
 mod pages;
@@ -39,6 +40,25 @@ fn page(markup: Markup) -> Response {
             (header::X_FRAME_OPTIONS, "DENY"),
         ],
         markup,
+    )
+        .into_response()
+}
+
+/// A file to download (a report or evidence), named `name` (kept to safe characters).
+pub(super) fn attachment(content_type: &'static str, name: String, body: String) -> Response {
+    let name: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        .collect();
+    let disposition = format!("attachment; filename=\"{name}\"");
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        body,
     )
         .into_response()
 }
@@ -124,6 +144,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/console/api/people/{id}/disable", post(admin::disable))
         .route("/console/api/people/{id}/enable", post(admin::enable))
         .route("/console/api/people/{id}/contract-end", post(admin::contract_end))
+        .route("/console/audit", get(audit::log))
+        .route("/console/audit/evidence/{file}", get(audit::evidence))
         .route("/console/helpdesk", get(helpdesk::search))
         .route("/console/helpdesk/devices/{id}", get(helpdesk::device))
         .route(

@@ -21,11 +21,12 @@ pub struct Signed {
 }
 
 /// The pages a person's roles open, as (path, label, roles that open it; none: everyone).
-pub const SECTIONS: [(&str, &str, &[Role]); 4] = [
+pub const SECTIONS: [(&str, &str, &[Role]); 5] = [
     ("/console", "Home", &[]),
     ("/console/approvals", "Approvals", &[Role::Approver]),
     ("/console/helpdesk", "Helpdesk", &[Role::Helpdesk, Role::Admin]),
     ("/console/admin", "Administration", &[Role::Admin]),
+    ("/console/audit", "Audit", &[Role::Auditor, Role::Admin]),
 ];
 
 fn navigation(who: &Signed, current: &str) -> Markup {

@@ -1,8 +1,9 @@
-//! Verifying and exporting the audit chain.
+//! Verifying, searching and exporting the audit chain.
 
-use super::{Broker, ServiceError, ServiceResult};
+use super::{Broker, Caller, ServiceError, ServiceResult};
 use crate::domain::audit::{AuditEntry, ChainBreak, ChainSummary, ChainVerifier};
-use crate::store::{AuditRead, StoreError};
+use crate::domain::directory::Role;
+use crate::store::{AuditFilter, AuditRead, StoreError};
 
 /// The result of `audit verify`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +42,18 @@ impl Broker {
                 Err(b) => VerifyOutcome::Broken(b),
             }),
         }
+    }
+
+    /// The newest entries (at most `limit`) matching `filter`, for auditors and admins.
+    pub async fn audit_entries(
+        &self,
+        caller: &Caller,
+        filter: &AuditFilter,
+        limit: i64,
+    ) -> ServiceResult<Vec<AuditEntry>> {
+        caller.person_with(&[Role::Auditor, Role::Admin])?;
+        let mut conn = self.store().read().await?;
+        Ok(AuditRead::search(&mut conn, filter, limit.clamp(1, 1000)).await?)
     }
 
     /// Streams every entry in order to `sink` (for JSON-lines or syslog export).

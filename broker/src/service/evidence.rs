@@ -6,11 +6,12 @@ use crate::domain::directory::Role;
 use crate::domain::ticket::Ticket;
 use crate::store::{self, AuditRead};
 use daypass_proto::api::{AccessRequestView, GrantView};
-use serde::Serialize;
+use daypass_proto::signed::Signed;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct EvidenceBundle {
     pub grant: GrantView,
     pub request: AccessRequestView,
@@ -26,6 +27,17 @@ impl Broker {
     pub async fn evidence(&self, caller: &Caller, grant_id: Uuid) -> ServiceResult<EvidenceBundle> {
         caller.person_with(&Role::STAFF)?;
         self.evidence_unchecked(grant_id).await
+    }
+
+    /// The bundle signed with the broker's key, as one file an auditor keeps: anyone with the
+    /// broker's public key can check it was not changed (`daypass_proto::signed`).
+    pub async fn signed_evidence(
+        &self,
+        caller: &Caller,
+        grant_id: Uuid,
+    ) -> ServiceResult<Signed<EvidenceBundle>> {
+        let bundle = self.evidence(caller, grant_id).await?;
+        Ok(Signed::sign(&bundle, &self.0.key))
     }
 
     /// For the local CLI, which has the database itself.

@@ -1,4 +1,5 @@
-//! Reading the audit chain back: in order for verification and export, by subject for evidence.
+//! Reading the audit chain back: in order for verification and export, by subject for evidence,
+//! and filtered (newest first) for auditors.
 
 use super::{StoreError, StoreResult};
 use crate::domain::audit::{AuditEntry, Checkpoint};
@@ -24,6 +25,17 @@ fn entry(row: &AnyRow) -> StoreResult<AuditEntry> {
 }
 
 const COLUMNS: &str = "seq, at, actor, action, subject, details, prev_hash, hash";
+
+/// Which entries an auditor looks for: each field empty or unset matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub from: Option<OffsetDateTime>,
+    /// Entries before this instant.
+    pub to: Option<OffsetDateTime>,
+}
 
 /// Read access to the audit tables.
 pub struct AuditRead;
@@ -53,6 +65,28 @@ impl AuditRead {
         out.sort_by_key(|e| e.seq);
         out.dedup_by_key(|e| e.seq);
         Ok(out)
+    }
+
+    /// The newest entries (at most `limit`) matching `filter`, newest first.
+    pub async fn search(
+        conn: &mut AnyConnection,
+        filter: &AuditFilter,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM audit_log WHERE ($1 = '' OR actor = $1) AND ($2 = '' OR action = $2) \
+             AND ($3 = '' OR subject = $3) AND at >= $4 AND at < $5 ORDER BY seq DESC LIMIT $6"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&filter.actor)
+            .bind(&filter.action)
+            .bind(&filter.subject)
+            .bind(filter.from.map_or(i64::MIN, OffsetDateTime::unix_timestamp))
+            .bind(filter.to.map_or(i64::MAX, OffsetDateTime::unix_timestamp))
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.iter().map(entry).collect()
     }
 
     pub async fn head(conn: &mut AnyConnection) -> StoreResult<(i64, String)> {

@@ -6,7 +6,7 @@ mod passkeys;
 mod repo;
 mod wal;
 
-pub use audit_log::AuditRead;
+pub use audit_log::{AuditFilter, AuditRead};
 pub use group::{AuditIntent, Insertion};
 pub use passkeys::*;
 pub use repo::*;

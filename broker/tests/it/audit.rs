@@ -104,8 +104,47 @@ async fn forged_checkpoint_is_caught(db: Db) {
     assert!(problem(&h).await.contains("signature does not verify"));
 }
 
+/// Auditors' filters: exact actor, action and subject, a time window, newest first, a limit.
+async fn the_log_is_searched_newest_first(db: Db) {
+    use daypass_broker::store::{AuditFilter, AuditRead};
+    let h = chain_with_entries(db).await;
+    let mut conn = h.broker.store().read().await.unwrap();
+    let created = AuditFilter {
+        action: "request.created".into(),
+        ..Default::default()
+    };
+    let found = AuditRead::search(&mut conn, &created, 100).await.unwrap();
+    assert_eq!(found.len(), 3);
+    assert!(found.iter().all(|e| e.action == "request.created"));
+    assert!(found.windows(2).all(|w| w[0].seq > w[1].seq), "newest first");
+    assert_eq!(AuditRead::search(&mut conn, &created, 2).await.unwrap().len(), 2);
+    let by_subject = AuditFilter {
+        subject: found[0].subject.clone(),
+        ..Default::default()
+    };
+    let about = AuditRead::search(&mut conn, &by_subject, 100).await.unwrap();
+    assert!(!about.is_empty() && about.iter().all(|e| e.subject == found[0].subject));
+    let later = AuditFilter {
+        from: Some(found[0].at + time::Duration::seconds(1)),
+        ..Default::default()
+    };
+    assert!(AuditRead::search(&mut conn, &later, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    let nobody = AuditFilter {
+        actor: "person:nobody".into(),
+        ..Default::default()
+    };
+    assert!(AuditRead::search(&mut conn, &nobody, 100)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 crate::on_both_databases!(
     intact_chain_verifies_with_checkpoint,
+    the_log_is_searched_newest_first,
     edited_entry_is_named,
     edited_actor_is_named,
     deleted_entry_is_named,

@@ -692,3 +692,74 @@ async fn admins_oversee_and_revoke_access_and_manage_people_from_the_page() {
     .await;
     assert_eq!(by_approver.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn auditors_filter_the_log_see_it_verify_and_download_signed_evidence() {
+    let api = Api::new(true).await;
+    let grant = api.h.granted("db", "OPS-1", "1h").await;
+    let (aud, _) = staff(&api, "aud").await;
+
+    let all = get(&api, &aud, "/console/audit").await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    assert!(all.body.contains("The audit chain verifies"), "{}", all.body);
+    let issued = get(&api, &aud, "/console/audit?action=grant.issued").await;
+    assert!(
+        issued
+            .body
+            .contains(&format!("/console/audit/evidence/{grant}.json")),
+        "{}",
+        issued.body
+    );
+    assert!(
+        !issued.body.contains("passkey.enrolled"),
+        "only the action asked for"
+    );
+    let none = get(&api, &aud, "/console/audit?action=grant.issued&to=2000-01-01").await;
+    assert!(!none.body.contains(&grant.to_string()), "nothing that early");
+    assert_eq!(
+        get(&api, &aud, "/console/audit?from=yesterday").await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    // The evidence file is signed with the broker's key: whoever holds that key can check it.
+    let file = get(&api, &aud, &format!("/console/audit/evidence/{grant}.json")).await;
+    assert_eq!(file.status, StatusCode::OK, "{}", file.body);
+    assert!(file.headers[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .contains(&format!("evidence-{grant}.json")));
+    let signed: daypass_proto::signed::Signed<daypass_broker::service::EvidenceBundle> =
+        serde_json::from_str(&file.body).unwrap();
+    let bundle = signed.verify(&api.h.broker.verifying_key()).unwrap();
+    assert_eq!(bundle.grant.grant.id, grant);
+    assert_eq!(bundle.request.ticket, "OPS-1");
+    let mut forged: Value = serde_json::from_str(&file.body).unwrap();
+    forged["payload"] = json!(base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        b"{}"
+    ));
+    let forged: daypass_proto::signed::Signed<daypass_broker::service::EvidenceBundle> =
+        serde_json::from_value(forged).unwrap();
+    assert!(forged.verify(&api.h.broker.verifying_key()).is_err());
+
+    // An edited entry shows at once.
+    api.h
+        .exec("UPDATE audit_log SET actor = 'person:nobody' WHERE seq = 2")
+        .await;
+    let broken = get(&api, &aud, "/console/audit").await;
+    assert!(
+        broken.body.contains("The audit chain does not verify"),
+        "{}",
+        broken.body
+    );
+    assert!(broken.body.contains("entry 2"), "{}", broken.body);
+
+    // Nobody else reads it.
+    let (ben, _) = staff(&api, "ben").await;
+    assert_eq!(
+        get(&api, &ben, "/console/audit").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let evidence = get(&api, &ben, &format!("/console/audit/evidence/{grant}.json")).await;
+    assert_eq!(evidence.status, StatusCode::FORBIDDEN);
+}
