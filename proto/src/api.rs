@@ -192,6 +192,9 @@ pub struct AccessReport {
     pub grants_revoked: u64,
     pub grants_ended_by_ticket_close: u64,
     pub grants_per_resource: std::collections::BTreeMap<String, u64>,
+    /// Active contractor accounts without a request in the 30 days before `to`: access nobody uses.
+    #[serde(default)]
+    pub stale_accounts: u64,
 }
 
 /// The device a contractor binds while enrolling a passkey: its WireGuard and report-signing keys.

@@ -121,6 +121,7 @@ pub fn report_text(r: &AccessReport) -> String {
         "    of which ticket closed  {}",
         r.grants_ended_by_ticket_close
     );
+    let _ = writeln!(out, "  stale contractor accounts {}", r.stale_accounts);
     let _ = writeln!(out, "  grants per resource:");
     for (name, n) in &r.grants_per_resource {
         let _ = writeln!(out, "    {name:<20} {n}");

@@ -10,6 +10,7 @@ mod audit;
 mod ceremonies;
 mod helpdesk;
 mod pages;
+mod reports;
 mod visitor;
 
 pub use visitor::{csrf_token, COOKIE_NAME, CSRF_HEADER};
@@ -145,6 +146,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/console/api/people/{id}/enable", post(admin::enable))
         .route("/console/api/people/{id}/contract-end", post(admin::contract_end))
         .route("/console/audit", get(audit::log))
+        .route("/console/reports", get(reports::reports))
         .route("/console/audit/evidence/{file}", get(audit::evidence))
         .route("/console/helpdesk", get(helpdesk::search))
         .route("/console/helpdesk/devices/{id}", get(helpdesk::device))

@@ -21,12 +21,17 @@ pub struct Signed {
 }
 
 /// The pages a person's roles open, as (path, label, roles that open it; none: everyone).
-pub const SECTIONS: [(&str, &str, &[Role]); 5] = [
+pub const SECTIONS: [(&str, &str, &[Role]); 6] = [
     ("/console", "Home", &[]),
     ("/console/approvals", "Approvals", &[Role::Approver]),
     ("/console/helpdesk", "Helpdesk", &[Role::Helpdesk, Role::Admin]),
     ("/console/admin", "Administration", &[Role::Admin]),
     ("/console/audit", "Audit", &[Role::Auditor, Role::Admin]),
+    (
+        "/console/reports",
+        "Reports",
+        &[Role::Admin, Role::Auditor, Role::Approver],
+    ),
 ];
 
 fn navigation(who: &Signed, current: &str) -> Markup {

@@ -1,4 +1,4 @@
-//! The weekly figures an access owner watches.
+//! The weekly figures an access owner watches, for one window or week by week.
 
 use super::{Broker, ServiceResult};
 use crate::domain::directory::Role;
@@ -6,22 +6,56 @@ use crate::domain::grant::EndReason;
 use crate::store;
 use daypass_proto::api::{AccessReport, RequestStatus};
 use std::collections::BTreeMap;
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 /// Grants of at most this length count as just-in-time; longer ones are standing access in disguise.
 const JUST_IN_TIME_MAX: Duration = Duration::hours(24);
+/// An active contractor account without a request for this long is stale.
+const STALE_AFTER: Duration = Duration::days(30);
 
 impl Broker {
     /// Figures for the window `[now - days, now]`.
     pub async fn report(&self, days: i64) -> ServiceResult<AccessReport> {
         let to = self.now();
-        let from = to - Duration::days(days.max(1));
+        self.report_between(to - Duration::days(days.max(1)), to).await
+    }
+
+    /// The figures of each of the last `weeks` weeks, oldest first (the last ends now).
+    pub async fn weekly_reports(&self, weeks: i64) -> ServiceResult<Vec<AccessReport>> {
+        let now = self.now();
+        let mut out = Vec::new();
+        for back in (0..weeks.clamp(1, 104)).rev() {
+            let to = now - Duration::weeks(back);
+            out.push(self.report_between(to - Duration::weeks(1), to).await?);
+        }
+        Ok(out)
+    }
+
+    /// Figures for the window `[from, to]`.
+    pub async fn report_between(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> ServiceResult<AccessReport> {
         let mut conn = self.store().read().await?;
         let people = store::people(&mut conn).await?;
         let grants = store::grants_overlapping(&mut conn, from, to).await?;
-        let requests = store::requests_since(&mut conn, from).await?;
+        let requests: Vec<_> = store::requests_since(&mut conn, from)
+            .await?
+            .into_iter()
+            .filter(|r| r.created_at <= to)
+            .collect();
+        let recent = store::requests_since(&mut conn, to - STALE_AFTER).await?;
+        let stale_accounts = people
+            .iter()
+            .filter(|p| p.is_active(to) && p.has_role(Role::Contractor))
+            .filter(|p| !recent.iter().any(|r| r.requester == p.id && r.created_at <= to))
+            .count() as u64;
 
-        let issued: Vec<_> = grants.iter().filter(|g| g.grant.not_before >= from).collect();
+        let issued: Vec<_> = grants
+            .iter()
+            .filter(|g| g.grant.not_before >= from && g.grant.not_before <= to)
+            .collect();
         let lengths: Vec<i64> = issued
             .iter()
             .map(|g| {
@@ -64,6 +98,7 @@ impl Broker {
             grants_revoked: ended_in_window(None),
             grants_ended_by_ticket_close: ended_in_window(Some(EndReason::TicketClosed)),
             grants_per_resource: per_resource,
+            stale_accounts,
         })
     }
 }

@@ -763,3 +763,41 @@ async fn auditors_filter_the_log_see_it_verify_and_download_signed_evidence() {
     let evidence = get(&api, &ben, &format!("/console/audit/evidence/{grant}.json")).await;
     assert_eq!(evidence.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn reports_show_this_weeks_figures_and_twelve_weeks_of_them() {
+    let api = Api::new(true).await;
+    api.h.granted("db", "OPS-1", "1h").await;
+    api.h.clock.advance(time::Duration::days(15));
+    api.h.granted("db", "OPS-1", "1h").await;
+    api.h.granted("db", "OPS-2", "2h").await;
+
+    let weeks = api.h.broker.weekly_reports(12).await.unwrap();
+    assert_eq!(weeks.len(), 12);
+    let issued: Vec<u64> = weeks.iter().map(|w| w.grants_issued).collect();
+    assert_eq!(issued[11], 2, "this week: {issued:?}");
+    assert_eq!(issued[9], 1, "two weeks before this one: {issued:?}");
+    assert_eq!(issued.iter().sum::<u64>(), 3);
+    assert!(
+        (weeks[11].average_grant_seconds - 5400.0).abs() < 1.0,
+        "1 h and 2 h"
+    );
+    assert_eq!(weeks[11].stale_accounts, 0, "ana asked this week");
+
+    let (ida, _) = staff(&api, "ida").await;
+    let page = get(&api, &ida, "/console/reports").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(page.body.matches("<rect").count(), 12, "{}", page.body);
+    assert!(page.body.contains("3 in all"), "{}", page.body);
+    assert!(
+        page.body.contains("<dt>Grants issued</dt><dd>2</dd>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("<dd>1 h 30 min</dd>"), "{}", page.body);
+    let (ana, _) = staff(&api, "ana").await;
+    assert_eq!(
+        get(&api, &ana, "/console/reports").await.status,
+        StatusCode::FORBIDDEN
+    );
+}

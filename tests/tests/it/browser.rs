@@ -563,6 +563,9 @@ fn staff_decide_and_revoke_in_chromium_on_lists_that_follow_the_broker() {
     assert!(browser.text().contains("Revoked ana's access"));
     let ended = call_api(&broker, Some(&org.ana_token), "GET", "/api/v1/grants", None);
     assert_eq!(ended, serde_json::json!([]), "no live grant is left");
+    browser.open(&format!("{}/console/reports", broker.origin));
+    shows(&mut browser, "The last 12 weeks", &shots.join("reports.png"));
+    assert!(browser.text().contains("Grants issued"));
     browser.open(&format!("{}/console/helpdesk?q=acme", broker.origin));
     shows(&mut browser, "People matching", &shots.join("helpdesk.png"));
     assert!(browser.text().contains("ana-laptop"));
