@@ -62,6 +62,8 @@ pub struct FileConfig {
     /// Requests for resources with any of these tags need a passkey confirmation within minutes.
     #[serde(default)]
     pub step_up_tags: Vec<String>,
+    /// A Slack-compatible incoming webhook told of every request that waits for approval (a secret).
+    pub approval_webhook: Option<SecretString>,
     #[serde(default)]
     pub tickets: TicketSettings,
 }
@@ -118,6 +120,10 @@ pub fn broker_settings(file: &FileConfig) -> Result<BrokerSettings> {
     }
     if let Some(r) = file.require_ticket_assignee {
         s.require_ticket_assignee = r;
+    }
+    if let Some(url) = &file.approval_webhook {
+        let notifier = crate::service::Notifier::new(url.clone()).map_err(anyhow::Error::msg)?;
+        s.approval_webhook = Some(notifier);
     }
     let read_policy = |what: &str, path: &Path| -> Result<daypass_posture::policy::Policy> {
         let text =

@@ -57,6 +57,22 @@ pub fn format_duration(seconds: i64) -> String {
     out
 }
 
+/// A duration as a sentence says it: `15 min`, `4 h`, `1 h 30 min`, `2 d 4 h` (to the minute).
+pub fn spoken_duration(seconds: i64) -> String {
+    let minutes = seconds.max(0) / 60;
+    let (d, h, m) = (minutes / 1440, minutes % 1440 / 60, minutes % 60);
+    let parts: Vec<String> = [(d, "d"), (h, "h"), (m, "min")]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n} {unit}"))
+        .collect();
+    if parts.is_empty() {
+        "0 min".into()
+    } else {
+        parts.join(" ")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +97,14 @@ mod tests {
         for s in [59, 3600, 5400, 90_061] {
             assert_eq!(parse_duration(&format_duration(s)).unwrap(), s);
         }
+    }
+
+    #[test]
+    fn spoken_durations_read_as_people_say_them() {
+        assert_eq!(spoken_duration(900), "15 min");
+        assert_eq!(spoken_duration(4 * 3600), "4 h");
+        assert_eq!(spoken_duration(5400), "1 h 30 min");
+        assert_eq!(spoken_duration(2 * 86_400 + 4 * 3600), "2 d 4 h");
+        assert_eq!(spoken_duration(30), "0 min");
     }
 }

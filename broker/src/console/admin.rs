@@ -122,7 +122,7 @@ fn matrix_section(o: &Overview) -> Markup {
                             td { (e.id) }
                             td { (e.subject.to_string()) }
                             td { (e.selector.to_string()) }
-                            td { (super::approvals::duration(e.max_duration_seconds)) }
+                            td { (daypass_proto::duration::spoken_duration(e.max_duration_seconds)) }
                             td {
                                 (e.policy) ": "
                                 @match policy {

@@ -13,18 +13,11 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use daypass_proto::api::{AccessRequestView, ApproveBody, ReasonBody};
+use daypass_proto::duration::spoken_duration;
 use maud::{html, Markup};
 use uuid::Uuid;
 
 const PATH: &str = "/console/approvals";
-
-pub(super) fn duration(seconds: i64) -> String {
-    match (seconds / 3600, seconds % 3600 / 60) {
-        (0, m) => format!("{m} min"),
-        (h, 0) => format!("{h} h"),
-        (h, m) => format!("{h} h {m} min"),
-    }
-}
 
 fn ticket(t: &TicketNow, key: &str) -> Markup {
     let line = |t: &crate::domain::ticket::Ticket| {
@@ -62,7 +55,7 @@ fn history(past: &[AccessRequestView]) -> Markup {
         } @else {
             ul class="history" {
                 @for r in past {
-                    li { (when(r.created_at)) ": " (r.resources.join(", ")) " for " (r.ticket) ", " (duration(r.duration_seconds)) " — " (format!("{:?}", r.status).to_lowercase())
+                    li { (when(r.created_at)) ": " (r.resources.join(", ")) " for " (r.ticket) ", " (spoken_duration(r.duration_seconds)) " — " (format!("{:?}", r.status).to_lowercase())
                         @if let Some(why) = &r.denial_reason { " (" (why) ")" } }
                 }
             }
@@ -79,7 +72,7 @@ fn decision(d: &PendingDecision) -> Markup {
         article class="request" data-request=(r.id) aria-labelledby={ "r-" (r.id) } {
             h2 id={ "r-" (r.id) } {
                 (name) @if let Some(p) = who { " (" (p.company) ")" }
-                " asks for " (resources.join(", ")) " for " (duration(r.duration_seconds))
+                " asks for " (resources.join(", ")) " for " (spoken_duration(r.duration_seconds))
             }
             p class="meta" { "Requested " (when(r.created_at)) "; waits for a decision until " (when(r.expires_at)) "." }
             dl {
@@ -174,16 +167,4 @@ pub async fn deny(
     visitor.confirm_header(&headers)?;
     let approver = visitor.caller.person_with(&[Role::Approver])?;
     Ok(ApiJson(s.broker.deny(approver, id, &body.reason).await?))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::duration;
-
-    #[test]
-    fn durations_read_as_people_say_them() {
-        assert_eq!(duration(900), "15 min");
-        assert_eq!(duration(4 * 3600), "4 h");
-        assert_eq!(duration(5400), "1 h 30 min");
-    }
 }

@@ -25,7 +25,7 @@ fn percent(share: f64) -> String {
 }
 
 fn hours(seconds: f64) -> String {
-    super::approvals::duration(seconds.round() as i64)
+    daypass_proto::duration::spoken_duration(seconds.round() as i64)
 }
 
 fn figures(r: &AccessReport) -> Markup {

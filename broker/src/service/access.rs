@@ -8,7 +8,7 @@ use crate::domain::policy::{ApprovalPolicy, Decision};
 use crate::domain::request::{AccessRequest, RequestState};
 use crate::domain::ticket::{check_ticket, validate_ticket_key, Ticket};
 use crate::store::{self, Change, Insertion};
-use daypass_proto::api::{AccessRequestView, CreateAccessRequest, EntitledResource, Me};
+use daypass_proto::api::{AccessRequestView, CreateAccessRequest, EntitledResource, Me, RequestStatus};
 use daypass_proto::duration::parse_duration;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
@@ -261,6 +261,9 @@ impl Broker {
         }
         ins.requests.push(request.clone());
         self.store().insert(ins).await?;
+        if request.status(now) == RequestStatus::Pending {
+            self.announce_waiting(&request, requester);
+        }
         tracing::info!(request_id = %request.id, requester = %requester.id, status = ?request.status(now), "access request created");
         Ok(request.view(now))
     }

@@ -9,6 +9,7 @@ mod desk;
 mod evidence;
 mod grants;
 mod helpdesk;
+mod notify;
 mod overview;
 mod passkeys;
 mod posture;
@@ -22,6 +23,7 @@ pub use auth::{Caller, SignedRequest};
 pub use desk::{PendingDecision, ResourceLine, TicketNow};
 pub use evidence::EvidenceBundle;
 pub use helpdesk::{DeviceCard, Found};
+pub use notify::Notifier;
 pub use overview::Overview;
 pub use passkeys::{Finisher, FromApp, PasskeySettings, RelyingParty};
 pub use posture::PostureNonce;
@@ -105,6 +107,8 @@ pub struct BrokerSettings {
     pub tunnel_network: Ipv4Net,
     pub posture: PostureSettings,
     pub passkeys: PasskeySettings,
+    /// Where waiting requests are announced (a Slack-compatible incoming webhook).
+    pub approval_webhook: Option<Notifier>,
 }
 
 impl Default for BrokerSettings {
@@ -115,6 +119,7 @@ impl Default for BrokerSettings {
             tunnel_network: "100.96.0.0/16".parse().expect("constant network"),
             posture: PostureSettings::default(),
             passkeys: PasskeySettings::default(),
+            approval_webhook: None,
         }
     }
 }

@@ -801,3 +801,53 @@ async fn reports_show_this_weeks_figures_and_twelve_weeks_of_them() {
         StatusCode::FORBIDDEN
     );
 }
+
+/// A chat server's incoming webhook on loopback: what was posted to it arrives on the channel.
+async fn webhook_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<Value>) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/hook/secret-part",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(body);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook/secret-part", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, rx)
+}
+
+#[tokio::test]
+async fn approvers_hear_of_a_waiting_request_on_a_slack_compatible_webhook() {
+    let (url, mut posted) = webhook_receiver().await;
+    let mut opts = crate::support::Options::default();
+    opts.settings.approval_webhook = Some(daypass_broker::service::Notifier::new(url.into()).unwrap());
+    let h = crate::support::Harness::with(crate::support::Db::Sqlite, opts).await;
+
+    // Auto-approved: nobody needs to hear of it.
+    h.granted("db", "OPS-1", "1h").await;
+    let waiting = h.request("prod", "OPS-1", "90m").await;
+    let body = tokio::time::timeout(std::time::Duration::from_secs(10), posted.recv())
+        .await
+        .expect("the webhook was called")
+        .unwrap();
+    let text = body["text"].as_str().unwrap();
+    for words in [
+        "ANA (Acme Contracting) asks for prod for 1 h 30 min on OPS-1",
+        "migrate the schema",
+        &format!(
+            "<https://localhost:8443/console/approvals#r-{}|Review it>",
+            waiting.id
+        ),
+    ] {
+        assert!(text.contains(words), "{words:?} missing from {text}");
+    }
+    assert!(
+        posted.try_recv().is_err(),
+        "one message, for the waiting request only"
+    );
+}

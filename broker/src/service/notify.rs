@@ -1,0 +1,103 @@
+//! Telling approvers that a request waits: an incoming-webhook POST with a Slack-compatible body
+//! (`{"text": …}`, which Slack, Mattermost, Rocket.Chat and Teams' Slack-compatible connectors take),
+//! linking to the approvals page. Sent after the request is stored, beside it: a slow or failing chat
+//! server never holds up or fails a request; a failure is logged (without the URL, which is a secret).
+
+use super::Broker;
+use crate::domain::directory::Person;
+use crate::domain::request::AccessRequest;
+use daypass_proto::duration::spoken_duration;
+use secrecy::{ExposeSecret as _, SecretString};
+use serde_json::{json, Value};
+
+/// Where waiting requests are announced.
+#[derive(Clone)]
+pub struct Notifier {
+    url: SecretString,
+    client: reqwest::Client,
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Notifier(webhook URL hidden)")
+    }
+}
+
+impl Notifier {
+    /// A webhook at `url`: HTTPS, or plain HTTP to this machine only.
+    pub fn new(url: SecretString) -> Result<Notifier, String> {
+        let parsed = reqwest::Url::parse(url.expose_secret())
+            .map_err(|e| format!("approval_webhook is not a URL: {e}"))?;
+        let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+        if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
+            return Err("approval_webhook must be an https:// URL (plain http only to this machine)".into());
+        }
+        let client = crate::tickets::http_client(None).map_err(|e| format!("approval_webhook: {e:#}"))?;
+        Ok(Notifier { url, client })
+    }
+}
+
+/// The message for a request that waits: who, what, for how long, on which ticket, why, and where
+/// to decide (Slack's `<url|label>` link syntax).
+pub fn waiting_message(request: &AccessRequest, requester: &Person, console: &str) -> Value {
+    json!({
+        "text": format!(
+            "{} ({}) asks for {} for {} on {}: \"{}\". <{}/console/approvals#r-{}|Review it>",
+            requester.name,
+            requester.company,
+            request.resources.join(", "),
+            spoken_duration(request.duration_seconds),
+            request.ticket,
+            request.reason,
+            console,
+            request.id
+        )
+    })
+}
+
+impl Broker {
+    /// Announces a request that waits for approval, if a webhook is configured.
+    pub(super) fn announce_waiting(&self, request: &AccessRequest, requester: &Person) {
+        let Some(notifier) = self.0.settings.approval_webhook.clone() else {
+            return;
+        };
+        let body = waiting_message(request, requester, &self.origin());
+        let id = request.id;
+        tokio::spawn(async move {
+            let sent = notifier
+                .client
+                .post(notifier.url.expose_secret())
+                .json(&body)
+                .send()
+                .await
+                .and_then(|r| r.error_for_status());
+            match sent {
+                Ok(_) => tracing::info!(request_id = %id, "approvers notified"),
+                Err(e) => {
+                    tracing::warn!(request_id = %id, error = %e.without_url(), "the approval webhook failed")
+                }
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_or_loopback_webhooks_are_accepted() {
+        let url = |u: &str| SecretString::from(u.to_string());
+        assert!(Notifier::new(url("https://hooks.slack.com/services/T/B/X")).is_ok());
+        assert!(Notifier::new(url("http://127.0.0.1:9000/hook")).is_ok());
+        assert!(Notifier::new(url("http://chat.example.com/hook"))
+            .unwrap_err()
+            .contains("https://"));
+        assert!(Notifier::new(url("not a url")).is_err());
+        let shown = format!(
+            "{:?}",
+            Notifier::new(url("https://hooks.slack.com/services/T/B/SECRET")).unwrap()
+        );
+        assert!(!shown.contains("SECRET"));
+    }
+}
