@@ -168,6 +168,39 @@ impl Chromium {
         self.eval(&script);
     }
 
+    /// Shows pages as a phone of `width` × `height` CSS pixels would (or as a desktop again with 0 × 0).
+    pub fn viewport(&mut self, width: u32, height: u32) {
+        if width == 0 {
+            self.call("Emulation.clearDeviceMetricsOverride", json!({}));
+            return;
+        }
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": width, "height": height, "deviceScaleFactor": 2, "mobile": true }),
+        );
+    }
+
+    /// Presses one key (`Tab`, `Enter`) as a keyboard would.
+    pub fn press(&mut self, key: &str) {
+        let code = match key {
+            "Tab" => 9,
+            "Enter" => 13,
+            other => panic!("no key code for {other}"),
+        };
+        for kind in ["keyDown", "keyUp"] {
+            let mut event = json!({ "type": kind, "key": key, "code": key, "windowsVirtualKeyCode": code });
+            if key == "Enter" && kind == "keyDown" {
+                event["text"] = json!("\r");
+            }
+            self.call("Input.dispatchKeyEvent", event);
+        }
+    }
+
+    /// Types text into whatever has the focus.
+    pub fn type_text(&mut self, text: &str) {
+        self.call("Input.insertText", json!({ "text": text }));
+    }
+
     /// Saves what the page shows as a PNG (a test artifact).
     pub fn screenshot(&mut self, path: &Path) {
         use base64::Engine as _;

@@ -180,7 +180,13 @@ fn systems_section(o: &Overview, now: OffsetDateTime) -> Markup {
                 }
             }
             h2 { "Tickets" }
-            p { "Ticket connector: " strong { (o.ticket_connector) } "." }
+            p {
+                "Ticket connector: " strong { (o.ticket_connector) } ". "
+                @match o.ticket_last_answered {
+                    Some(t) => { "It last answered a ticket check at " (when(t)) "." },
+                    None => { "No ticket has been checked yet." },
+                }
+            }
         }
     }
 }

@@ -1,6 +1,6 @@
 //! What an admin oversees in one read: people (with their devices), resources and their tags, the
 //! access matrix (entitlements and approval policies), gateways with when each last asked for its
-//! state, and the ticket connector; and the one admin change the pages make beyond the service's
+//! state, and the ticket connector with when it last answered; and the one admin change the pages make beyond the service's
 //! other calls: a contract's end date.
 
 use super::admin::PersonSpec;
@@ -9,7 +9,7 @@ use crate::domain::directory::{Device, Person, Role};
 use crate::domain::entitlement::Entitlement;
 use crate::domain::policy::ApprovalPolicy;
 use crate::domain::resource::Resource;
-use crate::store::{self, GatewayRecord};
+use crate::store::{self, AuditFilter, AuditRead, GatewayRecord};
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone)]
@@ -21,12 +21,18 @@ pub struct Overview {
     /// Each gateway with its state revision.
     pub gateways: Vec<(GatewayRecord, i64)>,
     pub ticket_connector: &'static str,
+    /// When the ticket system last answered a check of a request's ticket.
+    pub ticket_last_answered: Option<OffsetDateTime>,
 }
 
 impl Broker {
     /// Everything admins oversee, admins only.
     pub async fn overview(&self, caller: &Caller) -> ServiceResult<Overview> {
         caller.person_with(&[Role::Admin])?;
+        let checked = AuditFilter {
+            action: "ticket.checked".into(),
+            ..Default::default()
+        };
         let mut conn = self.store().read().await?;
         let mut people = Vec::new();
         for person in store::people(&mut conn).await? {
@@ -40,6 +46,10 @@ impl Broker {
             policies: store::policies(&mut conn).await?,
             gateways: store::gateways(&mut conn).await?,
             ticket_connector: self.ticket_connector_name(),
+            ticket_last_answered: AuditRead::search(&mut conn, &checked, 1)
+                .await?
+                .first()
+                .map(|e| e.at),
         })
     }
 

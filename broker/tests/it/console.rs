@@ -570,6 +570,7 @@ async fn admins_oversee_and_revoke_access_and_manage_people_from_the_page() {
         "env:prod",
         "never connected",
         "Ticket connector",
+        "It last answered a ticket check at",
     ] {
         assert!(
             admin_page.body.contains(words),

@@ -571,3 +571,101 @@ fn staff_decide_and_revoke_in_chromium_on_lists_that_follow_the_broker() {
     assert!(browser.text().contains("ana-laptop"));
     drop(broker.procs);
 }
+
+#[test]
+fn the_console_works_with_the_keyboard_alone_and_on_a_phone() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("broker");
+    std::fs::create_dir_all(&data).unwrap();
+    let key = |byte: u8| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode([byte; 32])
+    };
+    let org = seed_org(&data, &key(7), &key(8));
+    admin(
+        &data,
+        &[
+            "person",
+            "add",
+            "lee",
+            "--name",
+            "Lee Staff",
+            "--email",
+            "lee@example.com",
+            "--company",
+            "Example",
+            "--role",
+            "admin",
+            "--role",
+            "approver",
+            "--role",
+            "auditor",
+            "--role",
+            "helpdesk",
+            "--group",
+            "approvers",
+        ],
+    );
+    let broker = start_broker(dir.path(), &[]);
+    let shots = artifacts("phone-and-keyboard");
+    let body = serde_json::json!({
+        "device": "ana-laptop", "resources": ["db2"], "ticket": "OPS-1", "reason": "check the replication lag", "duration": "1h",
+    });
+    call_api(
+        &broker,
+        Some(&org.ana_token),
+        "POST",
+        "/api/v1/requests",
+        Some(&body.to_string()),
+    );
+    let invite = admin(&data, &["invite", "lee", "--ttl", "1h"]);
+    let code = serde_json::from_str::<serde_json::Value>(&invite).unwrap()["invite"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Keyboard only: Tab to the invite field, type the code, Enter.
+    let mut browser = Chromium::launch(&broker.cert);
+    browser.add_authenticator(true);
+    browser.open(&format!("{}/console/enroll", broker.origin));
+    shows(
+        &mut browser,
+        "Create your Daypass passkey",
+        &shots.join("enroll.png"),
+    );
+    let mut tabs = 0;
+    while browser.eval("document.activeElement && document.activeElement.id") != serde_json::json!("invite") {
+        browser.press("Tab");
+        tabs += 1;
+        assert!(tabs < 10, "Tab never reached the invite field");
+    }
+    browser.type_text(&code);
+    browser.press("Enter");
+    shows(&mut browser, "Signed in as", &shots.join("home-by-keyboard.png"));
+
+    // Every page on a phone-sized screen: readable without sideways scrolling.
+    browser.viewport(390, 844);
+    for (path, heading, name) in [
+        ("/console", "Signed in as", "home"),
+        ("/console/approvals", "asks for db2", "approvals"),
+        ("/console/helpdesk?q=acme", "People matching", "helpdesk"),
+        (
+            "/console/helpdesk/devices/ana-laptop",
+            "Device ana-laptop",
+            "device",
+        ),
+        ("/console/admin", "Who may request what", "admin"),
+        ("/console/audit", "The audit chain verifies", "audit"),
+        ("/console/reports", "The last 12 weeks", "reports"),
+    ] {
+        browser.open(&format!("{}{path}", broker.origin));
+        shows(&mut browser, heading, &shots.join(format!("phone-{name}.png")));
+        let fits = browser.eval("document.documentElement.scrollWidth <= window.innerWidth");
+        assert_eq!(
+            fits,
+            serde_json::json!(true),
+            "{path} scrolls sideways on a phone"
+        );
+    }
+    drop(broker.procs);
+}
