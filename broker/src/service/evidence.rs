@@ -1,10 +1,11 @@
-//! A grant's evidence bundle: request, ticket as checked, approvals, the signed grant, and how it ended.
+//! A grant's evidence bundle: request, ticket as checked, the posture report the decision rested on,
+//! approvals, the signed grant, and how it ended.
 
 use super::{Broker, Caller, ServiceError, ServiceResult};
 use crate::domain::audit::AuditEntry;
 use crate::domain::directory::Role;
 use crate::domain::ticket::Ticket;
-use crate::store::{self, AuditRead};
+use crate::store::{self, AuditRead, PostureRecord};
 use daypass_proto::api::{AccessRequestView, GrantView};
 use daypass_proto::signed::Signed;
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,9 @@ pub struct EvidenceBundle {
     /// The ticket as the connector reported it when the grant was decided.
     #[schema(value_type = Object)]
     pub ticket_at_decision: Option<Ticket>,
+    /// The device's posture report the request was judged with, if one was (as the broker evaluated it).
+    #[schema(value_type = Object)]
+    pub posture_at_decision: Option<PostureRecord>,
     /// Every audit entry about the request and the grant, in chain order (each carries its hash).
     #[schema(value_type = Vec<Object>)]
     pub audit: Vec<AuditEntry>,
@@ -49,11 +53,21 @@ impl Broker {
             .await?
             .ok_or_else(missing)?;
         let audit = AuditRead::about(&mut conn, &[request.id.to_string(), grant_id.to_string()]).await?;
+        let report_id = audit
+            .iter()
+            .find(|e| e.action == "request.created")
+            .and_then(|e| e.details["posture_report"].as_str())
+            .and_then(|id| Uuid::parse_str(id).ok());
+        let posture_at_decision = match report_id {
+            Some(id) => store::posture_report(&mut conn, id).await?,
+            None => None,
+        };
         let now = self.now();
         Ok(EvidenceBundle {
             grant: record.view(now),
             request: request.view(now),
             ticket_at_decision: request.ticket_snapshot.clone(),
+            posture_at_decision,
             audit,
         })
     }

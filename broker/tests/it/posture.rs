@@ -283,13 +283,19 @@ async fn tagged_resources_need_a_fresh_compliant_report(db: Db) {
         Some("request.refused")
     );
 
-    report_now(&h).await;
+    let report = report_now(&h).await;
     let granted = h
         .broker
         .create_request(&ana, ask_from_desk("db", "OPS-1"))
         .await
         .unwrap();
-    assert!(granted.grant_id.is_some());
+    let evidence = h
+        .broker
+        .evidence_unchecked(granted.grant_id.unwrap())
+        .await
+        .unwrap();
+    let judged = evidence.posture_at_decision.expect("the report the grant rested on");
+    assert_eq!((judged.id, judged.report.compliant), (report.id, true));
 
     h.clock.advance(time::Duration::minutes(16));
     let stale = h
