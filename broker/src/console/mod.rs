@@ -9,22 +9,21 @@ mod approvals;
 mod audit;
 mod ceremonies;
 mod helpdesk;
+mod home;
 mod pages;
 mod reports;
 mod visitor;
 
 pub use visitor::{csrf_token, COOKIE_NAME, CSRF_HEADER};
 
-use crate::api::{ApiError, ApiPath, AppState};
-use axum::extract::State;
-use axum::http::header::{self, LOCATION, SET_COOKIE};
+use crate::api::{ApiError, AppState};
+use axum::http::header::{self, LOCATION};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use maud::Markup;
-use serde::Deserialize;
-use visitor::{cleared_cookie, Visitor};
+use visitor::Visitor;
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
                    img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -64,7 +63,7 @@ pub(super) fn attachment(content_type: &'static str, name: String, body: String)
         .into_response()
 }
 
-fn see_other(to: &'static str) -> Response {
+pub(super) fn see_other(to: &'static str) -> Response {
     (StatusCode::SEE_OTHER, [(LOCATION, HeaderValue::from_static(to))]).into_response()
 }
 
@@ -90,52 +89,17 @@ fn forbidden(who: &pages::Signed, path: &str, why: &str) -> Response {
     response
 }
 
-async fn home(State(s): State<AppState>, visitor: Visitor) -> Result<Response, ApiError> {
-    let who = signed(&visitor)?;
-    let passkeys = s.broker.passkeys(&visitor.caller).await?;
-    Ok(page(pages::home(&who, &passkeys)))
-}
-
-/// The one field of the console's plain forms.
-#[derive(Debug, Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
-async fn sign_out(
-    State(s): State<AppState>,
-    visitor: Visitor,
-    Form(form): Form<CsrfForm>,
-) -> Result<Response, ApiError> {
-    visitor.confirm(Some(&form.csrf))?;
-    s.broker.end_session(&visitor.caller).await?;
-    let mut response = see_other("/console/sign-in");
-    response.headers_mut().insert(SET_COOKIE, cleared_cookie());
-    Ok(response)
-}
-
-async fn revoke_passkey(
-    State(s): State<AppState>,
-    visitor: Visitor,
-    ApiPath(id): ApiPath<String>,
-    Form(form): Form<CsrfForm>,
-) -> Result<Response, ApiError> {
-    visitor.confirm(Some(&form.csrf))?;
-    s.broker.revoke_passkey(&visitor.caller, &id).await?;
-    Ok(see_other("/console"))
-}
-
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
-        .route("/console", get(home))
+        .route("/console", get(home::home))
         .route("/console/sign-in", get(|| async { page(pages::sign_in()) }))
         .route("/console/enroll", get(|| async { page(pages::enroll()) }))
         .route(
             "/console/needs-script",
             post(|| async { page(pages::needs_script()) }),
         )
-        .route("/console/sign-out", post(sign_out))
+        .route("/console/sign-out", post(home::sign_out))
+        .route("/console/api/devices/{id}/revoke", post(home::revoke_device))
         .route("/console/approvals", get(approvals::page))
         .route("/console/api/approvals", get(approvals::waiting))
         .route("/console/admin", get(admin::page_for_admins))
@@ -160,7 +124,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/console/api/requests/{id}/approve", post(approvals::approve))
         .route("/console/api/requests/{id}/deny", post(approvals::deny))
-        .route("/console/passkeys/{id}/revoke", post(revoke_passkey))
+        .route("/console/passkeys/{id}/revoke", post(home::revoke_passkey))
         .route("/console/api/sign-in/start", post(ceremonies::sign_in_start))
         .route("/console/api/sign-in/finish", post(ceremonies::sign_in_finish))
         .route("/console/api/enroll/start", post(ceremonies::enroll_start))

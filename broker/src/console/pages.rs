@@ -186,7 +186,7 @@ pub fn enroll() -> Markup {
     )
 }
 
-pub fn home(who: &Signed, passkeys: &[PasskeyView]) -> Markup {
+pub fn home(who: &Signed, passkeys: &[PasskeyView], devices: &[String]) -> Markup {
     let roles: Vec<String> = who.roles.iter().map(|r| r.to_string()).collect();
     let body = html! {
         h1 { "Daypass" }
@@ -223,8 +223,24 @@ pub fn home(who: &Signed, passkeys: &[PasskeyView]) -> Markup {
                 input id="passkey-name" name="name" required maxlength="64" placeholder="e.g. YubiKey on my keyring";
                 button type="submit" { "Confirm and add" }
             }
-            p id="status" role="status" aria-live="polite" {}
         }
+        section id="devices" aria-labelledby="devices-title" {
+            h2 id="devices-title" { "Your devices" }
+            @if devices.is_empty() { p { "No device is enrolled for you." } }
+            ul {
+                @for d in devices {
+                    li {
+                        (d)
+                        form class="act" data-endpoint={ "/console/api/devices/" (d) "/revoke" } method="post" action="/console/needs-script" {
+                            label for={ "lost-" (d) } { "Revoke " (d) " because" }
+                            input id={ "lost-" (d) } name="reason" required placeholder="lost, replaced, …";
+                            button type="submit" { "Revoke device" }
+                        }
+                    }
+                }
+            }
+        }
+        p id="status" role="status" aria-live="polite" {}
     };
     layout("Home", Some((who, "/console")), body)
 }
@@ -249,7 +265,7 @@ mod tests {
             last_used_at: None,
             revoked: false,
         };
-        let page = home(&who, &[passkey]).into_string();
+        let page = home(&who, &[passkey], &[]).into_string();
         assert!(!page.contains("<script>alert"), "{page}");
         assert!(page.contains("&lt;script&gt;"));
         assert!(page.contains("key &amp; &lt;b&gt;"));

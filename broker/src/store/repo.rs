@@ -532,7 +532,12 @@ pub async fn put_posture_report(conn: &mut AnyConnection, r: &PostureRecord) -> 
 
 /// One report by its id.
 pub async fn posture_report(conn: &mut AnyConnection, id: Uuid) -> StoreResult<Option<PostureRecord>> {
-    one(conn, "SELECT data FROM posture_reports WHERE id = $1", &id.to_string()).await
+    one(
+        conn,
+        "SELECT data FROM posture_reports WHERE id = $1",
+        &id.to_string(),
+    )
+    .await
 }
 
 /// A device's reports, newest first.

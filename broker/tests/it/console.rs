@@ -549,6 +549,41 @@ async fn helpdesk_finds_people_and_reads_a_devices_posture_in_plain_words() {
             .contains("/console/helpdesk"),
         "no link either"
     );
+
+    // Ana lists her devices on her page and revokes a lost one, with a reason.
+    let ana_csrf = csrf_of_home(&api, &ana).await;
+    let home = get(&api, &ana, "/console").await;
+    assert!(home.body.contains("Revoke ana-desk because") && home.body.contains("Revoke ana-laptop because"));
+    let lost = "/console/api/devices/ana-desk/revoke";
+    let unreasoned = call(&api, &ana, lost, Some(&ana_csrf), json!({ "reason": "" })).await;
+    assert_eq!(unreasoned.status, StatusCode::BAD_REQUEST);
+    let revoked = call(
+        &api,
+        &ana,
+        lost,
+        Some(&ana_csrf),
+        json!({ "reason": "left on a train" }),
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
+    assert!(!get(&api, &ana, "/console")
+        .await
+        .body
+        .contains("Revoke ana-desk because"));
+    let (ben, ben_csrf) = staff(&api, "ben").await;
+    let not_his = call(
+        &api,
+        &ben,
+        "/console/api/devices/ana-laptop/revoke",
+        Some(&ben_csrf),
+        json!({ "reason": "x" }),
+    )
+    .await;
+    assert_eq!(
+        not_his.status,
+        StatusCode::NOT_FOUND,
+        "only the owner or an admin"
+    );
 }
 
 #[tokio::test]

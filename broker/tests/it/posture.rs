@@ -294,7 +294,9 @@ async fn tagged_resources_need_a_fresh_compliant_report(db: Db) {
         .evidence_unchecked(granted.grant_id.unwrap())
         .await
         .unwrap();
-    let judged = evidence.posture_at_decision.expect("the report the grant rested on");
+    let judged = evidence
+        .posture_at_decision
+        .expect("the report the grant rested on");
     assert_eq!((judged.id, judged.report.compliant), (report.id, true));
 
     h.clock.advance(time::Duration::minutes(16));
