@@ -65,6 +65,9 @@ for t in "${cross_targets[@]}"; do
 done
 echo "== fuzz the posture parsers"
 bash scripts/fuzz.sh "${DAYPASS_FUZZ_SECONDS:-30}"
+echo "== Playwright for the console tests (Debian's Chromium; no browser download)"
+command -v npm >/dev/null || { echo "npm is missing: the machine's Node.js and npm run the console's Playwright tests" >&2; exit 2; }
+PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/console --no-audit --no-fund --loglevel=error
 echo "== tests"
 cargo build --quiet --workspace --bins "${features[@]}"  # the end-to-end tests run the binaries
 cargo test --workspace "${features[@]}"

@@ -21,7 +21,7 @@ pub struct Chromium {
 /// The base64 SHA-256 of a PEM certificate's public key, as `--ignore-certificate-errors-spki-list`
 /// wants it: Chromium then trusts the broker's self-signed certificate (and treats the page as a
 /// secure context, which WebAuthn needs).
-fn spki_hash(cert: &Path) -> String {
+pub fn spki_hash(cert: &Path) -> String {
     let script = format!(
         "openssl x509 -in '{}' -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64",
         cert.display()

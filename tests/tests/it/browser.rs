@@ -139,6 +139,11 @@ struct Broker {
 }
 
 fn start_broker(dir: &Path, people: &[(&str, &str)]) -> Broker {
+    start_broker_with(dir, people, "")
+}
+
+/// `start_broker` with more lines for its config file.
+fn start_broker_with(dir: &Path, people: &[(&str, &str)], config_lines: &str) -> Broker {
     let data = dir.join("broker");
     std::fs::create_dir_all(&data).unwrap();
     for (id, role) in people {
@@ -165,7 +170,7 @@ fn start_broker(dir: &Path, people: &[(&str, &str)]) -> Broker {
     let config = dir.join("broker.toml");
     std::fs::write(
         &config,
-        format!("passkey_rp_id = \"localhost\"\npasskey_origin = \"{origin}\"\n"),
+        format!("passkey_rp_id = \"localhost\"\npasskey_origin = \"{origin}\"\n{config_lines}"),
     )
     .unwrap();
     let listen = format!("127.0.0.1:{port}");
@@ -667,5 +672,155 @@ fn the_console_works_with_the_keyboard_alone_and_on_a_phone() {
             "{path} scrolls sideways on a phone"
         );
     }
+    drop(broker.procs);
+}
+
+/// Runs the Playwright suite in `tests/console` (its packages installed by scripts/test.sh with
+/// `npm ci`) against a broker seeded here: every role's main path and the refusals, in Debian's
+/// Chromium; screenshots in `target/debug/test-artifacts/console-playwright/`.
+#[test]
+fn the_console_in_playwright() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("broker");
+    std::fs::create_dir_all(&data).unwrap();
+    let key = |byte: u8| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode([byte; 32])
+    };
+    let org = seed_org(&data, &key(7), &key(8));
+    let person = |id: &str, roles: &[&str]| {
+        let email = format!("{id}@example.com");
+        let mut args = vec![
+            "person",
+            "add",
+            id,
+            "--name",
+            id,
+            "--email",
+            &email,
+            "--company",
+            "Example",
+            "--group",
+            "approvers",
+        ];
+        for r in roles {
+            args.extend(["--role", r]);
+        }
+        admin(&data, &args);
+    };
+    person("lee", &["admin", "approver", "auditor", "helpdesk"]);
+    person("hal", &["helpdesk"]);
+    person("kim", &["helpdesk"]);
+    admin(
+        &data,
+        &[
+            "device",
+            "add",
+            "abe-laptop",
+            "--person",
+            "abe",
+            "--wireguard-key",
+            &key(9),
+        ],
+    );
+    admin(
+        &data,
+        &[
+            "entitlement",
+            "add",
+            "abe-db2",
+            "--subject",
+            "person:abe",
+            "--selector",
+            "resource:db2",
+            "--max",
+            "1h",
+            "--policy",
+            "strict",
+        ],
+    );
+    admin(
+        &data,
+        &[
+            "ticket",
+            "set",
+            "OPS-2",
+            "--summary",
+            "abe's own work",
+            "--status",
+            "In Progress",
+            "--assignee",
+            "abe",
+        ],
+    );
+    let session_seconds = 40;
+    let broker = start_broker_with(
+        dir.path(),
+        &[],
+        &format!("session_ttl = \"{session_seconds}s\"\n"),
+    );
+    let ask = |token: &str, device: &str, ticket: &str| -> String {
+        let body = serde_json::json!({
+            "device": device, "resources": ["db2"], "ticket": ticket, "reason": "check the replication lag", "duration": "1h",
+        });
+        let made = call_api(
+            &broker,
+            Some(token),
+            "POST",
+            "/api/v1/requests",
+            Some(&body.to_string()),
+        );
+        assert_eq!(made["status"], "pending", "{made}");
+        made["id"].as_str().unwrap().to_string()
+    };
+    let ana_request = ask(&org.ana_token, "ana-laptop", "OPS-1");
+    let abe_request = ask(&org.abe_token, "abe-laptop", "OPS-2");
+    let mut invites = serde_json::Map::new();
+    for who in ["abe", "hal", "lee", "kim"] {
+        let invite: serde_json::Value =
+            serde_json::from_str(&admin(&data, &["invite", who, "--ttl", "1h"])).unwrap();
+        invites.insert(who.into(), invite["invite"].clone());
+    }
+    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("console");
+    assert!(
+        suite.join("node_modules/.bin/playwright").exists(),
+        "the Playwright packages are not installed: run npm ci in tests/console (scripts/test.sh does)"
+    );
+    let shots = artifacts("console-playwright");
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = Command::new(suite.join("node_modules/.bin/playwright"))
+        .arg("test")
+        .current_dir(&suite)
+        .env("DAYPASS_BROKER_URL", &broker.origin)
+        .env(
+            "DAYPASS_BROKER_SPKI",
+            daypass_e2e::chromium::spki_hash(&broker.cert),
+        )
+        .env("DAYPASS_INVITES", serde_json::Value::Object(invites).to_string())
+        .env("DAYPASS_ANA_REQUEST", &ana_request)
+        .env("DAYPASS_ABE_REQUEST", &abe_request)
+        .env("DAYPASS_SESSION_TTL_SECONDS", session_seconds.to_string())
+        .env("DAYPASS_ARTIFACTS", &shots)
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the Playwright suite failed:\n{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(report.contains("4 passed"), "{report}");
+    let granted = call_api(
+        &broker,
+        Some(&org.ana_token),
+        "GET",
+        &format!("/api/v1/requests/{ana_request}"),
+        None,
+    );
+    assert_eq!(
+        granted["status"], "granted",
+        "the approval in the browser took effect: {granted}"
+    );
     drop(broker.procs);
 }
