@@ -43,8 +43,8 @@ pub fn field(json: &str, key: &str) -> String {
         .to_string()
 }
 
-/// A person through the admin CLI.
-fn person(data: &Path, id: &str, company: &str, role: &str, groups: &[&str]) {
+/// A person through the admin CLI, with their roles and groups.
+pub fn person(data: &Path, id: &str, company: &str, roles: &[&str], groups: &[&str]) {
     let email = format!("{id}@example.com");
     let mut args = vec![
         "person",
@@ -56,13 +56,34 @@ fn person(data: &Path, id: &str, company: &str, role: &str, groups: &[&str]) {
         &email,
         "--company",
         company,
-        "--role",
-        role,
     ];
+    for r in roles {
+        args.extend(["--role", r]);
+    }
     for g in groups {
         args.extend(["--group", g]);
     }
     admin(data, &args);
+}
+
+/// A single-use invite code for `person`, valid for an hour.
+pub fn invite_code(data: &Path, person: &str) -> String {
+    field(&admin(data, &["invite", person, "--ttl", "1h"]), "invite")
+}
+
+/// A broker data directory under `dir`, seeded as `seed_org` does with made-up WireGuard keys, for
+/// tests that bring up no tunnel.
+pub fn seeded_data(dir: &Path) -> (std::path::PathBuf, Org) {
+    let data = dir.join("broker");
+    std::fs::create_dir_all(&data).unwrap();
+    let org = seed_org(&data, &made_up_key(7), &made_up_key(8));
+    (data, org)
+}
+
+/// A well-formed WireGuard public key for a peer that never connects.
+pub fn made_up_key(byte: u8) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode([byte; 32])
 }
 
 /// A TCP resource on port 5432 behind the test gateway.
@@ -131,9 +152,9 @@ pub fn seed_org(data: &Path, gw_pub: &str, client_key: &str) -> Org {
             gw_pub,
         ],
     );
-    person(data, "ana", "Acme", "contractor", &[]);
-    person(data, "ida", "Example", "admin", &[]);
-    person(data, "abe", "Example", "approver", &["approvers"]);
+    person(data, "ana", "Acme", &["contractor"], &[]);
+    person(data, "ida", "Example", &["admin"], &[]);
+    person(data, "abe", "Example", &["approver"], &["approvers"]);
     admin(
         data,
         &[

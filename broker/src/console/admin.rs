@@ -5,7 +5,7 @@
 
 use super::pages::{layout, when, Signed};
 use super::visitor::Visitor;
-use super::{forbidden, page, signed};
+use super::{admitted, page, PageError, Reason};
 use crate::api::{ApiError, ApiJson, ApiPath, ApiResult, AppState};
 use crate::domain::directory::Role;
 use crate::service::Overview;
@@ -203,11 +203,14 @@ fn admin_page(who: &Signed, o: &Overview, grants: &[GrantView], now: OffsetDateT
     layout("Administration", Some((who, PATH)), body)
 }
 
-pub async fn page_for_admins(State(s): State<AppState>, visitor: Visitor) -> Result<Response, ApiError> {
-    let who = signed(&visitor)?;
-    let Ok(admin) = visitor.caller.person_with(&[Role::Admin]) else {
-        return Ok(forbidden(&who, PATH, "The administration page is for admins."));
-    };
+pub async fn page_for_admins(State(s): State<AppState>, visitor: Visitor) -> Result<Response, PageError> {
+    let who = admitted(
+        &visitor,
+        &[Role::Admin],
+        PATH,
+        "The administration page is for admins.",
+    )?;
+    let admin = visitor.caller.person()?;
     let overview = s.broker.overview(&visitor.caller).await?;
     let grants = s.broker.live_grants(admin).await?;
     Ok(page(admin_page(&who, &overview, &grants, s.broker.now())))
@@ -218,12 +221,6 @@ pub async fn live(State(s): State<AppState>, visitor: Visitor) -> ApiResult<Vec<
     let admin = visitor.caller.person_with(&[Role::Admin])?;
     let grants = s.broker.live_grants(admin).await?;
     Ok(ApiJson(grants.iter().map(|g| g.grant.id).collect()))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Reason {
-    reason: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -249,9 +246,11 @@ pub async fn revoke(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<Reason>,
 ) -> ApiResult<serde_json::Value> {
-    visitor.confirm_header(&headers)?;
-    let admin = visitor.caller.person_with(&[Role::Admin])?;
-    let ended = s.broker.revoke(admin, id, &body.reason).await?;
+    let admin = visitor.changing(&headers, &[Role::Admin])?;
+    let ended = s
+        .broker
+        .revoke(admin, id, body.given("access is revoked")?)
+        .await?;
     said(format!(
         "Revoked {}'s access to {}: the gateway cuts it within a second.",
         ended.grant.person, ended.grant.ticket
@@ -265,8 +264,7 @@ pub async fn invite(
     ApiPath(person): ApiPath<String>,
     ApiJson(Nothing {}): ApiJson<Nothing>,
 ) -> ApiResult<serde_json::Value> {
-    visitor.confirm_header(&headers)?;
-    visitor.caller.person_with(&[Role::Admin])?;
+    visitor.changing(&headers, &[Role::Admin])?;
     let (code, invite) = s
         .broker
         .invite(&visitor.caller.actor(), &person, INVITE_TTL)
@@ -285,15 +283,10 @@ pub async fn disable(
     ApiPath(person): ApiPath<String>,
     ApiJson(body): ApiJson<Reason>,
 ) -> ApiResult<serde_json::Value> {
-    visitor.confirm_header(&headers)?;
-    visitor.caller.person_with(&[Role::Admin])?;
-    if body.reason.trim().is_empty() {
-        return Err(ApiError::from(crate::service::ServiceError::Invalid(
-            "say why the account is disabled".into(),
-        )));
-    }
+    visitor.changing(&headers, &[Role::Admin])?;
+    let reason = body.given("the account is disabled")?;
     s.broker
-        .set_person_disabled(&visitor.caller.actor(), &person, true, &body.reason)
+        .set_person_disabled(&visitor.caller.actor(), &person, true, reason)
         .await?;
     said(format!("Disabled {person}: their sessions and access ended."))
 }
@@ -305,8 +298,7 @@ pub async fn enable(
     ApiPath(person): ApiPath<String>,
     ApiJson(Nothing {}): ApiJson<Nothing>,
 ) -> ApiResult<serde_json::Value> {
-    visitor.confirm_header(&headers)?;
-    visitor.caller.person_with(&[Role::Admin])?;
+    visitor.changing(&headers, &[Role::Admin])?;
     s.broker
         .set_person_disabled(
             &visitor.caller.actor(),
@@ -325,7 +317,7 @@ pub async fn contract_end(
     ApiPath(person): ApiPath<String>,
     ApiJson(body): ApiJson<ContractEnd>,
 ) -> ApiResult<serde_json::Value> {
-    visitor.confirm_header(&headers)?;
+    visitor.changing(&headers, &[Role::Admin])?;
     let date = body.date.trim();
     let end = if date.is_empty() {
         None

@@ -5,8 +5,8 @@
 
 use super::pages::{layout, posture_table, when, Signed};
 use super::visitor::Visitor;
-use super::{forbidden, signed};
-use crate::api::{ApiError, ApiJson, ApiPath, ApiResult, AppState};
+use super::{admitted, PageError};
+use crate::api::{ApiJson, ApiPath, ApiResult, AppState};
 use crate::domain::directory::Role;
 use crate::service::{PendingDecision, TicketNow};
 use axum::extract::State;
@@ -127,11 +127,14 @@ fn approvals_page(who: &Signed, desk: &[PendingDecision]) -> Markup {
 }
 
 /// The approvals page, for approvers.
-pub async fn page(State(s): State<AppState>, visitor: Visitor) -> Result<Response, ApiError> {
-    let who = signed(&visitor)?;
-    let Ok(approver) = visitor.caller.person_with(&[Role::Approver]) else {
-        return Ok(forbidden(&who, PATH, "The approvals page is for approvers."));
-    };
+pub async fn page(State(s): State<AppState>, visitor: Visitor) -> Result<Response, PageError> {
+    let who = admitted(
+        &visitor,
+        &[Role::Approver],
+        PATH,
+        "The approvals page is for approvers.",
+    )?;
+    let approver = visitor.caller.person()?;
     let desk = s.broker.approval_desk(approver).await?;
     Ok(super::page(approvals_page(&who, &desk)))
 }
@@ -150,8 +153,7 @@ pub async fn approve(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<ApproveBody>,
 ) -> ApiResult<AccessRequestView> {
-    visitor.confirm_header(&headers)?;
-    let approver = visitor.caller.person_with(&[Role::Approver])?;
+    let approver = visitor.changing(&headers, &[Role::Approver])?;
     let step_up = s.broker.approval_step_up(&visitor.caller)?;
     let comment = body.comment.filter(|c| !c.trim().is_empty());
     Ok(ApiJson(s.broker.approve(approver, id, comment, step_up).await?))
@@ -164,7 +166,6 @@ pub async fn deny(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<ReasonBody>,
 ) -> ApiResult<AccessRequestView> {
-    visitor.confirm_header(&headers)?;
-    let approver = visitor.caller.person_with(&[Role::Approver])?;
+    let approver = visitor.changing(&headers, &[Role::Approver])?;
     Ok(ApiJson(s.broker.deny(approver, id, &body.reason).await?))
 }

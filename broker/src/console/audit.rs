@@ -4,7 +4,7 @@
 
 use super::pages::{layout, when, Signed};
 use super::visitor::Visitor;
-use super::{attachment, forbidden, page, signed};
+use super::{admitted, attachment, page, PageError};
 use crate::api::{ApiError, ApiPath, AppState};
 use crate::domain::audit::AuditEntry;
 use crate::domain::directory::Role;
@@ -125,15 +125,13 @@ pub async fn log(
     State(s): State<AppState>,
     visitor: Visitor,
     Query(fields): Query<Fields>,
-) -> Result<Response, ApiError> {
-    let who = signed(&visitor)?;
-    if visitor.caller.person_with(&ROLES).is_err() {
-        return Ok(forbidden(
-            &who,
-            PATH,
-            "The audit pages are for auditors and admins.",
-        ));
-    }
+) -> Result<Response, PageError> {
+    let who = admitted(
+        &visitor,
+        &ROLES,
+        PATH,
+        "The audit pages are for auditors and admins.",
+    )?;
     let filter = fields.filter()?;
     let entries = s.broker.audit_entries(&visitor.caller, &filter, SHOWN).await?;
     let outcome = s.broker.verify_audit().await?;

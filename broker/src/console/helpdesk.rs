@@ -5,7 +5,7 @@
 
 use super::pages::{layout, posture_table, when, Signed};
 use super::visitor::Visitor;
-use super::{attachment, forbidden, page, signed};
+use super::{admitted, attachment, page, PageError};
 use crate::api::{ApiError, ApiPath, AppState};
 use crate::domain::directory::Role;
 use crate::service::{DeviceCard, Found};
@@ -164,11 +164,8 @@ pub async fn search(
     State(s): State<AppState>,
     visitor: Visitor,
     Query(search): Query<Search>,
-) -> Result<Response, ApiError> {
-    let who = signed(&visitor)?;
-    if visitor.caller.person_with(&ROLES).is_err() {
-        return Ok(forbidden(&who, PATH, "The helpdesk pages are for staff."));
-    }
+) -> Result<Response, PageError> {
+    let who = admitted(&visitor, &ROLES, PATH, "The helpdesk pages are for staff.")?;
     let found = s.broker.find_people(&visitor.caller, &search.q).await?;
     let failing = match search.check {
         Some(check) => Some(s.broker.devices_failing(&visitor.caller, check).await?),
@@ -181,11 +178,8 @@ pub async fn device(
     State(s): State<AppState>,
     visitor: Visitor,
     ApiPath(id): ApiPath<String>,
-) -> Result<Response, ApiError> {
-    let who = signed(&visitor)?;
-    if visitor.caller.person_with(&ROLES).is_err() {
-        return Ok(forbidden(&who, PATH, "The helpdesk pages are for staff."));
-    }
+) -> Result<Response, PageError> {
+    let who = admitted(&visitor, &ROLES, PATH, "The helpdesk pages are for staff.")?;
     let card = card_for(&s, &visitor, &id).await?;
     Ok(page(device_page(&who, &card)))
 }

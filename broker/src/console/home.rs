@@ -3,7 +3,7 @@
 
 use super::pages;
 use super::visitor::{cleared_cookie, Visitor};
-use super::{page, see_other, signed};
+use super::{page, see_other, signed, Reason};
 use crate::api::{ApiError, ApiJson, ApiPath, ApiResult, AppState};
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
@@ -50,12 +50,6 @@ pub async fn revoke_passkey(
     Ok(see_other("/console"))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Reason {
-    reason: String,
-}
-
 /// A person revokes one of their devices (lost, replaced): its grants end, its sessions stop.
 pub async fn revoke_device(
     State(s): State<AppState>,
@@ -64,15 +58,9 @@ pub async fn revoke_device(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<Reason>,
 ) -> ApiResult<serde_json::Value> {
-    visitor.confirm_header(&headers)?;
-    if body.reason.trim().is_empty() {
-        return Err(ApiError::from(crate::service::ServiceError::Invalid(
-            "say why the device is revoked (lost, replaced, …)".into(),
-        )));
-    }
-    s.broker
-        .revoke_device_as(&visitor.caller, &id, &body.reason)
-        .await?;
+    visitor.changing(&headers, &[])?;
+    let reason = body.given("the device is revoked (lost, replaced, …)")?;
+    s.broker.revoke_device_as(&visitor.caller, &id, reason).await?;
     Ok(ApiJson(
         json!({ "message": format!("Device {id} is revoked: its access ended.") }),
     ))

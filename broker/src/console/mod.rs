@@ -17,12 +17,14 @@ mod visitor;
 pub use visitor::{csrf_token, COOKIE_NAME, CSRF_HEADER};
 
 use crate::api::{ApiError, AppState};
+use crate::domain::directory::Role;
 use axum::http::header::{self, LOCATION};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use maud::Markup;
+use serde::Deserialize;
 use visitor::Visitor;
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
@@ -82,11 +84,61 @@ fn signed(visitor: &Visitor) -> Result<pages::Signed, ApiError> {
     })
 }
 
-/// A page the person's roles do not open: 403, saying so.
-fn forbidden(who: &pages::Signed, path: &str, why: &str) -> Response {
-    let mut response = page(pages::not_for_you(who, path, why));
-    *response.status_mut() = StatusCode::FORBIDDEN;
-    response
+/// Why a page is not shown: the broker refused (a problem), or the person's roles do not open it
+/// (a 403 page saying so, with their navigation).
+pub(super) enum PageError {
+    Problem(ApiError),
+    NotForYou(Box<Response>),
+}
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> Self {
+        PageError::Problem(e)
+    }
+}
+
+impl From<crate::service::ServiceError> for PageError {
+    fn from(e: crate::service::ServiceError) -> Self {
+        PageError::Problem(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            PageError::Problem(e) => e.into_response(),
+            PageError::NotForYou(r) => *r,
+        }
+    }
+}
+
+/// The signed-in person, if one of `roles` opens the page at `path`; else the 403 page saying `why`.
+fn admitted(visitor: &Visitor, roles: &[Role], path: &str, why: &str) -> Result<pages::Signed, PageError> {
+    let who = signed(visitor)?;
+    if visitor.caller.person_with(roles).is_err() {
+        let mut response = page(pages::not_for_you(&who, path, why));
+        *response.status_mut() = StatusCode::FORBIDDEN;
+        return Err(PageError::NotForYou(Box::new(response)));
+    }
+    Ok(who)
+}
+
+/// The body of changes that need a reason (revoking, disabling).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Reason {
+    reason: String,
+}
+
+impl Reason {
+    /// The reason given, or a refusal saying to give one for `what`.
+    fn given(&self, what: &str) -> Result<&str, ApiError> {
+        let reason = self.reason.trim();
+        if reason.is_empty() {
+            return Err(crate::service::ServiceError::Invalid(format!("say why {what}")).into());
+        }
+        Ok(reason)
+    }
 }
 
 pub fn routes(state: AppState) -> Router<AppState> {

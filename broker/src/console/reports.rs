@@ -4,8 +4,8 @@
 
 use super::pages::{layout, when, Signed};
 use super::visitor::Visitor;
-use super::{forbidden, page, signed};
-use crate::api::{ApiError, AppState};
+use super::{admitted, page, PageError};
+use crate::api::AppState;
 use crate::domain::directory::Role;
 use axum::extract::State;
 use axum::response::Response;
@@ -102,15 +102,13 @@ fn reports_page(who: &Signed, weeks: &[AccessReport]) -> Markup {
     layout("Reports", Some((who, PATH)), body)
 }
 
-pub async fn reports(State(s): State<AppState>, visitor: Visitor) -> Result<Response, ApiError> {
-    let who = signed(&visitor)?;
-    if visitor.caller.person_with(&ROLES).is_err() {
-        return Ok(forbidden(
-            &who,
-            PATH,
-            "The reports are for admins, auditors and approvers.",
-        ));
-    }
+pub async fn reports(State(s): State<AppState>, visitor: Visitor) -> Result<Response, PageError> {
+    let who = admitted(
+        &visitor,
+        &ROLES,
+        PATH,
+        "The reports are for admins, auditors and approvers.",
+    )?;
     let weeks = s.broker.weekly_reports(WEEKS).await?;
     Ok(page(reports_page(&who, &weeks)))
 }

@@ -4,6 +4,7 @@
 //! anything.
 
 use crate::api::{ApiError, AppState};
+use crate::domain::directory::{Person, Role};
 use crate::service::{Caller, ServiceError};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
@@ -83,6 +84,17 @@ impl Visitor {
     /// Refuses a script's change without the session's CSRF token in its header.
     pub fn confirm_header(&self, parts: &axum::http::HeaderMap) -> Result<(), ApiError> {
         self.confirm(parts.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))
+    }
+
+    /// The person making a change from a page's script: the session's CSRF token checked, and one
+    /// of `roles` held (any signed-in person when empty).
+    pub fn changing(&self, headers: &axum::http::HeaderMap, roles: &[Role]) -> Result<&Person, ApiError> {
+        self.confirm_header(headers)?;
+        Ok(if roles.is_empty() {
+            self.caller.person()?
+        } else {
+            self.caller.person_with(roles)?
+        })
     }
 }
 

@@ -129,6 +129,16 @@ pub enum Finisher<'a> {
     Browser,
 }
 
+/// The digest of the caller's passkey session, which `what` needs (API tokens have none).
+fn session_digest<'a>(caller: &'a Caller, what: &str) -> ServiceResult<&'a str> {
+    match caller {
+        Caller::Session { digest, .. } => Ok(digest),
+        _ => Err(refused(format!(
+            "{what} needs a passkey session: sign in with your passkey"
+        ))),
+    }
+}
+
 /// Refuses to finish a ceremony in another channel than the one it started in, or in the app
 /// without the verifier of its code challenge.
 fn check_finisher(c: &Ceremony, by: Finisher<'_>) -> ServiceResult<()> {
@@ -626,14 +636,11 @@ impl Broker {
 
     /// A challenge for a fresh assertion within the caller's session.
     pub async fn step_up_start(&self, caller: &Caller) -> ServiceResult<Challenge> {
-        let Caller::Session { person, digest, .. } = caller else {
-            return Err(refused(
-                "step-up needs a passkey session: sign in with your passkey",
-            ));
-        };
+        let digest = session_digest(caller, "step-up")?;
+        let person = caller.person()?;
         let mut conn = self.store().read().await?;
         let purpose = Purpose::StepUp {
-            session_digest: digest.clone(),
+            session_digest: digest.to_string(),
         };
         self.assertion_challenge(&mut conn, &person.id, purpose, self.now())
             .await
@@ -647,16 +654,12 @@ impl Broker {
     ) -> ServiceResult<StepUp> {
         let now = self.now();
         let finished = async {
-            let Caller::Session { digest, .. } = caller else {
-                return Err(refused(
-                    "step-up needs a passkey session: sign in with your passkey",
-                ));
-            };
+            let digest = session_digest(caller, "step-up")?;
             let mut change = self.store().change().await?;
             let c = self.take(&mut change, id, now).await?;
             if c.purpose
                 != (Purpose::StepUp {
-                    session_digest: digest.clone(),
+                    session_digest: digest.to_string(),
                 })
             {
                 return Err(refused("this challenge belongs to another session"));
@@ -732,11 +735,8 @@ impl Broker {
     /// the last minutes (adding a credential to an account is as sensitive as approving).
     pub async fn add_passkey_start(&self, caller: &Caller, name: &str) -> ServiceResult<Challenge> {
         let started = async {
-            let Caller::Session { person, digest, .. } = caller else {
-                return Err(refused(
-                    "adding a passkey needs a passkey session: sign in with your passkey",
-                ));
-            };
+            let digest = session_digest(caller, "adding a passkey")?;
+            let person = caller.person()?;
             let name = name.trim();
             if name.is_empty() || name.chars().count() > 64 {
                 return Err(ServiceError::Invalid(
@@ -750,7 +750,7 @@ impl Broker {
                 )));
             }
             let purpose = Purpose::AddPasskey {
-                session_digest: digest.clone(),
+                session_digest: digest.to_string(),
                 name: name.into(),
             };
             let mut conn = self.store().read().await?;
@@ -770,11 +770,7 @@ impl Broker {
     ) -> ServiceResult<PasskeyView> {
         let now = self.now();
         let finished = async {
-            let Caller::Session { digest, .. } = caller else {
-                return Err(refused(
-                    "adding a passkey needs a passkey session: sign in with your passkey",
-                ));
-            };
+            let digest = session_digest(caller, "adding a passkey")?;
             let mut change = self.store().change().await?;
             let c = self.take(&mut change, id, now).await?;
             let Purpose::AddPasskey { session_digest, name } = &c.purpose else {

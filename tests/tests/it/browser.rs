@@ -8,7 +8,7 @@
 use daypass_e2e::bins::{artifacts, bin};
 use daypass_e2e::chromium::Chromium;
 use daypass_e2e::net::pause;
-use daypass_e2e::world::{admin, seed_org, wait_for};
+use daypass_e2e::world::{admin, invite_code, made_up_key, person, seeded_data, wait_for};
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -147,23 +147,7 @@ fn start_broker_with(dir: &Path, people: &[(&str, &str)], config_lines: &str) ->
     let data = dir.join("broker");
     std::fs::create_dir_all(&data).unwrap();
     for (id, role) in people {
-        let email = format!("{id}@example.com");
-        admin(
-            &data,
-            &[
-                "person",
-                "add",
-                id,
-                "--name",
-                id,
-                "--email",
-                &email,
-                "--company",
-                "Acme",
-                "--role",
-                role,
-            ],
-        );
+        person(&data, id, "Acme", &[role], &[]);
     }
     let port = free_port();
     let origin = format!("https://localhost:{port}");
@@ -263,9 +247,7 @@ fn passkeys_in_the_browser_enroll_sign_in_and_refuse_cancelled_or_unknown_ones()
 
     let mut browser = Chromium::launch(&cert);
     let platform = browser.add_authenticator(true);
-    let invite: serde_json::Value =
-        serde_json::from_str(&admin(&data, &["invite", "ana", "--ttl", "1h"])).unwrap();
-    let code = invite["invite"].as_str().unwrap();
+    let code = &invite_code(&data, "ana");
 
     // Enroll from the invite: the passkey is created in the browser, the device's keys are bound.
     let waiting = start_ceremony(&socket, &["enroll"], &[("DAYPASS_INVITE", code)]).unwrap();
@@ -457,13 +439,7 @@ fn staff_enroll_and_sign_in_on_the_broker_pages_in_chromium() {
 #[test]
 fn staff_decide_and_revoke_in_chromium_on_lists_that_follow_the_broker() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("broker");
-    std::fs::create_dir_all(&data).unwrap();
-    let key = |byte: u8| {
-        use base64::Engine as _;
-        base64::engine::general_purpose::STANDARD.encode([byte; 32])
-    };
-    let org = seed_org(&data, &key(7), &key(8));
+    let (data, org) = seeded_data(dir.path());
     let broker = start_broker(dir.path(), &[]);
     let shots = artifacts("approvals");
     let ask = |reason: &str| -> String {
@@ -485,11 +461,7 @@ fn staff_decide_and_revoke_in_chromium_on_lists_that_follow_the_broker() {
     // abe, an approver, enrolls on the pages and opens the approvals.
     let mut browser = Chromium::launch(&broker.cert);
     browser.add_authenticator(true);
-    let invite = admin(&data, &["invite", "abe", "--ttl", "1h"]);
-    let code = serde_json::from_str::<serde_json::Value>(&invite).unwrap()["invite"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let code = invite_code(&data, "abe");
     browser.open(&format!("{}/console/enroll", broker.origin));
     browser.fill_and_submit("invite", &code);
     shows(&mut browser, "Signed in as", &shots.join("home.png"));
@@ -548,11 +520,7 @@ fn staff_decide_and_revoke_in_chromium_on_lists_that_follow_the_broker() {
     // ida, an admin, sees ana's live access on the administration page and revokes it there.
     browser.eval("document.querySelector('form[action=\"/console/sign-out\"]').requestSubmit()");
     shows(&mut browser, "Sign in to Daypass", &shots.join("signed-out.png"));
-    let invite = admin(&data, &["invite", "ida", "--ttl", "1h"]);
-    let code = serde_json::from_str::<serde_json::Value>(&invite).unwrap()["invite"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let code = invite_code(&data, "ida");
     browser.open(&format!("{}/console/enroll", broker.origin));
     browser.fill_and_submit("invite", &code);
     shows(&mut browser, "Signed in as", &shots.join("admin-home.png"));
@@ -580,37 +548,9 @@ fn staff_decide_and_revoke_in_chromium_on_lists_that_follow_the_broker() {
 #[test]
 fn the_console_works_with_the_keyboard_alone_and_on_a_phone() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("broker");
-    std::fs::create_dir_all(&data).unwrap();
-    let key = |byte: u8| {
-        use base64::Engine as _;
-        base64::engine::general_purpose::STANDARD.encode([byte; 32])
-    };
-    let org = seed_org(&data, &key(7), &key(8));
-    admin(
-        &data,
-        &[
-            "person",
-            "add",
-            "lee",
-            "--name",
-            "Lee Staff",
-            "--email",
-            "lee@example.com",
-            "--company",
-            "Example",
-            "--role",
-            "admin",
-            "--role",
-            "approver",
-            "--role",
-            "auditor",
-            "--role",
-            "helpdesk",
-            "--group",
-            "approvers",
-        ],
-    );
+    let (data, org) = seeded_data(dir.path());
+    let staff = ["admin", "approver", "auditor", "helpdesk"];
+    person(&data, "lee", "Example", &staff, &["approvers"]);
     let broker = start_broker(dir.path(), &[]);
     let shots = artifacts("phone-and-keyboard");
     let body = serde_json::json!({
@@ -623,11 +563,7 @@ fn the_console_works_with_the_keyboard_alone_and_on_a_phone() {
         "/api/v1/requests",
         Some(&body.to_string()),
     );
-    let invite = admin(&data, &["invite", "lee", "--ttl", "1h"]);
-    let code = serde_json::from_str::<serde_json::Value>(&invite).unwrap()["invite"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let code = invite_code(&data, "lee");
 
     // Keyboard only: Tab to the invite field, type the code, Enter.
     let mut browser = Chromium::launch(&broker.cert);
@@ -681,36 +617,11 @@ fn the_console_works_with_the_keyboard_alone_and_on_a_phone() {
 #[test]
 fn the_console_in_playwright() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("broker");
-    std::fs::create_dir_all(&data).unwrap();
-    let key = |byte: u8| {
-        use base64::Engine as _;
-        base64::engine::general_purpose::STANDARD.encode([byte; 32])
-    };
-    let org = seed_org(&data, &key(7), &key(8));
-    let person = |id: &str, roles: &[&str]| {
-        let email = format!("{id}@example.com");
-        let mut args = vec![
-            "person",
-            "add",
-            id,
-            "--name",
-            id,
-            "--email",
-            &email,
-            "--company",
-            "Example",
-            "--group",
-            "approvers",
-        ];
-        for r in roles {
-            args.extend(["--role", r]);
-        }
-        admin(&data, &args);
-    };
-    person("lee", &["admin", "approver", "auditor", "helpdesk"]);
-    person("hal", &["helpdesk"]);
-    person("kim", &["helpdesk"]);
+    let (data, org) = seeded_data(dir.path());
+    let staff = ["admin", "approver", "auditor", "helpdesk"];
+    person(&data, "lee", "Example", &staff, &["approvers"]);
+    person(&data, "hal", "Example", &["helpdesk"], &[]);
+    person(&data, "kim", "Example", &["helpdesk"], &[]);
     admin(
         &data,
         &[
@@ -720,7 +631,7 @@ fn the_console_in_playwright() {
             "--person",
             "abe",
             "--wireguard-key",
-            &key(9),
+            &made_up_key(9),
         ],
     );
     admin(
@@ -777,9 +688,7 @@ fn the_console_in_playwright() {
     let abe_request = ask(&org.abe_token, "abe-laptop", "OPS-2");
     let mut invites = serde_json::Map::new();
     for who in ["abe", "hal", "lee", "kim"] {
-        let invite: serde_json::Value =
-            serde_json::from_str(&admin(&data, &["invite", who, "--ttl", "1h"])).unwrap();
-        invites.insert(who.into(), invite["invite"].clone());
+        invites.insert(who.into(), invite_code(&data, who).into());
     }
     let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("console");
     assert!(
