@@ -334,18 +334,27 @@ impl Broker {
             .relying_party()
             .start_passkey_registration(user_handle(person), person, person, Some(existing))
             .map_err(|e| ServiceError::Invalid(format!("could not start the registration: {e}")))?;
+        self.open_ceremony(person, purpose, to_json(&state), to_json(&options), now)
+            .await
+    }
+
+    /// Keeps a ceremony's state for five minutes and hands out its challenge.
+    async fn open_ceremony(
+        &self,
+        person: &str,
+        purpose: Purpose,
+        state: serde_json::Value,
+        options: serde_json::Value,
+        now: OffsetDateTime,
+    ) -> ServiceResult<Challenge> {
         let ceremony = Ceremony {
             id: Uuid::new_v4(),
             person: person.into(),
             purpose,
-            state: to_json(&state),
-            options: to_json(&options),
+            state,
+            options,
             expires_at: now + CEREMONY_TTL,
         };
-        self.open_ceremony(ceremony).await
-    }
-
-    async fn open_ceremony(&self, ceremony: Ceremony) -> ServiceResult<Challenge> {
         let mut change = self.store().change().await?;
         store::put_ceremony(change.conn(), &ceremony).await?;
         change.commit().await?;
@@ -559,15 +568,8 @@ impl Broker {
             .relying_party()
             .start_passkey_authentication(&keys)
             .map_err(|e| ServiceError::Invalid(format!("could not start the sign-in: {e}")))?;
-        let ceremony = Ceremony {
-            id: Uuid::new_v4(),
-            person: person.into(),
-            purpose,
-            state: to_json(&state),
-            options: to_json(&options),
-            expires_at: now + CEREMONY_TTL,
-        };
-        self.open_ceremony(ceremony).await
+        self.open_ceremony(person, purpose, to_json(&state), to_json(&options), now)
+            .await
     }
 
     /// Verifies an assertion for the ceremony's person: a live passkey of theirs, user verified, the
