@@ -152,14 +152,19 @@ impl Chromium {
         text.as_str().unwrap_or_default().to_string()
     }
 
+    /// Waits until the page and its scripts have loaded (its forms are then handled by them).
+    pub fn wait_until_loaded(&mut self) {
+        let start = Instant::now();
+        while self.eval("document.readyState") != json!("complete") {
+            assert!(start.elapsed() < Duration::from_secs(20), "the page did not load");
+            crate::net::pause(Duration::from_millis(50));
+        }
+    }
+
     /// Types `value` into the field `#id` as a person would leave it, and submits its form (once the
     /// page and its scripts have loaded).
     pub fn fill_and_submit(&mut self, id: &str, value: &str) {
-        let start = Instant::now();
-        while self.eval("document.readyState") != json!("complete") {
-            assert!(start.elapsed() < Duration::from_secs(10), "the page did not load");
-            crate::net::pause(Duration::from_millis(50));
-        }
+        self.wait_until_loaded();
         let script = format!(
             "(() => {{ const f = document.getElementById({id}); f.value = {value}; f.form.requestSubmit(); }})()",
             id = json!(id),

@@ -121,10 +121,11 @@ fn refused_saying((status, answer): (i32, serde_json::Value), words: &str) {
 }
 
 /// Waits until the browser shows `words` (the page ends on the app's loopback answer).
+/// (Generous: the browser tests share two cores with the rest of the suite.)
 fn page_says(browser: &mut Chromium, words: &str) {
     wait_for(
         &format!("the page saying {words:?}"),
-        Duration::from_secs(5),
+        Duration::from_secs(20),
         || browser.text().contains(words),
     );
 }
@@ -310,11 +311,7 @@ fn passkeys_in_the_browser_enroll_sign_in_and_refuse_cancelled_or_unknown_ones()
 
 /// Waits until the page shows `words`, saving what it shows as `shot` once it does.
 fn shows(browser: &mut Chromium, words: &str, shot: &Path) {
-    wait_for(
-        &format!("the page saying {words:?}"),
-        Duration::from_secs(10),
-        || browser.text().contains(words),
-    );
+    page_says(browser, words);
     browser.screenshot(shot);
 }
 
@@ -492,6 +489,7 @@ fn staff_decide_and_revoke_in_chromium_on_lists_that_follow_the_broker() {
 
     // Approve the first with a passkey confirmation; deny the second with a reason.
     let approve = format!("form[data-endpoint=\"/console/api/requests/{first}/approve\"]");
+    browser.wait_until_loaded();
     browser.eval(&format!("document.querySelector('{approve}').requestSubmit()"));
     shows(&mut browser, "Approved.", &shots.join("approved.png"));
     let granted = call_api(
@@ -574,6 +572,7 @@ fn the_console_works_with_the_keyboard_alone_and_on_a_phone() {
         "Create your Daypass passkey",
         &shots.join("enroll.png"),
     );
+    browser.wait_until_loaded();
     let mut tabs = 0;
     while browser.eval("document.activeElement && document.activeElement.id") != serde_json::json!("invite") {
         browser.press("Tab");
