@@ -81,6 +81,16 @@ impl Agent {
             .count()
     }
 
+    /// The grants live at `now` for the device with this WireGuard key.
+    pub fn grants_of_peer(&self, public_key: &str, now: OffsetDateTime) -> Vec<uuid::Uuid> {
+        self.grants
+            .iter()
+            .filter(|g| g.not_before <= now && now < g.not_after)
+            .filter(|g| g.device.wireguard_public_key == public_key)
+            .map(|g| g.id)
+            .collect()
+    }
+
     /// Takes a state from the broker (or from disk at start) and enforces it.
     pub fn receive(
         &mut self,

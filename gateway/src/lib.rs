@@ -4,6 +4,7 @@
 
 pub mod agent;
 pub mod clock;
+pub mod connects;
 pub mod firewall;
 pub mod health;
 pub mod link;

@@ -6,12 +6,14 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use daypass_gateway::agent::{Agent, Outcome};
 use daypass_gateway::clock;
+use daypass_gateway::connects::{self, ConnectWatch};
 use daypass_gateway::firewall::{startup_script, Firewall, Nft};
 use daypass_gateway::health::{self, Health};
 use daypass_gateway::link::{self, LinkStatus};
 use daypass_gateway::nft_session::NftSession;
 use daypass_gateway::store::StateFile;
 use daypass_gateway::wireguard::{default_backend, WireGuard};
+use daypass_proto::api::GatewayConnect;
 use daypass_proto::http::BrokerArgs;
 use secrecy::{ExposeSecret as _, SecretString};
 use std::net::SocketAddr;
@@ -20,6 +22,9 @@ use std::process::{Command, ExitCode};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
+
+/// How often the interface's handshakes are read for connects.
+const CONNECT_LOOK: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Parser)]
 #[command(
@@ -192,6 +197,18 @@ async fn run(cli: Cli) -> Result<()> {
         let _ = axum::serve(listener, app).await;
     });
 
+    // Connections seen on the interface go to the broker's audit log, beside the enforcing loop.
+    let (connect_tx, connect_rx) = mpsc::channel(1024);
+    let connects_url = format!("{}/api/v1/gateway/connects", cli.broker.url.trim_end_matches('/'));
+    tokio::spawn(connects::report(
+        client.clone(),
+        connects_url,
+        cli.token.clone(),
+        connect_rx,
+    ));
+    let mut watch = ConnectWatch::default();
+    let mut look = tokio::time::interval(CONNECT_LOOK);
+
     let (state_tx, mut state_rx) = mpsc::channel(16);
     let (status_tx, mut status_rx) = watch::channel(LinkStatus::Connecting);
     let url = format!("{}/api/v1/gateway/stream", cli.broker.url.trim_end_matches('/'));
@@ -210,6 +227,20 @@ async fn run(cli: Cli) -> Result<()> {
                 }
                 let r = agent.receive(&state, clock::now(), &nft, &mut peers).map_err(|e| e.to_string());
                 next = report(&agent, r);
+            }
+            _ = look.tick() => {
+                match peers.handshakes() {
+                    Ok(handshakes) => {
+                        let now = clock::now();
+                        for (peer, at) in watch.observe(&handshakes) {
+                            for grant in agent.grants_of_peer(&peer, now) {
+                                let at = time::OffsetDateTime::from(at);
+                                let _ = connect_tx.try_send(GatewayConnect { grant, at });
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not read the peers' handshakes"),
+                }
             }
             changed = status_rx.changed() => {
                 if changed.is_ok() {

@@ -80,6 +80,16 @@ impl WireGuard {
         update.apply(&self.name, self.backend).map_err(|e| self.io(e))
     }
 
+    /// Each peer's latest handshake (none before the first).
+    pub fn handshakes(&self) -> Result<Vec<(String, Option<std::time::SystemTime>)>, WireGuardError> {
+        let device = Device::get(&self.name, self.backend).map_err(|e| self.io(e))?;
+        Ok(device
+            .peers
+            .iter()
+            .map(|p| (p.config.public_key.to_base64(), p.stats.last_handshake_time))
+            .collect())
+    }
+
     /// The peers configured now, each with its (first) allowed address.
     pub fn peers(&self) -> Result<Vec<Peer>, WireGuardError> {
         let device = Device::get(&self.name, self.backend).map_err(|e| self.io(e))?;

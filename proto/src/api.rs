@@ -122,6 +122,22 @@ pub struct GatewayState {
     pub grants: Vec<Signed<Grant>>,
 }
 
+/// Body of `POST /api/v1/gateway/connects`: devices that connected through the calling gateway.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConnects {
+    pub connects: Vec<GatewayConnect>,
+}
+
+/// A device's connection (its first WireGuard handshake after a silence) under a grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConnect {
+    pub grant: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
 /// A resource the caller may request, and on what terms.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EntitledResource {

@@ -1,4 +1,5 @@
-//! The gateway link: a gateway reads its desired state, or holds a stream that pushes each new revision.
+//! The gateway link: a gateway reads its desired state, or holds a stream that pushes each new revision,
+//! and reports the devices it saw connect.
 
 use super::error::{ApiError, ApiJson, ApiResult};
 use super::{AppState, Authed};
@@ -6,7 +7,7 @@ use crate::service::{Broker, Caller};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use daypass_proto::api::GatewayState;
+use daypass_proto::api::{GatewayConnects, GatewayState};
 use daypass_proto::Problem;
 use futures::Stream;
 use std::convert::Infallible;
@@ -32,6 +33,21 @@ fn gateway_name(caller: Caller) -> Result<String, ApiError> {
     responses((status = 200, body = GatewayState), (status = 403, body = Problem)))]
 pub async fn state(State(s): State<AppState>, Authed(caller): Authed) -> ApiResult<GatewayState> {
     Ok(ApiJson(s.broker.gateway_state(&gateway_name(caller)?).await?))
+}
+
+/// Devices that connected through the calling gateway, recorded in the audit log (so in each
+/// grant's evidence); connects for grants that are not the gateway's, or at times outside the
+/// grant, are refused and not recorded.
+#[utoipa::path(post, path = "/api/v1/gateway/connects", security(("bearer" = [])), request_body = GatewayConnects,
+    responses((status = 200, description = "how many were recorded"), (status = 403, body = Problem)))]
+pub async fn connects(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    ApiJson(body): ApiJson<GatewayConnects>,
+) -> ApiResult<serde_json::Value> {
+    let gateway = gateway_name(caller)?;
+    let recorded = s.broker.record_connects(&gateway, &body.connects).await?;
+    Ok(ApiJson(serde_json::json!({ "recorded": recorded })))
 }
 
 /// Server-sent events: a `state` event (a `GatewayState` JSON) now and at every new revision.

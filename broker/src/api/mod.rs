@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/devices/{id}/posture", get(posture::history))
         .route("/api/v1/gateway/state", get(gateway::state))
         .route("/api/v1/gateway/stream", get(gateway::stream))
+        .route("/api/v1/gateway/connects", post(gateway::connects))
         .route("/api/v1/reports/access", get(ops::report))
         .route("/api/v1/audit/verify", get(ops::audit_verify))
         .route("/api/v1/passkeys", get(passkeys::mine))
@@ -104,7 +105,7 @@ impl utoipa::Modify for BearerAuth {
         access::me, access::entitlements, access::my_requests, access::create_request, access::request,
         access::approve, access::deny, access::inbox,
         grants::live, grants::grant, grants::revoke, grants::evidence, grants::gateway,
-        gateway::state, gateway::stream,
+        gateway::state, gateway::stream, gateway::connects,
         posture::nonce, posture::report, posture::history, posture::failing,
         passkeys::enroll_start, passkeys::enroll_finish, passkeys::sign_in_start, passkeys::sign_in_finish,
         passkeys::step_up_start, passkeys::step_up_finish, passkeys::sign_out, passkeys::mine, passkeys::revoke, devices::revoke,

@@ -1,5 +1,5 @@
 //! A grant's evidence bundle: request, ticket as checked, the posture report the decision rested on,
-//! approvals, the signed grant, and how it ended.
+//! approvals, the signed grant, when the device connected (as its gateway saw it), and how it ended.
 
 use super::{Broker, Caller, ServiceError, ServiceResult};
 use crate::domain::audit::AuditEntry;

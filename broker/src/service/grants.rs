@@ -1,13 +1,14 @@
-//! Grants after issue: reading them, ending them early, and each gateway's desired state.
+//! Grants after issue: reading them, ending them early, each gateway's desired state, and the
+//! connections gateways saw under them.
 
 use super::{Broker, Caller, ServiceError, ServiceResult};
 use crate::domain::directory::{Person, Role};
 use crate::domain::grant::{EndReason, GrantRecord};
 use crate::store::{self, Change};
-use daypass_proto::api::{GatewayPeer, GatewayState, GrantView};
+use daypass_proto::api::{GatewayConnect, GatewayPeer, GatewayState, GrantView};
 use daypass_proto::Signed;
 use serde_json::json;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 impl Broker {
@@ -118,6 +119,42 @@ impl Broker {
         change.touch_gateway(&record.grant.gateway).await?;
         tracing::info!(grant_id = %record.grant.id, reason = %end.reason, "grant ended");
         Ok(())
+    }
+
+    /// Records devices' connections that `gateway` saw, each as `grant.connected` in the audit log
+    /// (and so in the grant's evidence). A connect for another gateway's grant, for an unknown
+    /// grant, or at a time outside the grant (a minute of clock skew allowed) is refused, and
+    /// nothing of the batch is recorded. Returns how many were recorded.
+    pub async fn record_connects(&self, gateway: &str, connects: &[GatewayConnect]) -> ServiceResult<usize> {
+        const SKEW: Duration = Duration::minutes(1);
+        let now = self.now();
+        let mut change = self.store().change().await?;
+        for c in connects {
+            let record = store::grant(change.conn(), c.grant)
+                .await?
+                .filter(|r| r.grant.gateway == gateway)
+                .ok_or_else(|| {
+                    ServiceError::Forbidden(format!("grant {} is not enforced by gateway {gateway}", c.grant))
+                })?;
+            let until = record.ended.as_ref().map_or(record.grant.not_after, |e| e.at);
+            if c.at < record.grant.not_before - SKEW || c.at > until + SKEW || c.at > now + SKEW {
+                return Err(ServiceError::Invalid(format!(
+                    "a connect at {} is outside grant {} ({} to {until})",
+                    c.at, c.grant, record.grant.not_before
+                )));
+            }
+            change
+                .audit(
+                    now,
+                    &format!("gateway:{gateway}"),
+                    "grant.connected",
+                    &c.grant.to_string(),
+                    json!({ "at": c.at.unix_timestamp(), "device": record.grant.device.id, "person": record.grant.person }),
+                )
+                .await?;
+        }
+        change.commit().await?;
+        Ok(connects.len())
     }
 
     /// The desired state of one gateway: every live grant for it, signed.

@@ -474,8 +474,43 @@ async fn revoked_device_loses_its_grants_and_gets_no_more(db: Db) {
         .contains("device ana-laptop was revoked"));
 }
 
+/// A gateway's report of a device connecting lands in the grant's evidence; a report about another
+/// gateway's grant, or at a time outside the grant, is refused and nothing of it is kept.
+async fn connects_reach_the_evidence_only_from_the_grants_own_gateway(db: Db) {
+    use daypass_proto::api::GatewayConnect;
+    let h = Harness::new(db).await;
+    let grant = h.granted("db", "OPS-1", "1h").await;
+    let at = T0 + Duration::seconds(5);
+    h.clock.advance(Duration::seconds(10));
+    let foreign = h
+        .broker
+        .record_connects("gw-other", &[GatewayConnect { grant, at }])
+        .await
+        .unwrap_err();
+    assert!(matches!(foreign, ServiceError::Forbidden(_)), "{foreign}");
+    let before = GatewayConnect {
+        grant,
+        at: T0 - Duration::hours(1),
+    };
+    let fine = GatewayConnect { grant, at };
+    let refused = h.broker.record_connects("gw1", &[fine.clone(), before]).await;
+    assert!(matches!(refused, Err(ServiceError::Invalid(_))), "{refused:?}");
+    let connected = |e: &daypass_broker::domain::audit::AuditEntry| e.action == "grant.connected";
+    let evidence = h.broker.evidence_unchecked(grant).await.unwrap();
+    assert!(
+        !evidence.audit.iter().any(connected),
+        "nothing of a refused batch is kept"
+    );
+    assert_eq!(h.broker.record_connects("gw1", &[fine]).await.unwrap(), 1);
+    let evidence = h.broker.evidence_unchecked(grant).await.unwrap();
+    let entry = evidence.audit.iter().find(|e| connected(e)).expect("the connect");
+    assert_eq!(entry.actor, "gateway:gw1");
+    assert_eq!(entry.details["at"], at.unix_timestamp());
+}
+
 crate::on_both_databases!(
     revoked_device_loses_its_grants_and_gets_no_more,
+    connects_reach_the_evidence_only_from_the_grants_own_gateway,
     ticket_closed_before_the_last_approval_means_no_grant,
     auto_approved_grant_is_signed_and_expires_at_the_second,
     prod_needs_two_distinct_approvers_never_the_requester,

@@ -100,6 +100,20 @@ fn daypass_request_opens_exactly_the_grant_and_expiry_closes_both_ends() {
         "10.20.0.10 scope link",
         "a split tunnel to the grant only"
     );
+    // The gateway saw the device connect and told the broker: it is in the grant's evidence.
+    let grant = t.status()["grant"]["id"].as_str().unwrap().to_string();
+    let evidence = format!("/api/v1/grants/{grant}/evidence");
+    wait_for(
+        "the connect in the grant's evidence",
+        Duration::from_secs(6),
+        || {
+            let bundle = api(&w.net, &w.cert, &w.org.ida_token, "GET", &evidence, None);
+            bundle["audit"].as_array().is_some_and(|a| {
+                a.iter()
+                    .any(|e| e["action"] == "grant.connected" && e["actor"] == "gateway:gw-e2e")
+            })
+        },
+    );
     let posture = daypass(&t, &["--json", "posture"], &[]).json();
     assert_eq!(
         posture["sent_to_broker"],

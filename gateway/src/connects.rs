@@ -1,0 +1,130 @@
+//! When devices connect: each peer's latest WireGuard handshake, read from the interface every few
+//! seconds. WireGuard shakes hands again every two minutes while traffic flows, so a handshake after
+//! a longer silence (or the first one seen) starts a connection. Each is reported to the broker for
+//! the live grants of that device on this gateway, so the audit log and every grant's evidence say
+//! when the device was connected.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+/// Handshakes closer together than this belong to one connection (WireGuard rekeys every 120 s).
+pub const SAME_CONNECTION: Duration = Duration::from_secs(180);
+
+/// The handshakes seen so far, by peer key.
+#[derive(Debug, Default)]
+pub struct ConnectWatch {
+    last: HashMap<String, SystemTime>,
+}
+
+impl ConnectWatch {
+    /// Takes each peer's latest handshake now; returns the peers whose handshake starts a connection,
+    /// with its time. A peer no longer on the interface is forgotten.
+    pub fn observe(&mut self, handshakes: &[(String, Option<SystemTime>)]) -> Vec<(String, SystemTime)> {
+        let mut started = Vec::new();
+        let mut seen = HashMap::new();
+        for (peer, at) in handshakes {
+            let previous = self.last.get(peer).copied();
+            let Some(at) = *at else {
+                if let Some(p) = previous {
+                    seen.insert(peer.clone(), p);
+                }
+                continue;
+            };
+            let new_connection = match previous {
+                None => true,
+                Some(p) => at > p && at.duration_since(p).unwrap_or_default() > SAME_CONNECTION,
+            };
+            if new_connection {
+                started.push((peer.clone(), at));
+            }
+            seen.insert(peer.clone(), previous.map_or(at, |p| p.max(at)));
+        }
+        self.last = seen;
+        started
+    }
+}
+
+/// How many connects wait for the broker at most while it cannot be reached (the oldest go first).
+const BACKLOG: usize = 10_000;
+
+/// Sends the connects that arrive on `rx` to the broker (`POST /api/v1/gateway/connects`), in
+/// batches; while the broker cannot be reached they wait and go with the next batch.
+pub async fn report(
+    client: reqwest::Client,
+    url: String,
+    token: secrecy::SecretString,
+    mut rx: tokio::sync::mpsc::Receiver<daypass_proto::api::GatewayConnect>,
+) {
+    use secrecy::ExposeSecret as _;
+    let mut waiting = Vec::new();
+    while let Some(first) = rx.recv().await {
+        waiting.push(first);
+        while let Ok(more) = rx.try_recv() {
+            waiting.push(more);
+        }
+        if waiting.len() > BACKLOG {
+            waiting.drain(..waiting.len() - BACKLOG);
+        }
+        let body = daypass_proto::api::GatewayConnects {
+            connects: waiting.clone(),
+        };
+        let sent = client
+            .post(&url)
+            .bearer_auth(token.expose_secret())
+            .json(&body)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status());
+        match sent {
+            Ok(_) => {
+                tracing::info!(connects = waiting.len(), "connects reported");
+                waiting.clear();
+            }
+            // A refusal (4xx) will not get better by sending the same again.
+            Err(e) if e.status().is_some_and(|s| s.is_client_error()) => {
+                tracing::warn!(error = %e.without_url(), "the broker refused the connects; dropped");
+                waiting.clear();
+            }
+            Err(e) => {
+                tracing::warn!(error = %e.without_url(), "could not report connects; they go with the next")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_handshake_after_a_silence_starts_a_connection_and_rekeys_do_not() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let mut watch = ConnectWatch::default();
+        let at = |s: u64| Some(t0 + Duration::from_secs(s));
+        assert!(
+            watch.observe(&[("k".into(), None)]).is_empty(),
+            "no handshake yet"
+        );
+        assert_eq!(watch.observe(&[("k".into(), at(0))]), vec![("k".to_string(), t0)]);
+        assert!(
+            watch.observe(&[("k".into(), at(0))]).is_empty(),
+            "the same handshake"
+        );
+        assert!(
+            watch.observe(&[("k".into(), at(120))]).is_empty(),
+            "a rekey while connected"
+        );
+        let back = watch.observe(&[("k".into(), at(120 + 600))]);
+        assert_eq!(
+            back,
+            vec![("k".to_string(), t0 + Duration::from_secs(720))],
+            "back after ten minutes"
+        );
+        assert!(watch.observe(&[]).is_empty(), "the peer went away");
+        assert_eq!(
+            watch.observe(&[("k".into(), at(720))]).len(),
+            1,
+            "and came back: a new connection"
+        );
+    }
+}
