@@ -247,8 +247,12 @@ In another terminal:
   {exe} --data-dir {data} admin ticket close OPS-101
   {exe} --data-dir {data} audit verify
   {exe} --data-dir {data} report
+The staff console (passkeys need the name localhost, and the browser must accept the
+self-signed certificate): invite an approver, then open {console}/console/enroll and enter the code:
+  {exe} --data-dir {data} admin invite ben
 The API is described at {url}/api/v1/openapi.json. Stop with Ctrl-C."#,
         seeded = if s.fresh { "seeded" } else { "already seeded" },
+        console = url.replace("127.0.0.1", "localhost"),
         tokens = s.tokens_file.display(),
     )
 }
