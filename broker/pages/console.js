@@ -68,13 +68,16 @@
   // Sections that follow the broker by themselves: each names a small JSON address (data-watch)
   // and what it said when the page was made (data-seen); when that changes, the section is fetched
   // again and replaced, without reloading the page.
-  async function refresh(id) {
+  // Fetches the page once and replaces the sections with these ids by their fresh copies.
+  async function refresh(ids) {
     const resp = await fetch(location.pathname + location.search, { credentials: "same-origin" });
     if (!resp.ok) return;
     const page = new DOMParser().parseFromString(await resp.text(), "text/html");
-    const fresh = page.getElementById(id);
-    const current = document.getElementById(id);
-    if (fresh && current) current.replaceWith(document.adoptNode(fresh));
+    for (const id of ids) {
+      const fresh = page.getElementById(id);
+      const current = document.getElementById(id);
+      if (fresh && current) current.replaceWith(document.adoptNode(fresh));
+    }
   }
 
   async function watchAll() {
@@ -84,7 +87,7 @@
       try {
         const resp = await fetch(section.dataset.watch, { credentials: "same-origin" });
         if (!resp.ok) continue;
-        if (JSON.stringify(await resp.json()) !== section.dataset.seen) await refresh(section.id);
+        if (JSON.stringify(await resp.json()) !== section.dataset.seen) await refresh([section.id]);
       } catch (_) {
         // The broker is briefly unreachable: try again on the next round.
       }
@@ -109,7 +112,7 @@
       const fields = Object.fromEntries(new FormData(form).entries());
       const answer = await call(form.dataset.endpoint, fields);
       status.textContent = answer.message || form.dataset.done || "Done.";
-      for (const section of document.querySelectorAll("main section[id]")) await refresh(section.id);
+      await refresh([...document.querySelectorAll("main section[id]")].map((section) => section.id));
     } catch (e) {
       status.textContent = e.message;
     } finally {

@@ -139,11 +139,12 @@ pub async fn page(State(s): State<AppState>, visitor: Visitor) -> Result<Respons
     Ok(super::page(approvals_page(&who, &desk)))
 }
 
-/// The ids of the requests waiting, for the page to notice a change.
+/// The ids of the requests waiting, in the page's order, for the page to notice a change (the
+/// database only: the page asks every few seconds, the ticket system is asked when it reloads).
 pub async fn waiting(State(s): State<AppState>, visitor: Visitor) -> ApiResult<Vec<Uuid>> {
     let approver = visitor.caller.person_with(&[Role::Approver])?;
-    let desk = s.broker.approval_desk(approver).await?;
-    Ok(ApiJson(desk.iter().map(|d| d.request.id).collect()))
+    let pending = s.broker.pending_verdicts(approver).await?;
+    Ok(ApiJson(pending.iter().map(|(r, _)| r.id).collect()))
 }
 
 pub async fn approve(

@@ -14,8 +14,6 @@ mod pages;
 mod reports;
 mod visitor;
 
-pub use visitor::{csrf_token, COOKIE_NAME, CSRF_HEADER};
-
 use crate::api::{ApiError, AppState};
 use crate::domain::directory::Role;
 use axum::http::header::{self, LOCATION};

@@ -318,22 +318,42 @@ impl Broker {
             .collect())
     }
 
-    /// The approver's inbox: pending requests this person could approve.
-    pub async fn approval_inbox(&self, approver: &Person) -> ServiceResult<Vec<AccessRequestView>> {
+    /// Every request still pending, with whether `approver` may approve it (and if not, why): the
+    /// ones they may approve first, oldest first. Reads the database only.
+    pub async fn pending_verdicts(
+        &self,
+        approver: &Person,
+    ) -> ServiceResult<Vec<(AccessRequest, Result<(), String>)>> {
         let mut conn = self.store().read().await?;
         let policies = store::policies(&mut conn).await?;
         let now = self.now();
-        Ok(store::pending_requests(&mut conn)
+        let mut verdicts: Vec<_> = store::pending_requests(&mut conn)
+            .await?
+            .into_iter()
+            .filter(|r| r.ensure_pending(now).is_ok())
+            .map(|r| {
+                let verdict = match policies.iter().find(|p| p.name == r.policy) {
+                    Some(p) => p
+                        .check_approver(approver, &r.requester, &r.approved_by(), now)
+                        .map_err(|e| e.to_string()),
+                    None => Err(format!("its policy {:?} no longer exists", r.policy)),
+                };
+                (r, verdict)
+            })
+            .collect();
+        verdicts.sort_by_key(|(r, verdict)| (verdict.is_err(), r.created_at));
+        Ok(verdicts)
+    }
+
+    /// The approver's inbox: pending requests this person could approve.
+    pub async fn approval_inbox(&self, approver: &Person) -> ServiceResult<Vec<AccessRequestView>> {
+        let now = self.now();
+        Ok(self
+            .pending_verdicts(approver)
             .await?
             .iter()
-            .filter(|r| r.ensure_pending(now).is_ok())
-            .filter(|r| {
-                policies.iter().find(|p| p.name == r.policy).is_some_and(|p| {
-                    p.check_approver(approver, &r.requester, &r.approved_by(), now)
-                        .is_ok()
-                })
-            })
-            .map(|r| r.view(now))
+            .filter(|(_, verdict)| verdict.is_ok())
+            .map(|(r, _)| r.view(now))
             .collect())
     }
 

@@ -50,7 +50,8 @@ pub struct PendingDecision {
 }
 
 impl Broker {
-    /// Every pending request, the ones this approver may approve first.
+    /// Every pending request, the ones this approver may approve first, with what it takes to decide
+    /// (this asks the ticket system about each).
     pub async fn approval_desk(&self, approver: &Person) -> ServiceResult<Vec<PendingDecision>> {
         if !approver.has_role(Role::Approver) {
             return Err(super::ServiceError::Forbidden(
@@ -58,23 +59,18 @@ impl Broker {
             ));
         }
         let now = self.now();
-        let (pending, policies, resources) = {
+        let resources = {
             let mut conn = self.store().read().await?;
-            (
-                store::pending_requests(&mut conn).await?,
-                store::policies(&mut conn).await?,
-                store::resources(&mut conn).await?,
-            )
+            store::resources(&mut conn).await?
         };
+        let pending = self.pending_verdicts(approver).await?;
+        // The ticket system is asked about every request at once, not one after another.
+        let tickets =
+            futures::future::join_all(pending.iter().map(|(r, _)| self.fetch_ticket(&r.ticket))).await;
         let mut desk = Vec::new();
-        for request in pending.iter().filter(|r| r.ensure_pending(now).is_ok()) {
-            let may_approve = match policies.iter().find(|p| p.name == request.policy) {
-                Some(p) => p
-                    .check_approver(approver, &request.requester, &request.approved_by(), now)
-                    .map_err(|e| e.to_string()),
-                None => Err(format!("its policy {:?} no longer exists", request.policy)),
-            };
-            let ticket = match self.fetch_ticket(&request.ticket).await {
+        let mut conn = self.store().read().await?;
+        for ((request, may_approve), fetched) in pending.into_iter().zip(tickets) {
+            let ticket = match fetched {
                 Ok(Some(t)) => TicketNow::Live(t),
                 Ok(None) => TicketNow::Gone,
                 Err(e) => TicketNow::Unreachable {
@@ -82,7 +78,6 @@ impl Broker {
                     at_request: request.ticket_snapshot.clone(),
                 },
             };
-            let mut conn = self.store().read().await?;
             let history = store::requests_of(&mut conn, &request.requester)
                 .await?
                 .iter()
@@ -115,7 +110,6 @@ impl Broker {
                 may_approve,
             });
         }
-        desk.sort_by_key(|d| (d.may_approve.is_err(), d.request.created_at));
         Ok(desk)
     }
 }

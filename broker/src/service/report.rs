@@ -40,16 +40,20 @@ impl Broker {
         let mut conn = self.store().read().await?;
         let people = store::people(&mut conn).await?;
         let grants = store::grants_overlapping(&mut conn, from, to).await?;
-        let requests: Vec<_> = store::requests_since(&mut conn, from)
-            .await?
-            .into_iter()
-            .filter(|r| r.created_at <= to)
+        // One read covers both the window and the staleness look-back.
+        let since = store::requests_since(&mut conn, from.min(to - STALE_AFTER)).await?;
+        let requests: Vec<_> = since
+            .iter()
+            .filter(|r| r.created_at >= from && r.created_at <= to)
             .collect();
-        let recent = store::requests_since(&mut conn, to - STALE_AFTER).await?;
+        let asked_lately = |person: &str| {
+            since
+                .iter()
+                .any(|r| r.requester == person && r.created_at >= to - STALE_AFTER && r.created_at <= to)
+        };
         let stale_accounts = people
             .iter()
-            .filter(|p| p.is_active(to) && p.has_role(Role::Contractor))
-            .filter(|p| !recent.iter().any(|r| r.requester == p.id && r.created_at <= to))
+            .filter(|p| p.is_active(to) && p.has_role(Role::Contractor) && !asked_lately(&p.id))
             .count() as u64;
 
         let issued: Vec<_> = grants
