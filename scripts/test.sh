@@ -5,27 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_packages=()
-command -v cargo >/dev/null || { echo "cargo is missing: install the Rust toolchain (rustup) first" >&2; exit 2; }
+source scripts/packages.sh
+need_product_packages
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_packages+=(postgresql)
-command -v pkg-config >/dev/null || need_packages+=(pkg-config)
 command -v keyctl >/dev/null || need_packages+=(keyutils)  # the device-key tests use a session keyring
 command -v c++ >/dev/null || need_packages+=(g++)  # libFuzzer, for scripts/fuzz.sh
-command -v nft >/dev/null || need_packages+=(nftables)  # the gateway's data-plane tests
-command -v wireguard-go >/dev/null || need_packages+=(wireguard-go)
-command -v curl >/dev/null || need_packages+=(curl ca-certificates)  # the end-to-end tests call the broker's API
 command -v chromium >/dev/null || need_packages+=(chromium)  # passkeys in a real browser (DevTools virtual authenticator)
 command -v openssl >/dev/null || need_packages+=(openssl)  # the browser test pins the broker's certificate by its key
-# USB security keys (daypass-tunnel's security-key feature): udev, and libclang for fido-hid-rs's bindgen.
-pkg-config --exists libudev 2>/dev/null || need_packages+=(libudev-dev)
-ls /usr/lib/llvm-*/lib/libclang.so.1 >/dev/null 2>&1 || need_packages+=(libclang1-14)
-ls /usr/lib/llvm-*/lib/clang/*/include/stddef.h >/dev/null 2>&1 || need_packages+=(libclang-common-14-dev)
-if ((${#need_packages[@]})); then
-  echo "== installing ${need_packages[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need_packages[@]}" >/dev/null
-fi
+install_needed_packages
 rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
 cross_targets=(x86_64-pc-windows-gnu aarch64-apple-darwin)
 for t in "${cross_targets[@]}"; do
@@ -50,11 +37,14 @@ as_postgres "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w start \
   -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off" >/dev/null
 export DAYPASS_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
 
+echo "== the desktop app's window (ui/): install, type-check, build (Tauri embeds ui/dist)"
+build_window
+
 echo "== rustfmt"
 cargo fmt --all -- --check
 echo "== clippy"
 # The software passkey authenticator is built into the test binaries only (the e2e tests enroll with it).
-features=(--features daypass-tunnel/soft-authenticator)
+features=(--features daypass-tunnel/soft-authenticator,daypass-desktop/soft-authenticator)
 cargo clippy --workspace --all-targets "${features[@]}" --quiet -- -D warnings
 echo "== type-check platform code for Windows and macOS"
 for t in "${cross_targets[@]}"; do
@@ -65,8 +55,10 @@ for t in "${cross_targets[@]}"; do
 done
 echo "== fuzz the posture parsers"
 bash scripts/fuzz.sh "${DAYPASS_FUZZ_SECONDS:-30}"
+echo "== the window's unit tests (Vitest) and every screen in Chromium against a mocked IPC (Playwright)"
+npm test --prefix ui --silent
+DAYPASS_ARTIFACTS="${CARGO_TARGET_DIR:-target}/debug/test-artifacts/desktop-screens" npm run --prefix ui --silent e2e
 echo "== Playwright for the console tests (Debian's Chromium; no browser download)"
-command -v npm >/dev/null || { echo "npm is missing: the machine's Node.js and npm run the console's Playwright tests" >&2; exit 2; }
 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/console --no-audit --no-fund --loglevel=error
 echo "== tests"
 cargo build --quiet --workspace --bins "${features[@]}"  # the end-to-end tests run the binaries

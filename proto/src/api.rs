@@ -150,6 +150,33 @@ pub struct EntitledResource {
     pub policy: String,
     /// The entitlement that allows it.
     pub entitlement: String,
+    /// The posture checks a request for it needs passed (from a fresh report); empty when posture
+    /// does not gate it.
+    #[serde(default)]
+    pub posture_checks: Vec<String>,
+}
+
+/// What the ticket system says of a ticket for this requester (`GET /api/v1/tickets/{key}/check`),
+/// so the app can say so while the key is typed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TicketCheck {
+    pub key: String,
+    pub verdict: TicketVerdict,
+    /// What the verdict means for the requester, in a sentence.
+    pub message: String,
+    /// The ticket's summary and status as the ticket system reports them (absent when unknown).
+    pub summary: Option<String>,
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketVerdict {
+    /// Open and (where the broker requires it) assigned to the requester.
+    Usable,
+    Unknown,
+    Closed,
+    NotYours,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -4,7 +4,7 @@
 //! watch, pushes `FromService::Event`s. No secret travels back to the app: the service holds the
 //! device keys and the broker token.
 
-use crate::api::EntitledResource;
+use crate::api::{AccessRequestView, EntitledResource, TicketCheck};
 use crate::grant::Grant;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -42,6 +42,12 @@ pub enum ToService {
     Posture,
     /// The resources the signed-in person may request.
     Entitlements,
+    /// Whether a ticket could be used for a request now (for the app's as-you-type check).
+    CheckTicket {
+        ticket: String,
+    },
+    /// This device's requests and grants, newest first.
+    History,
     /// Ask for access; the service reports posture first, then requests.
     Request {
         resources: Vec<String>,
@@ -99,6 +105,10 @@ pub struct Status {
     /// The person signed in, if any.
     pub signed_in: Option<String>,
     pub interface: String,
+    /// The broker this service talks to and the grant-signing key it pins (base64), so the app
+    /// can hold them against its managed configuration.
+    pub broker: String,
+    pub broker_key: String,
     pub session: SessionView,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
@@ -149,6 +159,10 @@ pub enum Answer {
     Posture(PostureView),
     Entitlements {
         resources: Vec<EntitledResource>,
+    },
+    Ticket(TicketCheck),
+    History {
+        requests: Vec<AccessRequestView>,
     },
     /// Watching: events follow on this connection.
     Watching,

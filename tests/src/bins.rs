@@ -3,10 +3,16 @@
 
 use std::path::PathBuf;
 
-/// `target/debug` for the test executable `target/debug/deps/it-HASH`.
+/// `target/debug` for the test executable `target/debug/deps/it-HASH`, or for a binary of this
+/// crate (`target/debug/daypass-demo`).
 fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test executable's path");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("a target directory");
+    let exe = std::env::current_exe().expect("the executable's path");
+    let dir = exe.parent().expect("a target directory");
+    let dir = if dir.ends_with("deps") {
+        dir.parent().expect("a target directory")
+    } else {
+        dir
+    };
     dir.to_path_buf()
 }
 

@@ -6,6 +6,7 @@
 
 pub mod bins;
 pub mod chromium;
+pub mod desktop;
 pub mod measure;
 pub mod net;
 pub mod world;

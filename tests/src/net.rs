@@ -28,6 +28,15 @@ pub fn ip_in(ns: &str, args: &[&str]) {
     run(&[["ip", "-n", ns].as_slice(), args].concat());
 }
 
+/// A TCP port nothing listens on at the moment, on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Waits in real time: the kernel's set timeouts and wireguard-go's start-up run on the wall clock,
 /// which is what these tests observe (the pure planning is tested with `now` as a parameter).
 #[allow(clippy::disallowed_methods)]

@@ -5,7 +5,7 @@ use daypass_posture::evaluate::Report;
 use daypass_posture::signed_report::ReportClaims;
 use daypass_proto::api::{
     AccessRequestView, CeremonyAnswer, Challenge, CreateAccessRequest, EnrollStart, EntitledResource,
-    GatewayPeer, GrantView, Me, SessionIssued, SignInStart,
+    GatewayPeer, GrantView, Me, SessionIssued, SignInStart, TicketCheck,
 };
 use daypass_proto::{Problem, Signed};
 use uuid::Uuid;
@@ -35,6 +35,11 @@ pub type BrokerResult<T> = Result<T, BrokerError>;
 pub trait Broker: Send + Sync + 'static {
     async fn me(&self, token: &str) -> BrokerResult<Me>;
     async fn entitlements(&self, token: &str) -> BrokerResult<Vec<EntitledResource>>;
+    /// The signed-in person's requests, newest first.
+    async fn requests(&self, token: &str) -> BrokerResult<Vec<AccessRequestView>>;
+    /// What the ticket system says of `key` for the signed-in person (`key` is already checked
+    /// to be a ticket key).
+    async fn check_ticket(&self, token: &str, key: &str) -> BrokerResult<TicketCheck>;
     async fn create_request(
         &self,
         token: &str,

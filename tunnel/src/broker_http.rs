@@ -7,7 +7,7 @@ use daypass_posture::evaluate::Report;
 use daypass_posture::signed_report::ReportClaims;
 use daypass_proto::api::{
     AccessRequestView, CeremonyAnswer, Challenge, CreateAccessRequest, EnrollStart, EntitledResource,
-    GatewayPeer, GrantView, Me, SessionIssued, SignInStart,
+    GatewayPeer, GrantView, Me, SessionIssued, SignInStart, TicketCheck,
 };
 use daypass_proto::request_signature;
 use daypass_proto::{Problem, Signed};
@@ -128,6 +128,14 @@ impl Broker for HttpBroker {
 
     async fn entitlements(&self, token: &str) -> BrokerResult<Vec<EntitledResource>> {
         self.get(token, "/api/v1/entitlements").await
+    }
+
+    async fn requests(&self, token: &str) -> BrokerResult<Vec<AccessRequestView>> {
+        self.get(token, "/api/v1/requests").await
+    }
+
+    async fn check_ticket(&self, token: &str, key: &str) -> BrokerResult<TicketCheck> {
+        self.get(token, &format!("/api/v1/tickets/{key}/check")).await
     }
 
     async fn create_request(

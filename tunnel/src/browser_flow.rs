@@ -22,6 +22,21 @@ pub struct Loopback {
     state: String,
 }
 
+/// The whole browser flow: listens on a loopback port, hands the broker page's address to `show`
+/// (to print, or to open), and waits for the answer.
+pub async fn confirm(
+    origin: &str,
+    ceremony: Uuid,
+    show: impl FnOnce(&str),
+) -> Result<serde_json::Value, String> {
+    let loopback = Loopback::open()
+        .await
+        .map_err(|e| format!("cannot listen on a loopback port: {e}"))?;
+    let page = loopback.page(origin, ceremony).map_err(|e| e.to_string())?;
+    show(&page);
+    loopback.answer().await
+}
+
 impl Loopback {
     pub async fn open() -> std::io::Result<Loopback> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;

@@ -13,6 +13,8 @@ use crate::secrets::SecretStore;
 use crate::session::{Action, Event, Session, State};
 use crate::split;
 use crate::view::session_view;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
 use daypass_posture::policy::Policy;
 use daypass_proto::api::{AccessRequestView, CreateAccessRequest, GrantStatus, GrantView, RequestStatus};
 use daypass_proto::duration::parse_duration;
@@ -57,6 +59,8 @@ pub type Errand = Pin<Box<dyn Future<Output = Reply> + Send>>;
 pub struct Settings {
     pub device: String,
     pub interface: String,
+    /// The broker's base URL (shown to the app; the HTTP client holds its own copy).
+    pub broker_url: String,
     /// The broker's grant-signing key as IT installed it: nothing unsigned by it is brought up.
     pub broker_key: VerifyingKey,
     pub state_dir: PathBuf,
@@ -159,6 +163,10 @@ impl<B: Broker, T: Tunnel> Controller<B, T> {
             ToService::Login { token } => Ok(Box::pin(async move { errands.login(token).await })),
             ToService::Posture => Ok(Box::pin(async move { errands.posture().await })),
             ToService::Entitlements => Ok(Box::pin(async move { errands.entitlements().await })),
+            ToService::CheckTicket { ticket } => {
+                Ok(Box::pin(async move { errands.check_ticket(ticket).await }))
+            }
+            ToService::History => Ok(Box::pin(async move { errands.history().await })),
             ToService::Enroll { invite } => Ok(Box::pin(async move { errands.enroll(invite).await })),
             ToService::SignIn { person } => Ok(Box::pin(async move { errands.sign_in(person).await })),
             ToService::FinishCeremony { credential } => {
@@ -173,6 +181,8 @@ impl<B: Broker, T: Tunnel> Controller<B, T> {
             device: self.settings.device.clone(),
             signed_in: self.person.clone(),
             interface: self.settings.interface.clone(),
+            broker: self.settings.broker_url.clone(),
+            broker_key: B64.encode(self.settings.broker_key.as_bytes()),
             session: session_view(&self.session.state, now),
             at: now,
         }
@@ -326,6 +336,8 @@ impl<B: Broker, T: Tunnel> Controller<B, T> {
             ToService::Login { .. }
             | ToService::Posture
             | ToService::Entitlements
+            | ToService::CheckTicket { .. }
+            | ToService::History
             | ToService::Enroll { .. }
             | ToService::SignIn { .. }
             // Dispatched as errands above; never here.

@@ -221,6 +221,36 @@ impl<B: Broker> Errands<B> {
         Ok(Answer::Entitlements { resources })
     }
 
+    /// What the broker's ticket check says of `ticket`; a key that cannot be one is refused here,
+    /// before it becomes part of a URL.
+    pub async fn check_ticket(&self, ticket: String) -> Reply {
+        let key = ticket.trim();
+        let well_formed = !key.is_empty()
+            && key.len() <= 64
+            && !key.starts_with('.')
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !well_formed {
+            return Err(refusal(
+                "bad-request",
+                format!("{key:?} is not a ticket key: expected something like OPS-142"),
+            ));
+        }
+        let token = self.token()?;
+        Ok(Answer::Ticket(
+            self.broker.check_ticket(token.expose_secret(), key).await?,
+        ))
+    }
+
+    /// The requests made from this device, newest first.
+    pub async fn history(&self) -> Reply {
+        let token = self.token()?;
+        let mut requests = self.broker.requests(token.expose_secret()).await?;
+        requests.retain(|r| r.device == self.device);
+        Ok(Answer::History { requests })
+    }
+
     /// Runs every probe off the async threads (seconds when the package manager is asked afresh).
     pub async fn facts(&self) -> Result<Facts, Refusal> {
         let source = self.posture.clone();

@@ -6,7 +6,7 @@ use crate::domain::directory::Role;
 use axum::extract::State;
 use axum::http::StatusCode;
 use daypass_proto::api::{
-    AccessRequestView, ApproveBody, CreateAccessRequest, EntitledResource, Me, ReasonBody,
+    AccessRequestView, ApproveBody, CreateAccessRequest, EntitledResource, Me, ReasonBody, TicketCheck,
 };
 use daypass_proto::Problem;
 use uuid::Uuid;
@@ -36,6 +36,19 @@ pub async fn my_requests(
     Authed(caller): Authed,
 ) -> ApiResult<Vec<AccessRequestView>> {
     Ok(ApiJson(s.broker.my_requests(caller.person()?).await?))
+}
+
+/// Whether the caller could ask for access against this ticket now: open, and theirs where the
+/// broker requires the requester to be the assignee.
+#[utoipa::path(get, path = "/api/v1/tickets/{key}/check", security(("bearer" = [])), params(("key" = String, Path)),
+    responses((status = 200, body = TicketCheck), (status = 400, description = "not a ticket key", body = Problem),
+        (status = 503, description = "ticket system unreachable", body = Problem)))]
+pub async fn check_ticket(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    ApiPath(key): ApiPath<String>,
+) -> ApiResult<TicketCheck> {
+    Ok(ApiJson(s.broker.check_ticket_for(caller.person()?, &key).await?))
 }
 
 /// Requests access. Auto-approved requests come back `granted` with a `grant_id`; others `pending`.

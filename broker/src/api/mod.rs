@@ -41,6 +41,7 @@ pub fn router(state: AppState) -> Router {
             get(access::my_requests).post(access::create_request),
         )
         .route("/api/v1/requests/{id}", get(access::request))
+        .route("/api/v1/tickets/{key}/check", get(access::check_ticket))
         .route("/api/v1/requests/{id}/approve", post(access::approve))
         .route("/api/v1/requests/{id}/deny", post(access::deny))
         .route("/api/v1/approvals", get(access::inbox))
@@ -103,7 +104,7 @@ impl utoipa::Modify for BearerAuth {
     paths(
         ops::health, ops::openapi, ops::broker_key, ops::ticket_webhook, ops::report, ops::audit_verify,
         access::me, access::entitlements, access::my_requests, access::create_request, access::request,
-        access::approve, access::deny, access::inbox,
+        access::approve, access::deny, access::inbox, access::check_ticket,
         grants::live, grants::grant, grants::revoke, grants::evidence, grants::gateway,
         gateway::state, gateway::stream, gateway::connects,
         posture::nonce, posture::report, posture::history, posture::failing,

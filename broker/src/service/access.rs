@@ -6,9 +6,11 @@ use crate::domain::entitlement::{check_request, entitled_resources, Entitled};
 use crate::domain::grant::{self, GrantRecord};
 use crate::domain::policy::{ApprovalPolicy, Decision};
 use crate::domain::request::{AccessRequest, RequestState};
-use crate::domain::ticket::{check_ticket, validate_ticket_key, Ticket};
+use crate::domain::ticket::{check_ticket, validate_ticket_key, Ticket, TicketProblem};
 use crate::store::{self, Change, Insertion};
-use daypass_proto::api::{AccessRequestView, CreateAccessRequest, EntitledResource, Me, RequestStatus};
+use daypass_proto::api::{
+    AccessRequestView, CreateAccessRequest, EntitledResource, Me, RequestStatus, TicketCheck, TicketVerdict,
+};
 use daypass_proto::duration::parse_duration;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
@@ -46,8 +48,59 @@ impl Broker {
                 max_duration_seconds: e.entitlement.max_duration_seconds,
                 policy: e.entitlement.policy.clone(),
                 entitlement: e.entitlement.id.clone(),
+                posture_checks: self.posture_checks_for(&e.resource.tags),
             })
             .collect())
+    }
+
+    /// The checks a request for a resource with these tags must pass: the union of the policies
+    /// that gate them.
+    fn posture_checks_for(&self, tags: &std::collections::BTreeSet<String>) -> Vec<String> {
+        let tags: Vec<String> = tags.iter().cloned().collect();
+        let checks: std::collections::BTreeSet<_> = self
+            .0
+            .settings
+            .posture
+            .gating(&tags)
+            .into_iter()
+            .flatten()
+            .flat_map(|(_, policy)| policy.required.iter().map(|c| c.to_string()))
+            .collect();
+        checks.into_iter().collect()
+    }
+
+    /// Whether `requester` could ask for access against ticket `key` now, as the request itself
+    /// will check it.
+    pub async fn check_ticket_for(&self, requester: &Person, key: &str) -> ServiceResult<TicketCheck> {
+        let key = key.trim();
+        validate_ticket_key(key).map_err(ServiceError::Invalid)?;
+        let ticket = self.fetch_ticket(key).await?;
+        let verdict = match check_ticket(
+            key,
+            ticket.as_ref(),
+            requester,
+            self.0.settings.require_ticket_assignee,
+        ) {
+            Ok(()) => (
+                TicketVerdict::Usable,
+                format!("{key} is open and yours to work on"),
+            ),
+            Err(problem) => {
+                let verdict = match problem {
+                    TicketProblem::NotFound(_) => TicketVerdict::Unknown,
+                    TicketProblem::Closed { .. } => TicketVerdict::Closed,
+                    TicketProblem::NotAssignee { .. } => TicketVerdict::NotYours,
+                };
+                (verdict, problem.to_string())
+            }
+        };
+        Ok(TicketCheck {
+            key: key.to_string(),
+            verdict: verdict.0,
+            message: verdict.1,
+            summary: ticket.as_ref().map(|t| t.summary.clone()),
+            status: ticket.map(|t| t.status),
+        })
     }
 
     /// Checks the ticket with the connector (outside any transaction: it is network I/O).

@@ -519,3 +519,46 @@ async fn openapi_document_lists_every_route_the_router_serves() {
     }
     assert!(doc["components"]["schemas"]["CreateAccessRequest"].is_object());
 }
+
+#[tokio::test]
+async fn a_ticket_check_says_whether_the_caller_could_use_the_ticket() {
+    let api = Api::new().await;
+    let verdict = |body: &serde_json::Value| body["verdict"].as_str().unwrap_or("").to_string();
+    let (status, body, _) = api
+        .call(Some("ana"), "GET", "/api/v1/tickets/OPS-1/check", None)
+        .await;
+    assert_eq!(
+        (status, verdict(&body)),
+        (StatusCode::OK, "usable".into()),
+        "{body}"
+    );
+    assert_eq!(body["status"], "In Progress");
+    // Assigned to ana, so not ben's.
+    let (_, body, _) = api
+        .call(Some("ben"), "GET", "/api/v1/tickets/OPS-1/check", None)
+        .await;
+    assert_eq!(verdict(&body), "not_yours", "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("assigned to ana"),
+        "{body}"
+    );
+    let (_, body, _) = api
+        .call(Some("ana"), "GET", "/api/v1/tickets/OPS-404/check", None)
+        .await;
+    assert_eq!(
+        (verdict(&body), body["summary"].is_null()),
+        ("unknown".into(), true),
+        "{body}"
+    );
+    api.h.exec(r#"UPDATE tickets SET data = '{"key":"OPS-2","summary":"w","status":"Done","done":true,"assignee":"ana","url":null}' WHERE key = 'OPS-2'"#).await;
+    let (_, body, _) = api
+        .call(Some("ana"), "GET", "/api/v1/tickets/OPS-2/check", None)
+        .await;
+    assert_eq!(verdict(&body), "closed", "{body}");
+    let (status, body, _) = api
+        .call(Some("ana"), "GET", "/api/v1/tickets/OPS%20142/check", None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _, _) = api.call(None, "GET", "/api/v1/tickets/OPS-1/check", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

@@ -269,6 +269,21 @@ fn ask_from_desk(resource: &str, ticket: &str) -> daypass_proto::api::CreateAcce
 async fn tagged_resources_need_a_fresh_compliant_report(db: Db) {
     let h = broker_requiring(db, true, &["db:staging"]).await;
     let ana = h.person("ana").await;
+    // The app shows which checks gate which resource.
+    let entitled = h.broker.entitlements_of(&ana).await.unwrap();
+    let gates = |name: &str| {
+        entitled
+            .iter()
+            .find(|e| e.resource == name)
+            .map(|e| e.posture_checks.clone())
+            .unwrap()
+    };
+    assert!(
+        gates("db").contains(&"disk encryption".to_string()),
+        "{:?}",
+        gates("db")
+    );
+    assert!(gates("prod").is_empty(), "{:?}", gates("prod"));
     let none = h
         .broker
         .create_request(&ana, ask_from_desk("db", "OPS-1"))

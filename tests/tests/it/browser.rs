@@ -38,14 +38,6 @@ fn spawn(program: &str, args: &[&str], env: &[(&str, &str)], log: &Path) -> Chil
         .unwrap()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `daypass --browser …` running, and the page address it printed for the person to open.
 struct Waiting {
     child: Child,
@@ -150,7 +142,7 @@ fn start_broker_with(dir: &Path, people: &[(&str, &str)], config_lines: &str) ->
     for (id, role) in people {
         person(&data, id, "Acme", &[role], &[]);
     }
-    let port = free_port();
+    let port = daypass_e2e::net::free_port();
     let origin = format!("https://localhost:{port}");
     let config = dir.join("broker.toml");
     std::fs::write(

@@ -5,5 +5,6 @@
 mod browser;
 mod client;
 mod dataplane;
+mod desktop;
 mod gateway_agent;
 mod gateway_cli;

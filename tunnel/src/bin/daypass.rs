@@ -68,6 +68,10 @@ enum Command {
     Posture,
     /// The resources you may request.
     Entitlements,
+    /// Whether a ticket can be used for a request now (open, and yours).
+    Ticket { key: String },
+    /// This device's requests and grants, newest first.
+    History,
     /// Ask for access to resources for a ticket.
     Request {
         /// A resource name (repeat for several).
@@ -152,6 +156,8 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Logout => ToService::Logout,
         Command::Posture => ToService::Posture,
         Command::Entitlements => ToService::Entitlements,
+        Command::Ticket { key } => ToService::CheckTicket { ticket: key.clone() },
+        Command::History => ToService::History,
         Command::Request {
             resources,
             ticket,
@@ -246,15 +252,11 @@ fn authenticator_refused(message: String) -> ClientError {
 
 /// The ceremony in the system browser: the broker's page, answered back to a loopback port.
 async fn in_browser(ceremony: uuid::Uuid, origin: &str) -> Result<serde_json::Value, ClientError> {
-    use daypass_tunnel::browser_flow::Loopback;
-    let loopback = Loopback::open()
-        .await
-        .map_err(|e| authenticator_refused(format!("cannot listen on a loopback port: {e}")))?;
-    let page = loopback
-        .page(origin, ceremony)
-        .map_err(|e| authenticator_refused(e.to_string()))?;
-    eprintln!("Open this address in your browser to confirm with your passkey:\n  {page}");
-    loopback.answer().await.map_err(authenticator_refused)
+    daypass_tunnel::browser_flow::confirm(origin, ceremony, |page| {
+        eprintln!("Open this address in your browser to confirm with your passkey:\n  {page}");
+    })
+    .await
+    .map_err(authenticator_refused)
 }
 
 /// The authenticator's answer to a passkey ceremony: the software token when one is given (tests),
@@ -334,6 +336,23 @@ fn show(json: bool, answer: &Answer) {
                     human(r.max_duration_seconds),
                     r.tags.join(" "),
                     r.policy
+                );
+            }
+        }
+        Answer::Ticket(t) => println!("{}", t.message),
+        Answer::History { requests } => {
+            if requests.is_empty() {
+                println!("No requests from this device yet.");
+            }
+            for r in requests {
+                println!(
+                    "{}  {:<9} {:<24} {:<10} {}  {}",
+                    r.created_at.date(),
+                    format!("{:?}", r.status).to_lowercase(),
+                    r.resources.join(","),
+                    r.ticket,
+                    human(r.duration_seconds),
+                    r.denial_reason.as_deref().unwrap_or("")
                 );
             }
         }

@@ -94,6 +94,7 @@ fn settings(cli: &Cli) -> Result<Settings> {
     Ok(Settings {
         device: cli.device.clone(),
         interface: cli.interface.clone(),
+        broker_url: cli.broker.url.clone(),
         broker_key,
         state_dir: cli.state_dir.clone(),
         warning: time::Duration::seconds(warning),

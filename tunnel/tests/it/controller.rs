@@ -7,7 +7,8 @@ use daypass_posture::evaluate::Report;
 use daypass_posture::signed_report::ReportClaims;
 use daypass_proto::api::{
     AccessRequestView, CeremonyAnswer, Challenge, CreateAccessRequest, EnrollStart, EntitledResource,
-    GatewayPeer, GrantStatus, GrantView, Me, RequestStatus, SessionIssued, SignInStart,
+    GatewayPeer, GrantStatus, GrantView, Me, RequestStatus, SessionIssued, SignInStart, TicketCheck,
+    TicketVerdict,
 };
 use daypass_proto::ipc::{Answer, ToService};
 use daypass_proto::{Grant, GrantDevice, GrantedResource, Problem, Signed};
@@ -60,6 +61,18 @@ impl Broker for Scripted {
     }
     async fn entitlements(&self, _token: &str) -> BrokerResult<Vec<EntitledResource>> {
         Ok(vec![])
+    }
+    async fn requests(&self, _token: &str) -> BrokerResult<Vec<AccessRequestView>> {
+        Ok(self.request.lock().unwrap().clone().into_iter().collect())
+    }
+    async fn check_ticket(&self, _token: &str, key: &str) -> BrokerResult<TicketCheck> {
+        Ok(TicketCheck {
+            key: key.into(),
+            verdict: TicketVerdict::Usable,
+            message: format!("{key} is open and yours to work on"),
+            summary: Some("work".into()),
+            status: Some("In Progress".into()),
+        })
     }
     async fn create_request(
         &self,
@@ -175,6 +188,7 @@ impl Bench {
         let settings = Settings {
             device: "laptop".into(),
             interface: "dp0".into(),
+            broker_url: "https://broker.test".into(),
             broker_key: self.broker_key.verifying_key(),
             state_dir: self.dir.path().to_path_buf(),
             warning: Duration::minutes(10),
