@@ -313,10 +313,15 @@ impl App {
         self.type_into("#reason", reason);
     }
 
+    /// Sends the request form and waits for the window to say `outcome` (its heading).
+    pub fn submit_request_until(&self, outcome: &str) {
+        self.click("form[data-form=request] button[type=submit]");
+        self.wait_for_text("main h1", outcome, Duration::from_secs(30));
+    }
+
     /// Sends the request form and waits for access to be active.
     pub fn submit_request(&self) {
-        self.click("form[data-form=request] button[type=submit]");
-        self.wait_for_text("main h1", "Access active", Duration::from_secs(30));
+        self.submit_request_until("Access active");
     }
 
     /// When the active access ends (RFC 3339), as the window shows it.

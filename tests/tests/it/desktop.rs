@@ -8,7 +8,7 @@
 use daypass_e2e::bins::artifacts;
 use daypass_e2e::desktop::{Contractor, Display};
 use daypass_e2e::net::echo;
-use daypass_e2e::world::{health, invite_code, wait_for, World, BROKER, REFUSED};
+use daypass_e2e::world::{api, daypass, health, invite_code, wait_for, World, BROKER, REFUSED};
 use std::time::Duration;
 
 #[test]
@@ -70,6 +70,14 @@ fn a_contractor_requests_access_in_the_app_and_loses_it_at_expiry() {
     let shown = app.wait_for_expiry(&not_after);
     eprintln!("the window showed the expiry {shown:?} after not_after");
     assert!(app.text("main").contains("expired"), "{}", app.text("main"));
+    // The service's warning before expiry (5 s here, 10 minutes by default) and the expiry itself
+    // reached the app as notifications (no notification daemon here: the window's copy is read).
+    app.wait_for_text("#notices", "Access ends soon", Duration::from_secs(2));
+    app.wait_for_text(
+        "#notices",
+        "Access ended: Your access expired",
+        Duration::from_secs(2),
+    );
     assert!(!w.client_interface_exists(), "no interface after expiry");
     assert!(w.net.connect("10.20.0.10:5432", REFUSED).is_err());
     app.screenshot(&shots.join("6-expired.png"));
@@ -86,6 +94,39 @@ fn a_contractor_requests_access_in_the_app_and_loses_it_at_expiry() {
     app.click("form[data-form=sign-in] button[type=submit]");
     app.wait_for_text("header", "ana on ana-app", Duration::from_secs(20));
     app.wait_for_text("main h1", "Access ended", Duration::from_secs(5));
+
+    // A resource an approver decides on: the window waits, and changes by itself on the decision.
+    let decide = |verdict: &str, body: &str| {
+        let request = daypass(&t, &["--json", "status"], &[]).json()["session"]["request"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let path = format!("/api/v1/requests/{request}/{verdict}");
+        api(&w.net, &w.cert, &w.org.abe_token, "POST", &path, Some(body));
+    };
+    app.fill_request("db2", "OPS-1", "15m", "needs abe");
+    app.submit_request_until("Waiting for approval");
+    app.screenshot(&shots.join("8-pending.png"));
+    decide("deny", r#"{"reason":"not this week"}"#);
+    app.wait_for_text("main h1", "Request denied", Duration::from_secs(5));
+    assert_eq!(app.text("[data-detail]"), "not this week");
+    app.screenshot(&shots.join("9-denied.png"));
+    app.fill_request("db2", "OPS-1", "15m", "needs abe, again");
+    app.submit_request_until("Waiting for approval");
+    decide("approve", "{}");
+    app.wait_for_text("main h1", "Access active", Duration::from_secs(5));
+    let mut open = w
+        .net
+        .connect("10.20.0.11:5432", Duration::from_secs(3))
+        .expect("the approved resource through the tunnel");
+    assert_eq!(echo(&mut open, "ping", Duration::from_secs(3)).unwrap(), "ping");
+    app.click("button.danger");
+    app.wait_for_text(
+        "[data-state=closed-disconnected]",
+        "You disconnected",
+        Duration::from_secs(5),
+    );
+    assert!(!w.client_interface_exists(), "disconnected: no interface");
     drop(app);
 
     // IT's configuration naming another broker key: the app refuses the service.
@@ -96,5 +137,5 @@ fn a_contractor_requests_access_in_the_app_and_loses_it_at_expiry() {
         refused.attribute("[data-screen=problem]", "data-code"),
         "wrong-broker"
     );
-    refused.screenshot(&shots.join("8-wrong-broker.png"));
+    refused.screenshot(&shots.join("10-wrong-broker.png"));
 }
