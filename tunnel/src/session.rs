@@ -176,8 +176,14 @@ impl Session {
                     (state, actions)
                 }
             }
-            (State::Active { .. } | State::Expiring { .. }, Event::Revoked { reason }) => {
-                close(Closed::Revoked { reason })
+            // The broker marks a grant ended once `not_after` has passed: heard before this
+            // service's own tick, that is still the expiry, not a revocation.
+            (State::Active { grant } | State::Expiring { grant }, Event::Revoked { reason }) => {
+                if now >= grant.not_after {
+                    close(Closed::Expired)
+                } else {
+                    close(Closed::Revoked { reason })
+                }
             }
             (
                 State::Active { .. }
@@ -357,6 +363,18 @@ mod tests {
                 }
             }
         );
+    }
+
+    #[test]
+    fn the_broker_ending_a_grant_past_not_after_is_its_expiry() {
+        let mut s = Session::default();
+        s.handle(Event::RequestSent, NOW);
+        s.handle(Event::Granted(Box::new(grant(60))), NOW);
+        let ended = Event::Revoked {
+            reason: "ended by the broker".into(),
+        };
+        assert_eq!(s.handle(ended, mins(60)), vec![Action::TearDown]);
+        assert_eq!(s.state, State::Closed { why: Closed::Expired });
     }
 
     fn event() -> impl Strategy<Value = Event> {
