@@ -55,7 +55,10 @@ impl Display {
 impl Drop for Display {
     fn drop(&mut self) {
         if let Some(xvfb) = &mut self.xvfb {
-            let _ = xvfb.kill();
+            // SIGTERM: Xvfb then removes its /tmp/.X*-lock and socket (SIGKILL would leave them,
+            // and the display numbers would run out over many runs).
+            let pid = nix::unistd::Pid::from_raw(xvfb.id() as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
             let _ = xvfb.wait();
         }
     }
