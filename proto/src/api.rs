@@ -156,6 +156,20 @@ pub struct EntitledResource {
     pub posture_checks: Vec<String>,
 }
 
+/// Ticket keys: 1 to 64 of letters, digits, '-', '_' and '.', e.g. `OPS-142`.
+pub fn validate_ticket_key(key: &str) -> Result<(), String> {
+    let ok = !key.is_empty()
+        && key.len() <= 64
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("bad ticket key {key:?}: expected something like OPS-142"))
+    }
+}
+
 /// What the ticket system says of a ticket for this requester (`GET /api/v1/tickets/{key}/check`),
 /// so the app can say so while the key is typed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -12,7 +12,9 @@ use base64::Engine as _;
 use daypass_posture::evaluate::Report;
 use daypass_posture::facts::Facts;
 use daypass_posture::policy::Policy;
-use daypass_proto::api::{CeremonyAnswer, Challenge, DeviceToBind, EnrollStart, SignInStart};
+use daypass_proto::api::{
+    validate_ticket_key, CeremonyAnswer, Challenge, DeviceToBind, EnrollStart, SignInStart,
+};
 use daypass_proto::ipc::{self, Answer, Refusal};
 use ed25519_dalek::SigningKey;
 use secrecy::{ExposeSecret as _, SecretString};
@@ -225,13 +227,8 @@ impl<B: Broker> Errands<B> {
     /// before it becomes part of a URL.
     pub async fn check_ticket(&self, ticket: String) -> Reply {
         let key = ticket.trim();
-        let well_formed = !key.is_empty()
-            && key.len() <= 64
-            && !key.starts_with('.')
-            && key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-        if !well_formed {
+        // The broker's rule, and no leading dot: the key becomes a URL path segment.
+        if validate_ticket_key(key).is_err() || key.starts_with('.') {
             return Err(refusal(
                 "bad-request",
                 format!("{key:?} is not a ticket key: expected something like OPS-142"),

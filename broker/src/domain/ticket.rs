@@ -49,19 +49,7 @@ pub fn check_ticket(
     Ok(())
 }
 
-/// Ticket keys: 1 to 64 of letters, digits, '-', '_' and '.', e.g. `OPS-142`.
-pub fn validate_ticket_key(key: &str) -> Result<(), String> {
-    let ok = !key.is_empty()
-        && key.len() <= 64
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("bad ticket key {key:?}: expected something like OPS-142"))
-    }
-}
+pub use daypass_proto::api::validate_ticket_key;
 
 #[cfg(test)]
 mod tests {
