@@ -46,12 +46,30 @@ echo "== clippy"
 # The software passkey authenticator is built into the test binaries only (the e2e tests enroll with it).
 features=(--features daypass-tunnel/soft-authenticator,daypass-desktop/soft-authenticator)
 cargo clippy --workspace --all-targets "${features[@]}" --quiet -- -D warnings
+echo "== layering: the app links no privileged code, the broker's domain no I/O"
+# Every target's dependencies count (--target all): what would be linked on Windows or macOS too.
+forbid_dependencies() {
+  local package=$1; shift
+  local linked; linked=$(cargo tree -q -p "$package" -e normal --target all --prefix none | awk '{print $1}' | sort -u)
+  for crate in "$@"; do
+    if grep -qx "$crate" <<<"$linked"; then
+      echo "$package must not depend on $crate: $(cargo tree -q -p "$package" -e normal --target all -i "$crate" | head -n 5 | tr '\n' ' ')" >&2
+      exit 1
+    fi
+  done
+}
+forbid_dependencies daypass-desktop daypass-tunnel daypass-posture wireguard-control keyring
+forbid_dependencies daypass-client daypass-tunnel daypass-posture wireguard-control keyring
+forbid_dependencies daypass-broker-domain tokio sqlx axum reqwest webauthn-rs daypass-broker-core
+forbid_dependencies daypass-broker-core axum maud daypass-broker-web
+forbid_dependencies daypass-proto reqwest rustls clap tokio
 echo "== type-check platform code for Windows and macOS"
 for t in "${cross_targets[@]}"; do
   cargo check --quiet -p daypass-posture --target "$t"
   # Without the HTTPS broker client: ring's C parts need a C compiler for the target. With the native
   # authenticators (Windows WebAuthn API; USB security keys on macOS).
   cargo check --quiet -p daypass-tunnel --lib --no-default-features --features security-key --target "$t"
+  cargo check --quiet -p daypass-client --features security-key --target "$t"
 done
 echo "== fuzz the posture parsers"
 bash scripts/fuzz.sh "${DAYPASS_FUZZ_SECONDS:-30}"

@@ -4,14 +4,14 @@
 //! Run: `cargo bench -p daypass-broker --bench decisions`
 
 use anyhow::{Context, Result};
-use daypass_broker::clock::SystemClock;
-use daypass_broker::domain::entitlement::Entitlement;
-use daypass_broker::domain::policy::{ApprovalPolicy, AutoApprove};
-use daypass_broker::domain::ticket::Ticket;
 use daypass_broker::server::{spawn_background, RunningServer};
-use daypass_broker::service::{Broker, BrokerSettings, DeviceSpec, PersonSpec, ResourceSpec};
-use daypass_broker::store::Store;
-use daypass_broker::tickets::{http_client, BuiltinTickets};
+use daypass_broker_core::clock::SystemClock;
+use daypass_broker_core::domain::entitlement::Entitlement;
+use daypass_broker_core::domain::policy::{ApprovalPolicy, AutoApprove};
+use daypass_broker_core::domain::ticket::Ticket;
+use daypass_broker_core::tickets::{http_client, BuiltinTickets};
+use daypass_broker_core::Store;
+use daypass_broker_core::{Broker, BrokerSettings, DeviceSpec, PersonSpec, ResourceSpec};
 use daypass_proto::api::{CreateAccessRequest, GatewayState};
 use daypass_proto::{PortRange, Protocol};
 use secrecy::ExposeSecret;
@@ -86,7 +86,7 @@ async fn seed(b: &Broker) -> Result<Vec<String>> {
                 name: id.clone(),
                 email: format!("{id}@example.com"),
                 company: "Acme".into(),
-                roles: [daypass_broker::domain::directory::Role::Contractor].into(),
+                roles: [daypass_broker_core::domain::directory::Role::Contractor].into(),
                 groups: ["contractors".to_string()].into(),
                 contract_end: None,
                 ticket_identities: Default::default(),
@@ -155,7 +155,7 @@ async fn run() -> Result<()> {
         Arc::new(BuiltinTickets::new(store)),
         BrokerSettings {
             // Measured without posture, as the earlier runs in BENCHMARKS.md were.
-            posture: daypass_broker::service::PostureSettings {
+            posture: daypass_broker_core::PostureSettings {
                 auto_approve_requires_report: false,
                 ..Default::default()
             },

@@ -5,12 +5,12 @@
 
 use anyhow::{Context, Result};
 use base64::Engine as _;
-use daypass_broker::clock::SystemClock;
-use daypass_broker::domain::directory::Role;
 use daypass_broker::server::RunningServer;
-use daypass_broker::service::{Broker, BrokerSettings, PersonSpec, RelyingParty};
-use daypass_broker::store::Store;
-use daypass_broker::tickets::{http_client, BuiltinTickets};
+use daypass_broker_core::clock::SystemClock;
+use daypass_broker_core::domain::directory::Role;
+use daypass_broker_core::tickets::{http_client, BuiltinTickets};
+use daypass_broker_core::Store;
+use daypass_broker_core::{Broker, BrokerSettings, PersonSpec, RelyingParty};
 use secrecy::ExposeSecret as _;
 use serde_json::{json, Value};
 use std::sync::Arc;

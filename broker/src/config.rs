@@ -1,9 +1,9 @@
 //! Effective configuration: command-line flags and `DAYPASS_*` variables over an optional TOML file
 //! over defaults.
 
-use crate::service::BrokerSettings;
-use crate::tickets::TicketSettings;
 use anyhow::{Context, Result};
+use daypass_broker_core::tickets::TicketSettings;
+use daypass_broker_core::BrokerSettings;
 use daypass_proto::duration::parse_duration;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -122,7 +122,7 @@ pub fn broker_settings(file: &FileConfig) -> Result<BrokerSettings> {
         s.require_ticket_assignee = r;
     }
     if let Some(url) = &file.approval_webhook {
-        let notifier = crate::service::Notifier::new(url.clone()).map_err(anyhow::Error::msg)?;
+        let notifier = daypass_broker_core::Notifier::new(url.clone()).map_err(anyhow::Error::msg)?;
         s.approval_webhook = Some(notifier);
     }
     let read_policy = |what: &str, path: &Path| -> Result<daypass_posture::policy::Policy> {
@@ -153,7 +153,7 @@ pub fn broker_settings(file: &FileConfig) -> Result<BrokerSettings> {
                 .with_context(|| format!("reading posture_baseline {}", path.display()))?;
             let signed = serde_json::from_str(&text)
                 .with_context(|| format!("posture_baseline {} is not a signed baseline", path.display()))?;
-            let key = crate::domain::directory::report_key(key)
+            let key = daypass_broker_core::domain::directory::report_key(key)
                 .map_err(anyhow::Error::msg)
                 .context("posture_baseline_key")?;
             s.posture.baseline = Some((signed, key));
@@ -178,8 +178,8 @@ pub fn ticket_poll_interval(file: &FileConfig) -> Result<Duration> {
     Ok(Duration::from_secs(secs as u64))
 }
 
-fn passkey_settings(file: &FileConfig) -> Result<crate::service::PasskeySettings> {
-    let mut p = crate::service::PasskeySettings::default();
+fn passkey_settings(file: &FileConfig) -> Result<daypass_broker_core::PasskeySettings> {
+    let mut p = daypass_broker_core::PasskeySettings::default();
     let rp_id = file.passkey_rp_id.clone().unwrap_or_else(|| {
         file.tls_names
             .iter()
@@ -192,7 +192,7 @@ fn passkey_settings(file: &FileConfig) -> Result<crate::service::PasskeySettings
         .passkey_origin
         .clone()
         .unwrap_or_else(|| format!("https://{rp_id}:{port}"));
-    p.relying_party = crate::service::RelyingParty::new(&rp_id, &origin)
+    p.relying_party = daypass_broker_core::RelyingParty::new(&rp_id, &origin)
         .map_err(anyhow::Error::msg)
         .context("passkey_rp_id / passkey_origin")?;
     if let Some(ttl) = &file.session_ttl {

@@ -1,15 +1,9 @@
-//! Daypass access broker: the control plane that decides who may reach what, for how long, and records why.
+//! Daypass access broker, the `daypass-broker` binary's side: configuration, TLS, server start-up
+//! and the command line (`cli`, the admin commands among them), over `daypass_broker_web` (HTTP),
+//! `daypass_broker_core` (the service) and `daypass_broker_domain` (the pure rules).
 
-pub mod api;
 pub mod cli;
-pub mod clock;
 pub mod config;
-pub mod console;
-pub mod domain;
 pub mod keys;
-pub mod pages;
 pub mod server;
-pub mod service;
-pub mod store;
-pub mod tickets;
 pub mod tls;

@@ -1,13 +1,13 @@
 //! Running the broker: open its parts, serve the API over TLS, and keep the sweeps going.
 
-use crate::api::{router, AppState};
-use crate::clock::{Clock, SystemClock};
 use crate::config::StorageSettings;
-use crate::service::{Broker, BrokerSettings};
-use crate::store::{redact_url, Store};
-use crate::tickets::{connector, TicketSettings};
 use crate::tls::TlsIdentity;
 use anyhow::{Context, Result};
+use daypass_broker_core::clock::{Clock, SystemClock};
+use daypass_broker_core::tickets::{connector, TicketSettings};
+use daypass_broker_core::{redact_url, Store};
+use daypass_broker_core::{Broker, BrokerSettings};
+use daypass_broker_web::{router, AppState};
 use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::sync::Arc;

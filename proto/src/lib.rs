@@ -3,8 +3,6 @@
 pub mod api;
 pub mod duration;
 pub mod grant;
-#[cfg(feature = "http-client")]
-pub mod http;
 pub mod ipc;
 pub mod pkce;
 pub mod problem;

@@ -8,9 +8,9 @@ use crate::passkey;
 use crate::views::{
     self, AccessForm, Entitlement, HistoryEntry, Overview, PasskeyMethod, Posture, Problem, Session, Ticket,
 };
+use daypass_client::ipc::client::{ClientError, ServiceClient};
 use daypass_proto::api::EntitledResource;
 use daypass_proto::ipc::{Answer, Status, ToService};
-use daypass_tunnel::ipc::client::{ClientError, ServiceClient};
 use std::sync::Mutex;
 
 pub struct Controller {

@@ -4,7 +4,7 @@
 //! only good for its single-use challenge.
 
 use crate::views::{PasskeyMethod, Problem};
-use daypass_tunnel::browser_flow;
+use daypass_client::browser_flow;
 use uuid::Uuid;
 
 pub async fn answer(
@@ -24,7 +24,7 @@ pub async fn answer(
         .map_err(refused),
         PasskeyMethod::SecurityKey => {
             let origin = origin.to_string();
-            blocking(move || daypass_tunnel::authenticator::native(options, &origin)).await
+            blocking(move || daypass_client::authenticator::native(options, &origin)).await
         }
         PasskeyMethod::TestToken => test_token(options, origin).await,
     }
@@ -50,7 +50,7 @@ async fn test_token(options: serde_json::Value, origin: &str) -> Result<serde_js
     };
     let origin = origin.to_string();
     blocking(move || {
-        daypass_tunnel::authenticator::SoftAuthenticator::open(std::path::Path::new(&file))
+        daypass_client::authenticator::SoftAuthenticator::open(std::path::Path::new(&file))
             .and_then(|mut token| token.answer(options, &origin))
     })
     .await

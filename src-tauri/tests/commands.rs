@@ -36,7 +36,7 @@ fn service(socket: &Path) -> std::sync::Arc<std::sync::Mutex<Vec<ToService>>> {
                 let (mut stream, _) = listener.accept().await.unwrap();
                 let record = record.clone();
                 tokio::spawn(async move {
-                    while let Ok(Some(command)) = daypass_tunnel::ipc::read::<ToService>(&mut stream).await {
+                    while let Ok(Some(command)) = daypass_client::ipc::read::<ToService>(&mut stream).await {
                         record.lock().unwrap().push(command.clone());
                         let result = Ok(match command {
                             ToService::CheckTicket { ticket } => Answer::Ticket(TicketCheck {
@@ -57,7 +57,7 @@ fn service(socket: &Path) -> std::sync::Arc<std::sync::Mutex<Vec<ToService>>> {
                             }),
                         });
                         let reply = FromService::Reply { result };
-                        daypass_tunnel::ipc::write(&mut stream, &reply).await.unwrap();
+                        daypass_client::ipc::write(&mut stream, &reply).await.unwrap();
                     }
                 });
             }

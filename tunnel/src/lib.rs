@@ -1,14 +1,11 @@
 //! The Daypass client side. `daypass-tunneld` is the one privileged piece on the contractor's
 //! machine: the `controller` drives the pure `session` with the wall clock and brings the split
 //! tunnel (`split` plans it, `interface` does it) up and down; `ipc` serves the app and the
-//! `daypass` CLI; `poller` and `errands` talk to the `broker`; `secrets` and `device` keep the keys, `kept` the session across restarts.
+//! `daypass` CLI (their side is `daypass_client`); `poller` and `errands` talk to the `broker`; `secrets` and `device` keep the keys, `kept` the session across restarts.
 
-#[cfg(any(feature = "soft-authenticator", feature = "security-key"))]
-pub mod authenticator;
 pub mod broker;
 #[cfg(feature = "broker-http")]
 pub mod broker_http;
-pub mod browser_flow;
 pub mod clock;
 pub mod controller;
 pub mod device;

@@ -58,7 +58,7 @@ impl SecretStore {
     pub fn put(&self, name: &str, value: &[u8]) -> Result<(), SecretError> {
         match self {
             SecretStore::Directory(dir) => {
-                write_private(dir, name, value).map_err(|e| Self::refused(name, e))
+                daypass_client::private_file::write(dir, name, value).map_err(|e| Self::refused(name, e))
             }
             SecretStore::Keyring => keyring_entry(name)?
                 .set_secret(value)
@@ -96,26 +96,6 @@ impl SecretStore {
 
 fn keyring_entry(name: &str) -> Result<keyring::Entry, SecretError> {
     keyring::Entry::new(KEYRING_SERVICE, name).map_err(|e| SecretStore::refused(name, e))
-}
-
-/// Writes `dir/name` readable by its owner only: a fresh temporary file renamed over the old one.
-pub(crate) fn write_private(dir: &std::path::Path, name: &str, value: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)?;
-    let tmp = dir.join(format!(".{name}.new"));
-    let _ = std::fs::remove_file(&tmp);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&tmp)?;
-    file.write_all(value)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, dir.join(name))
 }
 
 #[cfg(test)]

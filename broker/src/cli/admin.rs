@@ -1,14 +1,13 @@
 //! `daypass-broker admin …`: directory and access-matrix changes without writing SQL.
 
 use super::{cli_actor, emit};
-use crate::domain::directory::Role;
-use crate::domain::entitlement::{Entitlement, Selector, Subject};
-use crate::domain::policy::{ApprovalPolicy, AutoApprove, HourWindow};
-use crate::domain::ticket::Ticket;
-use crate::service::{Broker, DeviceSpec, PersonSpec, ResourceSpec};
-use crate::store;
 use anyhow::Result;
 use clap::Subcommand;
+use daypass_broker_core::domain::directory::Role;
+use daypass_broker_core::domain::entitlement::{Entitlement, Selector, Subject};
+use daypass_broker_core::domain::policy::{ApprovalPolicy, AutoApprove, HourWindow};
+use daypass_broker_core::domain::ticket::Ticket;
+use daypass_broker_core::{Broker, DeviceSpec, PersonSpec, ResourceSpec};
 use daypass_proto::duration::{format_duration, parse_duration};
 use daypass_proto::resource::parse_port_list;
 use daypass_proto::{PortRange, Protocol};
@@ -252,7 +251,6 @@ pub enum TokenCommand {
 pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitCode> {
     let actor = cli_actor();
     let actor = actor.as_str();
-    let mut conn = broker.store().read().await?;
     match cmd {
         AdminCommand::Person(PersonCommand::Add {
             id,
@@ -290,7 +288,7 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
             emit(json, &p, || format!("enabled {id}"))?;
         }
         AdminCommand::Person(PersonCommand::List) => {
-            let people = store::people(&mut conn).await?;
+            let people = broker.people().await?;
             let now = broker.now();
             emit(json, &people, || {
                 people
@@ -339,7 +337,7 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
             })?;
         }
         AdminCommand::Device(DeviceCommand::List { person }) => {
-            let devices = store::devices_of(&mut conn, &person).await?;
+            let devices = broker.devices_of(&person).await?;
             emit(json, &devices, || {
                 devices
                     .iter()
@@ -381,7 +379,7 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
             })?;
         }
         AdminCommand::Resource(ResourceCommand::List) => {
-            let all = store::resources(&mut conn).await?;
+            let all = broker.resources().await?;
             emit(json, &all, || {
                 all.iter()
                     .map(|r| {
@@ -437,7 +435,7 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
             })?;
         }
         AdminCommand::Entitlement(EntitlementCommand::List) => {
-            let all = store::entitlements(&mut conn).await?;
+            let all = broker.entitlements().await?;
             emit(json, &all, || {
                 all.iter()
                     .map(|e| {
@@ -482,7 +480,7 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
             emit(json, &p, || format!("saved policy {}", p.name))?;
         }
         AdminCommand::Policy(PolicyCommand::List) => {
-            let all = store::policies(&mut conn).await?;
+            let all = broker.policies().await?;
             emit(json, &all, || {
                 all.iter()
                     .map(|p| format!("{}: {}", p.name, serde_json::to_string(p).unwrap_or_default()))
@@ -515,7 +513,7 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
             emit(json, &t, || format!("saved ticket {} ({})", t.key, t.status))?;
         }
         AdminCommand::Ticket(TicketCommand::Close { key }) => {
-            let mut t = store::builtin_ticket(&mut conn, &key).await?.ok_or_else(|| {
+            let mut t = broker.builtin_ticket(&key).await?.ok_or_else(|| {
                 anyhow::anyhow!("no built-in ticket {key:?}: list them with `admin ticket list`")
             })?;
             t.status = "Done".into();
@@ -526,7 +524,7 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
             })?;
         }
         AdminCommand::Ticket(TicketCommand::List) => {
-            let all = store::builtin_tickets(&mut conn).await?;
+            let all = broker.builtin_tickets().await?;
             emit(json, &all, || {
                 all.iter()
                     .map(|t| {
@@ -556,7 +554,7 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
             })?;
         }
         AdminCommand::Gateway(GatewayCommand::List) => {
-            let all = store::gateways(&mut conn).await?;
+            let all = broker.gateways().await?;
             emit(
                 json,
                 &all.iter()

@@ -2,14 +2,14 @@
 //! prints what to try against the running broker.
 
 use crate::config::StorageSettings;
-use crate::domain::directory::Role;
-use crate::domain::entitlement::Entitlement;
-use crate::domain::policy::{ApprovalPolicy, AutoApprove};
-use crate::domain::ticket::Ticket;
-use crate::service::{Broker, DeviceSpec, PersonSpec, ResourceSpec};
 use crate::tls::TlsIdentity;
 use anyhow::Result;
 use base64::Engine as _;
+use daypass_broker_core::domain::directory::Role;
+use daypass_broker_core::domain::entitlement::Entitlement;
+use daypass_broker_core::domain::policy::{ApprovalPolicy, AutoApprove};
+use daypass_broker_core::domain::ticket::Ticket;
+use daypass_broker_core::{Broker, DeviceSpec, PersonSpec, ResourceSpec};
 use daypass_proto::{PortRange, Protocol};
 use rand::RngCore as _;
 use secrecy::ExposeSecret;

@@ -6,9 +6,9 @@ mod records;
 
 use crate::config::{self, FileConfig, StorageSettings};
 use crate::server::{open_broker_now, spawn_background, RunningServer};
-use crate::service::{syslog_line, Broker, VerifyOutcome};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
+use daypass_broker_core::{syslog_line, Broker, VerifyOutcome};
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -143,7 +143,7 @@ pub async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         cli.signing_key.clone(),
         &file,
     );
-    tracing::debug!(data_dir = %storage.data_dir.display(), database = %crate::store::redact_url(&storage.database_url), "effective storage settings");
+    tracing::debug!(data_dir = %storage.data_dir.display(), database = %daypass_broker_core::redact_url(&storage.database_url), "effective storage settings");
     let mut settings = config::broker_settings(&file)?;
     if matches!(cli.command, Command::Demo(_)) && file.posture_auto_approve_requires_report.is_none() {
         // The demo's devices are seeded, with no posture client behind them: say so, and let the
@@ -208,7 +208,6 @@ async fn serve(
         Some(crate::tls::identity(configured, &storage.data_dir, &names)?)
     };
     broker
-        .store()
         .listen_for_other_brokers()
         .await
         .context("listening for other brokers' changes")?;

@@ -1,6 +1,6 @@
 //! Plain-text renderings of evidence bundles and reports for the terminal.
 
-use crate::service::EvidenceBundle;
+use daypass_broker_core::EvidenceBundle;
 use daypass_proto::api::AccessReport;
 use daypass_proto::duration::format_duration;
 use std::fmt::Write as _;

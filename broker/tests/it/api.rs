@@ -4,7 +4,7 @@
 use crate::support::{send, Db, Harness};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use daypass_broker::api::{router, ApiDoc, AppState};
+use daypass_broker_web::{router, ApiDoc, AppState};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 use tower::ServiceExt as _;

@@ -2,7 +2,7 @@
 //! `audit verify` command's exit code says so.
 
 use crate::support::{Db, Harness};
-use daypass_broker::service::VerifyOutcome;
+use daypass_broker_core::VerifyOutcome;
 use std::process::Command;
 
 async fn chain_with_entries(db: Db) -> Harness {
@@ -106,40 +106,38 @@ async fn forged_checkpoint_is_caught(db: Db) {
 
 /// Auditors' filters: exact actor, action and subject, a time window, newest first, a limit.
 async fn the_log_is_searched_newest_first(db: Db) {
-    use daypass_broker::store::{AuditFilter, AuditRead};
+    use daypass_broker_core::{AuditFilter, Caller};
     let h = chain_with_entries(db).await;
-    let mut conn = h.broker.store().read().await.unwrap();
+    let auditor = Caller::Person(h.person("aud").await);
+    let search = |filter: AuditFilter, limit: i64| {
+        let (broker, auditor) = (h.broker.clone(), auditor.clone());
+        async move { broker.audit_entries(&auditor, &filter, limit).await.unwrap() }
+    };
     let created = AuditFilter {
         action: "request.created".into(),
         ..Default::default()
     };
-    let found = AuditRead::search(&mut conn, &created, 100).await.unwrap();
+    let found = search(created.clone(), 100).await;
     assert_eq!(found.len(), 3);
     assert!(found.iter().all(|e| e.action == "request.created"));
     assert!(found.windows(2).all(|w| w[0].seq > w[1].seq), "newest first");
-    assert_eq!(AuditRead::search(&mut conn, &created, 2).await.unwrap().len(), 2);
+    assert_eq!(search(created, 2).await.len(), 2);
     let by_subject = AuditFilter {
         subject: found[0].subject.clone(),
         ..Default::default()
     };
-    let about = AuditRead::search(&mut conn, &by_subject, 100).await.unwrap();
+    let about = search(by_subject, 100).await;
     assert!(!about.is_empty() && about.iter().all(|e| e.subject == found[0].subject));
     let later = AuditFilter {
         from: Some(found[0].at + time::Duration::seconds(1)),
         ..Default::default()
     };
-    assert!(AuditRead::search(&mut conn, &later, 100)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(search(later, 100).await.is_empty());
     let nobody = AuditFilter {
         actor: "person:nobody".into(),
         ..Default::default()
     };
-    assert!(AuditRead::search(&mut conn, &nobody, 100)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(search(nobody, 100).await.is_empty());
 }
 
 crate::on_both_databases!(
@@ -305,17 +303,13 @@ async fn admin_cli_builds_an_organisation_and_audit_verify_exit_code_tracks_tamp
     let syslog = ok(&["audit", "export", "--format", "syslog"]);
     assert!(syslog.lines().all(|l| l.starts_with("<85>1 ")));
 
-    let store =
-        daypass_broker::store::Store::open(&format!("sqlite://{}?mode=rwc", d.join("broker.db").display()))
-            .await
-            .unwrap();
-    let mut conn = store.read().await.unwrap();
+    let mut conn =
+        crate::support::database(&format!("sqlite://{}?mode=rwc", d.join("broker.db").display())).await;
     sqlx::query("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 2")
-        .execute(&mut *conn)
+        .execute(&mut conn)
         .await
         .unwrap();
-    drop(conn);
-    store.close().await;
+    sqlx::Connection::close(conn).await.unwrap();
     let broken = broker_cli(d, &["audit", "verify"]);
     assert_eq!(broken.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&broken.stdout).contains("entry 2: contents do not match its hash"));

@@ -6,10 +6,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
-use daypass_broker::service::ServiceError;
-use daypass_broker::tickets::{
+use daypass_broker_core::tickets::{
     HttpJsonSettings, HttpJsonTickets, JiraSettings, JiraTickets, TicketConnector, TicketSystemError,
 };
+use daypass_broker_core::ServiceError;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -6,7 +6,7 @@
 use crate::passkeys::{holder, soft, Api, ORIGIN};
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
-use daypass_broker::service::Caller;
+use daypass_broker_core::Caller;
 use serde_json::{json, Value};
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 use webauthn_authenticator_rs::{AuthenticatorBackend, WebauthnAuthenticator as _};
@@ -764,7 +764,7 @@ async fn auditors_filter_the_log_see_it_verify_and_download_signed_evidence() {
         .to_str()
         .unwrap()
         .contains(&format!("evidence-{grant}.json")));
-    let signed: daypass_proto::signed::Signed<daypass_broker::service::EvidenceBundle> =
+    let signed: daypass_proto::signed::Signed<daypass_broker_core::EvidenceBundle> =
         serde_json::from_str(&file.body).unwrap();
     let bundle = signed.verify(&api.h.broker.verifying_key()).unwrap();
     assert_eq!(bundle.grant.grant.id, grant);
@@ -774,7 +774,7 @@ async fn auditors_filter_the_log_see_it_verify_and_download_signed_evidence() {
         &base64::engine::general_purpose::STANDARD,
         b"{}"
     ));
-    let forged: daypass_proto::signed::Signed<daypass_broker::service::EvidenceBundle> =
+    let forged: daypass_proto::signed::Signed<daypass_broker_core::EvidenceBundle> =
         serde_json::from_value(forged).unwrap();
     assert!(forged.verify(&api.h.broker.verifying_key()).is_err());
 
@@ -861,7 +861,7 @@ async fn webhook_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<Val
 async fn approvers_hear_of_a_waiting_request_on_a_slack_compatible_webhook() {
     let (url, mut posted) = webhook_receiver().await;
     let mut opts = crate::support::Options::default();
-    opts.settings.approval_webhook = Some(daypass_broker::service::Notifier::new(url.into()).unwrap());
+    opts.settings.approval_webhook = Some(daypass_broker_core::Notifier::new(url.into()).unwrap());
     let h = crate::support::Harness::with(crate::support::Db::Sqlite, opts).await;
 
     // Auto-approved: nobody needs to hear of it.

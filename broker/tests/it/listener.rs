@@ -37,8 +37,8 @@ async fn tls_client_requests_access_and_gateway_stream_sees_revocation() {
     let base = format!("https://localhost:{}", server.addr.port());
 
     // A client that trusts only the pinned certificate.
-    let client = daypass_broker::tickets::http_client(Some(&id.cert)).unwrap();
-    let plain = daypass_broker::tickets::http_client(None).unwrap();
+    let client = daypass_broker_core::tickets::http_client(Some(&id.cert)).unwrap();
+    let plain = daypass_broker_core::tickets::http_client(None).unwrap();
     assert!(
         plain.get(format!("{base}/api/v1/health")).send().await.is_err(),
         "an unpinned client must not trust the self-signed certificate"

@@ -11,5 +11,4 @@ mod listener;
 mod passkeys;
 mod posture;
 mod scenarios;
-mod storage;
 mod support;

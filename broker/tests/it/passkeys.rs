@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use daypass_broker::api::{router, AppState};
+use daypass_broker_web::{router, AppState};
 use daypass_proto::request_signature;
 use ed25519_dalek::SigningKey;
 use secrecy::ExposeSecret as _;

@@ -3,7 +3,7 @@
 
 use crate::support::{Db, Harness, Options, WG_KEY};
 use base64::Engine as _;
-use daypass_broker::service::{Caller, DeviceSpec, ServiceError};
+use daypass_broker_core::{Caller, DeviceSpec, ServiceError};
 use daypass_posture::baseline::{Baseline, ReleaseBaseline};
 use daypass_posture::facts::OsFamily;
 use daypass_posture::probes::collect;
@@ -55,7 +55,7 @@ async fn broker_requiring(db: Db, with_baseline: bool, required_tags: &[&str]) -
 async fn broker_with(
     db: Db,
     with_baseline: bool,
-    configure: impl FnOnce(&mut daypass_broker::service::PostureSettings),
+    configure: impl FnOnce(&mut daypass_broker_core::PostureSettings),
 ) -> Harness {
     let mut opts = Options::default();
     configure(&mut opts.settings.posture);
@@ -106,7 +106,7 @@ async fn fresh_report(h: &Harness) -> Signed<ReportClaims> {
 }
 
 /// Ana's desktop reports its posture now (fresh nonce, signed); the broker's record.
-pub(crate) async fn report_now(h: &Harness) -> daypass_broker::store::PostureRecord {
+pub(crate) async fn report_now(h: &Harness) -> daypass_broker_core::PostureRecord {
     let ana = h.person("ana").await;
     h.broker
         .receive_posture(&ana, "ana-desk", &fresh_report(h).await)
@@ -238,12 +238,12 @@ async fn history_is_for_the_owner_and_staff(db: Db) {
     h.broker
         .put_person(
             "test",
-            daypass_broker::service::PersonSpec {
+            daypass_broker_core::PersonSpec {
                 id: "zoe".into(),
                 name: "Zoe".into(),
                 email: "zoe@example.com".into(),
                 company: "Other Co".into(),
-                roles: [daypass_broker::domain::directory::Role::Contractor].into(),
+                roles: [daypass_broker_core::domain::directory::Role::Contractor].into(),
                 groups: Default::default(),
                 contract_end: None,
                 ticket_identities: Default::default(),

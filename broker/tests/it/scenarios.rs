@@ -1,7 +1,7 @@
 //! Access scenarios through the service layer, on SQLite and PostgreSQL, with time moved by hand.
 
 use crate::support::{ask, Db, Harness, T0};
-use daypass_broker::service::ServiceError;
+use daypass_broker_core::ServiceError;
 use daypass_proto::api::{GrantStatus, RequestStatus};
 use std::time::Duration as StdDuration;
 use time::Duration;
@@ -54,7 +54,7 @@ async fn prod_needs_two_distinct_approvers_never_the_requester(db: Db) {
     let mut ana_approver = ana.clone();
     ana_approver
         .roles
-        .insert(daypass_broker::domain::directory::Role::Approver);
+        .insert(daypass_broker_core::domain::directory::Role::Approver);
     ana_approver.groups.insert("approvers".into());
     let own = h
         .broker
@@ -89,10 +89,7 @@ async fn prod_needs_two_distinct_approvers_never_the_requester(db: Db) {
     assert_eq!(done.status, RequestStatus::Granted);
     let gv = h
         .broker
-        .grant_view(
-            &daypass_broker::service::Caller::Person(ana),
-            done.grant_id.unwrap(),
-        )
+        .grant_view(&daypass_broker_core::Caller::Person(ana), done.grant_id.unwrap())
         .await
         .unwrap();
     assert_eq!(gv.grant.approvals, vec!["ben".to_string(), "cy".to_string()]);
@@ -117,7 +114,7 @@ async fn closing_the_ticket_ends_its_grants_at_once(db: Db) {
     let ana = h.person("ana").await;
     let g1 = h.granted("db", "OPS-1", "2h").await;
     let g2 = h.granted("db", "OPS-2", "2h").await;
-    let mut t = daypass_broker::domain::ticket::Ticket {
+    let mut t = daypass_broker_core::domain::ticket::Ticket {
         key: "OPS-1".into(),
         summary: "work".into(),
         status: "Done".into(),
@@ -136,7 +133,7 @@ async fn closing_the_ticket_ends_its_grants_at_once(db: Db) {
         .map(|s| s.verify(&h.key.verifying_key()).unwrap().id)
         .collect();
     assert_eq!(live, vec![g2], "only the grant on the still-open ticket remains");
-    let caller = daypass_broker::service::Caller::Person(ana.clone());
+    let caller = daypass_broker_core::Caller::Person(ana.clone());
     let ended = h.broker.grant_view(&caller, g1).await.unwrap();
     assert_eq!(ended.status, GrantStatus::Revoked);
     assert!(ended.end_reason.unwrap().starts_with("ticket closed"));
@@ -171,7 +168,7 @@ async fn contract_end_and_disable_end_access(db: Db) {
     h.broker
         .put_person(
             "test",
-            daypass_broker::service::PersonSpec {
+            daypass_broker_core::PersonSpec {
                 id: spec_end.id.clone(),
                 name: spec_end.name.clone(),
                 email: spec_end.email.clone(),
@@ -253,7 +250,7 @@ async fn not_entitled_names_the_missing_entitlement(db: Db) {
     h.broker
         .add_device(
             "test",
-            daypass_broker::service::DeviceSpec {
+            daypass_broker_core::DeviceSpec {
                 id: "ben-laptop".into(),
                 person: "ben".into(),
                 name: "l".into(),
@@ -296,7 +293,7 @@ async fn replicas_sharing_a_database_keep_one_intact_chain(db: Db) {
     }
     assert_eq!(h.broker.gateway_state("gw1").await.unwrap().grants.len(), 20);
     match h.broker.verify_audit().await.unwrap() {
-        daypass_broker::service::VerifyOutcome::Intact(s) => assert!(s.entries > 20 * 4),
+        daypass_broker_core::VerifyOutcome::Intact(s) => assert!(s.entries > 20 * 4),
         broken => panic!("{broken:?}"),
     }
 }
@@ -304,7 +301,7 @@ async fn replicas_sharing_a_database_keep_one_intact_chain(db: Db) {
 async fn revocation_wakes_gateway_subscribers(db: Db) {
     let h = Harness::new(db).await;
     let gid = h.request("db", "OPS-1", "1h").await.grant_id.unwrap();
-    let mut wake = h.broker.store().subscribe_gateway_changes();
+    let mut wake = h.broker.gateway_changes();
     h.broker
         .revoke(&h.person("ida").await, gid, "done early")
         .await
@@ -405,7 +402,7 @@ async fn ticket_closed_before_the_last_approval_means_no_grant(db: Db) {
         .approve(&h.person("ben").await, view.id, None, None)
         .await
         .unwrap();
-    let done = daypass_broker::domain::ticket::Ticket {
+    let done = daypass_broker_core::domain::ticket::Ticket {
         key: "OPS-2".into(),
         summary: "work".into(),
         status: "Done".into(),
@@ -441,7 +438,7 @@ async fn revoked_device_loses_its_grants_and_gets_no_more(db: Db) {
         .revoke_device("test", "ana-laptop", "laptop stolen")
         .await
         .unwrap();
-    let caller = daypass_broker::service::Caller::Person(h.person("ana").await);
+    let caller = daypass_broker_core::Caller::Person(h.person("ana").await);
     let ended = h.broker.grant_view(&caller, gid).await.unwrap();
     assert_eq!(ended.status, GrantStatus::Revoked);
     assert!(ended
@@ -495,7 +492,7 @@ async fn connects_reach_the_evidence_only_from_the_grants_own_gateway(db: Db) {
     let fine = GatewayConnect { grant, at };
     let refused = h.broker.record_connects("gw1", &[fine.clone(), before]).await;
     assert!(matches!(refused, Err(ServiceError::Invalid(_))), "{refused:?}");
-    let connected = |e: &daypass_broker::domain::audit::AuditEntry| e.action == "grant.connected";
+    let connected = |e: &daypass_broker_core::domain::audit::AuditEntry| e.action == "grant.connected";
     let evidence = h.broker.evidence_unchecked(grant).await.unwrap();
     assert!(
         !evidence.audit.iter().any(connected),
@@ -530,8 +527,8 @@ crate::on_both_databases!(
 async fn postgres_revocation_on_one_broker_wakes_gateway_streams_on_another() {
     let h = Harness::new(Db::Postgres).await;
     let other = h.replica().await;
-    other.store().listen_for_other_brokers().await.unwrap();
-    let mut wake = other.store().subscribe_gateway_changes();
+    other.listen_for_other_brokers().await.unwrap();
+    let mut wake = other.gateway_changes();
     let gid = h.granted("db", "OPS-1", "1h").await;
     // The grant itself was announced too; wait for the revocation's announcement specifically.
     h.broker

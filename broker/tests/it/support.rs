@@ -1,14 +1,14 @@
 //! Test harness: a broker on a fresh SQLite file or a fresh PostgreSQL database, a fake clock,
 //! and a seeded organisation.
 
-use daypass_broker::clock::FakeClock;
-use daypass_broker::domain::directory::{Person, Role};
-use daypass_broker::domain::entitlement::Entitlement;
-use daypass_broker::domain::policy::{ApprovalPolicy, AutoApprove};
-use daypass_broker::domain::ticket::Ticket;
-use daypass_broker::service::{Broker, BrokerSettings, DeviceSpec, PersonSpec, ResourceSpec};
-use daypass_broker::store::{self, AuditRead, Store};
-use daypass_broker::tickets::{BuiltinTickets, TicketConnector};
+use daypass_broker_core::clock::FakeClock;
+use daypass_broker_core::domain::directory::{Person, Role};
+use daypass_broker_core::domain::entitlement::Entitlement;
+use daypass_broker_core::domain::policy::{ApprovalPolicy, AutoApprove};
+use daypass_broker_core::domain::ticket::Ticket;
+use daypass_broker_core::tickets::{BuiltinTickets, TicketConnector};
+use daypass_broker_core::Store;
+use daypass_broker_core::{Broker, BrokerSettings, DeviceSpec, PersonSpec, ResourceSpec};
 use daypass_proto::api::{AccessRequestView, CreateAccessRequest};
 use daypass_proto::{PortRange, Protocol};
 use ed25519_dalek::SigningKey;
@@ -40,6 +40,23 @@ fn postgres_admin_url() -> String {
     std::env::var("DAYPASS_TEST_POSTGRES_URL").unwrap_or_else(|_| {
         panic!("DAYPASS_TEST_POSTGRES_URL is not set: run the tests with `bash scripts/test.sh`, which starts PostgreSQL")
     })
+}
+
+/// A broker database opened directly, as someone with access to it (not through the broker).
+pub async fn database(url: &str) -> sqlx::AnyConnection {
+    use sqlx::Connection as _;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url)
+        .await
+        .expect("open the broker's database");
+    if url.starts_with("sqlite:") {
+        // Wait for the broker's own writer rather than fail while it commits.
+        sqlx::query("PRAGMA busy_timeout = 10000")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    conn
 }
 
 /// A fresh, empty database URL for one test.
@@ -114,11 +131,7 @@ impl Harness {
     }
 
     pub async fn person(&self, id: &str) -> Person {
-        let mut conn = self.broker.store().read().await.unwrap();
-        store::person(&mut conn, id)
-            .await
-            .unwrap()
-            .expect("seeded person")
+        self.broker.person(id).await.unwrap().expect("seeded person")
     }
 
     /// Ana (as stored now) asks for `resource` on `ticket`; the request must be accepted.
@@ -138,8 +151,18 @@ impl Harness {
     }
 
     pub async fn audit_head(&self) -> i64 {
-        let mut conn = self.broker.store().read().await.unwrap();
-        AuditRead::head(&mut conn).await.unwrap().0
+        use sqlx::Row as _;
+        let mut conn = self.database().await;
+        sqlx::query("SELECT seq FROM audit_head WHERE id = 1")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+            .get::<i64, _>(0)
+    }
+
+    /// The broker's database opened directly, as someone with access to it (not through the broker).
+    pub async fn database(&self) -> sqlx::AnyConnection {
+        database(&self.url).await
     }
 
     pub async fn actions(&self) -> Vec<String> {
@@ -155,15 +178,15 @@ impl Harness {
     }
 
     pub async fn exec(&self, sql: &str) {
-        let mut conn = self.broker.store().read().await.unwrap();
-        sqlx::query(sql).execute(&mut *conn).await.unwrap();
+        let mut conn = self.database().await;
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
     }
 
     pub async fn count(&self, table: &str) -> i64 {
         use sqlx::Row as _;
-        let mut conn = self.broker.store().read().await.unwrap();
+        let mut conn = self.database().await;
         sqlx::query(&format!("SELECT COUNT(*) FROM {table}"))
-            .fetch_one(&mut *conn)
+            .fetch_one(&mut conn)
             .await
             .unwrap()
             .get::<i64, _>(0)

@@ -4,8 +4,8 @@
 //! command line is wrong.
 
 use clap::{Parser, Subcommand};
+use daypass_client::ipc::client::{ClientError, ServiceClient};
 use daypass_proto::ipc::{Answer, ClosedReason, Event, PostureView, Refusal, SessionView, Status, ToService};
-use daypass_tunnel::ipc::client::{ClientError, ServiceClient};
 use std::io::{IsTerminal as _, Read as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -252,7 +252,7 @@ fn authenticator_refused(message: String) -> ClientError {
 
 /// The ceremony in the system browser: the broker's page, answered back to a loopback port.
 async fn in_browser(ceremony: uuid::Uuid, origin: &str) -> Result<serde_json::Value, ClientError> {
-    daypass_tunnel::browser_flow::confirm(origin, ceremony, |page| {
+    daypass_client::browser_flow::confirm(origin, ceremony, |page| {
         eprintln!("Open this address in your browser to confirm with your passkey:\n  {page}");
     })
     .await
@@ -269,7 +269,7 @@ fn answer_ceremony(
 ) -> Result<serde_json::Value, ClientError> {
     #[cfg(feature = "soft-authenticator")]
     if let Some(file) = cli.soft_authenticator.as_deref() {
-        return daypass_tunnel::authenticator::SoftAuthenticator::open(file)
+        return daypass_client::authenticator::SoftAuthenticator::open(file)
             .and_then(|mut a| a.answer(options, origin))
             .map_err(authenticator_refused);
     }
@@ -281,7 +281,7 @@ fn native_answer(options: serde_json::Value, origin: &str) -> Result<serde_json:
     // It blocks on the device (PIN prompt, touch) and runs its own runtime: on a thread of its own
     // (this command has nothing else to do meanwhile).
     let origin = origin.to_string();
-    std::thread::spawn(move || daypass_tunnel::authenticator::native(options, &origin))
+    std::thread::spawn(move || daypass_client::authenticator::native(options, &origin))
         .join()
         .unwrap_or_else(|_| Err("the authenticator stopped unexpectedly".into()))
         .map_err(authenticator_refused)

@@ -4,9 +4,9 @@
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use daypass_https::BrokerArgs;
 use daypass_posture::policy::Policy;
 use daypass_proto::duration::parse_duration;
-use daypass_proto::http::BrokerArgs;
 use daypass_tunnel::broker_http::HttpBroker;
 use daypass_tunnel::controller::{Controller, Settings};
 use daypass_tunnel::device::DeviceKeys;

@@ -3,8 +3,8 @@
 //! controller one at a time, and events pushed on a connection that asked to watch.
 
 use super::callers::Callers;
-use super::{read, write, IpcError};
 use crate::controller::Reply;
+use daypass_client::ipc::{read, write, IpcError};
 use daypass_proto::ipc::{Answer, Event, FromService, Refusal, ToService};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;

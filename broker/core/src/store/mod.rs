@@ -1,0 +1,375 @@
+//! Storage: SQLite or PostgreSQL behind one schema, and the `Change` transaction every write goes through.
+
+mod audit_log;
+mod group;
+mod passkeys;
+mod repo;
+mod wal;
+
+pub use audit_log::{AuditFilter, AuditRead};
+pub use group::Insertion;
+pub use passkeys::*;
+pub use repo::*;
+
+use crate::domain::audit::{entry_hash, AuditEntry, Checkpoint, GENESIS_HASH};
+use ed25519_dalek::SigningKey;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Row};
+use std::collections::BTreeSet;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+use time::OffsetDateTime;
+use tokio::sync::{broadcast, Mutex, OwnedMutexGuard};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("stored data is unreadable ({0}): the database was edited by hand or by a newer broker")]
+    Corrupt(String),
+    #[error("{0}")]
+    Config(String),
+    #[error("writing a batch of changes failed: {0}")]
+    Batch(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The broker's database. Cloning shares the pool and the change bus.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    url: String,
+    /// Names of gateways whose desired state changed; fed by this process and by PostgreSQL NOTIFY.
+    gateway_changes: broadcast::Sender<String>,
+    /// SQLite allows one writer: queue this process's writers fairly here instead of letting them
+    /// spin in SQLite's sleeping busy handler (other processes still meet `busy_timeout`).
+    sqlite_writer: Arc<Mutex<()>>,
+    /// The group committer's queue, started on first use (see `group.rs`).
+    committer: Arc<std::sync::OnceLock<tokio::sync::mpsc::Sender<group::Job>>>,
+}
+
+const NOTIFY_CHANNEL: &str = "daypass_gateway";
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `url` (`sqlite://…` or `postgres://…`).
+    pub async fn open(url: &str) -> StoreResult<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Config(format!(
+                "unsupported database URL {:?}: use sqlite://PATH or postgres://USER@HOST/DB",
+                redact_url(url)
+            )));
+        };
+        let options = AnyConnectOptions::from_str(url)?;
+        let mut pool_options = AnyPoolOptions::new().acquire_timeout(StdDuration::from_secs(10));
+        if backend == Backend::Sqlite {
+            pool_options = pool_options.max_connections(4).after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::query("PRAGMA busy_timeout = 10000")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("PRAGMA synchronous = NORMAL")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("PRAGMA foreign_keys = ON")
+                        .execute(&mut *conn)
+                        .await?;
+                    // Checkpoints run on their own connection (wal.rs), not inside a commit.
+                    sqlx::query("PRAGMA wal_autocheckpoint = 0")
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(())
+                })
+            });
+        } else {
+            pool_options = pool_options.max_connections(16);
+        }
+        let pool = pool_options.connect_with(options.clone()).await?;
+        if backend == Backend::Sqlite {
+            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
+            wal::spawn_checkpointer(&options, pool.clone()).await?;
+        }
+        let (gateway_changes, _) = broadcast::channel(1024);
+        let store = Store {
+            pool,
+            backend,
+            url: url.to_string(),
+            gateway_changes,
+            sqlite_writer: Arc::default(),
+            committer: Arc::default(),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await?;
+        if self.backend == Backend::Postgres {
+            // Brokers starting together must not race on CREATE TABLE.
+            sqlx::query("SELECT pg_advisory_lock(4242001)")
+                .execute(&mut *conn)
+                .await?;
+        }
+        for statement in include_str!("schema.sql")
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let sql: String = statement
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            if !sql.trim().is_empty() {
+                sqlx::query(&sql).execute(&mut *conn).await?;
+            }
+        }
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_unlock(4242001)")
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A connection for reads outside a change.
+    pub async fn read(&self) -> StoreResult<PoolConnection<Any>> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// Starts a write. The audit head is locked first, so changes (from any broker sharing the
+    /// database) apply one at a time and each appends to the chain in order.
+    pub async fn change(&self) -> StoreResult<Change> {
+        let writer = match self.backend {
+            Backend::Sqlite => Some(self.sqlite_writer.clone().lock_owned().await),
+            Backend::Postgres => None,
+        };
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
+            .fetch_one(&mut *tx)
+            .await?;
+        Ok(Change {
+            tx,
+            head_seq: row.try_get(0)?,
+            head_hash: row.try_get(1)?,
+            entries: Vec::new(),
+            _writer: writer,
+            backend: self.backend,
+            touched_gateways: BTreeSet::new(),
+            bus: self.gateway_changes.clone(),
+        })
+    }
+
+    /// Wakes when a gateway's desired state may have changed (name of the gateway).
+    pub fn subscribe_gateway_changes(&self) -> broadcast::Receiver<String> {
+        self.gateway_changes.subscribe()
+    }
+
+    /// With PostgreSQL, forwards other brokers' gateway changes into this process's bus.
+    pub async fn listen_for_other_brokers(&self) -> StoreResult<()> {
+        if self.backend != Backend::Postgres {
+            return Ok(());
+        }
+        let mut listener = sqlx::postgres::PgListener::connect(&self.url).await?;
+        listener.listen(NOTIFY_CHANNEL).await?;
+        let bus = self.gateway_changes.clone();
+        tokio::spawn(async move {
+            loop {
+                match listener.recv().await {
+                    Ok(n) => {
+                        let _ = bus.send(n.payload().to_string());
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "lost PostgreSQL notifications; gateways fall back to polling");
+                        tokio::time::sleep(StdDuration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
+
+/// Inserts `rows` into `into` (`table (col, …)`, `cols` columns) with multi-row INSERTs, `bind`
+/// adding one row's values in column order.
+pub(crate) async fn insert_rows<T>(
+    conn: &mut AnyConnection,
+    into: &str,
+    cols: usize,
+    rows: &[T],
+    bind: impl for<'q> Fn(AnyQuery<'q>, &T) -> AnyQuery<'q>,
+) -> StoreResult<()> {
+    // Stay well under SQLite's and PostgreSQL's limits on parameters per statement.
+    for chunk in rows.chunks((4000 / cols).max(1)) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let params: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        let sql = format!("INSERT INTO {into} VALUES {}", values.join(", "));
+        let query = chunk.iter().fold(sqlx::query(&sql), &bind);
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Hides the password in a database URL for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{}:***{}", &url[..s + 3], user, &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// One write transaction: domain rows and their audit entries commit together or not at all.
+pub struct Change {
+    tx: sqlx::Transaction<'static, Any>,
+    head_seq: i64,
+    head_hash: String,
+    /// Entries appended by this change, written at commit.
+    entries: Vec<AuditEntry>,
+    _writer: Option<OwnedMutexGuard<()>>,
+    backend: Backend,
+    touched_gateways: BTreeSet<String>,
+    bus: broadcast::Sender<String>,
+}
+
+impl Change {
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    /// Appends one entry to the audit chain; it is written with the rest of the change at commit.
+    pub async fn audit(
+        &mut self,
+        at: OffsetDateTime,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        details: serde_json::Value,
+    ) -> StoreResult<()> {
+        let seq = self.head_seq + 1;
+        let hash = entry_hash(&self.head_hash, seq, at, actor, action, subject, &details);
+        self.entries.push(AuditEntry {
+            seq,
+            at,
+            actor: actor.into(),
+            action: action.into(),
+            subject: subject.into(),
+            details,
+            prev_hash: std::mem::replace(&mut self.head_hash, hash.clone()),
+            hash,
+        });
+        self.head_seq = seq;
+        Ok(())
+    }
+
+    /// Writes the buffered entries with multi-row INSERTs and moves the recorded head.
+    async fn write_audit(&mut self) -> StoreResult<()> {
+        if self.entries.is_empty() {
+            return Ok(());
+        }
+        insert_rows(
+            &mut self.tx,
+            "audit_log (seq, at, actor, action, subject, details, prev_hash, hash)",
+            8,
+            &self.entries,
+            |q, e| {
+                q.bind(e.seq)
+                    .bind(e.at.unix_timestamp())
+                    .bind(e.actor.clone())
+                    .bind(e.action.clone())
+                    .bind(e.subject.clone())
+                    .bind(e.details.to_string())
+                    .bind(e.prev_hash.clone())
+                    .bind(e.hash.clone())
+            },
+        )
+        .await?;
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(self.head_seq)
+            .bind(&self.head_hash)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Signs the current chain head, if it is not signed yet.
+    pub async fn checkpoint(
+        &mut self,
+        at: OffsetDateTime,
+        key: &SigningKey,
+    ) -> StoreResult<Option<Checkpoint>> {
+        if self.head_seq == 0 || self.head_hash == GENESIS_HASH {
+            return Ok(None);
+        }
+        let cp = Checkpoint::sign(self.head_seq, &self.head_hash, at, key);
+        let inserted = sqlx::query(
+            "INSERT INTO audit_checkpoints (seq, at, hash, signature) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(cp.seq)
+        .bind(at.unix_timestamp())
+        .bind(&cp.hash)
+        .bind(&cp.signature)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        Ok((inserted > 0).then_some(cp))
+    }
+
+    /// Marks a gateway's desired state as changed: its revision goes up and it is woken after commit.
+    pub async fn touch_gateway(&mut self, gateway: &str) -> StoreResult<()> {
+        if self.touched_gateways.insert(gateway.to_string()) {
+            sqlx::query("UPDATE gateways SET revision = revision + 1 WHERE name = $1")
+                .bind(gateway)
+                .execute(&mut *self.tx)
+                .await?;
+            if self.backend == Backend::Postgres {
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(NOTIFY_CHANNEL)
+                    .bind(gateway)
+                    .execute(&mut *self.tx)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn commit(mut self) -> StoreResult<()> {
+        self.write_audit().await?;
+        self.tx.commit().await?;
+        for g in self.touched_gateways {
+            let _ = self.bus.send(g);
+        }
+        Ok(())
+    }
+}

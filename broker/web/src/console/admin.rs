@@ -1,0 +1,339 @@
+//! The admin page: live grants (revoked with a reason; the list follows new and ending grants), people
+//! (invite, contract end date, disable or enable), the access matrix (who may request what, for how
+//! long, under which approval policy), resources and their tags, gateways and when each last asked
+//! for its state, and the ticket connector.
+
+use super::pages::{layout, when, Signed};
+use super::visitor::Visitor;
+use super::{admitted, page, PageError, Reason};
+use crate::{ApiError, ApiJson, ApiPath, ApiResult, AppState};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use daypass_broker_core::domain::directory::Role;
+use daypass_broker_core::Overview;
+use daypass_proto::api::GrantView;
+use maud::{html, Markup};
+use secrecy::ExposeSecret as _;
+use serde::Deserialize;
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+const PATH: &str = "/console/admin";
+/// How long an invite made from the page lasts.
+const INVITE_TTL: Duration = Duration::hours(72);
+/// A gateway that has not asked for its state for this long is shown as silent.
+const SILENT_AFTER: Duration = Duration::minutes(2);
+
+fn ids(grants: &[GrantView]) -> String {
+    let ids: Vec<String> = grants.iter().map(|g| g.grant.id.to_string()).collect();
+    serde_json::to_string(&ids).unwrap_or_default()
+}
+
+fn grants_section(grants: &[GrantView]) -> Markup {
+    html! {
+        section id="grants" data-watch="/console/api/grants" data-seen=(ids(grants)) aria-labelledby="grants-title" {
+            h2 id="grants-title" { "Live access (" (grants.len()) ")" }
+            @if grants.is_empty() { p { "Nobody has access right now." } }
+            @else {
+                table {
+                    thead { tr { th scope="col" { "Who" } th scope="col" { "Resources" } th scope="col" { "Ticket" } th scope="col" { "Until" } th scope="col" { "Revoke" } } }
+                    tbody {
+                        @for g in grants {
+                            @let grant = &g.grant;
+                            @let names: Vec<&str> = grant.resources.iter().map(|r| r.name.as_str()).collect();
+                            tr {
+                                td { (grant.person) " on " (grant.device.id) }
+                                td { (names.join(", ")) }
+                                td { (grant.ticket) }
+                                td { (when(grant.not_after)) }
+                                td {
+                                    form class="act" data-endpoint={ "/console/api/grants/" (grant.id) "/revoke" } data-done="Revoked." method="post" action="/console/needs-script" {
+                                        label for={ "why-" (grant.id) } class="visually-hidden" { "Reason for revoking " (grant.person) "'s access" }
+                                        input id={ "why-" (grant.id) } name="reason" required placeholder="reason";
+                                        button type="submit" { "Revoke" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn people_section(o: &Overview, now: OffsetDateTime) -> Markup {
+    html! {
+        section id="people" aria-labelledby="people-title" {
+            h2 id="people-title" { "People" }
+            table {
+                thead { tr { th scope="col" { "Person" } th scope="col" { "Roles" } th scope="col" { "Devices" } th scope="col" { "Contract ends" } th scope="col" { "Account" } } }
+                tbody {
+                    @for (p, devices) in &o.people {
+                        @let roles: Vec<String> = p.roles.iter().map(|r| r.to_string()).collect();
+                        tr {
+                            td { (p.name) " (" (p.id) ", " (p.company) ")" }
+                            td { (roles.join(", ")) }
+                            td { (devices.iter().filter(|d| !d.revoked).count()) }
+                            td {
+                                form class="act" data-endpoint={ "/console/api/people/" (p.id) "/contract-end" } data-done="Saved." method="post" action="/console/needs-script" {
+                                    label for={ "end-" (p.id) } class="visually-hidden" { "Contract end of " (p.name) }
+                                    input type="date" id={ "end-" (p.id) } name="date" value=(p.contract_end.map(|t| t.date().to_string()).unwrap_or_default());
+                                    button type="submit" { "Set" }
+                                }
+                            }
+                            td {
+                                @if p.is_active(now) { "active" } @else if p.disabled { strong class="bad" { "disabled" } } @else { strong class="bad" { "contract ended" } }
+                                form class="act" data-endpoint={ "/console/api/people/" (p.id) "/invite" } data-done="Invited." method="post" action="/console/needs-script" {
+                                    button type="submit" aria-label={ "Invite " (p.name) " to enroll a passkey" } { "Invite" }
+                                }
+                                @if p.disabled {
+                                    form class="act" data-endpoint={ "/console/api/people/" (p.id) "/enable" } data-done="Enabled." method="post" action="/console/needs-script" {
+                                        button type="submit" aria-label={ "Enable " (p.name) } { "Enable" }
+                                    }
+                                } @else {
+                                    form class="act" data-endpoint={ "/console/api/people/" (p.id) "/disable" } data-done="Disabled: their sessions and access ended." method="post" action="/console/needs-script" {
+                                        label for={ "dis-" (p.id) } class="visually-hidden" { "Reason for disabling " (p.name) }
+                                        input id={ "dis-" (p.id) } name="reason" required placeholder="reason";
+                                        button type="submit" { "Disable" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn matrix_section(o: &Overview) -> Markup {
+    html! {
+        section id="matrix" aria-labelledby="matrix-title" {
+            h2 id="matrix-title" { "Who may request what" }
+            table {
+                thead { tr { th scope="col" { "Entitlement" } th scope="col" { "Who" } th scope="col" { "What" } th scope="col" { "At most" } th scope="col" { "Approval" } } }
+                tbody {
+                    @for e in &o.entitlements {
+                        @let policy = o.policies.iter().find(|p| p.name == e.policy);
+                        tr {
+                            td { (e.id) }
+                            td { (e.subject.to_string()) }
+                            td { (e.selector.to_string()) }
+                            td { (daypass_proto::duration::spoken_duration(e.max_duration_seconds)) }
+                            td {
+                                (e.policy) ": "
+                                @match policy {
+                                    Some(p) => {
+                                        @if p.auto_approve.is_some() { "automatic when its conditions hold, else " }
+                                        (p.approvals_required) " approval(s)"
+                                        @if let Some(g) = &p.approver_group { " from group " (g) }
+                                    },
+                                    None => strong class="bad" { "missing policy" },
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { "Resources" }
+            table {
+                thead { tr { th scope="col" { "Resource" } th scope="col" { "Address" } th scope="col" { "Tags" } th scope="col" { "Gateway" } } }
+                tbody {
+                    @for r in &o.resources {
+                        tr {
+                            td { (r.name) @if !r.description.is_empty() { br; small { (r.description) } } }
+                            td { (r.address.to_string()) }
+                            td { @for t in &r.tags { span class="tag" { (t) } " " } }
+                            td { (r.gateway) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn systems_section(o: &Overview, now: OffsetDateTime) -> Markup {
+    html! {
+        section id="systems" aria-labelledby="systems-title" {
+            h2 id="systems-title" { "Gateways" }
+            table {
+                thead { tr { th scope="col" { "Gateway" } th scope="col" { "Endpoint" } th scope="col" { "State revision" } th scope="col" { "Health" } } }
+                tbody {
+                    @for (g, revision) in &o.gateways {
+                        tr {
+                            td { (g.name) }
+                            td { (g.endpoint) }
+                            td { (revision) }
+                            td {
+                                @match g.last_seen {
+                                    Some(t) if now - t <= SILENT_AFTER => span class="good" { "in touch (" (when(t)) ")" },
+                                    Some(t) => strong class="bad" { "silent since " (when(t)) },
+                                    None => strong class="bad" { "never connected" },
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { "Tickets" }
+            p {
+                "Ticket connector: " strong { (o.ticket_connector) } ". "
+                @match o.ticket_last_answered {
+                    Some(t) => { "It last answered a ticket check at " (when(t)) "." },
+                    None => { "No ticket has been checked yet." },
+                }
+            }
+        }
+    }
+}
+
+fn admin_page(who: &Signed, o: &Overview, grants: &[GrantView], now: OffsetDateTime) -> Markup {
+    let body = html! {
+        h1 { "Administration" }
+        p id="status" role="status" aria-live="polite" {}
+        (grants_section(grants))
+        (people_section(o, now))
+        (matrix_section(o))
+        (systems_section(o, now))
+    };
+    layout("Administration", Some((who, PATH)), body)
+}
+
+pub async fn page_for_admins(State(s): State<AppState>, visitor: Visitor) -> Result<Response, PageError> {
+    let who = admitted(
+        &visitor,
+        &[Role::Admin],
+        PATH,
+        "The administration page is for admins.",
+    )?;
+    let admin = visitor.caller.person()?;
+    let overview = s.broker.overview(&visitor.caller).await?;
+    let grants = s.broker.live_grants(admin).await?;
+    Ok(page(admin_page(&who, &overview, &grants, s.broker.now())))
+}
+
+/// The ids of the live grants, for the page to notice a change.
+pub async fn live(State(s): State<AppState>, visitor: Visitor) -> ApiResult<Vec<Uuid>> {
+    let admin = visitor.caller.person_with(&[Role::Admin])?;
+    let grants = s.broker.live_grants(admin).await?;
+    Ok(ApiJson(grants.iter().map(|g| g.grant.id).collect()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Nothing {}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContractEnd {
+    /// `YYYY-MM-DD`, or empty for no end.
+    date: String,
+}
+
+/// What the page says after a change.
+fn said(message: String) -> ApiResult<serde_json::Value> {
+    Ok(ApiJson(json!({ "message": message })))
+}
+
+pub async fn revoke(
+    State(s): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<Reason>,
+) -> ApiResult<serde_json::Value> {
+    let admin = visitor.changing(&headers, &[Role::Admin])?;
+    let ended = s
+        .broker
+        .revoke(admin, id, body.given("access is revoked")?)
+        .await?;
+    said(format!(
+        "Revoked {}'s access to {}: the gateway cuts it within a second.",
+        ended.grant.person, ended.grant.ticket
+    ))
+}
+
+pub async fn invite(
+    State(s): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    ApiPath(person): ApiPath<String>,
+    ApiJson(Nothing {}): ApiJson<Nothing>,
+) -> ApiResult<serde_json::Value> {
+    visitor.changing(&headers, &[Role::Admin])?;
+    let (code, invite) = s
+        .broker
+        .invite(&visitor.caller.actor(), &person, INVITE_TTL)
+        .await?;
+    said(format!(
+        "Invite for {person}, valid until {} and shown only now — send it to them: {}",
+        when(invite.expires_at),
+        code.expose_secret()
+    ))
+}
+
+pub async fn disable(
+    State(s): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    ApiPath(person): ApiPath<String>,
+    ApiJson(body): ApiJson<Reason>,
+) -> ApiResult<serde_json::Value> {
+    visitor.changing(&headers, &[Role::Admin])?;
+    let reason = body.given("the account is disabled")?;
+    s.broker
+        .set_person_disabled(&visitor.caller.actor(), &person, true, reason)
+        .await?;
+    said(format!("Disabled {person}: their sessions and access ended."))
+}
+
+pub async fn enable(
+    State(s): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    ApiPath(person): ApiPath<String>,
+    ApiJson(Nothing {}): ApiJson<Nothing>,
+) -> ApiResult<serde_json::Value> {
+    visitor.changing(&headers, &[Role::Admin])?;
+    s.broker
+        .set_person_disabled(
+            &visitor.caller.actor(),
+            &person,
+            false,
+            "enabled on the admin page",
+        )
+        .await?;
+    said(format!("Enabled {person}."))
+}
+
+pub async fn contract_end(
+    State(s): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    ApiPath(person): ApiPath<String>,
+    ApiJson(body): ApiJson<ContractEnd>,
+) -> ApiResult<serde_json::Value> {
+    visitor.changing(&headers, &[Role::Admin])?;
+    let date = body.date.trim();
+    let end = if date.is_empty() {
+        None
+    } else {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        let day = time::Date::parse(date, &format).map_err(|_| {
+            ApiError::from(daypass_broker_core::ServiceError::Invalid(format!(
+                "{date:?} is not a date: write it as YYYY-MM-DD"
+            )))
+        })?;
+        // The contract ends when that day ends (UTC).
+        Some(day.next_day().unwrap_or(day).midnight().assume_utc())
+    };
+    s.broker.set_contract_end(&visitor.caller, &person, end).await?;
+    said(match end {
+        Some(t) => format!("{person}'s contract ends at {}.", when(t)),
+        None => format!("{person}'s contract has no end date."),
+    })
+}

@@ -1,0 +1,124 @@
+//! The one error type of the broker's HTTP side (the JSON API, the console and the static pages):
+//! every failure leaves as `application/problem+json` with a clear detail, and every service refusal
+//! is mapped to its status and problem type here and nowhere else.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use daypass_broker_core::ServiceError;
+use daypass_proto::problem::{Problem, PROBLEM_CONTENT_TYPE};
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    kind: &'static str,
+    detail: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn unauthenticated(detail: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", detail)
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        use ServiceError as E;
+        let (status, kind) = match &e {
+            E::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid-input"),
+            E::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
+            E::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            E::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            E::NotEntitled(_) => (StatusCode::FORBIDDEN, "not-entitled"),
+            E::Ticket(_) => (StatusCode::UNPROCESSABLE_ENTITY, "ticket-refused"),
+            E::Approval(_) => (StatusCode::FORBIDDEN, "approval-refused"),
+            E::Request(_) => (StatusCode::CONFLICT, "request-closed"),
+            E::Posture(_) => (StatusCode::FORBIDDEN, "posture-refused"),
+            E::TicketSystem(_) => (StatusCode::SERVICE_UNAVAILABLE, "ticket-system-unavailable"),
+            E::Store(inner) => {
+                tracing::error!(error = %inner, "storage failure");
+                return ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the broker could not complete this; nothing was changed. Try again, and tell IT if it persists",
+                );
+            }
+        };
+        ApiError::new(status, kind, e.to_string())
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        // axum's own statuses: 400 malformed JSON, 422 wrong shape, 415 wrong content type, 413 too large.
+        ApiError::new(
+            r.status(),
+            "invalid-body",
+            format!(
+                "{}: send a JSON body as the API document describes",
+                r.body_text()
+            ),
+        )
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-path",
+            format!("{} (ids are UUIDs)", r.body_text()),
+        )
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", r.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_client_error() {
+            tracing::debug!(status = %self.status, kind = self.kind, detail = %self.detail, "request refused");
+        }
+        let problem = Problem {
+            kind: format!("urn:daypass:problem:{}", self.kind),
+            title: self.status.canonical_reason().unwrap_or("Error").to_string(),
+            status: self.status.as_u16(),
+            detail: self.detail,
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        (self.status, [(header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE)], body).into_response()
+    }
+}
+
+/// JSON body whose rejections are problem documents.
+#[derive(Debug, axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+#[derive(Debug, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+#[derive(Debug, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+pub type ApiResult<T> = Result<ApiJson<T>, ApiError>;
