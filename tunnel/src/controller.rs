@@ -8,6 +8,7 @@ use crate::device::DeviceKeys;
 use crate::errands::{refusal, Errands, TOKEN};
 use crate::interface::Tunnel;
 use crate::kept::{Kept, Live};
+pub use crate::messages::{Command, Errand, News, Reply, Watched};
 use crate::posture_check::PostureSource;
 use crate::secrets::SecretStore;
 use crate::session::{Action, Event, Session, State};
@@ -16,44 +17,17 @@ use crate::view::session_view;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use daypass_posture::policy::Policy;
-use daypass_proto::api::{AccessRequestView, CreateAccessRequest, GrantStatus, GrantView, RequestStatus};
+use daypass_proto::api::{AccessRequestView, CreateAccessRequest, GrantStatus, RequestStatus};
 use daypass_proto::duration::parse_duration;
 use daypass_proto::ipc::{self, Answer, DeviceInfo, Refusal, SessionView, Status, ToService};
 use daypass_proto::Grant;
 use ed25519_dalek::VerifyingKey;
 use secrecy::{ExposeSecret as _, SecretString};
-use std::future::Future;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use uuid::Uuid;
-
-/// What the poller should ask the broker about, with the token to ask with.
-#[derive(Debug, Clone, Default)]
-pub enum Watched {
-    #[default]
-    Nothing,
-    Request(SecretString, Uuid),
-    Grant(SecretString, Uuid),
-}
-
-/// What the broker said about the watched request or grant, or what an errand changed.
-#[derive(Debug, Clone)]
-pub enum News {
-    Request(Box<AccessRequestView>),
-    Grant(Box<GrantView>),
-    SignedIn { person: String },
-}
-
-pub type Reply = Result<Answer, Refusal>;
-
-/// A command on its way to the controller, with where its reply goes.
-pub type Command = (ToService, oneshot::Sender<Reply>);
-
-/// A command that runs beside the controller (see `errands`).
-pub type Errand = Pin<Box<dyn Future<Output = Reply> + Send>>;
 
 #[derive(Debug, Clone)]
 pub struct Settings {

@@ -4,7 +4,7 @@
 //! the session comes back to it as news.
 
 use crate::broker::{Broker, BrokerError};
-use crate::controller::{News, Reply};
+use crate::messages::{News, Reply};
 use crate::posture_check::{self, PostureSource};
 use crate::secrets::SecretStore;
 use base64::engine::general_purpose::STANDARD as B64;

@@ -13,6 +13,7 @@ pub mod errands;
 pub mod interface;
 pub mod ipc;
 pub mod kept;
+pub mod messages;
 pub mod poller;
 pub mod posture_check;
 pub mod secrets;

@@ -3,7 +3,7 @@
 //! reached changes nothing: the tunnel still ends at `not_after` by the controller's own clock.
 
 use crate::broker::Broker;
-use crate::controller::{News, Watched};
+use crate::messages::{News, Watched};
 use secrecy::ExposeSecret as _;
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,8 +1,9 @@
 //! Just-in-time access: requests, approvals, denials, grants and revocations.
 
 use super::{Broker, Caller, ServiceError, ServiceResult, StepUp};
+use crate::domain::decision::{decide, Accepted, AccessQuestion, PostureVerdict, StepUpState};
 use crate::domain::directory::Person;
-use crate::domain::entitlement::{check_request, entitled_resources, Entitled};
+use crate::domain::entitlement::entitled_resources;
 use crate::domain::grant::{self, GrantRecord};
 use crate::domain::policy::{ApprovalPolicy, Decision};
 use crate::domain::request::{AccessRequest, RequestState};
@@ -199,49 +200,46 @@ impl Broker {
             settings.max_age,
             now,
         );
-        // Refusals by the access matrix, the ticket or posture are recorded: auditors want to see attempts.
-        let checked = check_request(requester, &body.resources, duration_seconds, &resources, &matrix)
-            .map_err(ServiceError::from)
-            .and_then(|entitled| {
-                check_ticket(
-                    &ticket_key,
-                    ticket.as_ref(),
-                    requester,
-                    self.0.settings.require_ticket_assignee,
-                )?;
-                if let (Some(_), Err(reason)) = (&gating, &posture_report) {
-                    return Err(ServiceError::Posture(reason.clone()));
-                }
-                let sensitive = &self.0.settings.passkeys.step_up_tags;
-                if step_up.is_none() && requested_tags.iter().any(|t| sensitive.contains(t)) {
-                    return Err(ServiceError::Forbidden(format!(
-                        "these resources are sensitive: confirm with your passkey (within {} minutes) and ask again",
-                        self.0.settings.passkeys.step_up_max_age.whole_minutes()
-                    )));
-                }
-                Ok(entitled)
-            });
-        let entitled = match checked {
-            Ok(entitled) => entitled,
-            Err(err) => {
+        let posture_judged = posture_report.as_ref().map(|_| ()).map_err(String::as_str);
+        let question = AccessQuestion {
+            requester,
+            requested: &body.resources,
+            duration_seconds,
+            resources: &resources,
+            matrix: &matrix,
+            policies: &policies,
+            ticket_key: &ticket_key,
+            ticket: ticket.as_ref(),
+            require_ticket_assignee: self.0.settings.require_ticket_assignee,
+            posture: PostureVerdict {
+                gated: gating.is_some(),
+                judged: posture_judged,
+                auto_approve_requires_report: settings.auto_approve_requires_report,
+            },
+            step_up: StepUpState {
+                sensitive_tags: &self.0.settings.passkeys.step_up_tags,
+                confirmed: step_up.is_some(),
+                max_age_minutes: self.0.settings.passkeys.step_up_max_age.whole_minutes(),
+            },
+            now,
+        };
+        let Accepted {
+            entitled,
+            policy,
+            decision,
+        } = match decide(&question) {
+            Ok(accepted) => accepted,
+            // Refusals of the attempt (matrix, ticket, posture, step-up) are recorded: auditors
+            // want to see attempts.
+            Err(refused) if refused.is_of_the_attempt() => {
                 let mut details = attempt.clone();
-                details["refused"] = json!(err.to_string());
+                details["refused"] = json!(refused.to_string());
                 let mut refusal = Insertion::default();
                 refusal.audit(now, &actor, "request.refused", &requester.id, details);
                 self.store().insert(refusal).await?;
-                return Err(err);
+                return Err(refused.into());
             }
-        };
-        let (policy, decision) = governing_policy(&policies, &entitled, duration_seconds, now)?;
-        // Auto-approval also needs a fresh report that passes the organisation's policy.
-        let decision = match (decision, &posture_report) {
-            (Decision::AutoApprove, Err(reason)) if settings.auto_approve_requires_report => {
-                Decision::NeedsApprovals {
-                    required: policy.approvals_required,
-                    why: format!("auto-approval needs a fresh, compliant posture report: {reason}"),
-                }
-            }
-            (d, _) => d,
+            Err(misconfigured) => return Err(misconfigured.into()),
         };
 
         let mut request = AccessRequest {
@@ -542,36 +540,6 @@ impl Broker {
 
 /// Of the policies behind the entitlements used, the strictest decides: any that needs humans wins,
 /// and among those the one needing most approvals.
-fn governing_policy(
-    policies: &[ApprovalPolicy],
-    entitled: &[Entitled<'_>],
-    duration_seconds: i64,
-    now: OffsetDateTime,
-) -> ServiceResult<(ApprovalPolicy, Decision)> {
-    let refs: Vec<_> = entitled.iter().map(|e| e.resource).collect();
-    let mut best: Option<(ApprovalPolicy, Decision)> = None;
-    for name in entitled.iter().map(|e| e.entitlement.policy.as_str()) {
-        let policy = policies.iter().find(|p| p.name == name).ok_or_else(|| {
-            ServiceError::Conflict(format!(
-                "approval policy {name:?} named by an entitlement does not exist: an admin must create it"
-            ))
-        })?;
-        let decision = policy.decide(&refs, duration_seconds, now);
-        let stricter = match (&best, &decision) {
-            (None, _) => true,
-            (Some((_, Decision::AutoApprove)), Decision::NeedsApprovals { .. }) => true,
-            (Some((b, Decision::NeedsApprovals { .. })), Decision::NeedsApprovals { .. }) => {
-                policy.approvals_required > b.approvals_required
-            }
-            _ => false,
-        };
-        if stricter {
-            best = Some((policy.clone(), decision));
-        }
-    }
-    best.ok_or_else(|| ServiceError::Invalid("no resources requested".into()))
-}
-
 /// What the audit log keeps of an issued grant.
 fn grant_issued_details(record: &GrantRecord) -> serde_json::Value {
     let g = &record.grant;

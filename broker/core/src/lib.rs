@@ -38,6 +38,7 @@ pub use sessions::{Opened, StepUp};
 pub use store::{redact_url, AuditFilter, GatewayRecord, PostureRecord, Store, StoreError};
 
 use crate::clock::Clock;
+use crate::domain::decision::AccessRefusal;
 use crate::domain::entitlement::MatrixRefusal;
 use crate::domain::policy::ApprovalRefusal;
 use crate::domain::request::RequestRefusal;
@@ -208,10 +209,26 @@ pub enum ServiceError {
     Request(#[from] RequestRefusal),
     #[error("{0}")]
     Posture(String),
+    #[error(
+        "these resources are sensitive: confirm with your passkey (within {max_age_minutes} minutes) and ask again"
+    )]
+    StepUpNeeded { max_age_minutes: i64 },
     #[error(transparent)]
     TicketSystem(#[from] TicketSystemError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<AccessRefusal> for ServiceError {
+    fn from(refused: AccessRefusal) -> Self {
+        match refused {
+            AccessRefusal::Matrix(m) => ServiceError::NotEntitled(m),
+            AccessRefusal::Ticket(t) => ServiceError::Ticket(t),
+            AccessRefusal::Posture { reason } => ServiceError::Posture(reason),
+            AccessRefusal::StepUpNeeded { max_age_minutes } => ServiceError::StepUpNeeded { max_age_minutes },
+            missing @ AccessRefusal::MissingPolicy(_) => ServiceError::Conflict(missing.to_string()),
+        }
+    }
 }
 
 impl From<sqlx::Error> for ServiceError {

@@ -129,7 +129,7 @@ impl Broker {
         let settings = &self.0.settings.passkeys;
         let fresh = self.fresh_step_up(caller);
         if fresh.is_none() && settings.approvals_require_step_up {
-            return Err(super::passkeys::refused(format!(
+            return Err(ServiceError::Forbidden(format!(
                 "approving needs a passkey confirmation within the last {} minutes: confirm with your passkey and approve again",
                 settings.step_up_max_age.whole_minutes()
             )));

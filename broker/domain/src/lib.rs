@@ -2,6 +2,7 @@
 //! HTTP or WebAuthn library is a dependency of this crate, so the compiler keeps it pure).
 
 pub mod audit;
+pub mod decision;
 pub mod directory;
 pub mod entitlement;
 pub mod grant;

@@ -42,6 +42,7 @@ impl From<ServiceError> for ApiError {
             E::Approval(_) => (StatusCode::FORBIDDEN, "approval-refused"),
             E::Request(_) => (StatusCode::CONFLICT, "request-closed"),
             E::Posture(_) => (StatusCode::FORBIDDEN, "posture-refused"),
+            E::StepUpNeeded { .. } => (StatusCode::FORBIDDEN, "forbidden"),
             E::TicketSystem(_) => (StatusCode::SERVICE_UNAVAILABLE, "ticket-system-unavailable"),
             E::Store(inner) => {
                 tracing::error!(error = %inner, "storage failure");

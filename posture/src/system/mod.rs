@@ -197,3 +197,12 @@ pub fn wmi_query_entry(namespace: &str, query: &str) -> String {
 pub fn wmi_method_entry(namespace: &str, object_path: &str, method: &str) -> String {
     format!("{namespace}: {object_path}.{method}()")
 }
+
+/// What a failed read or run of `path` means to a probe.
+fn io_error(path: &str, e: std::io::Error) -> SysError {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => SysError::NotFound(path.to_string()),
+        std::io::ErrorKind::PermissionDenied => SysError::Denied(path.to_string()),
+        _ => SysError::Other(format!("{path}: {e}")),
+    }
+}

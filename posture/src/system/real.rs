@@ -1,9 +1,9 @@
 //! The real machine: the filesystem, commands run with a clean environment, the C locale and a
 //! timeout (so a hanging tool cannot hang the check), and on Windows the registry and WMI.
 
-use super::{Cmd, CmdOutput, SysError, System};
+use super::{io_error, Cmd, CmdOutput, SysError, System};
 use crate::facts::OsFamily;
-use std::io::{ErrorKind, Read};
+use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -13,14 +13,6 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(super::COMMAND_TIMEOUT_SEC
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RealSystem;
-
-pub(super) fn io_error(path: &str, e: std::io::Error) -> SysError {
-    match e.kind() {
-        ErrorKind::NotFound => SysError::NotFound(path.to_string()),
-        ErrorKind::PermissionDenied => SysError::Denied(path.to_string()),
-        _ => SysError::Other(format!("{path}: {e}")),
-    }
-}
 
 /// Environment variables a Windows tool cannot start without; everything else is cleared.
 const WINDOWS_ENV: [&str; 3] = ["SystemRoot", "windir", "SystemDrive"];

@@ -17,7 +17,7 @@ pub fn registry(key: &str, value: &str) -> Result<RegValue, SysError> {
     let name = super::registry_entry(key, value);
     let opened = RegKey::predef(root)
         .open_subkey_with_flags(path, KEY_READ)
-        .map_err(|e| super::real::io_error(&name, e))?;
+        .map_err(|e| super::io_error(&name, e))?;
     if value.is_empty() {
         // The key itself: its default value, or empty text when it exists without one.
         return Ok(RegValue::Text(
@@ -35,7 +35,7 @@ pub fn registry(key: &str, value: &str) -> Result<RegValue, SysError> {
     opened
         .get_value::<String, _>(value)
         .map(RegValue::Text)
-        .map_err(|e| super::real::io_error(&name, e))
+        .map_err(|e| super::io_error(&name, e))
 }
 
 fn connect(namespace: &str) -> Result<wmi::WMIConnection, SysError> {

@@ -3,16 +3,13 @@
 //! controller one at a time, and events pushed on a connection that asked to watch.
 
 use super::callers::Callers;
-use crate::controller::Reply;
+use crate::messages::Command;
 use daypass_client::ipc::{read, write, IpcError};
 use daypass_proto::ipc::{Answer, Event, FromService, Refusal, ToService};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{broadcast, mpsc, oneshot};
-
-/// A command on its way to the controller, with where its reply goes.
-pub type Command = (ToService, oneshot::Sender<Reply>);
 
 /// Binds the socket (replacing one a previous run left) with its owner, group and mode.
 pub fn bind(path: &Path, callers: &Callers) -> std::io::Result<UnixListener> {
