@@ -11,7 +11,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_packages+=(postgresq
 command -v keyctl >/dev/null || need_packages+=(keyutils)  # the device-key tests use a session keyring
 command -v c++ >/dev/null || need_packages+=(g++)  # libFuzzer, for scripts/fuzz.sh
 command -v chromium >/dev/null || need_packages+=(chromium)  # passkeys in a real browser (DevTools virtual authenticator)
-command -v openssl >/dev/null || need_packages+=(openssl)  # the browser test pins the broker's certificate by its key
+command -v openssl >/dev/null || need_packages+=(openssl)
+command -v python3 >/dev/null || need_packages+=(python3)  # scripts/module-cycles.py  # the browser test pins the broker's certificate by its key
 install_needed_packages
 rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
 cross_targets=(x86_64-pc-windows-gnu aarch64-apple-darwin)
@@ -63,6 +64,8 @@ forbid_dependencies daypass-client daypass-tunnel daypass-posture wireguard-cont
 forbid_dependencies daypass-broker-domain tokio sqlx axum reqwest webauthn-rs daypass-broker-core
 forbid_dependencies daypass-broker-core axum maud daypass-broker-web
 forbid_dependencies daypass-proto reqwest rustls clap tokio
+python3 scripts/module-cycles.py proto/src https/src posture/src client/src broker/domain/src broker/core/src \
+  broker/web/src broker/src gateway/src tunnel/src src-tauri/src tests/src
 echo "== type-check platform code for Windows and macOS"
 for t in "${cross_targets[@]}"; do
   cargo check --quiet -p daypass-posture --target "$t"

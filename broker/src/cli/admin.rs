@@ -252,7 +252,22 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
     let actor = cli_actor();
     let actor = actor.as_str();
     match cmd {
-        AdminCommand::Person(PersonCommand::Add {
+        AdminCommand::Person(command) => person(broker, actor, command, json).await?,
+        AdminCommand::Device(command) => device(broker, actor, command, json).await?,
+        AdminCommand::Resource(command) => resource(broker, actor, command, json).await?,
+        AdminCommand::Entitlement(command) => entitlement(broker, actor, command, json).await?,
+        AdminCommand::Policy(command) => policy(broker, actor, command, json).await?,
+        AdminCommand::Ticket(command) => ticket(broker, actor, command, json).await?,
+        AdminCommand::Gateway(command) => gateway(broker, actor, command, json).await?,
+        AdminCommand::Token(command) => token(broker, actor, command, json).await?,
+        AdminCommand::Invite { person, ttl } => invite(broker, actor, &person, ttl, json).await?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn person(broker: &Broker, actor: &str, command: PersonCommand, json: bool) -> Result<()> {
+    match command {
+        PersonCommand::Add {
             id,
             name,
             email,
@@ -261,7 +276,7 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
             groups,
             contract_end,
             ticket_identities,
-        }) => {
+        } => {
             let spec = PersonSpec {
                 id,
                 name,
@@ -275,19 +290,19 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
             let p = broker.put_person(actor, spec).await?;
             emit(json, &p, || format!("saved person {}", p.id))?;
         }
-        AdminCommand::Person(PersonCommand::Disable { id, reason }) => {
+        PersonCommand::Disable { id, reason } => {
             let p = broker.set_person_disabled(actor, &id, true, &reason).await?;
             emit(json, &p, || {
                 format!("disabled {id}: tokens removed, live grants ended")
             })?;
         }
-        AdminCommand::Person(PersonCommand::Enable { id }) => {
+        PersonCommand::Enable { id } => {
             let p = broker
                 .set_person_disabled(actor, &id, false, "enabled by admin")
                 .await?;
             emit(json, &p, || format!("enabled {id}"))?;
         }
-        AdminCommand::Person(PersonCommand::List) => {
+        PersonCommand::List => {
             let people = broker.people().await?;
             let now = broker.now();
             emit(json, &people, || {
@@ -308,13 +323,19 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
                     .join("\n")
             })?;
         }
-        AdminCommand::Device(DeviceCommand::Add {
+    }
+    Ok(())
+}
+
+async fn device(broker: &Broker, actor: &str, command: DeviceCommand, json: bool) -> Result<()> {
+    match command {
+        DeviceCommand::Add {
             id,
             person,
             name,
             wireguard_key,
             report_key,
-        }) => {
+        } => {
             let spec = DeviceSpec {
                 id,
                 person,
@@ -330,13 +351,13 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
                 )
             })?;
         }
-        AdminCommand::Device(DeviceCommand::Revoke { id, reason }) => {
+        DeviceCommand::Revoke { id, reason } => {
             let d = broker.revoke_device(actor, &id, &reason).await?;
             emit(json, &d, || {
                 format!("device {} revoked; its live grants have ended", d.id)
             })?;
         }
-        AdminCommand::Device(DeviceCommand::List { person }) => {
+        DeviceCommand::List { person } => {
             let devices = broker.devices_of(&person).await?;
             emit(json, &devices, || {
                 devices
@@ -349,7 +370,13 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
                     .join("\n")
             })?;
         }
-        AdminCommand::Resource(ResourceCommand::Add {
+    }
+    Ok(())
+}
+
+async fn resource(broker: &Broker, actor: &str, command: ResourceCommand, json: bool) -> Result<()> {
+    match command {
+        ResourceCommand::Add {
             name,
             address,
             protocol,
@@ -357,7 +384,7 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
             tags,
             gateway,
             description,
-        }) => {
+        } => {
             let spec = ResourceSpec {
                 name,
                 address,
@@ -372,13 +399,13 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
                 format!("saved resource {} ({} {})", r.name, r.address, r.protocol)
             })?;
         }
-        AdminCommand::Resource(ResourceCommand::Remove { name }) => {
+        ResourceCommand::Remove { name } => {
             broker.remove_resource(actor, &name).await?;
             emit(json, &serde_json::json!({ "removed": name }), || {
                 format!("removed resource {name}")
             })?;
         }
-        AdminCommand::Resource(ResourceCommand::List) => {
+        ResourceCommand::List => {
             let all = broker.resources().await?;
             emit(json, &all, || {
                 all.iter()
@@ -399,13 +426,19 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
                     .join("\n")
             })?;
         }
-        AdminCommand::Entitlement(EntitlementCommand::Add {
+    }
+    Ok(())
+}
+
+async fn entitlement(broker: &Broker, actor: &str, command: EntitlementCommand, json: bool) -> Result<()> {
+    match command {
+        EntitlementCommand::Add {
             id,
             subject,
             selector,
             max,
             policy,
-        }) => {
+        } => {
             let e = broker
                 .put_entitlement(
                     actor,
@@ -428,13 +461,13 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
                 )
             })?;
         }
-        AdminCommand::Entitlement(EntitlementCommand::Remove { id }) => {
+        EntitlementCommand::Remove { id } => {
             broker.remove_entitlement(actor, &id).await?;
             emit(json, &serde_json::json!({ "removed": id }), || {
                 format!("removed entitlement {id}")
             })?;
         }
-        AdminCommand::Entitlement(EntitlementCommand::List) => {
+        EntitlementCommand::List => {
             let all = broker.entitlements().await?;
             emit(json, &all, || {
                 all.iter()
@@ -452,7 +485,13 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
                     .join("\n")
             })?;
         }
-        AdminCommand::Policy(PolicyCommand::Set {
+    }
+    Ok(())
+}
+
+async fn policy(broker: &Broker, actor: &str, command: PolicyCommand, json: bool) -> Result<()> {
+    match command {
+        PolicyCommand::Set {
             name,
             auto_approve,
             unless_tags,
@@ -460,7 +499,7 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
             auto_max,
             approvals,
             approver_group,
-        }) => {
+        } => {
             let auto = auto_approve.then(|| AutoApprove {
                 unless_tags: unless_tags.into_iter().collect(),
                 hours_utc: hours,
@@ -479,7 +518,7 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
                 .await?;
             emit(json, &p, || format!("saved policy {}", p.name))?;
         }
-        AdminCommand::Policy(PolicyCommand::List) => {
+        PolicyCommand::List => {
             let all = broker.policies().await?;
             emit(json, &all, || {
                 all.iter()
@@ -488,12 +527,18 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
                     .join("\n")
             })?;
         }
-        AdminCommand::Ticket(TicketCommand::Set {
+    }
+    Ok(())
+}
+
+async fn ticket(broker: &Broker, actor: &str, command: TicketCommand, json: bool) -> Result<()> {
+    match command {
+        TicketCommand::Set {
             key,
             summary,
             status,
             assignee,
-        }) => {
+        } => {
             let done = ["done", "closed", "resolved"]
                 .iter()
                 .any(|d| d.eq_ignore_ascii_case(&status));
@@ -512,7 +557,7 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
                 .await?;
             emit(json, &t, || format!("saved ticket {} ({})", t.key, t.status))?;
         }
-        AdminCommand::Ticket(TicketCommand::Close { key }) => {
+        TicketCommand::Close { key } => {
             let mut t = broker.builtin_ticket(&key).await?.ok_or_else(|| {
                 anyhow::anyhow!("no built-in ticket {key:?}: list them with `admin ticket list`")
             })?;
@@ -523,7 +568,7 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
                 format!("closed ticket {}; grants bound to it have ended", t.key)
             })?;
         }
-        AdminCommand::Ticket(TicketCommand::List) => {
+        TicketCommand::List => {
             let all = broker.builtin_tickets().await?;
             emit(json, &all, || {
                 all.iter()
@@ -540,11 +585,17 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
                     .join("\n")
             })?;
         }
-        AdminCommand::Gateway(GatewayCommand::Add {
+    }
+    Ok(())
+}
+
+async fn gateway(broker: &Broker, actor: &str, command: GatewayCommand, json: bool) -> Result<()> {
+    match command {
+        GatewayCommand::Add {
             name,
             endpoint,
             wireguard_key,
-        }) => {
+        } => {
             let (g, secret) = broker
                 .put_gateway(actor, &name, &endpoint, &wireguard_key)
                 .await?;
@@ -553,7 +604,7 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
                 format!("gateway {} registered.\ncredential (shown once; give it to the gateway as DAYPASS_GATEWAY_TOKEN):\n{}", g.name, secret.expose_secret())
             })?;
         }
-        AdminCommand::Gateway(GatewayCommand::List) => {
+        GatewayCommand::List => {
             let all = broker.gateways().await?;
             emit(
                 json,
@@ -568,7 +619,13 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
                 },
             )?;
         }
-        AdminCommand::Token(TokenCommand::Issue { person, label, ttl }) => {
+    }
+    Ok(())
+}
+
+async fn token(broker: &Broker, actor: &str, command: TokenCommand, json: bool) -> Result<()> {
+    match command {
+        TokenCommand::Issue { person, label, ttl } => {
             let secret = broker
                 .issue_token(actor, &person, &label, time::Duration::seconds(ttl))
                 .await?;
@@ -582,25 +639,26 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
                 )
             })?;
         }
-        AdminCommand::Invite { person, ttl } => {
-            let (code, invite) = broker
-                .invite(actor, &person, time::Duration::seconds(ttl))
-                .await?;
-            let out = serde_json::json!({
-                "person": person,
-                "invite": code.expose_secret(),
-                "expires_at": invite.expires_at.to_string(),
-            });
-            emit(json, &out, || {
-                format!(
-                    "invite for {person} (single use, shown once, valid until {}):\n{}",
-                    invite.expires_at,
-                    code.expose_secret()
-                )
-            })?;
-        }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
+}
+
+/// An invite for `person` to enroll a passkey.
+async fn invite(broker: &Broker, actor: &str, person: &str, ttl: i64, json: bool) -> Result<()> {
+    let (code, invite) = broker.invite(actor, person, time::Duration::seconds(ttl)).await?;
+    let out = serde_json::json!({
+        "person": person,
+        "invite": code.expose_secret(),
+        "expires_at": invite.expires_at.to_string(),
+    });
+    emit(json, &out, || {
+        format!(
+            "invite for {person} (single use, shown once, valid until {}):\n{}",
+            invite.expires_at,
+            code.expose_secret()
+        )
+    })?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -3,13 +3,13 @@
 //! state, and the ticket connector with when it last answered; and the one admin change the pages make beyond the service's
 //! other calls: a contract's end date.
 
-use super::admin::PersonSpec;
-use super::{Broker, Caller, ServiceError, ServiceResult};
+use crate::admin::PersonSpec;
 use crate::domain::directory::{Device, Person, Role};
 use crate::domain::entitlement::Entitlement;
 use crate::domain::policy::ApprovalPolicy;
 use crate::domain::resource::Resource;
 use crate::store::{self, AuditFilter, AuditRead, GatewayRecord};
+use crate::{Broker, Caller, ServiceError, ServiceResult};
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone)]

@@ -3,10 +3,10 @@
 //! device's latest posture, the requester's recent requests — and whether this approver may approve
 //! it, and if not, why (their own request shows but cannot be approved by them).
 
-use super::{Broker, ServiceResult};
 use crate::domain::directory::{Person, Role};
 use crate::domain::ticket::Ticket;
 use crate::store::{self, PostureRecord};
+use crate::{Broker, ServiceResult};
 use daypass_proto::api::AccessRequestView;
 use std::collections::BTreeSet;
 
@@ -54,7 +54,7 @@ impl Broker {
     /// (this asks the ticket system about each).
     pub async fn approval_desk(&self, approver: &Person) -> ServiceResult<Vec<PendingDecision>> {
         if !approver.has_role(Role::Approver) {
-            return Err(super::ServiceError::Forbidden(
+            return Err(crate::ServiceError::Forbidden(
                 "the approvals page is for approvers".into(),
             ));
         }

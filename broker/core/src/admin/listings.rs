@@ -1,13 +1,13 @@
 //! What the admin CLI lists, as stored: people, a person's devices, resources, the access matrix,
 //! approval policies, built-in tickets and gateways with their state revision.
 
-use super::{Broker, ServiceResult};
 use crate::domain::directory::{Device, Person};
 use crate::domain::entitlement::Entitlement;
 use crate::domain::policy::ApprovalPolicy;
 use crate::domain::resource::Resource;
 use crate::domain::ticket::Ticket;
 use crate::store::{self, GatewayRecord};
+use crate::{Broker, ServiceResult};
 
 impl Broker {
     pub async fn person(&self, id: &str) -> ServiceResult<Option<Person>> {

@@ -1,9 +1,9 @@
 //! Time- and ticket-driven endings: lapsed requests, expired grants, ended contracts, closed tickets.
 
-use super::{Broker, ServiceResult};
 use crate::domain::grant::EndReason;
 use crate::domain::ticket::{check_ticket, Ticket};
 use crate::store::{self, AuditRead, Change};
+use crate::{Broker, ServiceResult};
 use daypass_proto::api::WebhookOutcome;
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -139,7 +139,7 @@ impl Broker {
     }
 
     /// Inside `change`: ends the grants bound to `key` that the ticket no longer justifies.
-    pub(super) async fn end_grants_for_ticket_in(
+    pub(crate) async fn end_grants_for_ticket_in(
         &self,
         change: &mut Change,
         key: &str,
@@ -184,7 +184,7 @@ impl Broker {
         for key in keys {
             match self.recheck_ticket(&key, "tickets:poll").await {
                 Ok(outcome) => ended.extend(outcome.grants_ended),
-                Err(super::ServiceError::TicketSystem(e)) => {
+                Err(crate::ServiceError::TicketSystem(e)) => {
                     tracing::warn!(ticket = %key, error = %e, "ticket poll failed; grants keep running to their own expiry");
                 }
                 Err(e) => return Err(e),

@@ -1,7 +1,12 @@
-//! Directory and access-matrix administration; every change audited under the admin's name.
+//! Directory and access-matrix administration; every change audited under the admin's name. The
+//! children list what is stored (`listings`) and show a signed-in person their own (`overview`).
 
-use super::auth::{new_secret, secret_digest, Caller};
-use super::{Broker, ServiceError, ServiceResult};
+mod listings;
+mod overview;
+
+pub use overview::Overview;
+
+use crate::auth::{new_secret, secret_digest, Caller};
 use crate::domain::directory::{report_key, validate_wireguard_key, Device, Person, Role};
 use crate::domain::entitlement::Entitlement;
 use crate::domain::grant::EndReason;
@@ -10,6 +15,7 @@ use crate::domain::resource::{validate_tag, Resource};
 use crate::domain::ticket::{validate_ticket_key, Ticket};
 use crate::domain::validate_name;
 use crate::store::{self, ApiToken, Change, GatewayRecord};
+use crate::{Broker, ServiceError, ServiceResult};
 use daypass_proto::{PortRange, Protocol};
 use secrecy::SecretString;
 use serde_json::json;
@@ -144,7 +150,7 @@ impl Broker {
     }
 
     /// Inside `change`: binds a new device to its person with the next tunnel address.
-    pub(super) async fn add_device_in(
+    pub(crate) async fn add_device_in(
         &self,
         change: &mut Change,
         actor: &str,
@@ -446,7 +452,7 @@ impl Broker {
 }
 
 /// A device id and its keys as a device must have them.
-pub(super) fn check_device_spec(id: &str, wireguard_key: &str, report: Option<&str>) -> ServiceResult<()> {
+pub(crate) fn check_device_spec(id: &str, wireguard_key: &str, report: Option<&str>) -> ServiceResult<()> {
     validate_name("device id", id).map_err(invalid)?;
     validate_wireguard_key(wireguard_key).map_err(invalid)?;
     if let Some(k) = report {

@@ -1,6 +1,15 @@
-//! Just-in-time access: requests, approvals, denials, grants and revocations.
+//! Just-in-time access: requests (decided by the domain's pure `decide`), approvals and denials here;
+//! the approvers' queue, grants and revocations, evidence and the sweep that ends what is due in the
+//! children.
 
-use super::{Broker, Caller, ServiceError, ServiceResult, StepUp};
+mod approval_queue;
+mod evidence;
+mod grants;
+mod sweep;
+
+pub use approval_queue::{PendingDecision, ResourceLine, TicketNow};
+pub use evidence::EvidenceBundle;
+
 use crate::domain::decision::{decide, Accepted, AccessQuestion, PostureVerdict, StepUpState};
 use crate::domain::directory::Person;
 use crate::domain::entitlement::entitled_resources;
@@ -9,6 +18,7 @@ use crate::domain::policy::{ApprovalPolicy, Decision};
 use crate::domain::request::{AccessRequest, RequestState};
 use crate::domain::ticket::{check_ticket, validate_ticket_key, Ticket, TicketProblem};
 use crate::store::{self, Change, Insertion};
+use crate::{Broker, Caller, ServiceError, ServiceResult, StepUp};
 use daypass_proto::api::{
     AccessRequestView, CreateAccessRequest, EntitledResource, Me, RequestStatus, TicketCheck, TicketVerdict,
 };
@@ -105,7 +115,7 @@ impl Broker {
     }
 
     /// Checks the ticket with the connector (outside any transaction: it is network I/O).
-    pub(super) async fn fetch_ticket(&self, key: &str) -> ServiceResult<Option<Ticket>> {
+    pub(crate) async fn fetch_ticket(&self, key: &str) -> ServiceResult<Option<Ticket>> {
         Ok(self.0.tickets.fetch(key).await?)
     }
 
@@ -192,7 +202,7 @@ impl Broker {
         // One judgement: the gating rules (the organisation's policy first, then each requested
         // tag's), or the organisation's policy alone for auto-approval.
         let org = [("the organisation's policy".to_string(), &settings.policy)];
-        let posture_report = super::posture::judge_posture(
+        let posture_report = crate::posture::judge_posture(
             latest.as_ref(),
             &device.id,
             gating.as_deref().unwrap_or(&org),
@@ -413,7 +423,7 @@ impl Broker {
         approver: &Person,
         id: Uuid,
         comment: Option<String>,
-        step_up: Option<super::StepUp>,
+        step_up: Option<crate::StepUp>,
     ) -> ServiceResult<AccessRequestView> {
         let ticket_key = {
             let mut conn = self.store().read().await?;

@@ -2,11 +2,11 @@
 //! browser on the broker's pages), looked up for each request, confirmed again by a step-up, ended
 //! by sign-out, by revoking what they rest on, or by the account's end.
 
-use super::auth::{new_secret, secret_digest, Caller};
-use super::{Broker, ServiceError, ServiceResult};
+use crate::auth::{new_secret, secret_digest, Caller};
 use crate::domain::directory::Person;
 use crate::domain::passkey::{Channel, Session};
 use crate::store::{self, Change};
+use crate::{Broker, ServiceError, ServiceResult};
 use daypass_proto::api::SessionIssued;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::json;
@@ -40,7 +40,7 @@ impl Opened {
 }
 
 impl Broker {
-    pub(super) async fn open_session(
+    pub(crate) async fn open_session(
         &self,
         change: &mut Change,
         person: &str,
@@ -72,7 +72,7 @@ impl Broker {
     }
 
     /// The live session stored under `digest` in `channel`, and its active person.
-    pub(super) async fn live_session(
+    pub(crate) async fn live_session(
         &self,
         conn: &mut sqlx::AnyConnection,
         digest: &str,
@@ -111,7 +111,7 @@ impl Broker {
     }
 
     /// The caller's passkey confirmation, if it is recent enough to count.
-    pub(super) fn fresh_step_up(&self, caller: &Caller) -> Option<StepUp> {
+    pub(crate) fn fresh_step_up(&self, caller: &Caller) -> Option<StepUp> {
         let max_age = self.0.settings.passkeys.step_up_max_age;
         match caller {
             Caller::Session { session, .. } if session.stepped_up_within(max_age, self.now()) => {
@@ -157,7 +157,7 @@ impl Broker {
     }
 
     /// Inside `change`: ends a person's live sessions (only those opened with `passkey`, if given).
-    pub(super) async fn end_sessions_in(
+    pub(crate) async fn end_sessions_in(
         &self,
         change: &mut Change,
         person: &str,

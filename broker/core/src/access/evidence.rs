@@ -1,11 +1,11 @@
 //! A grant's evidence bundle: request, ticket as checked, the posture report the decision rested on,
 //! approvals, the signed grant, when the device connected (as its gateway saw it), and how it ended.
 
-use super::{Broker, Caller, ServiceError, ServiceResult};
 use crate::domain::audit::AuditEntry;
 use crate::domain::directory::Role;
 use crate::domain::ticket::Ticket;
 use crate::store::{self, AuditRead, PostureRecord};
+use crate::{Broker, Caller, ServiceError, ServiceResult};
 use daypass_proto::api::{AccessRequestView, GrantView};
 use daypass_proto::signed::Signed;
 use serde::{Deserialize, Serialize};

@@ -1,10 +1,10 @@
 //! Grants after issue: reading them, ending them early, each gateway's desired state, and the
 //! connections gateways saw under them.
 
-use super::{Broker, Caller, ServiceError, ServiceResult};
 use crate::domain::directory::{Person, Role};
 use crate::domain::grant::{EndReason, GrantRecord};
 use crate::store::{self, Change};
+use crate::{Broker, Caller, ServiceError, ServiceResult};
 use daypass_proto::api::{GatewayConnect, GatewayPeer, GatewayState, GrantView};
 use daypass_proto::Signed;
 use serde_json::json;
@@ -91,7 +91,7 @@ impl Broker {
     }
 
     /// Stores an ended grant, audits the end and wakes its gateway.
-    pub(super) async fn commit_grant_end(
+    pub(crate) async fn commit_grant_end(
         &self,
         change: &mut Change,
         record: &GrantRecord,

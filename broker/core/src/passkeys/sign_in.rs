@@ -1,0 +1,196 @@
+//! Signing in with a passkey, and the step-up that confirms a signed-in person again (for approvals
+//! and sensitive resources).
+
+use super::*;
+
+impl Broker {
+    /// An authentication challenge for `person`'s passkeys, for a session on `device` (in the app)
+    /// or in the browser (no device).
+    pub async fn sign_in_start(&self, person: &str, app: Option<FromApp<&str>>) -> ServiceResult<Challenge> {
+        let now = self.now();
+        let place = app.as_ref().map_or("browser", |a| a.device);
+        let started = async {
+            let app = app.map(FromApp::checked).transpose()?;
+            let device = app.as_ref().map(|a| a.device);
+            let mut conn = self.store().read().await?;
+            let Some(who) = store::person(&mut conn, person).await? else {
+                return Err(refused(match device {
+                    Some(_) => "unknown person or device",
+                    None => "unknown person: check your user name",
+                }));
+            };
+            if let Some(device) = device {
+                let d = store::device(&mut conn, device)
+                    .await?
+                    .ok_or_else(|| refused("unknown person or device"))?;
+                if d.person != who.id || d.revoked {
+                    return Err(refused(format!(
+                        "device {device:?} is not an enrolled device of {person}"
+                    )));
+                }
+            }
+            if !who.is_active(now) {
+                return Err(refused(format!(
+                    "account {person} is disabled or its contract has ended"
+                )));
+            }
+            let purpose = Purpose::SignIn {
+                device: device.map(str::to_string),
+                code_challenge: app.map(|a| a.code_challenge),
+            };
+            self.assertion_challenge(&mut conn, person, purpose, now).await
+        };
+        self.refusals_audited(&format!("person:{person}"), "session.refused", place, started)
+            .await
+    }
+
+    pub(super) async fn assertion_challenge(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        person: &str,
+        purpose: Purpose,
+        now: OffsetDateTime,
+    ) -> ServiceResult<Challenge> {
+        let keys: Vec<Passkey> = store::passkeys_of(conn, person)
+            .await?
+            .iter()
+            .filter(|p| p.revoked_at.is_none())
+            .filter_map(|p| serde_json::from_value(p.passkey.clone()).ok())
+            .collect();
+        if keys.is_empty() {
+            return Err(refused(format!(
+                "{person} has no passkey: enroll one from an invite first"
+            )));
+        }
+        let (options, state) = self
+            .relying_party()
+            .start_passkey_authentication(&keys)
+            .map_err(|e| ServiceError::Invalid(format!("could not start the sign-in: {e}")))?;
+        self.open_ceremony(person, purpose, to_json(&state), to_json(&options), now)
+            .await
+    }
+
+    /// Verifies an assertion for the ceremony's person: a live passkey of theirs, user verified, the
+    /// counter moving forward; the passkey's record is updated.
+    pub(super) async fn verify_assertion(
+        &self,
+        change: &mut Change,
+        c: &Ceremony,
+        credential: &serde_json::Value,
+        now: OffsetDateTime,
+    ) -> ServiceResult<PasskeyRecord> {
+        let answer: PublicKeyCredential = serde_json::from_value(credential.clone()).map_err(|e| {
+            ServiceError::Invalid(format!("the authenticator's answer is not WebAuthn JSON: {e}"))
+        })?;
+        let state: PasskeyAuthentication = state_of(c)?;
+        let result = self
+            .relying_party()
+            .finish_passkey_authentication(&answer, &state)
+            .map_err(|e| match e {
+                WebauthnError::CredentialPossibleCompromise => {
+                    refused("this passkey's signature counter went back: it may have been cloned, so it is refused; ask your administrator")
+                }
+                other => refused(format!("the passkey was refused: {other}")),
+            })?;
+        let id = credential_id(result.cred_id());
+        let mut record = store::passkey(change.conn(), &id)
+            .await?
+            .filter(|p| p.person == c.person && p.revoked_at.is_none())
+            .ok_or_else(|| refused("this passkey is unknown or revoked"))?;
+        check_counter(record.counter, result.counter()).map_err(refused)?;
+        let mut passkey: Passkey = serde_json::from_value(record.passkey.clone())
+            .map_err(|e| ServiceError::Invalid(format!("a damaged passkey record: {e}")))?;
+        passkey.update_credential(&result);
+        record.passkey = to_json(&passkey);
+        record.counter = result.counter();
+        record.last_used_at = Some(now);
+        store::put_passkey(change.conn(), &record).await?;
+        Ok(record)
+    }
+
+    /// Finishes sign-in: a session on the device the ceremony was started for, or in the browser.
+    pub async fn sign_in_finish(
+        &self,
+        id: Uuid,
+        credential: &serde_json::Value,
+        by: Finisher<'_>,
+    ) -> ServiceResult<Opened> {
+        let now = self.now();
+        let finished = async {
+            let mut change = self.store().change().await?;
+            let c = self.take(&mut change, id, now).await?;
+            check_finisher(&c, by)?;
+            let Purpose::SignIn { device, .. } = &c.purpose else {
+                return Err(refused("this challenge is not a sign-in"));
+            };
+            let record = self.verify_assertion(&mut change, &c, credential, now).await?;
+            let opened = self
+                .open_session(&mut change, &c.person, device.clone(), &record.id, now)
+                .await?;
+            change.commit().await?;
+            Ok(opened)
+        };
+        self.refusals_audited("anonymous", "session.refused", &id.to_string(), finished)
+            .await
+    }
+
+    /// A challenge for a fresh assertion within the caller's session.
+    pub async fn step_up_start(&self, caller: &Caller) -> ServiceResult<Challenge> {
+        let digest = session_digest(caller, "step-up")?;
+        let person = caller.person()?;
+        let mut conn = self.store().read().await?;
+        let purpose = Purpose::StepUp {
+            session_digest: digest.to_string(),
+        };
+        self.assertion_challenge(&mut conn, &person.id, purpose, self.now())
+            .await
+    }
+
+    pub async fn step_up_finish(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        credential: &serde_json::Value,
+    ) -> ServiceResult<StepUp> {
+        let now = self.now();
+        let finished = async {
+            let digest = session_digest(caller, "step-up")?;
+            let mut change = self.store().change().await?;
+            let c = self.take(&mut change, id, now).await?;
+            if c.purpose
+                != (Purpose::StepUp {
+                    session_digest: digest.to_string(),
+                })
+            {
+                return Err(refused("this challenge belongs to another session"));
+            }
+            let record = self.verify_assertion(&mut change, &c, credential, now).await?;
+            let mut session = store::session(change.conn(), digest)
+                .await?
+                .ok_or_else(|| refused("your session has ended: sign in again"))?;
+            session.stepped_up_at = Some(now);
+            store::put_session(change.conn(), digest, &session).await?;
+            change
+                .audit(
+                    now,
+                    &caller.actor(),
+                    "session.stepped_up",
+                    session.place(),
+                    json!({ "passkey": record.id }),
+                )
+                .await?;
+            change.commit().await?;
+            Ok(StepUp {
+                passkey: record.id,
+                at: now,
+            })
+        };
+        self.refusals_audited(
+            &caller.actor(),
+            "session.step_up_refused",
+            &id.to_string(),
+            finished,
+        )
+        .await
+    }
+}

@@ -1,0 +1,88 @@
+//! The broker's tunables that are policy rather than code: how posture is judged, how long requests
+//! wait, who must hold the ticket, the tunnel network, passkeys and where waiting requests are announced.
+
+use crate::{Notifier, PasskeySettings};
+use ipnet::Ipv4Net;
+
+/// How the broker judges device posture.
+#[derive(Debug, Clone)]
+pub struct PostureSettings {
+    pub policy: daypass_posture::policy::Policy,
+    /// The signed baseline and the key it must be signed with; without it patch checks are unknown.
+    pub baseline: Option<(
+        daypass_proto::Signed<daypass_posture::baseline::Baseline>,
+        ed25519_dalek::VerifyingKey,
+    )>,
+    /// Requests for resources with any of these tags need a fresh, compliant report from the device.
+    pub required_tags: std::collections::BTreeSet<String>,
+    /// Stricter policies for some tags (production may demand more than staging): a request for a
+    /// resource with such a tag needs a fresh report that passes this policy as well as `policy`.
+    pub tag_policies: std::collections::BTreeMap<String, daypass_posture::policy::Policy>,
+    /// Auto-approval only for a device with a fresh report that passes `policy`; without one the
+    /// request waits for approvers, who see why.
+    pub auto_approve_requires_report: bool,
+    /// How old that report may be.
+    pub max_age: time::Duration,
+}
+
+impl PostureSettings {
+    /// The posture policies a request for resources with these tags must pass, labelled for
+    /// refusals: the organisation's, then each requested tag's own; `None` when no tag gates it.
+    pub fn gating(&self, tags: &[String]) -> Option<Vec<(String, &daypass_posture::policy::Policy)>> {
+        let gated = tags
+            .iter()
+            .any(|t| self.required_tags.contains(t) || self.tag_policies.contains_key(t));
+        if !gated {
+            return None;
+        }
+        let mut rules = vec![("the organisation's policy".to_string(), &self.policy)];
+        let tagged: std::collections::BTreeSet<&String> = tags.iter().collect();
+        rules.extend(tagged.into_iter().filter_map(|t| {
+            self.tag_policies
+                .get(t)
+                .map(|p| (format!("the policy for {t}"), p))
+        }));
+        Some(rules)
+    }
+}
+
+impl Default for PostureSettings {
+    fn default() -> Self {
+        PostureSettings {
+            policy: Default::default(),
+            baseline: None,
+            required_tags: Default::default(),
+            tag_policies: Default::default(),
+            auto_approve_requires_report: true,
+            max_age: time::Duration::minutes(15),
+        }
+    }
+}
+
+/// Tunables that are policy rather than code.
+#[derive(Debug, Clone)]
+pub struct BrokerSettings {
+    /// How long a request waits for approval before it expires.
+    pub pending_ttl_seconds: i64,
+    /// Whether the requester must be the ticket's assignee.
+    pub require_ticket_assignee: bool,
+    /// Devices get their tunnel address from this network.
+    pub tunnel_network: Ipv4Net,
+    pub posture: PostureSettings,
+    pub passkeys: PasskeySettings,
+    /// Where waiting requests are announced (a Slack-compatible incoming webhook).
+    pub approval_webhook: Option<Notifier>,
+}
+
+impl Default for BrokerSettings {
+    fn default() -> Self {
+        BrokerSettings {
+            pending_ttl_seconds: crate::domain::request::DEFAULT_PENDING_TTL_SECONDS,
+            require_ticket_assignee: true,
+            tunnel_network: "100.96.0.0/16".parse().expect("constant network"),
+            posture: PostureSettings::default(),
+            passkeys: PasskeySettings::default(),
+            approval_webhook: None,
+        }
+    }
+}
