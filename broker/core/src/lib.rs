@@ -117,9 +117,7 @@ pub enum ServiceError {
     Request(#[from] RequestRefusal),
     #[error("{0}")]
     Posture(String),
-    #[error(
-        "these resources are sensitive: confirm with your passkey (within {max_age_minutes} minutes) and ask again"
-    )]
+    #[error("{}", AccessRefusal::StepUpNeeded { max_age_minutes: *.max_age_minutes })]
     StepUpNeeded { max_age_minutes: i64 },
     #[error(transparent)]
     TicketSystem(#[from] TicketSystemError),
