@@ -11,8 +11,9 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_packages+=(postgresq
 command -v keyctl >/dev/null || need_packages+=(keyutils)  # the device-key tests use a session keyring
 command -v c++ >/dev/null || need_packages+=(g++)  # libFuzzer, for scripts/fuzz.sh
 command -v chromium >/dev/null || need_packages+=(chromium)  # passkeys in a real browser (DevTools virtual authenticator)
-command -v openssl >/dev/null || need_packages+=(openssl)
-command -v python3 >/dev/null || need_packages+=(python3)  # scripts/module-cycles.py  # the browser test pins the broker's certificate by its key
+command -v openssl >/dev/null || need_packages+=(openssl)  # the browser test pins the broker's certificate by its key
+command -v python3 >/dev/null || need_packages+=(python3)  # scripts/module-cycles.py, Schemathesis
+python3 -c 'import ensurepip' 2>/dev/null || need_packages+=(python3-venv)  # Schemathesis's virtualenv
 install_needed_packages
 rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
 cross_targets=(x86_64-pc-windows-gnu aarch64-apple-darwin)
@@ -84,3 +85,5 @@ PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/console --no-audit --no
 echo "== tests"
 cargo build --quiet --workspace --bins "${features[@]}"  # the end-to-end tests run the binaries
 cargo test --workspace "${features[@]}"
+echo "== the API document against a seeded broker (Schemathesis: statuses, content types, schemas, no 5xx)"
+bash scripts/api-contract.sh "${DAYPASS_CONTRACT_EXAMPLES:-30}"

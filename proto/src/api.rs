@@ -17,10 +17,14 @@ pub struct CreateAccessRequest {
     /// Resource names, from the requester's entitlements.
     pub resources: Vec<String>,
     /// Ticket key the work is tracked under, e.g. `OPS-142`.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub ticket: String,
     /// Why the access is needed; shown to approvers and kept in the audit log.
+    #[schema(pattern = "\\S", max_length = 2000)]
     pub reason: String,
-    /// How long, e.g. `90m`, `4h`, `1h30m`; capped by the entitlement.
+    /// How long, e.g. `90m`, `4h`, `1h30m`, `2d`: days, hours, minutes, seconds in that order, not
+    /// zero; capped by the entitlement.
+    #[schema(pattern = "^(?![0dhms]*$)([0-2]?[0-9]{1,2}d)?([0-9]{1,3}h)?([0-9]{1,4}m)?([0-9]{1,5}s)?$")]
     pub duration: String,
 }
 
@@ -76,6 +80,8 @@ pub struct ApproveBody {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
+    /// Why, in words the other side can read (not blank).
+    #[schema(pattern = "\\S")]
     pub reason: String,
 }
 
@@ -259,12 +265,16 @@ pub struct AccessReport {
 #[serde(deny_unknown_fields)]
 pub struct DeviceToBind {
     /// The device id to create, e.g. `ana-laptop`.
+    #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$")]
     pub id: String,
     #[serde(default)]
     pub name: String,
     /// Base64 WireGuard public key.
+    #[schema(pattern = "^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$")]
     pub wireguard_public_key: String,
-    /// Base64 Ed25519 key the device signs posture reports and session requests with.
+    /// Base64 Ed25519 key the device signs posture reports and session requests with (it must be a
+    /// point of the curve, which the pattern cannot say).
+    #[schema(pattern = "^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$")]
     pub report_public_key: String,
 }
 
@@ -280,6 +290,7 @@ pub struct EnrollStart {
     pub passkey_name: String,
     /// PKCE (S256): base64url SHA-256 of a random code verifier the caller keeps; the finish call
     /// must present the verifier (`daypass_proto::pkce`).
+    #[schema(pattern = "^[A-Za-z0-9_-]{43}$")]
     pub code_challenge: String,
 }
 
@@ -291,6 +302,7 @@ pub struct SignInStart {
     /// The enrolled device the session will be bound to.
     pub device: String,
     /// PKCE (S256), as for enrollment.
+    #[schema(pattern = "^[A-Za-z0-9_-]{43}$")]
     pub code_challenge: String,
 }
 

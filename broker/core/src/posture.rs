@@ -36,7 +36,7 @@ impl Broker {
             .await?
             .filter(|d| d.person == person.id && !d.revoked)
             .ok_or_else(|| {
-                ServiceError::Invalid(format!("device {device:?} is not one of your enrolled devices"))
+                ServiceError::NotFound(format!("device {device:?} is not one of your enrolled devices"))
             })
     }
 

@@ -186,7 +186,7 @@ async fn bad_input_of_every_kind_is_a_4xx_problem_and_writes_nothing() {
             "POST",
             "/api/v1/requests",
             Some(&stolen_device),
-            StatusCode::BAD_REQUEST,
+            StatusCode::NOT_FOUND,
             "enrolled devices",
         ),
         (
@@ -282,7 +282,7 @@ async fn bad_input_of_every_kind_is_a_4xx_problem_and_writes_nothing() {
             "POST",
             "/api/v1/posture/nonce",
             Some(r#"{"device":"bens-laptop"}"#),
-            StatusCode::BAD_REQUEST,
+            StatusCode::NOT_FOUND,
             "enrolled devices",
         ),
     ];

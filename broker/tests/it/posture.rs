@@ -191,7 +191,7 @@ async fn devices_without_a_report_key_or_of_someone_else_are_refused(db: Db) {
         .posture_nonce(&h.person("ben").await, "ana-desk")
         .await
         .unwrap_err();
-    assert!(matches!(err, ServiceError::Invalid(_)), "{err}");
+    assert!(matches!(err, ServiceError::NotFound(_)), "{err}");
     let nonce = h.broker.posture_nonce(&ana, "ana-laptop").await.unwrap();
     let mut c = claims(&nonce.nonce);
     c.device = "ana-laptop".into();

@@ -223,13 +223,6 @@ async fn malformed_requests_write_nothing(db: Db) {
             },
             "reason",
         ),
-        (
-            daypass_proto::api::CreateAccessRequest {
-                device: "bens-laptop".into(),
-                ..ask("db", "OPS-1", "1h")
-            },
-            "enrolled devices",
-        ),
     ];
     for (body, expected) in cases {
         let err = h.broker.create_request(&ana, body).await.unwrap_err();
@@ -239,6 +232,14 @@ async fn malformed_requests_write_nothing(db: Db) {
             "{err} should mention {expected}"
         );
     }
+    // Someone else's device is well-formed input naming nothing of the requester's.
+    let foreign_device = daypass_proto::api::CreateAccessRequest {
+        device: "bens-laptop".into(),
+        ..ask("db", "OPS-1", "1h")
+    };
+    let err = h.broker.create_request(&ana, foreign_device).await.unwrap_err();
+    assert!(matches!(err, ServiceError::NotFound(_)), "{err}");
+    assert!(err.to_string().contains("enrolled devices"), "{err}");
     assert_eq!(h.audit_head().await, head, "nothing audited");
     assert_eq!(h.count("requests").await, 0);
     assert_eq!(h.count("grants").await, 0);

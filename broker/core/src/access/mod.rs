@@ -175,7 +175,7 @@ impl Broker {
         let device = device
             .filter(|d| d.person == requester.id && !d.revoked)
             .ok_or_else(|| {
-                ServiceError::Invalid(format!(
+                ServiceError::NotFound(format!(
                     "device {:?} is not one of your enrolled devices: see GET /api/v1/me",
                     body.device
                 ))

@@ -116,7 +116,8 @@ pub struct FromApp<T> {
 }
 
 impl<T> FromApp<T> {
-    fn checked(self) -> ServiceResult<Self> {
+    fn checked(mut self) -> ServiceResult<Self> {
+        self.code_challenge = self.code_challenge.trim().to_string();
         if daypass_proto::pkce::is_challenge(&self.code_challenge) {
             Ok(self)
         } else {

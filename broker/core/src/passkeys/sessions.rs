@@ -140,7 +140,7 @@ impl Broker {
     /// Ends the caller's session (sign out).
     pub async fn end_session(&self, caller: &Caller) -> ServiceResult<()> {
         let Caller::Session { digest, session, .. } = caller else {
-            return Err(ServiceError::Invalid(
+            return Err(ServiceError::Forbidden(
                 "only a passkey session can be signed out".into(),
             ));
         };

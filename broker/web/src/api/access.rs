@@ -41,7 +41,7 @@ pub async fn my_requests(
 
 /// Whether the caller could ask for access against this ticket now: open, and theirs where the
 /// broker requires the requester to be the assignee.
-#[utoipa::path(get, path = "/api/v1/tickets/{key}/check", security(("bearer" = [])), params(("key" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/tickets/{key}/check", security(("bearer" = [])), params(("key" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$")),
     responses((status = 200, body = TicketCheck), (status = 400, description = "not a ticket key", body = Problem),
         (status = 503, description = "ticket system unreachable", body = Problem)))]
 pub async fn check_ticket(
@@ -57,7 +57,9 @@ pub async fn check_ticket(
     responses(
         (status = 201, body = AccessRequestView),
         (status = 400, description = "malformed input", body = Problem),
-        (status = 403, description = "not entitled", body = Problem),
+        (status = 403, description = "not entitled, posture refused, step-up needed, or the account is inactive", body = Problem),
+        (status = 404, description = "not one of the caller's enrolled devices", body = Problem),
+        (status = 409, description = "the governing approval policy no longer exists", body = Problem),
         (status = 422, description = "ticket missing, closed or not assigned to the requester", body = Problem),
         (status = 503, description = "ticket system unreachable", body = Problem)))]
 pub async fn create_request(
@@ -83,7 +85,8 @@ pub async fn request(
 /// Adds the caller's approval; the last required approval issues the grant.
 #[utoipa::path(post, path = "/api/v1/requests/{id}/approve", security(("bearer" = [])), params(("id" = Uuid, Path)),
     request_body = ApproveBody,
-    responses((status = 200, body = AccessRequestView), (status = 403, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = AccessRequestView), (status = 403, description = "not an approver of it, self-approval, or the passkey confirmation is too old", body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "the request is decided already", body = Problem)))]
 pub async fn approve(
     State(s): State<AppState>,
     Authed(caller): Authed,
@@ -100,7 +103,8 @@ pub async fn approve(
 /// Denies a pending request with a reason the requester sees.
 #[utoipa::path(post, path = "/api/v1/requests/{id}/deny", security(("bearer" = [])), params(("id" = Uuid, Path)),
     request_body = ReasonBody,
-    responses((status = 200, body = AccessRequestView), (status = 400, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = AccessRequestView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "the request is decided already", body = Problem)))]
 pub async fn deny(
     State(s): State<AppState>,
     Authed(caller): Authed,

@@ -31,7 +31,7 @@ fn gateway_name(caller: Caller) -> Result<String, ApiError> {
 
 /// The calling gateway's desired state: every live signed grant for its resources.
 #[utoipa::path(get, path = "/api/v1/gateway/state", security(("bearer" = [])),
-    responses((status = 200, body = GatewayState), (status = 403, body = Problem)))]
+    responses((status = 200, body = GatewayState), (status = 404, description = "the gateway is no longer registered", body = Problem)))]
 pub async fn state(State(s): State<AppState>, Authed(caller): Authed) -> ApiResult<GatewayState> {
     Ok(ApiJson(s.broker.gateway_state(&gateway_name(caller)?).await?))
 }
@@ -40,7 +40,8 @@ pub async fn state(State(s): State<AppState>, Authed(caller): Authed) -> ApiResu
 /// grant's evidence); connects for grants that are not the gateway's, or at times outside the
 /// grant, are refused and not recorded.
 #[utoipa::path(post, path = "/api/v1/gateway/connects", security(("bearer" = [])), request_body = GatewayConnects,
-    responses((status = 200, description = "how many were recorded"), (status = 403, body = Problem)))]
+    responses((status = 200, description = "how many were recorded"),
+        (status = 400, description = "a connect outside its grant's time", body = Problem)))]
 pub async fn connects(
     State(s): State<AppState>,
     Authed(caller): Authed,
@@ -54,7 +55,7 @@ pub async fn connects(
 /// Server-sent events: a `state` event (a `GatewayState` JSON) now and at every new revision.
 #[utoipa::path(get, path = "/api/v1/gateway/stream", security(("bearer" = [])),
     responses((status = 200, description = "text/event-stream of `state` events carrying GatewayState", content_type = "text/event-stream"),
-              (status = 403, body = Problem)))]
+              (status = 404, description = "the gateway is no longer registered", body = Problem)))]
 pub async fn stream(
     State(s): State<AppState>,
     Authed(caller): Authed,

@@ -41,7 +41,7 @@ pub async fn gateway(
 /// Ends a live grant now (admins and approvers); the gateway is told at once.
 #[utoipa::path(post, path = "/api/v1/grants/{id}/revoke", security(("bearer" = [])), params(("id" = Uuid, Path)),
     request_body = ReasonBody,
-    responses((status = 200, body = GrantView), (status = 403, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = GrantView), (status = 404, body = Problem), (status = 409, description = "the grant has ended already", body = Problem)))]
 pub async fn revoke(
     State(s): State<AppState>,
     Authed(caller): Authed,

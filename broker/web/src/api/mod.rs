@@ -2,6 +2,7 @@
 
 mod access;
 mod auth;
+mod contract;
 mod devices;
 mod gateway;
 mod grants;
@@ -13,6 +14,7 @@ use crate::AppState;
 use auth::Authed;
 use axum::routing::{get, post};
 use axum::Router;
+use contract::ErrorContract;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::OpenApi;
 
@@ -86,6 +88,6 @@ impl utoipa::Modify for BearerAuth {
         passkeys::step_up_start, passkeys::step_up_finish, passkeys::sign_out, passkeys::mine, passkeys::revoke, devices::revoke,
     ),
     components(schemas(daypass_proto::Problem)),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &ErrorContract)
 )]
 pub struct ApiDoc;

@@ -47,6 +47,7 @@ pub async fn broker_key(State(s): State<AppState>) -> ApiResult<BrokerKey> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WebhookQuery {
     /// The shared secret, for ticket systems that cannot set headers.
     pub secret: Option<String>,
@@ -56,7 +57,8 @@ pub struct WebhookQuery {
 /// the grants it no longer justifies. Authenticated by Jira's `X-Hub-Signature: sha256=…` (HMAC of the
 /// body with the shared secret), or by the secret itself in `X-Daypass-Webhook-Secret` or `?secret=`.
 #[utoipa::path(post, path = "/api/v1/tickets/webhook", request_body = TicketWebhook, params(WebhookQuery),
-    responses((status = 200, body = WebhookOutcome), (status = 401, body = Problem), (status = 503, body = Problem)))]
+    responses((status = 200, body = WebhookOutcome), (status = 401, description = "wrong or missing signature or secret", body = Problem),
+        (status = 404, description = "the webhook is off (no secret configured)", body = Problem), (status = 503, body = Problem)))]
 pub async fn ticket_webhook(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -126,8 +128,10 @@ fn signature_matches(secret: &[u8], body: &[u8], header: &str) -> bool {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// Window length in days, ending now (default 7).
+    #[param(minimum = 1, maximum = 366)]
     pub days: Option<i64>,
 }
 

@@ -20,7 +20,8 @@ fn app_finisher(answer: &CeremonyAnswer) -> Finisher<'_> {
 
 /// Starts enrolling a passkey and binding a device, from an invite code.
 #[utoipa::path(post, path = "/api/v1/passkeys/enroll/start", request_body = EnrollStart,
-    responses((status = 200, body = Challenge), (status = 403, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = Challenge), (status = 403, description = "unknown, used or expired invite", body = Problem),
+        (status = 409, description = "the account is inactive, or the device exists already", body = Problem)))]
 pub async fn enroll_start(
     State(s): State<AppState>,
     ApiJson(body): ApiJson<EnrollStart>,
@@ -35,7 +36,8 @@ pub async fn enroll_start(
 
 /// Finishes enrollment with the authenticator's answer: a session on the new device.
 #[utoipa::path(post, path = "/api/v1/passkeys/enroll/finish", request_body = CeremonyAnswer,
-    responses((status = 200, body = SessionIssued), (status = 403, body = Problem)))]
+    responses((status = 200, body = SessionIssued), (status = 403, description = "the answer, the ceremony or the PKCE verifier is refused", body = Problem),
+        (status = 409, description = "this passkey is registered already", body = Problem)))]
 pub async fn enroll_finish(
     State(s): State<AppState>,
     ApiJson(body): ApiJson<CeremonyAnswer>,
@@ -62,7 +64,7 @@ pub async fn sign_in_start(
 }
 
 #[utoipa::path(post, path = "/api/v1/passkeys/sign-in/finish", request_body = CeremonyAnswer,
-    responses((status = 200, body = SessionIssued), (status = 403, body = Problem)))]
+    responses((status = 200, body = SessionIssued), (status = 403, description = "the answer, the ceremony or the PKCE verifier is refused", body = Problem)))]
 pub async fn sign_in_finish(
     State(s): State<AppState>,
     ApiJson(body): ApiJson<CeremonyAnswer>,
@@ -104,7 +106,7 @@ pub async fn step_up_finish(
 
 /// Ends the caller's session.
 #[utoipa::path(post, path = "/api/v1/passkeys/sign-out", security(("bearer" = [])),
-    responses((status = 200, description = "signed out"), (status = 400, body = Problem)))]
+    responses((status = 200, description = "signed out"), (status = 403, description = "only a passkey session can be signed out", body = Problem)))]
 pub async fn sign_out(State(s): State<AppState>, Authed(caller): Authed) -> ApiResult<serde_json::Value> {
     s.broker.end_session(&caller).await?;
     Ok(ApiJson(serde_json::json!({ "signed_out": true })))

@@ -24,13 +24,13 @@ pub struct NonceBody {
 pub struct ReportBody {
     pub device: String,
     /// The device-signed report (`daypass-posture`'s signed envelope over the facts and the nonce).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Signed<String>)]
     pub report: Signed<ReportClaims>,
 }
 
 /// A single-use nonce (5 minutes) for the device's next posture report.
 #[utoipa::path(post, path = "/api/v1/posture/nonce", security(("bearer" = [])), request_body = NonceBody,
-    responses((status = 200, body = PostureNonce), (status = 400, body = Problem)))]
+    responses((status = 200, body = PostureNonce), (status = 404, description = "not one of the caller's enrolled devices", body = Problem)))]
 pub async fn nonce(
     State(s): State<AppState>,
     Authed(caller): Authed,
@@ -44,7 +44,9 @@ pub async fn nonce(
 /// Submits a signed report; the broker verifies it and evaluates the facts itself.
 #[utoipa::path(post, path = "/api/v1/posture/reports", security(("bearer" = [])), request_body = ReportBody,
     responses((status = 201, description = "the broker's evaluation", content_type = "application/json"),
-              (status = 403, description = "signature, device or nonce refused", body = Problem)))]
+              (status = 403, description = "signature, device or nonce refused", body = Problem),
+              (status = 404, description = "not one of the caller's enrolled devices", body = Problem),
+              (status = 409, description = "the device has no report-signing key enrolled", body = Problem)))]
 pub async fn report(
     State(s): State<AppState>,
     Authed(caller): Authed,
@@ -69,9 +71,10 @@ pub async fn history(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FailingQuery {
     /// disk_encryption, edr, os_patch, os_supported, firewall or screen_lock.
-    #[param(value_type = String)]
+    #[param(value_type = String, pattern = "^(disk_encryption|edr|os_patch|os_supported|firewall|screen_lock)$")]
     pub check: Check,
 }
 
