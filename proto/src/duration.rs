@@ -77,6 +77,17 @@ pub fn spoken_duration(seconds: i64) -> String {
 mod tests {
     use super::*;
 
+    /// `CreateAccessRequest::duration`'s documented pattern (days, hours, minutes, seconds in that
+    /// order, at most 3, 3, 4 and 5 digits, not all zero) admits only what this parser accepts: its
+    /// largest value is still under a year.
+    #[test]
+    fn the_documented_pattern_admits_only_what_parses() {
+        assert!(parse_duration("299d999h9999m99999s").unwrap() < 366 * 86_400);
+        for admitted in ["90m", "4h", "1h30m", "2d", "45s", "0h5m", "007d"] {
+            assert!(parse_duration(admitted).is_ok(), "{admitted}");
+        }
+    }
+
     #[test]
     fn compound_durations_add_up() {
         assert_eq!(parse_duration("1h30m").unwrap(), 5400);

@@ -2,7 +2,7 @@
 //! request signed with the session's device key; in a browser by cookie), or a gateway with its
 //! credential.
 
-use super::{Broker, ServiceError, ServiceResult};
+use super::{Broker, Forbidden, ServiceResult, Unauthenticated};
 use crate::domain::directory::{report_key, Person, Role};
 use crate::domain::passkey::{Channel, Session};
 use crate::store;
@@ -39,9 +39,7 @@ impl Caller {
     pub fn person(&self) -> ServiceResult<&Person> {
         match self {
             Caller::Person(p) | Caller::Session { person: p, .. } => Ok(p),
-            Caller::Gateway(_) => Err(ServiceError::Forbidden(
-                "gateways may only read their own state".into(),
-            )),
+            Caller::Gateway(_) => Err(Forbidden::GatewayIsNoPerson.into()),
         }
     }
 
@@ -52,10 +50,7 @@ impl Caller {
             Ok(p)
         } else {
             let names: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
-            Err(ServiceError::Forbidden(format!(
-                "this needs one of the roles: {}",
-                names.join(", ")
-            )))
+            Err(Forbidden::RoleNeeded(names.join(", ")).into())
         }
     }
 }
@@ -98,26 +93,13 @@ impl Broker {
         let device = store::device(&mut conn, device_id)
             .await?
             .filter(|d| !d.revoked && d.person == person.id)
-            .ok_or_else(|| {
-                ServiceError::Forbidden(format!(
-                    "device {device_id} is revoked: sign in from an enrolled device"
-                ))
-            })?;
+            .ok_or_else(|| Unauthenticated::DeviceRevoked(device_id.to_string()))?;
         let key = device
             .report_public_key
             .as_deref()
             .and_then(|k| report_key(k).ok())
-            .ok_or_else(|| {
-                ServiceError::Forbidden(format!(
-                    "device {} has no signing key: enroll it again",
-                    device.id
-                ))
-            })?;
-        let signature = request.signature.ok_or_else(|| {
-            ServiceError::Forbidden(
-                "a session request must carry the Daypass-Signature header of its device".into(),
-            )
-        })?;
+            .ok_or_else(|| Unauthenticated::DeviceWithoutKey(device.id.clone()))?;
+        let signature = request.signature.ok_or(Unauthenticated::SignatureMissing)?;
         daypass_proto::request_signature::verify(
             &key,
             signature,
@@ -126,7 +108,7 @@ impl Broker {
             now.unix_timestamp(),
             request.body,
         )
-        .map_err(|e| ServiceError::Forbidden(e.into()))?;
+        .map_err(|e| Unauthenticated::Signature(e.to_string()))?;
         Ok(Caller::Session {
             person,
             session,
@@ -137,8 +119,7 @@ impl Broker {
     /// Resolves a bearer token. Lookup is by digest, so timing reveals nothing about stored tokens.
     pub async fn authenticate(&self, bearer: &SecretString) -> ServiceResult<Caller> {
         let digest = secret_digest(bearer.expose_secret());
-        let denied =
-            || ServiceError::Forbidden("unknown or expired token: ask an admin for a new one".into());
+        let denied = || Unauthenticated::UnknownToken;
         let mut conn = self.store().read().await?;
         if bearer.expose_secret().starts_with("dpg_") {
             let gw = store::gateway_by_token(&mut conn, &digest)
@@ -151,13 +132,10 @@ impl Broker {
             .ok_or_else(denied)?;
         let now = self.now();
         if now >= token.expires_at {
-            return Err(denied());
+            return Err(denied().into());
         }
         if !person.is_active(now) {
-            return Err(ServiceError::Forbidden(format!(
-                "account {} is disabled or its contract has ended",
-                person.id
-            )));
+            return Err(Unauthenticated::AccountInactive(person.id.clone()).into());
         }
         Ok(Caller::Person(person))
     }

@@ -1,7 +1,7 @@
 //! What helpdesk looks up: people and their devices by any name they give on the phone, and a
 //! device's posture reports (the latest in plain words, the history behind it).
 
-use super::{Broker, Caller, ServiceError, ServiceResult};
+use super::{Broker, Caller, Missing, ServiceResult};
 use crate::domain::directory::{Device, Person, Role};
 use crate::store::{self, PostureRecord};
 
@@ -56,7 +56,7 @@ impl Broker {
         let mut conn = self.store().read().await?;
         let device = store::device(&mut conn, id)
             .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("no device {id:?}")))?;
+            .ok_or_else(|| Missing::Device(id.to_string()))?;
         Ok(DeviceCard {
             owner: store::person(&mut conn, &device.person).await?,
             reports: store::posture_reports_of(&mut conn, id, HISTORY).await?,

@@ -9,6 +9,7 @@ mod admin;
 mod audit;
 mod auth;
 pub mod clock;
+mod error;
 mod helpdesk;
 mod notify;
 mod passkeys;
@@ -22,6 +23,7 @@ pub use access::{EvidenceBundle, PendingDecision, ResourceLine, TicketNow};
 pub use admin::{DeviceSpec, Overview, PersonSpec, ResourceSpec};
 pub use audit::{syslog_line, VerifyOutcome};
 pub use auth::{Caller, SignedRequest};
+pub use error::{Conflict, Forbidden, InvalidInput, Missing, ServiceError, ServiceResult, Unauthenticated};
 pub use helpdesk::{DeviceCard, Found};
 pub use notify::Notifier;
 pub use passkeys::{Finisher, FromApp, Opened, PasskeySettings, RelyingParty, StepUp};
@@ -30,12 +32,7 @@ pub use settings::{BrokerSettings, PostureSettings};
 pub use store::{redact_url, AuditFilter, GatewayRecord, PostureRecord, Store, StoreError};
 
 use crate::clock::Clock;
-use crate::domain::decision::AccessRefusal;
-use crate::domain::entitlement::MatrixRefusal;
-use crate::domain::policy::ApprovalRefusal;
-use crate::domain::request::RequestRefusal;
-use crate::domain::ticket::TicketProblem;
-use crate::tickets::{TicketConnector, TicketSystemError};
+use crate::tickets::TicketConnector;
 use ed25519_dalek::SigningKey;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -95,52 +92,3 @@ impl Broker {
         self.0.tickets.name()
     }
 }
-
-/// Everything an operation can refuse with; the API maps each to a status and problem type.
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Forbidden(String),
-    #[error("{0}")]
-    Conflict(String),
-    #[error(transparent)]
-    NotEntitled(#[from] MatrixRefusal),
-    #[error(transparent)]
-    Ticket(#[from] TicketProblem),
-    #[error(transparent)]
-    Approval(#[from] ApprovalRefusal),
-    #[error(transparent)]
-    Request(#[from] RequestRefusal),
-    #[error("{0}")]
-    Posture(String),
-    #[error("{}", AccessRefusal::StepUpNeeded { max_age_minutes: *.max_age_minutes })]
-    StepUpNeeded { max_age_minutes: i64 },
-    #[error(transparent)]
-    TicketSystem(#[from] TicketSystemError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<AccessRefusal> for ServiceError {
-    fn from(refused: AccessRefusal) -> Self {
-        match refused {
-            AccessRefusal::Matrix(m) => ServiceError::NotEntitled(m),
-            AccessRefusal::Ticket(t) => ServiceError::Ticket(t),
-            AccessRefusal::Posture { reason } => ServiceError::Posture(reason),
-            AccessRefusal::StepUpNeeded { max_age_minutes } => ServiceError::StepUpNeeded { max_age_minutes },
-            missing @ AccessRefusal::MissingPolicy(_) => ServiceError::Conflict(missing.to_string()),
-        }
-    }
-}
-
-impl From<sqlx::Error> for ServiceError {
-    fn from(e: sqlx::Error) -> Self {
-        ServiceError::Store(StoreError::Database(e))
-    }
-}
-
-pub type ServiceResult<T> = Result<T, ServiceError>;

@@ -1,7 +1,7 @@
 //! Device posture at the broker: single-use nonces, device-signed reports verified against the
 //! enrolled key, the broker's own evaluation of the facts, and each device's history.
 
-use super::{Broker, Caller, ServiceError, ServiceResult};
+use super::{Broker, Caller, Conflict, Forbidden, Missing, ServiceError, ServiceResult};
 use crate::domain::directory::{report_key, Device, Person, Role};
 use crate::store::{self, PostureRecord};
 use base64::Engine as _;
@@ -35,9 +35,7 @@ impl Broker {
         store::device(&mut conn, device)
             .await?
             .filter(|d| d.person == person.id && !d.revoked)
-            .ok_or_else(|| {
-                ServiceError::NotFound(format!("device {device:?} is not one of your enrolled devices"))
-            })
+            .ok_or_else(|| ServiceError::from(Missing::NotYourDevice(device.to_string())))
     }
 
     pub async fn posture_nonce(&self, person: &Person, device: &str) -> ServiceResult<PostureNonce> {
@@ -61,12 +59,14 @@ impl Broker {
         signed: &Signed<ReportClaims>,
     ) -> ServiceResult<PostureRecord> {
         let dev = self.own_device(person, device).await?;
-        let key_text = dev.report_public_key.as_deref().ok_or_else(|| {
-            ServiceError::Conflict(format!(
-                "device {device} has no report-signing key enrolled: an admin must add one"
-            ))
+        let key_text = dev
+            .report_public_key
+            .as_deref()
+            .ok_or_else(|| ServiceError::from(Conflict::NoReportKey(device.to_string())))?;
+        let key = report_key(key_text).map_err(|problem| Conflict::DamagedReportKey {
+            device: device.to_string(),
+            problem,
         })?;
-        let key = report_key(key_text).map_err(ServiceError::Conflict)?;
         let now = self.now();
         let actor = format!("person:{}", person.id);
         let mut change = self.store().change().await?;
@@ -95,9 +95,7 @@ impl Broker {
                     )
                     .await?;
                 change.commit().await?;
-                return Err(ServiceError::Forbidden(format!(
-                    "posture report refused: {reason}"
-                )));
+                return Err(Forbidden::PostureReport(reason.to_string()).into());
             }
         };
         let verified = self.posture_baseline(now);
@@ -164,9 +162,7 @@ impl Broker {
         let owner = store::device(&mut conn, device).await?.map(|d| d.person);
         let staff = person.is_staff();
         if owner.as_deref() != Some(person.id.as_str()) && !staff {
-            return Err(ServiceError::NotFound(format!(
-                "no device {device:?} that you can see"
-            )));
+            return Err(Missing::DeviceYouCanSee(device.to_string()).into());
         }
         Ok(store::posture_reports_of(&mut conn, device, limit.clamp(1, 500)).await?)
     }

@@ -1,5 +1,6 @@
 //! The directory: people, their roles, groups and contract end, and their enrolled devices.
 
+use crate::invalid::InvalidValue;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -119,20 +120,18 @@ pub struct Device {
 }
 
 /// A WireGuard public key is 32 bytes in standard base64.
-pub fn validate_wireguard_key(key: &str) -> Result<(), String> {
-    decode_key(key).map(|_| ()).map_err(|_| {
-        format!("bad WireGuard public key {key:?}: expected 44 characters of base64 (32 bytes), as `wg pubkey` prints")
-    })
+pub fn validate_wireguard_key(key: &str) -> Result<(), InvalidValue> {
+    decode_key(key)
+        .map(|_| ())
+        .map_err(|_| InvalidValue::WireguardKey(key.to_string()))
 }
 
 /// A device's report-signing key: an Ed25519 public key, 32 bytes in standard base64.
-pub fn report_key(key: &str) -> Result<ed25519_dalek::VerifyingKey, String> {
+pub fn report_key(key: &str) -> Result<ed25519_dalek::VerifyingKey, InvalidValue> {
     decode_key(key)
         .ok()
         .and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok())
-        .ok_or_else(|| {
-            format!("bad report-signing key {key:?}: expected an Ed25519 public key, 32 bytes in base64")
-        })
+        .ok_or_else(|| InvalidValue::ReportKey(key.to_string()))
 }
 
 fn decode_key(key: &str) -> Result<[u8; 32], ()> {

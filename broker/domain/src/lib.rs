@@ -6,6 +6,7 @@ pub mod decision;
 pub mod directory;
 pub mod entitlement;
 pub mod grant;
+pub mod invalid;
 pub mod passkey;
 pub mod policy;
 pub mod request;
@@ -13,7 +14,7 @@ pub mod resource;
 pub mod ticket;
 
 /// Identifiers people type (person ids, resource names, groups): short, no spaces, no separators we parse on.
-pub fn validate_name(kind: &str, name: &str) -> Result<(), String> {
+pub fn validate_name(kind: &'static str, name: &str) -> Result<(), invalid::InvalidValue> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name
@@ -22,9 +23,10 @@ pub fn validate_name(kind: &str, name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "bad {kind} {name:?}: use 1 to 64 letters, digits, '-', '_', '.' or '@' (no spaces)"
-        ))
+        Err(invalid::InvalidValue::Name {
+            kind,
+            name: name.to_string(),
+        })
     }
 }
 

@@ -8,6 +8,63 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+/// Why a passkey ceremony, an invite or a session is refused (`403` at the API).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PasskeyRefusal {
+    #[error("unknown person: check your user name")]
+    UnknownPerson,
+    #[error("unknown person or device")]
+    UnknownPersonOrDevice,
+    #[error("device {device:?} is not an enrolled device of {person}")]
+    NotTheirDevice { device: String, person: String },
+    #[error("account {0} is disabled or its contract has ended")]
+    AccountInactive(String),
+    #[error("{0} has no passkey: enroll one from an invite first")]
+    NoPasskey(String),
+    #[error(
+        "this passkey's signature counter went back ({presented} after {stored}): it may have been cloned, so it is refused; ask your administrator"
+    )]
+    CounterWentBack { stored: u32, presented: u32 },
+    /// The WebAuthn library's own counter check (it does not say the values).
+    #[error("this passkey's signature counter went back: it may have been cloned, so it is refused; ask your administrator")]
+    Cloned,
+    #[error("the passkey was refused: {0}")]
+    Assertion(String),
+    #[error("the passkey registration was refused: {0}")]
+    Registration(String),
+    #[error("this passkey is unknown or revoked")]
+    UnknownPasskey,
+    #[error("unknown invite code: check it, or ask your administrator for a new one")]
+    UnknownInvite,
+    #[error("the invite is gone")]
+    InviteGone,
+    #[error("this invite was already used: ask your Daypass administrator for a new one")]
+    InviteUsed,
+    #[error("this invite expired at {0}: ask your Daypass administrator for a new one")]
+    InviteExpired(OffsetDateTime),
+    #[error("unknown or already answered challenge: start the sign-in again")]
+    UnknownChallenge,
+    #[error("the sign-in took too long and its challenge expired: start again")]
+    ChallengeExpired,
+    /// The challenge was opened for another ceremony ("a sign-in", "an enrollment", …).
+    #[error("this challenge is not {0}")]
+    OtherCeremony(&'static str),
+    #[error("this challenge belongs to another session")]
+    OtherSession,
+    #[error("this sign-in was started in the Daypass app: finish it there")]
+    StartedInApp,
+    #[error("this sign-in was started on the broker's page: finish it there")]
+    StartedInBrowser,
+    #[error("the code verifier does not match the challenge this sign-in started with: only the app that started it can finish it")]
+    CodeVerifier,
+    #[error("{0} needs a passkey session: sign in with your passkey")]
+    NeedsSession(&'static str),
+    #[error("adding a passkey needs a passkey confirmation within the last {0} minutes: confirm with your passkey first")]
+    AddingNeedsStepUp(i64),
+    #[error("your session has ended: sign in again with your passkey")]
+    SessionEnded,
+}
+
 /// How long a ceremony's challenge may be answered.
 pub const CEREMONY_TTL: Duration = Duration::minutes(5);
 
@@ -23,15 +80,12 @@ pub struct Invite {
 }
 
 impl Invite {
-    pub fn check(&self, now: OffsetDateTime) -> Result<(), String> {
+    pub fn check(&self, now: OffsetDateTime) -> Result<(), PasskeyRefusal> {
         if self.used_at.is_some() {
-            return Err("this invite was already used: ask your Daypass administrator for a new one".into());
+            return Err(PasskeyRefusal::InviteUsed);
         }
         if now >= self.expires_at {
-            return Err(format!(
-                "this invite expired at {}: ask your Daypass administrator for a new one",
-                self.expires_at
-            ));
+            return Err(PasskeyRefusal::InviteExpired(self.expires_at));
         }
         Ok(())
     }
@@ -130,9 +184,9 @@ pub struct Ceremony {
 }
 
 impl Ceremony {
-    pub fn check(&self, now: OffsetDateTime) -> Result<(), String> {
+    pub fn check(&self, now: OffsetDateTime) -> Result<(), PasskeyRefusal> {
         if now >= self.expires_at {
-            return Err("the sign-in took too long and its challenge expired: start again".into());
+            return Err(PasskeyRefusal::ChallengeExpired);
         }
         Ok(())
     }
@@ -159,11 +213,9 @@ pub struct PasskeyRecord {
 
 /// A counter that does not move forward means a cloned authenticator (WebAuthn §6.1.1); authenticators
 /// that keep no counter (most synced passkeys) always send 0.
-pub fn check_counter(stored: u32, presented: u32) -> Result<(), String> {
+pub fn check_counter(stored: u32, presented: u32) -> Result<(), PasskeyRefusal> {
     if (stored != 0 || presented != 0) && presented <= stored {
-        return Err(format!(
-            "this passkey's signature counter went back ({presented} after {stored}): it may have been cloned, so it is refused; ask your administrator"
-        ));
+        return Err(PasskeyRefusal::CounterWentBack { stored, presented });
     }
     Ok(())
 }
@@ -197,9 +249,9 @@ impl Session {
         self.device.as_deref().unwrap_or("browser")
     }
 
-    pub fn check(&self, now: OffsetDateTime) -> Result<(), String> {
+    pub fn check(&self, now: OffsetDateTime) -> Result<(), PasskeyRefusal> {
         if self.ended_at.is_some() || now >= self.expires_at {
-            return Err("your session has ended: sign in again with your passkey".into());
+            return Err(PasskeyRefusal::SessionEnded);
         }
         Ok(())
     }
@@ -226,19 +278,25 @@ mod tests {
             created_by: "person:ida".into(),
         };
         assert!(invite.check(NOW).is_ok());
-        assert!(invite
-            .check(NOW + Duration::hours(1))
-            .unwrap_err()
-            .contains("expired"));
+        assert_eq!(
+            invite.check(NOW + Duration::hours(1)),
+            Err(PasskeyRefusal::InviteExpired(NOW + Duration::hours(1)))
+        );
         invite.used_at = Some(NOW);
-        assert!(invite.check(NOW).unwrap_err().contains("already used"));
+        assert_eq!(invite.check(NOW), Err(PasskeyRefusal::InviteUsed));
     }
 
     #[test]
     fn counters_only_go_forward_unless_the_authenticator_keeps_none() {
         assert!(check_counter(0, 0).is_ok(), "synced passkeys send 0");
         assert!(check_counter(4, 5).is_ok());
-        assert!(check_counter(5, 5).is_err());
+        assert_eq!(
+            check_counter(5, 5),
+            Err(PasskeyRefusal::CounterWentBack {
+                stored: 5,
+                presented: 5
+            })
+        );
         assert!(check_counter(5, 0).is_err(), "a counter that vanished");
     }
 

@@ -72,11 +72,10 @@ pub enum Decision {
 }
 
 impl ApprovalPolicy {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), crate::invalid::InvalidValue> {
         if self.approvals_required == 0 {
-            return Err(format!(
-                "policy {:?}: approvals_required must be at least 1 (it applies whenever auto-approval does not)",
-                self.name
+            return Err(crate::invalid::InvalidValue::NoApprovalsRequired(
+                self.name.clone(),
             ));
         }
         Ok(())

@@ -1,5 +1,6 @@
 //! Resources: a named address, protocol and ports behind one gateway, with tags entitlements select on.
 
+use crate::invalid::InvalidValue;
 use daypass_proto::{GrantedResource, PortRange, Protocol};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -29,16 +30,16 @@ impl Resource {
 }
 
 /// Parses `10.0.0.5` (a host) or `10.0.0.0/24`.
-pub fn parse_address(text: &str) -> Result<IpNet, String> {
+pub fn parse_address(text: &str) -> Result<IpNet, InvalidValue> {
     let t = text.trim();
     t.parse::<IpNet>()
         .or_else(|_| t.parse::<std::net::IpAddr>().map(IpNet::from))
         .map(|n| n.trunc())
-        .map_err(|_| format!("bad address {text:?}: give an IP address (10.0.0.5) or a CIDR (10.0.0.0/24)"))
+        .map_err(|_| InvalidValue::Address(text.to_string()))
 }
 
 /// A tag is `key:value` or a bare word, e.g. `env:prod`, `db:staging`, `sensitive`.
-pub fn validate_tag(tag: &str) -> Result<(), String> {
+pub fn validate_tag(tag: &str) -> Result<(), InvalidValue> {
     let ok = !tag.is_empty()
         && tag.len() <= 64
         && tag
@@ -47,9 +48,7 @@ pub fn validate_tag(tag: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "bad tag {tag:?}: use letters, digits, '-', '_', '.' and ':' such as env:prod"
-        ))
+        Err(InvalidValue::Tag(tag.to_string()))
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::support::{Db, Harness, Options, WG_KEY};
 use base64::Engine as _;
-use daypass_broker_core::{Caller, DeviceSpec, ServiceError};
+use daypass_broker_core::{Caller, Conflict, DeviceSpec, Forbidden, ServiceError};
 use daypass_posture::baseline::{Baseline, ReleaseBaseline};
 use daypass_posture::facts::OsFamily;
 use daypass_posture::probes::collect;
@@ -142,7 +142,7 @@ async fn replayed_tampered_or_foreign_reports_are_refused_and_recorded(db: Db) {
         .await
         .unwrap_err();
     assert!(
-        matches!(replay, ServiceError::Forbidden(ref m) if m.contains("already used")),
+        matches!(replay, ServiceError::Forbidden(Forbidden::PostureReport(ref m)) if m.contains("already used")),
         "{replay}"
     );
 
@@ -201,7 +201,7 @@ async fn devices_without_a_report_key_or_of_someone_else_are_refused(db: Db) {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, ServiceError::Conflict(ref m) if m.contains("no report-signing key")),
+        matches!(err, ServiceError::Conflict(Conflict::NoReportKey(ref d)) if d == "ana-laptop"),
         "{err}"
     );
 }
@@ -290,7 +290,7 @@ async fn tagged_resources_need_a_fresh_compliant_report(db: Db) {
         .await
         .unwrap_err();
     assert!(
-        matches!(none, ServiceError::Posture(ref m) if m.contains("there is none")),
+        matches!(none, ServiceError::Posture { ref reason } if reason.contains("there is none")),
         "{none}"
     );
     assert_eq!(
@@ -398,7 +398,7 @@ async fn production_can_demand_more_than_the_organisation(db: Db) {
         .await
         .unwrap_err();
     let m = err.to_string();
-    assert!(matches!(err, ServiceError::Posture(_)), "{m}");
+    assert!(matches!(err, ServiceError::Posture { .. }), "{m}");
     assert!(m.contains("screen lock (for the policy for env:prod)"), "{m}");
     assert!(
         !m.contains("organisation"),

@@ -27,6 +27,11 @@ impl ApiError {
     pub fn unauthenticated(detail: impl Into<String>) -> Self {
         ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", detail)
     }
+
+    /// Input of a console form that breaks a rule (the service's own refusals map below).
+    pub fn invalid(detail: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid-input", detail)
+    }
 }
 
 impl From<ServiceError> for ApiError {
@@ -34,6 +39,7 @@ impl From<ServiceError> for ApiError {
         use ServiceError as E;
         let (status, kind) = match &e {
             E::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid-input"),
+            E::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             E::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
             E::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             E::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
@@ -41,11 +47,12 @@ impl From<ServiceError> for ApiError {
             E::Ticket(_) => (StatusCode::UNPROCESSABLE_ENTITY, "ticket-refused"),
             E::Approval(_) => (StatusCode::FORBIDDEN, "approval-refused"),
             E::Request(_) => (StatusCode::CONFLICT, "request-closed"),
-            E::Posture(_) => (StatusCode::FORBIDDEN, "posture-refused"),
+            E::Passkey(_) => (StatusCode::FORBIDDEN, "passkey-refused"),
+            E::Posture { .. } => (StatusCode::FORBIDDEN, "posture-refused"),
             E::StepUpNeeded { .. } => (StatusCode::FORBIDDEN, "forbidden"),
             E::TicketSystem(_) => (StatusCode::SERVICE_UNAVAILABLE, "ticket-system-unavailable"),
-            E::Store(inner) => {
-                tracing::error!(error = %inner, "storage failure");
+            E::Store(_) | E::Internal(_) => {
+                tracing::error!(error = %e, "the broker failed");
                 return ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
@@ -123,3 +130,45 @@ pub struct ApiPath<T>(pub T);
 pub struct ApiQuery<T>(pub T);
 
 pub type ApiResult<T> = Result<ApiJson<T>, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use daypass_broker_core::domain::passkey::PasskeyRefusal;
+    use daypass_broker_core::{Conflict, Forbidden, InvalidInput, Missing, Unauthenticated};
+
+    fn mapped(e: impl Into<ServiceError>) -> (StatusCode, &'static str, String) {
+        let e = ApiError::from(e.into());
+        (e.status, e.kind, e.detail)
+    }
+
+    #[test]
+    fn each_kind_of_refusal_has_one_status_and_problem_type() {
+        let cases: [(ServiceError, u16, &str); 7] = [
+            (InvalidInput::PasskeyName.into(), 400, "invalid-input"),
+            (Unauthenticated::UnknownToken.into(), 401, "unauthenticated"),
+            (Forbidden::NotASession.into(), 403, "forbidden"),
+            (PasskeyRefusal::InviteUsed.into(), 403, "passkey-refused"),
+            (Missing::WaitingSignIn.into(), 404, "not-found"),
+            (Conflict::PasskeyRegistered.into(), 409, "conflict"),
+            (
+                ServiceError::StepUpNeeded { max_age_minutes: 5 },
+                403,
+                "forbidden",
+            ),
+        ];
+        for (refusal, status, kind) in cases {
+            let said = refusal.to_string();
+            let (s, k, detail) = mapped(refusal);
+            assert_eq!((s.as_u16(), k), (status, kind), "{said}");
+            assert_eq!(detail, said, "the refusal's own words reach the caller");
+        }
+    }
+
+    #[test]
+    fn internal_failures_do_not_reveal_their_cause() {
+        let (status, kind, detail) = mapped(ServiceError::Internal("a damaged ceremony: at line 3".into()));
+        assert_eq!((status, kind), (StatusCode::INTERNAL_SERVER_ERROR, "internal"));
+        assert!(!detail.contains("line 3"), "{detail}");
+    }
+}

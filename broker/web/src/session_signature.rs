@@ -9,7 +9,7 @@ use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
-use daypass_broker_core::{ServiceError, SignedRequest};
+use daypass_broker_core::SignedRequest;
 use secrecy::SecretString;
 
 pub const SESSION_PREFIX: &str = "Bearer dps_";
@@ -57,7 +57,6 @@ pub async fn check(State(state): State<AppState>, request: Request, next: Next) 
             parts.extensions.insert(caller);
             next.run(Request::from_parts(parts, Body::from(bytes))).await
         }
-        Err(ServiceError::Forbidden(m)) => ApiError::unauthenticated(m).into_response(),
-        Err(other) => ApiError::from(other).into_response(),
+        Err(refused) => ApiError::from(refused).into_response(),
     }
 }

@@ -54,9 +54,7 @@ impl Broker {
     /// (this asks the ticket system about each).
     pub async fn approval_desk(&self, approver: &Person) -> ServiceResult<Vec<PendingDecision>> {
         if !approver.has_role(Role::Approver) {
-            return Err(crate::ServiceError::Forbidden(
-                "the approvals page is for approvers".into(),
-            ));
+            return Err(crate::Forbidden::ApproversOnly.into());
         }
         let now = self.now();
         let resources = {

@@ -5,7 +5,7 @@ use crate::domain::audit::AuditEntry;
 use crate::domain::directory::Role;
 use crate::domain::ticket::Ticket;
 use crate::store::{self, AuditRead, PostureRecord};
-use crate::{Broker, Caller, ServiceError, ServiceResult};
+use crate::{Broker, Caller, Missing, ServiceError, ServiceResult};
 use daypass_proto::api::{AccessRequestView, GrantView};
 use daypass_proto::signed::Signed;
 use serde::{Deserialize, Serialize};
@@ -47,7 +47,7 @@ impl Broker {
     /// For the local CLI, which has the database itself.
     pub async fn evidence_unchecked(&self, grant_id: Uuid) -> ServiceResult<EvidenceBundle> {
         let mut conn = self.store().read().await?;
-        let missing = || ServiceError::NotFound(format!("no grant {grant_id}"));
+        let missing = || ServiceError::from(Missing::Grant(grant_id));
         let record = store::grant(&mut conn, grant_id).await?.ok_or_else(missing)?;
         let request = store::request(&mut conn, record.grant.request_id)
             .await?

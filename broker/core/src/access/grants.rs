@@ -4,7 +4,7 @@
 use crate::domain::directory::{Person, Role};
 use crate::domain::grant::{EndReason, GrantRecord};
 use crate::store::{self, Change};
-use crate::{Broker, Caller, ServiceError, ServiceResult};
+use crate::{Broker, Caller, Conflict, Forbidden, InvalidInput, Missing, ServiceError, ServiceResult};
 use daypass_proto::api::{GatewayConnect, GatewayPeer, GatewayState, GrantView};
 use daypass_proto::Signed;
 use serde_json::json;
@@ -32,10 +32,10 @@ impl Broker {
         let (gw, _) = store::gateway(&mut conn, &view.grant.gateway)
             .await?
             .ok_or_else(|| {
-                ServiceError::NotFound(format!(
-                    "gateway {:?} of grant {id} is no longer registered: ask an admin",
-                    view.grant.gateway
-                ))
+                ServiceError::from(Missing::GatewayOfGrant {
+                    gateway: view.grant.gateway.clone(),
+                    grant: id,
+                })
             })?;
         let peer = GatewayPeer {
             name: gw.name,
@@ -65,9 +65,7 @@ impl Broker {
     /// Ends a live grant early with a reason; admins and approvers only.
     pub async fn revoke(&self, by: &Person, id: Uuid, reason: &str) -> ServiceResult<GrantView> {
         if !by.has_role(Role::Admin) && !by.has_role(Role::Approver) {
-            return Err(ServiceError::Forbidden(
-                "only admins and approvers may revoke access".into(),
-            ));
+            return Err(Forbidden::RevokingNeedsRole.into());
         }
         self.revoke_as(&format!("person:{}", by.id), id, reason).await
     }
@@ -75,7 +73,7 @@ impl Broker {
     /// Ends a live grant early on behalf of `actor` (a person already checked, or the local admin CLI).
     pub async fn revoke_as(&self, actor: &str, id: Uuid, reason: &str) -> ServiceResult<GrantView> {
         if reason.trim().is_empty() {
-            return Err(ServiceError::Invalid("a revocation needs a reason".into()));
+            return Err(InvalidInput::RevocationReason.into());
         }
         let now = self.now();
         let mut change = self.store().change().await?;
@@ -84,7 +82,7 @@ impl Broker {
             .ok_or_else(|| not_found_grant(id))?;
         record
             .end(EndReason::Revoked, actor, reason.trim(), now)
-            .map_err(|e| ServiceError::Conflict(e.to_string()))?;
+            .map_err(Conflict::GrantEnded)?;
         self.commit_grant_end(&mut change, &record, now).await?;
         change.commit().await?;
         Ok(record.view(now))
@@ -133,15 +131,19 @@ impl Broker {
             let record = store::grant(change.conn(), c.grant)
                 .await?
                 .filter(|r| r.grant.gateway == gateway)
-                .ok_or_else(|| {
-                    ServiceError::Forbidden(format!("grant {} is not enforced by gateway {gateway}", c.grant))
+                .ok_or_else(|| Forbidden::NotGatewayOfGrant {
+                    grant: c.grant,
+                    gateway: gateway.to_string(),
                 })?;
             let until = record.ended.as_ref().map_or(record.grant.not_after, |e| e.at);
             if c.at < record.grant.not_before - SKEW || c.at > until + SKEW || c.at > now + SKEW {
-                return Err(ServiceError::Invalid(format!(
-                    "a connect at {} is outside grant {} ({} to {until})",
-                    c.at, c.grant, record.grant.not_before
-                )));
+                return Err(InvalidInput::ConnectOutsideGrant {
+                    grant: c.grant,
+                    at: c.at,
+                    from: record.grant.not_before,
+                    until,
+                }
+                .into());
             }
             change
                 .audit(
@@ -162,7 +164,7 @@ impl Broker {
         let mut conn = self.store().read().await?;
         let (_, revision) = store::gateway(&mut conn, gateway)
             .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("unknown gateway {gateway:?}")))?;
+            .ok_or_else(|| Missing::Gateway(gateway.to_string()))?;
         let now = self.now();
         let grants = store::open_grants_of_gateway(&mut conn, gateway).await?;
         Ok(GatewayState {
@@ -179,5 +181,5 @@ impl Broker {
 }
 
 fn not_found_grant(id: Uuid) -> ServiceError {
-    ServiceError::NotFound(format!("no grant {id} that you can see"))
+    Missing::Grant(id).into()
 }

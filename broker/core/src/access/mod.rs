@@ -18,7 +18,9 @@ use crate::domain::policy::{ApprovalPolicy, Decision};
 use crate::domain::request::{AccessRequest, RequestState};
 use crate::domain::ticket::{check_ticket, validate_ticket_key, Ticket, TicketProblem};
 use crate::store::{self, Change, Insertion};
-use crate::{Broker, Caller, ServiceError, ServiceResult, StepUp};
+use crate::{
+    Broker, Caller, Conflict, Forbidden, InvalidInput, Missing, ServiceError, ServiceResult, StepUp,
+};
 use daypass_proto::api::{
     AccessRequestView, CreateAccessRequest, EntitledResource, Me, RequestStatus, TicketCheck, TicketVerdict,
 };
@@ -84,7 +86,7 @@ impl Broker {
     /// will check it.
     pub async fn check_ticket_for(&self, requester: &Person, key: &str) -> ServiceResult<TicketCheck> {
         let key = key.trim();
-        validate_ticket_key(key).map_err(ServiceError::Invalid)?;
+        validate_ticket_key(key).map_err(InvalidInput::TicketKey)?;
         let ticket = self.fetch_ticket(key).await?;
         let verdict = match check_ticket(
             key,
@@ -145,18 +147,14 @@ impl Broker {
         step_up: Option<StepUp>,
     ) -> ServiceResult<AccessRequestView> {
         let now = self.now();
-        validate_ticket_key(body.ticket.trim()).map_err(ServiceError::Invalid)?;
+        validate_ticket_key(body.ticket.trim()).map_err(InvalidInput::TicketKey)?;
         let reason = body.reason.trim().to_string();
         if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
-            return Err(ServiceError::Invalid(format!(
-                "reason must say why the access is needed, in 1 to {MAX_REASON_CHARS} characters"
-            )));
+            return Err(InvalidInput::Reason(MAX_REASON_CHARS).into());
         }
-        let duration_seconds = parse_duration(&body.duration).map_err(ServiceError::Invalid)?;
+        let duration_seconds = parse_duration(&body.duration).map_err(InvalidInput::Duration)?;
         if !requester.is_active(now) {
-            return Err(ServiceError::Forbidden(
-                "your account is disabled or your contract has ended".into(),
-            ));
+            return Err(Forbidden::AccountInactive.into());
         }
         let ticket_key = body.ticket.trim().to_string();
         let ticket = self.fetch_ticket(&ticket_key).await?;
@@ -174,12 +172,7 @@ impl Broker {
         } = inputs;
         let device = device
             .filter(|d| d.person == requester.id && !d.revoked)
-            .ok_or_else(|| {
-                ServiceError::NotFound(format!(
-                    "device {:?} is not one of your enrolled devices: see GET /api/v1/me",
-                    body.device
-                ))
-            })?;
+            .ok_or_else(|| Missing::NotYourDevice(body.device.clone()))?;
         let actor = format!("person:{}", requester.id);
         let attempt = json!({
             "device": device.id, "resources": body.resources, "ticket": ticket_key,
@@ -523,9 +516,7 @@ impl Broker {
 
     pub async fn deny(&self, approver: &Person, id: Uuid, reason: &str) -> ServiceResult<AccessRequestView> {
         if reason.trim().is_empty() {
-            return Err(ServiceError::Invalid(
-                "a denial needs a reason the requester can read".into(),
-            ));
+            return Err(InvalidInput::DenialReason.into());
         }
         let now = self.now();
         let mut change = self.store().change().await?;
@@ -573,12 +564,10 @@ async fn pending_with_policy(
     request.ensure_pending(now)?;
     let policy = store::policy(change.conn(), &request.policy)
         .await?
-        .ok_or_else(|| {
-            ServiceError::Conflict(format!("approval policy {:?} no longer exists", request.policy))
-        })?;
+        .ok_or_else(|| Conflict::PolicyGone(request.policy.clone()))?;
     Ok((request, policy))
 }
 
 fn not_found_request(id: Uuid) -> ServiceError {
-    ServiceError::NotFound(format!("no access request {id} that you can see"))
+    Missing::Request(id).into()
 }

@@ -10,12 +10,13 @@ use crate::auth::{new_secret, secret_digest, Caller};
 use crate::domain::directory::{report_key, validate_wireguard_key, Device, Person, Role};
 use crate::domain::entitlement::Entitlement;
 use crate::domain::grant::EndReason;
+use crate::domain::invalid::InvalidValue;
 use crate::domain::policy::ApprovalPolicy;
 use crate::domain::resource::{validate_tag, Resource};
 use crate::domain::ticket::{validate_ticket_key, Ticket};
 use crate::domain::validate_name;
 use crate::store::{self, ApiToken, Change, GatewayRecord};
-use crate::{Broker, ServiceError, ServiceResult};
+use crate::{Broker, Conflict, InvalidInput, Missing, ServiceResult};
 use daypass_proto::{PortRange, Protocol};
 use secrecy::SecretString;
 use serde_json::json;
@@ -56,26 +57,17 @@ pub struct DeviceSpec {
     pub report_public_key: Option<String>,
 }
 
-fn invalid(e: String) -> ServiceError {
-    ServiceError::Invalid(e)
-}
-
 impl Broker {
     pub async fn put_person(&self, actor: &str, spec: PersonSpec) -> ServiceResult<Person> {
-        validate_name("person id", &spec.id).map_err(invalid)?;
+        validate_name("person id", &spec.id)?;
         for g in &spec.groups {
-            validate_name("group", g).map_err(invalid)?;
+            validate_name("group", g)?;
         }
         if !spec.email.contains('@') {
-            return Err(invalid(format!(
-                "bad email {:?}: expected name@domain",
-                spec.email
-            )));
+            return Err(InvalidValue::Email(spec.email.clone()).into());
         }
         if spec.roles.is_empty() {
-            return Err(invalid(
-                "a person needs at least one role: contractor, approver, admin, helpdesk or auditor".into(),
-            ));
+            return Err(InvalidValue::NoRole.into());
         }
         let now = self.now();
         let mut change = self.store().change().await?;
@@ -117,7 +109,7 @@ impl Broker {
         let mut change = self.store().change().await?;
         let mut person = store::person(change.conn(), id)
             .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("no person {id:?}")))?;
+            .ok_or_else(|| Missing::Person(id.to_string()))?;
         person.disabled = disabled;
         store::put_person(change.conn(), &person).await?;
         let action = if disabled {
@@ -163,23 +155,15 @@ impl Broker {
             spec.report_public_key.as_deref(),
         )?;
         if store::person(change.conn(), &spec.person).await?.is_none() {
-            return Err(ServiceError::NotFound(format!(
-                "no person {:?}: add them first",
-                spec.person
-            )));
+            return Err(Missing::Person(spec.person.clone()).into());
         }
         if store::device(change.conn(), &spec.id).await?.is_some() {
-            return Err(ServiceError::Conflict(format!(
-                "device {:?} already exists",
-                spec.id
-            )));
+            return Err(Conflict::DeviceExists(spec.id.clone()).into());
         }
         let host = store::next_tunnel_host(change.conn()).await?;
         let net = self.0.settings.tunnel_network;
         if host >= (1u32 << (32 - net.prefix_len())) - 1 {
-            return Err(ServiceError::Conflict(format!(
-                "the tunnel network {net} has no addresses left"
-            )));
+            return Err(Conflict::AddressesExhausted(net.to_string()).into());
         }
         let address = Ipv4Addr::from(u32::from(net.network()) + host);
         let device = Device {
@@ -202,15 +186,13 @@ impl Broker {
     /// grants end now, in the same change.
     pub async fn revoke_device(&self, actor: &str, id: &str, reason: &str) -> ServiceResult<Device> {
         if reason.trim().is_empty() {
-            return Err(invalid(
-                "revoking a device needs a reason, e.g. --reason \"laptop stolen\"".into(),
-            ));
+            return Err(InvalidInput::DeviceRevocationReason.into());
         }
         let now = self.now();
         let mut change = self.store().change().await?;
         let mut device = store::device(change.conn(), id)
             .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("no device {id:?}")))?;
+            .ok_or_else(|| Missing::Device(id.to_string()))?;
         device.revoked = true;
         store::put_device(change.conn(), &device).await?;
         change
@@ -242,31 +224,25 @@ impl Broker {
                 .await?
                 .is_some_and(|d| d.person == person.id);
             if !owned {
-                return Err(ServiceError::NotFound(format!("no device {id:?} of yours")));
+                return Err(Missing::DeviceYouCanSee(id.to_string()).into());
             }
         }
         self.revoke_device(&caller.actor(), id, reason).await
     }
 
     pub async fn put_resource(&self, actor: &str, spec: ResourceSpec) -> ServiceResult<Resource> {
-        validate_name("resource name", &spec.name).map_err(invalid)?;
+        validate_name("resource name", &spec.name)?;
         for t in &spec.tags {
-            validate_tag(t).map_err(invalid)?;
+            validate_tag(t)?;
         }
         if spec.ports.is_empty() && spec.protocol != Protocol::Icmp {
-            return Err(invalid(format!(
-                "{} resources need at least one port, e.g. --ports 5432",
-                spec.protocol
-            )));
+            return Err(InvalidValue::NoPorts(spec.protocol.to_string()).into());
         }
-        let address = crate::domain::resource::parse_address(&spec.address).map_err(invalid)?;
+        let address = crate::domain::resource::parse_address(&spec.address)?;
         let now = self.now();
         let mut change = self.store().change().await?;
         if store::gateway(change.conn(), &spec.gateway).await?.is_none() {
-            return Err(ServiceError::NotFound(format!(
-                "no gateway {:?}: add it first with `daypass-broker admin gateway add`",
-                spec.gateway
-            )));
+            return Err(Missing::Gateway(spec.gateway.clone()).into());
         }
         let resource = Resource {
             name: spec.name,
@@ -295,7 +271,7 @@ impl Broker {
         let now = self.now();
         let mut change = self.store().change().await?;
         if !store::delete_resource(change.conn(), name).await? {
-            return Err(ServiceError::NotFound(format!("no resource {name:?}")));
+            return Err(Missing::Resource(name.to_string()).into());
         }
         change
             .audit(now, actor, "admin.resource_removed", name, json!({}))
@@ -305,17 +281,14 @@ impl Broker {
     }
 
     pub async fn put_entitlement(&self, actor: &str, e: Entitlement) -> ServiceResult<Entitlement> {
-        validate_name("entitlement id", &e.id).map_err(invalid)?;
+        validate_name("entitlement id", &e.id)?;
         if e.max_duration_seconds <= 0 {
-            return Err(invalid("max duration must be positive, e.g. --max 4h".into()));
+            return Err(InvalidValue::MaxDuration.into());
         }
         let now = self.now();
         let mut change = self.store().change().await?;
         if store::policy(change.conn(), &e.policy).await?.is_none() {
-            return Err(ServiceError::NotFound(format!(
-                "no approval policy {:?}: create it first with `daypass-broker admin policy set`",
-                e.policy
-            )));
+            return Err(Missing::Policy(e.policy.clone()).into());
         }
         store::put_entitlement(change.conn(), &e).await?;
         change
@@ -329,7 +302,7 @@ impl Broker {
         let now = self.now();
         let mut change = self.store().change().await?;
         if !store::delete_entitlement(change.conn(), id).await? {
-            return Err(ServiceError::NotFound(format!("no entitlement {id:?}")));
+            return Err(Missing::Entitlement(id.to_string()).into());
         }
         change
             .audit(now, actor, "admin.entitlement_removed", id, json!({}))
@@ -339,8 +312,8 @@ impl Broker {
     }
 
     pub async fn put_policy(&self, actor: &str, p: ApprovalPolicy) -> ServiceResult<ApprovalPolicy> {
-        validate_name("policy name", &p.name).map_err(invalid)?;
-        p.validate().map_err(invalid)?;
+        validate_name("policy name", &p.name)?;
+        p.validate()?;
         let now = self.now();
         let mut change = self.store().change().await?;
         store::put_policy(change.conn(), &p).await?;
@@ -353,7 +326,7 @@ impl Broker {
 
     /// Creates or updates a built-in ticket; closing one ends its grants in the same change.
     pub async fn put_builtin_ticket(&self, actor: &str, t: Ticket) -> ServiceResult<Ticket> {
-        validate_ticket_key(&t.key).map_err(invalid)?;
+        validate_ticket_key(&t.key).map_err(InvalidInput::TicketKey)?;
         let now = self.now();
         let mut change = self.store().change().await?;
         store::put_builtin_ticket(change.conn(), &t).await?;
@@ -376,12 +349,10 @@ impl Broker {
         endpoint: &str,
         wireguard_public_key: &str,
     ) -> ServiceResult<(GatewayRecord, SecretString)> {
-        validate_name("gateway name", name).map_err(invalid)?;
-        validate_wireguard_key(wireguard_public_key).map_err(invalid)?;
+        validate_name("gateway name", name)?;
+        validate_wireguard_key(wireguard_public_key)?;
         if endpoint.parse::<std::net::SocketAddr>().is_err() && !endpoint.contains(':') {
-            return Err(invalid(format!(
-                "bad endpoint {endpoint:?}: write HOST:PORT, e.g. 203.0.113.7:51820"
-            )));
+            return Err(InvalidValue::Endpoint(endpoint.to_string()).into());
         }
         let secret = new_secret("dpg_");
         let record = GatewayRecord {
@@ -422,7 +393,7 @@ impl Broker {
         let now = self.now();
         let mut change = self.store().change().await?;
         if store::person(change.conn(), person).await?.is_none() {
-            return Err(ServiceError::NotFound(format!("no person {person:?}")));
+            return Err(Missing::Person(person.to_string()).into());
         }
         let secret = new_secret("dpt_");
         let token = ApiToken {
@@ -453,10 +424,10 @@ impl Broker {
 
 /// A device id and its keys as a device must have them.
 pub(crate) fn check_device_spec(id: &str, wireguard_key: &str, report: Option<&str>) -> ServiceResult<()> {
-    validate_name("device id", id).map_err(invalid)?;
-    validate_wireguard_key(wireguard_key).map_err(invalid)?;
+    validate_name("device id", id)?;
+    validate_wireguard_key(wireguard_key)?;
     if let Some(k) = report {
-        report_key(k).map_err(invalid)?;
+        report_key(k)?;
     }
     Ok(())
 }

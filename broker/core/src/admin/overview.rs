@@ -9,7 +9,7 @@ use crate::domain::entitlement::Entitlement;
 use crate::domain::policy::ApprovalPolicy;
 use crate::domain::resource::Resource;
 use crate::store::{self, AuditFilter, AuditRead, GatewayRecord};
-use crate::{Broker, Caller, ServiceError, ServiceResult};
+use crate::{Broker, Caller, Missing, ServiceResult};
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone)]
@@ -65,7 +65,7 @@ impl Broker {
             let mut conn = self.store().read().await?;
             store::person(&mut conn, id)
                 .await?
-                .ok_or_else(|| ServiceError::NotFound(format!("no person {id:?}")))?
+                .ok_or_else(|| Missing::Person(id.to_string()))?
         };
         let spec = PersonSpec {
             id: person.id,

@@ -15,11 +15,9 @@ impl Broker {
         let mut change = self.store().change().await?;
         let p = store::person(change.conn(), person)
             .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("no person {person:?}: add them first")))?;
+            .ok_or_else(|| Missing::Person(person.to_string()))?;
         if !p.is_active(now) {
-            return Err(ServiceError::Conflict(format!(
-                "{person}'s account is disabled or their contract has ended"
-            )));
+            return Err(Conflict::AccountInactive(person.to_string()).into());
         }
         let code = new_secret("dpi_");
         let invite = Invite {
@@ -53,10 +51,10 @@ impl Broker {
         let digest = secret_digest(code.expose_secret());
         let started = async {
             let mut conn = self.store().read().await?;
-            let invite = store::invite(&mut conn, &digest).await?.ok_or_else(|| {
-                refused("unknown invite code: check it, or ask your administrator for a new one")
-            })?;
-            invite.check(now).map_err(refused)?;
+            let invite = store::invite(&mut conn, &digest)
+                .await?
+                .ok_or(PasskeyRefusal::UnknownInvite)?;
+            invite.check(now)?;
             let app = app.map(FromApp::checked).transpose()?;
             if let Some(FromApp { device, .. }) = &app {
                 crate::admin::check_device_spec(
@@ -65,10 +63,7 @@ impl Broker {
                     Some(&device.report_public_key),
                 )?;
                 if store::device(&mut conn, &device.id).await?.is_some() {
-                    return Err(ServiceError::Conflict(format!(
-                        "a device {:?} exists already: choose another device name",
-                        device.id
-                    )));
+                    return Err(Conflict::DeviceExists(device.id.clone()).into());
                 }
             }
             let (device, code_challenge) = match app {
@@ -115,7 +110,7 @@ impl Broker {
         let (options, state) = self
             .relying_party()
             .start_passkey_registration(user_handle(person), person, person, Some(existing))
-            .map_err(|e| ServiceError::Invalid(format!("could not start the registration: {e}")))?;
+            .map_err(|e| ServiceError::Internal(format!("could not start the registration: {e}")))?;
         self.open_ceremony(person, purpose, to_json(&state), to_json(&options), now)
             .await
     }
@@ -139,12 +134,12 @@ impl Broker {
                 ..
             } = &c.purpose
             else {
-                return Err(refused("this challenge is not an enrollment"));
+                return Err(PasskeyRefusal::OtherCeremony("an enrollment").into());
             };
             let mut invite = store::invite(change.conn(), invite_digest)
                 .await?
-                .ok_or_else(|| refused("the invite is gone"))?;
-            invite.check(now).map_err(refused)?;
+                .ok_or(PasskeyRefusal::InviteGone)?;
+            invite.check(now)?;
             let name = match device {
                 Some(d) if !d.name.is_empty() => d.name.clone(),
                 Some(d) => d.id.clone(),
@@ -193,20 +188,16 @@ impl Broker {
         name: String,
         now: OffsetDateTime,
     ) -> ServiceResult<PasskeyRecord> {
-        let answer: RegisterPublicKeyCredential =
-            serde_json::from_value(credential.clone()).map_err(|e| {
-                ServiceError::Invalid(format!("the authenticator's answer is not WebAuthn JSON: {e}"))
-            })?;
+        let answer: RegisterPublicKeyCredential = serde_json::from_value(credential.clone())
+            .map_err(|e| InvalidInput::NotWebAuthn(e.to_string()))?;
         let state: PasskeyRegistration = state_of(c)?;
         let passkey = self
             .relying_party()
             .finish_passkey_registration(&answer, &state)
-            .map_err(|e| refused(format!("the passkey registration was refused: {e}")))?;
+            .map_err(|e| PasskeyRefusal::Registration(e.to_string()))?;
         let id = credential_id(passkey.cred_id());
         if store::passkey(change.conn(), &id).await?.is_some() {
-            return Err(ServiceError::Conflict(
-                "this passkey is registered already".into(),
-            ));
+            return Err(Conflict::PasskeyRegistered.into());
         }
         let record = PasskeyRecord {
             id,

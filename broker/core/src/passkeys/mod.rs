@@ -12,10 +12,11 @@ pub use sessions::{Opened, StepUp};
 
 use crate::auth::{new_secret, secret_digest, Caller};
 use crate::domain::passkey::{
-    check_counter, Ceremony, Channel, DeviceBinding, Invite, PasskeyRecord, Purpose, CEREMONY_TTL,
+    check_counter, Ceremony, Channel, DeviceBinding, Invite, PasskeyRecord, PasskeyRefusal, Purpose,
+    CEREMONY_TTL,
 };
 use crate::store::{self, Change, Insertion};
-use crate::{Broker, DeviceSpec, ServiceError, ServiceResult};
+use crate::{Broker, Conflict, DeviceSpec, InvalidInput, Missing, ServiceError, ServiceResult};
 use daypass_proto::api::{Challenge, DeviceToBind, PasskeyView};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::json;
@@ -80,10 +81,6 @@ impl Default for PasskeySettings {
     }
 }
 
-pub(crate) fn refused(message: impl Into<String>) -> ServiceError {
-    ServiceError::Forbidden(message.into())
-}
-
 /// WebAuthn's user handle for a person: stable, and not their id.
 fn user_handle(person: &str) -> Uuid {
     let digest = Sha256::digest(format!("daypass-user:{person}").as_bytes());
@@ -100,7 +97,7 @@ fn credential_id(bytes: &[u8]) -> String {
 
 fn state_of<T: serde::de::DeserializeOwned>(c: &Ceremony) -> ServiceResult<T> {
     serde_json::from_value(c.state.clone())
-        .map_err(|e| ServiceError::Invalid(format!("a damaged ceremony: {e}")))
+        .map_err(|e| ServiceError::Internal(format!("a damaged ceremony: {e}")))
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
@@ -121,9 +118,7 @@ impl<T> FromApp<T> {
         if daypass_proto::pkce::is_challenge(&self.code_challenge) {
             Ok(self)
         } else {
-            Err(ServiceError::Invalid(
-                "code_challenge must be the base64url SHA-256 of a random code verifier (43 characters, PKCE S256)".into(),
-            ))
+            Err(InvalidInput::CodeChallenge.into())
         }
     }
 }
@@ -137,12 +132,10 @@ pub enum Finisher<'a> {
 }
 
 /// The digest of the caller's passkey session, which `what` needs (API tokens have none).
-fn session_digest<'a>(caller: &'a Caller, what: &str) -> ServiceResult<&'a str> {
+fn session_digest<'a>(caller: &'a Caller, what: &'static str) -> ServiceResult<&'a str> {
     match caller {
         Caller::Session { digest, .. } => Ok(digest),
-        _ => Err(refused(format!(
-            "{what} needs a passkey session: sign in with your passkey"
-        ))),
+        _ => Err(PasskeyRefusal::NeedsSession(what).into()),
     }
 }
 
@@ -155,24 +148,14 @@ fn check_finisher(c: &Ceremony, by: Finisher<'_>) -> ServiceResult<()> {
     };
     match c.purpose.opens() {
         Some(started) if started == channel => {}
-        Some(Channel::App) => {
-            return Err(refused(
-                "this sign-in was started in the Daypass app: finish it there",
-            ))
-        }
-        Some(Channel::Browser) => {
-            return Err(refused(
-                "this sign-in was started on the broker's page: finish it there",
-            ))
-        }
-        None => return Err(refused("this challenge is not a sign-in or an enrollment")),
+        Some(Channel::App) => return Err(PasskeyRefusal::StartedInApp.into()),
+        Some(Channel::Browser) => return Err(PasskeyRefusal::StartedInBrowser.into()),
+        None => return Err(PasskeyRefusal::OtherCeremony("a sign-in or an enrollment").into()),
     }
     if let Finisher::App { code_verifier } = by {
         let challenge = c.purpose.code_challenge().unwrap_or_default();
         if !daypass_proto::pkce::verifies(challenge, code_verifier.unwrap_or_default()) {
-            return Err(refused(
-                "the code verifier does not match the challenge this sign-in started with: only the app that started it can finish it",
-            ));
+            return Err(PasskeyRefusal::CodeVerifier.into());
         }
     }
     Ok(())
@@ -279,9 +262,7 @@ impl Broker {
         let c = store::open_ceremony(&mut conn, id)
             .await?
             .filter(|c| c.check(self.now()).is_ok())
-            .ok_or_else(|| {
-                ServiceError::NotFound("no such sign-in is waiting: start again from the app".into())
-            })?;
+            .ok_or_else(|| ServiceError::from(Missing::WaitingSignIn))?;
         Ok(self.challenge_of(c))
     }
 
@@ -290,8 +271,8 @@ impl Broker {
     async fn take(&self, change: &mut Change, id: Uuid, now: OffsetDateTime) -> ServiceResult<Ceremony> {
         let c = store::take_ceremony(change.conn(), id)
             .await?
-            .ok_or_else(|| refused("unknown or already answered challenge: start the sign-in again"))?;
-        c.check(now).map_err(refused)?;
+            .ok_or(PasskeyRefusal::UnknownChallenge)?;
+        c.check(now)?;
         Ok(c)
     }
 }

@@ -22,7 +22,7 @@ impl Broker {
         let mut record = store::passkey(change.conn(), id)
             .await?
             .filter(|p| p.person == person.id || person.has_role(crate::domain::directory::Role::Admin))
-            .ok_or_else(|| ServiceError::NotFound(format!("no passkey {id} of yours")))?;
+            .ok_or_else(|| Missing::Passkey(id.to_string()))?;
         record.revoked_at.get_or_insert(now);
         store::put_passkey(change.conn(), &record).await?;
         self.end_sessions_in(&mut change, &record.person, Some(id), now)
@@ -48,15 +48,13 @@ impl Broker {
             let person = caller.person()?;
             let name = name.trim();
             if name.is_empty() || name.chars().count() > 64 {
-                return Err(ServiceError::Invalid(
-                    "name the new passkey (1 to 64 characters), e.g. \"YubiKey on my keyring\"".into(),
-                ));
+                return Err(InvalidInput::PasskeyName.into());
             }
             if self.fresh_step_up(caller).is_none() {
-                return Err(refused(format!(
-                    "adding a passkey needs a passkey confirmation within the last {} minutes: confirm with your passkey first",
-                    self.0.settings.passkeys.step_up_max_age.whole_minutes()
-                )));
+                return Err(PasskeyRefusal::AddingNeedsStepUp(
+                    self.0.settings.passkeys.step_up_max_age.whole_minutes(),
+                )
+                .into());
             }
             let purpose = Purpose::AddPasskey {
                 session_digest: digest.to_string(),
@@ -83,10 +81,10 @@ impl Broker {
             let mut change = self.store().change().await?;
             let c = self.take(&mut change, id, now).await?;
             let Purpose::AddPasskey { session_digest, name } = &c.purpose else {
-                return Err(refused("this challenge is not for adding a passkey"));
+                return Err(PasskeyRefusal::OtherCeremony("for adding a passkey").into());
             };
             if session_digest != digest {
-                return Err(refused("this challenge belongs to another session"));
+                return Err(PasskeyRefusal::OtherSession.into());
             }
             let record = self
                 .register(&mut change, &c, credential, name.clone(), now)

@@ -6,7 +6,7 @@ use crate::auth::{new_secret, secret_digest, Caller};
 use crate::domain::directory::Person;
 use crate::domain::passkey::{Channel, Session};
 use crate::store::{self, Change};
-use crate::{Broker, ServiceError, ServiceResult};
+use crate::{Broker, Forbidden, ServiceResult, Unauthenticated};
 use daypass_proto::api::SessionIssued;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::json;
@@ -82,19 +82,12 @@ impl Broker {
         let session = store::session(conn, digest)
             .await?
             .filter(|s| s.channel() == channel)
-            .ok_or_else(|| {
-                ServiceError::Forbidden("unknown session: sign in again with your passkey".into())
-            })?;
-        session.check(now).map_err(ServiceError::Forbidden)?;
+            .ok_or(Unauthenticated::UnknownSession)?;
+        session.check(now).map_err(Unauthenticated::Session)?;
         let person = store::person(conn, &session.person)
             .await?
             .filter(|p| p.is_active(now))
-            .ok_or_else(|| {
-                ServiceError::Forbidden(format!(
-                    "account {} is disabled or its contract has ended",
-                    session.person
-                ))
-            })?;
+            .ok_or_else(|| Unauthenticated::AccountInactive(session.person.clone()))?;
         Ok((session, person))
     }
 
@@ -129,10 +122,7 @@ impl Broker {
         let settings = &self.0.settings.passkeys;
         let fresh = self.fresh_step_up(caller);
         if fresh.is_none() && settings.approvals_require_step_up {
-            return Err(ServiceError::Forbidden(format!(
-                "approving needs a passkey confirmation within the last {} minutes: confirm with your passkey and approve again",
-                settings.step_up_max_age.whole_minutes()
-            )));
+            return Err(Forbidden::ApprovalNeedsStepUp(settings.step_up_max_age.whole_minutes()).into());
         }
         Ok(fresh)
     }
@@ -140,9 +130,7 @@ impl Broker {
     /// Ends the caller's session (sign out).
     pub async fn end_session(&self, caller: &Caller) -> ServiceResult<()> {
         let Caller::Session { digest, session, .. } = caller else {
-            return Err(ServiceError::Forbidden(
-                "only a passkey session can be signed out".into(),
-            ));
+            return Err(Forbidden::NotASession.into());
         };
         let now = self.now();
         let mut change = self.store().change().await?;

@@ -14,25 +14,26 @@ impl Broker {
             let device = app.as_ref().map(|a| a.device);
             let mut conn = self.store().read().await?;
             let Some(who) = store::person(&mut conn, person).await? else {
-                return Err(refused(match device {
-                    Some(_) => "unknown person or device",
-                    None => "unknown person: check your user name",
-                }));
+                return Err(match device {
+                    Some(_) => PasskeyRefusal::UnknownPersonOrDevice,
+                    None => PasskeyRefusal::UnknownPerson,
+                }
+                .into());
             };
             if let Some(device) = device {
                 let d = store::device(&mut conn, device)
                     .await?
-                    .ok_or_else(|| refused("unknown person or device"))?;
+                    .ok_or(PasskeyRefusal::UnknownPersonOrDevice)?;
                 if d.person != who.id || d.revoked {
-                    return Err(refused(format!(
-                        "device {device:?} is not an enrolled device of {person}"
-                    )));
+                    return Err(PasskeyRefusal::NotTheirDevice {
+                        device: device.to_string(),
+                        person: person.to_string(),
+                    }
+                    .into());
                 }
             }
             if !who.is_active(now) {
-                return Err(refused(format!(
-                    "account {person} is disabled or its contract has ended"
-                )));
+                return Err(PasskeyRefusal::AccountInactive(person.to_string()).into());
             }
             let purpose = Purpose::SignIn {
                 device: device.map(str::to_string),
@@ -58,14 +59,12 @@ impl Broker {
             .filter_map(|p| serde_json::from_value(p.passkey.clone()).ok())
             .collect();
         if keys.is_empty() {
-            return Err(refused(format!(
-                "{person} has no passkey: enroll one from an invite first"
-            )));
+            return Err(PasskeyRefusal::NoPasskey(person.to_string()).into());
         }
         let (options, state) = self
             .relying_party()
             .start_passkey_authentication(&keys)
-            .map_err(|e| ServiceError::Invalid(format!("could not start the sign-in: {e}")))?;
+            .map_err(|e| ServiceError::Internal(format!("could not start the sign-in: {e}")))?;
         self.open_ceremony(person, purpose, to_json(&state), to_json(&options), now)
             .await
     }
@@ -79,27 +78,24 @@ impl Broker {
         credential: &serde_json::Value,
         now: OffsetDateTime,
     ) -> ServiceResult<PasskeyRecord> {
-        let answer: PublicKeyCredential = serde_json::from_value(credential.clone()).map_err(|e| {
-            ServiceError::Invalid(format!("the authenticator's answer is not WebAuthn JSON: {e}"))
-        })?;
+        let answer: PublicKeyCredential = serde_json::from_value(credential.clone())
+            .map_err(|e| InvalidInput::NotWebAuthn(e.to_string()))?;
         let state: PasskeyAuthentication = state_of(c)?;
         let result = self
             .relying_party()
             .finish_passkey_authentication(&answer, &state)
             .map_err(|e| match e {
-                WebauthnError::CredentialPossibleCompromise => {
-                    refused("this passkey's signature counter went back: it may have been cloned, so it is refused; ask your administrator")
-                }
-                other => refused(format!("the passkey was refused: {other}")),
+                WebauthnError::CredentialPossibleCompromise => PasskeyRefusal::Cloned,
+                other => PasskeyRefusal::Assertion(other.to_string()),
             })?;
         let id = credential_id(result.cred_id());
         let mut record = store::passkey(change.conn(), &id)
             .await?
             .filter(|p| p.person == c.person && p.revoked_at.is_none())
-            .ok_or_else(|| refused("this passkey is unknown or revoked"))?;
-        check_counter(record.counter, result.counter()).map_err(refused)?;
+            .ok_or(PasskeyRefusal::UnknownPasskey)?;
+        check_counter(record.counter, result.counter())?;
         let mut passkey: Passkey = serde_json::from_value(record.passkey.clone())
-            .map_err(|e| ServiceError::Invalid(format!("a damaged passkey record: {e}")))?;
+            .map_err(|e| ServiceError::Internal(format!("a damaged passkey record: {e}")))?;
         passkey.update_credential(&result);
         record.passkey = to_json(&passkey);
         record.counter = result.counter();
@@ -121,7 +117,7 @@ impl Broker {
             let c = self.take(&mut change, id, now).await?;
             check_finisher(&c, by)?;
             let Purpose::SignIn { device, .. } = &c.purpose else {
-                return Err(refused("this challenge is not a sign-in"));
+                return Err(PasskeyRefusal::OtherCeremony("a sign-in").into());
             };
             let record = self.verify_assertion(&mut change, &c, credential, now).await?;
             let opened = self
@@ -162,12 +158,12 @@ impl Broker {
                     session_digest: digest.to_string(),
                 })
             {
-                return Err(refused("this challenge belongs to another session"));
+                return Err(PasskeyRefusal::OtherSession.into());
             }
             let record = self.verify_assertion(&mut change, &c, credential, now).await?;
             let mut session = store::session(change.conn(), digest)
                 .await?
-                .ok_or_else(|| refused("your session has ended: sign in again"))?;
+                .ok_or(PasskeyRefusal::SessionEnded)?;
             session.stepped_up_at = Some(now);
             store::put_session(change.conn(), digest, &session).await?;
             change

@@ -38,10 +38,7 @@ impl FromRequestParts<AppState> for Authed {
             .ok_or_else(|| {
                 ApiError::unauthenticated("the Authorization header must use the Bearer scheme")
             })?;
-        let caller = state.broker.authenticate(&token).await.map_err(|e| match e {
-            daypass_broker_core::ServiceError::Forbidden(m) => ApiError::unauthenticated(m),
-            other => ApiError::from(other),
-        })?;
+        let caller = state.broker.authenticate(&token).await?;
         Ok(Authed(caller))
     }
 }

@@ -323,11 +323,8 @@ pub async fn contract_end(
         None
     } else {
         let format = time::macros::format_description!("[year]-[month]-[day]");
-        let day = time::Date::parse(date, &format).map_err(|_| {
-            ApiError::from(daypass_broker_core::ServiceError::Invalid(format!(
-                "{date:?} is not a date: write it as YYYY-MM-DD"
-            )))
-        })?;
+        let day = time::Date::parse(date, &format)
+            .map_err(|_| ApiError::invalid(format!("{date:?} is not a date: write it as YYYY-MM-DD")))?;
         // The contract ends when that day ends (UTC).
         Some(day.next_day().unwrap_or(day).midnight().assume_utc())
     };

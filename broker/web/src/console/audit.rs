@@ -42,11 +42,9 @@ fn day(text: &str, field: &str) -> Result<Option<time::Date>, ApiError> {
         return Ok(None);
     }
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(text, &format).map(Some).map_err(|_| {
-        ApiError::from(daypass_broker_core::ServiceError::Invalid(format!(
-            "{field} {text:?} is not a date: write it as YYYY-MM-DD"
-        )))
-    })
+    time::Date::parse(text, &format)
+        .map(Some)
+        .map_err(|_| ApiError::invalid(format!("{field} {text:?} is not a date: write it as YYYY-MM-DD")))
 }
 
 impl Fields {

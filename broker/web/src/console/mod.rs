@@ -133,7 +133,7 @@ impl Reason {
     fn given(&self, what: &str) -> Result<&str, ApiError> {
         let reason = self.reason.trim();
         if reason.is_empty() {
-            return Err(daypass_broker_core::ServiceError::Invalid(format!("say why {what}")).into());
+            return Err(ApiError::invalid(format!("say why {what}")));
         }
         Ok(reason)
     }

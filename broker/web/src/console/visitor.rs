@@ -138,7 +138,7 @@ impl FromRequestParts<AppState> for Visitor {
                 caller,
                 csrf: csrf_token(&token),
             }),
-            Err(ServiceError::Forbidden(m)) => Err(reject(m)),
+            Err(ServiceError::Unauthenticated(m)) => Err(reject(m.to_string())),
             Err(other) => Err(NotSignedIn::Call(other.into())),
         }
     }
