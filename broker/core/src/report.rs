@@ -32,7 +32,7 @@ impl Broker {
     }
 
     /// Figures for the window `[from, to]`.
-    pub async fn report_between(
+    async fn report_between(
         &self,
         from: OffsetDateTime,
         to: OffsetDateTime,
