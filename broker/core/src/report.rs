@@ -32,11 +32,7 @@ impl Broker {
     }
 
     /// Figures for the window `[from, to]`.
-    async fn report_between(
-        &self,
-        from: OffsetDateTime,
-        to: OffsetDateTime,
-    ) -> ServiceResult<AccessReport> {
+    async fn report_between(&self, from: OffsetDateTime, to: OffsetDateTime) -> ServiceResult<AccessReport> {
         let mut conn = self.store().read().await?;
         let people = store::people(&mut conn).await?;
         let grants = store::grants_overlapping(&mut conn, from, to).await?;
