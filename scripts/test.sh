@@ -65,7 +65,7 @@ forbid_dependencies daypass-client daypass-tunnel daypass-posture wireguard-cont
 forbid_dependencies daypass-broker-domain tokio sqlx axum reqwest webauthn-rs daypass-broker-core
 forbid_dependencies daypass-broker-core axum maud daypass-broker-web
 forbid_dependencies daypass-proto reqwest rustls clap tokio
-python3 scripts/module-cycles.py proto/src https/src posture/src client/src broker/domain/src broker/core/src \
+python3 scripts/module-cycles.py proto/src https/src posture/src client/src private-file/src broker/domain/src broker/core/src \
   broker/web/src broker/src gateway/src tunnel/src src-tauri/src tests/src
 echo "== type-check platform code for Windows and macOS"
 for t in "${cross_targets[@]}"; do

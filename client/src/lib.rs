@@ -7,4 +7,3 @@
 pub mod authenticator;
 pub mod browser_flow;
 pub mod ipc;
-pub mod private_file;

@@ -37,14 +37,40 @@ impl StateFile {
     }
 
     /// Replaces the file atomically (write, then rename), so a crash leaves the old or the new.
+    /// It lists every live grant: readable by the gateway's user only, in a directory only it enters.
     pub fn save(&self, state: &GatewayState) -> Result<(), StoreError> {
-        let tmp = self.path.with_extension("tmp");
         let err = |e| StoreError::Write(self.path.clone(), e);
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(err)?;
-        }
         let text = serde_json::to_vec_pretty(state).map_err(|e| err(std::io::Error::other(e)))?;
-        std::fs::write(&tmp, text).map_err(err)?;
-        std::fs::rename(&tmp, &self.path).map_err(err)
+        let (Some(dir), Some(name)) = (self.path.parent(), self.path.file_name()) else {
+            return Err(err(std::io::Error::other("the state file has no directory")));
+        };
+        daypass_private_file::write(dir, &name.to_string_lossy(), &text).map_err(err)
+    }
+}
+
+#[cfg(test)]
+#[cfg(unix)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    #[test]
+    fn the_live_grants_are_readable_by_the_gateway_only() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("state");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let file = StateFile::in_dir(&dir);
+        let state = GatewayState {
+            gateway: "gw1".into(),
+            revision: 7,
+            generated_at: time::OffsetDateTime::UNIX_EPOCH,
+            grants: vec![],
+        };
+        file.save(&state).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.join("gateway-state.json")), 0o600);
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(file.load().unwrap().unwrap().revision, 7);
     }
 }

@@ -17,7 +17,7 @@ pub struct CreateAccessRequest {
     /// Resource names, from the requester's entitlements.
     pub resources: Vec<String>,
     /// Ticket key the work is tracked under, e.g. `OPS-142`.
-    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     pub ticket: String,
     /// Why the access is needed; shown to approvers and kept in the audit log.
     #[schema(pattern = "\\S", max_length = 2000)]
@@ -162,10 +162,11 @@ pub struct EntitledResource {
     pub posture_checks: Vec<String>,
 }
 
-/// Ticket keys: 1 to 64 of letters, digits, '-', '_' and '.', e.g. `OPS-142`.
+/// Ticket keys: a letter or digit, then up to 63 of letters, digits, '-', '_' and '.', e.g. `OPS-142`
+/// (so never `.` or `..`, which a ticket system's URL would read as a path).
 pub fn validate_ticket_key(key: &str) -> Result<(), String> {
-    let ok = !key.is_empty()
-        && key.len() <= 64
+    let ok = key.len() <= 64
+        && key.starts_with(|c: char| c.is_ascii_alphanumeric())
         && key
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));

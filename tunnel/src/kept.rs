@@ -2,7 +2,7 @@
 //! signed in and the grant being enforced with its gateway peer, both as the broker signed them, so
 //! a restart verifies them again before anything comes back up.
 
-use daypass_client::private_file::write as write_private;
+use daypass_private_file::write as write_private;
 use daypass_proto::api::GatewayPeer;
 use daypass_proto::{Grant, Signed};
 use ed25519_dalek::VerifyingKey;

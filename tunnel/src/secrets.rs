@@ -58,7 +58,7 @@ impl SecretStore {
     pub fn put(&self, name: &str, value: &[u8]) -> Result<(), SecretError> {
         match self {
             SecretStore::Directory(dir) => {
-                daypass_client::private_file::write(dir, name, value).map_err(|e| Self::refused(name, e))
+                daypass_private_file::write(dir, name, value).map_err(|e| Self::refused(name, e))
             }
             SecretStore::Keyring => keyring_entry(name)?
                 .set_secret(value)

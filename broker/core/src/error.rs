@@ -9,6 +9,7 @@ use crate::domain::passkey::PasskeyRefusal;
 use crate::domain::policy::ApprovalRefusal;
 use crate::domain::request::RequestRefusal;
 use crate::domain::ticket::TicketProblem;
+use crate::rate_limit::TooMany;
 use crate::store::StoreError;
 use crate::tickets::TicketSystemError;
 use thiserror::Error;
@@ -45,6 +46,8 @@ pub enum ServiceError {
     StepUpNeeded { max_age_minutes: i64 },
     #[error(transparent)]
     TicketSystem(#[from] TicketSystemError),
+    #[error(transparent)]
+    TooMany(#[from] TooMany),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The broker's own state or its WebAuthn library failed: not the caller's doing.
@@ -166,6 +169,9 @@ pub enum Missing {
 pub enum Conflict {
     #[error("a device {0:?} exists already: choose another device name")]
     DeviceExists(String),
+    /// Two live devices with one WireGuard key would be one peer to the gateway.
+    #[error("this WireGuard key belongs to device {0:?} already: each device needs its own key")]
+    WireguardKeyInUse(String),
     #[error("the tunnel network {0} has no addresses left")]
     AddressesExhausted(String),
     #[error("{0}'s account is disabled or their contract has ended")]

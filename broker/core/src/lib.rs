@@ -14,6 +14,7 @@ mod helpdesk;
 mod notify;
 mod passkeys;
 mod posture;
+mod rate_limit;
 mod report;
 mod settings;
 mod store;
@@ -28,6 +29,7 @@ pub use helpdesk::{DeviceCard, Found};
 pub use notify::Notifier;
 pub use passkeys::{Finisher, FromApp, Opened, PasskeySettings, RelyingParty, StepUp};
 pub use posture::PostureNonce;
+pub use rate_limit::{RateLimit, TooMany};
 pub use settings::{BrokerSettings, PostureSettings};
 pub use store::{redact_url, AuditFilter, GatewayRecord, PostureRecord, Store, StoreError};
 
@@ -43,6 +45,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     tickets: Arc<dyn TicketConnector>,
     settings: BrokerSettings,
+    limits: rate_limit::BrokerLimits,
 }
 
 /// The broker service; cheap to clone, shared by the HTTP API, the CLI and background tasks.
@@ -63,6 +66,7 @@ impl Broker {
             clock,
             tickets,
             settings,
+            limits: rate_limit::BrokerLimits::default(),
         }))
     }
 

@@ -38,21 +38,30 @@ impl Notifier {
 }
 
 /// The message for a request that waits: who, what, for how long, on which ticket, why, and where
-/// to decide (Slack's `<url|label>` link syntax).
-pub fn waiting_message(request: &AccessRequest, requester: &Person, console: &str) -> Value {
+/// to decide (Slack's `<url|label>` link syntax). What people typed is escaped, so a reason cannot
+/// add a link, a mention or formatting of its own.
+fn waiting_message(request: &AccessRequest, requester: &Person, console: &str) -> Value {
     json!({
         "text": format!(
             "{} ({}) asks for {} for {} on {}: \"{}\". <{}/console/approvals#r-{}|Review it>",
-            requester.name,
-            requester.company,
-            request.resources.join(", "),
+            slack_escaped(&requester.name),
+            slack_escaped(&requester.company),
+            slack_escaped(&request.resources.join(", ")),
             spoken_duration(request.duration_seconds),
-            request.ticket,
-            request.reason,
+            slack_escaped(&request.ticket),
+            slack_escaped(&request.reason),
             console,
             request.id
         )
     })
+}
+
+/// Text as Slack's message format takes it literally: `&`, `<` and `>` as entities (its only
+/// control characters; Mattermost and the others read the same entities).
+fn slack_escaped(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 impl Broker {
@@ -84,6 +93,44 @@ impl Broker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::request::RequestState;
+
+    #[test]
+    fn what_people_typed_cannot_add_links_or_mentions() {
+        let now = time::OffsetDateTime::UNIX_EPOCH;
+        let request = AccessRequest {
+            id: uuid::Uuid::nil(),
+            requester: "ana".into(),
+            device: "ana-laptop".into(),
+            resources: vec!["db".into()],
+            ticket: "OPS-1".into(),
+            reason: "<https://evil.example|Review it> <!channel> & more".into(),
+            duration_seconds: 3600,
+            policy: "p".into(),
+            approvals_required: 1,
+            approvals: vec![],
+            created_at: now,
+            expires_at: now,
+            state: RequestState::Pending,
+            ticket_snapshot: None,
+            needs_approval_because: None,
+        };
+        let ana: Person = serde_json::from_value(serde_json::json!({
+            "id": "ana", "name": "Ana <!here>", "email": "ana@example.com", "company": "Acme",
+            "roles": ["contractor"], "groups": [], "contract_end": null, "disabled": false
+        }))
+        .unwrap();
+        let text = waiting_message(&request, &ana, "https://broker.example")["text"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            text.contains("&lt;https://evil.example|Review it&gt; &lt;!channel&gt; &amp; more"),
+            "{text}"
+        );
+        assert!(text.contains("Ana &lt;!here&gt;"), "{text}");
+        assert_eq!(text.matches('<').count(), 1, "only the broker's own link: {text}");
+    }
 
     #[test]
     fn only_https_or_loopback_webhooks_are_accepted() {

@@ -22,7 +22,8 @@ pub enum TicketProblem {
     NotFound(String),
     #[error("ticket {key} is {status}: access needs an open ticket")]
     Closed { key: String, status: String },
-    #[error("ticket {key} is assigned to {assignee}, not to you: ask for it to be assigned to you first")]
+    /// The assignee is kept for the audit record; the requester is not told who it is.
+    #[error("ticket {key} is not assigned to you: ask for it to be assigned to you first")]
     NotAssignee { key: String, assignee: String },
 }
 
@@ -34,19 +35,25 @@ pub fn check_ticket(
     require_assignee: bool,
 ) -> Result<(), TicketProblem> {
     let t = ticket.ok_or_else(|| TicketProblem::NotFound(key.to_string()))?;
+    // Someone else's ticket says nothing more about itself, not even whether it is closed.
+    if require_assignee && !is_assigned_to(t, requester) {
+        return Err(TicketProblem::NotAssignee {
+            key: t.key.clone(),
+            assignee: t.assignee.clone().unwrap_or_else(|| "nobody".into()),
+        });
+    }
     if t.done {
         return Err(TicketProblem::Closed {
             key: t.key.clone(),
             status: t.status.clone(),
         });
     }
-    if require_assignee && !t.assignee.as_deref().is_some_and(|a| requester.is_named_by(a)) {
-        return Err(TicketProblem::NotAssignee {
-            key: t.key.clone(),
-            assignee: t.assignee.clone().unwrap_or_else(|| "nobody".into()),
-        });
-    }
     Ok(())
+}
+
+/// Whether the ticket system names `person` as the ticket's assignee.
+pub fn is_assigned_to(ticket: &Ticket, person: &Person) -> bool {
+    ticket.assignee.as_deref().is_some_and(|a| person.is_named_by(a))
 }
 
 pub use daypass_proto::api::validate_ticket_key;
@@ -88,8 +95,23 @@ mod tests {
             check_ticket("OPS-1", Some(&ticket(true, Some("ana"))), &ana, true),
             Err(TicketProblem::Closed { .. })
         ));
-        let err = check_ticket("OPS-1", Some(&ticket(false, None)), &ana, true).unwrap_err();
-        assert!(err.to_string().contains("assigned to nobody"));
+        assert_eq!(
+            check_ticket("OPS-1", Some(&ticket(false, None)), &ana, true),
+            Err(TicketProblem::NotAssignee {
+                key: "OPS-1".into(),
+                assignee: "nobody".into()
+            })
+        );
+    }
+
+    #[test]
+    fn someone_elses_ticket_says_neither_its_assignee_nor_its_state() {
+        let ana = person("ana", &[Role::Contractor]);
+        let closed_of_ben = ticket(true, Some("ben"));
+        let refused = check_ticket("OPS-1", Some(&closed_of_ben), &ana, true).unwrap_err();
+        assert!(matches!(refused, TicketProblem::NotAssignee { .. }), "{refused}");
+        let said = refused.to_string();
+        assert!(!said.contains("ben") && !said.contains("Done"), "{said}");
     }
 
     #[test]
@@ -106,5 +128,8 @@ mod tests {
         assert!(validate_ticket_key("OPS-142").is_ok());
         assert!(validate_ticket_key("OPS 142").is_err());
         assert!(validate_ticket_key("../etc").is_err());
+        for path_like in [".", "..", "-x", "_x", ""] {
+            assert!(validate_ticket_key(path_like).is_err(), "{path_like:?}");
+        }
     }
 }

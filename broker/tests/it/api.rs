@@ -537,11 +537,11 @@ async fn a_ticket_check_says_whether_the_caller_could_use_the_ticket() {
     let (_, body, _) = api
         .call(Some("ben"), "GET", "/api/v1/tickets/OPS-1/check", None)
         .await;
+    // Someone else's ticket: neither its assignee nor its summary or status (no browsing the
+    // company's tickets through the broker's ticket account).
     assert_eq!(verdict(&body), "not_yours", "{body}");
-    assert!(
-        body["message"].as_str().unwrap().contains("assigned to ana"),
-        "{body}"
-    );
+    assert!(!body["message"].as_str().unwrap().contains("ana"), "{body}");
+    assert!(body["summary"].is_null() && body["status"].is_null(), "{body}");
     let (_, body, _) = api
         .call(Some("ana"), "GET", "/api/v1/tickets/OPS-404/check", None)
         .await;
@@ -561,4 +561,32 @@ async fn a_ticket_check_says_whether_the_caller_could_use_the_ticket() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let (status, _, _) = api.call(None, "GET", "/api/v1/tickets/OPS-1/check", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn ticket_checks_are_limited_per_person() {
+    let api = Api::new().await;
+    let check = "/api/v1/tickets/OPS-1/check";
+    for _ in 0..60 {
+        let (status, body, _) = api.call(Some("ana"), "GET", check, None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let over = Request::builder()
+        .uri(check)
+        .header(header::AUTHORIZATION, format!("Bearer {}", api.tokens["ana"]))
+        .body(Body::empty())
+        .unwrap();
+    let response = api.app.clone().oneshot(over).await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = response.headers()[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+    let (status, _, _) = api.call(Some("ben"), "GET", check, None).await;
+    assert_eq!(status, StatusCode::OK, "ana's checks do not count against ben");
+    api.h.clock.advance(time::Duration::minutes(1));
+    let (status, _, _) = api.call(Some("ana"), "GET", check, None).await;
+    assert_eq!(status, StatusCode::OK, "a new minute");
 }

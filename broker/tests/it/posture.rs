@@ -1,7 +1,7 @@
 //! Posture at the broker: nonces, device-signed reports verified against the enrolled key, the
 //! broker's own evaluation, rejections on record, and who may read a device's history.
 
-use crate::support::{Db, Harness, Options, WG_KEY};
+use crate::support::{Db, Harness, Options, OTHER_WG_KEY};
 use base64::Engine as _;
 use daypass_broker_core::{Caller, Conflict, DeviceSpec, Forbidden, ServiceError};
 use daypass_posture::baseline::{Baseline, ReleaseBaseline};
@@ -72,7 +72,7 @@ async fn broker_with(
                 id: "ana-desk".into(),
                 person: "ana".into(),
                 name: "desk".into(),
-                wireguard_public_key: WG_KEY.into(),
+                wireguard_public_key: OTHER_WG_KEY.into(),
                 report_public_key: Some(report_key),
             },
         )

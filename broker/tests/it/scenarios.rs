@@ -4,7 +4,7 @@ use crate::support::{ask, Db, Harness, T0};
 use daypass_broker_core::domain::policy::ApprovalRefusal;
 use daypass_broker_core::domain::request::RequestRefusal;
 use daypass_broker_core::domain::ticket::TicketProblem;
-use daypass_broker_core::{InvalidInput, Missing, ServiceError};
+use daypass_broker_core::{Conflict, InvalidInput, Missing, ServiceError};
 use daypass_proto::api::{GrantStatus, RequestStatus};
 use std::time::Duration as StdDuration;
 use time::Duration;
@@ -281,7 +281,7 @@ async fn not_entitled_names_the_missing_entitlement(db: Db) {
                 id: "ben-laptop".into(),
                 person: "ben".into(),
                 name: "l".into(),
-                wireguard_public_key: crate::support::WG_KEY.into(),
+                wireguard_public_key: crate::support::OTHER_WG_KEY.into(),
                 report_public_key: None,
             },
         )
@@ -532,7 +532,49 @@ async fn connects_reach_the_evidence_only_from_the_grants_own_gateway(db: Db) {
     assert_eq!(entry.details["at"], at.unix_timestamp());
 }
 
+async fn a_wireguard_key_belongs_to_one_live_device(db: Db) {
+    let h = Harness::new(db).await;
+    let twin = |id: &str| daypass_broker_core::DeviceSpec {
+        id: id.into(),
+        person: "ben".into(),
+        name: "twin".into(),
+        wireguard_public_key: format!(" {} ", crate::support::WG_KEY),
+        report_public_key: None,
+    };
+    let refused = h.broker.add_device("test", twin("ben-laptop")).await.unwrap_err();
+    assert!(
+        matches!(&refused, ServiceError::Conflict(Conflict::WireguardKeyInUse(d)) if d == "ana-laptop"),
+        "{refused}"
+    );
+    h.broker
+        .revoke_device("test", "ana-laptop", "replaced")
+        .await
+        .unwrap();
+    h.broker
+        .add_device("test", twin("ben-laptop"))
+        .await
+        .expect("a revoked device's key is free again");
+}
+
+/// A grant whose device was revoked (or whose account ended) without the grant being ended — a
+/// write that raced the revocation — is never handed to the gateway.
+async fn the_gateway_is_never_told_to_admit_a_revoked_device(db: Db) {
+    let h = Harness::new(db).await;
+    h.granted("db", "OPS-1", "1h").await;
+    assert_eq!(h.broker.gateway_state("gw1").await.unwrap().grants.len(), 1);
+    let mut laptop = h.broker.devices_of("ana").await.unwrap().remove(0);
+    laptop.revoked = true;
+    let data = serde_json::to_string(&laptop).unwrap().replace('\'', "''");
+    h.exec(&format!(
+        "UPDATE devices SET data = '{data}' WHERE id = 'ana-laptop'"
+    ))
+    .await;
+    assert!(h.broker.gateway_state("gw1").await.unwrap().grants.is_empty());
+}
+
 crate::on_both_databases!(
+    the_gateway_is_never_told_to_admit_a_revoked_device,
+    a_wireguard_key_belongs_to_one_live_device,
     revoked_device_loses_its_grants_and_gets_no_more,
     connects_reach_the_evidence_only_from_the_grants_own_gateway,
     ticket_closed_before_the_last_approval_means_no_grant,

@@ -208,6 +208,8 @@ async fn open(url: &str, key: &SigningKey, clock: &FakeClock, opts: Options) -> 
 }
 
 pub const WG_KEY: &str = "YCwTqRYjRZz5ClbB3NGJ8Bd/TqvbQsBIzLrt2XHVemI=";
+/// A second device's key (two live devices may not share one).
+pub const OTHER_WG_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 
 fn spec(id: &str, roles: &[Role], groups: &[&str]) -> PersonSpec {
     PersonSpec {

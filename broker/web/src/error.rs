@@ -13,6 +13,8 @@ pub struct ApiError {
     status: StatusCode,
     kind: &'static str,
     detail: String,
+    /// Seconds, sent as `Retry-After` with a 429.
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -21,6 +23,7 @@ impl ApiError {
             status,
             kind,
             detail: detail.into(),
+            retry_after: None,
         }
     }
 
@@ -51,6 +54,12 @@ impl From<ServiceError> for ApiError {
             E::Posture { .. } => (StatusCode::FORBIDDEN, "posture-refused"),
             E::StepUpNeeded { .. } => (StatusCode::FORBIDDEN, "forbidden"),
             E::TicketSystem(_) => (StatusCode::SERVICE_UNAVAILABLE, "ticket-system-unavailable"),
+            E::TooMany(too_many) => {
+                let mut refused =
+                    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", e.to_string());
+                refused.retry_after = Some(too_many.retry_after_seconds);
+                return refused;
+            }
             E::Store(_) | E::Internal(_) => {
                 tracing::error!(error = %e, "the broker failed");
                 return ApiError::new(
@@ -106,7 +115,12 @@ impl IntoResponse for ApiError {
             detail: self.detail,
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
-        (self.status, [(header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE)], body).into_response()
+        let mut response =
+            (self.status, [(header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE)], body).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

@@ -46,7 +46,7 @@ impl SoftAuthenticator {
 
     fn save(&self) -> Result<(), String> {
         let bytes = self.token.to_cbor().map_err(|e| format!("{e:?}"))?;
-        crate::private_file::write(
+        daypass_private_file::write(
             self.file.parent().unwrap_or(Path::new(".")),
             &self
                 .file

@@ -8,6 +8,7 @@ use crate::{Broker, Caller, Conflict, Forbidden, InvalidInput, Missing, ServiceE
 use daypass_proto::api::{GatewayConnect, GatewayPeer, GatewayState, GrantView};
 use daypass_proto::Signed;
 use serde_json::json;
+use std::collections::HashSet;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -167,15 +168,38 @@ impl Broker {
             .ok_or_else(|| Missing::Gateway(gateway.to_string()))?;
         let now = self.now();
         let grants = store::open_grants_of_gateway(&mut conn, gateway).await?;
+        // Revoking a device or ending an account ends its grants; should one be missed (a write
+        // racing the revocation), the gateway is still never told to let it in.
+        let live: Vec<_> = grants.into_iter().filter(|g| g.is_live(now)).collect();
+        let (people, devices) = if live.is_empty() {
+            (vec![], vec![])
+        } else {
+            (store::people(&mut conn).await?, store::devices(&mut conn).await?)
+        };
+        let active: HashSet<&str> = people
+            .iter()
+            .filter(|p| p.is_active(now))
+            .map(|p| p.id.as_str())
+            .collect();
+        let unrevoked: HashSet<(&str, &str)> = devices
+            .iter()
+            .filter(|d| !d.revoked)
+            .map(|d| (d.id.as_str(), d.person.as_str()))
+            .collect();
+        let standing = live
+            .into_iter()
+            .filter(|g| {
+                let grant = &g.grant;
+                active.contains(grant.person.as_str())
+                    && unrevoked.contains(&(grant.device.id.as_str(), grant.person.as_str()))
+            })
+            .map(|g| g.signed)
+            .collect();
         Ok(GatewayState {
             gateway: gateway.to_string(),
             revision,
             generated_at: now,
-            grants: grants
-                .into_iter()
-                .filter(|g| g.is_live(now))
-                .map(|g| g.signed)
-                .collect(),
+            grants: standing,
         })
     }
 }

@@ -16,8 +16,8 @@ use crate::domain::entitlement::entitled_resources;
 use crate::domain::grant::{self, GrantRecord};
 use crate::domain::policy::{ApprovalPolicy, Decision};
 use crate::domain::request::{AccessRequest, RequestState};
-use crate::domain::ticket::{check_ticket, validate_ticket_key, Ticket, TicketProblem};
-use crate::store::{self, Change, Insertion};
+use crate::domain::ticket::{check_ticket, is_assigned_to, validate_ticket_key, Ticket, TicketProblem};
+use crate::store::{self, Change, Insertion, Stale, StoreError};
 use crate::{
     Broker, Caller, Conflict, Forbidden, InvalidInput, Missing, ServiceError, ServiceResult, StepUp,
 };
@@ -83,10 +83,12 @@ impl Broker {
     }
 
     /// Whether `requester` could ask for access against ticket `key` now, as the request itself
-    /// will check it.
+    /// will check it. Only the requester's own tickets show their summary and status: the broker's
+    /// ticket account reads every ticket, and a contractor must not browse them through it.
     pub async fn check_ticket_for(&self, requester: &Person, key: &str) -> ServiceResult<TicketCheck> {
         let key = key.trim();
         validate_ticket_key(key).map_err(InvalidInput::TicketKey)?;
+        (self.0.limits.ticket_checks).allow("ticket checks", &requester.id, self.now())?;
         let ticket = self.fetch_ticket(key).await?;
         let verdict = match check_ticket(
             key,
@@ -107,12 +109,13 @@ impl Broker {
                 (verdict, problem.to_string())
             }
         };
+        let own = ticket.filter(|t| is_assigned_to(t, requester));
         Ok(TicketCheck {
             key: key.to_string(),
             verdict: verdict.0,
             message: verdict.1,
-            summary: ticket.as_ref().map(|t| t.summary.clone()),
-            status: ticket.map(|t| t.status),
+            summary: own.as_ref().map(|t| t.summary.clone()),
+            status: own.map(|t| t.status),
         })
     }
 
@@ -314,7 +317,15 @@ impl Broker {
             }
         }
         ins.requests.push(request.clone());
-        self.store().insert(ins).await?;
+        // The device's and the account's state are checked again inside the write: a laptop
+        // revoked since the decision above gets no grant.
+        match self.store().insert(ins).await {
+            Err(StoreError::Stale(Stale::DeviceGone(device))) => {
+                return Err(Missing::NotYourDevice(device).into())
+            }
+            Err(StoreError::Stale(Stale::AccountEnded(_))) => return Err(Forbidden::AccountInactive.into()),
+            written => written?,
+        }
         if request.status(now) == RequestStatus::Pending {
             self.announce_waiting(&request, requester);
         }

@@ -160,6 +160,12 @@ impl Broker {
         if store::device(change.conn(), &spec.id).await?.is_some() {
             return Err(Conflict::DeviceExists(spec.id.clone()).into());
         }
+        let wireguard_public_key = spec.wireguard_public_key.trim().to_string();
+        if let Some(other) =
+            store::live_device_with_wireguard_key(change.conn(), &wireguard_public_key).await?
+        {
+            return Err(Conflict::WireguardKeyInUse(other.id).into());
+        }
         let host = store::next_tunnel_host(change.conn()).await?;
         let net = self.0.settings.tunnel_network;
         if host >= (1u32 << (32 - net.prefix_len())) - 1 {
@@ -170,7 +176,7 @@ impl Broker {
             id: spec.id,
             person: spec.person,
             name: spec.name,
-            wireguard_public_key: spec.wireguard_public_key.trim().to_string(),
+            wireguard_public_key,
             tunnel_address: format!("{address}/32"),
             revoked: false,
             report_public_key: spec.report_public_key.map(|k| k.trim().to_string()),

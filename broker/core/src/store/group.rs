@@ -1,8 +1,10 @@
 //! Group commit for insert-only changes: new access requests and grants from many callers are
-//! written together, in one transaction with one audit-chain append, instead of one each.
+//! written together, in one transaction with one audit-chain append, instead of one each. Inside
+//! that transaction each grant's person and device are read again: an insertion whose device was
+//! revoked (or whose account ended) since its decision is refused alone, and the rest is written.
 
 use super::repo::encode;
-use super::{insert_rows, Store, StoreError, StoreResult};
+use super::{insert_rows, Stale, Store, StoreError, StoreResult};
 use crate::domain::grant::GrantRecord;
 use crate::domain::request::{AccessRequest, RequestState};
 use std::collections::BTreeSet;
@@ -46,7 +48,7 @@ impl Insertion {
     }
 }
 
-pub(super) type Job = (Insertion, oneshot::Sender<Result<(), String>>);
+pub(super) type Job = (Insertion, oneshot::Sender<StoreResult<()>>);
 
 /// Most insertions written in one transaction.
 const MAX_BATCH: usize = 256;
@@ -67,7 +69,6 @@ impl Store {
         answer
             .await
             .map_err(|_| StoreError::Config("the committer stopped".into()))?
-            .map_err(StoreError::Batch)
     }
 }
 
@@ -80,18 +81,39 @@ async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let result = write(&store, batch.iter().map(|(i, _)| i)).await.map_err(|e| {
-            tracing::error!(error = %e, size = batch.len(), "group commit failed; every insertion in it is refused");
-            e.to_string()
-        });
-        for (_, reply) in batch {
-            let _ = reply.send(result.clone());
+        let insertions: Vec<&Insertion> = batch.iter().map(|(i, _)| i).collect();
+        let verdicts: Vec<StoreResult<()>> = match write(&store, &insertions).await {
+            Ok(verdicts) => verdicts
+                .into_iter()
+                .map(|v| v.map_err(StoreError::Stale))
+                .collect(),
+            Err(e) => {
+                tracing::error!(error = %e, size = batch.len(), "group commit failed; every insertion in it is refused");
+                let failed = e.to_string();
+                batch
+                    .iter()
+                    .map(|_| Err(StoreError::Batch(failed.clone())))
+                    .collect()
+            }
+        };
+        for ((_, reply), verdict) in batch.into_iter().zip(verdicts) {
+            let _ = reply.send(verdict);
         }
     }
 }
 
-async fn write<'a>(store: &Store, batch: impl Iterator<Item = &'a Insertion> + Clone) -> StoreResult<()> {
+/// Writes the insertions whose grants still stand, in one transaction; says for each whether it was.
+async fn write(store: &Store, all: &[&Insertion]) -> StoreResult<Vec<Result<(), Stale>>> {
     let mut change = store.change().await?;
+    let mut verdicts = Vec::with_capacity(all.len());
+    for insertion in all {
+        verdicts.push(still_stands(change.conn(), insertion).await?);
+    }
+    let batch = all
+        .iter()
+        .zip(&verdicts)
+        .filter(|(_, v)| v.is_ok())
+        .map(|(i, _)| *i);
     let requests: Vec<&AccessRequest> = batch.clone().flat_map(|i| &i.requests).collect();
     let grants: Vec<&GrantRecord> = batch.clone().flat_map(|i| &i.grants).collect();
     insert_rows(
@@ -138,5 +160,110 @@ async fn write<'a>(store: &Store, batch: impl Iterator<Item = &'a Insertion> + C
                 .await?;
         }
     }
-    change.commit().await
+    change.commit().await?;
+    Ok(verdicts)
+}
+
+/// Whether every grant of `insertion` still has an active person and their unrevoked device.
+async fn still_stands(
+    conn: &mut sqlx::AnyConnection,
+    insertion: &Insertion,
+) -> StoreResult<Result<(), Stale>> {
+    for record in &insertion.grants {
+        let g = &record.grant;
+        let device = super::device(conn, &g.device.id).await?;
+        if !device.is_some_and(|d| !d.revoked && d.person == g.person) {
+            return Ok(Err(Stale::DeviceGone(g.device.id.clone())));
+        }
+        let person = super::person(conn, &g.person).await?;
+        if !person.is_some_and(|p| p.is_active(g.not_before)) {
+            return Ok(Err(Stale::AccountEnded(g.person.clone())));
+        }
+    }
+    Ok(Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::directory::{Device, Person};
+    use crate::domain::grant;
+    use serde_json::json;
+
+    fn from_json<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
+        serde_json::from_value(value).unwrap()
+    }
+
+    /// Ana's auto-approved request, decided while `device` was hers and live.
+    fn insertion_for(ana: &Person, device: &Device) -> Insertion {
+        let now = OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
+        let request: AccessRequest = from_json(json!({
+            "id": uuid::Uuid::new_v4(), "requester": "ana", "device": device.id, "resources": ["db"],
+            "ticket": "OPS-1", "reason": "r", "duration_seconds": 3600, "policy": "p",
+            "approvals_required": 1, "approvals": [], "created_at": "2024-10-04T00:00:00Z",
+            "expires_at": "2024-10-04T01:00:00Z", "state": {"state": "pending"}, "ticket_snapshot": null,
+            "needs_approval_because": null
+        }));
+        let db: crate::domain::resource::Resource = from_json(json!({
+            "name": "db", "address": "10.0.0.5/32", "protocol": "tcp", "ports": [{"first": 5432, "last": 5432}],
+            "tags": [], "gateway": "gw1", "description": ""
+        }));
+        let key = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
+        let mut insertion = Insertion::default();
+        insertion
+            .grants
+            .push(grant::issue(&request, ana, device, &[&db], &key, now));
+        insertion.requests.push(request);
+        insertion
+    }
+
+    #[tokio::test]
+    async fn a_grant_whose_device_was_revoked_meanwhile_is_refused_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display());
+        let store = Store::open(&url).await.unwrap();
+        let ana: Person = from_json(json!({
+            "id": "ana", "name": "Ana", "email": "ana@example.com", "company": "Acme",
+            "roles": ["contractor"], "groups": [], "contract_end": null, "disabled": false
+        }));
+        let device = |id: &str| Device {
+            id: id.into(),
+            person: "ana".into(),
+            name: id.into(),
+            wireguard_public_key: "YCwTqRYjRZz5ClbB3NGJ8Bd/TqvbQsBIzLrt2XHVemI=".into(),
+            tunnel_address: "100.96.0.2/32".into(),
+            revoked: false,
+            report_public_key: None,
+        };
+        let (laptop, desk) = (device("ana-laptop"), device("ana-desk"));
+        let mut change = store.change().await.unwrap();
+        super::super::put_person(change.conn(), &ana).await.unwrap();
+        super::super::put_device(change.conn(), &laptop).await.unwrap();
+        super::super::put_device(change.conn(), &desk).await.unwrap();
+        change.commit().await.unwrap();
+        // Both decided while the laptop was live; the laptop is revoked before the write.
+        let (stolen, fine) = (insertion_for(&ana, &laptop), insertion_for(&ana, &desk));
+        let revoked = Device {
+            revoked: true,
+            ..laptop.clone()
+        };
+        let mut change = store.change().await.unwrap();
+        super::super::put_device(change.conn(), &revoked).await.unwrap();
+        change.commit().await.unwrap();
+        let verdicts = write(&store, &[&stolen, &fine]).await.unwrap();
+        assert_eq!(
+            verdicts,
+            vec![Err(Stale::DeviceGone("ana-laptop".into())), Ok(())]
+        );
+        let mut conn = store.read().await.unwrap();
+        let kept = |g: &GrantRecord| g.grant.id;
+        assert!(super::super::grant(&mut conn, kept(&stolen.grants[0]))
+            .await
+            .unwrap()
+            .is_none());
+        assert!(super::super::grant(&mut conn, kept(&fine.grants[0]))
+            .await
+            .unwrap()
+            .is_some());
+    }
 }

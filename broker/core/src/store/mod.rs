@@ -33,6 +33,17 @@ pub enum StoreError {
     Config(String),
     #[error("writing a batch of changes failed: {0}")]
     Batch(String),
+    #[error(transparent)]
+    Stale(#[from] Stale),
+}
+
+/// What changed between a decision and its write, so the write was refused (nothing of it kept).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Stale {
+    #[error("device {0} was revoked or removed meanwhile")]
+    DeviceGone(String),
+    #[error("the account of {0} ended meanwhile")]
+    AccountEnded(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

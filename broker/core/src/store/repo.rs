@@ -102,6 +102,22 @@ pub async fn devices_of(conn: &mut AnyConnection, person: &str) -> StoreResult<V
     .await
 }
 
+pub async fn devices(conn: &mut AnyConnection) -> StoreResult<Vec<Device>> {
+    all(conn, "SELECT data FROM devices ORDER BY id").await
+}
+
+/// The unrevoked device that has this WireGuard key, if any (a scan: devices are few, and the key
+/// lives inside the device's record).
+pub async fn live_device_with_wireguard_key(
+    conn: &mut AnyConnection,
+    key: &str,
+) -> StoreResult<Option<Device>> {
+    Ok(devices(conn)
+        .await?
+        .into_iter()
+        .find(|d| !d.revoked && d.wireguard_public_key == key))
+}
+
 pub async fn put_device(conn: &mut AnyConnection, d: &Device) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO devices (id, person, data) VALUES ($1, $2, $3) \

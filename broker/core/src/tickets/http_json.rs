@@ -79,7 +79,7 @@ impl TicketConnector for HttpJsonTickets {
     async fn fetch(&self, key: &str) -> Result<Option<Ticket>, TicketSystemError> {
         let mut req = self
             .client
-            .get(self.settings.url.replace("{key}", key))
+            .get(self.settings.url.replace("{key}", &super::url_segment(key)))
             .header("Accept", "application/json");
         if let Some(token) = &self.settings.token {
             req = req.bearer_auth(token.expose_secret());

@@ -84,9 +84,10 @@ impl TicketConnector for JiraTickets {
     async fn fetch(&self, key: &str) -> Result<Option<Ticket>, TicketSystemError> {
         let s = &self.settings;
         let url = format!(
-            "{}/rest/api/{}/issue/{key}?fields=summary,status,assignee",
+            "{}/rest/api/{}/issue/{}?fields=summary,status,assignee",
             s.base_url.trim_end_matches('/'),
-            s.api_version
+            s.api_version,
+            super::url_segment(key)
         );
         let req = self.client.get(url).header("Accept", "application/json");
         let req = match &s.email {

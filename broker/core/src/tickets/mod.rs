@@ -81,3 +81,28 @@ async fn read_json(resp: reqwest::Response) -> Result<Option<serde_json::Value>,
 fn send_error(e: reqwest::Error) -> TicketSystemError {
     TicketSystemError::Unreachable(e.without_url().to_string())
 }
+
+/// A ticket key as one URL path segment: everything but RFC 3986's unreserved characters is
+/// percent-encoded, so a key can never add a path or a query to a connector's URL (and
+/// `validate_ticket_key` refuses `.` and `..`).
+pub(crate) fn url_segment(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_key_stays_one_path_segment() {
+        assert_eq!(super::url_segment("OPS-142"), "OPS-142");
+        assert_eq!(super::url_segment("a/../b?x=1#y"), "a%2F..%2Fb%3Fx%3D1%23y");
+        assert_eq!(super::url_segment("é"), "%C3%A9");
+    }
+}

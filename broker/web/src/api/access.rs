@@ -41,8 +41,9 @@ pub async fn my_requests(
 
 /// Whether the caller could ask for access against this ticket now: open, and theirs where the
 /// broker requires the requester to be the assignee.
-#[utoipa::path(get, path = "/api/v1/tickets/{key}/check", security(("bearer" = [])), params(("key" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$")),
+#[utoipa::path(get, path = "/api/v1/tickets/{key}/check", security(("bearer" = [])), params(("key" = String, Path, pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")),
     responses((status = 200, body = TicketCheck), (status = 400, description = "not a ticket key", body = Problem),
+        (status = 429, description = "too many checks by this person in a minute (see Retry-After)", body = Problem),
         (status = 503, description = "ticket system unreachable", body = Problem)))]
 pub async fn check_ticket(
     State(s): State<AppState>,

@@ -87,6 +87,14 @@ fn complete(operation: &mut Operation) {
         if response.description.is_empty() {
             response.description = default_description(status).to_string();
         }
+        if status == "429" {
+            let seconds = utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::Type::Integer)
+                .build();
+            let mut retry_after = utoipa::openapi::header::Header::new(seconds);
+            retry_after.description = Some("seconds until the caller may try again".into());
+            response.headers.insert("Retry-After".into(), retry_after);
+        }
         response.content.clear();
         response.content.insert(
             daypass_proto::problem::PROBLEM_CONTENT_TYPE.to_string(),
@@ -102,6 +110,7 @@ fn default_description(status: &str) -> &'static str {
         "403" => "the caller's roles, account or device do not allow this",
         "404" => "no such thing that the caller can see",
         "409" => "the thing is not in a state that allows this",
+        "429" => "too many calls in a row: wait as long as Retry-After says",
         "422" => "refused for what the input refers to",
         "503" => "a system the broker depends on is unreachable",
         _ => "refused",
