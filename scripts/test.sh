@@ -36,7 +36,8 @@ trap stop_postgres EXIT
 echo "== starting PostgreSQL ($pg_bin) on 127.0.0.1:$pg_port"
 as_postgres "$pg_bin/initdb" -D "$pg_dir/data" -A trust -U postgres >/dev/null
 as_postgres "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w start \
-  -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off" >/dev/null
+  -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off" >/dev/null \
+  || { cat "$pg_dir/log" >&2; echo "PostgreSQL did not start on port $pg_port (set DAYPASS_TEST_PG_PORT to another)" >&2; exit 1; }
 export DAYPASS_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
 
 echo "== the desktop app's window (ui/): install, type-check, build (Tauri embeds ui/dist)"
