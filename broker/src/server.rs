@@ -62,7 +62,7 @@ impl RunningServer {
             broker,
             ticket_webhook_secret: ticket_webhook_secret.map(Arc::new),
         };
-        let app = router(state).into_make_service();
+        let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
         let handle = axum_server::Handle::new();
         let task = match tls {
             Some(id) => {
@@ -124,7 +124,8 @@ impl RunningServer {
     }
 }
 
-/// Sweeps every second, signs an audit checkpoint every minute, polls tickets on `ticket_poll`.
+/// Sweeps every second; every minute signs an audit checkpoint and forgets spent passkey
+/// ceremonies; polls tickets on `ticket_poll`.
 pub fn spawn_background(broker: Broker, ticket_poll: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut sweep = tokio::time::interval(Duration::from_secs(1));
@@ -137,8 +138,13 @@ pub fn spawn_background(broker: Broker, ticket_poll: Duration) -> JoinHandle<()>
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "sweep failed"),
                 },
-                _ = checkpoint.tick() => if let Err(e) = broker.checkpoint_audit().await {
-                    tracing::warn!(error = %e, "audit checkpoint failed");
+                _ = checkpoint.tick() => {
+                    if let Err(e) = broker.checkpoint_audit().await {
+                        tracing::warn!(error = %e, "audit checkpoint failed");
+                    }
+                    if let Err(e) = broker.forget_spent_ceremonies().await {
+                        tracing::warn!(error = %e, "forgetting spent passkey ceremonies failed");
+                    }
                 },
                 _ = poll.tick() => match broker.poll_tickets().await {
                     Ok(ended) if !ended.is_empty() => tracing::info!(count = ended.len(), "ticket poll ended grants"),

@@ -299,8 +299,10 @@ pub struct EnrollStart {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignInStart {
+    #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$")]
     pub person: String,
     /// The enrolled device the session will be bound to.
+    #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$")]
     pub device: String,
     /// PKCE (S256), as for enrollment.
     #[schema(pattern = "^[A-Za-z0-9_-]{43}$")]

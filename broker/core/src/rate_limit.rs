@@ -77,13 +77,31 @@ impl RateLimit {
 pub(crate) struct BrokerLimits {
     /// Ticket checks per person: each is a lookup in the ticket system.
     pub ticket_checks: RateLimit,
+    /// Passkey sign-ins started per person (anyone may start one for any person id).
+    pub sign_in_starts: RateLimit,
+    /// Passkey ceremonies (sign-ins, enrollments) started per source address.
+    pub ceremony_starts: RateLimit,
 }
 
 impl Default for BrokerLimits {
     fn default() -> Self {
         BrokerLimits {
             ticket_checks: RateLimit::new(60, Duration::minutes(1)),
+            sign_in_starts: RateLimit::new(20, Duration::minutes(1)),
+            ceremony_starts: RateLimit::new(120, Duration::minutes(1)),
         }
+    }
+}
+
+impl crate::Broker {
+    /// Counts an anonymous passkey ceremony started from `address`. Loopback is not counted: the
+    /// broker's own machine (a reverse proxy there must limit by the client's address itself).
+    pub fn admit_ceremony_from(&self, address: std::net::IpAddr) -> crate::ServiceResult<()> {
+        if address.is_loopback() {
+            return Ok(());
+        }
+        let key = address.to_string();
+        Ok((self.0.limits.ceremony_starts).allow("passkey ceremonies from one address", &key, self.now())?)
     }
 }
 

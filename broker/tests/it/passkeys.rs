@@ -741,3 +741,87 @@ async fn a_person_revokes_their_own_device_and_its_sessions_stop_others_cannot()
         "{problem}"
     );
 }
+
+fn sign_in_body(person: &str) -> Value {
+    json!({ "person": person, "device": "ana-laptop", "code_challenge": code_challenge() })
+}
+
+#[tokio::test]
+async fn anonymous_sign_in_starts_are_checked_before_anything_is_written_and_limited_per_person() {
+    let api = Api::new(false).await;
+    let head = api.h.audit_head().await;
+    let long = "x".repeat(2000);
+    for person in ["ana\u{0}", long.as_str(), "two words"] {
+        let (status, body) = api
+            .post("/api/v1/passkeys/sign-in/start", sign_in_body(person))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    }
+    assert_eq!(api.h.audit_head().await, head, "nothing of them recorded");
+    assert_eq!(api.h.count("ceremonies").await, 0);
+    for _ in 0..20 {
+        let (status, body) = api
+            .post("/api/v1/passkeys/sign-in/start", sign_in_body("ana"))
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "ana has no passkey: {body}");
+    }
+    let (status, body) = api
+        .post("/api/v1/passkeys/sign-in/start", sign_in_body("ana"))
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let (status, _) = api
+        .post("/api/v1/passkeys/sign-in/start", sign_in_body("ben"))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "ana's starts do not count against ben"
+    );
+}
+
+#[tokio::test]
+async fn ceremonies_started_from_one_address_are_limited() {
+    let api = Api::new(false).await;
+    let start = |person: String, from: [u8; 4]| {
+        Request::post("/api/v1/passkeys/sign-in/start")
+            .header(header::CONTENT_TYPE, "application/json")
+            .extension(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                from, 40_000,
+            ))))
+            .body(Body::from(sign_in_body(&person).to_string()))
+            .unwrap()
+    };
+    let far = [203, 0, 113, 7];
+    for i in 0..120 {
+        let (status, body, _) = send(&api.app, start(format!("p{i}"), far)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "an unknown person: {body}");
+    }
+    let (status, body, _) = send(&api.app, start("p-last".into(), far)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let (status, _, _) = send(&api.app, start("p-last".into(), [198, 51, 100, 9])).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "another address has its own count");
+    let (status, _, _) = send(&api.app, start("p-last".into(), [127, 0, 0, 1])).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "the broker's own machine is not counted"
+    );
+}
+
+#[tokio::test]
+async fn answered_or_expired_ceremonies_are_forgotten() {
+    let api = Api::new(false).await;
+    let ana = holder("ana", "ana-desk", 11, soft());
+    let code = api.invite("ana").await;
+    let (status, body) = api.enroll_start(&code, &ana).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(api.h.count("ceremonies").await, 1);
+    assert_eq!(
+        api.h.broker.forget_spent_ceremonies().await.unwrap(),
+        0,
+        "still open"
+    );
+    api.h.clock.advance(time::Duration::minutes(6));
+    assert_eq!(api.h.broker.forget_spent_ceremonies().await.unwrap(), 1);
+    assert_eq!(api.h.count("ceremonies").await, 0);
+}

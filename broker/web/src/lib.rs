@@ -7,6 +7,7 @@ mod api;
 mod assets;
 mod console;
 mod error;
+mod peer;
 mod session_signature;
 mod state;
 

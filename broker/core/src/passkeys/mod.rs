@@ -15,6 +15,7 @@ use crate::domain::passkey::{
     check_counter, Ceremony, Channel, DeviceBinding, Invite, PasskeyRecord, PasskeyRefusal, Purpose,
     CEREMONY_TTL,
 };
+use crate::domain::validate_name;
 use crate::store::{self, Change, Insertion};
 use crate::{Broker, Conflict, DeviceSpec, InvalidInput, Missing, ServiceError, ServiceResult};
 use daypass_proto::api::{Challenge, DeviceToBind, PasskeyView};
@@ -210,6 +211,21 @@ impl Broker {
             return e.into();
         }
         err
+    }
+
+    /// Deletes the ceremonies that were answered or expired; says how many.
+    pub async fn forget_spent_ceremonies(&self) -> ServiceResult<usize> {
+        let now = self.now();
+        let spent = {
+            let mut conn = self.store().read().await?;
+            store::spent_ceremonies(&mut conn, now).await?
+        };
+        if !spent.is_empty() {
+            let mut change = self.store().change().await?;
+            store::delete_ceremonies(change.conn(), &spent).await?;
+            change.commit().await?;
+        }
+        Ok(spent.len())
     }
 
     /// Keeps a ceremony's state for five minutes and hands out its challenge.

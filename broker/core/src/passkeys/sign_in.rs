@@ -6,8 +6,15 @@ use super::*;
 impl Broker {
     /// An authentication challenge for `person`'s passkeys, for a session on `device` (in the app)
     /// or in the browser (no device).
+    /// Anyone may call this, so what they send is checked before anything is written: names that are
+    /// not identifiers are refused unrecorded, and each person's starts are rate-limited.
     pub async fn sign_in_start(&self, person: &str, app: Option<FromApp<&str>>) -> ServiceResult<Challenge> {
         let now = self.now();
+        validate_name("person id", person)?;
+        if let Some(app) = &app {
+            validate_name("device id", app.device)?;
+        }
+        (self.0.limits.sign_in_starts).allow("sign-ins", person, now)?;
         let place = app.as_ref().map_or("browser", |a| a.device);
         let started = async {
             let app = app.map(FromApp::checked).transpose()?;

@@ -82,19 +82,18 @@ async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
             }
         }
         let insertions: Vec<&Insertion> = batch.iter().map(|(i, _)| i).collect();
-        let verdicts: Vec<StoreResult<()>> = match write(&store, &insertions).await {
-            Ok(verdicts) => verdicts
-                .into_iter()
-                .map(|v| v.map_err(StoreError::Stale))
-                .collect(),
-            Err(e) => {
-                tracing::error!(error = %e, size = batch.len(), "group commit failed; every insertion in it is refused");
-                let failed = e.to_string();
-                batch
-                    .iter()
-                    .map(|_| Err(StoreError::Batch(failed.clone())))
-                    .collect()
+        let verdicts = match write(&store, &insertions).await {
+            Ok(verdicts) => verdicts,
+            // One bad insertion must not fail everyone else's: each is written again on its own.
+            Err(e) if insertions.len() > 1 => {
+                tracing::warn!(error = %e, size = insertions.len(), "a group commit failed; writing its insertions one by one");
+                let mut one_by_one = Vec::with_capacity(insertions.len());
+                for insertion in &insertions {
+                    one_by_one.push(alone(&store, insertion).await);
+                }
+                one_by_one
             }
+            Err(e) => vec![Err(failed(e))],
         };
         for ((_, reply), verdict) in batch.into_iter().zip(verdicts) {
             let _ = reply.send(verdict);
@@ -102,12 +101,27 @@ async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
     }
 }
 
-/// Writes the insertions whose grants still stand, in one transaction; says for each whether it was.
-async fn write(store: &Store, all: &[&Insertion]) -> StoreResult<Vec<Result<(), Stale>>> {
+/// Writes one insertion in a transaction of its own.
+async fn alone(store: &Store, insertion: &Insertion) -> StoreResult<()> {
+    match write(store, &[insertion]).await {
+        Ok(mut verdicts) => verdicts.pop().unwrap_or(Ok(())),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+fn failed(e: StoreError) -> StoreError {
+    tracing::error!(error = %e, "an insertion could not be written; it is refused");
+    StoreError::Batch(e.to_string())
+}
+
+/// Writes the insertions whose grants still stand, in one transaction; says for each whether it
+/// was written (`Ok`) or why not.
+async fn write(store: &Store, all: &[&Insertion]) -> StoreResult<Vec<StoreResult<()>>> {
     let mut change = store.change().await?;
     let mut verdicts = Vec::with_capacity(all.len());
     for insertion in all {
-        verdicts.push(still_stands(change.conn(), insertion).await?);
+        let stands = still_stands(change.conn(), insertion).await?;
+        verdicts.push(stands.map_err(StoreError::Stale));
     }
     let batch = all
         .iter()
@@ -194,6 +208,30 @@ mod tests {
         serde_json::from_value(value).unwrap()
     }
 
+    async fn sqlite_store(dir: &tempfile::TempDir) -> Store {
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display());
+        Store::open(&url).await.unwrap()
+    }
+
+    fn ana() -> Person {
+        from_json(json!({
+            "id": "ana", "name": "Ana", "email": "ana@example.com", "company": "Acme",
+            "roles": ["contractor"], "groups": [], "contract_end": null, "disabled": false
+        }))
+    }
+
+    fn device(id: &str) -> Device {
+        Device {
+            id: id.into(),
+            person: "ana".into(),
+            name: id.into(),
+            wireguard_public_key: "YCwTqRYjRZz5ClbB3NGJ8Bd/TqvbQsBIzLrt2XHVemI=".into(),
+            tunnel_address: "100.96.0.2/32".into(),
+            revoked: false,
+            report_public_key: None,
+        }
+    }
+
     /// Ana's auto-approved request, decided while `device` was hers and live.
     fn insertion_for(ana: &Person, device: &Device) -> Insertion {
         let now = OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
@@ -220,22 +258,8 @@ mod tests {
     #[tokio::test]
     async fn a_grant_whose_device_was_revoked_meanwhile_is_refused_alone() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display());
-        let store = Store::open(&url).await.unwrap();
-        let ana: Person = from_json(json!({
-            "id": "ana", "name": "Ana", "email": "ana@example.com", "company": "Acme",
-            "roles": ["contractor"], "groups": [], "contract_end": null, "disabled": false
-        }));
-        let device = |id: &str| Device {
-            id: id.into(),
-            person: "ana".into(),
-            name: id.into(),
-            wireguard_public_key: "YCwTqRYjRZz5ClbB3NGJ8Bd/TqvbQsBIzLrt2XHVemI=".into(),
-            tunnel_address: "100.96.0.2/32".into(),
-            revoked: false,
-            report_public_key: None,
-        };
-        let (laptop, desk) = (device("ana-laptop"), device("ana-desk"));
+        let store = sqlite_store(&dir).await;
+        let (ana, laptop, desk) = (ana(), device("ana-laptop"), device("ana-desk"));
         let mut change = store.change().await.unwrap();
         super::super::put_person(change.conn(), &ana).await.unwrap();
         super::super::put_device(change.conn(), &laptop).await.unwrap();
@@ -251,9 +275,12 @@ mod tests {
         super::super::put_device(change.conn(), &revoked).await.unwrap();
         change.commit().await.unwrap();
         let verdicts = write(&store, &[&stolen, &fine]).await.unwrap();
-        assert_eq!(
-            verdicts,
-            vec![Err(Stale::DeviceGone("ana-laptop".into())), Ok(())]
+        assert!(
+            matches!(
+                verdicts.as_slice(),
+                [Err(StoreError::Stale(Stale::DeviceGone(d))), Ok(())] if d == "ana-laptop"
+            ),
+            "{verdicts:?}"
         );
         let mut conn = store.read().await.unwrap();
         let kept = |g: &GrantRecord| g.grant.id;
@@ -265,5 +292,33 @@ mod tests {
             .await
             .unwrap()
             .is_some());
+    }
+
+    #[tokio::test]
+    async fn one_bad_insertion_does_not_fail_the_others_in_its_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(&dir).await;
+        let mut good = Insertion::default();
+        good.audit(OffsetDateTime::UNIX_EPOCH, "broker", "good", "s", json!({}));
+        // A request row that exists already fails its INSERT, and so the whole transaction.
+        let mut bad = insertion_for(&ana(), &device("d"));
+        bad.grants.clear();
+        let mut change = store.change().await.unwrap();
+        super::super::put_request(change.conn(), &bad.requests[0])
+            .await
+            .unwrap();
+        change.commit().await.unwrap();
+        let (jobs, queue) = mpsc::channel(4);
+        let (bad_reply, bad_answer) = oneshot::channel();
+        let (good_reply, good_answer) = oneshot::channel();
+        jobs.send((bad, bad_reply)).await.unwrap();
+        jobs.send((good, good_reply)).await.unwrap();
+        drop(jobs);
+        run(store.clone(), queue).await;
+        assert!(matches!(bad_answer.await.unwrap(), Err(StoreError::Batch(_))));
+        assert!(good_answer.await.unwrap().is_ok());
+        let mut conn = store.read().await.unwrap();
+        let (entries, _) = super::super::AuditRead::head(&mut conn).await.unwrap();
+        assert_eq!(entries, 1, "the good insertion's audit entry, alone");
     }
 }

@@ -4,7 +4,8 @@
 use super::repo::{all_by, decode, encode, one, put};
 use super::StoreResult;
 use crate::domain::passkey::{Ceremony, Invite, PasskeyRecord, Session};
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, Row as _};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub async fn invite(conn: &mut AnyConnection, digest: &str) -> StoreResult<Option<Invite>> {
@@ -57,6 +58,32 @@ pub async fn take_ceremony(conn: &mut AnyConnection, id: Uuid) -> StoreResult<Op
         .fetch_optional(&mut *conn)
         .await?;
     row.map(|r| decode(&r, "data")).transpose()
+}
+
+/// Ceremonies answered, or left unanswered past their time: nothing will read them again.
+pub async fn spent_ceremonies(conn: &mut AnyConnection, now: OffsetDateTime) -> StoreResult<Vec<Uuid>> {
+    let rows = sqlx::query("SELECT used, data FROM ceremonies")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut spent = Vec::new();
+    for row in &rows {
+        let used: i64 = row.try_get(0)?;
+        let c: Ceremony = decode(row, "data")?;
+        if used != 0 || c.expires_at <= now {
+            spent.push(c.id);
+        }
+    }
+    Ok(spent)
+}
+
+pub async fn delete_ceremonies(conn: &mut AnyConnection, ids: &[Uuid]) -> StoreResult<()> {
+    for id in ids {
+        sqlx::query("DELETE FROM ceremonies WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// An unanswered ceremony, left as it is.

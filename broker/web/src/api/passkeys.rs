@@ -3,6 +3,7 @@
 
 use super::Authed;
 use crate::error::{ApiJson, ApiPath, ApiResult};
+use crate::peer::PeerAddress;
 use crate::AppState;
 use axum::extract::State;
 use daypass_broker_core::{Finisher, FromApp, StepUp};
@@ -21,11 +22,14 @@ fn app_finisher(answer: &CeremonyAnswer) -> Finisher<'_> {
 /// Starts enrolling a passkey and binding a device, from an invite code.
 #[utoipa::path(post, path = "/api/v1/passkeys/enroll/start", request_body = EnrollStart,
     responses((status = 200, body = Challenge), (status = 403, description = "unknown, used or expired invite", body = Problem),
-        (status = 409, description = "the account is inactive, or the device exists already", body = Problem)))]
+        (status = 409, description = "the account is inactive, or the device exists already", body = Problem),
+        (status = 429, description = "too many ceremonies started from this address (see Retry-After)", body = Problem)))]
 pub async fn enroll_start(
     State(s): State<AppState>,
+    peer: PeerAddress,
     ApiJson(body): ApiJson<EnrollStart>,
 ) -> ApiResult<Challenge> {
+    peer.admit_ceremony(&s.broker)?;
     let code = SecretString::from(body.invite.trim().to_string());
     let app = FromApp {
         device: body.device,
@@ -51,11 +55,14 @@ pub async fn enroll_finish(
 
 /// Starts signing in with a passkey, for a session bound to an enrolled device.
 #[utoipa::path(post, path = "/api/v1/passkeys/sign-in/start", request_body = SignInStart,
-    responses((status = 200, body = Challenge), (status = 403, body = Problem)))]
+    responses((status = 200, body = Challenge), (status = 403, body = Problem),
+        (status = 429, description = "too many sign-ins started for this person or from this address (see Retry-After)", body = Problem)))]
 pub async fn sign_in_start(
     State(s): State<AppState>,
+    peer: PeerAddress,
     ApiJson(body): ApiJson<SignInStart>,
 ) -> ApiResult<Challenge> {
+    peer.admit_ceremony(&s.broker)?;
     let app = FromApp {
         device: body.device.as_str(),
         code_challenge: body.code_challenge.clone(),

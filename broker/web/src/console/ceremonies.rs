@@ -3,6 +3,7 @@
 //! session, with its CSRF token). JSON in and out, like the API.
 
 use super::visitor::{session_cookie, Visitor};
+use crate::peer::PeerAddress;
 use crate::{ApiJson, ApiResult, AppState};
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
@@ -44,8 +45,10 @@ fn signed_in(state: &AppState, opened: Opened) -> Response {
 
 pub async fn sign_in_start(
     State(s): State<AppState>,
+    peer: PeerAddress,
     ApiJson(body): ApiJson<SignInStart>,
 ) -> ApiResult<Challenge> {
+    peer.admit_ceremony(&s.broker)?;
     Ok(ApiJson(s.broker.sign_in_start(body.person.trim(), None).await?))
 }
 
@@ -62,8 +65,10 @@ pub async fn sign_in_finish(
 
 pub async fn enroll_start(
     State(s): State<AppState>,
+    peer: PeerAddress,
     ApiJson(body): ApiJson<EnrollStart>,
 ) -> ApiResult<Challenge> {
+    peer.admit_ceremony(&s.broker)?;
     let code = SecretString::from(body.invite.trim().to_string());
     Ok(ApiJson(s.broker.enroll_start(&code, None).await?))
 }
