@@ -1,6 +1,6 @@
 //! `daypass-broker`: parse the command line, set up logging, run, and report errors plainly.
 
-use clap::Parser as _;
+use clap::{CommandFactory as _, FromArgMatches as _};
 use daypass_broker::cli::{run, Cli};
 use std::process::ExitCode;
 
@@ -14,7 +14,23 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let on_argv = matches.value_source("database") == Some(clap::parser::ValueSource::CommandLine);
+    if on_argv
+        && cli
+            .database
+            .as_deref()
+            .is_some_and(daypass_broker::cli::has_password)
+    {
+        tracing::warn!(
+            "the database password was given on the command line, where every local user can read it: \
+             use --database-file or DAYPASS_DATABASE"
+        );
+    }
     match run(cli).await {
         Ok(code) => code,
         Err(e) => {

@@ -3,7 +3,7 @@
 //! stream of signed states, and removes each peer at its grant's end on its own.
 
 use anyhow::{Context, Result};
-use clap::Parser;
+use clap::{CommandFactory as _, FromArgMatches as _, Parser};
 use daypass_gateway::agent::{Agent, Outcome};
 use daypass_gateway::clock;
 use daypass_gateway::connects::{self, ConnectWatch};
@@ -38,9 +38,19 @@ struct Cli {
     /// This gateway's name at the broker.
     #[arg(long, env = "DAYPASS_GATEWAY_NAME")]
     name: String,
-    /// The credential `daypass-broker admin gateway add` printed.
-    #[arg(long, env = "DAYPASS_GATEWAY_TOKEN", hide_env_values = true)]
-    token: SecretString,
+    /// The credential `daypass-broker admin gateway add` printed. Prefer --token-file or the
+    /// environment: every local user can read a command line.
+    #[arg(
+        long,
+        env = "DAYPASS_GATEWAY_TOKEN",
+        hide_env_values = true,
+        required_unless_present = "token_file",
+        conflicts_with = "token_file"
+    )]
+    token: Option<SecretString>,
+    /// File holding that credential (readable by the gateway's user only).
+    #[arg(long, env = "DAYPASS_GATEWAY_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
     /// The WireGuard interface this agent owns.
     #[arg(long, env = "DAYPASS_WG_INTERFACE", default_value = "daypass0")]
     interface: String,
@@ -67,8 +77,19 @@ fn main() -> ExitCode {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("DAYPASS_LOG").unwrap_or_else(|_| "info".into()),
         )
+        .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    if matches.value_source("token") == Some(clap::parser::ValueSource::CommandLine) {
+        tracing::warn!(
+            "the gateway token was given on the command line, where every local user can read it: \
+             use --token-file or DAYPASS_GATEWAY_TOKEN"
+        );
+    }
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -99,7 +120,26 @@ fn ip(args: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// The gateway's credential, from its file or as given.
+fn token(cli: &Cli) -> Result<SecretString> {
+    match (&cli.token, &cli.token_file) {
+        (Some(token), _) => Ok(token.clone()),
+        (None, Some(file)) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading the gateway token {}", file.display()))?;
+            anyhow::ensure!(
+                !text.trim().is_empty(),
+                "{} is empty: put the token `daypass-broker admin gateway add` printed in it",
+                file.display()
+            );
+            Ok(SecretString::from(text.trim().to_string()))
+        }
+        (None, None) => anyhow::bail!("give the gateway token with --token-file or DAYPASS_GATEWAY_TOKEN"),
+    }
+}
+
 async fn run(cli: Cli) -> Result<()> {
+    let token = token(&cli)?;
     let broker_key = cli.broker.pinned_key()?;
     let private_key = SecretString::from(
         std::fs::read_to_string(&cli.private_key_file)
@@ -203,7 +243,7 @@ async fn run(cli: Cli) -> Result<()> {
     tokio::spawn(connects::report(
         client.clone(),
         connects_url,
-        cli.token.clone(),
+        token.clone(),
         connect_rx,
     ));
     let mut watch = ConnectWatch::default();
@@ -212,7 +252,7 @@ async fn run(cli: Cli) -> Result<()> {
     let (state_tx, mut state_rx) = mpsc::channel(16);
     let (status_tx, mut status_rx) = watch::channel(LinkStatus::Connecting);
     let url = format!("{}/api/v1/gateway/stream", cli.broker.url.trim_end_matches('/'));
-    tokio::spawn(link::run(client, url, cli.token.clone(), state_tx, status_tx));
+    tokio::spawn(link::run(client, url, token, state_tx, status_tx));
 
     loop {
         let now = clock::now();

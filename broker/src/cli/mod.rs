@@ -28,8 +28,19 @@ pub struct Cli {
     #[arg(long, env = "DAYPASS_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
     /// Database URL: sqlite://PATH (default: DATA_DIR/broker.db) or postgres://USER:PASS@HOST/DB.
-    #[arg(long, env = "DAYPASS_DATABASE", global = true, hide_env_values = true)]
+    /// With a password, prefer --database-file or the environment: every local user can read a
+    /// command line.
+    #[arg(
+        long,
+        env = "DAYPASS_DATABASE",
+        global = true,
+        hide_env_values = true,
+        conflicts_with = "database_file"
+    )]
     pub database: Option<String>,
+    /// File holding the database URL (readable by the broker's user only).
+    #[arg(long, env = "DAYPASS_DATABASE_FILE", global = true)]
+    pub database_file: Option<PathBuf>,
     /// Ed25519 grant-signing key file (default: DATA_DIR/broker-signing.key). Brokers sharing a database share it.
     #[arg(long, env = "DAYPASS_SIGNING_KEY", global = true)]
     pub signing_key: Option<PathBuf>,
@@ -135,14 +146,38 @@ pub fn emit<T: serde::Serialize>(json: bool, value: &T, human: impl FnOnce() -> 
     Ok(())
 }
 
+/// Whether a database URL carries a password (`scheme://user:password@host/…`).
+pub fn has_password(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    authority
+        .rsplit_once('@')
+        .is_some_and(|(user_info, _)| user_info.contains(':'))
+}
+
+/// The database URL kept in `file` (one line).
+fn database_url_in(file: &std::path::Path) -> Result<String> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("reading the database URL {}", file.display()))?;
+    let url = text.trim();
+    anyhow::ensure!(
+        !url.is_empty(),
+        "{} is empty: put the database URL (postgres://USER:PASS@HOST/DB) in it",
+        file.display()
+    );
+    Ok(url.to_string())
+}
+
 pub async fn run(cli: Cli) -> Result<std::process::ExitCode> {
     let file = FileConfig::load(cli.config.as_deref())?;
-    let storage = StorageSettings::resolve(
-        cli.data_dir.clone(),
-        cli.database.clone(),
-        cli.signing_key.clone(),
-        &file,
-    );
+    let database = match (&cli.database, &cli.database_file) {
+        (Some(url), _) => Some(url.clone()),
+        (None, Some(file)) => Some(database_url_in(file)?),
+        (None, None) => None,
+    };
+    let storage = StorageSettings::resolve(cli.data_dir.clone(), database, cli.signing_key.clone(), &file);
     tracing::debug!(data_dir = %storage.data_dir.display(), database = %daypass_broker_core::redact_url(&storage.database_url), "effective storage settings");
     let mut settings = config::broker_settings(&file)?;
     if matches!(cli.command, Command::Demo(_)) && file.posture_auto_approve_requires_report.is_none() {
@@ -323,5 +358,43 @@ mod tests {
             panic!("parsed the wrong command")
         };
         assert_eq!(ports.len(), 2);
+    }
+
+    #[test]
+    fn a_password_in_a_database_url_is_noticed() {
+        assert!(super::has_password(
+            "postgres://daypass:s3cret@db.internal/daypass"
+        ));
+        assert!(super::has_password("postgres://u:p@h"));
+        assert!(!super::has_password("postgres://daypass@db.internal/daypass"));
+        assert!(!super::has_password(
+            "sqlite:///var/lib/daypass/broker.db?mode=rwc"
+        ));
+        assert!(
+            !super::has_password("postgres://h/db?user=a@b:c"),
+            "the query is not the authority"
+        );
+    }
+
+    #[test]
+    fn the_database_url_can_come_from_a_file_never_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("db-url");
+        std::fs::write(&file, "postgres://u:p@h/db\n").unwrap();
+        assert_eq!(super::database_url_in(&file).unwrap(), "postgres://u:p@h/db");
+        std::fs::write(&file, "  \n").unwrap();
+        assert!(super::database_url_in(&file)
+            .unwrap_err()
+            .to_string()
+            .contains("is empty"));
+        let both = Cli::try_parse_from([
+            "daypass-broker",
+            "--database",
+            "sqlite://x",
+            "--database-file",
+            "f",
+            "serve",
+        ]);
+        assert!(both.is_err());
     }
 }
