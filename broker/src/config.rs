@@ -64,6 +64,9 @@ pub struct FileConfig {
     pub step_up_tags: Vec<String>,
     /// A Slack-compatible incoming webhook told of every request that waits for approval (a secret).
     pub approval_webhook: Option<SecretString>,
+    /// Raise by one after restoring the database from a backup (gateways refuse states older than
+    /// the newest they saw; the epoch puts the restored broker's states above them).
+    pub gateway_state_epoch: Option<i64>,
     #[serde(default)]
     pub tickets: TicketSettings,
 }
@@ -120,6 +123,13 @@ pub fn broker_settings(file: &FileConfig) -> Result<BrokerSettings> {
     }
     if let Some(r) = file.require_ticket_assignee {
         s.require_ticket_assignee = r;
+    }
+    if let Some(epoch) = file.gateway_state_epoch {
+        anyhow::ensure!(
+            epoch >= 0,
+            "gateway_state_epoch must be 0 or more, raised by one per restore"
+        );
+        s.gateway_state_epoch = epoch;
     }
     if let Some(url) = &file.approval_webhook {
         let notifier = daypass_broker_core::Notifier::new(url.clone()).map_err(anyhow::Error::msg)?;

@@ -5,7 +5,7 @@
 
 use crate::firewall::{apply_changes, Firewall, FirewallError};
 use crate::plan::{changes, desired, next_change, Changes, Desired};
-use crate::verify::Verifier;
+use crate::verify::{sealed, Source, Verifier};
 use daypass_proto::api::GatewayState;
 use daypass_proto::Grant;
 use ed25519_dalek::VerifyingKey;
@@ -29,13 +29,19 @@ pub enum EnforceError {
     Firewall(#[from] FirewallError),
     #[error("WireGuard: {0}")]
     Peers(String),
+    /// The whole state was refused; the grants held are enforced as before.
+    #[error("the state was refused: {0}")]
+    StateRefused(String),
 }
 
 pub struct Agent {
     gateway: String,
+    broker_key: VerifyingKey,
     verifier: Verifier,
     grants: Vec<Grant>,
     revision: Option<i64>,
+    /// (epoch, revision) of the seal of the state held: an older one is refused.
+    held: Option<(i64, i64)>,
     applied: Desired,
 }
 
@@ -62,9 +68,11 @@ impl Agent {
         };
         Agent {
             gateway: gateway.into(),
+            broker_key,
             verifier: Verifier::new(broker_key),
             grants: vec![],
             revision: None,
+            held: None,
             applied,
         }
     }
@@ -91,20 +99,30 @@ impl Agent {
             .collect()
     }
 
-    /// Takes a state from the broker (or from disk at start) and enforces it.
+    /// Takes a state from the broker (or from disk at start) and enforces it. A state older than
+    /// the one held, or whose seal does not hold, is refused whole: the grants held stay as they are
+    /// (a revocation is a grant missing from a newer state, so an old state must never win).
     pub fn receive(
         &mut self,
         state: &GatewayState,
+        source: Source,
         now: OffsetDateTime,
         fw: &dyn Firewall,
         peers: &mut dyn PeerTable,
     ) -> Result<Outcome, EnforceError> {
-        // Every state is taken, even one with a lower revision than the last: that is a broker
-        // whose database was restored or replaced, and ignoring it would keep revoked grants open.
-        // States arrive over TLS from the broker, each grant signed, so an old one cannot be replayed.
-        let (grants, refused) = self.verifier.accepted(state, &self.gateway, now);
+        let seal = sealed(state, &self.broker_key, &self.gateway, self.held, source, now)
+            .map_err(EnforceError::StateRefused)?;
+        let (grants, mut refused) = self.verifier.accepted(state, &self.gateway, now);
+        let (grants, smuggled): (Vec<Grant>, Vec<Grant>) = grants
+            .into_iter()
+            .partition(|g| seal.grants.binary_search(&g.id).is_ok());
+        refused.extend(smuggled.into_iter().map(|g| crate::verify::Refused {
+            grant: Some(g.id),
+            reason: "not named in the state's seal".to_string(),
+        }));
         self.grants = grants;
         self.revision = Some(state.revision);
+        self.held = Some(seal.order());
         let mut outcome = self.tick(now, fw, peers)?;
         outcome.refused = refused
             .into_iter()
@@ -178,11 +196,22 @@ mod tests {
     }
 
     fn state(revision: i64, grants: &[daypass_proto::Grant]) -> GatewayState {
+        sealed_state((0, revision), NOW, grants, grants.iter().map(|g| g.id))
+    }
+
+    /// A state with its own seal: at `order`, issued at `issued_at`, naming `named`.
+    fn sealed_state(
+        order: (i64, i64),
+        issued_at: OffsetDateTime,
+        grants: &[daypass_proto::Grant],
+        named: impl IntoIterator<Item = uuid::Uuid>,
+    ) -> GatewayState {
         GatewayState {
             gateway: "gw-eu".into(),
-            revision,
-            generated_at: NOW,
+            revision: order.1,
+            generated_at: issued_at,
             grants: grants.iter().map(|g| Signed::sign(g, &key())).collect(),
+            seal: daypass_proto::api::StateSeal::sign("gw-eu", order, issued_at, named, &key()),
         }
     }
 
@@ -191,7 +220,9 @@ mod tests {
         let (fw, mut peers) = (Scripts::default(), Peers::default());
         let mut agent = Agent::new("gw-eu", key().verifying_key(), vec![]);
         let g = grant("a", NOW, NOW + Duration::hours(1));
-        let first = agent.receive(&state(1, &[g]), NOW, &fw, &mut peers).unwrap();
+        let first = agent
+            .receive_from_broker(&state(1, &[g]), NOW, &fw, &mut peers)
+            .unwrap();
         assert_eq!(
             (first.changes.add_peers.len(), first.changes.add_allows.len()),
             (1, 1)
@@ -223,7 +254,9 @@ mod tests {
             tunnel_address: "100.96.0.9/32".parse().unwrap(),
         };
         let mut agent = Agent::new("gw-eu", key().verifying_key(), vec![kept, stale.clone()]);
-        let out = agent.receive(&state(3, &[live]), NOW, &fw, &mut peers).unwrap();
+        let out = agent
+            .receive_from_broker(&state(3, &[live]), NOW, &fw, &mut peers)
+            .unwrap();
         assert!(
             out.changes.add_peers.is_empty(),
             "the live peer is not touched: its session survives"
@@ -239,7 +272,7 @@ mod tests {
         let live = grant("live", NOW - Duration::hours(1), NOW + Duration::minutes(30));
         let mut agent = Agent::new("gw-eu", key().verifying_key(), vec![]);
         let out = agent
-            .receive(&state(7, &[over, live]), NOW, &fw, &mut peers)
+            .receive_from_broker(&state(7, &[over, live]), NOW, &fw, &mut peers)
             .unwrap();
         assert_eq!(out.changes.add_allows.len(), 1);
         assert_eq!(
@@ -251,22 +284,106 @@ mod tests {
     }
 
     #[test]
-    fn a_new_state_revokes_even_when_the_broker_revision_went_back() {
+    fn an_older_state_is_refused_whole_and_what_is_held_stays() {
         let (fw, mut peers) = (Scripts::default(), Peers::default());
         let mut agent = Agent::new("gw-eu", key().verifying_key(), vec![]);
         let g = grant("a", NOW, NOW + Duration::hours(1));
         agent
-            .receive(&state(5, std::slice::from_ref(&g)), NOW, &fw, &mut peers)
+            .receive_from_broker(&state(5, std::slice::from_ref(&g)), NOW, &fw, &mut peers)
             .unwrap();
-        // A broker restored from an older backup starts again at a lower revision without the grant.
-        let restored = agent.receive(&state(2, &[]), NOW, &fw, &mut peers).unwrap();
+        // An old state replayed (or from a broker restored without raising its epoch): the revoked
+        // grant must not come back, and the newer state's grants must not go.
+        let old = agent.receive_from_broker(&state(2, &[]), NOW, &fw, &mut peers);
+        assert!(
+            matches!(old, Err(EnforceError::StateRefused(ref why)) if why.contains("older")),
+            "{old:?}"
+        );
+        assert_eq!((agent.active(NOW), agent.revision()), (1, Some(5)));
+        // The same revision again (a reconnect) is taken.
+        agent
+            .receive_from_broker(&state(5, std::slice::from_ref(&g)), NOW, &fw, &mut peers)
+            .unwrap();
+    }
+
+    #[test]
+    fn a_broker_restored_with_a_raised_epoch_is_followed() {
+        let (fw, mut peers) = (Scripts::default(), Peers::default());
+        let mut agent = Agent::new("gw-eu", key().verifying_key(), vec![]);
+        let g = grant("a", NOW, NOW + Duration::hours(1));
+        agent
+            .receive_from_broker(&state(5, std::slice::from_ref(&g)), NOW, &fw, &mut peers)
+            .unwrap();
+        let restored = sealed_state((1, 2), NOW, &[], []);
+        let out = agent
+            .receive_from_broker(&restored, NOW, &fw, &mut peers)
+            .unwrap();
         assert_eq!(
-            (
-                restored.changes.remove_peers.len(),
-                restored.changes.remove_allows.len()
-            ),
+            (out.changes.remove_peers.len(), out.changes.remove_allows.len()),
             (1, 1)
         );
         assert_eq!(agent.revision(), Some(2));
+    }
+
+    #[test]
+    fn a_state_whose_seal_does_not_hold_is_refused() {
+        let (fw, mut peers) = (Scripts::default(), Peers::default());
+        let mut agent = Agent::new("gw-eu", key().verifying_key(), vec![]);
+        let g = grant("a", NOW, NOW + Duration::hours(1));
+        let mut forged = state(3, std::slice::from_ref(&g));
+        forged.seal = daypass_proto::api::StateSeal::sign(
+            "gw-eu",
+            (0, 3),
+            NOW,
+            [g.id],
+            &SigningKey::from_bytes(&[1; 32]),
+        );
+        let mut elsewhere = state(3, std::slice::from_ref(&g));
+        elsewhere.seal = daypass_proto::api::StateSeal::sign("gw-us", (0, 3), NOW, [g.id], &key());
+        let stale = sealed_state((0, 3), NOW - Duration::hours(1), std::slice::from_ref(&g), [g.id]);
+        for refused in [forged, elsewhere, stale] {
+            let r = agent.receive_from_broker(&refused, NOW, &fw, &mut peers);
+            assert!(matches!(r, Err(EnforceError::StateRefused(_))), "{r:?}");
+        }
+        assert_eq!(agent.active(NOW), 0);
+    }
+
+    #[test]
+    fn an_old_state_is_taken_from_disk_at_start_but_not_from_the_broker() {
+        let (fw, mut peers) = (Scripts::default(), Peers::default());
+        let mut agent = Agent::new("gw-eu", key().verifying_key(), vec![]);
+        let g = grant("a", NOW - Duration::hours(1), NOW + Duration::hours(1));
+        let held = sealed_state((0, 4), NOW - Duration::hours(1), std::slice::from_ref(&g), [g.id]);
+        agent.receive(&held, Source::Disk, NOW, &fw, &mut peers).unwrap();
+        assert_eq!(agent.active(NOW), 1);
+    }
+
+    #[test]
+    fn a_grant_not_named_in_the_seal_is_dropped() {
+        let (fw, mut peers) = (Scripts::default(), Peers::default());
+        let mut agent = Agent::new("gw-eu", key().verifying_key(), vec![]);
+        let named = grant("a", NOW, NOW + Duration::hours(1));
+        let smuggled = grant("b", NOW, NOW + Duration::hours(1));
+        let s = sealed_state((0, 1), NOW, &[named.clone(), smuggled.clone()], [named.id]);
+        let out = agent.receive_from_broker(&s, NOW, &fw, &mut peers).unwrap();
+        assert_eq!(agent.active(NOW), 1);
+        assert!(
+            out.refused
+                .iter()
+                .any(|r| r.contains(&smuggled.id.to_string()) && r.contains("seal")),
+            "{:?}",
+            out.refused
+        );
+    }
+
+    impl Agent {
+        fn receive_from_broker(
+            &mut self,
+            state: &GatewayState,
+            now: OffsetDateTime,
+            fw: &dyn Firewall,
+            peers: &mut dyn PeerTable,
+        ) -> Result<Outcome, EnforceError> {
+            self.receive(state, Source::Broker, now, fw, peers)
+        }
     }
 }

@@ -106,7 +106,7 @@ mod tests {
 
     #[test]
     fn state_events_are_taken_whole_and_everything_else_is_skipped() {
-        let state = r#"{"gateway":"gw","revision":3,"generated_at":"2026-11-24T12:00:00Z","grants":[]}"#;
+        let state = r#"{"gateway":"gw","revision":3,"generated_at":"2026-11-24T12:00:00Z","grants":[],"seal":{"payload":"","signature":"","key_id":""}}"#;
         let mut buf = format!(": keep-alive\n\nevent: state\ndata: {state}\n\nevent: state\ndata: {{\"gatew");
         let first = take_event(&mut buf).unwrap().unwrap();
         assert_eq!(first.revision, 3);

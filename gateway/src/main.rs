@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result};
 use clap::{CommandFactory as _, FromArgMatches as _, Parser};
-use daypass_gateway::agent::{Agent, Outcome};
+use daypass_gateway::agent::{Agent, EnforceError, Outcome};
 use daypass_gateway::clock;
 use daypass_gateway::connects::{self, ConnectWatch};
 use daypass_gateway::firewall::{startup_script, Firewall, Nft};
@@ -12,6 +12,7 @@ use daypass_gateway::health::{self, Health};
 use daypass_gateway::link::{self, LinkStatus};
 use daypass_gateway::nft_session::NftSession;
 use daypass_gateway::store::StateFile;
+use daypass_gateway::verify::Source;
 use daypass_gateway::wireguard::{default_backend, WireGuard};
 use daypass_https::BrokerArgs;
 use daypass_proto::api::GatewayConnect;
@@ -218,7 +219,7 @@ async fn run(cli: Cli) -> Result<()> {
     let mut next = match store.load() {
         Ok(Some(held)) => {
             let r = agent
-                .receive(&held, clock::now(), &nft, &mut peers)
+                .receive(&held, Source::Disk, clock::now(), &nft, &mut peers)
                 .map_err(|e| e.to_string());
             report(&agent, r)
         }
@@ -262,11 +263,18 @@ async fn run(cli: Cli) -> Result<()> {
         tokio::select! {
             state = state_rx.recv() => {
                 let Some(state) = state else { anyhow::bail!("the broker link stopped") };
-                if let Err(e) = store.save(&state) {
-                    tracing::warn!(error = %e, "could not keep the state on disk");
+                match agent.receive(&state, Source::Broker, clock::now(), &nft, &mut peers) {
+                    // Kept as it was: the file holds the newest state accepted, never an older one.
+                    Err(EnforceError::StateRefused(why)) => {
+                        tracing::warn!(revision = state.revision, %why, "a state from the broker was refused; enforcing what is held");
+                    }
+                    r => {
+                        if let Err(e) = store.save(&state) {
+                            tracing::warn!(error = %e, "could not keep the state on disk");
+                        }
+                        next = report(&agent, r.map_err(|e| e.to_string()));
+                    }
                 }
-                let r = agent.receive(&state, clock::now(), &nft, &mut peers).map_err(|e| e.to_string());
-                next = report(&agent, r);
             }
             _ = look.tick() => {
                 match peers.handshakes() {

@@ -61,11 +61,14 @@ mod tests {
         std::fs::create_dir(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         let file = StateFile::in_dir(&dir);
+        let at = time::OffsetDateTime::UNIX_EPOCH;
+        let key = ed25519_dalek::SigningKey::from_bytes(&[5; 32]);
         let state = GatewayState {
             gateway: "gw1".into(),
             revision: 7,
-            generated_at: time::OffsetDateTime::UNIX_EPOCH,
+            generated_at: at,
             grants: vec![],
+            seal: daypass_proto::api::StateSeal::sign("gw1", (0, 7), at, [], &key),
         };
         file.save(&state).unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;

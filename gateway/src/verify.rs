@@ -1,7 +1,9 @@
-//! Which grants of a broker's desired state the gateway accepts: signed by the pinned broker key,
-//! meant for this gateway, and not yet over. Everything else is dropped, with the reason.
+//! Which states and grants of the broker the gateway accepts. A state: sealed as a whole by the
+//! pinned broker key, for this gateway, not older than the state held, and (from the broker, not
+//! from disk) freshly issued. A grant in it: signed by that key, named in the seal, meant for this
+//! gateway, and not yet over. Everything else is dropped, with the reason.
 
-use daypass_proto::api::GatewayState;
+use daypass_proto::api::{GatewayState, StateSeal};
 use daypass_proto::Grant;
 use ed25519_dalek::VerifyingKey;
 use std::collections::HashMap;
@@ -74,6 +76,60 @@ impl Verifier {
     }
 }
 
+/// Where a state comes from: the broker now, or this gateway's own file at start (old by nature).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Broker,
+    Disk,
+}
+
+/// How old a state from the broker may be when it arrives (it is issued as it is sent).
+pub const MAX_STATE_AGE: time::Duration = time::Duration::minutes(5);
+/// How far ahead of this gateway's clock the broker's may be.
+const CLOCK_SKEW: time::Duration = time::Duration::minutes(2);
+
+/// The seal of `state` if the state may replace the one held (whose seal had order `held`).
+pub fn sealed(
+    state: &GatewayState,
+    broker_key: &VerifyingKey,
+    gateway: &str,
+    held: Option<(i64, i64)>,
+    source: Source,
+    now: OffsetDateTime,
+) -> Result<StateSeal, String> {
+    let seal = state
+        .seal
+        .verify(broker_key)
+        .map_err(|e| format!("its seal does not hold ({e})"))?;
+    if seal.gateway != gateway || state.gateway != gateway {
+        return Err(format!(
+            "it is sealed for gateway {:?}, not {gateway:?}",
+            seal.gateway
+        ));
+    }
+    if seal.revision != state.revision {
+        return Err(format!(
+            "it says revision {} but is sealed at {}",
+            state.revision, seal.revision
+        ));
+    }
+    if let Some((epoch, revision)) = held.filter(|h| seal.order() < *h) {
+        return Err(format!(
+            "it is older (epoch {}, revision {}) than the state held (epoch {epoch}, revision {revision}): \
+             a replay, or a broker restored from a backup without raising gateway_state_epoch",
+            seal.epoch, seal.revision
+        ));
+    }
+    if source == Source::Broker && (now - seal.issued_at > MAX_STATE_AGE || seal.issued_at - now > CLOCK_SKEW)
+    {
+        return Err(format!(
+            "it was issued at {}, too far from now ({now}): a replay, or clocks out of step",
+            seal.issued_at
+        ));
+    }
+    Ok(seal)
+}
+
 /// The grants to enforce now, and the ones refused, every signature verified.
 pub fn accepted(
     state: &GatewayState,
@@ -107,12 +163,15 @@ mod tests {
 
     const NOW: OffsetDateTime = datetime!(2026-11-24 12:00 UTC);
 
+    /// A state of these grants; its seal is the agent's to check, not `accepted`'s.
     fn state(grants: Vec<Signed<Grant>>) -> GatewayState {
+        let seal_key = SigningKey::from_bytes(&[1; 32]);
         GatewayState {
             gateway: "gw-eu".into(),
             revision: 1,
             generated_at: NOW,
             grants,
+            seal: daypass_proto::api::StateSeal::sign("gw-eu", (0, 1), NOW, [], &seal_key),
         }
     }
 

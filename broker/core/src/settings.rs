@@ -72,6 +72,9 @@ pub struct BrokerSettings {
     pub passkeys: PasskeySettings,
     /// Where waiting requests are announced (a Slack-compatible incoming webhook).
     pub approval_webhook: Option<Notifier>,
+    /// Sealed into every gateway state before its revision; raised after restoring the database
+    /// from a backup, so gateways take the restored broker's states over the newer ones they saw.
+    pub gateway_state_epoch: i64,
 }
 
 impl Default for BrokerSettings {
@@ -83,6 +86,7 @@ impl Default for BrokerSettings {
             posture: PostureSettings::default(),
             passkeys: PasskeySettings::default(),
             approval_webhook: None,
+            gateway_state_epoch: 0,
         }
     }
 }

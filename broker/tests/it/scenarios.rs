@@ -572,7 +572,24 @@ async fn the_gateway_is_never_told_to_admit_a_revoked_device(db: Db) {
     assert!(h.broker.gateway_state("gw1").await.unwrap().grants.is_empty());
 }
 
+/// The state as a whole is signed: its gateway, epoch and revision, when, and which grants.
+async fn gateway_states_are_sealed_whole(db: Db) {
+    let h = Harness::new(db).await;
+    let gid = h.granted("db", "OPS-1", "1h").await;
+    let state = h.broker.gateway_state("gw1").await.unwrap();
+    let seal = state.seal.verify(&h.key.verifying_key()).unwrap();
+    assert_eq!(
+        (seal.gateway.as_str(), seal.epoch, seal.revision, seal.issued_at, seal.grants),
+        ("gw1", 0, state.revision, h.broker.now(), vec![gid])
+    );
+    h.broker.revoke(&h.person("ida").await, gid, "done").await.unwrap();
+    let after = h.broker.gateway_state("gw1").await.unwrap();
+    let seal = after.seal.verify(&h.key.verifying_key()).unwrap();
+    assert!(seal.revision > state.revision && seal.grants.is_empty());
+}
+
 crate::on_both_databases!(
+    gateway_states_are_sealed_whole,
     the_gateway_is_never_told_to_admit_a_revoked_device,
     a_wireguard_key_belongs_to_one_live_device,
     revoked_device_loses_its_grants_and_gets_no_more,

@@ -5,7 +5,7 @@ use crate::domain::directory::{Person, Role};
 use crate::domain::grant::{EndReason, GrantRecord};
 use crate::store::{self, Change};
 use crate::{Broker, Caller, Conflict, Forbidden, InvalidInput, Missing, ServiceError, ServiceResult};
-use daypass_proto::api::{GatewayConnect, GatewayPeer, GatewayState, GrantView};
+use daypass_proto::api::{GatewayConnect, GatewayPeer, GatewayState, GrantView, StateSeal};
 use daypass_proto::Signed;
 use serde_json::json;
 use std::collections::HashSet;
@@ -186,20 +186,27 @@ impl Broker {
             .filter(|d| !d.revoked)
             .map(|d| (d.id.as_str(), d.person.as_str()))
             .collect();
-        let standing = live
+        let standing: Vec<_> = live
             .into_iter()
             .filter(|g| {
                 let grant = &g.grant;
                 active.contains(grant.person.as_str())
                     && unrevoked.contains(&(grant.device.id.as_str(), grant.person.as_str()))
             })
-            .map(|g| g.signed)
             .collect();
+        let seal = StateSeal::sign(
+            gateway,
+            (self.0.settings.gateway_state_epoch, revision),
+            now,
+            standing.iter().map(|g| g.grant.id),
+            &self.0.key,
+        );
         Ok(GatewayState {
             gateway: gateway.to_string(),
             revision,
             generated_at: now,
-            grants: standing,
+            grants: standing.into_iter().map(|g| g.signed).collect(),
+            seal,
         })
     }
 }
