@@ -67,6 +67,14 @@ pub struct FileConfig {
     /// Raise by one after restoring the database from a backup (gateways refuse states older than
     /// the newest they saw; the epoch puts the restored broker's states above them).
     pub gateway_state_epoch: Option<i64>,
+    /// Audit checkpoints are appended to this file as they are signed (keep it off the database's
+    /// machine, or ship it away), for `audit verify --checkpoints`.
+    pub audit_witness_file: Option<PathBuf>,
+    /// Each checkpoint is also logged (target `daypass_audit_witness`), for journald or a SIEM.
+    #[serde(default)]
+    pub audit_witness_log: bool,
+    /// Each checkpoint is also POSTed as JSON to this URL (a secret).
+    pub audit_witness_url: Option<SecretString>,
     #[serde(default)]
     pub tickets: TicketSettings,
 }
@@ -123,6 +131,14 @@ pub fn broker_settings(file: &FileConfig) -> Result<BrokerSettings> {
     }
     if let Some(r) = file.require_ticket_assignee {
         s.require_ticket_assignee = r;
+    }
+    s.audit_witness =
+        daypass_broker_core::AuditWitness::new(file.audit_witness_file.clone(), file.audit_witness_log);
+    if let Some(url) = &file.audit_witness_url {
+        s.audit_witness = s
+            .audit_witness
+            .with_url(url.clone())
+            .map_err(anyhow::Error::msg)?;
     }
     if let Some(epoch) = file.gateway_state_epoch {
         anyhow::ensure!(

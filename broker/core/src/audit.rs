@@ -1,7 +1,7 @@
 //! Verifying, searching and exporting the audit chain.
 
 use super::{Broker, Caller, ServiceError, ServiceResult};
-use crate::domain::audit::{AuditEntry, ChainBreak, ChainSummary, ChainVerifier};
+use crate::domain::audit::{AuditEntry, ChainBreak, ChainSummary, ChainVerifier, Checkpoint};
 use crate::domain::directory::Role;
 use crate::store::{AuditFilter, AuditRead, StoreError};
 
@@ -26,8 +26,16 @@ impl From<StoreError> for Stop {
 impl Broker {
     /// Walks the whole chain: links, hashes, recorded head and every signed checkpoint.
     pub async fn verify_audit(&self) -> ServiceResult<VerifyOutcome> {
+        self.verify_audit_against(vec![]).await
+    }
+
+    /// As `verify_audit`, holding the chain also to checkpoints kept outside the database (a
+    /// witness's): whoever cut the log's tail and its checkpoints in the database cannot take
+    /// those back.
+    pub async fn verify_audit_against(&self, witnessed: Vec<Checkpoint>) -> ServiceResult<VerifyOutcome> {
         let mut conn = self.store().read().await?;
-        let checkpoints = AuditRead::checkpoints(&mut conn).await?;
+        let mut checkpoints = AuditRead::checkpoints(&mut conn).await?;
+        checkpoints.extend(witnessed);
         let (head_seq, head_hash) = AuditRead::head(&mut conn).await?;
         let mut verifier = match ChainVerifier::new(&self.verifying_key(), checkpoints) {
             Ok(v) => v,

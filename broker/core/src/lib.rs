@@ -19,6 +19,7 @@ mod report;
 mod settings;
 mod store;
 pub mod tickets;
+mod witness;
 
 pub use access::{EvidenceBundle, PendingDecision, ResourceLine, TicketNow};
 pub use admin::{DeviceSpec, Overview, PersonSpec, ResourceSpec};
@@ -32,6 +33,7 @@ pub use posture::PostureNonce;
 pub use rate_limit::{RateLimit, TooMany};
 pub use settings::{BrokerSettings, PostureSettings};
 pub use store::{redact_url, AuditFilter, GatewayRecord, PostureRecord, Store, StoreError};
+pub use witness::{read_checkpoints, AuditWitness};
 
 use crate::clock::Clock;
 use crate::tickets::TicketConnector;
@@ -90,6 +92,11 @@ impl Broker {
 
     pub fn verifying_key(&self) -> ed25519_dalek::VerifyingKey {
         self.0.key.verifying_key()
+    }
+
+    /// How many places outside the database keep each audit checkpoint.
+    pub fn audit_witness_places(&self) -> usize {
+        self.0.settings.audit_witness.places()
     }
 
     pub fn ticket_connector_name(&self) -> &'static str {

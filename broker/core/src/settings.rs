@@ -75,6 +75,8 @@ pub struct BrokerSettings {
     /// Sealed into every gateway state before its revision; raised after restoring the database
     /// from a backup, so gateways take the restored broker's states over the newer ones they saw.
     pub gateway_state_epoch: i64,
+    /// Where audit checkpoints are kept besides the database.
+    pub audit_witness: crate::AuditWitness,
 }
 
 impl Default for BrokerSettings {
@@ -87,6 +89,7 @@ impl Default for BrokerSettings {
             passkeys: PasskeySettings::default(),
             approval_webhook: None,
             gateway_state_epoch: 0,
+            audit_witness: crate::AuditWitness::default(),
         }
     }
 }

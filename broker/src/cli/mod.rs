@@ -93,7 +93,12 @@ pub struct ServeArgs {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Check the whole chain; exits 1 naming the first bad entry.
-    Verify,
+    Verify {
+        /// A witness file of checkpoints (`audit_witness_file`, or a copy of it): the log must still
+        /// contain everything each one covers.
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
+    },
     /// Write every entry for a SIEM.
     Export {
         #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
@@ -272,19 +277,43 @@ async fn serve(
     Ok(std::process::ExitCode::SUCCESS)
 }
 
+/// Verifies the chain, against a witness file when given; warns when nothing outside the database
+/// would notice the log's tail cut together with its checkpoints.
+async fn verify_audit(
+    broker: &Broker,
+    witness_file: Option<&std::path::Path>,
+) -> Result<(VerifyOutcome, Option<String>)> {
+    let Some(file) = witness_file else {
+        let warning = (broker.audit_witness_places() == 0).then(|| {
+            "no checkpoint is kept outside the database (audit_witness_file, audit_witness_log, \
+             audit_witness_url): with write access to the database, the log's tail and its checkpoints \
+             could be removed together unnoticed"
+                .to_string()
+        });
+        return Ok((broker.verify_audit().await?, warning));
+    };
+    let witnessed = daypass_broker_core::read_checkpoints(file).map_err(anyhow::Error::msg)?;
+    Ok((broker.verify_audit_against(witnessed).await?, None))
+}
+
 async fn audit(broker: &Broker, cmd: AuditCommand, json: bool) -> Result<std::process::ExitCode> {
     match cmd {
-        AuditCommand::Verify => match broker.verify_audit().await? {
-            VerifyOutcome::Intact(s) => {
-                emit(json, &serde_json::json!({ "intact": true, "summary": s }), || {
-                    format!(
+        AuditCommand::Verify { checkpoints } => match verify_audit(broker, checkpoints.as_deref()).await? {
+            (VerifyOutcome::Intact(s), warning) => {
+                let value = serde_json::json!({ "intact": true, "summary": s, "warning": warning });
+                emit(json, &value, || {
+                    let intact = format!(
                         "audit log intact: {} entries, signed checkpoints verified: {}, head {}",
                         s.entries, s.checkpoints_verified, s.last_hash
-                    )
+                    );
+                    match &warning {
+                        Some(w) => format!("{intact}\nwarning: {w}"),
+                        None => intact,
+                    }
                 })?;
                 Ok(std::process::ExitCode::SUCCESS)
             }
-            VerifyOutcome::Broken(b) => {
+            (VerifyOutcome::Broken(b), _) => {
                 emit(
                     json,
                     &serde_json::json!({ "intact": false, "problem": b.to_string() }),

@@ -140,7 +140,40 @@ async fn the_log_is_searched_newest_first(db: Db) {
     assert!(search(nobody, 100).await.is_empty());
 }
 
+/// Whoever can write to the database can cut the tail together with its checkpoints and rewind the
+/// head: the database alone then looks intact. A witness outside it still knows better.
+async fn truncation_with_the_checkpoints_removed_is_caught_by_a_witness(db: Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let witness_file = dir.path().join("checkpoints.jsonl");
+    let mut opts = crate::support::Options::default();
+    opts.settings.audit_witness = daypass_broker_core::AuditWitness::new(Some(witness_file.clone()), true);
+    let h = Harness::with(db, opts).await;
+    for _ in 0..3 {
+        h.request("db", "OPS-1", "1h").await;
+    }
+    assert!(h.broker.checkpoint_audit().await.unwrap());
+    let head = h.audit_head().await;
+    let cut = head - 3;
+    h.exec(&format!("DELETE FROM audit_log WHERE seq > {cut}")).await;
+    h.exec("DELETE FROM audit_checkpoints").await;
+    h.exec(&format!(
+        "UPDATE audit_head SET seq = {cut}, hash = (SELECT hash FROM audit_log WHERE seq = {cut})"
+    ))
+    .await;
+    assert!(
+        matches!(h.broker.verify_audit().await.unwrap(), VerifyOutcome::Intact(_)),
+        "the database alone cannot tell"
+    );
+    let witnessed = daypass_broker_core::read_checkpoints(&witness_file).unwrap();
+    assert_eq!(witnessed.len(), 1);
+    match h.broker.verify_audit_against(witnessed).await.unwrap() {
+        VerifyOutcome::Broken(b) => assert!(b.to_string().contains("truncated"), "{b}"),
+        VerifyOutcome::Intact(s) => panic!("the witness was ignored: {s:?}"),
+    }
+}
+
 crate::on_both_databases!(
+    truncation_with_the_checkpoints_removed_is_caught_by_a_witness,
     intact_chain_verifies_with_checkpoint,
     the_log_is_searched_newest_first,
     edited_entry_is_named,
@@ -313,4 +346,69 @@ async fn admin_cli_builds_an_organisation_and_audit_verify_exit_code_tracks_tamp
     let broken = broker_cli(d, &["audit", "verify"]);
     assert_eq!(broken.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&broken.stdout).contains("entry 2: contents do not match its hash"));
+}
+
+#[test]
+fn audit_verify_holds_the_log_to_a_witness_file_and_warns_without_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let config = d.join("broker.toml");
+    let witness = d.join("checkpoints.jsonl");
+    std::fs::write(
+        &config,
+        format!("audit_witness_file = {:?}\n", witness.display().to_string()),
+    )
+    .unwrap();
+    let run = |args: &[&str]| broker_cli(d, args);
+    let text = |out: &std::process::Output| String::from_utf8_lossy(&out.stdout).into_owned();
+    let add = run(&[
+        "admin",
+        "person",
+        "add",
+        "ana",
+        "--name",
+        "Ana",
+        "--email",
+        "a@x.test",
+        "--role",
+        "contractor",
+    ]);
+    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+    let unwitnessed = run(&["audit", "verify"]);
+    assert!(unwitnessed.status.success());
+    assert!(
+        text(&unwitnessed).contains("warning: no checkpoint is kept outside the database"),
+        "{}",
+        text(&unwitnessed)
+    );
+    let config = config.to_str().unwrap();
+    let signed = run(&["--config", config, "audit", "checkpoint"]);
+    assert!(
+        signed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&signed.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&witness).unwrap().lines().count(), 1);
+    let witnessed = run(&[
+        "--config",
+        config,
+        "audit",
+        "verify",
+        "--checkpoints",
+        witness.to_str().unwrap(),
+    ]);
+    assert!(witnessed.status.success(), "{}", text(&witnessed));
+    assert!(!text(&witnessed).contains("warning"), "{}", text(&witnessed));
+    let missing = run(&[
+        "audit",
+        "verify",
+        "--checkpoints",
+        d.join("nope").to_str().unwrap(),
+    ]);
+    assert!(!missing.status.success());
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("reading"),
+        "{:?}",
+        missing
+    );
 }

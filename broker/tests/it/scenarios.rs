@@ -579,10 +579,19 @@ async fn gateway_states_are_sealed_whole(db: Db) {
     let state = h.broker.gateway_state("gw1").await.unwrap();
     let seal = state.seal.verify(&h.key.verifying_key()).unwrap();
     assert_eq!(
-        (seal.gateway.as_str(), seal.epoch, seal.revision, seal.issued_at, seal.grants),
+        (
+            seal.gateway.as_str(),
+            seal.epoch,
+            seal.revision,
+            seal.issued_at,
+            seal.grants
+        ),
         ("gw1", 0, state.revision, h.broker.now(), vec![gid])
     );
-    h.broker.revoke(&h.person("ida").await, gid, "done").await.unwrap();
+    h.broker
+        .revoke(&h.person("ida").await, gid, "done")
+        .await
+        .unwrap();
     let after = h.broker.gateway_state("gw1").await.unwrap();
     let seal = after.seal.verify(&h.key.verifying_key()).unwrap();
     assert!(seal.revision > state.revision && seal.grants.is_empty());

@@ -109,9 +109,15 @@ impl Broker {
             return Ok(false);
         }
         let mut change = self.store().change().await?;
-        let signed = change.checkpoint(self.now(), &self.0.key).await?.is_some();
+        let signed = change.checkpoint(self.now(), &self.0.key).await?;
         change.commit().await?;
-        Ok(signed)
+        let Some(checkpoint) = signed else {
+            return Ok(false);
+        };
+        for failure in self.0.settings.audit_witness.publish(&checkpoint).await {
+            tracing::warn!(seq = checkpoint.seq, %failure, "an audit checkpoint did not reach its witness");
+        }
+        Ok(true)
     }
 
     /// Re-checks one ticket and ends the grants it no longer justifies (closed, gone, reassigned).
