@@ -18,10 +18,26 @@ use uuid::Uuid;
 
 const CALL_LIMIT: Duration = Duration::from_secs(10);
 
+/// `host[:port]` as an HTTP client names it in `Host` (the port only when not the scheme's own).
+fn host_of(base_url: &str) -> String {
+    match reqwest::Url::parse(base_url) {
+        Ok(url) => {
+            let host = url.host_str().unwrap_or_default();
+            match url.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_string(),
+            }
+        }
+        Err(_) => String::new(),
+    }
+}
+
 #[derive(Clone)]
 pub struct HttpBroker {
     client: reqwest::Client,
     base: String,
+    /// `host[:port]` of the broker, as the request's `Host` header says it (signed too).
+    host: String,
     /// The device's report-signing key, which signs every request made with a session token.
     device_key: SigningKey,
 }
@@ -39,6 +55,7 @@ impl HttpBroker {
         HttpBroker {
             client,
             base: base_url.trim_end_matches('/').to_string(),
+            host: host_of(base_url),
             device_key,
         }
     }
@@ -60,9 +77,16 @@ impl HttpBroker {
         if let Some(t) = token {
             req = req.bearer_auth(t);
             if t.starts_with("dps_") {
+                let signed = request_signature::Request {
+                    method: method.as_str(),
+                    host: &self.host,
+                    path_and_query: path,
+                    token: t,
+                    body: bytes.as_bytes(),
+                };
                 let at = crate::clock::now().unix_timestamp();
-                let sig =
-                    request_signature::sign(&self.device_key, method.as_str(), path, at, bytes.as_bytes());
+                let nonce = request_signature::nonce(rand::random());
+                let sig = request_signature::sign(&self.device_key, &signed, at, &nonce);
                 req = req.header(request_signature::HEADER, sig);
             }
         }
@@ -216,5 +240,21 @@ impl Broker for HttpBroker {
             .post(token, "/api/v1/passkeys/sign-out", serde_json::json!({}))
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_signed_host_is_the_one_the_client_sends() {
+        for (url, host) in [
+            ("https://broker.example:8443", "broker.example:8443"),
+            ("https://broker.example", "broker.example"),
+            ("https://broker.example:443/", "broker.example"),
+            ("http://127.0.0.1:18443/", "127.0.0.1:18443"),
+            ("https://[::1]:8443", "[::1]:8443"),
+        ] {
+            assert_eq!(super::host_of(url), host, "{url}");
+        }
     }
 }

@@ -73,6 +73,8 @@ pub struct SignedRequest<'a> {
     /// The `Daypass-Signature` header, if sent.
     pub signature: Option<&'a str>,
     pub method: &'a str,
+    /// The `Host` the request was sent to.
+    pub host: &'a str,
     pub path_and_query: &'a str,
     pub body: &'a [u8],
 }
@@ -100,15 +102,18 @@ impl Broker {
             .and_then(|k| report_key(k).ok())
             .ok_or_else(|| Unauthenticated::DeviceWithoutKey(device.id.clone()))?;
         let signature = request.signature.ok_or(Unauthenticated::SignatureMissing)?;
-        daypass_proto::request_signature::verify(
-            &key,
-            signature,
-            request.method,
-            request.path_and_query,
-            now.unix_timestamp(),
-            request.body,
-        )
-        .map_err(|e| Unauthenticated::Signature(e.to_string()))?;
+        let signed = daypass_proto::request_signature::Request {
+            method: request.method,
+            host: request.host,
+            path_and_query: request.path_and_query,
+            token: bearer.expose_secret(),
+            body: request.body,
+        };
+        let nonce = daypass_proto::request_signature::verify(&key, signature, &signed, now.unix_timestamp())
+            .map_err(|e| Unauthenticated::Signature(e.to_string()))?;
+        if !self.0.seen_nonces.first_time(&digest, &nonce, now) {
+            return Err(Unauthenticated::Replayed.into());
+        }
         Ok(Caller::Session {
             person,
             session,

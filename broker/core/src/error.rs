@@ -108,6 +108,8 @@ pub enum Unauthenticated {
     SignatureMissing,
     #[error("{0}")]
     Signature(String),
+    #[error("this signed request was sent before: each request is signed afresh")]
+    Replayed,
 }
 
 /// A known caller who may not do this (403).
@@ -178,6 +180,8 @@ pub enum Conflict {
     AccountInactive(String),
     #[error("this passkey is registered already")]
     PasskeyRegistered,
+    #[error("you have {0} requests waiting for a decision already: wait for them, or let them expire")]
+    TooManyWaiting(i64),
     #[error(transparent)]
     GrantEnded(#[from] AlreadyEnded),
     #[error("approval policy {0:?} no longer exists")]

@@ -15,6 +15,7 @@ mod notify;
 mod passkeys;
 mod posture;
 mod rate_limit;
+mod replay;
 mod report;
 mod settings;
 mod store;
@@ -48,6 +49,7 @@ struct Inner {
     tickets: Arc<dyn TicketConnector>,
     settings: BrokerSettings,
     limits: rate_limit::BrokerLimits,
+    seen_nonces: replay::SeenNonces,
 }
 
 /// The broker service; cheap to clone, shared by the HTTP API, the CLI and background tasks.
@@ -69,6 +71,7 @@ impl Broker {
             tickets,
             settings,
             limits: rate_limit::BrokerLimits::default(),
+            seen_nonces: replay::SeenNonces::default(),
         }))
     }
 

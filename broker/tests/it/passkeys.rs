@@ -55,6 +55,9 @@ pub(crate) fn holder(
     }
 }
 
+/// The `Host` test requests are sent to (and signed for).
+const BROKER_HOST: &str = "broker.test";
+
 fn origin() -> Url {
     Url::parse(ORIGIN).unwrap()
 }
@@ -101,17 +104,30 @@ impl Api {
         let mut req = Request::builder()
             .method(method)
             .uri(uri)
+            .header(header::HOST, BROKER_HOST)
             .header(header::AUTHORIZATION, format!("Bearer {token}"))
             .header(header::CONTENT_TYPE, "application/json");
         if let Some(k) = key {
-            let at = self.h.broker.now().unix_timestamp();
             req = req.header(
                 request_signature::HEADER,
-                request_signature::sign(k, method, uri, at, bytes.as_bytes()),
+                self.signature(k, token, method, uri, bytes.as_bytes()),
             );
         }
         let (status, value, _) = send(&self.app, req.body(Body::from(bytes)).unwrap()).await;
         (status, value)
+    }
+
+    /// A fresh `Daypass-Signature` for one request of `token`'s session, by `key`.
+    fn signature(&self, key: &SigningKey, token: &str, method: &str, uri: &str, body: &[u8]) -> String {
+        let request = request_signature::Request {
+            method,
+            host: BROKER_HOST,
+            path_and_query: uri,
+            token,
+            body,
+        };
+        let at = self.h.broker.now().unix_timestamp();
+        request_signature::sign(key, &request, at, &request_signature::nonce(rand::random()))
     }
 
     pub(crate) async fn invite(&self, person: &str) -> String {
@@ -243,14 +259,37 @@ async fn an_invite_enrolls_a_passkey_binds_the_device_and_sessions_are_bound_to_
         "{problem}"
     );
     // A signature fits its own request only.
-    let at = api.h.broker.now().unix_timestamp();
-    let sig = request_signature::sign(&ana.device_key, "GET", "/api/v1/grants", at, b"");
-    let req = Request::get("/api/v1/me")
+    let signed = |uri: &str, sig: &str| {
+        Request::get(uri)
+            .header(header::HOST, BROKER_HOST)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(request_signature::HEADER, sig)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let sig = api.signature(&ana.device_key, &token, "GET", "/api/v1/grants", b"");
+    assert_eq!(
+        send(&api.app, signed("/api/v1/me", &sig)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // Each signature is taken once: a captured request cannot be sent again.
+    let sig = api.signature(&ana.device_key, &token, "GET", "/api/v1/me", b"");
+    assert_eq!(send(&api.app, signed("/api/v1/me", &sig)).await.0, StatusCode::OK);
+    let (status, problem, _) = send(&api.app, signed("/api/v1/me", &sig)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("sent before"),
+        "{problem}"
+    );
+    // Nor sent to another broker, nor with another session's token.
+    let sig = api.signature(&ana.device_key, &token, "GET", "/api/v1/me", b"");
+    let elsewhere = Request::get("/api/v1/me")
+        .header(header::HOST, "other-broker.test")
         .header(header::AUTHORIZATION, format!("Bearer {token}"))
         .header(request_signature::HEADER, sig)
         .body(Body::empty())
         .unwrap();
-    assert_eq!(send(&api.app, req).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(send(&api.app, elsewhere).await.0, StatusCode::UNAUTHORIZED);
 
     // Signing out ends it.
     let (status, _) = api

@@ -597,7 +597,41 @@ async fn gateway_states_are_sealed_whole(db: Db) {
     assert!(seal.revision > state.revision && seal.grants.is_empty());
 }
 
+/// A person may have ten requests waiting at once; the eleventh is refused until one is decided or lapses.
+async fn waiting_requests_are_capped_per_person(db: Db) {
+    let h = Harness::new(db).await;
+    let ana = h.person("ana").await;
+    for _ in 0..10 {
+        h.request("prod", "OPS-2", "1h").await;
+    }
+    let refused = h
+        .broker
+        .create_request(&ana, ask("prod", "OPS-2", "1h"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, ServiceError::Conflict(Conflict::TooManyWaiting(10))),
+        "{refused}"
+    );
+    let granted = h
+        .broker
+        .create_request(&ana, ask("db", "OPS-1", "1h"))
+        .await
+        .unwrap();
+    assert_eq!(
+        granted.status,
+        RequestStatus::Granted,
+        "auto-approved requests never wait"
+    );
+    h.clock.advance(Duration::hours(2));
+    h.broker
+        .create_request(&ana, ask("prod", "OPS-2", "1h"))
+        .await
+        .unwrap();
+}
+
 crate::on_both_databases!(
+    waiting_requests_are_capped_per_person,
     gateway_states_are_sealed_whole,
     the_gateway_is_never_told_to_admit_a_revoked_device,
     a_wireguard_key_belongs_to_one_live_device,

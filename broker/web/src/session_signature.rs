@@ -6,7 +6,7 @@ use crate::ApiError;
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, HOST};
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 use daypass_broker_core::SignedRequest;
@@ -46,9 +46,15 @@ pub async fn check(State(state): State<AppState>, request: Request, next: Next) 
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_default();
+    // HTTP/1.1 names the host in `Host`, HTTP/2 in the URI's authority.
+    let host = header(HOST.as_str())
+        .map(str::to_string)
+        .or_else(|| parts.uri.authority().map(|a| a.to_string()))
+        .unwrap_or_default();
     let signed = SignedRequest {
         signature: header(daypass_proto::request_signature::HEADER),
         method: parts.method.as_str(),
+        host: &host,
         path_and_query: &path,
         body: &bytes,
     };

@@ -8,7 +8,7 @@ use crate::domain::ticket::Ticket;
 use crate::store::{self, PostureRecord};
 use crate::{Broker, ServiceResult};
 use daypass_proto::api::AccessRequestView;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// How many of the requester's earlier requests the desk shows.
 const HISTORY: usize = 5;
@@ -62,14 +62,16 @@ impl Broker {
             store::resources(&mut conn).await?
         };
         let pending = self.pending_verdicts(approver).await?;
-        // The ticket system is asked about every request at once, not one after another.
-        let tickets =
-            futures::future::join_all(pending.iter().map(|(r, _)| self.fetch_ticket(&r.ticket))).await;
+        // The ticket system is asked about every ticket at once, and about each ticket once however
+        // many requests name it.
+        let keys: BTreeSet<&str> = pending.iter().map(|(r, _)| r.ticket.as_str()).collect();
+        let fetched = futures::future::join_all(keys.iter().map(|k| self.fetch_ticket(k))).await;
+        let tickets: HashMap<&str, _> = keys.into_iter().zip(fetched).collect();
         let mut desk = Vec::new();
         let mut conn = self.store().read().await?;
-        for ((request, may_approve), fetched) in pending.into_iter().zip(tickets) {
-            let ticket = match fetched {
-                Ok(Some(t)) => TicketNow::Live(t),
+        for (request, may_approve) in &pending {
+            let ticket = match &tickets[request.ticket.as_str()] {
+                Ok(Some(t)) => TicketNow::Live(t.clone()),
                 Ok(None) => TicketNow::Gone,
                 Err(e) => TicketNow::Unreachable {
                     error: e.to_string(),
@@ -105,7 +107,7 @@ impl Broker {
                     .into_iter()
                     .next(),
                 history,
-                may_approve,
+                may_approve: may_approve.clone(),
             });
         }
         Ok(desk)

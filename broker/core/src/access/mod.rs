@@ -30,6 +30,8 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 const MAX_REASON_CHARS: usize = 2000;
+/// Requests one person may have waiting for a decision at once.
+const MAX_WAITING_PER_PERSON: i64 = 10;
 
 impl Broker {
     pub async fn me(&self, person: &Person) -> ServiceResult<Me> {
@@ -247,6 +249,13 @@ impl Broker {
             }
             Err(misconfigured) => return Err(misconfigured.into()),
         };
+        // Each waiting request costs approvers' attention, a chat message and ticket lookups.
+        if matches!(decision, Decision::NeedsApprovals { .. }) {
+            let mut conn = self.store().read().await?;
+            if store::waiting_count_of(&mut conn, &requester.id, now).await? >= MAX_WAITING_PER_PERSON {
+                return Err(Conflict::TooManyWaiting(MAX_WAITING_PER_PERSON).into());
+            }
+        }
 
         let mut request = AccessRequest {
             id: Uuid::new_v4(),

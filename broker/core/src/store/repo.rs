@@ -355,6 +355,21 @@ pub async fn put_request(conn: &mut AnyConnection, r: &AccessRequest) -> StoreRe
     Ok(())
 }
 
+/// How many of `person`'s requests wait for a decision at `now`.
+pub async fn waiting_count_of(
+    conn: &mut AnyConnection,
+    person: &str,
+    now: OffsetDateTime,
+) -> StoreResult<i64> {
+    let row =
+        sqlx::query("SELECT COUNT(*) FROM requests WHERE requester = $1 AND pending = 1 AND expires_at > $2")
+            .bind(person)
+            .bind(now.unix_timestamp())
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(row.try_get(0)?)
+}
+
 /// Requests still marked pending (including ones whose wait has lapsed but are not yet swept).
 pub async fn pending_requests(conn: &mut AnyConnection) -> StoreResult<Vec<AccessRequest>> {
     all(

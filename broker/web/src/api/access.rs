@@ -60,7 +60,7 @@ pub async fn check_ticket(
         (status = 400, description = "malformed input", body = Problem),
         (status = 403, description = "not entitled, posture refused, step-up needed, or the account is inactive", body = Problem),
         (status = 404, description = "not one of the caller's enrolled devices", body = Problem),
-        (status = 409, description = "the governing approval policy no longer exists", body = Problem),
+        (status = 409, description = "ten of the caller's requests wait already, or the governing approval policy no longer exists", body = Problem),
         (status = 422, description = "ticket missing, closed or not assigned to the requester", body = Problem),
         (status = 503, description = "ticket system unreachable", body = Problem)))]
 pub async fn create_request(
