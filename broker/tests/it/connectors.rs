@@ -271,3 +271,40 @@ async fn generic_http_connector_maps_fields_by_pointer() {
     );
     assert_eq!(c.fetch("T-404").await.unwrap(), None);
 }
+
+/// A key typed in another case, or a moved issue's old key, is kept as Jira spells it now, so the
+/// webhook that names the issue finds the grant.
+#[tokio::test]
+async fn grants_keep_the_ticket_key_as_the_ticket_system_spells_it() {
+    let (base, issues) = start("Bearer pat-123").await;
+    let moved = jira_issue(
+        "NEW-5",
+        "In Progress",
+        "indeterminate",
+        Some(json!({"name": "ana"})),
+    );
+    issues.lock().unwrap().insert("OPS-9".into(), moved.clone());
+    issues.lock().unwrap().insert("NEW-5".into(), moved);
+    let h = Harness::with(
+        Db::Sqlite,
+        Options {
+            tickets: Some(Arc::new(jira(&base, None, "pat-123", 2))),
+            ..Options::default()
+        },
+    )
+    .await;
+    let ana = h.person("ana").await;
+    let view = h
+        .broker
+        .create_request(&ana, ask("db", "OPS-9", "1h"))
+        .await
+        .unwrap();
+    assert_eq!(view.ticket, "NEW-5");
+    let gid = view.grant_id.unwrap();
+    issues.lock().unwrap().insert(
+        "NEW-5".into(),
+        jira_issue("NEW-5", "Done", "done", Some(json!({"name": "ana"}))),
+    );
+    let outcome = h.broker.recheck_ticket("NEW-5", "tickets:webhook").await.unwrap();
+    assert_eq!(outcome.grants_ended, vec![gid]);
+}

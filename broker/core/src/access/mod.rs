@@ -161,8 +161,11 @@ impl Broker {
         if !requester.is_active(now) {
             return Err(Forbidden::AccountInactive.into());
         }
-        let ticket_key = body.ticket.trim().to_string();
-        let ticket = self.fetch_ticket(&ticket_key).await?;
+        let typed_key = body.ticket.trim().to_string();
+        let ticket = self.fetch_ticket(&typed_key).await?;
+        // The key as the ticket system spells it now (its case; a moved issue's new key), so its
+        // webhooks and polls find this request's grant under the key they report.
+        let ticket_key = ticket.as_ref().map_or(typed_key, |t| t.key.clone());
 
         // What the decision reads is read before the write lock: deciding on it is the same as the
         // request having arrived a moment earlier, and it keeps the serialised section short.
