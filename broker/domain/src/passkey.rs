@@ -65,6 +65,21 @@ pub enum PasskeyRefusal {
     SessionEnded,
 }
 
+impl PasskeyRefusal {
+    /// Whether the refusal says something about who exists or has what: an anonymous sign-in start
+    /// must not learn that, so it gets a challenge like anyone else's (the reason goes to the audit log).
+    pub fn is_about_who(&self) -> bool {
+        matches!(
+            self,
+            PasskeyRefusal::UnknownPerson
+                | PasskeyRefusal::UnknownPersonOrDevice
+                | PasskeyRefusal::NotTheirDevice { .. }
+                | PasskeyRefusal::AccountInactive(_)
+                | PasskeyRefusal::NoPasskey(_)
+        )
+    }
+}
+
 /// How long a ceremony's challenge may be answered.
 pub const CEREMONY_TTL: Duration = Duration::minutes(5);
 

@@ -453,20 +453,29 @@ async fn replayed_expired_foreign_and_unknown_answers_are_refused() {
     let (status, problem) = api.post("/api/v1/passkeys/sign-in/finish", answer).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
 
-    // A sign-in for a device that is not the person's.
-    let (status, problem) = api
+    // A sign-in for a device that is not the person's: a challenge like any other (the caller does
+    // not learn whose device it is), which no answer finishes; the reason is on record.
+    let (status, decoy) = api
         .post(
             "/api/v1/passkeys/sign-in/start",
             json!({ "person": "ana", "device": "ben-desk", "code_challenge": code_challenge() }),
         )
         .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(status, StatusCode::OK, "{decoy}");
+    // No authenticator holds the decoy's credential; a genuine answer to another challenge of
+    // ana's, sent for the decoy, is refused.
+    let genuine = api.sign_in_challenge(&ana).await;
+    let mut answer = Api::answer(&mut ana, &genuine, ORIGIN);
+    answer["ceremony"] = decoy["ceremony"].clone();
+    let (status, problem) = api.post("/api/v1/passkeys/sign-in/finish", answer).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
     assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("not an enrolled device"),
-        "{problem}"
+        api.h
+            .refusals()
+            .await
+            .iter()
+            .any(|r| r.contains("not an enrolled device")),
+        "the real reason is in the audit log"
     );
     assert!(
         api.actions()
@@ -649,11 +658,15 @@ async fn a_disabled_account_or_revoked_passkey_ends_its_sessions_at_once() {
         "its session ended"
     );
     let body = json!({ "person": "ana", "device": "ana-desk", "code_challenge": code_challenge() });
-    let (status, problem) = api.post("/api/v1/passkeys/sign-in/start", body).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, decoy) = api.post("/api/v1/passkeys/sign-in/start", body).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a challenge like anyone's, which nothing answers: {decoy}"
+    );
     assert!(
-        problem["detail"].as_str().unwrap().contains("no passkey"),
-        "{problem}"
+        api.h.refusals().await.iter().any(|r| r.contains("no passkey")),
+        "the real reason is in the audit log"
     );
 
     let mut ben = holder("ben", "ben-desk", 21, soft());
@@ -802,7 +815,11 @@ async fn anonymous_sign_in_starts_are_checked_before_anything_is_written_and_lim
         let (status, body) = api
             .post("/api/v1/passkeys/sign-in/start", sign_in_body("ana"))
             .await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "ana has no passkey: {body}");
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "ana has no passkey: a decoy challenge: {body}"
+        );
     }
     let (status, body) = api
         .post("/api/v1/passkeys/sign-in/start", sign_in_body("ana"))
@@ -811,11 +828,7 @@ async fn anonymous_sign_in_starts_are_checked_before_anything_is_written_and_lim
     let (status, _) = api
         .post("/api/v1/passkeys/sign-in/start", sign_in_body("ben"))
         .await;
-    assert_eq!(
-        status,
-        StatusCode::FORBIDDEN,
-        "ana's starts do not count against ben"
-    );
+    assert_eq!(status, StatusCode::OK, "ana's starts do not count against ben");
 }
 
 #[tokio::test]
@@ -833,18 +846,14 @@ async fn ceremonies_started_from_one_address_are_limited() {
     let far = [203, 0, 113, 7];
     for i in 0..120 {
         let (status, body, _) = send(&api.app, start(format!("p{i}"), far)).await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "an unknown person: {body}");
+        assert_eq!(status, StatusCode::OK, "an unknown person gets a decoy: {body}");
     }
     let (status, body, _) = send(&api.app, start("p-last".into(), far)).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     let (status, _, _) = send(&api.app, start("p-last".into(), [198, 51, 100, 9])).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "another address has its own count");
+    assert_eq!(status, StatusCode::OK, "another address has its own count");
     let (status, _, _) = send(&api.app, start("p-last".into(), [127, 0, 0, 1])).await;
-    assert_eq!(
-        status,
-        StatusCode::FORBIDDEN,
-        "the broker's own machine is not counted"
-    );
+    assert_eq!(status, StatusCode::OK, "the broker's own machine is not counted");
 }
 
 #[tokio::test]
@@ -863,4 +872,54 @@ async fn answered_or_expired_ceremonies_are_forgotten() {
     api.h.clock.advance(time::Duration::minutes(6));
     assert_eq!(api.h.broker.forget_spent_ceremonies().await.unwrap(), 1);
     assert_eq!(api.h.count("ceremonies").await, 0);
+}
+
+/// Whether a person exists, has a passkey or owns the device, a sign-in start answers alike.
+#[tokio::test]
+async fn sign_in_starts_look_alike_whoever_is_named() {
+    let api = Api::new(false).await;
+    let mut ana = holder("ana", "ana-desk", 11, soft());
+    api.enroll(&mut ana).await;
+    let real = api.sign_in_challenge(&ana).await;
+    let start = |person: &str, device: &str| {
+        api.post(
+            "/api/v1/passkeys/sign-in/start",
+            json!({ "person": person, "device": device, "code_challenge": code_challenge() }),
+        )
+    };
+    let shape = |challenge: &Value| {
+        let options = &challenge["options"]["publicKey"];
+        let mut keys: Vec<String> = options.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        let credentials: Vec<Vec<String>> = options["allowCredentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_object().unwrap().keys().cloned().collect())
+            .collect();
+        (
+            keys,
+            credentials,
+            options["rpId"].clone(),
+            options["timeout"].clone(),
+            options["userVerification"].clone(),
+        )
+    };
+    for (person, device) in [("nobody", "ana-desk"), ("ben", "ana-desk"), ("ana", "nowhere")] {
+        let (status, decoy) = start(person, device).await;
+        assert_eq!(status, StatusCode::OK, "{person}/{device}: {decoy}");
+        assert_eq!(shape(&decoy), shape(&real), "{person}/{device}");
+    }
+    let (_, first) = start("nobody", "ana-desk").await;
+    let (_, again) = start("nobody", "ana-desk").await;
+    let ids = |c: &Value| c["options"]["publicKey"]["allowCredentials"].clone();
+    assert_eq!(
+        ids(&first),
+        ids(&again),
+        "a name's credential ids are as stable as a real person's"
+    );
+    assert_ne!(
+        first["options"]["publicKey"]["challenge"],
+        again["options"]["publicKey"]["challenge"]
+    );
 }

@@ -177,6 +177,21 @@ impl Harness {
         out
     }
 
+    /// What refused ceremonies were refused for, as the audit log says.
+    pub async fn refusals(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.broker
+            .export_audit(|e| {
+                if let Some(why) = e.details["refused"].as_str() {
+                    out.push(why.to_string());
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        out
+    }
+
     pub async fn exec(&self, sql: &str) {
         let mut conn = self.database().await;
         sqlx::query(sql).execute(&mut conn).await.unwrap();

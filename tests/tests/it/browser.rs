@@ -409,11 +409,12 @@ fn staff_enroll_and_sign_in_on_the_broker_pages_in_chromium() {
         &shots.join("sign-in-unknown-passkey.png"),
     );
 
-    // Someone the broker does not know: the broker's refusal is shown.
+    // Someone the broker does not know looks the same as someone whose passkey is not here: the
+    // page cannot be used to learn who has an account.
     browser.fill_and_submit("person", "nobody");
     shows(
         &mut browser,
-        "unknown person: check your user name",
+        "No passkey was used",
         &shots.join("sign-in-unknown-person.png"),
     );
     browser.open(&format!("{}/console", broker.origin));

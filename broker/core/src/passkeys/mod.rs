@@ -3,6 +3,7 @@
 //! the children: `enroll` (invites, a first passkey), `sign_in` (and step-up), `owned` (a person's
 //! passkeys) and `sessions` (what a sign-in opens).
 
+mod decoy;
 mod enroll;
 mod owned;
 mod sessions;
@@ -32,12 +33,15 @@ use webauthn_rs::prelude::{
 
 /// The relying party: the broker's RP ID (a domain, never an IP address) and the origins allowed.
 #[derive(Clone)]
-pub struct RelyingParty(Arc<Webauthn>);
+pub struct RelyingParty {
+    webauthn: Arc<Webauthn>,
+    rp_id: String,
+}
 
 impl std::fmt::Debug for RelyingParty {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("RelyingParty")
-            .field(&self.0.get_allowed_origins())
+            .field(&self.webauthn.get_allowed_origins())
             .finish()
     }
 }
@@ -53,7 +57,10 @@ impl RelyingParty {
         let webauthn = WebauthnBuilder::new(rp_id, &url)
             .and_then(|b| b.rp_name("Daypass").build())
             .map_err(|e| format!("passkey RP ID {rp_id:?} does not fit origin {origin}: {e}"))?;
-        Ok(RelyingParty(Arc::new(webauthn)))
+        Ok(RelyingParty {
+            webauthn: Arc::new(webauthn),
+            rp_id: rp_id.to_string(),
+        })
     }
 }
 
@@ -174,7 +181,7 @@ fn view(p: &PasskeyRecord) -> PasskeyView {
 
 impl Broker {
     fn relying_party(&self) -> &Webauthn {
-        &self.0.settings.passkeys.relying_party.0
+        &self.0.settings.passkeys.relying_party.webauthn
     }
 
     /// Runs a ceremony step; a refusal is recorded in the audit log and returned to the caller.

@@ -1,13 +1,15 @@
 //! Signing in with a passkey, and the step-up that confirms a signed-in person again (for approvals
 //! and sensitive resources).
 
+use super::decoy::is_decoy;
 use super::*;
 
 impl Broker {
     /// An authentication challenge for `person`'s passkeys, for a session on `device` (in the app)
-    /// or in the browser (no device).
-    /// Anyone may call this, so what they send is checked before anything is written: names that are
-    /// not identifiers are refused unrecorded, and each person's starts are rate-limited.
+    /// or in the browser (no device). Anyone may call this, so what they send is checked before
+    /// anything is written (names that are not identifiers, a malformed PKCE challenge: refused
+    /// unrecorded), each person's starts are rate-limited, and someone who cannot sign in here gets
+    /// a challenge like anyone else's (a decoy): the reason goes to the audit log, not to the caller.
     pub async fn sign_in_start(&self, person: &str, app: Option<FromApp<&str>>) -> ServiceResult<Challenge> {
         let now = self.now();
         validate_name("person id", person)?;
@@ -15,41 +17,59 @@ impl Broker {
             validate_name("device id", app.device)?;
         }
         (self.0.limits.sign_in_starts).allow("sign-ins", person, now)?;
+        let app = app.map(FromApp::checked).transpose()?;
         let place = app.as_ref().map_or("browser", |a| a.device);
-        let started = async {
-            let app = app.map(FromApp::checked).transpose()?;
-            let device = app.as_ref().map(|a| a.device);
-            let mut conn = self.store().read().await?;
-            let Some(who) = store::person(&mut conn, person).await? else {
-                return Err(match device {
-                    Some(_) => PasskeyRefusal::UnknownPersonOrDevice,
-                    None => PasskeyRefusal::UnknownPerson,
+        let purpose = Purpose::SignIn {
+            device: app.as_ref().map(|a| a.device.to_string()),
+            code_challenge: app.as_ref().map(|a| a.code_challenge.clone()),
+        };
+        let started = self.sign_in_challenge(person, purpose.clone(), now);
+        match self
+            .refusals_audited(&format!("person:{person}"), "session.refused", place, started)
+            .await
+        {
+            Err(ServiceError::Passkey(why)) if why.is_about_who() => {
+                self.decoy_challenge(person, purpose, now).await
+            }
+            answer => answer,
+        }
+    }
+
+    /// The challenge for a person who may sign in (on the device the purpose names), or why not.
+    async fn sign_in_challenge(
+        &self,
+        person: &str,
+        purpose: Purpose,
+        now: OffsetDateTime,
+    ) -> ServiceResult<Challenge> {
+        let device = match &purpose {
+            Purpose::SignIn { device, .. } => device.clone(),
+            _ => None,
+        };
+        let mut conn = self.store().read().await?;
+        let Some(who) = store::person(&mut conn, person).await? else {
+            return Err(match device {
+                Some(_) => PasskeyRefusal::UnknownPersonOrDevice,
+                None => PasskeyRefusal::UnknownPerson,
+            }
+            .into());
+        };
+        if let Some(device) = device {
+            let d = store::device(&mut conn, &device)
+                .await?
+                .ok_or(PasskeyRefusal::UnknownPersonOrDevice)?;
+            if d.person != who.id || d.revoked {
+                return Err(PasskeyRefusal::NotTheirDevice {
+                    device,
+                    person: person.to_string(),
                 }
                 .into());
-            };
-            if let Some(device) = device {
-                let d = store::device(&mut conn, device)
-                    .await?
-                    .ok_or(PasskeyRefusal::UnknownPersonOrDevice)?;
-                if d.person != who.id || d.revoked {
-                    return Err(PasskeyRefusal::NotTheirDevice {
-                        device: device.to_string(),
-                        person: person.to_string(),
-                    }
-                    .into());
-                }
             }
-            if !who.is_active(now) {
-                return Err(PasskeyRefusal::AccountInactive(person.to_string()).into());
-            }
-            let purpose = Purpose::SignIn {
-                device: device.map(str::to_string),
-                code_challenge: app.map(|a| a.code_challenge),
-            };
-            self.assertion_challenge(&mut conn, person, purpose, now).await
-        };
-        self.refusals_audited(&format!("person:{person}"), "session.refused", place, started)
-            .await
+        }
+        if !who.is_active(now) {
+            return Err(PasskeyRefusal::AccountInactive(person.to_string()).into());
+        }
+        self.assertion_challenge(&mut conn, person, purpose, now).await
     }
 
     pub(super) async fn assertion_challenge(
@@ -126,6 +146,9 @@ impl Broker {
             let Purpose::SignIn { device, .. } = &c.purpose else {
                 return Err(PasskeyRefusal::OtherCeremony("a sign-in").into());
             };
+            if is_decoy(&c) {
+                return Err(PasskeyRefusal::UnknownPasskey.into());
+            }
             let record = self.verify_assertion(&mut change, &c, credential, now).await?;
             let opened = self
                 .open_session(&mut change, &c.person, device.clone(), &record.id, now)
