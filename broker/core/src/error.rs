@@ -133,6 +133,10 @@ pub enum Forbidden {
     NotGatewayOfGrant { grant: Uuid, gateway: String },
     #[error("posture report refused: {0}")]
     PostureReport(String),
+    #[error("an invite for an account with a passkey or a staff role needs your passkey confirmation within the last {0} minutes: confirm with your passkey and try again")]
+    InviteNeedsStepUp(i64),
+    #[error("a second admin must confirm this invite: not the one who issued it")]
+    OwnInvite,
 }
 
 /// Nothing by that name that the caller can see (404).
@@ -164,6 +168,8 @@ pub enum Missing {
     Request(Uuid),
     #[error("no such sign-in is waiting: start again from the app")]
     WaitingSignIn,
+    #[error("no invite {0} waits for a second admin")]
+    Invite(String),
 }
 
 /// The thing is not in a state that allows this (409).

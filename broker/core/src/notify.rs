@@ -67,11 +67,24 @@ fn slack_escaped(text: &str) -> String {
 impl Broker {
     /// Announces a request that waits for approval, if a webhook is configured.
     pub(super) fn announce_waiting(&self, request: &AccessRequest, requester: &Person) {
+        self.post_to_chat(
+            waiting_message(request, requester, &self.origin()),
+            format!("request {}", request.id),
+        );
+    }
+
+    /// Tells the channel something staff must know (e.g. an invite for an account with standing).
+    pub(super) fn announce(&self, text: String) {
+        self.post_to_chat(
+            json!({ "text": slack_escaped(&text) }),
+            "an announcement".to_string(),
+        );
+    }
+
+    fn post_to_chat(&self, body: Value, about: String) {
         let Some(notifier) = self.0.settings.approval_webhook.clone() else {
             return;
         };
-        let body = waiting_message(request, requester, &self.origin());
-        let id = request.id;
         tokio::spawn(async move {
             let sent = notifier
                 .client
@@ -81,10 +94,8 @@ impl Broker {
                 .await
                 .and_then(|r| r.error_for_status());
             match sent {
-                Ok(_) => tracing::info!(request_id = %id, "approvers notified"),
-                Err(e) => {
-                    tracing::warn!(request_id = %id, error = %e.without_url(), "the approval webhook failed")
-                }
+                Ok(_) => tracing::info!(%about, "chat notified"),
+                Err(e) => tracing::warn!(%about, error = %e.without_url(), "the approval webhook failed"),
             }
         });
     }

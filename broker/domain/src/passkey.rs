@@ -40,6 +40,8 @@ pub enum PasskeyRefusal {
     InviteGone,
     #[error("this invite was already used: ask your Daypass administrator for a new one")]
     InviteUsed,
+    #[error("this invite waits for a second administrator to confirm it: ask them, then try again")]
+    InviteAwaitsSecondAdmin,
     #[error("this invite expired at {0}: ask your Daypass administrator for a new one")]
     InviteExpired(OffsetDateTime),
     #[error("unknown or already answered challenge: start the sign-in again")]
@@ -92,12 +94,30 @@ pub struct Invite {
     #[serde(with = "time::serde::rfc3339::option")]
     pub used_at: Option<OffsetDateTime>,
     pub created_by: String,
+    /// For an account with standing (a passkey already, or a staff role), issued from the console:
+    /// it works only once a second admin confirms it.
+    #[serde(default)]
+    pub second_admin: Option<SecondAdmin>,
+}
+
+/// The second admin an invite waits for, and why it waits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondAdmin {
+    pub needed_because: String,
+    pub confirmed_by: Option<String>,
 }
 
 impl Invite {
     pub fn check(&self, now: OffsetDateTime) -> Result<(), PasskeyRefusal> {
         if self.used_at.is_some() {
             return Err(PasskeyRefusal::InviteUsed);
+        }
+        if self
+            .second_admin
+            .as_ref()
+            .is_some_and(|g| g.confirmed_by.is_none())
+        {
+            return Err(PasskeyRefusal::InviteAwaitsSecondAdmin);
         }
         if now >= self.expires_at {
             return Err(PasskeyRefusal::InviteExpired(self.expires_at));
@@ -291,6 +311,7 @@ mod tests {
             expires_at: NOW + Duration::hours(1),
             used_at: None,
             created_by: "person:ida".into(),
+            second_admin: None,
         };
         assert!(invite.check(NOW).is_ok());
         assert_eq!(

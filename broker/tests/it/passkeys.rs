@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
+use daypass_broker_core::{Caller, Forbidden, ServiceError};
 use daypass_broker_web::{router, AppState};
 use daypass_proto::request_signature;
 use ed25519_dalek::SigningKey;
@@ -921,5 +922,99 @@ async fn sign_in_starts_look_alike_whoever_is_named() {
     assert_ne!(
         first["options"]["publicKey"]["challenge"],
         again["options"]["publicKey"]["challenge"]
+    );
+}
+
+/// An admin with a passkey session in the console, confirmed with the passkey `minutes_ago`.
+fn console_admin(
+    p: daypass_broker_core::domain::directory::Person,
+    now: time::OffsetDateTime,
+    minutes_ago: i64,
+) -> Caller {
+    let session = daypass_broker_core::domain::passkey::Session {
+        person: p.id.clone(),
+        device: None,
+        passkey: "pk".into(),
+        created_at: now,
+        expires_at: now + time::Duration::hours(1),
+        stepped_up_at: Some(now - time::Duration::minutes(minutes_ago)),
+        ended_at: None,
+    };
+    let digest = format!("digest-of-{}", p.id);
+    Caller::Session {
+        person: p,
+        session,
+        digest,
+    }
+}
+
+/// An admin cannot take over an account with standing by inviting it and enrolling her own
+/// passkey: such an invite needs her fresh passkey confirmation and a second admin's.
+#[tokio::test]
+async fn an_invite_for_an_account_with_standing_needs_a_second_admin() {
+    let api = Api::new(false).await;
+    let h = &api.h;
+    h.broker
+        .put_person(
+            "test",
+            crate::support::spec("zoe", &[daypass_broker_core::domain::directory::Role::Admin], &[]),
+        )
+        .await
+        .unwrap();
+    let now = h.broker.now();
+    let ida = console_admin(h.person("ida").await, now, 1);
+    let stale_ida = console_admin(h.person("ida").await, now, 60);
+    let zoe = console_admin(h.person("zoe").await, now, 1);
+    let ttl = time::Duration::hours(1);
+
+    // A contractor without a passkey: an invite as before.
+    let (_, plain) = h.broker.invite_as(&ida, "ana", ttl).await.unwrap();
+    assert!(plain.second_admin.is_none());
+
+    // ben is an approver: the issuer must have confirmed with her passkey just now…
+    let refused = h.broker.invite_as(&stale_ida, "ben", ttl).await.unwrap_err();
+    assert!(
+        matches!(refused, ServiceError::Forbidden(Forbidden::InviteNeedsStepUp(_))),
+        "{refused}"
+    );
+    // …and the invite works only once a second admin confirms it.
+    let (code, guarded) = h.broker.invite_as(&ida, "ben", ttl).await.unwrap();
+    assert!(guarded
+        .second_admin
+        .as_ref()
+        .unwrap()
+        .needed_because
+        .contains("approver"));
+    let ben = holder("ben", "ben-desk", 21, soft());
+    let (status, problem) = api.enroll_start(code.expose_secret(), &ben).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("second administrator"),
+        "{problem}"
+    );
+
+    let waiting = h.broker.invites_awaiting_second_admin().await.unwrap();
+    assert_eq!(waiting.len(), 1);
+    let reference = waiting[0].0.clone();
+    assert!(
+        !code.expose_secret().contains(&reference),
+        "the reference is not the code"
+    );
+    let own = h.broker.confirm_invite(&ida, &reference).await.unwrap_err();
+    assert!(
+        matches!(own, ServiceError::Forbidden(Forbidden::OwnInvite)),
+        "{own}"
+    );
+    h.broker.confirm_invite(&zoe, &reference).await.unwrap();
+    assert!(h.broker.invites_awaiting_second_admin().await.unwrap().is_empty());
+    let (status, body) = api.enroll_start(code.expose_secret(), &ben).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let actions = h.actions().await;
+    assert!(
+        actions.iter().any(|a| a == "passkey.invite_confirmed"),
+        "{actions:?}"
     );
 }

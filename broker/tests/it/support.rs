@@ -226,7 +226,7 @@ pub const WG_KEY: &str = "YCwTqRYjRZz5ClbB3NGJ8Bd/TqvbQsBIzLrt2XHVemI=";
 /// A second device's key (two live devices may not share one).
 pub const OTHER_WG_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 
-fn spec(id: &str, roles: &[Role], groups: &[&str]) -> PersonSpec {
+pub fn spec(id: &str, roles: &[Role], groups: &[&str]) -> PersonSpec {
     PersonSpec {
         id: id.into(),
         name: id.to_uppercase(),

@@ -2,14 +2,85 @@
 //! alone, from the broker's page).
 
 use super::*;
+use crate::domain::directory::Role;
+use crate::domain::passkey::SecondAdmin;
+use crate::Forbidden;
 
 impl Broker {
-    /// A single-use invite for `person`, valid for `ttl`; the code is returned once.
+    /// A single-use invite for `person`, valid for `ttl`; the code is returned once. This is the
+    /// operator's (the CLI on the broker's machine, which holds the database and the signing key
+    /// anyway, and must be able to invite the first admin); the console uses `invite_as`.
     pub async fn invite(
         &self,
         actor: &str,
         person: &str,
         ttl: Duration,
+    ) -> ServiceResult<(SecretString, Invite)> {
+        self.issue_invite(actor, person, ttl, None).await
+    }
+
+    /// An invite issued by an admin from the console. For an account with standing — a passkey
+    /// already, or a staff role — an invite could take it over (enroll the admin's own passkey as
+    /// that person), so it needs the issuing admin's fresh passkey confirmation and works only once
+    /// a second admin confirms it (`confirm_invite`); both steps are audited and announced.
+    pub async fn invite_as(
+        &self,
+        admin: &Caller,
+        person: &str,
+        ttl: Duration,
+    ) -> ServiceResult<(SecretString, Invite)> {
+        admin.person_with(&[Role::Admin])?;
+        let standing = {
+            let mut conn = self.store().read().await?;
+            let p = store::person(&mut conn, person)
+                .await?
+                .ok_or_else(|| Missing::Person(person.to_string()))?;
+            let has_passkey = store::passkeys_of(&mut conn, person)
+                .await?
+                .iter()
+                .any(|k| k.revoked_at.is_none());
+            let staff: Vec<String> = p
+                .roles
+                .iter()
+                .filter(|r| **r != Role::Contractor)
+                .map(|r| r.to_string())
+                .collect();
+            match (has_passkey, staff.is_empty()) {
+                (false, true) => None,
+                (true, _) => Some(format!("{person} has a passkey already")),
+                (false, false) => Some(format!("{person} is {}", staff.join(", "))),
+            }
+        };
+        let Some(needed_because) = standing else {
+            return self.issue_invite(&admin.actor(), person, ttl, None).await;
+        };
+        if self.fresh_step_up(admin).is_none() {
+            return Err(Forbidden::InviteNeedsStepUp(
+                self.0.settings.passkeys.step_up_max_age.whole_minutes(),
+            )
+            .into());
+        }
+        let guard = SecondAdmin {
+            needed_because,
+            confirmed_by: None,
+        };
+        let issued = self
+            .issue_invite(&admin.actor(), person, ttl, Some(guard))
+            .await?;
+        self.announce(format!(
+            "{} issued an invite to enroll a passkey for {person} ({}); it works once a second admin confirms it on the administration page.",
+            admin.actor(),
+            issued.1.second_admin.as_ref().map_or("", |g| g.needed_because.as_str())
+        ));
+        Ok(issued)
+    }
+
+    async fn issue_invite(
+        &self,
+        actor: &str,
+        person: &str,
+        ttl: Duration,
+        second_admin: Option<SecondAdmin>,
     ) -> ServiceResult<(SecretString, Invite)> {
         let now = self.now();
         let mut change = self.store().change().await?;
@@ -25,19 +96,81 @@ impl Broker {
             expires_at: now + ttl,
             used_at: None,
             created_by: actor.into(),
+            second_admin,
         };
-        store::put_invite(change.conn(), &secret_digest(code.expose_secret()), &invite).await?;
+        let digest = secret_digest(code.expose_secret());
+        store::put_invite(change.conn(), &digest, &invite).await?;
         change
             .audit(
                 now,
                 actor,
                 "passkey.invited",
                 person,
-                json!({ "expires_at": invite.expires_at.to_string() }),
+                json!({
+                    "expires_at": invite.expires_at.to_string(),
+                    "invite": invite_reference(&digest),
+                    "needs_second_admin": invite.second_admin.as_ref().map(|g| &g.needed_because),
+                }),
             )
             .await?;
         change.commit().await?;
         Ok((code, invite))
+    }
+
+    /// Invites issued from the console that wait for a second admin, by reference.
+    pub async fn invites_awaiting_second_admin(&self) -> ServiceResult<Vec<(String, Invite)>> {
+        let now = self.now();
+        let mut conn = self.store().read().await?;
+        Ok(store::invites(&mut conn)
+            .await?
+            .into_iter()
+            .filter(|(_, i)| i.used_at.is_none() && now < i.expires_at)
+            .filter(|(_, i)| i.second_admin.as_ref().is_some_and(|g| g.confirmed_by.is_none()))
+            .map(|(digest, i)| (invite_reference(&digest), i))
+            .collect())
+    }
+
+    /// A second admin, with a fresh passkey confirmation, lets an invite for an account with
+    /// standing work. The admin who issued it cannot.
+    pub async fn confirm_invite(&self, admin: &Caller, reference: &str) -> ServiceResult<Invite> {
+        admin.person_with(&[Role::Admin])?;
+        if self.fresh_step_up(admin).is_none() {
+            return Err(Forbidden::InviteNeedsStepUp(
+                self.0.settings.passkeys.step_up_max_age.whole_minutes(),
+            )
+            .into());
+        }
+        let now = self.now();
+        let mut change = self.store().change().await?;
+        let (digest, mut invite) = store::invites(change.conn())
+            .await?
+            .into_iter()
+            .find(|(d, i)| invite_reference(d) == reference && i.second_admin.is_some())
+            .ok_or_else(|| Missing::Invite(reference.to_string()))?;
+        if invite.created_by == admin.actor() {
+            return Err(Forbidden::OwnInvite.into());
+        }
+        if let Some(guard) = invite.second_admin.as_mut() {
+            guard.confirmed_by = Some(admin.actor());
+        }
+        store::put_invite(change.conn(), &digest, &invite).await?;
+        change
+            .audit(
+                now,
+                &admin.actor(),
+                "passkey.invite_confirmed",
+                &invite.person,
+                json!({ "invite": reference, "issued_by": invite.created_by }),
+            )
+            .await?;
+        change.commit().await?;
+        self.announce(format!(
+            "{} confirmed the invite for {} issued by {}.",
+            admin.actor(),
+            invite.person,
+            invite.created_by
+        ));
+        Ok(invite)
     }
 
     /// Starts enrollment from an invite: a registration challenge for the invited person, binding
@@ -212,4 +345,10 @@ impl Broker {
         store::put_passkey(change.conn(), &record).await?;
         Ok(record)
     }
+}
+
+/// How an invite is named on the console and in the audit log: the start of its code's digest
+/// (never the code).
+fn invite_reference(digest: &str) -> String {
+    digest.chars().take(12).collect()
 }

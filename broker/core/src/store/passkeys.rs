@@ -12,6 +12,16 @@ pub async fn invite(conn: &mut AnyConnection, digest: &str) -> StoreResult<Optio
     one(conn, "SELECT data FROM invites WHERE code_hash = $1", digest).await
 }
 
+/// Every invite, with the digest of its code.
+pub async fn invites(conn: &mut AnyConnection) -> StoreResult<Vec<(String, Invite)>> {
+    let rows = sqlx::query("SELECT code_hash, data FROM invites ORDER BY code_hash")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get::<String, _>(0)?, decode(r, "data")?)))
+        .collect()
+}
+
 pub async fn put_invite(conn: &mut AnyConnection, digest: &str, invite: &Invite) -> StoreResult<()> {
     put(conn, "invites", "code_hash", digest, encode(invite)).await
 }

@@ -11,6 +11,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use daypass_broker_core::domain::directory::Role;
+use daypass_broker_core::domain::passkey::Invite;
 use daypass_broker_core::Overview;
 use daypass_proto::api::GrantView;
 use maud::{html, Markup};
@@ -191,11 +192,48 @@ fn systems_section(o: &Overview, now: OffsetDateTime) -> Markup {
     }
 }
 
-fn admin_page(who: &Signed, o: &Overview, grants: &[GrantView], now: OffsetDateTime) -> Markup {
+/// Invites for accounts with standing that wait for a second admin (never the issuer).
+fn invites_section(waiting: &[(String, Invite)]) -> Markup {
+    html! {
+        @if !waiting.is_empty() {
+            section id="invites" aria-labelledby="invites-title" {
+                h2 id="invites-title" { "Invites waiting for a second admin (" (waiting.len()) ")" }
+                p { "Each could let whoever holds its code enroll a passkey as that person. Confirm only one you know to be right; you need a fresh passkey confirmation." }
+                table {
+                    thead { tr { th scope="col" { "For" } th scope="col" { "Why it waits" } th scope="col" { "Issued by" } th scope="col" { "Until" } th scope="col" { "Confirm" } } }
+                    tbody {
+                        @for (reference, invite) in waiting {
+                            tr {
+                                td { (invite.person) }
+                                td { (invite.second_admin.as_ref().map_or("", |g| g.needed_because.as_str())) }
+                                td { (invite.created_by) }
+                                td { (when(invite.expires_at)) }
+                                td {
+                                    form class="act" data-endpoint={ "/console/api/invites/" (reference) "/confirm" } data-done="Confirmed." method="post" action="/console/needs-script" {
+                                        button type="submit" aria-label={ "Confirm the invite for " (invite.person) } { "Confirm" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn admin_page(
+    who: &Signed,
+    o: &Overview,
+    grants: &[GrantView],
+    waiting: &[(String, Invite)],
+    now: OffsetDateTime,
+) -> Markup {
     let body = html! {
         h1 { "Administration" }
         p id="status" role="status" aria-live="polite" {}
         (grants_section(grants))
+        (invites_section(waiting))
         (people_section(o, now))
         (matrix_section(o))
         (systems_section(o, now))
@@ -213,7 +251,14 @@ pub async fn page_for_admins(State(s): State<AppState>, visitor: Visitor) -> Res
     let admin = visitor.caller.person()?;
     let overview = s.broker.overview(&visitor.caller).await?;
     let grants = s.broker.live_grants(admin).await?;
-    Ok(page(admin_page(&who, &overview, &grants, s.broker.now())))
+    let waiting = s.broker.invites_awaiting_second_admin().await?;
+    Ok(page(admin_page(
+        &who,
+        &overview,
+        &grants,
+        &waiting,
+        s.broker.now(),
+    )))
 }
 
 /// The ids of the live grants, for the page to notice a change.
@@ -265,14 +310,33 @@ pub async fn invite(
     ApiJson(Nothing {}): ApiJson<Nothing>,
 ) -> ApiResult<serde_json::Value> {
     visitor.changing(&headers, &[Role::Admin])?;
-    let (code, invite) = s
-        .broker
-        .invite(&visitor.caller.actor(), &person, INVITE_TTL)
-        .await?;
+    let (code, invite) = s.broker.invite_as(&visitor.caller, &person, INVITE_TTL).await?;
+    let waits = match &invite.second_admin {
+        Some(g) => format!(
+            " It works once a second admin confirms it ({}).",
+            g.needed_because
+        ),
+        None => String::new(),
+    };
     said(format!(
-        "Invite for {person}, valid until {} and shown only now — send it to them: {}",
+        "Invite for {person}, valid until {} and shown only now — send it to them: {}.{waits}",
         when(invite.expires_at),
         code.expose_secret()
+    ))
+}
+
+pub async fn confirm_invite(
+    State(s): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    ApiPath(reference): ApiPath<String>,
+    ApiJson(Nothing {}): ApiJson<Nothing>,
+) -> ApiResult<serde_json::Value> {
+    visitor.changing(&headers, &[Role::Admin])?;
+    let invite = s.broker.confirm_invite(&visitor.caller, &reference).await?;
+    said(format!(
+        "Confirmed the invite for {} issued by {}: it works now.",
+        invite.person, invite.created_by
     ))
 }
 

@@ -156,6 +156,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/console/api/grants", get(admin::live))
         .route("/console/api/grants/{id}/revoke", post(admin::revoke))
         .route("/console/api/people/{id}/invite", post(admin::invite))
+        .route(
+            "/console/api/invites/{reference}/confirm",
+            post(admin::confirm_invite),
+        )
         .route("/console/api/people/{id}/disable", post(admin::disable))
         .route("/console/api/people/{id}/enable", post(admin::enable))
         .route("/console/api/people/{id}/contract-end", post(admin::contract_end))
