@@ -2,7 +2,9 @@
 //! directly: the CLI listens on a loopback port, sends the contractor to the broker's ceremony page
 //! with that address and a random state value, and takes exactly one answer back, whose state must
 //! match (compared in constant time). The answer is only good for the broker's single-use,
-//! five-minute challenge, so a stray or replayed post gets nothing.
+//! five-minute challenge, so a stray or replayed post gets nothing. The page's address (with the
+//! state) is on the browser's command line, which other users of the machine can read, so on Linux
+//! an answer is also taken only from a connection of this process's own user (`peer_user`).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
@@ -67,7 +69,16 @@ impl Loopback {
 
     async fn first_post(&self) -> Result<serde_json::Value, String> {
         loop {
-            let (mut stream, _) = self.listener.accept().await.map_err(|e| e.to_string())?;
+            let (mut stream, peer) = self.listener.accept().await.map_err(|e| e.to_string())?;
+            if !crate::peer_user::is_own_user(peer, self.listener.local_addr().map_err(|e| e.to_string())?) {
+                let _ = respond(
+                    &mut stream,
+                    "403 Forbidden",
+                    "This answer comes from another user of this machine.",
+                )
+                .await;
+                continue;
+            }
             let Some(form) = read_post(&mut stream).await else {
                 let _ = respond(&mut stream, "404 Not Found", "Nothing here.").await;
                 continue;
@@ -239,5 +250,45 @@ mod tests {
         let real = post(format!("state={state}&credential=%7B%22id%22%3A%22k%22%7D")).await;
         assert!(real.starts_with("HTTP/1.1 200"));
         assert_eq!(waiting.await.unwrap().unwrap(), serde_json::json!({ "id": "k" }));
+    }
+
+    /// Another user of the machine can read the page's address (state included) off the browser's
+    /// command line; their answer is refused all the same, and ours still arrives.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn an_answer_from_another_user_of_the_machine_is_refused() {
+        let lb = Loopback::open().await.unwrap();
+        let port = lb.listener.local_addr().unwrap().port();
+        let state = lb.state.clone();
+        let waiting = tokio::spawn(async move { lb.answer().await });
+        let body = format!("state={state}&credential=%7B%22id%22%3A%22theirs%22%7D");
+        let script = format!(
+            "exec 3<>/dev/tcp/127.0.0.1/{port}; printf 'POST /done HTTP/1.1\\r\\ncontent-length: {}\\r\\n\\r\\n{body}' >&3; cat <&3",
+            body.len()
+        );
+        let theirs = tokio::task::spawn_blocking(move || {
+            std::process::Command::new("runuser")
+                .args(["-u", "nobody", "--", "bash", "-c", &script])
+                .output()
+                .expect("runuser (util-linux): this test runs as root, like the suite")
+        })
+        .await
+        .unwrap();
+        let said = String::from_utf8_lossy(&theirs.stdout);
+        assert!(
+            said.starts_with("HTTP/1.1 403") && said.contains("another user"),
+            "{said:?} {theirs:?}"
+        );
+        let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let ours = format!("state={state}&credential=%7B%22id%22%3A%22ours%22%7D");
+        let req = format!(
+            "POST /done HTTP/1.1\r\ncontent-length: {}\r\n\r\n{ours}",
+            ours.len()
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        assert_eq!(
+            waiting.await.unwrap().unwrap(),
+            serde_json::json!({ "id": "ours" })
+        );
     }
 }

@@ -7,3 +7,4 @@
 pub mod authenticator;
 pub mod browser_flow;
 pub mod ipc;
+mod peer_user;
