@@ -1018,3 +1018,26 @@ async fn an_invite_for_an_account_with_standing_needs_a_second_admin() {
         "{actions:?}"
     );
 }
+
+/// A passkey enrolled from an invite beside one the person has already is put on record as such
+/// (and announced in the chat channel), never added silently.
+#[tokio::test]
+async fn a_second_passkey_from_an_invite_is_never_silent() {
+    let api = Api::new(false).await;
+    let mut first = holder("ana", "ana-desk", 11, soft());
+    api.enroll(&mut first).await;
+    let mut second = holder("ana", "ana-other", 12, soft());
+    api.enroll(&mut second).await;
+    let mut beside = Vec::new();
+    api.h
+        .broker
+        .export_audit(|e| {
+            if e.action == "passkey.enrolled" {
+                beside.push(e.details["beside_another"].clone());
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(beside, [json!(false), json!(true)]);
+}

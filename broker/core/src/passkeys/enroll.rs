@@ -273,6 +273,11 @@ impl Broker {
                 .await?
                 .ok_or(PasskeyRefusal::InviteGone)?;
             invite.check(now)?;
+            // A passkey added to an account that has one already is never silent.
+            let had_passkey = store::passkeys_of(change.conn(), &c.person)
+                .await?
+                .iter()
+                .any(|k| k.revoked_at.is_none());
             let name = match device {
                 Some(d) if !d.name.is_empty() => d.name.clone(),
                 Some(d) => d.id.clone(),
@@ -299,13 +304,19 @@ impl Broker {
                     &actor,
                     "passkey.enrolled",
                     &c.person,
-                    json!({ "passkey": record.id, "device": device }),
+                    json!({ "passkey": record.id, "device": device, "invited_by": invite.created_by, "beside_another": had_passkey }),
                 )
                 .await?;
             let opened = self
                 .open_session(&mut change, &c.person, device, &record.id, now)
                 .await?;
             change.commit().await?;
+            if had_passkey {
+                self.announce(format!(
+                    "A new passkey was enrolled for {}, who had one already, from an invite issued by {}. If {} did not do this, revoke it on the administration page.",
+                    c.person, invite.created_by, c.person
+                ));
+            }
             Ok(opened)
         };
         self.refusals_audited("anonymous", "passkey.enroll_refused", &id.to_string(), finished)
