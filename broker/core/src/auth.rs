@@ -124,20 +124,19 @@ impl Broker {
     /// Resolves a bearer token. Lookup is by digest, so timing reveals nothing about stored tokens.
     pub async fn authenticate(&self, bearer: &SecretString) -> ServiceResult<Caller> {
         let digest = secret_digest(bearer.expose_secret());
-        let denied = || Unauthenticated::UnknownToken;
         let mut conn = self.store().read().await?;
         if bearer.expose_secret().starts_with("dpg_") {
             let gw = store::gateway_by_token(&mut conn, &digest)
                 .await?
-                .ok_or_else(denied)?;
+                .ok_or(Unauthenticated::UnknownToken)?;
             return Ok(Caller::Gateway(gw.name));
         }
         let (token, person) = store::api_token_holder(&mut conn, &digest)
             .await?
-            .ok_or_else(denied)?;
+            .ok_or(Unauthenticated::UnknownToken)?;
         let now = self.now();
         if now >= token.expires_at {
-            return Err(denied().into());
+            return Err(Unauthenticated::UnknownToken.into());
         }
         if !person.is_active(now) {
             return Err(Unauthenticated::AccountInactive(person.id.clone()).into());

@@ -37,13 +37,7 @@ impl std::fmt::Debug for Notifier {
 impl Notifier {
     /// A webhook at `url`: HTTPS, or plain HTTP to this machine only.
     pub fn new(url: SecretString) -> Result<Notifier, String> {
-        let parsed = reqwest::Url::parse(url.expose_secret())
-            .map_err(|e| format!("approval_webhook is not a URL: {e}"))?;
-        let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-        if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
-            return Err("approval_webhook must be an https:// URL (plain http only to this machine)".into());
-        }
-        let client = crate::tickets::http_client(None).map_err(|e| format!("approval_webhook: {e:#}"))?;
+        let client = crate::tickets::outbound_client(&url, "approval_webhook")?;
         Ok(Notifier {
             url,
             client,

@@ -37,13 +37,7 @@ impl AuditWitness {
 
     /// A witness URL each checkpoint is POSTed to as JSON: HTTPS, or plain HTTP to this machine.
     pub fn with_url(mut self, url: SecretString) -> Result<Self, String> {
-        let parsed = reqwest::Url::parse(url.expose_secret())
-            .map_err(|e| format!("audit_witness_url is not a URL: {e}"))?;
-        let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-        if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
-            return Err("audit_witness_url must be an https:// URL (plain http only to this machine)".into());
-        }
-        let client = crate::tickets::http_client(None).map_err(|e| format!("audit_witness_url: {e:#}"))?;
+        let client = crate::tickets::outbound_client(&url, "audit_witness_url")?;
         self.url = Some((url, client));
         Ok(self)
     }

@@ -54,12 +54,7 @@ impl Broker {
         let Some(needed_because) = standing else {
             return self.issue_invite(&admin.actor(), person, ttl, None).await;
         };
-        if self.fresh_step_up(admin).is_none() {
-            return Err(Forbidden::InviteNeedsStepUp(
-                self.0.settings.passkeys.step_up_max_age.whole_minutes(),
-            )
-            .into());
-        }
+        self.invite_step_up(admin)?;
         let guard = SecondAdmin {
             needed_because,
             confirmed_by: None,
@@ -73,6 +68,18 @@ impl Broker {
             issued.1.second_admin.as_ref().map_or("", |g| g.needed_because.as_str())
         ));
         Ok(issued)
+    }
+
+    /// Inviting to, or confirming an invite for, an account with standing is as sensitive as
+    /// approving: it needs the admin's passkey confirmation within the last minutes.
+    fn invite_step_up(&self, admin: &Caller) -> ServiceResult<()> {
+        match self.fresh_step_up(admin) {
+            Some(_) => Ok(()),
+            None => Err(Forbidden::InviteNeedsStepUp(
+                self.0.settings.passkeys.step_up_max_age.whole_minutes(),
+            )
+            .into()),
+        }
     }
 
     async fn issue_invite(
@@ -134,12 +141,7 @@ impl Broker {
     /// standing work. The admin who issued it cannot.
     pub async fn confirm_invite(&self, admin: &Caller, reference: &str) -> ServiceResult<Invite> {
         admin.person_with(&[Role::Admin])?;
-        if self.fresh_step_up(admin).is_none() {
-            return Err(Forbidden::InviteNeedsStepUp(
-                self.0.settings.passkeys.step_up_max_age.whole_minutes(),
-            )
-            .into());
-        }
+        self.invite_step_up(admin)?;
         let now = self.now();
         let mut change = self.store().change().await?;
         let (digest, mut invite) = store::invites(change.conn())

@@ -51,6 +51,21 @@ pub fn connector(settings: &TicketSettings, store: &Store) -> anyhow::Result<Arc
     })
 }
 
+/// An HTTPS client for a secret URL the broker posts to (`setting` names it in errors): HTTPS, or
+/// plain HTTP to this machine only.
+pub(crate) fn outbound_client(url: &secrecy::SecretString, setting: &str) -> Result<reqwest::Client, String> {
+    use secrecy::ExposeSecret as _;
+    let parsed =
+        reqwest::Url::parse(url.expose_secret()).map_err(|e| format!("{setting} is not a URL: {e}"))?;
+    let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
+        return Err(format!(
+            "{setting} must be an https:// URL (plain http only to this machine)"
+        ));
+    }
+    http_client(None).map_err(|e| format!("{setting}: {e:#}"))
+}
+
 /// An HTTPS client trusting the public web roots plus, optionally, a private CA bundle (PEM).
 pub fn http_client(extra_ca: Option<&Path>) -> anyhow::Result<reqwest::Client> {
     use anyhow::Context as _;
