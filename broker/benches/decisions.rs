@@ -26,6 +26,14 @@ const OFFERED_PER_SECOND: u64 = 1000;
 const OFFERED_SECONDS: u64 = 10;
 const WG_KEY: &str = "YCwTqRYjRZz5ClbB3NGJ8Bd/TqvbQsBIzLrt2XHVemI=";
 
+/// Contractor `i`'s device's WireGuard key: each live device has its own.
+fn device_key(i: usize) -> String {
+    use base64::Engine as _;
+    let mut key = [7u8; 32];
+    key[..8].copy_from_slice(&(i as u64).to_le_bytes());
+    base64::engine::general_purpose::STANDARD.encode(key)
+}
+
 fn main() -> Result<()> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -99,7 +107,7 @@ async fn seed(b: &Broker) -> Result<Vec<String>> {
                 id: format!("{id}-dev"),
                 person: id.clone(),
                 name: "laptop".into(),
-                wireguard_public_key: WG_KEY.into(),
+                wireguard_public_key: device_key(i),
                 report_public_key: None,
             },
         )
