@@ -14,9 +14,11 @@ command -v chromium >/dev/null || need_packages+=(chromium)  # passkeys in a rea
 command -v openssl >/dev/null || need_packages+=(openssl)  # the browser test pins the broker's certificate by its key
 command -v python3 >/dev/null || need_packages+=(python3)  # scripts/module-cycles.py, Schemathesis
 python3 -c 'import ensurepip' 2>/dev/null || need_packages+=(python3-venv)  # Schemathesis's virtualenv
+command -v x86_64-w64-mingw32-gcc >/dev/null || need_packages+=(gcc-mingw-w64-x86-64)  # the Windows build
+command -v clang-14 >/dev/null || need_packages+=(clang-14)  # Objective-C helpers in the macOS type check
 install_needed_packages
 rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
-cross_targets=(x86_64-pc-windows-gnu aarch64-apple-darwin)
+cross_targets=(x86_64-pc-windows-gnu aarch64-apple-darwin x86_64-apple-darwin)
 for t in "${cross_targets[@]}"; do
   rustup target list --installed | grep -qx "$t" || rustup target add "$t" \
     || { echo "could not install the Rust target $t needed to type-check Windows/macOS code" >&2; exit 2; }
@@ -61,20 +63,34 @@ forbid_dependencies() {
     fi
   done
 }
-forbid_dependencies daypass-desktop daypass-tunnel daypass-posture wireguard-control keyring
-forbid_dependencies daypass-client daypass-tunnel daypass-posture wireguard-control keyring
+forbid_dependencies daypass-desktop daypass-tunnel daypass-posture wireguard-control wireguard-nt keyring
+forbid_dependencies daypass-client daypass-tunnel daypass-posture wireguard-control wireguard-nt keyring
+echo "== unsafe: forbidden everywhere but platform/windows (daypass-winffi)"
+for manifest in $(cargo metadata --no-deps --format-version 1 | python3 -c 'import json,sys; [print(p["manifest_path"]) for p in json.load(sys.stdin)["packages"]]'); do
+  case "$manifest" in */platform/windows/Cargo.toml) continue ;; esac
+  grep -Pzq '\[lints\]\nworkspace = true' "$manifest" \
+    || { echo "$manifest does not take the workspace lints (unsafe_code = forbid)" >&2; exit 1; }
+done
 forbid_dependencies daypass-broker-domain tokio sqlx axum reqwest webauthn-rs daypass-broker-core
 forbid_dependencies daypass-broker-core axum maud daypass-broker-web
 forbid_dependencies daypass-proto reqwest rustls clap tokio
-python3 scripts/module-cycles.py proto/src https/src posture/src client/src private-file/src broker/domain/src broker/core/src \
+python3 scripts/module-cycles.py proto/src https/src posture/src client/src private-file/src platform/windows/src broker/domain/src broker/core/src \
   broker/web/src broker/src gateway/src tunnel/src src-tauri/src tests/src
-echo "== type-check platform code for Windows and macOS"
-for t in "${cross_targets[@]}"; do
-  cargo check --quiet -p daypass-posture --target "$t"
-  # Without the HTTPS broker client: ring's C parts need a C compiler for the target. With the native
-  # authenticators (Windows WebAuthn API; USB security keys on macOS).
-  cargo check --quiet -p daypass-tunnel --lib --no-default-features --features security-key --target "$t"
-  cargo check --quiet -p daypass-client --features security-key --target "$t"
+echo "== Windows: clippy on the client side (the tunnel service, the CLI, the app, the one crate with unsafe)"
+cargo clippy --quiet --target x86_64-pc-windows-gnu -p daypass-winffi -p daypass-client -p daypass-tunnel \
+  -p daypass-desktop -p daypass-posture --all-targets --features daypass-client/security-key -- -D warnings
+echo "== Windows: the release build IT packages (scripts/windows-build.sh)"
+bash scripts/windows-build.sh
+echo "== macOS: type-check the probes, the tunnel backend, the CLI and the app"
+# clang compiles objc2's small Objective-C helper; there is no Apple SDK here, so the app is checked
+# without desktop notifications (mac-notification-sys needs AppKit) and tunneld's HTTPS client (ring
+# needs the SDK's libc headers) is left out: daypass-tunneld itself is not type-checked for macOS.
+for t in aarch64-apple-darwin x86_64-apple-darwin; do
+  export "CC_${t//-/_}=clang-14"
+  cargo clippy --quiet --target "$t" -p daypass-posture -- -D warnings
+  cargo clippy --quiet --target "$t" -p daypass-tunnel --lib --bin daypass --no-default-features --features security-key -- -D warnings
+  cargo clippy --quiet --target "$t" -p daypass-client --features security-key -- -D warnings
+  cargo clippy --quiet --target "$t" -p daypass-desktop --no-default-features -- -D warnings
 done
 echo "== fuzz the posture parsers"
 bash scripts/fuzz.sh "${DAYPASS_FUZZ_SECONDS:-30}"

@@ -50,7 +50,8 @@ pub enum ConfigError {
     Overridden { origin: String, named: String },
 }
 
-pub const DEFAULT_SOCKET: &str = "/run/daypass/tunneld.sock";
+/// The service's address when no configuration names one (a socket path; on Windows its pipe).
+pub const DEFAULT_SOCKET: &str = daypass_client::ipc::address::DEFAULT_ADDRESS;
 
 impl Config {
     /// The configuration from IT's policy, if any, over the person's own file, if any.
@@ -156,36 +157,85 @@ fn managed_settings() -> Result<Option<(String, Settings)>, ConfigError> {
 /// macOS: a configuration profile's payload for `com.daypass.desktop`, as managed preferences.
 #[cfg(target_os = "macos")]
 fn managed_settings() -> Result<Option<(String, Settings)>, ConfigError> {
-    let path = Path::new("/Library/Managed Preferences/com.daypass.desktop.plist");
-    if !path.exists() {
+    let path = Path::new(MANAGED_PREFERENCES);
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(ConfigError::Unreadable {
+                origin: MANAGED_PREFERENCES.into(),
+                why: e.to_string(),
+            })
+        }
+    };
+    Ok(Some((
+        MANAGED_PREFERENCES.into(),
+        from_managed_preferences(&bytes)?,
+    )))
+}
+
+/// Where macOS puts the managed preferences a configuration profile installs for the app.
+pub const MANAGED_PREFERENCES: &str = "/Library/Managed Preferences/com.daypass.desktop.plist";
+
+/// The managed preferences' keys (`BrokerUrl`, `BrokerKey`, `Socket`, as the `.mobileconfig`
+/// payload names them), from the property list macOS writes (XML or binary). Keys macOS adds
+/// itself (`PayloadUUID`, …) are ignored; a known key of the wrong type is refused.
+pub fn from_managed_preferences(bytes: &[u8]) -> Result<Settings, ConfigError> {
+    let unreadable = |why: String| ConfigError::Unreadable {
+        origin: MANAGED_PREFERENCES.into(),
+        why,
+    };
+    let value: plist::Value = plist::from_bytes(bytes).map_err(|e| unreadable(e.to_string()))?;
+    let dict = value
+        .as_dictionary()
+        .ok_or_else(|| unreadable("not a dictionary of preferences".into()))?;
+    from_policy_values(|name| match dict.get(name) {
+        None => Ok(None),
+        Some(v) => v
+            .as_string()
+            .map(|s| Some(s.to_string()))
+            .ok_or_else(|| unreadable(format!("{name} is not a string"))),
+    })
+}
+
+/// Windows: group policy values `BrokerUrl`, `BrokerKey` and `Socket` under `POLICY_KEY` in
+/// `HKEY_LOCAL_MACHINE` (what the ADMX template sets).
+#[cfg(windows)]
+fn managed_settings() -> Result<Option<(String, Settings)>, ConfigError> {
+    use winreg::enums::HKEY_LOCAL_MACHINE;
+    let source = format!(r"HKLM\{POLICY_KEY}");
+    let Ok(key) = winreg::RegKey::predef(HKEY_LOCAL_MACHINE).open_subkey(POLICY_KEY) else {
         return Ok(None);
-    }
-    let source = path.display().to_string();
-    let settings = plist::from_file(path).map_err(|e| ConfigError::Unreadable {
-        origin: source.clone(),
-        why: e.to_string(),
+    };
+    let settings = from_policy_values(|name| match key.get_value::<String, _>(name) {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(ConfigError::Unreadable {
+            origin: format!(r"{source}\{name}"),
+            why: format!("{e} (it must be a string, REG_SZ)"),
+        }),
     })?;
     Ok(Some((source, settings)))
 }
 
-/// Windows: group policy values `BrokerUrl`, `BrokerKey` and `Socket` under
-/// `HKLM\SOFTWARE\Policies\Daypass`.
-#[cfg(windows)]
-fn managed_settings() -> Result<Option<(String, Settings)>, ConfigError> {
-    use winreg::enums::HKEY_LOCAL_MACHINE;
-    let source = r"HKLM\SOFTWARE\Policies\Daypass".to_string();
-    let Ok(key) = winreg::RegKey::predef(HKEY_LOCAL_MACHINE).open_subkey(r"SOFTWARE\Policies\Daypass") else {
-        return Ok(None);
+/// The policy key, under `HKEY_LOCAL_MACHINE`.
+pub const POLICY_KEY: &str = r"SOFTWARE\Policies\Daypass";
+
+/// The managed settings from named string values (a registry key's, a preferences dictionary's);
+/// an empty value counts as not set.
+pub fn from_policy_values(
+    value: impl Fn(&str) -> Result<Option<String>, ConfigError>,
+) -> Result<Settings, ConfigError> {
+    let text = |name: &str| -> Result<Option<String>, ConfigError> {
+        Ok(value(name)?
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty()))
     };
-    let value = |name: &str| key.get_value::<String, _>(name).ok();
-    Ok(Some((
-        source,
-        Settings {
-            broker_url: value("BrokerUrl"),
-            broker_key: value("BrokerKey"),
-            socket: value("Socket").map(PathBuf::from),
-        },
-    )))
+    Ok(Settings {
+        broker_url: text("BrokerUrl")?,
+        broker_key: text("BrokerKey")?,
+        socket: text("Socket")?.map(PathBuf::from),
+    })
 }
 
 #[cfg(test)]
@@ -252,6 +302,45 @@ mod tests {
             (defaults.expected, defaults.source.as_str()),
             (None, "built-in defaults")
         );
+    }
+
+    #[test]
+    fn managed_preferences_are_read_from_the_plist_macos_writes() {
+        let xml = br#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0"><dict>
+  <key>BrokerUrl</key><string>https://broker.corp:8443</string>
+  <key>BrokerKey</key><string>K3y</string>
+  <key>PayloadUUID</key><string>ignored</string>
+</dict></plist>"#;
+        let read = from_managed_preferences(xml).unwrap();
+        assert_eq!(read, settings(Some("https://broker.corp:8443"), Some("K3y")));
+        let wrong_type =
+            br#"<plist version="1.0"><dict><key>BrokerUrl</key><integer>3</integer></dict></plist>"#;
+        let e = from_managed_preferences(wrong_type).unwrap_err().to_string();
+        assert!(e.contains("BrokerUrl is not a string"), "{e}");
+        assert!(from_managed_preferences(b"not a plist").is_err());
+    }
+
+    #[test]
+    fn policy_values_map_to_settings_and_blank_ones_are_unset() {
+        let values = |name: &str| -> Result<Option<String>, ConfigError> {
+            Ok(match name {
+                "BrokerUrl" => Some(" https://broker.corp ".into()),
+                "BrokerKey" => Some("K".into()),
+                "Socket" => Some("".into()),
+                _ => None,
+            })
+        };
+        let read = from_policy_values(values).unwrap();
+        assert_eq!(read, settings(Some("https://broker.corp"), Some("K")));
+        let broken = |_: &str| -> Result<Option<String>, ConfigError> {
+            Err(ConfigError::Unreadable {
+                origin: "HKLM".into(),
+                why: "REG_DWORD".into(),
+            })
+        };
+        assert!(from_policy_values(broken).is_err());
     }
 
     #[test]

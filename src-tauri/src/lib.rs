@@ -49,8 +49,10 @@ pub fn run() -> anyhow::Result<()> {
     if let Err(e) = &config {
         tracing::error!(error = %e, "the configuration cannot be used; the window says so");
     }
-    app(tauri::Builder::default(), Controller::new(config))
-        .plugin(tauri_plugin_notification::init())
+    let builder = app(tauri::Builder::default(), Controller::new(config));
+    #[cfg(feature = "notifications")]
+    let builder = builder.plugin(tauri_plugin_notification::init());
+    builder
         .setup(|app| {
             let handle = app.handle().clone();
             // A desktop without a tray (a bare X server, some GNOME setups) still gets the window.

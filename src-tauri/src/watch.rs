@@ -1,6 +1,6 @@
 //! Follows the tunnel service's events for the window: each session change goes to the window
 //! (`overview`) and the tray; the service's warning before expiry and the expiry itself become
-//! desktop notifications (and a `notice` in the window). When the service goes away, the window
+//! desktop notifications (with the default `notifications` feature) and a `notice` in the window. When the service goes away, the window
 //! is told (`service-lost`) and the watch starts again every two seconds.
 
 use crate::controller::{service_problem, Controller};
@@ -9,7 +9,6 @@ use crate::views::{Closed, Overview, Problem, Session};
 use daypass_proto::ipc::{Event, ToService};
 use std::time::Duration;
 use tauri::{AppHandle, Emitter as _, Manager as _, Runtime};
-use tauri_plugin_notification::NotificationExt as _;
 
 pub fn spawn<R: Runtime>(app: AppHandle<R>, tray: Option<Tray<R>>) {
     tauri::async_runtime::spawn(async move {
@@ -75,9 +74,22 @@ fn show<R: Runtime>(
     let _ = app.emit("overview", overview);
 }
 
+/// Tells the window (always) and the desktop (with the `notifications` feature).
 fn notify<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
     let _ = app.emit("notice", format!("{title}: {body}"));
+    desktop_notification(app, title, body);
+}
+
+#[cfg(feature = "notifications")]
+fn desktop_notification<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
+    use tauri_plugin_notification::NotificationExt as _;
     if let Err(e) = app.notification().builder().title(title).body(body).show() {
         tracing::warn!(error = %e, "no desktop notification (the window shows it)");
     }
+}
+
+/// Built without desktop notifications (the macOS type check): the window's notice is all.
+#[cfg(not(feature = "notifications"))]
+fn desktop_notification<R: Runtime>(_app: &AppHandle<R>, title: &str, _body: &str) {
+    tracing::debug!(title, "built without desktop notifications; the window shows it");
 }

@@ -1,7 +1,8 @@
 //! The Daypass client side. `daypass-tunneld` is the one privileged piece on the contractor's
 //! machine: the `controller` drives the pure `session` with the wall clock and brings the split
 //! tunnel (`split` plans it, `interface` does it) up and down; `ipc` serves the app and the
-//! `daypass` CLI (their side is `daypass_client`); `poller` and `errands` talk to the `broker`; `secrets` and `device` keep the keys, `kept` the session across restarts.
+//! `daypass` CLI (their side is `daypass_client`); `poller` and `errands` talk to the `broker`; `secrets` and `device` keep the keys, `kept` the session across restarts;
+//! `windows_service_definition` is how the Windows service is registered.
 
 pub mod broker;
 #[cfg(feature = "broker-http")]
@@ -21,3 +22,5 @@ pub mod service;
 pub mod session;
 pub mod split;
 pub mod view;
+#[cfg(any(windows, test))]
+pub mod windows_service_definition;

@@ -1,5 +1,7 @@
 //! Where the tunnel service keeps its secrets (the device's WireGuard and report-signing keys, the
-//! broker token). macOS and Windows: the OS keyring (Keychain, Credential Manager). Linux: a
+//! broker token). macOS: the System keychain (a root daemon has no login keychain, keyring's
+//! default). Windows: the Credential Manager of the account the service runs as, LocalSystem,
+//! whose vault DPAPI seals with SYSTEM's key, so no user can read it. Linux: a
 //! root-only directory (0700, files 0600, written whole or not at all), because the kernel keyring
 //! does not survive a reboot and the Secret Service needs a user's desktop session, and a system
 //! service has neither. Values are wiped from memory on drop and never logged.
@@ -95,7 +97,11 @@ impl SecretStore {
 }
 
 fn keyring_entry(name: &str) -> Result<keyring::Entry, SecretError> {
-    keyring::Entry::new(KEYRING_SERVICE, name).map_err(|e| SecretStore::refused(name, e))
+    #[cfg(target_os = "macos")]
+    let entry = keyring::Entry::new_with_target("System", KEYRING_SERVICE, name);
+    #[cfg(not(target_os = "macos"))]
+    let entry = keyring::Entry::new(KEYRING_SERVICE, name);
+    entry.map_err(|e| SecretStore::refused(name, e))
 }
 
 #[cfg(test)]

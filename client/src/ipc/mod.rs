@@ -1,10 +1,12 @@
 //! The local IPC between the app (or the `daypass` CLI) and the tunnel service: frames as
 //! `daypass_proto::ipc` defines them over any byte stream (read and written here, for both sides),
-//! and the caller's side (`client`). Unix sockets on Linux and macOS; the Windows named pipe comes
-//! with the Windows tunnel.
+//! and the caller's side (`client`), which reaches the service at its `address`: a Unix socket on
+//! Linux and macOS, a named pipe on Windows whose server must be the Daypass service (`pipe_server`).
 
-#[cfg(unix)]
+pub mod address;
 pub mod client;
+#[cfg(any(windows, test))]
+pub mod pipe_server;
 
 use daypass_proto::ipc::{body_len, decode, encode, FrameError};
 use serde::de::DeserializeOwned;

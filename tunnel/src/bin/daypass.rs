@@ -18,12 +18,12 @@ use uuid::Uuid;
     about = "Request and use just-in-time access with Daypass"
 )]
 struct Cli {
-    /// The tunnel service's socket.
+    /// Where the tunnel service listens: its socket, or on Windows its named pipe.
     #[arg(
         long,
         global = true,
         env = "DAYPASS_SOCKET",
-        default_value = "/run/daypass/tunneld.sock"
+        default_value = daypass_client::ipc::address::DEFAULT_ADDRESS
     )]
     socket: PathBuf,
     /// Print the service's answer as JSON.

@@ -4,7 +4,7 @@
 use super::userspace::{self, configure, interface_name, socket_exists};
 use super::{run, InterfaceError, Tunnel};
 use crate::split::TunnelPlan;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use wireguard_control::InterfaceName;
 use zeroize::Zeroizing;
 
@@ -12,6 +12,7 @@ use zeroize::Zeroizing;
 pub struct ClientInterface {
     name: InterfaceName,
     private_key: Zeroizing<String>,
+    wireguard_go: PathBuf,
 }
 
 fn ip(args: &[&str]) -> Result<(), InterfaceError> {
@@ -23,7 +24,18 @@ impl ClientInterface {
         Ok(ClientInterface {
             name: interface_name(name)?,
             private_key,
+            wireguard_go: PathBuf::from("wireguard-go"),
         })
+    }
+}
+
+impl ClientInterface {
+    /// Runs this `wireguard-go` (an absolute path for a service whose `PATH` may not have it).
+    pub fn with_wireguard_go(self, program: PathBuf) -> Self {
+        ClientInterface {
+            wireguard_go: program,
+            ..self
+        }
     }
 }
 
@@ -31,7 +43,7 @@ impl Tunnel for ClientInterface {
     fn up(&mut self, plan: &TunnelPlan) -> Result<(), InterfaceError> {
         let dev = self.name.to_string();
         if !socket_exists(&dev) {
-            userspace::start(&[&dev], &[], || socket_exists(&dev))?;
+            userspace::start(&self.wireguard_go, &[&dev], &[], || socket_exists(&dev))?;
         }
         configure(&self.name, &self.private_key, plan)?;
         ip(&["addr", "flush", "dev", &dev])?;

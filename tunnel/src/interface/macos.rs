@@ -15,6 +15,7 @@ pub struct ClientInterface {
     /// Where the chosen utun name is kept (`/var/run/wireguard/NAME.name`, as wg-quick keeps it).
     name_file: PathBuf,
     private_key: Zeroizing<String>,
+    wireguard_go: PathBuf,
 }
 
 impl ClientInterface {
@@ -28,6 +29,7 @@ impl ClientInterface {
         Ok(ClientInterface {
             name_file: PathBuf::from(format!("/var/run/wireguard/{name}.name")),
             private_key,
+            wireguard_go: PathBuf::from("wireguard-go"),
         })
     }
 
@@ -39,6 +41,16 @@ impl ClientInterface {
     }
 }
 
+impl ClientInterface {
+    /// Runs this `wireguard-go` (an absolute path for a service whose `PATH` may not have it).
+    pub fn with_wireguard_go(self, program: PathBuf) -> Self {
+        ClientInterface {
+            wireguard_go: program,
+            ..self
+        }
+    }
+}
+
 impl Tunnel for ClientInterface {
     fn up(&mut self, plan: &TunnelPlan) -> Result<(), InterfaceError> {
         let utun = match self.current() {
@@ -46,9 +58,12 @@ impl Tunnel for ClientInterface {
             None => {
                 let file = self.name_file.to_string_lossy().into_owned();
                 let _ = std::fs::remove_file(&self.name_file);
-                userspace::start(&["utun"], &[("WG_TUN_NAME_FILE", &file)], || {
-                    self.current().is_some()
-                })?;
+                userspace::start(
+                    &self.wireguard_go,
+                    &["utun"],
+                    &[("WG_TUN_NAME_FILE", &file)],
+                    || self.current().is_some(),
+                )?;
                 self.current().ok_or(InterfaceError::Unsupported(
                     "wireguard-go started but did not say which utun it took",
                 ))?

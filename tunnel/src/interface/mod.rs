@@ -1,8 +1,11 @@
 //! The client's WireGuard interface, one backend per OS behind `Tunnel`: userspace `wireguard-go` on
-//! Linux and macOS (configured through `wireguard-control`), and on Windows a documented gap.
+//! Linux and macOS (configured through `wireguard-control`), and a WireGuardNT adapter on Windows
+//! (configured as `adapter_config` plans it).
 
 use crate::split::TunnelPlan;
 
+#[cfg(any(windows, test))]
+mod adapter_config;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "macos")]

@@ -21,20 +21,27 @@ pub fn socket(name: &str) -> String {
     format!("/var/run/wireguard/{name}.sock")
 }
 
-/// Runs `wireguard-go` with `args` (it goes to the background) and waits until `ready` says its
-/// interface is there: configuring before the socket exists fails (seen under load).
+/// Runs `wireguard-go` (the `program` IT installed) with `args` (it goes to the background) and
+/// waits until `ready` says its interface is there: configuring before the socket exists fails
+/// (seen under load).
 pub fn start(
+    program: &Path,
     args: &[&str],
     envs: &[(&str, &str)],
     mut ready: impl FnMut() -> bool,
 ) -> Result<(), InterfaceError> {
     let name = args.last().copied().unwrap_or_default().to_string();
     let io = |e: std::io::Error| InterfaceError::WireGuard(name.clone(), e);
-    let status = Command::new("wireguard-go")
+    let status = Command::new(program)
         .args(args)
         .envs(envs.iter().copied())
         .status()
-        .map_err(io)?;
+        .map_err(|e| {
+            io(std::io::Error::new(
+                e.kind(),
+                format!("running {}: {e}", program.display()),
+            ))
+        })?;
     if !status.success() {
         return Err(io(std::io::Error::other(format!(
             "wireguard-go exited with {status}"
