@@ -8,3 +8,7 @@
 mod win32;
 #[cfg(windows)]
 pub use win32::*;
+#[cfg(all(windows, feature = "wireguard"))]
+mod wireguard;
+#[cfg(all(windows, feature = "wireguard"))]
+pub use wireguard::load_wireguard;
