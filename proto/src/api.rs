@@ -20,7 +20,12 @@ pub struct CreateAccessRequest {
     #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     pub ticket: String,
     /// Why the access is needed; shown to approvers and kept in the audit log.
-    #[schema(pattern = "\\S", max_length = 2000)]
+    // Not blank: a character outside the whitespace Rust's `trim` removes (Unicode White_Space),
+    // spelled out since `\s` means other sets in ECMAScript and Python (U+0085, U+FEFF, U+001C–F).
+    #[schema(
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]",
+        max_length = 2000
+    )]
     pub reason: String,
     /// How long, e.g. `90m`, `4h`, `1h30m`, `2d`: days, hours, minutes, seconds in that order, not
     /// zero; capped by the entitlement.
@@ -81,7 +86,10 @@ pub struct ApproveBody {
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
     /// Why, in words the other side can read (not blank).
-    #[schema(pattern = "\\S")]
+    // Not blank, as `CreateAccessRequest::reason`.
+    #[schema(
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub reason: String,
 }
 

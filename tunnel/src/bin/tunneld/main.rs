@@ -144,6 +144,9 @@ fn settings(options: &Options) -> Result<Settings> {
 
 async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result<()> {
     let settings = settings(&options)?;
+    let posture_cache = options.state_dir.join("posture-commands.json");
+    #[cfg(windows)]
+    daypass_tunnel::state_dir::lock(&options.state_dir, &posture_cache)?;
     let listener = Listener::bind(&options)?;
     let secrets = SecretStore::for_this_os(&options.state_dir);
     let keys = DeviceKeys::load_or_create(&secrets).context("the device keys")?;
@@ -155,9 +158,7 @@ async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result<()>
     let tunnel = ClientInterface::new(&options.interface, keys.wireguard_private())?;
     #[cfg(unix)]
     let tunnel = tunnel.with_wireguard_go(options.wireguard_go.clone());
-    let posture = Arc::new(PostureSource::this_machine(
-        options.state_dir.join("posture-commands.json"),
-    ));
+    let posture = Arc::new(PostureSource::this_machine(posture_cache));
     let (news_tx, news_rx) = mpsc::channel(16);
     let (controller, watching) = Controller::start(
         settings,
