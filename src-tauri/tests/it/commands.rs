@@ -3,10 +3,6 @@
 //! around the service: the managed-configuration check, the views, refusals before any call.
 //! The real service and the real window are tests/tests/it/desktop.rs in the e2e crate.
 
-// The stand-in service is a Unix socket: these tests build and run on Linux and macOS.
-#![cfg(unix)]
-#![allow(clippy::unwrap_used)]
-
 use daypass_desktop::config::{Config, Expected};
 use daypass_desktop::controller::Controller;
 use daypass_proto::api::{TicketCheck, TicketVerdict};
