@@ -5,6 +5,7 @@
 use super::{exit, run_until, settings, Options};
 use anyhow::{Context, Result};
 use clap::Parser;
+use daypass_client::ipc::address::WINDOWS_SERVICE;
 use daypass_tunnel::windows_service_definition::{definition, ServiceDefinition};
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -37,7 +38,7 @@ pub fn main() -> ExitCode {
         ServiceCommand::Install(options) => exit(install(&options, &args[2..])),
         ServiceCommand::Uninstall => exit(uninstall()),
         ServiceCommand::Run(_) => exit(
-            service_dispatcher::start(definition(&[]).name, ffi_service_main)
+            service_dispatcher::start(WINDOWS_SERVICE, ffi_service_main)
                 .context("not started by the service manager (use `service install`)"),
         ),
     }
@@ -101,7 +102,7 @@ fn failure_actions(service: &ServiceDefinition) -> ServiceFailureActions {
 /// works, not a timer anything depends on.
 #[allow(clippy::disallowed_methods)]
 fn uninstall() -> Result<()> {
-    let name = definition(&[]).name;
+    let name = WINDOWS_SERVICE;
     let manager = manager(ServiceManagerAccess::CONNECT)?;
     let service = manager
         .open_service(
@@ -145,7 +146,7 @@ fn service_main(_arguments: Vec<OsString>) {
         ServiceControl::Interrogate => ServiceControlHandlerResult::NoError,
         _ => ServiceControlHandlerResult::NotImplemented,
     };
-    let status = match service_control_handler::register(definition(&[]).name, handler) {
+    let status = match service_control_handler::register(WINDOWS_SERVICE, handler) {
         Ok(status) => status,
         Err(e) => {
             tracing::error!(error = %e, "could not register with the service manager");
