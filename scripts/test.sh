@@ -16,6 +16,9 @@ command -v python3 >/dev/null || need_packages+=(python3)  # scripts/module-cycl
 python3 -c 'import ensurepip' 2>/dev/null || need_packages+=(python3-venv)  # Schemathesis's virtualenv
 command -v x86_64-w64-mingw32-gcc >/dev/null || need_packages+=(gcc-mingw-w64-x86-64)  # the Windows build
 command -v clang-14 >/dev/null || need_packages+=(clang-14)  # Objective-C helpers in the macOS type check
+command -v mmdebstrap >/dev/null || need_packages+=(mmdebstrap)  # the installers' clean Debian root
+command -v systemd-analyze >/dev/null || need_packages+=(systemd)  # the units' exposure and verify
+command -v gpgv >/dev/null || need_packages+=(gpgv)
 install_needed_packages
 rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
 cross_targets=(x86_64-pc-windows-gnu aarch64-apple-darwin x86_64-apple-darwin)
@@ -74,6 +77,9 @@ done
 forbid_dependencies daypass-broker-domain tokio sqlx axum reqwest webauthn-rs daypass-broker-core
 forbid_dependencies daypass-broker-core axum maud daypass-broker-web
 forbid_dependencies daypass-proto reqwest rustls clap tokio
+echo "== licences, sources and bans of every crate shipped (scripts/licences.py, and its own tests)"
+python3 scripts/licences.py check
+(cd scripts && python3 -B -m unittest -q test_licences)
 python3 scripts/module-cycles.py proto/src https/src posture/src client/src private-file/src platform/windows/src broker/domain/src broker/core/src \
   broker/web/src broker/src gateway/src tunnel/src src-tauri/src tests/src
 echo "== Windows: clippy on the client side (the tunnel service, the CLI, the app, the one crate with unsafe)"
@@ -105,3 +111,5 @@ cargo build --quiet --workspace --bins "${features[@]}"  # the end-to-end tests 
 cargo test --workspace "${features[@]}"
 echo "== the API document against a seeded broker (Schemathesis: statuses, content types, schemas, no 5xx)"
 bash scripts/api-contract.sh "${DAYPASS_CONTRACT_EXAMPLES:-30}"
+echo "== installers: two release builds signed with throwaway keys, tested as IT would use them"
+bash installers/tests/run.sh

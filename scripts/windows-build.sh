@@ -16,7 +16,8 @@ command -v x86_64-w64-mingw32-gcc >/dev/null \
 [ -f ui/dist/index.html ] || { echo "ui/dist is not built: npm run build --prefix ui first" >&2; exit 2; }
 
 started=$(date +%s)
-cargo build --quiet --release --target "$target" -p daypass-tunnel --bins -p daypass-desktop
+cargo build --quiet --release --target "$target" -p daypass-tunnel --bins -p daypass-desktop \
+  --features daypass-desktop/custom-protocol
 built=$(( $(date +%s) - started ))
 
 release="$target_dir/$target/release"

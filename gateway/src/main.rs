@@ -79,6 +79,7 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("DAYPASS_LOG").unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let matches = Cli::command().get_matches();
     if matches.value_source("token") == Some(clap::parser::ValueSource::CommandLine) {

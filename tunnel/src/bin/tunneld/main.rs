@@ -88,6 +88,7 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("DAYPASS_LOG").unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     #[cfg(windows)]
     if std::env::args_os().nth(1).is_some_and(|a| a == "service") {
