@@ -80,7 +80,7 @@ forbid_dependencies daypass-proto reqwest rustls clap tokio
 echo "== licences, sources and bans of every crate shipped (scripts/licences.py, and its own tests)"
 python3 scripts/licences.py check
 (cd scripts && python3 -B -m unittest -q test_licences)
-python3 scripts/module-cycles.py proto/src https/src posture/src client/src private-file/src platform/windows/src broker/domain/src broker/core/src \
+python3 scripts/module-cycles.py proto/src https/src posture/src client/src private-file/src logging/src platform/windows/src broker/domain/src broker/core/src \
   broker/web/src broker/src gateway/src tunnel/src src-tauri/src tests/src
 echo "== Windows: clippy on the client side (the tunnel service, the CLI, the app, the one crate with unsafe)"
 cargo clippy --quiet --target x86_64-pc-windows-gnu -p daypass-winffi -p daypass-client -p daypass-tunnel \

@@ -4,6 +4,7 @@
 # into OUT_DIR (default: $CARGO_TARGET_DIR/windows-dist), the folder the installers package:
 #   wireguard.dll       WireGuardNT, signed by its authors, from the wireguard-nt crate's package
 #   WebView2Loader.dll  the WebView2 loader tauri-build puts beside the app
+#   WIREGUARD-NT-LICENSE.txt  WireGuard LLC's terms for wireguard.dll, shipped with it
 # Prints the build time and the sizes (recorded in BENCHMARKS.md). Nothing here can run them: this
 # machine has no Windows.
 set -euo pipefail
@@ -26,6 +27,7 @@ wireguard_nt=$(cargo metadata --format-version 1 --filter-platform "$target" \
 wireguard_dll="$(dirname "$wireguard_nt")/examples/wireguard_nt/bin/amd64/wireguard.dll"
 
 rm -rf "$out" && mkdir -p "$out"
+cp "$(dirname "$wireguard_dll")/../../LICENSE.txt" "$out/WIREGUARD-NT-LICENSE.txt"  # its redistribution terms
 for file in "$release/daypass-tunneld.exe" "$release/daypass.exe" "$release/daypass-desktop.exe" \
             "$release/WebView2Loader.dll" "$wireguard_dll"; do
   [ -f "$file" ] || { echo "missing after the build: $file" >&2; exit 1; }

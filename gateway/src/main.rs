@@ -74,13 +74,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DAYPASS_LOG").unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    daypass_logging::init("info");
     let matches = Cli::command().get_matches();
     if matches.value_source("token") == Some(clap::parser::ValueSource::CommandLine) {
         tracing::warn!(

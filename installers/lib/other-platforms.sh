@@ -4,16 +4,14 @@
 # The Windows release build (scripts/windows-build.sh), its programs signed, packed by makensis into
 # Daypass-Setup-VERSION-x64.exe, itself signed (and the uninstaller it writes, via !uninstfinalize).
 windows_installer() {
-  local dist=$signing_dir/windows-dist wdocs=$docs/windows wireguard_nt
+  local dist=$signing_dir/windows-dist wdocs=$docs/windows
   bash scripts/windows-build.sh "$dist" | tail -n 1
   for exe in "$dist"/*.exe; do installers/lib/authenticode-sign.sh "$exe"; done
   mkdir -p "$wdocs"
   cp LICENSE "$wdocs/LICENSE"
   DAYPASS_NOTICES_TARGET=x86_64-pc-windows-gnu \
     python3 scripts/licences.py notices "$wdocs/THIRD-PARTY-NOTICES.txt" daypass-tunnel daypass-desktop >/dev/null
-  wireguard_nt=$(cargo metadata --format-version 1 --locked --filter-platform x86_64-pc-windows-gnu \
-    | python3 -c 'import json,sys,os; print(next(os.path.dirname(p["manifest_path"]) for p in json.load(sys.stdin)["packages"] if p["name"]=="wireguard-nt"))')
-  cp "$wireguard_nt/examples/wireguard_nt/LICENSE.txt" "$wdocs/WIREGUARD-NT-LICENSE.txt"
+  cp "$dist/WIREGUARD-NT-LICENSE.txt" "$wdocs/WIREGUARD-NT-LICENSE.txt"
   local setup=$packages/Daypass-Setup-$DAYPASS_VERSION-x64.exe
   makensis -V2 -DVERSION="$DAYPASS_VERSION" -DDIST="$dist" -DDOCS="$wdocs" -DOUTFILE="$setup" \
     -DSIGN="$PWD/installers/lib/authenticode-sign.sh" installers/windows/daypass.nsi

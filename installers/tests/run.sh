@@ -83,6 +83,16 @@ python3 -c 'import sys, xml.dom.minidom as m; [m.parse(p) for p in sys.argv[1:]]
 tar -tzf "$out/packages/daypass-macos-$version.tar.gz" | grep -q "scripts/postinstall" || fail "the macOS kit lacks its scripts"
 ok "macOS pkg scripts, build-pkg.sh, property lists, distribution and ADMX/ADML parse"
 
+echo "== the packages start a service only once its settings are complete (lifecycle.sh's all_set)"
+configured_test=$work/tunneld.env
+cp installers/linux/etc/tunneld.env "$configured_test"
+! sh -c '. installers/linux/scripts/lifecycle.sh; all_set "$1" DAYPASS_BROKER_URL DAYPASS_DEVICE' - "$configured_test" \
+  || fail "the shipped tunneld.env counts as configured"
+sed -i -e 's|^DAYPASS_BROKER_URL=.*|DAYPASS_BROKER_URL=https://b.example|' -e 's|^DAYPASS_DEVICE=.*|DAYPASS_DEVICE=d1|' "$configured_test"
+sh -c '. installers/linux/scripts/lifecycle.sh; all_set "$1" DAYPASS_BROKER_URL DAYPASS_DEVICE' - "$configured_test" \
+  || fail "a filled-in tunneld.env does not count as configured"
+ok "all_set: the shipped tunneld.env is incomplete (service not started), a filled-in one complete"
+
 echo "== signatures, and tampered copies refused"
 (cd "$out" && sha256sum --quiet -c SHA256SUMS) || fail "SHA256SUMS does not match the artifacts"
 minisign -Vqm "$out/SHA256SUMS" -p "$out/keys/minisign.pub" || fail "SHA256SUMS.minisig"

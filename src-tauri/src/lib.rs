@@ -39,12 +39,7 @@ pub fn app<R: Runtime>(builder: Builder<R>, controller: Controller) -> Builder<R
 
 /// Runs the app until it is quit.
 pub fn run() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DAYPASS_LOG").unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    daypass_logging::init("info");
     let config = config::Config::load();
     if let Err(e) = &config {
         tracing::error!(error = %e, "the configuration cannot be used; the window says so");

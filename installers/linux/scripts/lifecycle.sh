@@ -6,6 +6,14 @@ set -e
 
 running_systemd() { [ -d /run/systemd/system ]; }
 
+# all_set FILE NAME...: every NAME has a value in the environment file FILE (its last assignment).
+all_set() {
+  file=$1; shift
+  for name in "$@"; do
+    [ -n "$(sed -n "s/^$name=//p" "$file" | tail -n 1)" ] || return 1
+  done
+}
+
 # The package's users, groups and runtime directories, made now rather than at next boot.
 make_users_and_directories() {
   systemd-sysusers "$SERVICE.conf"

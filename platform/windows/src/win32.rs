@@ -5,7 +5,7 @@ use std::io;
 use std::os::windows::ffi::OsStrExt as _;
 use std::os::windows::io::AsRawHandle;
 use tokio::net::windows::named_pipe::{NamedPipeServer, ServerOptions};
-use windows_sys::Win32::Foundation::{LocalFree, HANDLE};
+use windows_sys::Win32::Foundation::{LocalFree, BOOL, HANDLE};
 use windows_sys::Win32::Security::Authorization::{
     ConvertStringSecurityDescriptorToSecurityDescriptorW, SDDL_REVISION_1,
 };
@@ -72,40 +72,35 @@ pub fn create_pipe_server(options: &ServerOptions, name: &str, sddl: &str) -> io
     }
 }
 
+/// The `u32` a Win32 call writes through its out-parameter, or the thread's last error when the
+/// call returns FALSE.
+fn written_u32(call: impl FnOnce(&mut u32) -> BOOL) -> io::Result<u32> {
+    let mut value = 0u32;
+    if call(&mut value) == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(value)
+}
+
 /// The process id at the client end of a connected pipe (for logs only: ids are reused).
 #[allow(unsafe_code)]
 pub fn pipe_client_process(pipe: &NamedPipeServer) -> io::Result<u32> {
-    let mut pid = 0u32;
     // SAFETY: the handle is a live pipe handle owned by `pipe` for the call; `pid` is writable.
-    let ok = unsafe { GetNamedPipeClientProcessId(pipe.as_raw_handle() as HANDLE, &mut pid) };
-    if ok == 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(pid)
+    written_u32(|pid| unsafe { GetNamedPipeClientProcessId(pipe.as_raw_handle() as HANDLE, pid) })
 }
 
 /// The logon session (Terminal Services session id) of the client of a connected pipe.
 #[allow(unsafe_code)]
 pub fn pipe_client_session(pipe: &NamedPipeServer) -> io::Result<u32> {
-    let mut session = 0u32;
     // SAFETY: the handle is a live pipe handle owned by `pipe` for the call; `session` is writable.
-    let ok = unsafe { GetNamedPipeClientSessionId(pipe.as_raw_handle() as HANDLE, &mut session) };
-    if ok == 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(session)
+    written_u32(|session| unsafe { GetNamedPipeClientSessionId(pipe.as_raw_handle() as HANDLE, session) })
 }
 
 /// The process id at the server end of a pipe the caller opened.
 #[allow(unsafe_code)]
 pub fn pipe_server_process(pipe: &impl AsRawHandle) -> io::Result<u32> {
-    let mut pid = 0u32;
     // SAFETY: the handle is a live pipe handle the caller owns for the call; `pid` is writable.
-    let ok = unsafe { GetNamedPipeServerProcessId(pipe.as_raw_handle() as HANDLE, &mut pid) };
-    if ok == 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(pid)
+    written_u32(|pid| unsafe { GetNamedPipeServerProcessId(pipe.as_raw_handle() as HANDLE, pid) })
 }
 
 /// The session attached to the physical console (`None` while none is, e.g. during a switch).

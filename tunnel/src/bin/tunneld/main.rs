@@ -83,13 +83,7 @@ pub struct Options {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DAYPASS_LOG").unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    daypass_logging::init("info");
     #[cfg(windows)]
     if std::env::args_os().nth(1).is_some_and(|a| a == "service") {
         return windows::main();
