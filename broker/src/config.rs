@@ -50,6 +50,10 @@ pub struct FileConfig {
     pub posture_auto_approve_requires_report: Option<bool>,
     /// How old that report may be, e.g. "15m".
     pub posture_max_age: Option<String>,
+    /// How often a device re-checks posture while a grant that posture gated runs (default "5m").
+    pub posture_recheck_interval: Option<String>,
+    /// How long such a device may send no report before its grants are held (default: two intervals).
+    pub posture_silence: Option<String>,
     /// The passkey relying party ID: the broker's DNS name (default: the first DNS name in
     /// `tls_names`, else `localhost`). Never an IP address: browsers refuse those.
     pub passkey_rp_id: Option<String>,
@@ -168,11 +172,21 @@ pub fn broker_settings(file: &FileConfig) -> Result<BrokerSettings> {
     }
     s.posture.required_tags = file.posture_required_tags.iter().cloned().collect();
     if let Some(age) = &file.posture_max_age {
-        let secs = parse_duration(age)
-            .map_err(anyhow::Error::msg)
-            .context("posture_max_age")?;
-        s.posture.max_age = time::Duration::seconds(secs);
+        s.posture.max_age = duration_setting("posture_max_age", age)?;
     }
+    if let Some(every) = &file.posture_recheck_interval {
+        s.posture.recheck_interval = duration_setting("posture_recheck_interval", every)?;
+    }
+    s.posture.silence = match &file.posture_silence {
+        Some(silence) => duration_setting("posture_silence", silence)?,
+        None => s.posture.recheck_interval * 2,
+    };
+    anyhow::ensure!(
+        s.posture.silence >= s.posture.recheck_interval,
+        "posture_silence ({}s) is shorter than posture_recheck_interval ({}s): every watched grant would be held between two reports; make it at least one interval (default two)",
+        s.posture.silence.whole_seconds(),
+        s.posture.recheck_interval.whole_seconds()
+    );
     match (&file.posture_baseline, &file.posture_baseline_key) {
         (Some(path), Some(key)) => {
             let text = std::fs::read_to_string(path)
@@ -194,6 +208,14 @@ pub fn broker_settings(file: &FileConfig) -> Result<BrokerSettings> {
             .with_context(|| format!("tunnel_network {net:?} is not an IPv4 CIDR such as 100.96.0.0/16"))?;
     }
     Ok(s)
+}
+
+/// A duration setting such as "5m", named in the error.
+fn duration_setting(name: &str, text: &str) -> Result<time::Duration> {
+    let secs = parse_duration(text)
+        .map_err(anyhow::Error::msg)
+        .context(name.to_string())?;
+    Ok(time::Duration::seconds(secs))
 }
 
 pub fn ticket_poll_interval(file: &FileConfig) -> Result<Duration> {
@@ -259,6 +281,27 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(file.tickets, TicketSettings::Jira(ref j) if j.api_version == 3));
+    }
+
+    #[test]
+    fn posture_silence_defaults_to_two_intervals_and_is_never_shorter_than_one() {
+        let s = broker_settings(&toml::from_str("posture_recheck_interval = \"2m\"").unwrap()).unwrap();
+        assert_eq!(s.posture.recheck_interval, time::Duration::minutes(2));
+        assert_eq!(s.posture.silence, time::Duration::minutes(4));
+        let d = broker_settings(&FileConfig::default()).unwrap();
+        assert_eq!(
+            (d.posture.recheck_interval, d.posture.silence),
+            (time::Duration::minutes(5), time::Duration::minutes(10))
+        );
+        let file: FileConfig =
+            toml::from_str("posture_recheck_interval = \"5m\"\nposture_silence = \"1m\"").unwrap();
+        let err = broker_settings(&file).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("posture_silence (60s) is shorter"),
+            "{err:#}"
+        );
+        let bad: FileConfig = toml::from_str("posture_silence = \"soon\"").unwrap();
+        assert!(format!("{:#}", broker_settings(&bad).unwrap_err()).contains("posture_silence"));
     }
 
     #[test]

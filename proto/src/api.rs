@@ -99,6 +99,9 @@ pub enum GrantStatus {
     /// Signed, `not_before` still ahead.
     Scheduled,
     Active,
+    /// Live, but held: the device's posture fails a check that gated it (or went silent), so
+    /// gateways let nothing through until a compliant report resumes it. `not_after` stays.
+    Suspended,
     Expired,
     Revoked,
 }
@@ -112,6 +115,26 @@ pub struct GrantView {
     pub end_reason: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub ended_at: Option<OffsetDateTime>,
+    /// Why the grant is held, while it is (`status` is then `suspended`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspension: Option<SuspensionView>,
+    /// How often the device must send a fresh posture report while this grant runs; absent when
+    /// posture did not gate the grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posture_recheck_seconds: Option<i64>,
+}
+
+/// Why a live grant is held, and what the contractor does to have it resumed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SuspensionView {
+    #[serde(with = "time::serde::rfc3339")]
+    pub since: OffsetDateTime,
+    /// `posture_failed` or `posture_silent`.
+    pub reason: String,
+    /// What failed, e.g. `firewall (for the organisation's policy)`.
+    pub detail: String,
+    /// What to do, e.g. `Turn the firewall back on, then check posture again.`
+    pub fix: String,
 }
 
 /// The WireGuard peer a client sets up for a grant: the gateway's endpoint and public key. The
@@ -313,6 +336,12 @@ pub struct AccessReport {
     /// Active contractor accounts without a request in the 30 days before `to`: access nobody uses.
     #[serde(default)]
     pub stale_accounts: u64,
+    /// Grants held in the window because the device's posture failed or went silent.
+    #[serde(default)]
+    pub grants_suspended: u64,
+    /// Held grants released in the window by a compliant report.
+    #[serde(default)]
+    pub grants_resumed: u64,
 }
 
 /// The device a contractor binds while enrolling a passkey: its WireGuard and report-signing keys.

@@ -4,7 +4,7 @@
 //! watch, pushes `FromService::Event`s. No secret travels back to the app: the service holds the
 //! device keys and the broker token.
 
-use crate::api::{AccessRequestView, EntitledResource, TicketCheck};
+use crate::api::{AccessRequestView, EntitledResource, SuspensionView, TicketCheck};
 use crate::grant::Grant;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -78,11 +78,17 @@ pub enum SessionView {
     Active {
         grant: Box<Grant>,
         seconds_left: i64,
+        /// Set while the broker holds the grant (posture failed or went silent): the tunnel stays
+        /// up, the gateway lets nothing through, and this says what to fix.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        suspended: Option<Box<SuspensionView>>,
     },
     /// Active, inside the warning window before `not_after`.
     Expiring {
         grant: Box<Grant>,
         seconds_left: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        suspended: Option<Box<SuspensionView>>,
     },
     Closed {
         why: ClosedReason,

@@ -78,6 +78,7 @@ pub fn line(session: &Session) -> String {
         Session::Idle => "No access".into(),
         Session::Requesting => "Requesting access…".into(),
         Session::Pending { .. } => "Waiting for approval".into(),
+        Session::Active { access } if access.suspended.is_some() => "Suspended: fix posture".into(),
         Session::Active { access } => format!("Active: {} left", left(access.seconds_left)),
         Session::Closed { reason, .. } => match reason {
             Closed::Expired => "No access (expired)".into(),
@@ -114,11 +115,21 @@ mod tests {
                 not_after: "2026-11-24T18:00:00Z".into(),
                 seconds_left,
                 expiring: false,
+                suspended: None,
             },
         };
         assert_eq!(line(&active(42 * 60 + 5)), "Active: 42 min left");
         assert_eq!(line(&active(3900)), "Active: 1 h 05 min left");
         assert_eq!(line(&active(40)), "Active: 40 s left");
+        let mut held = active(40);
+        if let Session::Active { access } = &mut held {
+            access.suspended = Some(crate::views::Held {
+                detail: "firewall".into(),
+                fix: "Turn on the firewall.".into(),
+                since: "2026-11-24T17:00:00Z".into(),
+            });
+        }
+        assert_eq!(line(&held), "Suspended: fix posture");
         assert_eq!(
             line(&Session::Pending { request: "r".into() }),
             "Waiting for approval"

@@ -1,5 +1,6 @@
 //! Follows the tunnel service's events for the window: each session change goes to the window
-//! (`overview`) and the tray; the service's warning before expiry and the expiry itself become
+//! (`overview`) and the tray; the service's warning before expiry, a hold on access for posture
+//! (and its release) and the expiry itself become
 //! desktop notifications (with the default `notifications` feature) and a `notice` in the window. When the service goes away, the window
 //! is told (`service-lost`) and the watch starts again every two seconds.
 
@@ -57,6 +58,21 @@ fn show<R: Runtime>(
         if let Err(e) = tray.show(&overview.session) {
             tracing::warn!(error = %e, "could not update the tray icon");
         }
+    }
+    let held = |s: Option<&Session>| match s {
+        Some(Session::Active { access }) => access.suspended.clone(),
+        _ => None,
+    };
+    match (held(last.as_ref()), held(Some(&overview.session))) {
+        (None, Some(now_held)) => notify(
+            app,
+            "Access suspended",
+            &format!("{} fails: {}", now_held.detail, now_held.fix),
+        ),
+        (Some(_), None) if matches!(overview.session, Session::Active { .. }) => {
+            notify(app, "Access resumed", "Your device passes its checks again.")
+        }
+        _ => {}
     }
     let was_active = matches!(last, Some(Session::Active { .. }));
     if was_active {

@@ -286,26 +286,37 @@ impl World {
     /// The broker and the agent around the harness's own client tunnel; posture is not the
     /// subject, so the broker does not wait for reports.
     pub fn start() -> World {
-        World::boot(Net::build(), "posture_auto_approve_requires_report = false\n")
+        World::boot(
+            Net::build(),
+            "posture_auto_approve_requires_report = false\n",
+            r#"{"required": []}"#,
+        )
     }
 
     /// The broker and the agent, with the contractor's side left to `daypass-tunneld`: the broker
     /// keeps its default of wanting a fresh posture report to auto-approve, judged by a policy that
     /// requires no check (this machine is a VM without disk encryption).
     pub fn for_tunneld() -> World {
+        World::for_tunneld_judging(r#"{"required": []}"#, "")
+    }
+
+    /// As `for_tunneld`, with the organisation's posture policy `policy` (JSON) and more broker
+    /// settings (TOML lines).
+    pub fn for_tunneld_judging(policy: &str, config_extra: &str) -> World {
         World::boot(
             Net::build_without_client_tunnel(),
-            "posture_policy = \"POLICY\"\n",
+            &format!("posture_policy = \"POLICY\"\n{config_extra}"),
+            policy,
         )
     }
 
-    fn boot(net: Net, config_extra: &str) -> World {
+    fn boot(net: Net, config_extra: &str, policy_json: &str) -> World {
         let mut net = net;
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("broker");
         std::fs::create_dir_all(&data).unwrap();
         let policy = dir.path().join("posture-policy.json");
-        std::fs::write(&policy, r#"{"required": []}"#).unwrap();
+        std::fs::write(&policy, policy_json).unwrap();
         let config = dir.path().join("broker.toml");
         // Approvers here approve with API tokens; passkey step-up has its own tests in the broker.
         let toml = format!(
@@ -426,6 +437,8 @@ pub struct Tunneld {
     pub socket: PathBuf,
     pub device: String,
     pub state_dir: PathBuf,
+    /// A captured machine whose facts the service reports instead of this one's.
+    pub posture_fixture: Option<PathBuf>,
     starts: u32,
 }
 
@@ -490,7 +503,12 @@ impl World {
     /// Starts `daypass-tunneld` for `device`, enrolls the device with the keys it made (as IT does
     /// with what `daypass device` shows) and signs ana in with an API token.
     pub fn start_tunneld(&mut self, device: &str) -> Tunneld {
-        let t = self.launch_tunneld(device);
+        self.start_tunneld_reporting(device, None)
+    }
+
+    /// As `start_tunneld`, the service reporting the facts of the captured machine in `fixture`.
+    pub fn start_tunneld_reporting(&mut self, device: &str, fixture: Option<&Path>) -> Tunneld {
+        let t = self.launch_tunneld_reporting(device, fixture);
         let keys = daypass(&t, &["--json", "device"], &[]).json();
         let data = self.dir.path().join("broker");
         admin(
@@ -514,6 +532,10 @@ impl World {
 
     /// Starts `daypass-tunneld` for a device the broker does not know yet.
     pub fn launch_tunneld(&mut self, device: &str) -> Tunneld {
+        self.launch_tunneld_reporting(device, None)
+    }
+
+    fn launch_tunneld_reporting(&mut self, device: &str, fixture: Option<&Path>) -> Tunneld {
         let state_dir = self.dir.path().join(format!("tunneld-{device}"));
         // The socket's directory is open to every user, as /run/daypass is: the service itself
         // decides who may talk to it.
@@ -528,6 +550,7 @@ impl World {
             socket: run.join("tunneld.sock"),
             device: device.to_string(),
             state_dir,
+            posture_fixture: fixture.map(Path::to_path_buf),
             starts: 0,
         };
         self.restart_tunneld(&mut t);
@@ -560,7 +583,10 @@ impl World {
             .join(format!("tunneld-{}-{}.log", t.device, t.starts));
         t.starts += 1;
         let broker = self.broker_env();
-        let env: Vec<(&str, &str)> = broker.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut env: Vec<(&str, &str)> = broker.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        if let Some(fixture) = t.posture_fixture.as_deref().and_then(Path::to_str) {
+            env.push(("DAYPASS_POSTURE_FIXTURE", fixture));
+        }
         t.pid = self.net.spawn(&c, &args, &env, &log);
         wait_for("daypass-tunneld listening", Duration::from_secs(10), || {
             t.socket.exists()

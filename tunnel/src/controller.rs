@@ -17,7 +17,9 @@ use crate::view::session_view;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use daypass_posture::policy::Policy;
-use daypass_proto::api::{AccessRequestView, CreateAccessRequest, GrantStatus, RequestStatus};
+use daypass_proto::api::{
+    AccessRequestView, CreateAccessRequest, GrantStatus, GrantView, RequestStatus, SuspensionView,
+};
 use daypass_proto::duration::parse_duration;
 use daypass_proto::ipc::{self, Answer, DeviceInfo, Refusal, SessionView, Status, ToService};
 use daypass_proto::Grant;
@@ -56,6 +58,10 @@ pub struct Controller<B, T> {
     watched: watch::Sender<Watched>,
     /// The last session view pushed, so ticks push only changes (and the countdown once a second).
     last_pushed: Option<SessionView>,
+    /// Why the broker holds the grant in force, while it does.
+    suspended: Option<SuspensionView>,
+    /// How often the broker wants posture while the grant in force runs (`rechecker` follows it).
+    recheck: watch::Sender<Option<std::time::Duration>>,
 }
 
 impl<B: Broker, T: Tunnel> Controller<B, T> {
@@ -104,6 +110,8 @@ impl<B: Broker, T: Tunnel> Controller<B, T> {
             events,
             watched,
             last_pushed: None,
+            suspended: None,
+            recheck: watch::Sender::new(None),
         };
         if let Err(e) = c.apply(actions, now) {
             tracing::warn!(error = %e.message, "could not bring the kept session back up");
@@ -115,6 +123,12 @@ impl<B: Broker, T: Tunnel> Controller<B, T> {
 
     pub fn events(&self) -> broadcast::Sender<ipc::Event> {
         self.events.clone()
+    }
+
+    /// The task that re-checks posture while a watched grant is in force; spawn it beside the
+    /// service loop.
+    pub fn rechecker(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        crate::rechecker::run(self.errands.clone(), self.recheck.subscribe())
     }
 
     fn persist(&self) {
@@ -157,14 +171,14 @@ impl<B: Broker, T: Tunnel> Controller<B, T> {
             interface: self.settings.interface.clone(),
             broker: self.settings.broker_url.clone(),
             broker_key: B64.encode(self.settings.broker_key.as_bytes()),
-            session: session_view(&self.session.state, now),
+            session: session_view(&self.session.state, self.suspended.as_ref(), now),
             at: now,
         }
     }
 
     /// Pushes the session to watchers when it changed (a countdown changes once a second).
     fn push(&mut self, now: OffsetDateTime) {
-        let view = session_view(&self.session.state, now);
+        let view = session_view(&self.session.state, self.suspended.as_ref(), now);
         if self.last_pushed.as_ref() != Some(&view) {
             self.last_pushed = Some(view);
             let _ = self.events.send(ipc::Event::Session {
@@ -210,6 +224,8 @@ impl<B: Broker, T: Tunnel> Controller<B, T> {
         // the same grant up again), and the broker is asked about nothing once nothing is pending.
         if self.session.grant().is_none() {
             changed |= self.live.take().is_some();
+            self.suspended = None;
+            self.recheck.send_if_modified(|every| every.take().is_some());
             if !matches!(self.session.state, State::PendingApproval { .. }) {
                 self.watched
                     .send_if_modified(|w| !matches!(std::mem::take(w), Watched::Nothing));
@@ -497,13 +513,47 @@ impl<B: Broker, T: Tunnel> Controller<B, T> {
             }
             News::Grant(view) => {
                 let ours = self.session.grant().is_some_and(|g| g.id == view.grant.id);
-                if ours && matches!(view.status, GrantStatus::Revoked | GrantStatus::Expired) {
+                if !ours {
+                    return;
+                }
+                if matches!(view.status, GrantStatus::Revoked | GrantStatus::Expired) {
                     let reason = view.end_reason.unwrap_or_else(|| "ended by the broker".into());
                     let actions = self.session.handle(Event::Revoked { reason }, now);
                     let _ = self.apply(actions, now);
+                } else {
+                    self.follow_verification(&view, now);
                 }
             }
         }
+    }
+
+    /// Takes the broker's word on the grant in force: held or not (the tunnel stays up either way;
+    /// the gateway is what lets traffic through) and how often it wants posture re-checked.
+    fn follow_verification(&mut self, view: &GrantView, now: OffsetDateTime) {
+        let suspended = match view.status {
+            GrantStatus::Suspended => view.suspension.clone(),
+            _ => None,
+        };
+        if suspended != self.suspended {
+            match &suspended {
+                Some(s) => {
+                    tracing::warn!(grant = %view.grant.id, reason = %s.reason, detail = %s.detail, "the broker holds the grant")
+                }
+                None => tracing::info!(grant = %view.grant.id, "the broker released the grant"),
+            }
+            self.suspended = suspended;
+            self.push(now);
+        }
+        let every = view
+            .posture_recheck_seconds
+            .and_then(|s| u64::try_from(s).ok())
+            .filter(|s| *s > 0)
+            .map(std::time::Duration::from_secs);
+        self.recheck.send_if_modified(|current| {
+            let changed = *current != every;
+            *current = every;
+            changed
+        });
     }
 
     /// Time passed: closes at `not_after` (however late the tick, e.g. after suspend), warns before.

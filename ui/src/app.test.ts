@@ -20,6 +20,7 @@ const active = (seconds_left: number, expiring = false): Overview["session"] => 
     not_after: new Date(Date.now() + seconds_left * 1000).toISOString(),
     seconds_left,
     expiring,
+    suspended: null,
   },
 });
 
@@ -47,6 +48,26 @@ describe("the window", () => {
     document.body.innerHTML = "";
     root = { header: document.createElement("header"), main: document.createElement("main"), notices: document.createElement("div") };
     document.body.append(root.header, root.main, root.notices);
+  });
+
+  it("shows a held access with what to fix, and the countdown again once released", async () => {
+    const app = new App(fakeIpc(overview(active(600))), root);
+    await app.refresh();
+    const held = active(590);
+    if (held.state === "active") {
+      held.access.suspended = {
+        detail: "firewall (for the organisation's policy)",
+        fix: "Turn on the firewall: sudo ufw enable (Ubuntu).",
+        since: new Date().toISOString(),
+      };
+    }
+    app.accept(overview(held));
+    expect(root.main.querySelector("[data-state]")?.getAttribute("data-state")).toBe("suspended");
+    expect(root.main.querySelector("h1")?.textContent).toBe("Access suspended");
+    expect(root.main.querySelector("[data-fix]")?.textContent).toMatch(/sudo ufw enable/);
+    app.accept(overview(active(580)));
+    expect(root.main.querySelector("[data-state]")?.getAttribute("data-state")).toBe("active");
+    expect(root.main.querySelector("[data-suspended]")).toBeNull();
   });
 
   it("re-renders for a new state but not for a countdown tick, so focus stays put", async () => {

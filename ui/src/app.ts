@@ -44,7 +44,7 @@ export function screenKey(o: Overview | null, problem: Problem | null, view: Vie
   const s = o.session;
   const session =
     s.state === "active"
-      ? `active:${s.access.grant}:${s.access.expiring}`
+      ? `active:${s.access.grant}:${s.access.expiring}:${s.access.suspended?.fix ?? ""}`
       : s.state === "pending"
         ? `pending:${s.request}`
         : s.state === "closed"

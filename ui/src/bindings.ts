@@ -29,7 +29,26 @@ not_after: string, seconds_left: number,
 /**
  * Inside the warning window before `not_after`.
  */
-expiring: boolean, };
+expiring: boolean, 
+/**
+ * Set while the broker holds the access because of the device's posture: nothing gets
+ * through until it is fixed.
+ */
+suspended: Held | null, };
+
+export type Held = { 
+/**
+ * What failed, e.g. `firewall (for the organisation's policy)`.
+ */
+detail: string, 
+/**
+ * What to do, e.g. `Turn on the firewall: …`.
+ */
+fix: string, 
+/**
+ * RFC 3339.
+ */
+since: string, };
 
 export type Reachable = { name: string, address: string, 
 /**

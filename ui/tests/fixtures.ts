@@ -23,8 +23,22 @@ export function active(secondsLeft: number, expiring = false): Session {
       not_after: new Date(Date.now() + secondsLeft * 1000).toISOString(),
       seconds_left: secondsLeft,
       expiring,
+      suspended: null,
     },
   };
+}
+
+/// Live access the broker holds because the device's firewall is off.
+export function suspended(secondsLeft: number): Session {
+  const session = active(secondsLeft);
+  if (session.state === "active") {
+    session.access.suspended = {
+      detail: "firewall (for the organisation's policy)",
+      fix: "Turn on the firewall: sudo ufw enable (Ubuntu), or sudo systemctl enable --now firewalld (Fedora).",
+      since: new Date(Date.now() - 60_000).toISOString(),
+    };
+  }
+  return session;
 }
 
 export const entitlements: Entitlement[] = [

@@ -1,7 +1,7 @@
 // Every screen and state of the window in Chromium, against a mocked IPC (tests/mock-ipc.ts).
 // The real app against a real service is tests/tests/it/desktop.rs.
 import { expect, type Page, test } from "@playwright/test";
-import { active, entitlements, history, overview, posture } from "./fixtures";
+import { active, entitlements, history, overview, posture, suspended } from "./fixtures";
 import { calls, emit, installMock, reply, type Replies } from "./mock-ipc";
 
 const signedIn: Replies = {
@@ -187,6 +187,21 @@ test("active: the warning before expiry, the notice, expiry, and disconnect", as
   await reply(page, "overview", { ok: overview({ state: "closed", reason: "disconnected", detail: null }) });
   await page.getByRole("button", { name: "Disconnect now" }).click();
   await expect(page.locator("[data-state=closed-disconnected]")).toBeVisible();
+});
+
+test("suspended: what failed, what to do, a way to check again, and the release", async ({ page }) => {
+  await open(page, { ...signedIn, overview: { ok: overview(suspended(1800)) } });
+  await expect(page.getByRole("heading", { name: "Access suspended" })).toBeVisible();
+  await expect(page.locator("main [role=alert]")).toContainText("firewall (for the organisation's policy)");
+  await expect(page.locator("[data-fix]")).toContainText("sudo ufw enable");
+  await expect(page.locator("[data-not-after]")).toBeVisible();
+  await shot(page, "suspended");
+  await page.getByRole("button", { name: "Check posture again" }).click();
+  await expect(page.locator("[data-screen=posture]")).toBeVisible();
+  await emit(page, "overview", overview(active(1790)));
+  await page.getByRole("button", { name: "Access", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "Access active" })).toBeVisible();
+  await expect(page.locator("[data-suspended]")).toHaveCount(0);
 });
 
 test("denied, with the approver's reason; revoked", async ({ page }) => {

@@ -115,6 +115,8 @@ impl Broker {
                 "baseline_digest": record.report.baseline_digest, "attestation": record.claims.attestation,
             }))
             .await?;
+        self.verify_running_grants(&mut change, person, &record, now)
+            .await?;
         change.commit().await?;
         Ok(record)
     }
@@ -189,19 +191,51 @@ pub(super) fn judge_posture(
             max_age.whole_minutes()
         ));
     }
-    let baseline = baseline();
-    let failing: Vec<String> = rules
-        .iter()
-        .filter_map(|(label, policy)| {
-            let report = evaluate(&r.claims.facts, policy, &baseline, now);
-            (!report.compliant).then(|| format!("{} (for {label})", report.not_passing().join(", ")))
-        })
-        .collect();
+    let failing = shortfalls(r, rules, &baseline(), now);
     if !failing.is_empty() {
         return Err(format!(
             "{device} does not meet the security requirements: fix {} and check again",
-            failing.join("; ")
+            failing.iter().map(Shortfall::what).collect::<Vec<_>>().join("; ")
         ));
     }
     Ok(r.id)
+}
+
+/// One policy a report does not pass, with the broker's evaluation under it.
+pub(crate) struct Shortfall {
+    pub rule: String,
+    pub report: daypass_posture::evaluate::Report,
+}
+
+impl Shortfall {
+    /// `firewall, screen lock (for the organisation's policy)`.
+    pub fn what(&self) -> String {
+        format!("{} (for {})", self.report.not_passing().join(", "), self.rule)
+    }
+
+    /// What the contractor does, check by check.
+    pub fn fixes(&self) -> impl Iterator<Item = &str> {
+        self.report
+            .results
+            .iter()
+            .filter(|c| c.required && !matches!(c.outcome, Outcome::Pass | Outcome::NotApplicable))
+            .filter_map(|c| c.remediation.as_deref())
+    }
+}
+
+/// The policies among `rules` that the report's facts do not pass (evaluated now, by the broker).
+pub(crate) fn shortfalls(
+    record: &PostureRecord,
+    rules: &[(String, &Policy)],
+    baseline: &Result<VerifiedBaseline, BaselineProblem>,
+    now: OffsetDateTime,
+) -> Vec<Shortfall> {
+    rules
+        .iter()
+        .map(|(label, policy)| Shortfall {
+            rule: label.clone(),
+            report: evaluate(&record.claims.facts, policy, baseline, now),
+        })
+        .filter(|s| !s.report.compliant)
+        .collect()
 }

@@ -74,6 +74,10 @@ impl Broker {
                 .filter(|e| reason.is_none_or(|r| e.reason == r))
                 .count() as u64
         };
+        let within = |at: OffsetDateTime| at >= from && at <= to;
+        let spells = || grants.iter().flat_map(|g| &g.suspensions);
+        let grants_suspended = spells().filter(|s| within(s.since)).count() as u64;
+        let grants_resumed = spells().filter(|s| s.resumed_at.is_some_and(within)).count() as u64;
         let count_status = |s: RequestStatus| requests.iter().filter(|r| r.status(to) == s).count() as u64;
         let mut per_resource = BTreeMap::new();
         for g in &issued {
@@ -99,6 +103,8 @@ impl Broker {
             grants_ended_by_ticket_close: ended_in_window(Some(EndReason::TicketClosed)),
             grants_per_resource: per_resource,
             stale_accounts,
+            grants_suspended,
+            grants_resumed,
         })
     }
 }

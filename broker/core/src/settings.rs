@@ -1,8 +1,12 @@
 //! The broker's tunables that are policy rather than code: how posture is judged, how long requests
 //! wait, who must hold the ticket, the tunnel network, passkeys and where waiting requests are announced.
 
+use crate::domain::grant::PostureWatch;
 use crate::{Notifier, PasskeySettings};
 use ipnet::Ipv4Net;
+
+/// How often devices re-check posture during a grant unless configured otherwise.
+pub const DEFAULT_RECHECK: time::Duration = time::Duration::minutes(5);
 
 /// How the broker judges device posture.
 #[derive(Debug, Clone)]
@@ -23,6 +27,10 @@ pub struct PostureSettings {
     pub auto_approve_requires_report: bool,
     /// How old that report may be.
     pub max_age: time::Duration,
+    /// How often a device sends a fresh report while a grant that posture gated runs.
+    pub recheck_interval: time::Duration,
+    /// How long such a device may stay silent before its grants are held.
+    pub silence: time::Duration,
 }
 
 impl PostureSettings {
@@ -44,6 +52,24 @@ impl PostureSettings {
         }));
         Some(rules)
     }
+
+    /// Whether posture keeps watching a grant for these resource tags while it runs: when a tag
+    /// gated it, or when it was auto-approved on the strength of a compliant report.
+    pub fn watch_for(&self, tags: &[String], auto_approved: bool) -> Option<PostureWatch> {
+        if self.gating(tags).is_some() {
+            let mut tags = tags.to_vec();
+            tags.sort();
+            tags.dedup();
+            return Some(PostureWatch { tags });
+        }
+        (auto_approved && self.auto_approve_requires_report).then(|| PostureWatch { tags: vec![] })
+    }
+
+    /// The policies a watched grant's device keeps being judged by (as `gating` labels them).
+    pub fn watched_rules(&self, watch: &PostureWatch) -> Vec<(String, &daypass_posture::policy::Policy)> {
+        self.gating(&watch.tags)
+            .unwrap_or_else(|| vec![("the organisation's policy".to_string(), &self.policy)])
+    }
 }
 
 impl Default for PostureSettings {
@@ -55,6 +81,8 @@ impl Default for PostureSettings {
             tag_policies: Default::default(),
             auto_approve_requires_report: true,
             max_age: time::Duration::minutes(15),
+            recheck_interval: DEFAULT_RECHECK,
+            silence: DEFAULT_RECHECK * 2,
         }
     }
 }

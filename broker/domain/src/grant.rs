@@ -3,7 +3,7 @@
 use super::directory::{Device, Person};
 use super::request::AccessRequest;
 use super::resource::Resource;
-use daypass_proto::api::{GrantStatus, GrantView};
+use daypass_proto::api::{GrantStatus, GrantView, SuspensionView};
 use daypass_proto::{Grant, GrantDevice, Signed};
 use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
@@ -42,11 +42,59 @@ pub struct GrantEnd {
     pub detail: String,
 }
 
+/// Why a live grant is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuspendReason {
+    /// A report from the device fails a check that gated the grant.
+    PostureFailed,
+    /// The device sent no report for longer than the configured silence.
+    PostureSilent,
+}
+
+impl fmt::Display for SuspendReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SuspendReason::PostureFailed => "posture_failed",
+            SuspendReason::PostureSilent => "posture_silent",
+        })
+    }
+}
+
+/// One spell of a grant being held, from `since` until a compliant report resumed it (or the grant
+/// ended while held).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suspension {
+    #[serde(with = "time::serde::rfc3339")]
+    pub since: OffsetDateTime,
+    pub reason: SuspendReason,
+    /// What failed, e.g. `firewall (for the organisation's policy)`.
+    pub detail: String,
+    /// What the contractor does about it.
+    pub fix: String,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub resumed_at: Option<OffsetDateTime>,
+}
+
+/// Which posture rules a grant stays under while it runs: the policies of these resource tags
+/// (with the organisation's), or the organisation's alone when `tags` is empty (a grant that was
+/// auto-approved on a compliant report).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostureWatch {
+    pub tags: Vec<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GrantRecord {
     pub grant: Grant,
     pub signed: Signed<Grant>,
     pub ended: Option<GrantEnd>,
+    /// Set when posture gated the grant: its device's reports keep being judged while it runs.
+    #[serde(default)]
+    pub posture_watch: Option<PostureWatch>,
+    /// Every time the grant was held, oldest first; the last is in force while it has no `resumed_at`.
+    #[serde(default)]
+    pub suspensions: Vec<Suspension>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -92,6 +140,8 @@ pub fn issue(
         grant,
         signed,
         ended: None,
+        posture_watch: None,
+        suspensions: Vec::new(),
     }
 }
 
@@ -102,13 +152,63 @@ impl GrantRecord {
             Some(_) => GrantStatus::Revoked,
             None if now >= self.grant.not_after => GrantStatus::Expired,
             None if now < self.grant.not_before => GrantStatus::Scheduled,
+            None if self.suspension().is_some() => GrantStatus::Suspended,
             None => GrantStatus::Active,
         }
     }
 
-    /// Live = neither ended nor past `not_after`: what gateways must enforce.
+    /// Live = neither ended nor past `not_after` (held or not).
     pub fn is_live(&self, now: OffsetDateTime) -> bool {
-        matches!(self.status(now), GrantStatus::Active | GrantStatus::Scheduled)
+        matches!(
+            self.status(now),
+            GrantStatus::Active | GrantStatus::Scheduled | GrantStatus::Suspended
+        )
+    }
+
+    /// Live and not held: what gateways must let through.
+    pub fn is_enforced(&self, now: OffsetDateTime) -> bool {
+        self.is_live(now) && self.suspension().is_none()
+    }
+
+    /// The suspension in force, if the grant is held.
+    pub fn suspension(&self) -> Option<&Suspension> {
+        self.suspensions.last().filter(|s| s.resumed_at.is_none())
+    }
+
+    /// Holds a live grant. True when this call held it; a grant already held keeps its `since` and
+    /// takes the newer reason and fix (false); one that is not live is left alone (false).
+    pub fn suspend(&mut self, reason: SuspendReason, detail: &str, fix: &str, now: OffsetDateTime) -> bool {
+        if !self.is_live(now) {
+            return false;
+        }
+        if let Some(held) = self.suspensions.last_mut().filter(|s| s.resumed_at.is_none()) {
+            held.reason = reason;
+            held.detail = detail.into();
+            held.fix = fix.into();
+            return false;
+        }
+        self.suspensions.push(Suspension {
+            since: now,
+            reason,
+            detail: detail.into(),
+            fix: fix.into(),
+            resumed_at: None,
+        });
+        true
+    }
+
+    /// Releases a held, live grant (never lengthening it); true when this call released it.
+    pub fn resume(&mut self, now: OffsetDateTime) -> bool {
+        if !self.is_live(now) {
+            return false;
+        }
+        match self.suspensions.last_mut().filter(|s| s.resumed_at.is_none()) {
+            Some(held) => {
+                held.resumed_at = Some(now);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Ends a live grant early. Expired or already-ended grants refuse, so each grant ends once.
@@ -167,6 +267,16 @@ impl GrantRecord {
                 .as_ref()
                 .map(|e| e.at)
                 .or_else(|| (now >= self.grant.not_after).then_some(self.grant.not_after)),
+            suspension: self
+                .suspension()
+                .filter(|_| self.is_live(now))
+                .map(|s| SuspensionView {
+                    since: s.since,
+                    reason: s.reason.to_string(),
+                    detail: s.detail.clone(),
+                    fix: s.fix.clone(),
+                }),
+            posture_recheck_seconds: None,
         }
     }
 }
@@ -258,19 +368,63 @@ mod tests {
         assert_eq!(g.status(T0 + Duration::hours(2)), GrantStatus::Revoked);
     }
 
-    /// Reference model: a grant is live exactly when no end happened before `t` and `t < not_after`.
+    #[test]
+    fn a_held_grant_is_live_but_not_enforced_and_resumes_without_growing() {
+        let (mut g, key) = issued(None);
+        let not_after = g.grant.not_after;
+        let t = T0 + Duration::minutes(5);
+        assert!(g.suspend(
+            SuspendReason::PostureFailed,
+            "firewall",
+            "Turn the firewall on.",
+            t
+        ));
+        assert_eq!(g.status(t), GrantStatus::Suspended);
+        assert!(g.is_live(t) && !g.is_enforced(t));
+        assert_eq!(g.view(t).suspension.unwrap().fix, "Turn the firewall on.");
+        // Held again: the same spell, with the newer reason.
+        assert!(!g.suspend(
+            SuspendReason::PostureSilent,
+            "silent",
+            "Start Daypass.",
+            t + Duration::minutes(1)
+        ));
+        assert_eq!(g.suspensions.len(), 1);
+        assert_eq!(g.suspension().unwrap().since, t);
+        assert_eq!(g.suspension().unwrap().reason, SuspendReason::PostureSilent);
+        assert!(g.resume(t + Duration::minutes(2)));
+        assert!(!g.resume(t + Duration::minutes(3)));
+        assert!(g.is_enforced(t + Duration::minutes(3)));
+        assert_eq!(g.grant.not_after, not_after);
+        assert_eq!(
+            g.signed.verify(&key.verifying_key()).unwrap().not_after,
+            not_after
+        );
+        // Ended grants are neither held nor released.
+        g.end(EndReason::Revoked, "admin", "r", t + Duration::minutes(4))
+            .unwrap();
+        assert!(!g.suspend(SuspendReason::PostureFailed, "x", "y", t + Duration::minutes(5)));
+        assert!(g.view(t + Duration::minutes(5)).suspension.is_none());
+    }
+
+    /// Reference model: a grant is live exactly when no end happened before `t` and `t < not_after`;
+    /// it is enforced when also not held.
     #[derive(Debug, Clone)]
     enum Step {
         Tick(i64),
         Revoke,
         Sweep,
+        Suspend,
+        Resume,
     }
 
     fn step() -> impl Strategy<Value = Step> {
         prop_oneof![
             (0i64..2000).prop_map(Step::Tick),
             Just(Step::Revoke),
-            Just(Step::Sweep)
+            Just(Step::Sweep),
+            Just(Step::Suspend),
+            Just(Step::Resume),
         ]
     }
 
@@ -280,6 +434,8 @@ mod tests {
             let (mut g, _) = issued(None);
             let mut now = T0;
             let mut model_end: Option<OffsetDateTime> = None;
+            let mut model_held = false;
+            let not_after = g.grant.not_after;
             for s in steps {
                 match s {
                     Step::Tick(secs) => now += Duration::seconds(secs),
@@ -295,9 +451,21 @@ mod tests {
                         prop_assert_eq!(recorded, model_recorded);
                         if model_recorded { model_end = Some(g.grant.not_after); }
                     }
+                    Step::Suspend => {
+                        let live = model_end.is_none() && now < not_after;
+                        prop_assert_eq!(g.suspend(SuspendReason::PostureFailed, "d", "f", now), live && !model_held);
+                        model_held |= live;
+                    }
+                    Step::Resume => {
+                        let live = model_end.is_none() && now < not_after;
+                        prop_assert_eq!(g.resume(now), live && model_held);
+                        if live { model_held = false; }
+                    }
                 }
                 let model_live = model_end.is_none() && now < g.grant.not_after;
                 prop_assert_eq!(g.is_live(now), model_live);
+                prop_assert_eq!(g.is_enforced(now), model_live && !model_held);
+                prop_assert_eq!(g.grant.not_after, not_after);
             }
         }
     }

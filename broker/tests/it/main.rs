@@ -12,3 +12,4 @@ mod passkeys;
 mod posture;
 mod scenarios;
 mod support;
+mod verification;

@@ -45,14 +45,14 @@ pub(crate) async fn broker(db: Db, with_baseline: bool) -> Harness {
     broker_requiring(db, with_baseline, &[]).await
 }
 
-async fn broker_requiring(db: Db, with_baseline: bool, required_tags: &[&str]) -> Harness {
+pub(crate) async fn broker_requiring(db: Db, with_baseline: bool, required_tags: &[&str]) -> Harness {
     broker_with(db, with_baseline, |s| {
         s.required_tags = required_tags.iter().map(|t| t.to_string()).collect();
     })
     .await
 }
 
-async fn broker_with(
+pub(crate) async fn broker_with(
     db: Db,
     with_baseline: bool,
     configure: impl FnOnce(&mut daypass_broker_core::PostureSettings),
@@ -97,21 +97,47 @@ fn claims(nonce: &str) -> ReportClaims {
 }
 
 async fn fresh_report(h: &Harness) -> Signed<ReportClaims> {
+    fresh_report_with(h, |_| {}).await
+}
+
+/// A fresh report of the fixture's facts as `edit` changes them.
+async fn fresh_report_with(
+    h: &Harness,
+    edit: impl FnOnce(&mut daypass_posture::facts::Facts),
+) -> Signed<ReportClaims> {
     let nonce = h
         .broker
         .posture_nonce(&h.person("ana").await, "ana-desk")
         .await
         .unwrap();
-    signed_report::sign(&claims(&nonce.nonce), &device_key())
+    let mut claims = claims(&nonce.nonce);
+    edit(&mut claims.facts);
+    signed_report::sign(&claims, &device_key())
 }
 
 /// Ana's desktop reports its posture now (fresh nonce, signed); the broker's record.
 pub(crate) async fn report_now(h: &Harness) -> daypass_broker_core::PostureRecord {
+    report_now_with(h, |_| {}).await
+}
+
+/// Ana's desktop reports the fixture's facts as `edit` changes them (a firewall turned off, …).
+pub(crate) async fn report_now_with(
+    h: &Harness,
+    edit: impl FnOnce(&mut daypass_posture::facts::Facts),
+) -> daypass_broker_core::PostureRecord {
     let ana = h.person("ana").await;
     h.broker
-        .receive_posture(&ana, "ana-desk", &fresh_report(h).await)
+        .receive_posture(&ana, "ana-desk", &fresh_report_with(h, edit).await)
         .await
         .unwrap()
+}
+
+/// Asks for `resource` from ana's desktop (the device with a report key).
+pub(crate) fn ask_from_desk(resource: &str, ticket: &str) -> daypass_proto::api::CreateAccessRequest {
+    daypass_proto::api::CreateAccessRequest {
+        device: "ana-desk".into(),
+        ..crate::support::ask(resource, ticket, "1h")
+    }
 }
 
 async fn broker_evaluates_the_facts_itself(db: Db) {
@@ -257,13 +283,6 @@ async fn history_is_for_the_owner_and_staff(db: Db) {
         .await
         .unwrap_err();
     assert!(matches!(stranger, ServiceError::NotFound(_)));
-}
-
-fn ask_from_desk(resource: &str, ticket: &str) -> daypass_proto::api::CreateAccessRequest {
-    daypass_proto::api::CreateAccessRequest {
-        device: "ana-desk".into(),
-        ..crate::support::ask(resource, ticket, "1h")
-    }
 }
 
 async fn tagged_resources_need_a_fresh_compliant_report(db: Db) {

@@ -8,3 +8,4 @@ mod dataplane;
 mod desktop;
 mod gateway_agent;
 mod gateway_cli;
+mod verification;

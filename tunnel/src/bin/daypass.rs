@@ -380,7 +380,30 @@ fn describe(s: &Status) -> String {
         SessionView::PendingApproval { request } => {
             format!("Request {request} is waiting for approval.")
         }
-        SessionView::Active { grant, seconds_left } | SessionView::Expiring { grant, seconds_left } => {
+        SessionView::Active {
+            grant,
+            seconds_left,
+            suspended: Some(held),
+        }
+        | SessionView::Expiring {
+            grant,
+            seconds_left,
+            suspended: Some(held),
+        } => format!(
+            "Access SUSPENDED since {} ({} left, until {}; grant {}): {}. {}",
+            held.since,
+            human(*seconds_left),
+            grant.not_after,
+            grant.id,
+            held.detail,
+            held.fix
+        ),
+        SessionView::Active {
+            grant, seconds_left, ..
+        }
+        | SessionView::Expiring {
+            grant, seconds_left, ..
+        } => {
             let resources: Vec<String> = grant
                 .resources
                 .iter()

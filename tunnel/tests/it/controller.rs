@@ -238,6 +238,8 @@ impl Bench {
             status: GrantStatus::Active,
             end_reason: None,
             ended_at: None,
+            suspension: None,
+            posture_recheck_seconds: None,
         });
         let peer = GatewayPeer {
             name: "gw".into(),
@@ -367,6 +369,51 @@ async fn an_approval_heard_later_brings_it_up_and_a_revocation_takes_it_down() {
     c.news(News::Grant(Box::new(ended)), NOW).await;
     assert_eq!(b.tunnel.take(), vec!["down"]);
     assert!(c.status(NOW).session != daypass_proto::ipc::SessionView::Idle);
+}
+
+#[tokio::test]
+async fn a_hold_is_shown_with_its_fix_and_released_while_the_tunnel_stays_up() {
+    let b = Bench::new();
+    let mut c = signed_in(&b).await;
+    let key = b.broker_key.clone();
+    b.script(RequestStatus::Granted, None, &key, 60);
+    c.command(ask_for("db"), NOW).await.unwrap();
+    assert_eq!(b.tunnel.take(), vec!["up 10.20.0.10/32"]);
+    let reports_before = *b.broker.reports.lock().unwrap();
+    tokio::spawn(c.rechecker());
+
+    let mut held = b.broker.grant.lock().unwrap().clone().unwrap();
+    held.status = GrantStatus::Suspended;
+    held.posture_recheck_seconds = Some(300);
+    held.suspension = Some(daypass_proto::api::SuspensionView {
+        since: NOW,
+        reason: "posture_failed".into(),
+        detail: "firewall (for the organisation's policy)".into(),
+        fix: "Turn on the firewall.".into(),
+    });
+    c.news(News::Grant(Box::new(held.clone())), NOW).await;
+    let shown = serde_json::to_value(c.status(NOW).session).unwrap();
+    assert_eq!(shown["state"], "active");
+    assert_eq!(shown["suspended"]["fix"], "Turn on the firewall.");
+    assert!(b.tunnel.take().is_empty(), "the tunnel stays up while held");
+    // The broker watches this grant: the service reports posture on its own.
+    for _ in 0..100 {
+        if *b.broker.reports.lock().unwrap() > reports_before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        *b.broker.reports.lock().unwrap() > reports_before,
+        "a report while the grant runs"
+    );
+
+    held.status = GrantStatus::Active;
+    held.suspension = None;
+    c.news(News::Grant(Box::new(held)), NOW).await;
+    let shown = serde_json::to_value(c.status(NOW).session).unwrap();
+    assert!(shown["suspended"].is_null(), "{shown}");
+    assert!(b.tunnel.take().is_empty());
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 // Where access stands: nothing yet, waiting for approvers (live), active with its resources,
-// ticket and a live countdown, or ended (expired, denied with the reason, revoked, failed).
+// ticket and a live countdown (or held by the broker until the device's posture is fixed), or ended
+// (expired, denied with the reason, revoked, failed).
 
 import type { Access, Closed } from "../bindings";
 import type { Context } from "../app";
@@ -50,9 +51,20 @@ function section(name: string, title: string, ...body: (HTMLElement | null)[]): 
 
 function active(ctx: Context, access: Access): HTMLElement {
   const left = secondsUntil(access.not_after, new Date());
+  const held = access.suspended;
   return section(
-    "active",
-    "Access active",
+    held ? "suspended" : "active",
+    held ? "Access suspended" : "Access active",
+    held
+      ? h(
+          "div",
+          { class: "error", role: "alert", "data-suspended": "" },
+          h("p", {}, "Nothing gets through until this device passes its checks again: ", h("strong", {}, held.detail), "."),
+          h("p", { "data-fix": "" }, held.fix),
+          h("p", { class: "quiet" }, `Suspended since ${when(held.since)}. Your access keeps its end time; it resumes by itself once fixed.`),
+          h("button", { type: "button", onclick: () => ctx.go("posture") }, "Check posture again"),
+        )
+      : null,
     h(
       "p",
       { class: access.expiring ? "countdown expiring" : "countdown" },
@@ -65,7 +77,7 @@ function active(ctx: Context, access: Access): HTMLElement {
     h(
       "table",
       {},
-      h("caption", {}, "Open for you now"),
+      h("caption", {}, held ? "Granted, held until fixed" : "Open for you now"),
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Resource"), h("th", { scope: "col" }, "Address"), h("th", { scope: "col" }, "Ports"))),
       h(
         "tbody",

@@ -64,7 +64,7 @@ impl Broker {
         };
         let now = self.now();
         Ok(EvidenceBundle {
-            grant: record.view(now),
+            grant: self.grant_view_of(&record, now),
             request: request.view(now),
             ticket_at_decision: request.ticket_snapshot.clone(),
             posture_at_decision,

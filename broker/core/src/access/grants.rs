@@ -23,7 +23,15 @@ impl Broker {
         if record.grant.person != person.id && !privileged {
             return Err(not_found_grant(id));
         }
-        Ok(record.view(self.now()))
+        Ok(self.grant_view_of(&record, self.now()))
+    }
+
+    /// A grant as its holder and staff see it, with how often its device must report posture.
+    pub(crate) fn grant_view_of(&self, record: &GrantRecord, now: OffsetDateTime) -> GrantView {
+        let mut view = record.view(now);
+        let every = self.0.settings.posture.recheck_interval.whole_seconds();
+        view.posture_recheck_seconds = record.posture_watch.as_ref().map(|_| every);
+        view
     }
 
     /// The gateway peer of a grant the caller may see, signed with the broker key.
@@ -59,7 +67,7 @@ impl Broker {
         Ok(records
             .iter()
             .filter(|g| g.is_live(now))
-            .map(|g| g.view(now))
+            .map(|g| self.grant_view_of(g, now))
             .collect())
     }
 
@@ -86,7 +94,7 @@ impl Broker {
             .map_err(Conflict::GrantEnded)?;
         self.commit_grant_end(&mut change, &record, now).await?;
         change.commit().await?;
-        Ok(record.view(now))
+        Ok(self.grant_view_of(&record, now))
     }
 
     /// Stores an ended grant, audits the end and wakes its gateway.
@@ -160,7 +168,7 @@ impl Broker {
         Ok(connects.len())
     }
 
-    /// The desired state of one gateway: every live grant for it, signed.
+    /// The desired state of one gateway: every live grant for it that is not held, signed.
     pub async fn gateway_state(&self, gateway: &str) -> ServiceResult<GatewayState> {
         let mut conn = self.store().read().await?;
         let (_, revision) = store::gateway(&mut conn, gateway)
@@ -169,8 +177,9 @@ impl Broker {
         let now = self.now();
         let grants = store::open_grants_of_gateway(&mut conn, gateway).await?;
         // Revoking a device or ending an account ends its grants; should one be missed (a write
-        // racing the revocation), the gateway is still never told to let it in.
-        let live: Vec<_> = grants.into_iter().filter(|g| g.is_live(now)).collect();
+        // racing the revocation), the gateway is still never told to let it in. Held grants are
+        // left out until a compliant report releases them.
+        let live: Vec<_> = grants.into_iter().filter(|g| g.is_enforced(now)).collect();
         let (people, devices) = if live.is_empty() {
             (vec![], vec![])
         } else {

@@ -1,11 +1,12 @@
 //! Just-in-time access: requests (decided by the domain's pure `decide`), approvals and denials here;
-//! the approvers' queue, grants and revocations, evidence and the sweep that ends what is due in the
-//! children.
+//! the approvers' queue, grants and revocations, evidence, continuous posture verification and the
+//! sweep that ends what is due in the children.
 
 mod approval_queue;
 mod evidence;
 mod grants;
 mod sweep;
+mod verification;
 
 pub use approval_queue::{PendingDecision, ResourceLine, TicketNow};
 pub use evidence::EvidenceBundle;
@@ -307,7 +308,8 @@ impl Broker {
                     json!({ "policy": policy.name }),
                 );
                 let refs: Vec<_> = entitled.iter().map(|e| e.resource).collect();
-                let record = grant::issue(&request, requester, &device, &refs, &self.0.key, now);
+                let mut record = grant::issue(&request, requester, &device, &refs, &self.0.key, now);
+                record.posture_watch = settings.watch_for(&requested_tags, true);
                 request.mark_granted(record.grant.id);
                 ins.audit(
                     now,
@@ -533,7 +535,9 @@ impl Broker {
             return Ok(());
         }
         let (requester, device) = (requester.expect("checked above"), device.expect("checked above"));
-        let record = grant::issue(request, &requester, &device, &refs, &self.0.key, now);
+        let mut record = grant::issue(request, &requester, &device, &refs, &self.0.key, now);
+        let tags: Vec<String> = refs.iter().flat_map(|r| r.tags.iter().cloned()).collect();
+        record.posture_watch = self.0.settings.posture.watch_for(&tags, false);
         self.commit_grant(change, request, &record, now).await
     }
 
@@ -562,8 +566,6 @@ impl Broker {
     }
 }
 
-/// Of the policies behind the entitlements used, the strictest decides: any that needs humans wins,
-/// and among those the one needing most approvals.
 /// What the audit log keeps of an issued grant.
 fn grant_issued_details(record: &GrantRecord) -> serde_json::Value {
     let g = &record.grant;
@@ -571,7 +573,7 @@ fn grant_issued_details(record: &GrantRecord) -> serde_json::Value {
         "request": g.request_id, "person": g.person, "device": g.device.id, "gateway": g.gateway,
         "resources": g.resources, "ticket": g.ticket, "approvals": g.approvals,
         "not_before": g.not_before.unix_timestamp(), "not_after": g.not_after.unix_timestamp(),
-        "signature": record.signed.signature,
+        "signature": record.signed.signature, "posture_watch": record.posture_watch,
     })
 }
 

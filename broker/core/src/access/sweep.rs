@@ -1,4 +1,5 @@
-//! Time- and ticket-driven endings: lapsed requests, expired grants, ended contracts, closed tickets.
+//! Time- and ticket-driven endings: lapsed requests, expired grants, ended contracts, closed tickets;
+//! and grants held because their device went silent.
 
 use crate::domain::grant::EndReason;
 use crate::domain::ticket::{check_ticket, Ticket};
@@ -15,6 +16,7 @@ pub struct SweepOutcome {
     pub requests_expired: Vec<Uuid>,
     pub grants_expired: Vec<Uuid>,
     pub grants_ended_by_account: Vec<Uuid>,
+    pub grants_held_for_silence: Vec<Uuid>,
 }
 
 impl SweepOutcome {
@@ -22,6 +24,7 @@ impl SweepOutcome {
         self.requests_expired.is_empty()
             && self.grants_expired.is_empty()
             && self.grants_ended_by_account.is_empty()
+            && self.grants_held_for_silence.is_empty()
     }
 }
 
@@ -36,7 +39,8 @@ impl Broker {
             let mut conn = self.store().read().await?;
             let due = !store::lapsed_requests(&mut conn, now).await?.is_empty()
                 || !store::due_grants(&mut conn, now).await?.is_empty()
-                || !self.grants_of_ended_accounts(&mut conn, now).await?.is_empty();
+                || !self.grants_of_ended_accounts(&mut conn, now).await?.is_empty()
+                || !self.silent_grants(&mut conn, now).await?.is_empty();
             if !due {
                 return Ok(out);
             }
@@ -69,6 +73,7 @@ impl Broker {
                 out.grants_ended_by_account.push(g.grant.id);
             }
         }
+        out.grants_held_for_silence = self.hold_silent_grants(&mut change, now).await?;
         change.commit().await?;
         Ok(out)
     }

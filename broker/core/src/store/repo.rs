@@ -587,6 +587,20 @@ pub async fn posture_reports_of(
     rows.iter().map(|r| decode(r, "data")).collect()
 }
 
+/// When the device's latest report arrived, if it ever sent one.
+pub async fn last_posture_report_at(
+    conn: &mut AnyConnection,
+    device: &str,
+) -> StoreResult<Option<OffsetDateTime>> {
+    let at: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(received_at) FROM posture_reports WHERE device = $1")
+            .bind(device)
+            .fetch_one(&mut *conn)
+            .await?;
+    at.map(|t| OffsetDateTime::from_unix_timestamp(t).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .transpose()
+}
+
 /// Each device's most recent report.
 pub async fn latest_posture_reports(conn: &mut AnyConnection) -> StoreResult<Vec<PostureRecord>> {
     let rows = sqlx::query(

@@ -27,9 +27,19 @@ const INVITE_TTL: Duration = Duration::hours(72);
 /// A gateway that has not asked for its state for this long is shown as silent.
 const SILENT_AFTER: Duration = Duration::minutes(2);
 
+/// What the page watches of the live grants: each id, marked when the grant is held.
+fn seen(grants: &[GrantView]) -> Vec<String> {
+    grants
+        .iter()
+        .map(|g| match g.suspension {
+            Some(_) => format!("{} suspended", g.grant.id),
+            None => g.grant.id.to_string(),
+        })
+        .collect()
+}
+
 fn ids(grants: &[GrantView]) -> String {
-    let ids: Vec<String> = grants.iter().map(|g| g.grant.id.to_string()).collect();
-    serde_json::to_string(&ids).unwrap_or_default()
+    serde_json::to_string(&seen(grants)).unwrap_or_default()
 }
 
 fn grants_section(grants: &[GrantView]) -> Markup {
@@ -48,7 +58,13 @@ fn grants_section(grants: &[GrantView]) -> Markup {
                                 td { (grant.person) " on " (grant.device.id) }
                                 td { (names.join(", ")) }
                                 td { (grant.ticket) }
-                                td { (when(grant.not_after)) }
+                                td {
+                                    (when(grant.not_after))
+                                    @if let Some(held) = &g.suspension {
+                                        br;
+                                        strong class="warning" data-suspended { "Suspended since " (when(held.since)) ": " (held.detail) }
+                                    }
+                                }
                                 td {
                                     form class="act" data-endpoint={ "/console/api/grants/" (grant.id) "/revoke" } data-done="Revoked." method="post" action="/console/needs-script" {
                                         label for={ "why-" (grant.id) } class="visually-hidden" { "Reason for revoking " (grant.person) "'s access" }
@@ -261,11 +277,11 @@ pub async fn page_for_admins(State(s): State<AppState>, visitor: Visitor) -> Res
     )))
 }
 
-/// The ids of the live grants, for the page to notice a change.
-pub async fn live(State(s): State<AppState>, visitor: Visitor) -> ApiResult<Vec<Uuid>> {
+/// The live grants as the page watches them, for it to notice a change (a new, ended or held grant).
+pub async fn live(State(s): State<AppState>, visitor: Visitor) -> ApiResult<Vec<String>> {
     let admin = visitor.caller.person_with(&[Role::Admin])?;
     let grants = s.broker.live_grants(admin).await?;
-    Ok(ApiJson(grants.iter().map(|g| g.grant.id).collect()))
+    Ok(ApiJson(seen(&grants)))
 }
 
 #[derive(Debug, Deserialize)]

@@ -76,6 +76,10 @@ pub struct Options {
     /// The posture policy (JSON) this device judges itself by when the broker's verdict is not at hand.
     #[arg(long, env = "DAYPASS_POSTURE_POLICY")]
     posture_policy: Option<PathBuf>,
+    /// Report the facts of a machine captured with `daypass-posture capture` instead of this one's
+    /// (tests and demos; the broker judges whatever a device reports, so this grants nothing).
+    #[arg(long, env = "DAYPASS_POSTURE_FIXTURE")]
+    posture_fixture: Option<PathBuf>,
     /// Check these options (broker key, durations, policy file) and exit, starting nothing:
     /// for installers before they load the service.
     #[arg(long)]
@@ -153,7 +157,13 @@ async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result<()>
     let tunnel = ClientInterface::new(&options.interface, keys.wireguard_private())?;
     #[cfg(unix)]
     let tunnel = tunnel.with_wireguard_go(options.wireguard_go.clone());
-    let posture = Arc::new(PostureSource::this_machine(posture_cache));
+    let posture = Arc::new(match &options.posture_fixture {
+        Some(dir) => {
+            tracing::warn!(fixture = %dir.display(), "posture reports the captured machine's facts, not this one's");
+            PostureSource::fixture(dir).map_err(anyhow::Error::msg)?
+        }
+        None => PostureSource::this_machine(posture_cache),
+    });
     let (news_tx, news_rx) = mpsc::channel(16);
     let (controller, watching) = Controller::start(
         settings,
@@ -168,6 +178,7 @@ async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result<()>
     let (commands_tx, commands_rx) = mpsc::channel(16);
     tokio::spawn(listener.serve(commands_tx, controller.events()));
     tokio::spawn(poller::run(broker, watching, news_tx));
+    tokio::spawn(controller.rechecker());
     tracing::info!(device = %options.device, socket = %options.socket.display(), "daypass-tunneld ready");
     service::run(controller, commands_rx, news_rx, shutdown).await;
     #[cfg(unix)]
