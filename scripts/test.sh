@@ -45,6 +45,18 @@ as_postgres "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w start \
   || { cat "$pg_dir/log" >&2; echo "PostgreSQL did not start on port $pg_port (set DAYPASS_TEST_PG_PORT to another)" >&2; exit 1; }
 export DAYPASS_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
 
+# promtool (Prometheus's own checker) lints the metrics the e2e tests scrape. It is taken out of
+# Debian's prometheus package without installing it: installing would start a Prometheus server.
+promtool_dir=/var/tmp/daypass-tools/promtool
+if [ ! -x "$promtool_dir/usr/bin/promtool" ]; then
+  echo "== fetching promtool from Debian's prometheus package"
+  rm -rf "$promtool_dir" && mkdir -p "$promtool_dir/deb" && chmod 777 "$promtool_dir/deb"
+  (cd "$promtool_dir/deb" && { apt-get download -qq prometheus || { apt-get update -qq && apt-get download -qq prometheus; }; })
+  dpkg-deb -x "$promtool_dir"/deb/prometheus_*.deb "$promtool_dir/unpacked"
+  mv "$promtool_dir/unpacked/usr" "$promtool_dir/usr" && rm -rf "$promtool_dir/deb" "$promtool_dir/unpacked"
+fi
+export DAYPASS_PROMTOOL="$promtool_dir/usr/bin/promtool"
+
 echo "== the desktop app's window (ui/): install, type-check, build (Tauri embeds ui/dist)"
 build_window
 

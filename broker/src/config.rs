@@ -22,6 +22,9 @@ pub struct FileConfig {
     pub database: Option<String>,
     pub signing_key: Option<PathBuf>,
     pub listen: Option<SocketAddr>,
+    /// Where to serve Prometheus metrics (`GET /metrics`, plain HTTP), e.g. "127.0.0.1:9464";
+    /// default: not served.
+    pub metrics_listen: Option<SocketAddr>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     /// Extra names for the self-signed certificate (it always covers localhost and 127.0.0.1).

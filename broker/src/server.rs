@@ -7,7 +7,7 @@ use daypass_broker_core::clock::{Clock, SystemClock};
 use daypass_broker_core::tickets::{connector, TicketSettings};
 use daypass_broker_core::{redact_url, Store};
 use daypass_broker_core::{Broker, BrokerSettings};
-use daypass_broker_web::{router, AppState};
+use daypass_broker_web::{metrics_router, router, AppState};
 use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -154,4 +154,23 @@ pub fn spawn_background(broker: Broker, ticket_poll: Duration) -> JoinHandle<()>
             }
         }
     })
+}
+
+/// Serves `GET /metrics` on `listen` (plain HTTP: metrics carry no secrets) until the task is aborted.
+pub async fn serve_metrics(broker: Broker, listen: SocketAddr) -> Result<(SocketAddr, JoinHandle<()>)> {
+    let handle = axum_server::Handle::new();
+    let server = axum_server::bind(listen)
+        .handle(handle.clone())
+        .serve(metrics_router(broker).into_make_service());
+    let task = tokio::spawn(async move {
+        if let Err(e) = server.await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    });
+    match handle.listening().await {
+        Some(addr) => Ok((addr, task)),
+        None => {
+            anyhow::bail!("could not listen for metrics on {listen} (metrics_listen): is the port taken?")
+        }
+    }
 }

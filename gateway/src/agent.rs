@@ -81,6 +81,16 @@ impl Agent {
         self.revision
     }
 
+    /// What is applied: peers, allow entries, grants enforced at `now`, revision held.
+    pub fn applied(&self, now: OffsetDateTime) -> crate::metrics::Applied {
+        crate::metrics::Applied {
+            peers: self.applied.peers.len(),
+            allows: self.applied.allows.len(),
+            grants: self.active(now),
+            revision: self.revision,
+        }
+    }
+
     /// Grants being enforced now.
     pub fn active(&self, now: OffsetDateTime) -> usize {
         self.grants

@@ -8,6 +8,7 @@ pub mod connects;
 pub mod firewall;
 pub mod health;
 pub mod link;
+pub mod metrics;
 pub mod nft_session;
 pub mod plan;
 pub mod store;

@@ -10,6 +10,7 @@ use daypass_gateway::connects::{self, ConnectWatch};
 use daypass_gateway::firewall::{startup_script, Firewall, Nft};
 use daypass_gateway::health::{self, Health};
 use daypass_gateway::link::{self, LinkStatus};
+use daypass_gateway::metrics::GatewayMetrics;
 use daypass_gateway::nft_session::NftSession;
 use daypass_gateway::store::StateFile;
 use daypass_gateway::verify::Source;
@@ -183,7 +184,9 @@ async fn run(cli: Cli) -> Result<()> {
         active_grants: 0,
         enforce_error: None,
     }));
-    let report = |agent: &Agent, result: Result<Outcome, String>| {
+    let metrics = Arc::new(GatewayMetrics::default());
+    let report = |agent: &Agent, result: Result<Outcome, String>, took: std::time::Duration| {
+        metrics.reconciled(took, result.is_ok(), agent.applied(clock::now()));
         let mut h = health.lock().unwrap_or_else(|p| p.into_inner());
         h.revision = agent.revision();
         h.active_grants = agent.active(clock::now());
@@ -213,10 +216,11 @@ async fn run(cli: Cli) -> Result<()> {
     // to read the wall clock, so a clock jump is noticed, but does no work until something is due.
     let mut next = match store.load() {
         Ok(Some(held)) => {
+            let started = std::time::Instant::now();
             let r = agent
                 .receive(&held, Source::Disk, clock::now(), &nft, &mut peers)
                 .map_err(|e| e.to_string());
-            report(&agent, r)
+            report(&agent, r, started.elapsed())
         }
         Ok(None) => None,
         Err(e) => {
@@ -228,7 +232,7 @@ async fn run(cli: Cli) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(cli.health_listen)
         .await
         .with_context(|| format!("listening for health checks on {}", cli.health_listen))?;
-    let app = health::router(health.clone());
+    let app = health::router(health.clone(), metrics.clone());
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
@@ -258,16 +262,19 @@ async fn run(cli: Cli) -> Result<()> {
         tokio::select! {
             state = state_rx.recv() => {
                 let Some(state) = state else { anyhow::bail!("the broker link stopped") };
+                let started = std::time::Instant::now();
                 match agent.receive(&state, Source::Broker, clock::now(), &nft, &mut peers) {
                     // Kept as it was: the file holds the newest state accepted, never an older one.
                     Err(EnforceError::StateRefused(why)) => {
+                        metrics.state_refused();
                         tracing::warn!(revision = state.revision, %why, "a state from the broker was refused; enforcing what is held");
                     }
                     r => {
+                        let took = started.elapsed();
                         if let Err(e) = store.save(&state) {
                             tracing::warn!(error = %e, "could not keep the state on disk");
                         }
-                        next = report(&agent, r.map_err(|e| e.to_string()));
+                        next = report(&agent, r.map_err(|e| e.to_string()), took);
                     }
                 }
             }
@@ -288,14 +295,16 @@ async fn run(cli: Cli) -> Result<()> {
             changed = status_rx.changed() => {
                 if changed.is_ok() {
                     let s = status_rx.borrow().clone();
+                    metrics.link(&s);
                     health.lock().unwrap_or_else(|p| p.into_inner()).link = s;
                 }
             }
             () = tokio::time::sleep(Duration::try_from(wait).unwrap_or(Duration::from_secs(1))) => {
                 let now = clock::now();
                 if next.is_some_and(|due| now >= due) {
+                    let started = std::time::Instant::now();
                     let r = agent.tick(now, &nft, &mut peers).map_err(|e| e.to_string());
-                    next = report(&agent, r);
+                    next = report(&agent, r, started.elapsed());
                 }
             }
         }

@@ -183,7 +183,8 @@ for f in /usr/bin/daypass-broker /usr/bin/daypass-gateway /usr/bin/daypass-tunne
          /usr/bin/daypass-desktop /etc/daypass/broker.toml /etc/daypass/gateway.env /etc/daypass/tunneld.env \
          /etc/daypass/broker/tls.key /etc/daypass/gateway/wireguard.key \
          /usr/share/doc/daypass-tunneld/THIRD-PARTY-NOTICES.txt /usr/share/doc/daypass-gateway/LGPL-NOTICE \
-         /usr/share/doc/daypass-gateway/wireguard-control-source.tar.gz /usr/share/doc/daypass-desktop/THIRD-PARTY-NOTICES.txt; do
+         /usr/share/doc/daypass-gateway/wireguard-control-source.tar.gz /usr/share/doc/daypass-desktop/THIRD-PARTY-NOTICES.txt \
+         /usr/share/doc/daypass-broker/monitoring/grafana-dashboard.json; do
   [[ -e $root$f ]] || fail "$f is not installed"
 done
 [[ $(stat -c %a "$root/etc/daypass/broker/tls.key") == 600 ]] || fail "the broker's TLS key is not 0600"
@@ -250,7 +251,11 @@ wait_for "the gateway did not report its broker link connected on /health" daypa
 wait_for "the gateway made no WireGuard interface" daypass-gateway in_ns ip link show daypass0
 grep -q "CapEff:[[:space:]]*0000000000001000" "/proc/$gateway_pid/status" || fail "the gateway's capabilities are not CAP_NET_ADMIN alone"
 [[ $(stat -c %u "/proc/$gateway_pid") == "$(in_root id -u daypass-gw)" ]] || fail "the gateway does not run as daypass-gw"
-ok "gateway: as daypass-gw with CAP_NET_ADMIN alone: WireGuard up, following the broker (health)"
+in_ns curl -fsS http://127.0.0.1:9464/metrics | grep -qx "daypass_gateway_streams 1" \
+  || fail "the broker's metrics (metrics_listen in the packaged broker.toml) do not count the gateway's stream"
+in_ns curl -fsS http://127.0.0.1:9108/metrics | grep -qx "daypass_gateway_broker_connected 1" \
+  || fail "the gateway's metrics do not say its broker link is connected"
+ok "gateway: as daypass-gw with CAP_NET_ADMIN alone: WireGuard up, following the broker (health, metrics on both ends)"
 
 sed -i -e "s|^DAYPASS_BROKER_URL=.*|DAYPASS_BROKER_URL=https://localhost:8443|" \
   -e "s|^DAYPASS_BROKER_KEY=.*|DAYPASS_BROKER_KEY=$broker_key|" \

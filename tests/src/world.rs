@@ -271,6 +271,25 @@ pub fn health(net: &Net) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_default()
 }
 
+/// Where the broker serves its metrics, in the gateway's namespace.
+pub const BROKER_METRICS: &str = "http://127.0.0.1:9464/metrics";
+/// Where the gateway agent serves its metrics, beside its health endpoint.
+pub const GATEWAY_METRICS: &str = "http://127.0.0.1:9108/metrics";
+
+/// The text a metrics endpoint in the gateway's namespace serves (`BROKER_METRICS`, `GATEWAY_METRICS`).
+pub fn scrape(net: &Net, url: &str) -> String {
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", &net.gateway_ns, "curl", "-sSf", url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "scraping {url}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// The broker and the gateway agent running, with the seeded organisation.
 pub struct World {
     pub net: Net,
@@ -320,7 +339,7 @@ impl World {
         let config = dir.path().join("broker.toml");
         // Approvers here approve with API tokens; passkey step-up has its own tests in the broker.
         let toml = format!(
-            "tls_names = [\"198.18.0.1\"]\napprovals_require_passkey = false\n{}",
+            "tls_names = [\"198.18.0.1\"]\napprovals_require_passkey = false\nmetrics_listen = \"127.0.0.1:9464\"\n{}",
             config_extra.replace("POLICY", policy.to_str().unwrap())
         );
         std::fs::write(&config, toml).unwrap();

@@ -11,6 +11,7 @@ mod auth;
 pub mod clock;
 mod error;
 mod helpdesk;
+mod metrics;
 mod notify;
 mod passkeys;
 mod posture;
@@ -28,6 +29,7 @@ pub use audit::{syslog_line, VerifyOutcome};
 pub use auth::{Caller, SignedRequest};
 pub use error::{Conflict, Forbidden, InvalidInput, Missing, ServiceError, ServiceResult, Unauthenticated};
 pub use helpdesk::{DeviceCard, Found};
+pub use metrics::StreamOpen;
 pub use notify::Notifier;
 pub use passkeys::{Finisher, FromApp, Opened, PasskeySettings, RelyingParty, StepUp};
 pub use posture::PostureNonce;
@@ -50,6 +52,7 @@ struct Inner {
     settings: BrokerSettings,
     limits: rate_limit::BrokerLimits,
     seen_nonces: replay::SeenNonces,
+    metrics: metrics::BrokerMetrics,
 }
 
 /// The broker service; cheap to clone, shared by the HTTP API, the CLI and background tasks.
@@ -72,6 +75,7 @@ impl Broker {
             settings,
             limits: rate_limit::BrokerLimits::default(),
             seen_nonces: replay::SeenNonces::default(),
+            metrics: metrics::BrokerMetrics::default(),
         }))
     }
 

@@ -118,6 +118,7 @@ impl Broker {
         self.verify_running_grants(&mut change, person, &record, now)
             .await?;
         change.commit().await?;
+        self.0.metrics.posture_report(record.report.compliant);
         Ok(record)
     }
 

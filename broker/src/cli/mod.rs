@@ -88,6 +88,9 @@ pub struct ServeArgs {
     /// Serve plain HTTP (loopback only, behind a TLS-terminating proxy).
     #[arg(long)]
     pub plain_http: bool,
+    /// Where to serve Prometheus metrics (`GET /metrics`, plain HTTP), e.g. 127.0.0.1:9464.
+    #[arg(long, env = "DAYPASS_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -252,6 +255,14 @@ async fn serve(
         .await
         .context("listening for other brokers' changes")?;
     let background = spawn_background(broker.clone(), config::ticket_poll_interval(file)?);
+    let metrics = match args.metrics_listen.or(file.metrics_listen) {
+        Some(at) => {
+            let (addr, task) = crate::server::serve_metrics(broker.clone(), at).await?;
+            println!("metrics on http://{addr}/metrics");
+            Some(task)
+        }
+        None => None,
+    };
     let server =
         RunningServer::start(broker, listen, tls.as_ref(), file.ticket_webhook_secret.clone()).await?;
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -274,6 +285,9 @@ async fn serve(
     }
     server.run_until_signal().await?;
     background.abort();
+    if let Some(task) = metrics {
+        task.abort();
+    }
     Ok(std::process::ExitCode::SUCCESS)
 }
 

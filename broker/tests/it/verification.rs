@@ -60,6 +60,15 @@ async fn a_failing_report_holds_the_grant_and_a_compliant_one_releases_it(db: Db
         why.detail
     );
     assert!(why.fix.contains("Turn on the firewall"), "{}", why.fix);
+    let metrics = h.broker.metrics_text().await.unwrap();
+    for line in [
+        "daypass_grants_live 1",
+        "daypass_grants_suspended 1",
+        "daypass_grant_holds_total{action=\"grant.suspended\"} 1",
+        "daypass_access_requests_total{outcome=\"granted\"} 1",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+    }
     let dropped = h.broker.gateway_state("gw1").await.unwrap();
     assert!(
         dropped.grants.is_empty(),

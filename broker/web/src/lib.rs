@@ -1,18 +1,21 @@
 //! The broker over HTTP: one axum router that mounts the JSON API (`api`, with its OpenAPI
 //! document), the staff console (`console`) and the static pages (`assets`) side by side. They share
 //! the `state` and the `error` type of this layer and never import each other; the door check of
-//! device-bound sessions (`session_signature`) stands in front of all of them.
+//! device-bound sessions (`session_signature`) stands in front of all of them. `metrics` is the
+//! Prometheus endpoint, served on a listener of its own.
 
 mod api;
 mod assets;
 mod console;
 mod error;
+mod metrics;
 mod peer;
 mod session_signature;
 mod state;
 
 pub use api::ApiDoc;
 pub use error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
+pub use metrics::metrics_router;
 pub use state::AppState;
 
 use axum::http::StatusCode;

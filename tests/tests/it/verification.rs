@@ -3,8 +3,9 @@
 //! holds the grant when the firewall goes off, the real gateway stops its packets, and turning the
 //! firewall back on lets them through again, with the same `not_after`.
 
+use daypass_e2e::metrics::{parse, promtool_complaints, Samples};
 use daypass_e2e::net::echo;
-use daypass_e2e::world::{api, health, wait_for, World, REFUSED};
+use daypass_e2e::world::{api, health, scrape, wait_for, World, BROKER_METRICS, GATEWAY_METRICS, REFUSED};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -141,4 +142,67 @@ fn a_firewall_turned_off_stops_the_grants_packets_and_turning_it_on_lets_them_th
     let released = actions.iter().position(|a| *a == "grant.resumed");
     assert!(held.is_some() && released > held, "{actions:?}");
     assert_eq!(evidence["grant"]["grant"]["not_after"], not_after.as_str());
+
+    // What happened is in both ends' metrics, in a format Prometheus takes.
+    let broker_text = scrape(&w.net, BROKER_METRICS);
+    let broker = parse(&broker_text).unwrap();
+    for (series, value) in [
+        ("daypass_access_requests_total{outcome=\"granted\"}", 1.0),
+        ("daypass_grant_holds_total{action=\"grant.suspended\"}", 1.0),
+        ("daypass_grant_holds_total{action=\"grant.resumed\"}", 1.0),
+        ("daypass_grants_live", 1.0),
+        ("daypass_grants_suspended", 0.0),
+        ("daypass_gateway_streams", 1.0),
+        ("daypass_access_decision_duration_seconds_count", 1.0),
+    ] {
+        assert_eq!(broker.get(series), Some(&value), "{series} in\n{broker_text}");
+    }
+    assert!(broker["daypass_posture_reports_total{compliant=\"false\"}"] >= 1.0);
+    assert!(broker["daypass_audit_head_sequence"] > 10.0);
+    let gateway_text = scrape(&w.net, GATEWAY_METRICS);
+    let gateway = parse(&gateway_text).unwrap();
+    for (series, value) in [
+        ("daypass_gateway_peers", 1.0),
+        ("daypass_gateway_grants_active", 1.0),
+        ("daypass_gateway_broker_connected", 1.0),
+    ] {
+        assert_eq!(gateway.get(series), Some(&value), "{series} in\n{gateway_text}");
+    }
+    assert!(gateway["daypass_gateway_allow_entries"] >= 1.0);
+    assert!(
+        gateway["daypass_gateway_reconcile_duration_seconds_count"] >= 3.0,
+        "granted, held, released"
+    );
+    for text in [&broker_text, &gateway_text] {
+        assert_eq!(promtool_complaints(text), "", "promtool on\n{text}");
+    }
+    dashboard_asks_only_for_what_is_served(&broker, &gateway);
+}
+
+/// Every series the shipped Grafana dashboard queries is one the broker or a gateway serves.
+fn dashboard_asks_only_for_what_is_served(broker: &Samples, gateway: &Samples) {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../installers/monitoring/grafana-dashboard.json");
+    let dashboard: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let served: Vec<&str> = broker
+        .keys()
+        .chain(gateway.keys())
+        .map(|series| series.split('{').next().unwrap())
+        .collect();
+    let panels = dashboard["panels"].as_array().unwrap();
+    assert!(panels.len() >= 10);
+    for panel in panels {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            let names = expr
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| w.starts_with("daypass_"));
+            for name in names {
+                assert!(
+                    served.contains(&name),
+                    "{} asks for {name}, which nothing serves",
+                    panel["title"]
+                );
+            }
+        }
+    }
 }

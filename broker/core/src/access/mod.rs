@@ -146,7 +146,20 @@ impl Broker {
         self.create_request_with(caller.person()?, body, step_up).await
     }
 
+    /// Decides a request, counted and timed for the metrics.
     async fn create_request_with(
+        &self,
+        requester: &Person,
+        body: CreateAccessRequest,
+        step_up: Option<StepUp>,
+    ) -> ServiceResult<AccessRequestView> {
+        let started = std::time::Instant::now();
+        let result = self.decide_request(requester, body, step_up).await;
+        self.0.metrics.decided(&result, started.elapsed());
+        result
+    }
+
+    async fn decide_request(
         &self,
         requester: &Person,
         body: CreateAccessRequest,

@@ -108,7 +108,7 @@ impl Broker {
         &self,
         change: &mut Change,
         record: &GrantRecord,
-        action: &str,
+        action: &'static str,
         actor: &str,
         report: Option<Uuid>,
         now: OffsetDateTime,
@@ -130,6 +130,7 @@ impl Broker {
             .await?;
         change.touch_gateway(&record.grant.gateway).await?;
         tracing::info!(grant_id = %record.grant.id, action, reason = %spell.reason, "grant hold changed");
+        self.0.metrics.hold_changed(action);
         Ok(())
     }
 }

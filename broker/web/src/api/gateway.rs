@@ -65,6 +65,7 @@ pub async fn stream(
     tracing::info!(gateway = %gateway, revision = first.revision, "gateway connected");
     let wake = s.broker.gateway_changes();
     let init = Link {
+        _open: s.broker.gateway_stream_opened(),
         broker: s.broker.clone(),
         gateway,
         wake,
@@ -86,6 +87,8 @@ fn event(state: &GatewayState) -> Event {
 }
 
 struct Link {
+    /// Counts the stream in the metrics until the gateway goes.
+    _open: daypass_broker_core::StreamOpen,
     broker: Broker,
     gateway: String,
     wake: broadcast::Receiver<String>,
