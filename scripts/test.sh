@@ -19,6 +19,8 @@ command -v clang-14 >/dev/null || need_packages+=(clang-14)  # Objective-C helpe
 command -v mmdebstrap >/dev/null || need_packages+=(mmdebstrap)  # the installers' clean Debian root
 command -v systemd-analyze >/dev/null || need_packages+=(systemd)  # the units' exposure and verify
 command -v gpgv >/dev/null || need_packages+=(gpgv)
+command -v rsyslogd >/dev/null || need_packages+=(rsyslog)  # the SIEM feed's syslog collector
+ls /usr/lib/*/rsyslog/lmnsd_gtls.so >/dev/null 2>&1 || need_packages+=(rsyslog-gnutls)  # … over TLS
 install_needed_packages
 rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
 cross_targets=(x86_64-pc-windows-gnu aarch64-apple-darwin x86_64-apple-darwin)

@@ -84,6 +84,9 @@ pub struct FileConfig {
     pub audit_witness_url: Option<SecretString>,
     #[serde(default)]
     pub tickets: TicketSettings,
+    /// SIEM collectors fed every audit entry as it is written (`[[siem]]` tables).
+    #[serde(default)]
+    pub siem: Vec<daypass_broker_core::SinkConfig>,
 }
 
 impl FileConfig {
@@ -221,6 +224,20 @@ fn duration_setting(name: &str, text: &str) -> Result<time::Duration> {
     Ok(time::Duration::seconds(secs))
 }
 
+/// The SIEM collectors, checked (names unique and usable, addresses, token files).
+pub fn siem_sinks(file: &FileConfig) -> Result<Vec<daypass_broker_core::SinkConfig>> {
+    let mut names = std::collections::BTreeSet::new();
+    for sink in &file.siem {
+        sink.validate().map_err(anyhow::Error::msg)?;
+        anyhow::ensure!(
+            names.insert(sink.name()),
+            "two [[siem]] collectors are named {:?}: each needs its own name (its cursor is kept under it)",
+            sink.name()
+        );
+    }
+    Ok(file.siem.clone())
+}
+
 pub fn ticket_poll_interval(file: &FileConfig) -> Result<Duration> {
     let text = file.ticket_poll_interval.as_deref().unwrap_or("60s");
     let secs = parse_duration(text)
@@ -305,6 +322,38 @@ mod tests {
         );
         let bad: FileConfig = toml::from_str("posture_silence = \"soon\"").unwrap();
         assert!(format!("{:#}", broker_settings(&bad).unwrap_err()).contains("posture_silence"));
+    }
+
+    #[test]
+    fn siem_collectors_are_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("hec-token");
+        std::fs::write(&token, "t").unwrap();
+        let text = format!(
+            "[[siem]]\nkind = \"syslog-tls\"\nname = \"soc\"\naddress = \"siem.example.com:6514\"\n\
+             [[siem]]\nkind = \"splunk-hec\"\nname = \"splunk\"\nurl = \"https://splunk.example.com:8088/services/collector/event\"\ntoken_file = {:?}\n",
+            token.display().to_string()
+        );
+        let sinks = siem_sinks(&toml::from_str(&text).unwrap()).unwrap();
+        assert_eq!(
+            sinks.iter().map(|s| s.name()).collect::<Vec<_>>(),
+            ["soc", "splunk"]
+        );
+        let twice = format!(
+            "{text}[[siem]]\nkind = \"json-lines\"\nname = \"soc\"\nurl = \"https://lake.example.com/x\"\n"
+        );
+        let err = siem_sinks(&toml::from_str(&twice).unwrap()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("two [[siem]] collectors are named \"soc\""),
+            "{err}"
+        );
+        let typo = toml::from_str::<FileConfig>(
+            "[[siem]]\nkind = \"syslog-tls\"\nname = \"soc\"\naddres = \"x:1\"\n",
+        );
+        assert!(typo.is_err(), "a misspelt key is refused");
+        let unknown = toml::from_str::<FileConfig>("[[siem]]\nkind = \"kafka\"\nname = \"k\"\n");
+        assert!(unknown.is_err());
     }
 
     #[test]

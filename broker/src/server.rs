@@ -156,6 +156,18 @@ pub fn spawn_background(broker: Broker, ticket_poll: Duration) -> JoinHandle<()>
     })
 }
 
+/// Feeds each configured SIEM collector (`[[siem]]`), each in a task of its own, until aborted.
+pub fn spawn_siem_feeds(broker: &Broker, sinks: &[daypass_broker_core::SinkConfig]) -> Vec<JoinHandle<()>> {
+    sinks
+        .iter()
+        .map(|sink| {
+            let (broker, sink) = (broker.clone(), sink.clone());
+            tracing::info!(siem = sink.name(), "feeding the audit log to a SIEM collector");
+            tokio::spawn(async move { broker.run_siem_feed(sink).await })
+        })
+        .collect()
+}
+
 /// Serves `GET /metrics` on `listen` (plain HTTP: metrics carry no secrets) until the task is aborted.
 pub async fn serve_metrics(broker: Broker, listen: SocketAddr) -> Result<(SocketAddr, JoinHandle<()>)> {
     let handle = axum_server::Handle::new();

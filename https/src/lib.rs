@@ -20,6 +20,11 @@ pub enum Trust<'a> {
 
 /// A client builder with TLS set up as `trust` says (the caller sets timeouts).
 pub fn builder(trust: Trust<'_>) -> anyhow::Result<reqwest::ClientBuilder> {
+    Ok(reqwest::Client::builder().use_preconfigured_tls(tls_config(trust)?))
+}
+
+/// The TLS client configuration for `trust`, for connections that are not HTTP (syslog over TLS).
+pub fn tls_config(trust: Trust<'_>) -> anyhow::Result<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     let extra = match trust {
         Trust::Only(path) => Some(path),
@@ -48,7 +53,7 @@ pub fn builder(trust: Trust<'_>) -> anyhow::Result<reqwest::ClientBuilder> {
         .context("TLS protocol versions")?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    Ok(reqwest::Client::builder().use_preconfigured_tls(tls))
+    Ok(tls)
 }
 
 /// Where the broker is and how to trust it, as gateways and tunnel services are told.

@@ -1,6 +1,7 @@
 //! The broker's service: each operation loads what it needs, asks the pure domain, and commits the
 //! change together with its audit entries. Storage (`store`, private to this crate), ticket
-//! connectors, the passkey relying party, the sweep and notifications live here; HTTP does not.
+//! connectors, the passkey relying party, the sweep, notifications, the SIEM feed and the metrics
+//! live here; HTTP does not.
 
 pub use daypass_broker_domain as domain;
 
@@ -19,6 +20,7 @@ mod rate_limit;
 mod replay;
 mod report;
 mod settings;
+mod siem;
 mod store;
 pub mod tickets;
 mod witness;
@@ -35,6 +37,7 @@ pub use passkeys::{Finisher, FromApp, Opened, PasskeySettings, RelyingParty, Ste
 pub use posture::PostureNonce;
 pub use rate_limit::{RateLimit, TooMany};
 pub use settings::{BrokerSettings, PostureSettings};
+pub use siem::{HttpCollector, SinkConfig, SyslogTls};
 pub use store::{redact_url, AuditFilter, GatewayRecord, PostureRecord, Store, StoreError};
 pub use witness::{read_checkpoints, AuditWitness};
 

@@ -25,6 +25,11 @@ struct Compliance {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Sink {
+    sink: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Action {
     action: &'static str,
 }
@@ -46,6 +51,8 @@ pub struct BrokerMetrics {
     pending_approvals: Gauge,
     audit_head: Gauge,
     audit_unsealed: Gauge,
+    siem_lag: Family<Sink, Gauge>,
+    siem_failures: Family<Sink, Counter>,
 }
 
 impl Default for BrokerMetrics {
@@ -62,6 +69,8 @@ impl Default for BrokerMetrics {
             pending_approvals: Gauge::default(),
             audit_head: Gauge::default(),
             audit_unsealed: Gauge::default(),
+            siem_lag: Family::default(),
+            siem_failures: Family::default(),
         };
         let mut registry = m.registry;
         registry.register(
@@ -114,6 +123,16 @@ impl Default for BrokerMetrics {
             "Audit entries after the last signed checkpoint",
             m.audit_unsealed.clone(),
         );
+        registry.register(
+            "siem_feed_lag_entries",
+            "Audit entries a SIEM collector does not have yet (head minus the feed's cursor)",
+            m.siem_lag.clone(),
+        );
+        registry.register(
+            "siem_feed_failures",
+            "Failed deliveries to a SIEM collector (each followed by a resend)",
+            m.siem_failures.clone(),
+        );
         // Every label value from the start, so a rate is defined before the first event.
         for outcome in ["granted", "pending", "refused", "invalid", "error"] {
             let _ = m.requests.get_or_create(&Outcome { outcome });
@@ -148,6 +167,14 @@ impl BrokerMetrics {
         let compliant = if compliant { "true" } else { "false" };
         self.posture_reports
             .get_or_create(&Compliance { compliant })
+            .inc();
+    }
+
+    pub(crate) fn siem_failure(&self, sink: &str) {
+        self.siem_failures
+            .get_or_create(&Sink {
+                sink: sink.to_string(),
+            })
             .inc();
     }
 
@@ -190,7 +217,11 @@ impl Broker {
             .last()
             .map_or(0, |c| c.seq);
         drop(conn);
+        let lag = self.siem_lag().await?;
         let m = &self.0.metrics;
+        for (sink, behind) in lag {
+            m.siem_lag.get_or_create(&Sink { sink }).set(behind);
+        }
         m.live_grants.set(live.len() as i64);
         m.suspended_grants
             .set(live.iter().filter(|g| g.suspension().is_some()).count() as i64);

@@ -5,7 +5,7 @@ mod demo;
 mod records;
 
 use crate::config::{self, FileConfig, StorageSettings};
-use crate::server::{open_broker_now, spawn_background, RunningServer};
+use crate::server::{open_broker_now, spawn_background, spawn_siem_feeds, RunningServer};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use daypass_broker_core::{syslog_line, Broker, VerifyOutcome};
@@ -254,7 +254,9 @@ async fn serve(
         .listen_for_other_brokers()
         .await
         .context("listening for other brokers' changes")?;
+    let sinks = config::siem_sinks(file)?;
     let background = spawn_background(broker.clone(), config::ticket_poll_interval(file)?);
+    let feeds = spawn_siem_feeds(&broker, &sinks);
     let metrics = match args.metrics_listen.or(file.metrics_listen) {
         Some(at) => {
             let (addr, task) = crate::server::serve_metrics(broker.clone(), at).await?;
@@ -285,6 +287,7 @@ async fn serve(
     }
     server.run_until_signal().await?;
     background.abort();
+    feeds.iter().for_each(tokio::task::JoinHandle::abort);
     if let Some(task) = metrics {
         task.abort();
     }

@@ -11,5 +11,6 @@ mod listener;
 mod passkeys;
 mod posture;
 mod scenarios;
+mod siem;
 mod support;
 mod verification;

@@ -89,6 +89,17 @@ impl AuditRead {
         rows.iter().map(entry).collect()
     }
 
+    /// Entries after `seq` in order, at most `limit` (the SIEM feeds' next batch).
+    pub async fn after(conn: &mut AnyConnection, seq: i64, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+        let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2");
+        let rows = sqlx::query(&sql)
+            .bind(seq)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.iter().map(entry).collect()
+    }
+
     pub async fn head(conn: &mut AnyConnection) -> StoreResult<(i64, String)> {
         let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
             .fetch_one(&mut *conn)

@@ -1,12 +1,14 @@
 //! Storage: SQLite or PostgreSQL behind one schema, and the `Change` transaction every write goes through.
 
 mod audit_log;
+mod feed_cursors;
 mod group;
 mod passkeys;
 mod repo;
 mod wal;
 
 pub use audit_log::{AuditFilter, AuditRead};
+pub use feed_cursors::FeedCursors;
 pub use group::Insertion;
 pub use passkeys::*;
 pub use repo::*;
@@ -189,6 +191,19 @@ impl Store {
         })
     }
 
+    /// A connection for single-statement writes outside the audit chain (the SIEM feeds' cursors);
+    /// on SQLite it waits for the one writer's turn, as a change does.
+    pub async fn bookkeeping(&self) -> StoreResult<Bookkeeping> {
+        let writer = match self.backend {
+            Backend::Sqlite => Some(self.sqlite_writer.clone().lock_owned().await),
+            Backend::Postgres => None,
+        };
+        Ok(Bookkeeping {
+            conn: self.pool.acquire().await?,
+            _writer: writer,
+        })
+    }
+
     /// Wakes when a gateway's desired state may have changed (name of the gateway).
     pub fn subscribe_gateway_changes(&self) -> broadcast::Receiver<String> {
         self.gateway_changes.subscribe()
@@ -262,6 +277,18 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// One write transaction: domain rows and their audit entries commit together or not at all.
+/// See `Store::bookkeeping`.
+pub struct Bookkeeping {
+    conn: PoolConnection<Any>,
+    _writer: Option<OwnedMutexGuard<()>>,
+}
+
+impl Bookkeeping {
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.conn
+    }
+}
+
 pub struct Change {
     tx: sqlx::Transaction<'static, Any>,
     head_seq: i64,
