@@ -39,7 +39,8 @@ pub struct FileConfig {
     pub ticket_webhook_secret: Option<SecretString>,
     /// Posture policy (JSON, see posture/README.md); default: every check required, unknown fails.
     pub posture_policy: Option<PathBuf>,
-    /// Signed baseline file, and the base64 Ed25519 key it must be signed with.
+    /// Signed baseline file, and the base64 Ed25519 key it must be signed with (default: one
+    /// imported with `baseline import`, else the baseline Daypass ships).
     pub posture_baseline: Option<PathBuf>,
     pub posture_baseline_key: Option<String>,
     /// Resources with any of these tags need a fresh, compliant posture report (e.g. ["env:prod"]).
@@ -193,20 +194,6 @@ pub fn broker_settings(file: &FileConfig) -> Result<BrokerSettings> {
         s.posture.silence.whole_seconds(),
         s.posture.recheck_interval.whole_seconds()
     );
-    match (&file.posture_baseline, &file.posture_baseline_key) {
-        (Some(path), Some(key)) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading posture_baseline {}", path.display()))?;
-            let signed = serde_json::from_str(&text)
-                .with_context(|| format!("posture_baseline {} is not a signed baseline", path.display()))?;
-            let key = daypass_broker_core::domain::directory::report_key(key)
-                .map_err(anyhow::Error::msg)
-                .context("posture_baseline_key")?;
-            s.posture.baseline = Some((signed, key));
-        }
-        (None, None) => {}
-        _ => anyhow::bail!("posture_baseline and posture_baseline_key go together: set both or neither"),
-    }
     s.passkeys = passkey_settings(file)?;
     if let Some(net) = &file.tunnel_network {
         s.tunnel_network = net
@@ -354,15 +341,6 @@ mod tests {
         assert!(typo.is_err(), "a misspelt key is refused");
         let unknown = toml::from_str::<FileConfig>("[[siem]]\nkind = \"kafka\"\nname = \"k\"\n");
         assert!(unknown.is_err());
-    }
-
-    #[test]
-    fn posture_baseline_needs_its_key() {
-        let file: FileConfig = toml::from_str("posture_baseline = \"/etc/daypass/baseline.json\"").unwrap();
-        assert!(broker_settings(&file)
-            .unwrap_err()
-            .to_string()
-            .contains("go together"));
     }
 
     #[test]

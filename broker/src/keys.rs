@@ -26,7 +26,7 @@ pub fn load_or_create_signing_key(path: &Path) -> Result<SigningKey> {
     }
     let key = SigningKey::generate(&mut rand::rngs::OsRng);
     write_private(path, B64.encode(key.to_bytes()).as_bytes())?;
-    tracing::info!(path = %path.display(), "created the broker signing key");
+    tracing::info!(path = %path.display(), "created a signing key");
     Ok(key)
 }
 

@@ -27,6 +27,20 @@ pub struct ReleaseBaseline {
     /// When `minimum` was raised to its current value; the grace period runs from here.
     #[serde(with = "time::serde::rfc3339")]
     pub minimum_since: OffsetDateTime,
+    /// Where the dates and the minimum come from, for IT to check and to update them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+}
+
+/// The public source of one baseline entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub url: String,
+    /// When the source published what the entry says (`YYYY-MM-DD`).
+    pub published: String,
+    /// What the entry rests on, in a sentence (the update's KB number, the support policy).
+    #[serde(default)]
+    pub note: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,16 +57,22 @@ pub struct Baseline {
 
 impl Baseline {
     /// The entry for a release: Windows matches on the build (`10.0.26100` of `10.0.26100.2314`),
-    /// macOS on the major version, Linux on `ID` and `VERSION_ID` exactly.
+    /// macOS on the major version, Linux on `ID` and `VERSION_ID` exactly, else on the major
+    /// version alone where the entry is one (`rhel` `9` for `9.6`).
     pub fn release_for(&self, family: OsFamily, name: &str, version: &str) -> Option<&ReleaseBaseline> {
-        let wanted = match family {
-            OsFamily::Windows => version.parse::<Version>().ok().map(|v| v.prefix(3).to_string()),
-            OsFamily::Macos => version.parse::<Version>().ok().map(|v| v.prefix(1).to_string()),
-            OsFamily::Linux => Some(version.trim().to_string()),
-        }?;
-        self.releases
-            .iter()
-            .find(|r| r.family == family && r.name.eq_ignore_ascii_case(name) && r.release == wanted)
+        let find = |wanted: &str| {
+            self.releases
+                .iter()
+                .find(|r| r.family == family && r.name.eq_ignore_ascii_case(name) && r.release == wanted)
+        };
+        match family {
+            OsFamily::Windows => find(&version.parse::<Version>().ok()?.prefix(3).to_string()),
+            OsFamily::Macos => find(&version.parse::<Version>().ok()?.prefix(1).to_string()),
+            OsFamily::Linux => {
+                let version = version.trim();
+                find(version).or_else(|| find(version.split('.').next()?))
+            }
+        }
     }
 }
 
@@ -72,6 +92,21 @@ pub enum BaselineProblem {
     BadSignature(SignatureError),
     #[error("the baseline expired at {0}: the device cannot be judged patched until it gets a fresh one")]
     Expired(OffsetDateTime),
+}
+
+/// How long before `valid_until` IT is warned to bring a fresh baseline.
+pub const WARN_BEFORE: time::Duration = time::Duration::days(14);
+
+/// The warning for IT while a baseline has less than `WARN_BEFORE` left, with what to do.
+pub fn expiry_warning(baseline: &Baseline, now: OffsetDateTime) -> Option<String> {
+    let left = baseline.valid_until - now;
+    (left < WARN_BEFORE && left > time::Duration::ZERO).then(|| {
+        format!(
+            "the posture baseline expires {} ({} days left): import a fresh one (daypass-broker baseline import) before then, or patch checks become unknown",
+            baseline.valid_until.date(),
+            left.whole_days()
+        )
+    })
 }
 
 /// Checks the signature with the pinned key, then that the baseline is still valid at `now`.
@@ -112,6 +147,7 @@ pub(crate) mod tests {
                     supported_until: Some(datetime!(2027-10-12 00:00 UTC)),
                     minimum: Some("10.0.26100.2314".into()),
                     minimum_since: datetime!(2026-11-12 00:00 UTC),
+                    source: None,
                 },
                 ReleaseBaseline {
                     family: OsFamily::Macos,
@@ -120,6 +156,7 @@ pub(crate) mod tests {
                     supported_until: None,
                     minimum: Some("14.6.1 (a)".into()),
                     minimum_since: datetime!(2026-10-01 00:00 UTC),
+                    source: None,
                 },
                 ReleaseBaseline {
                     family: OsFamily::Linux,
@@ -128,6 +165,7 @@ pub(crate) mod tests {
                     supported_until: Some(datetime!(2029-05-31 00:00 UTC)),
                     minimum: None,
                     minimum_since: datetime!(2026-11-01 00:00 UTC),
+                    source: None,
                 },
                 ReleaseBaseline {
                     family: OsFamily::Linux,
@@ -136,6 +174,7 @@ pub(crate) mod tests {
                     supported_until: Some(datetime!(2024-06-30 00:00 UTC)),
                     minimum: None,
                     minimum_since: datetime!(2026-11-01 00:00 UTC),
+                    source: None,
                 },
             ],
         }
@@ -180,5 +219,11 @@ pub(crate) mod tests {
         assert!(b.release_for(OsFamily::Macos, "macos", "14.2").is_some());
         assert!(b.release_for(OsFamily::Linux, "Ubuntu", "24.04").is_some());
         assert!(b.release_for(OsFamily::Linux, "ubuntu", "24.10").is_none());
+        assert_eq!(
+            b.release_for(OsFamily::Linux, "debian", "10.13")
+                .map(|r| r.release.as_str()),
+            Some("10"),
+            "a point release falls back to its major version's entry"
+        );
     }
 }

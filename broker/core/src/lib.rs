@@ -26,7 +26,7 @@ pub mod tickets;
 mod witness;
 
 pub use access::{EvidenceBundle, PendingDecision, ResourceLine, TicketNow};
-pub use admin::{DeviceSpec, Overview, PersonSpec, ResourceSpec};
+pub use admin::{BaselineHealth, DeviceSpec, Overview, PersonSpec, ResourceSpec};
 pub use audit::{syslog_line, VerifyOutcome};
 pub use auth::{Caller, SignedRequest};
 pub use error::{Conflict, Forbidden, InvalidInput, Missing, ServiceError, ServiceResult, Unauthenticated};

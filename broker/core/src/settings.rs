@@ -12,6 +12,8 @@ pub const DEFAULT_RECHECK: time::Duration = time::Duration::minutes(5);
 #[derive(Debug, Clone)]
 pub struct PostureSettings {
     pub policy: daypass_posture::policy::Policy,
+    /// Where the baseline comes from, in words (for the console).
+    pub baseline_origin: String,
     /// The signed baseline and the key it must be signed with; without it patch checks are unknown.
     pub baseline: Option<(
         daypass_proto::Signed<daypass_posture::baseline::Baseline>,
@@ -76,6 +78,7 @@ impl Default for PostureSettings {
     fn default() -> Self {
         PostureSettings {
             policy: Default::default(),
+            baseline_origin: "none".into(),
             baseline: None,
             required_tags: Default::default(),
             tag_policies: Default::default(),

@@ -1,6 +1,7 @@
 //! The `daypass-broker` command line: serve, demo, admin, audit, grant, report.
 
 mod admin;
+mod baseline;
 mod demo;
 mod records;
 
@@ -66,6 +67,9 @@ pub enum Command {
     /// Inspect or end grants.
     #[command(subcommand)]
     Grant(GrantCommand),
+    /// The posture baseline (what "patched" and "supported" mean): show, import, sign.
+    #[command(subcommand)]
+    Baseline(baseline::BaselineCommand),
     /// The weekly access figures.
     Report {
         /// Window length in days, ending now.
@@ -187,7 +191,13 @@ pub async fn run(cli: Cli) -> Result<std::process::ExitCode> {
     };
     let storage = StorageSettings::resolve(cli.data_dir.clone(), database, cli.signing_key.clone(), &file);
     tracing::debug!(data_dir = %storage.data_dir.display(), database = %daypass_broker_core::redact_url(&storage.database_url), "effective storage settings");
+    if let Command::Baseline(cmd) = cli.command {
+        return baseline::run(cmd, &file, &storage.data_dir, cli.json);
+    }
     let mut settings = config::broker_settings(&file)?;
+    let in_force = crate::baseline::in_force(&file, &storage.data_dir)?;
+    settings.posture.baseline_origin = in_force.origin.clone();
+    settings.posture.baseline = Some((in_force.signed, in_force.key));
     if matches!(cli.command, Command::Demo(_)) && file.posture_auto_approve_requires_report.is_none() {
         // The demo's devices are seeded, with no posture client behind them: say so, and let the
         // low-risk path auto-approve without a report (the next steps print this too).
@@ -222,6 +232,7 @@ pub async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             emit(cli.json, &report, || records::report_text(&report))?;
             std::process::ExitCode::SUCCESS
         }
+        Command::Baseline(_) => unreachable!("answered before the broker opened"),
     };
     Ok(code)
 }

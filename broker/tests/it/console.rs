@@ -730,6 +730,42 @@ async fn admins_oversee_and_revoke_access_and_manage_people_from_the_page() {
 }
 
 #[tokio::test]
+async fn the_admin_page_warns_before_the_posture_baseline_expires_and_says_when_it_has() {
+    let mut opts = crate::support::Options::default();
+    opts.settings.posture.baseline_origin = "imported (test)".into();
+    opts.settings.posture.baseline = Some((
+        crate::posture::signed_baseline(),
+        crate::posture::baseline_key().verifying_key(),
+    ));
+    let api = Api::on(crate::support::Harness::with(crate::support::Db::Sqlite, opts).await);
+    let (ida, _) = staff(&api, "ida").await;
+    let fine = get(&api, &ida, "/console/admin").await;
+    assert!(fine.body.contains("imported (test)"), "{}", fine.body);
+    assert!(!fine.body.contains("data-baseline"), "no warning a month ahead");
+
+    // The test baseline is valid until 2026-12-31: five days before, the page warns.
+    let until = time::macros::datetime!(2026-12-31 00:00 UTC);
+    api.h
+        .clock
+        .advance(until - time::Duration::days(5) - api.h.broker.now());
+    // (A console session lasts hours: ida signs in again after the clock's jump.)
+    let (ida, _) = staff(&api, "ida").await;
+    let soon = get(&api, &ida, "/console/admin").await;
+    assert!(soon.body.contains(r#"data-baseline="expiring""#), "{}", soon.body);
+    assert!(soon.body.contains("(5 days left)"), "{}", soon.body);
+
+    api.h.clock.advance(time::Duration::days(6));
+    let (ida, _) = staff(&api, "ida").await;
+    let expired = get(&api, &ida, "/console/admin").await;
+    assert!(
+        expired.body.contains(r#"data-baseline="unusable""#),
+        "{}",
+        expired.body
+    );
+    assert!(expired.body.contains("the baseline expired"), "{}", expired.body);
+}
+
+#[tokio::test]
 async fn auditors_filter_the_log_see_it_verify_and_download_signed_evidence() {
     let api = Api::new(true).await;
     let grant = api.h.granted("db", "OPS-1", "1h").await;

@@ -17,11 +17,11 @@ fn device_key() -> SigningKey {
     SigningKey::from_bytes(&[11u8; 32])
 }
 
-fn baseline_key() -> SigningKey {
+pub(crate) fn baseline_key() -> SigningKey {
     SigningKey::from_bytes(&[12u8; 32])
 }
 
-fn signed_baseline() -> Signed<Baseline> {
+pub(crate) fn signed_baseline() -> Signed<Baseline> {
     Signed::sign(
         &Baseline {
             issued_at: datetime!(2026-11-01 00:00 UTC),
@@ -34,6 +34,7 @@ fn signed_baseline() -> Signed<Baseline> {
                 supported_until: Some(datetime!(2029-05-31 00:00 UTC)),
                 minimum: None,
                 minimum_since: datetime!(2026-11-01 00:00 UTC),
+                source: None,
             }],
         },
         &baseline_key(),

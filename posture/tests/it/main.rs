@@ -41,6 +41,7 @@ pub(crate) fn signed_baseline() -> Signed<Baseline> {
         supported_until: Some(datetime!(2029-05-31 00:00 UTC)),
         minimum: None,
         minimum_since: datetime!(2026-11-01 00:00 UTC),
+        source: None,
     };
     let patched = |family, name: &str, release: &str, minimum: &str, since| ReleaseBaseline {
         family,
@@ -49,6 +50,7 @@ pub(crate) fn signed_baseline() -> Signed<Baseline> {
         supported_until: None,
         minimum: Some(minimum.into()),
         minimum_since: since,
+        source: None,
     };
     Signed::sign(
         &Baseline {

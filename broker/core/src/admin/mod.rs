@@ -4,7 +4,7 @@
 mod listings;
 mod overview;
 
-pub use overview::Overview;
+pub use overview::{BaselineHealth, Overview};
 
 use crate::auth::{new_secret, secret_digest, Caller};
 use crate::domain::directory::{report_key, validate_wireguard_key, Device, Person, Role};

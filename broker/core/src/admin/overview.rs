@@ -23,6 +23,19 @@ pub struct Overview {
     pub ticket_connector: &'static str,
     /// When the ticket system last answered a check of a request's ticket.
     pub ticket_last_answered: Option<OffsetDateTime>,
+    pub baseline: BaselineHealth,
+}
+
+/// The posture baseline in force, as IT must watch it: it expires, and then patch checks cannot pass.
+#[derive(Debug, Clone)]
+pub struct BaselineHealth {
+    /// Where it comes from, e.g. `shipped with Daypass`.
+    pub origin: String,
+    pub valid_until: Option<OffsetDateTime>,
+    /// It expires soon: what to do.
+    pub warning: Option<String>,
+    /// It judges nothing (missing, expired, signature): why.
+    pub problem: Option<String>,
 }
 
 impl Broker {
@@ -50,7 +63,31 @@ impl Broker {
                 .await?
                 .first()
                 .map(|e| e.at),
+            baseline: self.baseline_health(),
         })
+    }
+
+    /// The baseline in force, judged now.
+    pub fn baseline_health(&self) -> BaselineHealth {
+        let now = self.now();
+        let verified = self.posture_baseline(now);
+        let valid_until = self
+            .0
+            .settings
+            .posture
+            .baseline
+            .as_ref()
+            .and_then(|(signed, key)| signed.verify(key).ok())
+            .map(|b| b.valid_until);
+        BaselineHealth {
+            origin: self.0.settings.posture.baseline_origin.clone(),
+            valid_until,
+            warning: verified
+                .as_ref()
+                .ok()
+                .and_then(|v| daypass_posture::baseline::expiry_warning(&v.baseline, now)),
+            problem: verified.err().map(|p| p.to_string()),
+        }
     }
 
     /// Sets (or clears) when a person's contract ends; at that instant their account and grants end.

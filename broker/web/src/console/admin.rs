@@ -196,6 +196,12 @@ fn systems_section(o: &Overview, now: OffsetDateTime) -> Markup {
                     }
                 }
             }
+            h2 { "Posture baseline" }
+            p {
+                "In force: " strong { (o.baseline.origin) } ". "
+                @if let Some(until) = o.baseline.valid_until { "Valid until " (when(until)) ". " }
+                "See it with " code { "daypass-broker baseline show" } "."
+            }
             h2 { "Tickets" }
             p {
                 "Ticket connector: " strong { (o.ticket_connector) } ". "
@@ -248,6 +254,11 @@ fn admin_page(
     let body = html! {
         h1 { "Administration" }
         p id="status" role="status" aria-live="polite" {}
+        @if let Some(problem) = &o.baseline.problem {
+            p class="bad" role="alert" data-baseline="unusable" { strong { "Posture baseline: " } (problem) ". Patch checks are unknown until a fresh one is imported." }
+        } @else if let Some(warning) = &o.baseline.warning {
+            p class="warning" role="alert" data-baseline="expiring" { strong { "Posture baseline: " } (warning) "." }
+        }
         (grants_section(grants))
         (invites_section(waiting))
         (people_section(o, now))
