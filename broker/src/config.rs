@@ -88,6 +88,56 @@ pub struct FileConfig {
     /// SIEM collectors fed every audit entry as it is written (`[[siem]]` tables).
     #[serde(default)]
     pub siem: Vec<daypass_broker_core::SinkConfig>,
+    /// Anomaly rules: thresholds and what each rule does (`[anomaly]`).
+    #[serde(default)]
+    pub anomaly: AnomalyConfig,
+}
+
+/// `[anomaly]` in broker.toml.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnomalyConfig {
+    /// The organisation's working hours in UTC, e.g. "07-19".
+    pub working_hours_utc: Option<String>,
+    /// Refused requests of one person within `refusal_window` that alert (default 5 in "10m").
+    pub refusal_burst: Option<usize>,
+    pub refusal_window: Option<String>,
+    /// A request this soon after one of the person's grants was suspended alerts (default "30m").
+    pub request_after_suspension: Option<String>,
+    /// What each rule does: "alert", "step-up", "suspend-grants" or "disable-account".
+    #[serde(default)]
+    pub actions: std::collections::BTreeMap<
+        daypass_broker_core::domain::anomaly::Rule,
+        daypass_broker_core::domain::anomaly::Action,
+    >,
+}
+
+fn anomaly_settings(c: &AnomalyConfig) -> Result<daypass_broker_core::AnomalySettings> {
+    let mut s = daypass_broker_core::AnomalySettings {
+        actions: c.actions.clone(),
+        ..Default::default()
+    };
+    if let Some(hours) = &c.working_hours_utc {
+        s.working_hours = Some(
+            daypass_broker_core::domain::anomaly::Hours::parse(hours)
+                .map_err(anyhow::Error::msg)
+                .context("anomaly.working_hours_utc")?,
+        );
+    }
+    if let Some(n) = c.refusal_burst {
+        anyhow::ensure!(
+            n >= 2,
+            "anomaly.refusal_burst must be at least 2 (one refusal is not a burst)"
+        );
+        s.burst_threshold = n;
+    }
+    if let Some(w) = &c.refusal_window {
+        s.burst_window = duration_setting("anomaly.refusal_window", w)?;
+    }
+    if let Some(w) = &c.request_after_suspension {
+        s.after_suspension = duration_setting("anomaly.request_after_suspension", w)?;
+    }
+    Ok(s)
 }
 
 impl FileConfig {
@@ -195,6 +245,7 @@ pub fn broker_settings(file: &FileConfig) -> Result<BrokerSettings> {
         s.posture.recheck_interval.whole_seconds()
     );
     s.passkeys = passkey_settings(file)?;
+    s.anomaly = anomaly_settings(&file.anomaly)?;
     if let Some(net) = &file.tunnel_network {
         s.tunnel_network = net
             .parse()
@@ -309,6 +360,31 @@ mod tests {
         );
         let bad: FileConfig = toml::from_str("posture_silence = \"soon\"").unwrap();
         assert!(format!("{:#}", broker_settings(&bad).unwrap_err()).contains("posture_silence"));
+    }
+
+    #[test]
+    fn anomaly_rules_take_their_actions_and_thresholds_from_the_file() {
+        use daypass_broker_core::domain::anomaly::{Action, Rule};
+        let file: FileConfig = toml::from_str(
+            "[anomaly]\nworking_hours_utc = \"07-19\"\nrefusal_burst = 3\nrefusal_window = \"5m\"\n\
+             [anomaly.actions]\noff_hours = \"step-up\"\nrefusal_burst = \"suspend-grants\"\n",
+        )
+        .unwrap();
+        let s = broker_settings(&file).unwrap().anomaly;
+        assert_eq!(s.action(Rule::OffHours), Action::StepUp);
+        assert_eq!(s.action(Rule::RefusalBurst), Action::SuspendGrants);
+        assert_eq!(
+            s.action(Rule::PostureWorse),
+            Action::Alert,
+            "alert only unless chosen"
+        );
+        assert_eq!(
+            (s.burst_threshold, s.burst_window),
+            (3, time::Duration::minutes(5))
+        );
+        assert!(toml::from_str::<FileConfig>("[anomaly.actions]\noff_hours = \"shoot\"\n").is_err());
+        let bad: FileConfig = toml::from_str("[anomaly]\nworking_hours_utc = \"9 to 5\"\n").unwrap();
+        assert!(format!("{:#}", broker_settings(&bad).unwrap_err()).contains("anomaly.working_hours_utc"));
     }
 
     #[test]

@@ -342,6 +342,9 @@ pub struct AccessReport {
     /// Held grants released in the window by a compliant report.
     #[serde(default)]
     pub grants_resumed: u64,
+    /// Anomaly alerts raised in the window, by rule (the incident and anomaly counts).
+    #[serde(default)]
+    pub alerts_by_rule: std::collections::BTreeMap<String, u64>,
 }
 
 /// The device a contractor binds while enrolling a passkey: its WireGuard and report-signing keys.

@@ -117,6 +117,9 @@ pub enum Unauthenticated {
 pub enum Forbidden {
     #[error("gateways may only read their own state")]
     GatewayIsNoPerson,
+    /// An anomaly alert demands a fresh passkey confirmation with this person's next request.
+    #[error("unusual activity was seen on your account: confirm with your passkey (within {max_age_minutes} minutes) and ask again")]
+    StepUpDemanded { max_age_minutes: i64 },
     #[error("this needs one of the roles: {0}")]
     RoleNeeded(String),
     #[error("the approvals page is for approvers")]
@@ -144,6 +147,8 @@ pub enum Forbidden {
 pub enum Missing {
     #[error("no person {0:?}: add them first")]
     Person(String),
+    #[error("no alert {0}")]
+    Alert(uuid::Uuid),
     #[error("no device {0:?}")]
     Device(String),
     #[error("no device {0:?} that you can see")]
@@ -177,6 +182,8 @@ pub enum Missing {
 pub enum Conflict {
     #[error("a device {0:?} exists already: choose another device name")]
     DeviceExists(String),
+    #[error("alert {0} is closed already")]
+    AlertClosed(uuid::Uuid),
     /// Two live devices with one WireGuard key would be one peer to the gateway.
     #[error("this WireGuard key belongs to device {0:?} already: each device needs its own key")]
     WireguardKeyInUse(String),

@@ -81,6 +81,7 @@ mod tests {
             contract_end: None,
             disabled: false,
             ticket_identities: Default::default(),
+            step_up_demanded_by: None,
         };
         let d = Device {
             id: "ana-laptop".into(),

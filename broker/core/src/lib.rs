@@ -7,6 +7,7 @@ pub use daypass_broker_domain as domain;
 
 mod access;
 mod admin;
+mod anomaly;
 mod audit;
 mod auth;
 pub mod clock;
@@ -27,6 +28,7 @@ mod witness;
 
 pub use access::{EvidenceBundle, PendingDecision, ResourceLine, TicketNow};
 pub use admin::{BaselineHealth, DeviceSpec, Overview, PersonSpec, ResourceSpec};
+pub use anomaly::AnomalySettings;
 pub use audit::{syslog_line, VerifyOutcome};
 pub use auth::{Caller, SignedRequest};
 pub use error::{Conflict, Forbidden, InvalidInput, Missing, ServiceError, ServiceResult, Unauthenticated};

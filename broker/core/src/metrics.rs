@@ -30,6 +30,11 @@ struct Sink {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AlertRule {
+    rule: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Action {
     action: &'static str,
 }
@@ -53,6 +58,7 @@ pub struct BrokerMetrics {
     audit_unsealed: Gauge,
     siem_lag: Family<Sink, Gauge>,
     siem_failures: Family<Sink, Counter>,
+    alerts: Family<AlertRule, Counter>,
 }
 
 impl Default for BrokerMetrics {
@@ -71,6 +77,7 @@ impl Default for BrokerMetrics {
             audit_unsealed: Gauge::default(),
             siem_lag: Family::default(),
             siem_failures: Family::default(),
+            alerts: Family::default(),
         };
         let mut registry = m.registry;
         registry.register(
@@ -133,6 +140,10 @@ impl Default for BrokerMetrics {
             "Failed deliveries to a SIEM collector (each followed by a resend)",
             m.siem_failures.clone(),
         );
+        registry.register("alerts", "Anomaly alerts raised, by rule", m.alerts.clone());
+        for rule in crate::domain::anomaly::Rule::ALL {
+            let _ = m.alerts.get_or_create(&AlertRule { rule: rule.name() });
+        }
         // Every label value from the start, so a rate is defined before the first event.
         for outcome in ["granted", "pending", "refused", "invalid", "error"] {
             let _ = m.requests.get_or_create(&Outcome { outcome });
@@ -168,6 +179,10 @@ impl BrokerMetrics {
         self.posture_reports
             .get_or_create(&Compliance { compliant })
             .inc();
+    }
+
+    pub(crate) fn alert_raised(&self, rule: &'static str) {
+        self.alerts.get_or_create(&AlertRule { rule }).inc();
     }
 
     pub(crate) fn siem_failure(&self, sink: &str) {

@@ -98,6 +98,10 @@ impl Broker {
                 return Err(Forbidden::PostureReport(reason.to_string()).into());
             }
         };
+        let was_compliant = store::posture_reports_of(change.conn(), device, 1)
+            .await?
+            .first()
+            .is_some_and(|r| r.report.compliant);
         let verified = self.posture_baseline(now);
         let report = evaluate(&claims.facts, &self.0.settings.posture.policy, &verified, now);
         let failing = report.not_passing();
@@ -117,8 +121,19 @@ impl Broker {
             .await?;
         self.verify_running_grants(&mut change, person, &record, now)
             .await?;
+        let alert = self
+            .watch_posture_in(
+                &mut change,
+                &person.id,
+                device,
+                was_compliant,
+                &record.report,
+                now,
+            )
+            .await?;
         change.commit().await?;
         self.0.metrics.posture_report(record.report.compliant);
+        self.announce_alerts(alert.as_slice());
         Ok(record)
     }
 

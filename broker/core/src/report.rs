@@ -36,6 +36,12 @@ impl Broker {
         let mut conn = self.store().read().await?;
         let people = store::people(&mut conn).await?;
         let grants = store::grants_overlapping(&mut conn, from, to).await?;
+        let mut alerts_by_rule = BTreeMap::new();
+        for alert in store::alerts_between(&mut conn, from, to).await? {
+            *alerts_by_rule
+                .entry(alert.rule.name().to_string())
+                .or_insert(0u64) += 1;
+        }
         // One read covers both the window and the staleness look-back.
         let since = store::requests_since(&mut conn, from.min(to - STALE_AFTER)).await?;
         let requests: Vec<_> = since
@@ -105,6 +111,7 @@ impl Broker {
             stale_accounts,
             grants_suspended,
             grants_resumed,
+            alerts_by_rule,
         })
     }
 }

@@ -108,6 +108,8 @@ pub struct BrokerSettings {
     pub gateway_state_epoch: i64,
     /// Where audit checkpoints are kept besides the database.
     pub audit_witness: crate::AuditWitness,
+    /// What unusual behaviour alerts and what each alert does.
+    pub anomaly: crate::AnomalySettings,
 }
 
 impl Default for BrokerSettings {
@@ -121,6 +123,7 @@ impl Default for BrokerSettings {
             approval_webhook: None,
             gateway_state_epoch: 0,
             audit_witness: crate::AuditWitness::default(),
+            anomaly: crate::AnomalySettings::default(),
         }
     }
 }

@@ -73,6 +73,9 @@ pub struct Person {
     /// Names this person has in the ticket system (Jira account id, username), besides id and email.
     #[serde(default)]
     pub ticket_identities: BTreeSet<String>,
+    /// An anomaly alert demands a fresh passkey confirmation with this person's next request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_up_demanded_by: Option<uuid::Uuid>,
 }
 
 impl Person {
@@ -158,6 +161,7 @@ pub(crate) mod tests {
             contract_end: None,
             disabled: false,
             ticket_identities: BTreeSet::new(),
+            step_up_demanded_by: None,
         }
     }
 

@@ -50,6 +50,15 @@ pub enum SuspendReason {
     PostureFailed,
     /// The device sent no report for longer than the configured silence.
     PostureSilent,
+    /// An anomaly rule held the person's grants until an admin closes its alert.
+    Anomaly,
+}
+
+impl SuspendReason {
+    /// Holds a compliant posture report releases (an anomaly's hold waits for an admin).
+    pub fn is_posture(self) -> bool {
+        matches!(self, SuspendReason::PostureFailed | SuspendReason::PostureSilent)
+    }
 }
 
 impl fmt::Display for SuspendReason {
@@ -57,6 +66,7 @@ impl fmt::Display for SuspendReason {
         f.write_str(match self {
             SuspendReason::PostureFailed => "posture_failed",
             SuspendReason::PostureSilent => "posture_silent",
+            SuspendReason::Anomaly => "anomaly",
         })
     }
 }
@@ -176,12 +186,16 @@ impl GrantRecord {
     }
 
     /// Holds a live grant. True when this call held it; a grant already held keeps its `since` and
-    /// takes the newer reason and fix (false); one that is not live is left alone (false).
+    /// takes the newer reason and fix (false), except that an anomaly's hold stays one (a posture
+    /// report must not release it); one that is not live is left alone (false).
     pub fn suspend(&mut self, reason: SuspendReason, detail: &str, fix: &str, now: OffsetDateTime) -> bool {
         if !self.is_live(now) {
             return false;
         }
         if let Some(held) = self.suspensions.last_mut().filter(|s| s.resumed_at.is_none()) {
+            if held.reason == SuspendReason::Anomaly {
+                return false;
+            }
             held.reason = reason;
             held.detail = detail.into();
             held.fix = fix.into();

@@ -1,6 +1,7 @@
 //! The broker's pure domain: data and decisions over `now`, no I/O (no async runtime, database,
 //! HTTP or WebAuthn library is a dependency of this crate, so the compiler keeps it pure).
 
+pub mod anomaly;
 pub mod audit;
 pub mod decision;
 pub mod directory;

@@ -122,6 +122,16 @@ pub fn report_text(r: &AccessReport) -> String {
         r.grants_ended_by_ticket_close
     );
     let _ = writeln!(out, "  stale contractor accounts {}", r.stale_accounts);
+    let _ = writeln!(
+        out,
+        "  grants suspended/resumed  {} / {}",
+        r.grants_suspended, r.grants_resumed
+    );
+    let alerts: u64 = r.alerts_by_rule.values().sum();
+    let _ = writeln!(out, "  anomaly alerts            {alerts}");
+    for (rule, n) in r.alerts_by_rule.iter().filter(|(_, n)| **n > 0) {
+        let _ = writeln!(out, "    {rule:<22} {n}");
+    }
     let _ = writeln!(out, "  grants per resource:");
     for (name, n) in &r.grants_per_resource {
         let _ = writeln!(out, "    {name:<20} {n}");

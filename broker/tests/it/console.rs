@@ -766,6 +766,60 @@ async fn the_admin_page_warns_before_the_posture_baseline_expires_and_says_when_
 }
 
 #[tokio::test]
+async fn staff_see_alerts_and_acknowledge_them_on_the_alerts_page() {
+    let mut opts = crate::support::Options::default();
+    opts.settings.anomaly.burst_threshold = 2;
+    let api = Api::on(crate::support::Harness::with(crate::support::Db::Sqlite, opts).await);
+    let ana = api.h.person("ana").await;
+    for _ in 0..2 {
+        let _ = api
+            .h
+            .broker
+            .create_request(&ana, crate::support::ask("db", "OPS-404", "1h"))
+            .await;
+    }
+    let (ida, csrf) = staff(&api, "ida").await;
+    let page = get(&api, &ida, "/console/alerts").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for words in [
+        "Alerts (1 new)",
+        "refusal_burst",
+        "2 refused requests within 10 minutes",
+        "/acknowledge",
+        "/close",
+    ] {
+        assert!(page.body.contains(words), "{words} in {}", page.body);
+    }
+    let id = api
+        .h
+        .broker
+        .alert_list(&Caller::Person(api.h.person("ida").await), true)
+        .await
+        .unwrap()[0]
+        .id;
+    let path = format!("/console/api/alerts/{id}/acknowledge");
+    let blank = call(&api, &ida, &path, Some(&csrf), json!({ "reason": " " })).await;
+    assert_eq!(blank.status, StatusCode::BAD_REQUEST, "{}", blank.body);
+    let done = call(
+        &api,
+        &ida,
+        &path,
+        Some(&csrf),
+        json!({ "reason": "looking into it" }),
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    let after = get(&api, &ida, "/console/alerts").await;
+    assert!(after.body.contains("acknowledged by ida"), "{}", after.body);
+    let (ben, _) = staff(&api, "ben").await;
+    assert_eq!(
+        get(&api, &ben, "/console/alerts").await.status,
+        StatusCode::FORBIDDEN,
+        "approvers do not triage alerts"
+    );
+}
+
+#[tokio::test]
 async fn auditors_filter_the_log_see_it_verify_and_download_signed_evidence() {
     let api = Api::new(true).await;
     let grant = api.h.granted("db", "OPS-1", "1h").await;

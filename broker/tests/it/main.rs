@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod anomaly;
 mod api;
 mod audit;
 mod connectors;

@@ -755,6 +755,81 @@ async fn sensitive_resources_need_a_fresh_passkey_confirmation_kept_as_evidence(
 }
 
 #[tokio::test]
+async fn an_off_hours_alert_demands_a_fresh_passkey_with_the_next_request() {
+    use daypass_broker_core::domain::anomaly::{Action, Hours, Rule};
+    let mut opts = Options::default();
+    // Working hours 13:00-12:00 UTC: the hour after noon, when this test runs, is the one outside.
+    opts.settings.anomaly.working_hours = Some(Hours::parse("13-12").unwrap());
+    opts.settings
+        .anomaly
+        .actions
+        .insert(Rule::OffHours, Action::StepUp);
+    let api = Api::with(opts).await;
+    let body = json!({ "device": "ana-desk", "resources": ["db"], "ticket": "OPS-1", "reason": "fix", "duration": "1h" });
+    let mut ana = holder("ana", "ana-desk", 11, soft());
+    api.enroll(&mut ana).await;
+    api.h.clock.advance(time::Duration::minutes(6));
+    let token = ana.token.clone().unwrap();
+    let device_key = ana.device_key.clone();
+    let request =
+        |body: Value| api.as_session(&token, Some(&device_key), "POST", "/api/v1/requests", Some(body));
+    let (status, created) = request(body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let alerts = api
+        .h
+        .broker
+        .alert_list(&Caller::Person(api.h.person("ida").await), true)
+        .await
+        .unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(
+        (alerts[0].rule, alerts[0].action),
+        (Rule::OffHours, Action::StepUp)
+    );
+    assert_eq!(api.h.person("ana").await.step_up_demanded_by, Some(alerts[0].id));
+
+    let (status, problem) = request(body.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("unusual activity"),
+        "{problem}"
+    );
+
+    let (_, challenge) = api
+        .as_session(
+            &token,
+            Some(&ana.device_key),
+            "POST",
+            "/api/v1/passkeys/step-up/start",
+            None,
+        )
+        .await;
+    let answer = Api::answer(&mut ana, &challenge, ORIGIN);
+    let (status, _) = api
+        .as_session(
+            &token,
+            Some(&ana.device_key),
+            "POST",
+            "/api/v1/passkeys/step-up/finish",
+            Some(answer),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, created) = request(body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        api.h.person("ana").await.step_up_demanded_by,
+        None,
+        "the demand is met"
+    );
+    assert!(api
+        .h
+        .actions()
+        .await
+        .contains(&"person.step_up_given".to_string()));
+}
+
+#[tokio::test]
 async fn a_person_revokes_their_own_device_and_its_sessions_stop_others_cannot() {
     let api = Api::new(true).await;
     let mut ana = holder("ana", "ana-desk", 11, soft());

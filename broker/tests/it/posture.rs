@@ -58,8 +58,17 @@ pub(crate) async fn broker_with(
     with_baseline: bool,
     configure: impl FnOnce(&mut daypass_broker_core::PostureSettings),
 ) -> Harness {
+    broker_configured(db, with_baseline, |s| configure(&mut s.posture)).await
+}
+
+/// As `broker_with`, with any of the broker's settings.
+pub(crate) async fn broker_configured(
+    db: Db,
+    with_baseline: bool,
+    configure: impl FnOnce(&mut daypass_broker_core::BrokerSettings),
+) -> Harness {
     let mut opts = Options::default();
-    configure(&mut opts.settings.posture);
+    configure(&mut opts.settings);
     if with_baseline {
         opts.settings.posture.baseline = Some((signed_baseline(), baseline_key().verifying_key()));
     }

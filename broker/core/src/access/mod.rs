@@ -154,8 +154,15 @@ impl Broker {
         step_up: Option<StepUp>,
     ) -> ServiceResult<AccessRequestView> {
         let started = std::time::Instant::now();
+        let confirmed = step_up.is_some();
         let result = self.decide_request(requester, body, step_up).await;
         self.0.metrics.decided(&result, started.elapsed());
+        let now = self.now();
+        match &result {
+            Ok(_) => self.watch_request(requester, confirmed, now).await,
+            Err(ServiceError::Store(_) | ServiceError::Internal(_)) => {}
+            Err(_) => self.watch_refusal(&requester.id, now).await,
+        }
         result
     }
 
@@ -174,6 +181,13 @@ impl Broker {
         let duration_seconds = parse_duration(&body.duration).map_err(InvalidInput::Duration)?;
         if !requester.is_active(now) {
             return Err(Forbidden::AccountInactive.into());
+        }
+        // An anomaly alert asked for a fresh passkey confirmation with this person's next request.
+        if requester.step_up_demanded_by.is_some() && step_up.is_none() {
+            return Err(Forbidden::StepUpDemanded {
+                max_age_minutes: self.0.settings.passkeys.step_up_max_age.whole_minutes(),
+            }
+            .into());
         }
         let typed_key = body.ticket.trim().to_string();
         let ticket = self.fetch_ticket(&typed_key).await?;

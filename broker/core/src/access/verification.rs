@@ -33,7 +33,8 @@ impl Broker {
             let failing = shortfalls(report, &settings.watched_rules(&watch), baseline, now);
             let actor = format!("posture:{}", report.device);
             if failing.is_empty() {
-                if g.resume(now) {
+                let posture_hold = g.suspension().is_some_and(|s| s.reason.is_posture());
+                if posture_hold && g.resume(now) {
                     self.commit_hold_change(change, &g, "grant.resumed", &actor, Some(report.id), now)
                         .await?;
                 }
@@ -104,7 +105,7 @@ impl Broker {
 
     /// Stores a grant just held or released, audits it (so it is in the grant's evidence) and wakes
     /// its gateway, which drops or restores its entries.
-    async fn commit_hold_change(
+    pub(crate) async fn commit_hold_change(
         &self,
         change: &mut Change,
         record: &GrantRecord,

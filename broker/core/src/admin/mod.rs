@@ -71,9 +71,10 @@ impl Broker {
         }
         let now = self.now();
         let mut change = self.store().change().await?;
-        let disabled = store::person(change.conn(), &spec.id)
-            .await?
-            .is_some_and(|p| p.disabled);
+        // What the account's life set stays: disabled, or a step-up an alert demands.
+        let before = store::person(change.conn(), &spec.id).await?;
+        let disabled = before.as_ref().is_some_and(|p| p.disabled);
+        let step_up_demanded_by = before.and_then(|p| p.step_up_demanded_by);
         let person = Person {
             id: spec.id,
             name: if spec.name.trim().is_empty() {
@@ -88,6 +89,7 @@ impl Broker {
             contract_end: spec.contract_end,
             disabled,
             ticket_identities: spec.ticket_identities,
+            step_up_demanded_by,
         };
         store::put_person(change.conn(), &person).await?;
         change
@@ -107,6 +109,23 @@ impl Broker {
     ) -> ServiceResult<Person> {
         let now = self.now();
         let mut change = self.store().change().await?;
+        let person = self
+            .set_person_disabled_in(&mut change, actor, id, disabled, reason, now)
+            .await?;
+        change.commit().await?;
+        Ok(person)
+    }
+
+    /// Inside `change`: as `set_person_disabled`.
+    pub(crate) async fn set_person_disabled_in(
+        &self,
+        change: &mut Change,
+        actor: &str,
+        id: &str,
+        disabled: bool,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> ServiceResult<Person> {
         let mut person = store::person(change.conn(), id)
             .await?
             .ok_or_else(|| Missing::Person(id.to_string()))?;
@@ -122,14 +141,13 @@ impl Broker {
             .await?;
         if disabled {
             store::delete_api_tokens_of(change.conn(), id).await?;
-            self.end_sessions_in(&mut change, id, None, now).await?;
+            self.end_sessions_in(change, id, None, now).await?;
             for mut g in store::open_grants_of_person(change.conn(), id).await? {
                 if g.end(EndReason::AccountDisabled, actor, reason, now).is_ok() {
-                    self.commit_grant_end(&mut change, &g, now).await?;
+                    self.commit_grant_end(change, &g, now).await?;
                 }
             }
         }
-        change.commit().await?;
         Ok(person)
     }
 

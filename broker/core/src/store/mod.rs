@@ -1,5 +1,6 @@
 //! Storage: SQLite or PostgreSQL behind one schema, and the `Change` transaction every write goes through.
 
+mod alerts;
 mod audit_log;
 mod feed_cursors;
 mod group;
@@ -7,6 +8,7 @@ mod passkeys;
 mod repo;
 mod wal;
 
+pub use alerts::*;
 pub use audit_log::{AuditFilter, AuditRead};
 pub use feed_cursors::FeedCursors;
 pub use group::Insertion;

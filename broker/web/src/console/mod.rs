@@ -5,6 +5,7 @@
 //! every change must come from the broker's own origin and carry the session's CSRF token.
 
 mod admin;
+mod alerts;
 mod approvals;
 mod audit;
 mod ceremonies;
@@ -163,6 +164,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/console/api/people/{id}/disable", post(admin::disable))
         .route("/console/api/people/{id}/enable", post(admin::enable))
         .route("/console/api/people/{id}/contract-end", post(admin::contract_end))
+        .route("/console/alerts", get(alerts::page_for_staff))
+        .route("/console/api/alerts", get(alerts::watched))
+        .route("/console/api/alerts/{id}/acknowledge", post(alerts::acknowledge))
+        .route("/console/api/alerts/{id}/close", post(alerts::close))
         .route("/console/audit", get(audit::log))
         .route("/console/reports", get(reports::reports))
         .route("/console/audit/evidence/{file}", get(audit::evidence))

@@ -21,11 +21,16 @@ pub struct Signed {
 }
 
 /// The pages a person's roles open, as (path, label, roles that open it; none: everyone).
-pub const SECTIONS: [(&str, &str, &[Role]); 6] = [
+pub const SECTIONS: [(&str, &str, &[Role]); 7] = [
     ("/console", "Home", &[]),
     ("/console/approvals", "Approvals", &[Role::Approver]),
     ("/console/helpdesk", "Helpdesk", &[Role::Helpdesk, Role::Admin]),
     ("/console/admin", "Administration", &[Role::Admin]),
+    (
+        "/console/alerts",
+        "Alerts",
+        &[Role::Admin, Role::Helpdesk, Role::Auditor],
+    ),
     ("/console/audit", "Audit", &[Role::Auditor, Role::Admin]),
     (
         "/console/reports",

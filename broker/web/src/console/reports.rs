@@ -39,6 +39,11 @@ fn figures(r: &AccessReport) -> Markup {
             dt { "Requests approved / denied / expired" } dd { (r.requests_approved) " / " (r.requests_denied) " / " (r.requests_expired) }
             dt { "Access ended early (of which by ticket close)" } dd { (r.grants_revoked) " (" (r.grants_ended_by_ticket_close) ")" }
             dt { "Stale contractor accounts (no request in 30 days)" } dd { (r.stale_accounts) }
+            dt { "Access suspended for posture / resumed" } dd { (r.grants_suspended) " / " (r.grants_resumed) }
+            dt { "Anomaly alerts (incidents)" } dd {
+                (r.alerts_by_rule.values().sum::<u64>())
+                @for (rule, n) in r.alerts_by_rule.iter().filter(|(_, n)| **n > 0) { " · " (rule) ": " (n) }
+            }
         }
     }
 }

@@ -1,0 +1,355 @@
+//! Anomaly rules at work: the service watches requests, refusals and posture reports, asks the
+//! domain's rules (`domain::anomaly`) whether they are unusual, and when one is, raises an alert in
+//! the same change (audited, so it reaches the SIEM feed), acts as the admin chose, tells the chat
+//! channel, and lets staff acknowledge and close it on the console.
+
+use crate::auth::Caller;
+use crate::domain::anomaly::{is_burst, is_off_hours, Action, Alert, AlertState, Hours, Rule};
+use crate::domain::directory::{Person, Role};
+use crate::domain::grant::SuspendReason;
+use crate::store::{self, AuditFilter, AuditRead, Change};
+use crate::{Broker, InvalidInput, Missing, ServiceResult};
+use serde_json::json;
+use std::collections::BTreeMap;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+/// How long one rule stays quiet about one person after it alerted.
+const QUIET: Duration = Duration::hours(1);
+/// How far back a person's own hours are learned from.
+const HOURS_LEARNED_FROM: Duration = Duration::days(60);
+const MAX_NOTE_CHARS: usize = 2000;
+
+/// What the admin chose: which action each rule takes, and the rules' thresholds.
+#[derive(Debug, Clone)]
+pub struct AnomalySettings {
+    pub actions: BTreeMap<Rule, Action>,
+    /// The organisation's working hours (UTC); requests outside them and outside the person's own
+    /// usual hours alert.
+    pub working_hours: Option<Hours>,
+    /// This many refused requests of one person within `burst_window` alert.
+    pub burst_threshold: usize,
+    pub burst_window: Duration,
+    /// A request this soon after one of the person's grants was suspended alerts.
+    pub after_suspension: Duration,
+}
+
+impl Default for AnomalySettings {
+    fn default() -> Self {
+        AnomalySettings {
+            actions: BTreeMap::new(),
+            working_hours: None,
+            burst_threshold: 5,
+            burst_window: Duration::minutes(10),
+            after_suspension: Duration::minutes(30),
+        }
+    }
+}
+
+impl AnomalySettings {
+    pub fn action(&self, rule: Rule) -> Action {
+        self.actions.get(&rule).copied().unwrap_or(rule.default_action())
+    }
+}
+
+impl Broker {
+    fn anomaly(&self) -> &AnomalySettings {
+        &self.0.settings.anomaly
+    }
+
+    /// Inside `change`: raises `rule` about `person` (unless it did within the last hour) and takes
+    /// the rule's action. The caller announces the alert after the commit.
+    pub(crate) async fn raise_in(
+        &self,
+        change: &mut Change,
+        person: &str,
+        rule: Rule,
+        detail: String,
+        now: OffsetDateTime,
+    ) -> ServiceResult<Option<Alert>> {
+        if store::raised_since(change.conn(), person, rule, now - QUIET).await? {
+            return Ok(None);
+        }
+        let mut alert = Alert {
+            id: Uuid::new_v4(),
+            rule,
+            person: person.to_string(),
+            raised_at: now,
+            detail,
+            action: self.anomaly().action(rule),
+            held_grants: vec![],
+            state: AlertState::New,
+        };
+        let actor = format!("anomaly:{rule}");
+        match alert.action {
+            Action::Alert => {}
+            Action::StepUp => {
+                if let Some(mut p) = store::person(change.conn(), person).await? {
+                    p.step_up_demanded_by = Some(alert.id);
+                    store::put_person(change.conn(), &p).await?;
+                }
+            }
+            Action::SuspendGrants => {
+                let fix = format!(
+                    "Unusual activity is being reviewed (alert {}); access resumes when an administrator closes it.",
+                    alert.id
+                );
+                for mut g in store::open_grants_of_person(change.conn(), person).await? {
+                    if g.suspend(SuspendReason::Anomaly, &alert.detail, &fix, now) {
+                        self.commit_hold_change(change, &g, "grant.suspended", &actor, None, now)
+                            .await?;
+                        alert.held_grants.push(g.grant.id);
+                    }
+                }
+            }
+            Action::DisableAccount => {
+                self.set_person_disabled_in(change, &actor, person, true, &alert.detail, now)
+                    .await?;
+            }
+        }
+        store::put_alert(change.conn(), &alert).await?;
+        change
+            .audit(now, &actor, "alert.raised", &alert.id.to_string(), json!({
+                "rule": rule, "person": person, "detail": alert.detail, "action": alert.action.to_string(),
+                "held_grants": alert.held_grants,
+            }))
+            .await?;
+        Ok(Some(alert))
+    }
+
+    /// After the alert's change committed: the chat channel and the metrics hear of it.
+    pub(crate) fn announce_alerts(&self, alerts: &[Alert]) {
+        for a in alerts {
+            tracing::warn!(alert = %a.id, rule = %a.rule, person = %a.person, action = %a.action, "anomaly alert");
+            self.0.metrics.alert_raised(a.rule.name());
+            self.announce(format!(
+                "Daypass alert ({}): {} — {}. Action: {}. Review it: {}/console/alerts",
+                a.rule,
+                a.person,
+                a.detail,
+                a.action,
+                self.origin()
+            ));
+        }
+    }
+
+    /// Announces what a watcher raised; its failure is logged, never the caller's (the request it
+    /// watched already stands).
+    fn watched(&self, what: &str, outcome: ServiceResult<Vec<Alert>>) {
+        match outcome {
+            Ok(raised) => self.announce_alerts(&raised),
+            Err(e) => tracing::warn!(error = %e, what, "anomaly rules could not run"),
+        }
+    }
+
+    /// After a refused request: a burst of them alerts.
+    pub(crate) async fn watch_refusal(&self, person: &str, now: OffsetDateTime) {
+        let outcome = self.refusal_alerts(person, now).await;
+        self.watched("refusal burst", outcome);
+    }
+
+    async fn refusal_alerts(&self, person: &str, now: OffsetDateTime) -> ServiceResult<Vec<Alert>> {
+        let settings = self.anomaly();
+        let filter = AuditFilter {
+            action: "request.refused".into(),
+            subject: person.to_string(),
+            from: Some(now - settings.burst_window),
+            ..Default::default()
+        };
+        let mut change = self.store().change().await?;
+        let refusals: Vec<OffsetDateTime> =
+            AuditRead::search(change.conn(), &filter, settings.burst_threshold as i64 * 2)
+                .await?
+                .iter()
+                .map(|e| e.at)
+                .collect();
+        if !is_burst(&refusals, settings.burst_threshold, settings.burst_window, now) {
+            return Ok(vec![]);
+        }
+        let detail = format!(
+            "{} refused requests within {} minutes",
+            refusals.len(),
+            settings.burst_window.whole_minutes()
+        );
+        let raised = self
+            .raise_in(&mut change, person, Rule::RefusalBurst, detail, now)
+            .await?;
+        change.commit().await?;
+        Ok(raised.into_iter().collect())
+    }
+
+    /// After a request was made: unusual hours, right after a suspension; and a step-up an alert
+    /// demanded is given when the request came with one.
+    pub(crate) async fn watch_request(&self, requester: &Person, confirmed: bool, now: OffsetDateTime) {
+        let outcome = self.request_alerts(requester, confirmed, now).await;
+        self.watched("request", outcome);
+    }
+
+    async fn request_alerts(
+        &self,
+        requester: &Person,
+        confirmed: bool,
+        now: OffsetDateTime,
+    ) -> ServiceResult<Vec<Alert>> {
+        let settings = self.anomaly();
+        let id = &requester.id;
+        let mut change = self.store().change().await?;
+        let mut raised = Vec::new();
+        let earlier: Vec<OffsetDateTime> = store::requests_of(change.conn(), id)
+            .await?
+            .iter()
+            .map(|r| r.created_at)
+            .filter(|t| *t < now && now - *t <= HOURS_LEARNED_FROM)
+            .collect();
+        if is_off_hours(now, settings.working_hours, &earlier) {
+            let detail = format!(
+                "a request at {:02}:{:02} UTC, outside working hours and this person's usual hours",
+                now.hour(),
+                now.minute()
+            );
+            raised.extend(
+                self.raise_in(&mut change, id, Rule::OffHours, detail, now)
+                    .await?,
+            );
+        }
+        let suspended_lately = store::open_grants_of_person(change.conn(), id)
+            .await?
+            .iter()
+            .flat_map(|g| g.suspensions.iter())
+            .any(|s| now - s.since <= settings.after_suspension);
+        if suspended_lately {
+            let detail = format!(
+                "a request within {} minutes of one of this person's grants being suspended",
+                settings.after_suspension.whole_minutes()
+            );
+            raised.extend(
+                self.raise_in(&mut change, id, Rule::RequestAfterSuspension, detail, now)
+                    .await?,
+            );
+        }
+        if let (Some(alert), true) = (requester.step_up_demanded_by, confirmed) {
+            if let Some(mut p) = store::person(change.conn(), id).await? {
+                p.step_up_demanded_by = None;
+                store::put_person(change.conn(), &p).await?;
+                change
+                    .audit(
+                        now,
+                        &format!("person:{id}"),
+                        "person.step_up_given",
+                        id,
+                        json!({ "alert": alert }),
+                    )
+                    .await?;
+            }
+        }
+        change.commit().await?;
+        Ok(raised)
+    }
+
+    /// Inside the change that keeps a report: a device that complied and no longer does alerts.
+    pub(crate) async fn watch_posture_in(
+        &self,
+        change: &mut Change,
+        owner: &str,
+        device: &str,
+        was_compliant: bool,
+        report: &daypass_posture::evaluate::Report,
+        now: OffsetDateTime,
+    ) -> ServiceResult<Option<Alert>> {
+        if !was_compliant || report.compliant {
+            return Ok(None);
+        }
+        let detail = format!(
+            "{device} complied and now fails {}",
+            report.not_passing().join(", ")
+        );
+        self.raise_in(change, owner, Rule::PostureWorse, detail, now)
+            .await
+    }
+
+    /// Alerts for admins, helpdesk and auditors, newest first.
+    pub async fn alert_list(&self, caller: &Caller, open_only: bool) -> ServiceResult<Vec<Alert>> {
+        caller.person_with(&[Role::Admin, Role::Helpdesk, Role::Auditor])?;
+        let mut conn = self.store().read().await?;
+        Ok(store::alerts(&mut conn, open_only, 500).await?)
+    }
+
+    /// Staff take an alert on, with a note of what they are doing about it.
+    pub async fn acknowledge_alert(&self, caller: &Caller, id: Uuid, note: &str) -> ServiceResult<Alert> {
+        let person = caller.person_with(&[Role::Admin, Role::Helpdesk])?;
+        let note = given_note(note)?;
+        let now = self.now();
+        let mut change = self.store().change().await?;
+        let mut alert = open_alert(&mut change, id).await?;
+        alert.state = AlertState::Acknowledged {
+            by: person.id.clone(),
+            note: note.clone(),
+            at: now,
+        };
+        store::put_alert(change.conn(), &alert).await?;
+        change
+            .audit(
+                now,
+                &format!("person:{}", person.id),
+                "alert.acknowledged",
+                &id.to_string(),
+                json!({ "note": note }),
+            )
+            .await?;
+        change.commit().await?;
+        Ok(alert)
+    }
+
+    /// An admin closes an alert, with what was found; grants it held resume (never past their end).
+    pub async fn close_alert(&self, caller: &Caller, id: Uuid, note: &str) -> ServiceResult<Alert> {
+        let admin = caller.person_with(&[Role::Admin])?;
+        let note = given_note(note)?;
+        let now = self.now();
+        let actor = format!("person:{}", admin.id);
+        let mut change = self.store().change().await?;
+        let mut alert = open_alert(&mut change, id).await?;
+        for grant in &alert.held_grants {
+            let Some(mut g) = store::grant(change.conn(), *grant).await? else {
+                continue;
+            };
+            let ours = g.suspension().is_some_and(|s| s.reason == SuspendReason::Anomaly);
+            if ours && g.resume(now) {
+                self.commit_hold_change(&mut change, &g, "grant.resumed", &actor, None, now)
+                    .await?;
+            }
+        }
+        alert.state = AlertState::Closed {
+            by: admin.id.clone(),
+            note: note.clone(),
+            at: now,
+        };
+        store::put_alert(change.conn(), &alert).await?;
+        change
+            .audit(
+                now,
+                &actor,
+                "alert.closed",
+                &id.to_string(),
+                json!({ "note": note, "released": alert.held_grants }),
+            )
+            .await?;
+        change.commit().await?;
+        Ok(alert)
+    }
+}
+
+fn given_note(note: &str) -> ServiceResult<String> {
+    let note = note.trim();
+    if note.is_empty() || note.chars().count() > MAX_NOTE_CHARS {
+        return Err(InvalidInput::Reason(MAX_NOTE_CHARS).into());
+    }
+    Ok(note.to_string())
+}
+
+async fn open_alert(change: &mut Change, id: Uuid) -> ServiceResult<Alert> {
+    let alert = store::alert(change.conn(), id).await?.ok_or(Missing::Alert(id))?;
+    if matches!(alert.state, AlertState::Closed { .. }) {
+        return Err(crate::Conflict::AlertClosed(id).into());
+    }
+    Ok(alert)
+}

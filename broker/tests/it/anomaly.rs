@@ -1,0 +1,190 @@
+//! Anomaly rules that act: a burst of refusals, posture getting worse and a request right after a
+//! suspension raise alerts (audited, counted, on the metrics), take the action the admin chose, and
+//! staff acknowledge and close them; closing releases the grants an alert held.
+
+use crate::posture::{ask_from_desk, broker_configured, broker_with, report_now, report_now_with};
+use crate::support::{ask, Db, Harness, Options};
+use daypass_broker_core::domain::anomaly::{Action, AlertState, Rule};
+use daypass_broker_core::{Caller, ServiceError};
+use daypass_posture::facts::{FirewallFacts, Observed};
+use daypass_proto::api::GrantStatus;
+
+async fn staff(h: &Harness, id: &str) -> Caller {
+    Caller::Person(h.person(id).await)
+}
+
+async fn refuse(h: &Harness, times: usize) {
+    let ana = h.person("ana").await;
+    for _ in 0..times {
+        let refused = h.broker.create_request(&ana, ask("db", "OPS-404", "1h")).await;
+        assert!(refused.is_err(), "an unknown ticket is refused");
+    }
+}
+
+async fn a_burst_of_refusals_holds_the_persons_grants_until_an_admin_closes_the_alert(db: Db) {
+    let mut opts = Options::default();
+    opts.settings.anomaly.burst_threshold = 3;
+    opts.settings
+        .anomaly
+        .actions
+        .insert(Rule::RefusalBurst, Action::SuspendGrants);
+    let h = Harness::with(db, opts).await;
+    let grant = h.granted("db", "OPS-1", "1h").await;
+    let ida = staff(&h, "ida").await;
+
+    refuse(&h, 2).await;
+    assert!(
+        h.broker.alert_list(&ida, true).await.unwrap().is_empty(),
+        "two refusals are no burst"
+    );
+    refuse(&h, 1).await;
+    let alerts = h.broker.alert_list(&ida, true).await.unwrap();
+    assert_eq!(alerts.len(), 1);
+    let alert = &alerts[0];
+    assert_eq!(
+        (alert.rule, alert.action, alert.person.as_str()),
+        (Rule::RefusalBurst, Action::SuspendGrants, "ana")
+    );
+    assert_eq!(alert.held_grants, vec![grant]);
+    let held = h.broker.grant_view(&ida, grant).await.unwrap();
+    assert_eq!(held.status, GrantStatus::Suspended);
+    assert_eq!(held.suspension.unwrap().reason, "anomaly");
+    assert!(h.broker.gateway_state("gw1").await.unwrap().grants.is_empty());
+
+    // More refusals within the hour raise nothing new.
+    refuse(&h, 3).await;
+    assert_eq!(h.broker.alert_list(&ida, true).await.unwrap().len(), 1);
+
+    // Staff acknowledge with a note; only an admin closes, with a note; the grant resumes.
+    let acked = h
+        .broker
+        .acknowledge_alert(&ida, alert.id, "  calling ana  ")
+        .await
+        .unwrap();
+    assert!(matches!(acked.state, AlertState::Acknowledged { ref note, .. } if note == "calling ana"));
+    let blank = h.broker.close_alert(&ida, alert.id, " ").await.unwrap_err();
+    assert!(matches!(blank, ServiceError::Invalid(_)), "{blank}");
+    let approver = staff(&h, "ben").await;
+    assert!(matches!(
+        h.broker.close_alert(&approver, alert.id, "fine").await,
+        Err(ServiceError::Forbidden(_))
+    ));
+    let closed = h
+        .broker
+        .close_alert(&ida, alert.id, "ana mistyped the ticket")
+        .await
+        .unwrap();
+    assert!(matches!(closed.state, AlertState::Closed { .. }));
+    assert_eq!(
+        h.broker.grant_view(&ida, grant).await.unwrap().status,
+        GrantStatus::Active
+    );
+    assert_eq!(h.broker.gateway_state("gw1").await.unwrap().grants.len(), 1);
+    assert!(matches!(
+        h.broker.close_alert(&ida, alert.id, "again").await,
+        Err(ServiceError::Conflict(_))
+    ));
+
+    let actions = h.actions().await;
+    for a in [
+        "alert.raised",
+        "grant.suspended",
+        "alert.acknowledged",
+        "grant.resumed",
+        "alert.closed",
+    ] {
+        assert!(actions.contains(&a.to_string()), "{a} in {actions:?}");
+    }
+    let week = h.broker.report(7).await.unwrap();
+    assert_eq!(week.alerts_by_rule.get("refusal_burst"), Some(&1));
+    let metrics = h.broker.metrics_text().await.unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "daypass_alerts_total{rule=\"refusal_burst\"} 1"),
+        "{metrics}"
+    );
+}
+
+async fn a_device_that_stops_complying_alerts_and_a_disable_action_ends_the_account(db: Db) {
+    let h = broker_configured(db, true, |s| {
+        s.posture.required_tags = ["db:staging".to_string()].into();
+        s.anomaly
+            .actions
+            .insert(Rule::PostureWorse, Action::DisableAccount);
+    })
+    .await;
+    report_now(&h).await;
+    let ana = h.person("ana").await;
+    let grant = h
+        .broker
+        .create_request(&ana, ask_from_desk("db", "OPS-1"))
+        .await
+        .unwrap()
+        .grant_id
+        .unwrap();
+    report_now_with(&h, |f| {
+        f.firewall = Observed::seen(FirewallFacts { enabled: false }, ["ufw: inactive".to_string()])
+    })
+    .await;
+    let ida = staff(&h, "ida").await;
+    let alerts = h.broker.alert_list(&ida, false).await.unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].rule, Rule::PostureWorse);
+    assert!(alerts[0].detail.contains("firewall"), "{}", alerts[0].detail);
+    assert!(
+        h.person("ana").await.disabled,
+        "the admin chose to disable the account"
+    );
+    assert_eq!(
+        h.broker.grant_view(&ida, grant).await.unwrap().status,
+        GrantStatus::Revoked
+    );
+}
+
+async fn a_request_right_after_a_suspension_alerts(db: Db) {
+    let h = broker_with(db, true, |s| s.required_tags = ["db:staging".to_string()].into()).await;
+    let ana = h.person("ana").await;
+    report_now(&h).await;
+    h.broker
+        .create_request(&ana, ask_from_desk("db", "OPS-1"))
+        .await
+        .unwrap();
+    report_now_with(&h, |f| {
+        f.firewall = Observed::seen(FirewallFacts { enabled: false }, ["ufw: inactive".to_string()])
+    })
+    .await;
+    // Refused (the device fails its checks), and unusual right after the hold.
+    let _ = h.broker.create_request(&ana, ask_from_desk("db", "OPS-2")).await;
+    let ida = staff(&h, "ida").await;
+    let rules: Vec<Rule> = h
+        .broker
+        .alert_list(&ida, false)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| a.rule)
+        .collect();
+    assert!(rules.contains(&Rule::PostureWorse), "{rules:?}");
+    let prod = h
+        .broker
+        .create_request(&ana, ask_from_desk("prod", "OPS-2"))
+        .await
+        .unwrap();
+    assert_eq!(prod.status, daypass_proto::api::RequestStatus::Pending);
+    let rules: Vec<Rule> = h
+        .broker
+        .alert_list(&ida, false)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| a.rule)
+        .collect();
+    assert!(rules.contains(&Rule::RequestAfterSuspension), "{rules:?}");
+}
+
+crate::on_both_databases!(
+    a_burst_of_refusals_holds_the_persons_grants_until_an_admin_closes_the_alert,
+    a_device_that_stops_complying_alerts_and_a_disable_action_ends_the_account,
+    a_request_right_after_a_suspension_alerts,
+);
