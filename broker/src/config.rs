@@ -104,6 +104,9 @@ pub struct AnomalyConfig {
     pub refusal_window: Option<String>,
     /// A request this soon after one of the person's grants was suspended alerts (default "30m").
     pub request_after_suspension: Option<String>,
+    /// A MaxMind DB with countries (GeoLite2-Country.mmdb) for the new-country rule; without it
+    /// that rule is off.
+    pub country_db: Option<PathBuf>,
     /// What each rule does: "alert", "step-up", "suspend-grants" or "disable-account".
     #[serde(default)]
     pub actions: std::collections::BTreeMap<
@@ -136,6 +139,12 @@ fn anomaly_settings(c: &AnomalyConfig) -> Result<daypass_broker_core::AnomalySet
     }
     if let Some(w) = &c.request_after_suspension {
         s.after_suspension = duration_setting("anomaly.request_after_suspension", w)?;
+    }
+    if let Some(path) = &c.country_db {
+        let db = daypass_broker_core::CountryDb::open(path)
+            .map_err(anyhow::Error::msg)
+            .context("anomaly.country_db")?;
+        s.countries = Some(std::sync::Arc::new(db));
     }
     Ok(s)
 }

@@ -282,10 +282,14 @@ async fn run(cli: Cli) -> Result<()> {
                 match peers.handshakes() {
                     Ok(handshakes) => {
                         let now = clock::now();
-                        for (peer, at) in watch.observe(&handshakes) {
-                            for grant in agent.grants_of_peer(&peer, now) {
-                                let at = time::OffsetDateTime::from(at);
-                                let _ = connect_tx.try_send(GatewayConnect { grant, at });
+                        for started in watch.observe(&handshakes) {
+                            let Some(at) = started.at else { continue };
+                            for grant in agent.grants_of_peer(&started.peer, now) {
+                                let _ = connect_tx.try_send(GatewayConnect {
+                                    grant,
+                                    at: time::OffsetDateTime::from(at),
+                                    endpoint: started.endpoint.map(|ip| ip.to_string()),
+                                });
                             }
                         }
                     }

@@ -80,13 +80,17 @@ impl WireGuard {
         update.apply(&self.name, self.backend).map_err(|e| self.io(e))
     }
 
-    /// Each peer's latest handshake (none before the first).
-    pub fn handshakes(&self) -> Result<Vec<(String, Option<std::time::SystemTime>)>, WireGuardError> {
+    /// Each peer's latest handshake (none before the first) and the address it came from.
+    pub fn handshakes(&self) -> Result<Vec<crate::connects::Handshake>, WireGuardError> {
         let device = Device::get(&self.name, self.backend).map_err(|e| self.io(e))?;
         Ok(device
             .peers
             .iter()
-            .map(|p| (p.config.public_key.to_base64(), p.stats.last_handshake_time))
+            .map(|p| crate::connects::Handshake {
+                peer: p.config.public_key.to_base64(),
+                at: p.stats.last_handshake_time,
+                endpoint: p.config.endpoint.map(|e| e.ip()),
+            })
             .collect())
     }
 

@@ -219,6 +219,10 @@ pub struct GatewayConnect {
     pub grant: Uuid,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// The address the device's WireGuard packets came from (its public IP, as the gateway saw
+    /// it); one that is not an IP address is recorded as given and compared with nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
 }
 
 /// A resource the caller may request, and on what terms.

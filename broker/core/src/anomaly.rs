@@ -4,13 +4,14 @@
 //! channel, and lets staff acknowledge and close it on the console.
 
 use crate::auth::Caller;
-use crate::domain::anomaly::{is_burst, is_off_hours, Action, Alert, AlertState, Hours, Rule};
+use crate::domain::anomaly::{is_burst, is_off_hours, network_of, Action, Alert, AlertState, Hours, Rule};
 use crate::domain::directory::{Person, Role};
 use crate::domain::grant::SuspendReason;
 use crate::store::{self, AuditFilter, AuditRead, Change};
 use crate::{Broker, InvalidInput, Missing, ServiceResult};
 use serde_json::json;
 use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -32,6 +33,8 @@ pub struct AnomalySettings {
     pub burst_window: Duration,
     /// A request this soon after one of the person's grants was suspended alerts.
     pub after_suspension: Duration,
+    /// Where IP addresses are placed in countries; without it the new-country rule is off.
+    pub countries: Option<std::sync::Arc<crate::CountryDb>>,
 }
 
 impl Default for AnomalySettings {
@@ -42,6 +45,7 @@ impl Default for AnomalySettings {
             burst_threshold: 5,
             burst_window: Duration::minutes(10),
             after_suspension: Duration::minutes(30),
+            countries: None,
         }
     }
 }
@@ -267,6 +271,54 @@ impl Broker {
             .await
     }
 
+    /// Inside the change that records a connect of `grant` from `ip`: the grant's key from a second
+    /// address, a network or a country the person never connected from (once they have a history).
+    pub(crate) async fn watch_connect_in(
+        &self,
+        change: &mut Change,
+        grant: &crate::domain::grant::GrantRecord,
+        ip: IpAddr,
+        earlier_in_batch: &[IpAddr],
+        now: OffsetDateTime,
+    ) -> ServiceResult<Vec<Alert>> {
+        let person = grant.grant.person.as_str();
+        let mut raised = Vec::new();
+        let recorded = AuditRead::about(change.conn(), &[grant.grant.id.to_string()]).await?;
+        let other = recorded
+            .iter()
+            .filter(|e| e.action == "grant.connected")
+            .filter_map(|e| e.details["endpoint"].as_str().and_then(parse_endpoint))
+            .chain(earlier_in_batch.iter().copied())
+            .find(|seen| *seen != ip);
+        if let Some(other) = other {
+            let detail = format!(
+                "grant {}'s key was seen from {other} and from {ip}",
+                grant.grant.id
+            );
+            raised.extend(
+                self.raise_in(change, person, Rule::TwoEndpoints, detail, now)
+                    .await?,
+            );
+        }
+        let country = self.anomaly().countries.as_ref().and_then(|db| db.country(ip));
+        let places = [
+            ("network", Some(network_of(ip)), Rule::NewNetwork),
+            ("country", country, Rule::NewCountry),
+        ];
+        for (kind, place, rule) in places {
+            let Some(place) = place else { continue };
+            let known = store::knows_places(change.conn(), person, kind).await?;
+            if store::remember_place(change.conn(), person, kind, &place, now).await? && known {
+                let detail = format!(
+                    "{} connected from {kind} {place} ({ip}) for the first time",
+                    grant.grant.device.id
+                );
+                raised.extend(self.raise_in(change, person, rule, detail, now).await?);
+            }
+        }
+        Ok(raised)
+    }
+
     /// Alerts for admins, helpdesk and auditors, newest first.
     pub async fn alert_list(&self, caller: &Caller, open_only: bool) -> ServiceResult<Vec<Alert>> {
         caller.person_with(&[Role::Admin, Role::Helpdesk, Role::Auditor])?;
@@ -336,6 +388,13 @@ impl Broker {
         change.commit().await?;
         Ok(alert)
     }
+}
+
+/// The IP address in a gateway's endpoint (`IP` or `IP:PORT`).
+pub(crate) fn parse_endpoint(text: &str) -> Option<IpAddr> {
+    text.parse::<IpAddr>()
+        .ok()
+        .or_else(|| text.parse::<SocketAddr>().ok().map(|a| a.ip()))
 }
 
 fn given_note(note: &str) -> ServiceResult<String> {

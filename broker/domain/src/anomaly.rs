@@ -1,6 +1,7 @@
-//! Anomaly rules as pure judgements: which behaviour is unusual (sign-ins and requests at hours the
-//! person never works, bursts of refusals, a device's posture getting worse, a request right after
-//! a suspension) and what the admin chose to do about each (alert, demand a passkey step-up, suspend
+//! Anomaly rules as pure judgements: which behaviour is unusual (requests at hours the person never
+//! works, bursts of refusals, a device's posture getting worse, a request right after a suspension,
+//! a connection from a new country or network, one grant's key from two endpoints) and what the
+//! admin chose to do about each (alert, demand a passkey step-up, suspend
 //! the person's grants, disable the account). The service gathers the history and acts.
 
 use serde::{Deserialize, Serialize};
@@ -18,14 +19,23 @@ pub enum Rule {
     PostureWorse,
     /// A request soon after one of the person's grants was suspended.
     RequestAfterSuspension,
+    /// A device connected from a country the person never connected from.
+    NewCountry,
+    /// A device connected from a network (an IPv4 /24, an IPv6 /48) the person never used.
+    NewNetwork,
+    /// One grant's key was seen from two endpoints (a copied key, or a roaming laptop).
+    TwoEndpoints,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 4] = [
+    pub const ALL: [Rule; 7] = [
         Rule::OffHours,
         Rule::RefusalBurst,
         Rule::PostureWorse,
         Rule::RequestAfterSuspension,
+        Rule::NewCountry,
+        Rule::NewNetwork,
+        Rule::TwoEndpoints,
     ];
 
     pub fn name(self) -> &'static str {
@@ -34,12 +44,19 @@ impl Rule {
             Rule::RefusalBurst => "refusal_burst",
             Rule::PostureWorse => "posture_worse",
             Rule::RequestAfterSuspension => "request_after_suspension",
+            Rule::NewCountry => "new_country",
+            Rule::NewNetwork => "new_network",
+            Rule::TwoEndpoints => "two_endpoints",
         }
     }
 
-    /// What a rule does unless the admin chose otherwise: alert only (conservative).
+    /// What a rule does unless the admin chose otherwise: alert only (conservative), but a new
+    /// country asks for a fresh passkey with the next request.
     pub fn default_action(self) -> Action {
-        Action::Alert
+        match self {
+            Rule::NewCountry => Action::StepUp,
+            _ => Action::Alert,
+        }
     }
 }
 
@@ -168,6 +185,21 @@ pub fn is_off_hours(at: OffsetDateTime, working: Option<Hours>, earlier: &[Offse
     !earlier.iter().any(|t| t.hour() == hour)
 }
 
+/// Where a connection came from, as the rules compare places: the network (an IPv4 /24, an IPv6
+/// /48) of the endpoint's address.
+pub fn network_of(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+        }
+    }
+}
+
 /// Whether `refusals` (instants of refused requests) hold a burst: `threshold` within `window`
 /// ending at `now`.
 pub fn is_burst(
@@ -216,6 +248,12 @@ mod tests {
             !is_off_hours(at(12), working, &nights),
             "inside working hours is never unusual"
         );
+    }
+
+    #[test]
+    fn networks_are_a_v4_slash_24_or_a_v6_slash_48() {
+        assert_eq!(network_of("198.51.100.7".parse().unwrap()), "198.51.100.0/24");
+        assert_eq!(network_of("2001:db8:1:2::9".parse().unwrap()), "2001:db8:1::/48");
     }
 
     #[test]

@@ -183,7 +183,80 @@ async fn a_request_right_after_a_suspension_alerts(db: Db) {
     assert!(rules.contains(&Rule::RequestAfterSuspension), "{rules:?}");
 }
 
+async fn connects_from_a_new_country_or_network_or_two_addresses_alert(db: Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("countries.mmdb");
+    std::fs::write(
+        &file,
+        crate::mmdb::country_db(&[("198.51.100.0/24", "DE"), ("203.0.113.0/24", "BR")]),
+    )
+    .unwrap();
+    let mut opts = Options::default();
+    opts.settings.anomaly.countries = Some(std::sync::Arc::new(
+        daypass_broker_core::CountryDb::open(&file).unwrap(),
+    ));
+    let h = Harness::with(db, opts).await;
+    let ida = staff(&h, "ida").await;
+    let connect = |grant, from: &str| daypass_proto::api::GatewayConnect {
+        grant,
+        at: crate::support::T0,
+        endpoint: Some(from.to_string()),
+    };
+    let rules = || async {
+        h.broker
+            .alert_list(&ida, false)
+            .await
+            .unwrap()
+            .iter()
+            .map(|a| a.rule)
+            .collect::<Vec<_>>()
+    };
+
+    // The first place a person connects from is where they are: nothing unusual yet.
+    let first = h.granted("db", "OPS-1", "1h").await;
+    h.broker
+        .record_connects("gw1", &[connect(first, "198.51.100.7:51820")])
+        .await
+        .unwrap();
+    assert!(rules().await.is_empty());
+
+    // Another grant, from another network in another country: both alert; a new country asks for
+    // a passkey with the next request (its default action).
+    let second = h.granted("db", "OPS-2", "1h").await;
+    h.broker
+        .record_connects("gw1", &[connect(second, "203.0.113.9:40000")])
+        .await
+        .unwrap();
+    let seen = rules().await;
+    assert!(
+        seen.contains(&Rule::NewCountry) && seen.contains(&Rule::NewNetwork),
+        "{seen:?}"
+    );
+    assert!(h.person("ana").await.step_up_demanded_by.is_some());
+    let alerts = h.broker.alert_list(&ida, false).await.unwrap();
+    let country = alerts.iter().find(|a| a.rule == Rule::NewCountry).unwrap();
+    assert!(country.detail.contains("country BR"), "{}", country.detail);
+
+    // The same grant's key from a second address.
+    h.broker
+        .record_connects("gw1", &[connect(second, "198.51.100.7:51820")])
+        .await
+        .unwrap();
+    assert!(rules().await.contains(&Rule::TwoEndpoints));
+    let evidence = h.broker.evidence_unchecked(second).await.unwrap();
+    assert!(evidence
+        .audit
+        .iter()
+        .any(|e| e.action == "grant.connected" && e.details["endpoint"] == "203.0.113.9:40000"));
+    // An address that is not one is recorded as given and compared with nothing.
+    h.broker
+        .record_connects("gw1", &[connect(first, "somewhere")])
+        .await
+        .unwrap();
+}
+
 crate::on_both_databases!(
+    connects_from_a_new_country_or_network_or_two_addresses_alert,
     a_burst_of_refusals_holds_the_persons_grants_until_an_admin_closes_the_alert,
     a_device_that_stops_complying_alerts_and_a_disable_action_ends_the_account,
     a_request_right_after_a_suspension_alerts,

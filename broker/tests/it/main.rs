@@ -9,6 +9,7 @@ mod audit;
 mod connectors;
 mod console;
 mod listener;
+mod mmdb;
 mod passkeys;
 mod posture;
 mod scenarios;

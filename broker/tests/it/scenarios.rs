@@ -508,15 +508,27 @@ async fn connects_reach_the_evidence_only_from_the_grants_own_gateway(db: Db) {
     h.clock.advance(Duration::seconds(10));
     let foreign = h
         .broker
-        .record_connects("gw-other", &[GatewayConnect { grant, at }])
+        .record_connects(
+            "gw-other",
+            &[GatewayConnect {
+                grant,
+                at,
+                endpoint: None,
+            }],
+        )
         .await
         .unwrap_err();
     assert!(matches!(foreign, ServiceError::Forbidden(_)), "{foreign}");
     let before = GatewayConnect {
         grant,
         at: T0 - Duration::hours(1),
+        endpoint: None,
     };
-    let fine = GatewayConnect { grant, at };
+    let fine = GatewayConnect {
+        grant,
+        at,
+        endpoint: None,
+    };
     let refused = h.broker.record_connects("gw1", &[fine.clone(), before]).await;
     assert!(matches!(refused, Err(ServiceError::Invalid(_))), "{refused:?}");
     let connected = |e: &daypass_broker_core::domain::audit::AuditEntry| e.action == "grant.connected";

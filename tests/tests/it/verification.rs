@@ -55,9 +55,11 @@ fn set_firewall(laptop: &Path, policy: &str) {
 fn a_firewall_turned_off_stops_the_grants_packets_and_turning_it_on_lets_them_through() {
     // The organisation requires a firewall; devices re-check every 5 minutes, and at once when a
     // watched fact changes.
+    // A SIEM collector that is down the whole time: its lag and failures show on the metrics.
     let mut w = World::for_tunneld_judging(
         r#"{"required": ["firewall"]}"#,
-        "posture_recheck_interval = \"5m\"\n",
+        "posture_recheck_interval = \"5m\"\n\
+         [[siem]]\nkind = \"syslog-tls\"\nname = \"soc\"\naddress = \"127.0.0.1:6514\"\n",
     );
     wait_for(
         "the gateway agent reaching the broker",
@@ -141,6 +143,19 @@ fn a_firewall_turned_off_stops_the_grants_packets_and_turning_it_on_lets_them_th
     let held = actions.iter().position(|a| *a == "grant.suspended");
     let released = actions.iter().position(|a| *a == "grant.resumed");
     assert!(held.is_some() && released > held, "{actions:?}");
+    // The gateway reports where the device connected from, for the anomaly rules.
+    let connected_from = evidence["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "grant.connected")
+        .filter_map(|e| e["details"]["endpoint"].as_str())
+        .next()
+        .unwrap_or_else(|| panic!("no connect with its endpoint in {evidence}"));
+    assert!(
+        connected_from.parse::<std::net::IpAddr>().is_ok(),
+        "{connected_from}"
+    );
     assert_eq!(evidence["grant"]["grant"]["not_after"], not_after.as_str());
 
     // What happened is in both ends' metrics, in a format Prometheus takes.
@@ -158,6 +173,11 @@ fn a_firewall_turned_off_stops_the_grants_packets_and_turning_it_on_lets_them_th
         assert_eq!(broker.get(series), Some(&value), "{series} in\n{broker_text}");
     }
     assert!(broker["daypass_posture_reports_total{compliant=\"false\"}"] >= 1.0);
+    assert!(
+        broker["daypass_siem_feed_lag_entries{sink=\"soc\"}"] >= 10.0,
+        "nothing reached the collector"
+    );
+    assert!(broker["daypass_siem_feed_failures_total{sink=\"soc\"}"] >= 1.0);
     assert!(broker["daypass_audit_head_sequence"] > 10.0);
     let gateway_text = scrape(&w.net, GATEWAY_METRICS);
     let gateway = parse(&gateway_text).unwrap();

@@ -136,6 +136,9 @@ impl Broker {
         const SKEW: Duration = Duration::minutes(1);
         let now = self.now();
         let mut change = self.store().change().await?;
+        let mut raised = Vec::new();
+        // Addresses earlier in this batch (their audit entries are written at the commit).
+        let mut batch: std::collections::HashMap<Uuid, Vec<std::net::IpAddr>> = Default::default();
         for c in connects {
             let record = store::grant(change.conn(), c.grant)
                 .await?
@@ -154,17 +157,30 @@ impl Broker {
                 }
                 .into());
             }
+            let ip = c.endpoint.as_deref().and_then(crate::anomaly::parse_endpoint);
+            if let Some(ip) = ip {
+                let before = batch.entry(c.grant).or_default();
+                raised.extend(
+                    self.watch_connect_in(&mut change, &record, ip, before, now)
+                        .await?,
+                );
+                before.push(ip);
+            }
             change
                 .audit(
                     now,
                     &format!("gateway:{gateway}"),
                     "grant.connected",
                     &c.grant.to_string(),
-                    json!({ "at": c.at.unix_timestamp(), "device": record.grant.device.id, "person": record.grant.person }),
+                    json!({
+                        "at": c.at.unix_timestamp(), "device": record.grant.device.id, "person": record.grant.person,
+                        "endpoint": c.endpoint,
+                    }),
                 )
                 .await?;
         }
         change.commit().await?;
+        self.announce_alerts(&raised);
         Ok(connects.len())
     }
 

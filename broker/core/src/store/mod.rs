@@ -5,6 +5,7 @@ mod audit_log;
 mod feed_cursors;
 mod group;
 mod passkeys;
+mod places;
 mod repo;
 mod wal;
 
@@ -13,6 +14,7 @@ pub use audit_log::{AuditFilter, AuditRead};
 pub use feed_cursors::FeedCursors;
 pub use group::Insertion;
 pub use passkeys::*;
+pub use places::*;
 pub use repo::*;
 
 use crate::domain::audit::{entry_hash, AuditEntry, Checkpoint, GENESIS_HASH};
