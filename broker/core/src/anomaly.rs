@@ -154,24 +154,37 @@ impl Broker {
 
     async fn refusal_alerts(&self, person: &str, now: OffsetDateTime) -> ServiceResult<Vec<Alert>> {
         let settings = self.anomaly();
-        let filter = AuditFilter {
-            action: "request.refused".into(),
-            subject: person.to_string(),
-            from: Some(now - settings.burst_window),
-            ..Default::default()
-        };
+        let from = Some(now - settings.burst_window);
+        // Refused requests name the person as their subject, refused sign-ins as their actor.
+        let kinds = [
+            AuditFilter {
+                action: "request.refused".into(),
+                subject: person.to_string(),
+                from,
+                ..Default::default()
+            },
+            AuditFilter {
+                action: "session.refused".into(),
+                actor: format!("person:{person}"),
+                from,
+                ..Default::default()
+            },
+        ];
         let mut change = self.store().change().await?;
-        let refusals: Vec<OffsetDateTime> =
-            AuditRead::search(change.conn(), &filter, settings.burst_threshold as i64 * 2)
-                .await?
-                .iter()
-                .map(|e| e.at)
-                .collect();
+        if store::person(change.conn(), person).await?.is_none() {
+            // Sign-ins for names nobody has: nobody to alert about (the rate limits answer those).
+            return Ok(vec![]);
+        }
+        let mut refusals: Vec<OffsetDateTime> = Vec::new();
+        for filter in &kinds {
+            let found = AuditRead::search(change.conn(), filter, settings.burst_threshold as i64 * 2).await?;
+            refusals.extend(found.iter().map(|e| e.at));
+        }
         if !is_burst(&refusals, settings.burst_threshold, settings.burst_window, now) {
             return Ok(vec![]);
         }
         let detail = format!(
-            "{} refused requests within {} minutes",
+            "{} refused requests or sign-ins within {} minutes",
             refusals.len(),
             settings.burst_window.whole_minutes()
         );
@@ -180,6 +193,49 @@ impl Broker {
             .await?;
         change.commit().await?;
         Ok(raised.into_iter().collect())
+    }
+
+    /// After a sign-in: at an unusual hour for this person.
+    pub(crate) async fn watch_sign_in(&self, person: &str, now: OffsetDateTime) {
+        let outcome = self.sign_in_alerts(person, now).await;
+        self.watched("sign-in", outcome);
+    }
+
+    async fn sign_in_alerts(&self, person: &str, now: OffsetDateTime) -> ServiceResult<Vec<Alert>> {
+        let mut change = self.store().change().await?;
+        let raised: Vec<Alert> = self
+            .off_hours_in(&mut change, person, "a sign-in", now)
+            .await?
+            .into_iter()
+            .collect();
+        change.commit().await?;
+        Ok(raised)
+    }
+
+    /// Inside `change`: `what` (a request, a sign-in) at an hour outside the working hours and the
+    /// person's own, learned from their requests.
+    async fn off_hours_in(
+        &self,
+        change: &mut Change,
+        person: &str,
+        what: &str,
+        now: OffsetDateTime,
+    ) -> ServiceResult<Option<Alert>> {
+        let earlier: Vec<OffsetDateTime> = store::requests_of(change.conn(), person)
+            .await?
+            .iter()
+            .map(|r| r.created_at)
+            .filter(|t| *t < now && now - *t <= HOURS_LEARNED_FROM)
+            .collect();
+        if !is_off_hours(now, self.anomaly().working_hours, &earlier) {
+            return Ok(None);
+        }
+        let detail = format!(
+            "{what} at {:02}:{:02} UTC, outside working hours and this person's usual hours",
+            now.hour(),
+            now.minute()
+        );
+        self.raise_in(change, person, Rule::OffHours, detail, now).await
     }
 
     /// After a request was made: unusual hours, right after a suspension; and a step-up an alert
@@ -199,23 +255,7 @@ impl Broker {
         let id = &requester.id;
         let mut change = self.store().change().await?;
         let mut raised = Vec::new();
-        let earlier: Vec<OffsetDateTime> = store::requests_of(change.conn(), id)
-            .await?
-            .iter()
-            .map(|r| r.created_at)
-            .filter(|t| *t < now && now - *t <= HOURS_LEARNED_FROM)
-            .collect();
-        if is_off_hours(now, settings.working_hours, &earlier) {
-            let detail = format!(
-                "a request at {:02}:{:02} UTC, outside working hours and this person's usual hours",
-                now.hour(),
-                now.minute()
-            );
-            raised.extend(
-                self.raise_in(&mut change, id, Rule::OffHours, detail, now)
-                    .await?,
-            );
-        }
+        raised.extend(self.off_hours_in(&mut change, id, "a request", now).await?);
         let suspended_lately = store::open_grants_of_person(change.conn(), id)
             .await?
             .iter()

@@ -255,7 +255,33 @@ async fn connects_from_a_new_country_or_network_or_two_addresses_alert(db: Db) {
         .unwrap();
 }
 
+async fn refused_sign_ins_count_towards_a_burst(db: Db) {
+    let mut opts = Options::default();
+    opts.settings.anomaly.burst_threshold = 3;
+    let h = Harness::with(db, opts).await;
+    // Ana has no passkey: each sign-in is refused (the caller gets a decoy challenge, the log the truth).
+    for _ in 0..2 {
+        h.broker.sign_in_start("ana", None).await.unwrap();
+    }
+    let ida = staff(&h, "ida").await;
+    assert!(h.broker.alert_list(&ida, true).await.unwrap().is_empty());
+    refuse(&h, 1).await;
+    let alerts = h.broker.alert_list(&ida, true).await.unwrap();
+    assert_eq!(alerts.len(), 1, "two refused sign-ins and a refused request");
+    assert!(
+        alerts[0].detail.contains("3 refused requests or sign-ins"),
+        "{}",
+        alerts[0].detail
+    );
+    // Nobody is alerted about for names that do not exist.
+    for _ in 0..4 {
+        h.broker.sign_in_start("nobody", None).await.unwrap();
+    }
+    assert_eq!(h.broker.alert_list(&ida, true).await.unwrap().len(), 1);
+}
+
 crate::on_both_databases!(
+    refused_sign_ins_count_towards_a_burst,
     connects_from_a_new_country_or_network_or_two_addresses_alert,
     a_burst_of_refusals_holds_the_persons_grants_until_an_admin_closes_the_alert,
     a_device_that_stops_complying_alerts_and_a_disable_action_ends_the_account,

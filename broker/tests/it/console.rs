@@ -784,7 +784,7 @@ async fn staff_see_alerts_and_acknowledge_them_on_the_alerts_page() {
     for words in [
         "Alerts (1 new)",
         "refusal_burst",
-        "2 refused requests within 10 minutes",
+        "2 refused requests or sign-ins within 10 minutes",
         "/acknowledge",
         "/close",
     ] {

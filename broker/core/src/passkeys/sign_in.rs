@@ -24,10 +24,13 @@ impl Broker {
             code_challenge: app.as_ref().map(|a| a.code_challenge.clone()),
         };
         let started = self.sign_in_challenge(person, purpose.clone(), now);
-        match self
+        let answer = self
             .refusals_audited(&format!("person:{person}"), "session.refused", place, started)
-            .await
-        {
+            .await;
+        if answer.is_err() {
+            self.watch_refusal(person, now).await;
+        }
+        match answer {
             Err(ServiceError::Passkey(why)) if why.is_about_who() => {
                 self.decoy_challenge(person, purpose, now).await
             }
@@ -156,8 +159,11 @@ impl Broker {
             change.commit().await?;
             Ok(opened)
         };
-        self.refusals_audited("anonymous", "session.refused", &id.to_string(), finished)
-            .await
+        let opened = self
+            .refusals_audited("anonymous", "session.refused", &id.to_string(), finished)
+            .await?;
+        self.watch_sign_in(&opened.session.person, now).await;
+        Ok(opened)
     }
 
     /// A challenge for a fresh assertion within the caller's session.
