@@ -7,7 +7,7 @@ use crate::auth::Caller;
 use crate::domain::anomaly::{is_burst, is_off_hours, network_of, Action, Alert, AlertState, Hours, Rule};
 use crate::domain::directory::{Person, Role};
 use crate::domain::grant::SuspendReason;
-use crate::store::{self, AuditFilter, AuditRead, Change};
+use crate::store::{self, AuditRead, Change};
 use crate::{Broker, InvalidInput, Missing, ServiceResult};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -154,32 +154,12 @@ impl Broker {
 
     async fn refusal_alerts(&self, person: &str, now: OffsetDateTime) -> ServiceResult<Vec<Alert>> {
         let settings = self.anomaly();
-        let from = Some(now - settings.burst_window);
-        // Refused requests name the person as their subject, refused sign-ins as their actor.
-        let kinds = [
-            AuditFilter {
-                action: "request.refused".into(),
-                subject: person.to_string(),
-                from,
-                ..Default::default()
-            },
-            AuditFilter {
-                action: "session.refused".into(),
-                actor: format!("person:{person}"),
-                from,
-                ..Default::default()
-            },
-        ];
-        let mut change = self.store().change().await?;
-        if store::person(change.conn(), person).await?.is_none() {
+        let mut conn = self.store().read().await?;
+        if store::person(&mut conn, person).await?.is_none() {
             // Sign-ins for names nobody has: nobody to alert about (the rate limits answer those).
             return Ok(vec![]);
         }
-        let mut refusals: Vec<OffsetDateTime> = Vec::new();
-        for filter in &kinds {
-            let found = AuditRead::search(change.conn(), filter, settings.burst_threshold as i64 * 2).await?;
-            refusals.extend(found.iter().map(|e| e.at));
-        }
+        let refusals = AuditRead::refusals_of(&mut conn, person, now - settings.burst_window).await?;
         if !is_burst(&refusals, settings.burst_threshold, settings.burst_window, now) {
             return Ok(vec![]);
         }
@@ -188,6 +168,8 @@ impl Broker {
             refusals.len(),
             settings.burst_window.whole_minutes()
         );
+        drop(conn);
+        let mut change = self.store().change().await?;
         let raised = self
             .raise_in(&mut change, person, Rule::RefusalBurst, detail, now)
             .await?;
@@ -202,40 +184,38 @@ impl Broker {
     }
 
     async fn sign_in_alerts(&self, person: &str, now: OffsetDateTime) -> ServiceResult<Vec<Alert>> {
+        let mut conn = self.store().read().await?;
+        let Some(detail) = self.off_hours(&mut conn, person, "a sign-in", now).await? else {
+            return Ok(vec![]);
+        };
+        drop(conn);
         let mut change = self.store().change().await?;
-        let raised: Vec<Alert> = self
-            .off_hours_in(&mut change, person, "a sign-in", now)
-            .await?
-            .into_iter()
-            .collect();
+        let raised = self
+            .raise_in(&mut change, person, Rule::OffHours, detail, now)
+            .await?;
         change.commit().await?;
-        Ok(raised)
+        Ok(raised.into_iter().collect())
     }
 
-    /// Inside `change`: `what` (a request, a sign-in) at an hour outside the working hours and the
-    /// person's own, learned from their requests.
-    async fn off_hours_in(
+    /// What is unusual about `what` (a request, a sign-in) at `now`: an hour outside the working
+    /// hours and the person's own, learned from their requests.
+    async fn off_hours(
         &self,
-        change: &mut Change,
+        conn: &mut sqlx::AnyConnection,
         person: &str,
         what: &str,
         now: OffsetDateTime,
-    ) -> ServiceResult<Option<Alert>> {
-        let earlier: Vec<OffsetDateTime> = store::requests_of(change.conn(), person)
-            .await?
-            .iter()
-            .map(|r| r.created_at)
-            .filter(|t| *t < now && now - *t <= HOURS_LEARNED_FROM)
-            .collect();
-        if !is_off_hours(now, self.anomaly().working_hours, &earlier) {
-            return Ok(None);
-        }
-        let detail = format!(
-            "{what} at {:02}:{:02} UTC, outside working hours and this person's usual hours",
-            now.hour(),
-            now.minute()
-        );
-        self.raise_in(change, person, Rule::OffHours, detail, now).await
+    ) -> ServiceResult<Option<String>> {
+        let earlier = store::request_times_between(conn, person, now - HOURS_LEARNED_FROM, now).await?;
+        Ok(
+            is_off_hours(now, self.anomaly().working_hours, &earlier).then(|| {
+                format!(
+                    "{what} at {:02}:{:02} UTC, outside working hours and this person's usual hours",
+                    now.hour(),
+                    now.minute()
+                )
+            }),
+        )
     }
 
     /// After a request was made: unusual hours, right after a suspension; and a step-up an alert
@@ -253,14 +233,27 @@ impl Broker {
     ) -> ServiceResult<Vec<Alert>> {
         let settings = self.anomaly();
         let id = &requester.id;
-        let mut change = self.store().change().await?;
-        let mut raised = Vec::new();
-        raised.extend(self.off_hours_in(&mut change, id, "a request", now).await?);
-        let suspended_lately = store::open_grants_of_person(change.conn(), id)
+        // Read first: most requests are ordinary, and need no write.
+        let mut conn = self.store().read().await?;
+        let off_hours = self.off_hours(&mut conn, id, "a request", now).await?;
+        let suspended_lately = store::open_grants_of_person(&mut conn, id)
             .await?
             .iter()
             .flat_map(|g| g.suspensions.iter())
             .any(|s| now - s.since <= settings.after_suspension);
+        drop(conn);
+        let step_up_given = requester.step_up_demanded_by.filter(|_| confirmed);
+        if off_hours.is_none() && !suspended_lately && step_up_given.is_none() {
+            return Ok(vec![]);
+        }
+        let mut change = self.store().change().await?;
+        let mut raised = Vec::new();
+        if let Some(detail) = off_hours {
+            raised.extend(
+                self.raise_in(&mut change, id, Rule::OffHours, detail, now)
+                    .await?,
+            );
+        }
         if suspended_lately {
             let detail = format!(
                 "a request within {} minutes of one of this person's grants being suspended",
@@ -271,7 +264,7 @@ impl Broker {
                     .await?,
             );
         }
-        if let (Some(alert), true) = (requester.step_up_demanded_by, confirmed) {
+        if let Some(alert) = step_up_given {
             if let Some(mut p) = store::person(change.conn(), id).await? {
                 p.step_up_demanded_by = None;
                 store::put_person(change.conn(), &p).await?;

@@ -89,6 +89,27 @@ impl AuditRead {
         rows.iter().map(entry).collect()
     }
 
+    /// When `person`'s requests (subject) and sign-ins (actor `person:ID`) were refused since `since`.
+    pub async fn refusals_of(
+        conn: &mut AnyConnection,
+        person: &str,
+        since: OffsetDateTime,
+    ) -> StoreResult<Vec<OffsetDateTime>> {
+        let times: Vec<i64> = sqlx::query_scalar(
+            "SELECT at FROM audit_log WHERE action IN ('request.refused', 'session.refused') AND at >= $1 \
+             AND ((action = 'request.refused' AND subject = $2) OR (action = 'session.refused' AND actor = $3))",
+        )
+        .bind(since.unix_timestamp())
+        .bind(person)
+        .bind(format!("person:{person}"))
+        .fetch_all(&mut *conn)
+        .await?;
+        times
+            .into_iter()
+            .map(|t| OffsetDateTime::from_unix_timestamp(t).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .collect()
+    }
+
     /// Entries after `seq` in order, at most `limit` (the SIEM feeds' next batch).
     pub async fn after(conn: &mut AnyConnection, seq: i64, limit: i64) -> StoreResult<Vec<AuditEntry>> {
         let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2");

@@ -400,6 +400,27 @@ pub async fn requests_of(conn: &mut AnyConnection, requester: &str) -> StoreResu
     .await
 }
 
+/// When `requester`'s requests in `[from, to)` were made (the anomaly rules learn their hours).
+pub async fn request_times_between(
+    conn: &mut AnyConnection,
+    requester: &str,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+) -> StoreResult<Vec<OffsetDateTime>> {
+    let times: Vec<i64> = sqlx::query_scalar(
+        "SELECT created_at FROM requests WHERE requester = $1 AND created_at >= $2 AND created_at < $3",
+    )
+    .bind(requester)
+    .bind(from.unix_timestamp())
+    .bind(to.unix_timestamp())
+    .fetch_all(&mut *conn)
+    .await?;
+    times
+        .into_iter()
+        .map(|t| OffsetDateTime::from_unix_timestamp(t).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .collect()
+}
+
 pub async fn requests_since(
     conn: &mut AnyConnection,
     since: OffsetDateTime,

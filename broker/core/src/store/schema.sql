@@ -9,12 +9,14 @@ CREATE TABLE IF NOT EXISTS gateways (name TEXT PRIMARY KEY, token_hash TEXT NOT 
 CREATE TABLE IF NOT EXISTS api_tokens (token_hash TEXT PRIMARY KEY, person TEXT NOT NULL, expires_at BIGINT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS requests (id TEXT PRIMARY KEY, requester TEXT NOT NULL, pending BIGINT NOT NULL, expires_at BIGINT NOT NULL, created_at BIGINT NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS requests_pending ON requests (pending, expires_at);
+CREATE INDEX IF NOT EXISTS requests_requester ON requests (requester, created_at);
 CREATE TABLE IF NOT EXISTS grants (id TEXT PRIMARY KEY, request_id TEXT NOT NULL, person TEXT NOT NULL, gateway TEXT NOT NULL, ticket TEXT NOT NULL, live BIGINT NOT NULL, not_after BIGINT NOT NULL, issued_at BIGINT NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS grants_live ON grants (live, not_after);
 CREATE INDEX IF NOT EXISTS grants_gateway ON grants (gateway, live);
 CREATE INDEX IF NOT EXISTS grants_ticket ON grants (ticket, live);
 CREATE TABLE IF NOT EXISTS audit_log (seq BIGINT PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL, details TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_subject ON audit_log (subject);
+CREATE INDEX IF NOT EXISTS audit_action ON audit_log (action, at);
 CREATE TABLE IF NOT EXISTS audit_head (id BIGINT PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit_checkpoints (seq BIGINT PRIMARY KEY, at BIGINT NOT NULL, hash TEXT NOT NULL, signature TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS posture_nonces (nonce TEXT PRIMARY KEY, device TEXT NOT NULL, expires_at BIGINT NOT NULL, used BIGINT NOT NULL);
