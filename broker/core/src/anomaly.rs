@@ -236,11 +236,8 @@ impl Broker {
         // Read first: most requests are ordinary, and need no write.
         let mut conn = self.store().read().await?;
         let off_hours = self.off_hours(&mut conn, id, "a request", now).await?;
-        let suspended_lately = store::open_grants_of_person(&mut conn, id)
-            .await?
-            .iter()
-            .flat_map(|g| g.suspensions.iter())
-            .any(|s| now - s.since <= settings.after_suspension);
+        let suspended_lately =
+            AuditRead::suspended_since(&mut conn, id, now - settings.after_suspension).await?;
         drop(conn);
         let step_up_given = requester.step_up_demanded_by.filter(|_| confirmed);
         if off_hours.is_none() && !suspended_lately && step_up_given.is_none() {

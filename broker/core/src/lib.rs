@@ -60,6 +60,9 @@ struct Inner {
     limits: rate_limit::BrokerLimits,
     seen_nonces: replay::SeenNonces,
     metrics: metrics::BrokerMetrics,
+    /// When the sweep last looked for silent devices (unix seconds): it reads every live grant, so
+    /// it runs every `SILENCE_CHECK`, not every second.
+    silence_checked: std::sync::atomic::AtomicI64,
 }
 
 /// The broker service; cheap to clone, shared by the HTTP API, the CLI and background tasks.
@@ -83,6 +86,7 @@ impl Broker {
             limits: rate_limit::BrokerLimits::default(),
             seen_nonces: replay::SeenNonces::default(),
             metrics: metrics::BrokerMetrics::default(),
+            silence_checked: std::sync::atomic::AtomicI64::new(i64::MIN),
         }))
     }
 

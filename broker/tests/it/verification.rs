@@ -120,10 +120,15 @@ async fn a_failing_report_holds_the_grant_and_a_compliant_one_releases_it(db: Db
 async fn a_silent_device_is_held_until_it_reports(db: Db) {
     let h = broker_requiring(db, true, &["db:staging"]).await;
     let grant = watched_grant(&h).await;
-    // Two intervals (10 minutes) of silence are allowed.
+    // Two intervals (10 minutes) of silence are allowed; the sweep looks for silence every 30 s.
     h.clock.advance(Duration::minutes(10));
     assert!(h.broker.sweep().await.unwrap().grants_held_for_silence.is_empty());
     h.clock.advance(Duration::seconds(1));
+    assert!(
+        h.broker.sweep().await.unwrap().grants_held_for_silence.is_empty(),
+        "looked 1 s ago"
+    );
+    h.clock.advance(Duration::seconds(29));
     let swept = h.broker.sweep().await.unwrap();
     assert_eq!(swept.grants_held_for_silence, vec![grant]);
     let held = view(&h, grant).await;

@@ -34,13 +34,14 @@ impl Broker {
     pub async fn sweep(&self) -> ServiceResult<SweepOutcome> {
         let now = self.now();
         let mut out = SweepOutcome::default();
+        let look_for_silence = self.silence_check_due(now);
         {
             // Cheap read first, so an idle broker never takes the write lock.
             let mut conn = self.store().read().await?;
             let due = !store::lapsed_requests(&mut conn, now).await?.is_empty()
                 || !store::due_grants(&mut conn, now).await?.is_empty()
                 || !self.grants_of_ended_accounts(&mut conn, now).await?.is_empty()
-                || !self.silent_grants(&mut conn, now).await?.is_empty();
+                || (look_for_silence && !self.silent_grants(&mut conn, now).await?.is_empty());
             if !due {
                 return Ok(out);
             }
@@ -73,9 +74,27 @@ impl Broker {
                 out.grants_ended_by_account.push(g.grant.id);
             }
         }
-        out.grants_held_for_silence = self.hold_silent_grants(&mut change, now).await?;
+        if look_for_silence {
+            out.grants_held_for_silence = self.hold_silent_grants(&mut change, now).await?;
+        }
         change.commit().await?;
         Ok(out)
+    }
+
+    /// Whether the sweep looks for silent devices this time: every 30 s, or twice per silence when
+    /// that is shorter (it reads every live grant; silences last minutes).
+    fn silence_check_due(&self, now: time::OffsetDateTime) -> bool {
+        use std::sync::atomic::Ordering;
+        let half: time::Duration = self.0.settings.posture.silence / 2;
+        let every = half.min(time::Duration::seconds(30)).whole_seconds().max(1);
+        let last = self.0.silence_checked.load(Ordering::Relaxed);
+        let due = now.unix_timestamp().saturating_sub(last) >= every;
+        if due {
+            self.0
+                .silence_checked
+                .store(now.unix_timestamp(), Ordering::Relaxed);
+        }
+        due
     }
 
     /// Live grants of people whose account has ended (contract over, disabled or deleted).
