@@ -80,7 +80,7 @@ for path in sys.argv[1:]:
 PY
 python3 -c 'import sys, xml.dom.minidom as m; [m.parse(p) for p in sys.argv[1:]]' installers/macos/distribution.xml \
   installers/windows/policy/daypass.admx installers/windows/policy/en-US/daypass.adml || fail "an XML file does not parse"
-tar -tzf "$out/packages/daypass-macos-$version.tar.gz" | grep -q "scripts/postinstall" || fail "the macOS kit lacks its scripts"
+grep -q "scripts/postinstall" <<<"$(tar -tzf "$out/packages/daypass-macos-$version.tar.gz")" || fail "the macOS kit lacks its scripts"
 ok "macOS pkg scripts, build-pkg.sh, property lists, distribution and ADMX/ADML parse"
 
 echo "== the packages start a service only once its settings are complete (lifecycle.sh's all_set)"
@@ -111,7 +111,7 @@ rpmdb=$work/rpmdb
 mkdir -p "$rpmdb"
 rpmkeys --dbpath "$rpmdb" --import "$out/keys/RPM-GPG-KEY-daypass"
 for rpm in "$out"/packages/*.rpm; do
-  rpmkeys --dbpath "$rpmdb" --checksig "$rpm" | grep -q 'digests signatures OK' || fail "$(basename "$rpm") is not signed"
+  grep -q 'digests signatures OK' <<<"$(rpmkeys --dbpath "$rpmdb" --checksig "$rpm")" || fail "$(basename "$rpm") is not signed"
   ! rpmkeys --dbpath "$rpmdb" --checksig "$(tampered "$rpm")" >/dev/null 2>&1 || fail "a tampered $(basename "$rpm") passed"
 done
 empty_rpmdb=$work/empty-rpmdb && mkdir -p "$empty_rpmdb"
@@ -192,7 +192,7 @@ done
   || fail "broker.toml is $(in_root stat -c %a:%U:%G /etc/daypass/broker.toml), not 0640 root:daypass-broker"
 in_root getent passwd daypass-broker >/dev/null || fail "no daypass-broker user"
 in_root getent passwd daypass-gw >/dev/null || fail "no daypass-gw user"
-in_root id -nG alice | grep -qw daypass || fail "alice is not in the daypass group"
+grep -qw daypass <<<"$(in_root id -nG alice)" || fail "alice is not in the daypass group"
 for unit in daypass-broker daypass-gateway daypass-tunneld; do
   [[ -L $root/etc/systemd/system/multi-user.target.wants/$unit.service ]] || fail "$unit is not enabled"
 done
@@ -246,14 +246,14 @@ sed -i -e "s|^DAYPASS_BROKER_URL=.*|DAYPASS_BROKER_URL=https://localhost:8443|" 
   -e "s|^DAYPASS_GATEWAY_NAME=.*|DAYPASS_GATEWAY_NAME=gw-1|" "$root/etc/daypass/gateway.env"
 start_service daypass-gateway
 gateway_pid=${service_pids[-1]}
-gateway_connected() { in_ns curl -fsS http://127.0.0.1:9108/health | grep -q '"broker":"connected"'; }
+gateway_connected() { grep -q '"broker":"connected"' <<<"$(in_ns curl -fsS http://127.0.0.1:9108/health)"; }
 wait_for "the gateway did not report its broker link connected on /health" daypass-gateway gateway_connected
 wait_for "the gateway made no WireGuard interface" daypass-gateway in_ns ip link show daypass0
 grep -q "CapEff:[[:space:]]*0000000000001000" "/proc/$gateway_pid/status" || fail "the gateway's capabilities are not CAP_NET_ADMIN alone"
 [[ $(stat -c %u "/proc/$gateway_pid") == "$(in_root id -u daypass-gw)" ]] || fail "the gateway does not run as daypass-gw"
-in_ns curl -fsS http://127.0.0.1:9464/metrics | grep -qx "daypass_gateway_streams 1" \
+grep -qx "daypass_gateway_streams 1" <<<"$(in_ns curl -fsS http://127.0.0.1:9464/metrics)" \
   || fail "the broker's metrics (metrics_listen in the packaged broker.toml) do not count the gateway's stream"
-in_ns curl -fsS http://127.0.0.1:9108/metrics | grep -qx "daypass_gateway_broker_connected 1" \
+grep -qx "daypass_gateway_broker_connected 1" <<<"$(in_ns curl -fsS http://127.0.0.1:9108/metrics)" \
   || fail "the gateway's metrics do not say its broker link is connected"
 ok "gateway: as daypass-gw with CAP_NET_ADMIN alone: WireGuard up, following the broker (health, metrics on both ends)"
 
@@ -311,6 +311,6 @@ for f in /usr/bin/daypass-broker /usr/bin/daypass-gateway /usr/bin/daypass-tunne
          /usr/lib/systemd/system/daypass-tunneld.service /etc/daypass/broker.toml; do
   [[ -e $rpmroot$f ]] || fail "$f missing after rpm --root install"
 done
-rpm --root "$rpmroot" -qc daypass-broker | grep -qx /etc/daypass/broker.toml || fail "broker.toml is not an RPM config file"
+grep -qx /etc/daypass/broker.toml <<<"$(rpm --root "$rpmroot" -qc daypass-broker)" || fail "broker.toml is not an RPM config file"
 ok "RPMs: installed into a root, config files marked"
 echo "installers: all checks passed"
