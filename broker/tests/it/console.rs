@@ -129,6 +129,10 @@ async fn staff_enroll_and_sign_in_in_the_browser_to_a_cookie_session_that_stays_
     let api = Api::new(true).await;
     let mut browser = Browser::new();
     assert!(redirected_to_sign_in(&get(&api, &browser, "/console").await));
+    // The broker's bare address leads there too.
+    let root = get(&api, &browser, "/").await;
+    assert_eq!(root.status, StatusCode::SEE_OTHER);
+    assert_eq!(root.headers[header::LOCATION], "/console");
     let sign_in_page = get(&api, &browser, "/console/sign-in").await;
     let csp = sign_in_page.headers[header::CONTENT_SECURITY_POLICY]
         .to_str()

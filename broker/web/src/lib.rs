@@ -24,6 +24,11 @@ use axum::Router;
 /// The broker's whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     Router::new()
+        // People who type the broker's address land on the console (its sign-in when signed out).
+        .route(
+            "/",
+            axum::routing::get(|| async { axum::response::Redirect::to("/console") }),
+        )
         .merge(api::routes())
         .merge(assets::routes())
         .merge(console::routes(state.clone()))
