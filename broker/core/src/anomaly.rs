@@ -363,21 +363,21 @@ impl Broker {
         let now = self.now();
         let mut change = self.store().change().await?;
         let mut alert = open_alert(&mut change, id).await?;
-        alert.state = AlertState::Acknowledged {
+        let state = AlertState::Acknowledged {
             by: person.id.clone(),
             note: note.clone(),
             at: now,
         };
-        store::put_alert(change.conn(), &alert).await?;
-        change
-            .audit(
-                now,
-                &format!("person:{}", person.id),
-                "alert.acknowledged",
-                &id.to_string(),
-                json!({ "note": note }),
-            )
-            .await?;
+        let actor = format!("person:{}", person.id);
+        settle(
+            &mut change,
+            &mut alert,
+            state,
+            &actor,
+            json!({ "note": note }),
+            now,
+        )
+        .await?;
         change.commit().await?;
         Ok(alert)
     }
@@ -400,21 +400,13 @@ impl Broker {
                     .await?;
             }
         }
-        alert.state = AlertState::Closed {
+        let state = AlertState::Closed {
             by: admin.id.clone(),
             note: note.clone(),
             at: now,
         };
-        store::put_alert(change.conn(), &alert).await?;
-        change
-            .audit(
-                now,
-                &actor,
-                "alert.closed",
-                &id.to_string(),
-                json!({ "note": note, "released": alert.held_grants }),
-            )
-            .await?;
+        let details = json!({ "note": note, "released": alert.held_grants });
+        settle(&mut change, &mut alert, state, &actor, details, now).await?;
         change.commit().await?;
         Ok(alert)
     }
@@ -433,6 +425,24 @@ fn given_note(note: &str) -> ServiceResult<String> {
         return Err(InvalidInput::Reason(MAX_NOTE_CHARS).into());
     }
     Ok(note.to_string())
+}
+
+/// Inside `change`: the alert moves to `state` (acknowledged, closed), kept and audited as such.
+async fn settle(
+    change: &mut Change,
+    alert: &mut Alert,
+    state: AlertState,
+    actor: &str,
+    details: serde_json::Value,
+    now: OffsetDateTime,
+) -> ServiceResult<()> {
+    let action = format!("alert.{}", state.name());
+    alert.state = state;
+    store::put_alert(change.conn(), alert).await?;
+    change
+        .audit(now, actor, &action, &alert.id.to_string(), details)
+        .await?;
+    Ok(())
 }
 
 async fn open_alert(change: &mut Change, id: Uuid) -> ServiceResult<Alert> {

@@ -1,6 +1,7 @@
 //! Reading the audit chain back: in order for verification and export, by subject for evidence,
 //! and filtered (newest first) for auditors.
 
+use super::repo::instant;
 use super::{StoreError, StoreResult};
 use crate::domain::audit::{AuditEntry, Checkpoint};
 use futures::TryStreamExt;
@@ -13,7 +14,7 @@ fn entry(row: &AnyRow) -> StoreResult<AuditEntry> {
     let details: String = row.try_get("details")?;
     Ok(AuditEntry {
         seq: row.try_get("seq")?,
-        at: OffsetDateTime::from_unix_timestamp(at).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        at: instant(at)?,
         actor: row.try_get("actor")?,
         action: row.try_get("action")?,
         subject: row.try_get("subject")?,
@@ -104,10 +105,7 @@ impl AuditRead {
         .bind(format!("person:{person}"))
         .fetch_all(&mut *conn)
         .await?;
-        times
-            .into_iter()
-            .map(|t| OffsetDateTime::from_unix_timestamp(t).map_err(|e| StoreError::Corrupt(e.to_string())))
-            .collect()
+        times.into_iter().map(instant).collect()
     }
 
     /// Whether one of `person`'s grants was suspended since `since` (few are: one indexed read).
@@ -154,8 +152,7 @@ impl AuditRead {
                 Ok(Checkpoint {
                     seq: r.try_get("seq")?,
                     hash: r.try_get("hash")?,
-                    at: OffsetDateTime::from_unix_timestamp(at)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    at: instant(at)?,
                     signature: r.try_get("signature")?,
                 })
             })

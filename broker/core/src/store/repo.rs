@@ -20,6 +20,11 @@ pub(super) fn decode<T: DeserializeOwned>(row: &AnyRow, col: &str) -> StoreResul
     serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
 }
 
+/// A stored unix time (seconds) as an instant; one out of range means the row was edited.
+pub(super) fn instant(seconds: i64) -> StoreResult<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp(seconds).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
 pub(super) fn encode<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("domain types always serialise")
 }
@@ -415,10 +420,7 @@ pub async fn request_times_between(
     .bind(to.unix_timestamp())
     .fetch_all(&mut *conn)
     .await?;
-    times
-        .into_iter()
-        .map(|t| OffsetDateTime::from_unix_timestamp(t).map_err(|e| StoreError::Corrupt(e.to_string())))
-        .collect()
+    times.into_iter().map(instant).collect()
 }
 
 pub async fn requests_since(
@@ -618,8 +620,7 @@ pub async fn last_posture_report_at(
             .bind(device)
             .fetch_one(&mut *conn)
             .await?;
-    at.map(|t| OffsetDateTime::from_unix_timestamp(t).map_err(|e| StoreError::Corrupt(e.to_string())))
-        .transpose()
+    at.map(instant).transpose()
 }
 
 /// Each device's most recent report.
