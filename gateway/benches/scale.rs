@@ -15,7 +15,6 @@ use daypass_gateway::wireguard::WireGuard;
 use daypass_proto::api::GatewayState;
 use daypass_proto::{Grant, GrantDevice, GrantedResource, Signed};
 use ed25519_dalek::SigningKey;
-use std::process::{Child, Command};
 use std::time::Instant;
 use time::OffsetDateTime;
 use wireguard_control::{Backend, Key};
@@ -65,19 +64,6 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-struct Namespace(Option<Child>);
-
-impl Drop for Namespace {
-    fn drop(&mut self) {
-        if let Some(c) = &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = Command::new("ip").args(["netns", "del", NS]).status();
-        let _ = std::fs::remove_file(format!("/var/run/wireguard/{IFACE}.sock"));
-    }
-}
-
 #[allow(clippy::disallowed_methods)] // a benchmark measures wall time
 fn main() {
     let now = OffsetDateTime::now_utc();
@@ -118,19 +104,7 @@ fn main() {
     );
 
     // The kernel part, with 10,000 entries and peers in place.
-    let _ = Command::new("ip")
-        .args(["netns", "del", NS])
-        .stderr(std::process::Stdio::null())
-        .status();
-    assert!(
-        Command::new("ip")
-            .args(["netns", "add", NS])
-            .status()
-            .unwrap()
-            .success(),
-        "run as root"
-    );
-    let _ns = Namespace(Some(daypass_e2e::net::wireguard_go(NS, IFACE)));
+    let _ns = daypass_e2e::net::WireGuardNamespace::create(NS, IFACE);
     Nft::in_namespace(NS)
         .apply(&startup_script(IFACE, false))
         .unwrap();

@@ -1,15 +1,19 @@
 //! The enforcing loop's state machine: it holds the grants last accepted from the broker, and at
-//! every new state or timer tick makes the applied peers and allow entries match what those grants
-//! ask for at `now`. Without the broker it keeps enforcing what it has, each grant until its own
-//! `not_after`, never longer.
+//! every new state, delta or timer tick makes the applied peers and allow entries match what those
+//! grants ask for at `now`. Without the broker it keeps enforcing what it has, each grant until its
+//! own `not_after`, never longer.
 
 use crate::firewall::{apply_changes, Firewall, FirewallError};
-use crate::plan::{changes, desired, next_change, Changes, Desired};
-use crate::verify::{sealed, Source, Verifier};
-use daypass_proto::api::GatewayState;
-use daypass_proto::Grant;
+use crate::plan::{changes, client_of, desired, Changes, Desired};
+use crate::verify::{problem, sealed, Refused, Source, Verifier};
+use daypass_proto::api::{grants_digest, GatewayDelta, GatewayState, StateSeal};
+use daypass_proto::{Grant, Signed};
 use ed25519_dalek::VerifyingKey;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::Ipv4Addr;
+use std::sync::Arc;
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 /// Where peers go: the WireGuard interface, or a recorder in unit tests.
 pub trait PeerTable: Send {
@@ -32,16 +36,47 @@ pub enum EnforceError {
     /// The whole state was refused; the grants held are enforced as before.
     #[error("the state was refused: {0}")]
     StateRefused(String),
+    /// A delta that does not apply to the state held (another base, or it does not lead to the
+    /// state its seal names): nothing of it is taken, and the whole state must be asked for.
+    #[error("the delta does not apply: {0}")]
+    DeltaRefused(String),
+}
+
+/// The state held as the broker sealed it, kept to be written to disk.
+#[derive(Debug)]
+struct Held {
+    /// (epoch, revision) of its seal: an older state is refused.
+    order: (i64, i64),
+    issued_at: OffsetDateTime,
+    seal: Signed<StateSeal>,
+    /// Every grant the seal names, by id (whether enforced here or not).
+    named: BTreeSet<Uuid>,
+    /// The signed envelopes of those grants.
+    envelopes: BTreeMap<Uuid, Arc<Signed<Grant>>>,
+}
+
+/// The state held, as a `GatewayState` (what the state file holds); its grants are shared with the
+/// agent, not copied.
+#[derive(Debug, serde::Serialize)]
+pub struct HeldState {
+    pub gateway: String,
+    pub revision: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub generated_at: OffsetDateTime,
+    pub grants: Vec<Arc<Signed<Grant>>>,
+    pub seal: Signed<StateSeal>,
 }
 
 pub struct Agent {
     gateway: String,
     broker_key: VerifyingKey,
     verifier: Verifier,
-    grants: Vec<Grant>,
-    revision: Option<i64>,
-    /// (epoch, revision) of the seal of the state held: an older one is refused.
-    held: Option<(i64, i64)>,
+    grants: BTreeMap<Uuid, Grant>,
+    /// The grants of each client (tunnel address), so a delta plans only the clients it touches.
+    by_client: HashMap<Ipv4Addr, BTreeSet<Uuid>>,
+    /// When each grant starts and ends: the next moment something changes on its own.
+    moments: BTreeSet<(OffsetDateTime, Uuid)>,
+    held: Option<Held>,
     applied: Desired,
 }
 
@@ -70,15 +105,16 @@ impl Agent {
             gateway: gateway.into(),
             broker_key,
             verifier: Verifier::new(broker_key),
-            grants: vec![],
-            revision: None,
+            grants: BTreeMap::new(),
+            by_client: HashMap::new(),
+            moments: BTreeSet::new(),
             held: None,
             applied,
         }
     }
 
     pub fn revision(&self) -> Option<i64> {
-        self.revision
+        self.held.as_ref().map(|h| h.order.1)
     }
 
     /// What is applied: peers, allow entries, grants enforced at `now`, revision held.
@@ -87,14 +123,14 @@ impl Agent {
             peers: self.applied.peers.len(),
             allows: self.applied.allows.len(),
             grants: self.active(now),
-            revision: self.revision,
+            revision: self.revision(),
         }
     }
 
     /// Grants being enforced now.
     pub fn active(&self, now: OffsetDateTime) -> usize {
         self.grants
-            .iter()
+            .values()
             .filter(|g| g.not_before <= now && now < g.not_after)
             .count()
     }
@@ -102,11 +138,23 @@ impl Agent {
     /// The grants live at `now` for the device with this WireGuard key.
     pub fn grants_of_peer(&self, public_key: &str, now: OffsetDateTime) -> Vec<uuid::Uuid> {
         self.grants
-            .iter()
+            .values()
             .filter(|g| g.not_before <= now && now < g.not_after)
             .filter(|g| g.device.wireguard_public_key == public_key)
             .map(|g| g.id)
             .collect()
+    }
+
+    /// The state held, whole and as the broker sealed it (for the file that outlives a restart).
+    pub fn held_state(&self) -> Option<HeldState> {
+        let held = self.held.as_ref()?;
+        Some(HeldState {
+            gateway: self.gateway.clone(),
+            revision: held.order.1,
+            generated_at: held.issued_at,
+            grants: held.envelopes.values().cloned().collect(),
+            seal: held.seal.clone(),
+        })
     }
 
     /// Takes a state from the broker (or from disk at start) and enforces it. A state older than
@@ -120,28 +168,277 @@ impl Agent {
         fw: &dyn Firewall,
         peers: &mut dyn PeerTable,
     ) -> Result<Outcome, EnforceError> {
-        let seal = sealed(state, &self.broker_key, &self.gateway, self.held, source, now)
-            .map_err(EnforceError::StateRefused)?;
-        let (grants, mut refused) = self.verifier.accepted(state, &self.gateway, now);
-        let (grants, smuggled): (Vec<Grant>, Vec<Grant>) = grants
+        let refused = self.take_state(state, source, now)?;
+        let mut outcome = self.tick(now, fw, peers)?;
+        outcome.refused = reasons(refused);
+        Ok(outcome)
+    }
+
+    /// Enforces what the state files kept: the whole state and the deltas journaled after it,
+    /// planned once (so the peers both ask for are never removed in between), stopping at a delta
+    /// that does not apply (the broker's whole state will follow).
+    pub fn restore(
+        &mut self,
+        kept: &crate::store::Kept,
+        now: OffsetDateTime,
+        fw: &dyn Firewall,
+        peers: &mut dyn PeerTable,
+    ) -> Result<Outcome, EnforceError> {
+        let mut refused = self.take_state(&kept.state, Source::Disk, now)?;
+        for delta in &kept.deltas {
+            match self.take_delta(delta, Source::Disk, now) {
+                Ok((_, more)) => refused.extend(more),
+                Err(e) => {
+                    tracing::warn!(error = %e, revision = delta.revision, "the journal stops here");
+                    break;
+                }
+            }
+        }
+        let mut outcome = self.tick(now, fw, peers)?;
+        outcome.refused = reasons(refused);
+        Ok(outcome)
+    }
+
+    /// Verifies a whole state and holds it (enforced at the next reconcile); the grants refused.
+    fn take_state(
+        &mut self,
+        state: &GatewayState,
+        source: Source,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Refused>, EnforceError> {
+        let order = self.held.as_ref().map(|h| h.order);
+        let seal = sealed(
+            (&state.gateway, state.revision),
+            &state.seal,
+            &self.broker_key,
+            &self.gateway,
+            order,
+            source,
+            now,
+        )
+        .map_err(EnforceError::StateRefused)?;
+        let mut refused = Vec::new();
+        let mut envelopes = BTreeMap::new();
+        let mut verified = Vec::new();
+        for (checked, signed) in self
+            .verifier
+            .verified(&state.grants)
             .into_iter()
-            .partition(|g| seal.grants.binary_search(&g.id).is_ok());
-        refused.extend(smuggled.into_iter().map(|g| crate::verify::Refused {
+            .zip(&state.grants)
+        {
+            match checked {
+                Ok(g) => {
+                    envelopes.insert(g.id, Arc::new(signed.clone()));
+                    verified.push(g);
+                }
+                Err(why) => refused.push(why),
+            }
+        }
+        // A seal names its grants by list (as first sent) or by digest (a state rebuilt from deltas).
+        let named: BTreeSet<Uuid> = match &seal.digest {
+            Some(digest) => {
+                let ids: BTreeSet<Uuid> = envelopes.keys().copied().collect();
+                if grants_digest(&ids) != *digest || !refused.is_empty() {
+                    return Err(EnforceError::StateRefused(
+                        "its grants are not the ones its seal names".to_string(),
+                    ));
+                }
+                ids
+            }
+            None => seal.grants.iter().copied().collect(),
+        };
+        let (verified, smuggled): (Vec<Grant>, Vec<Grant>) =
+            verified.into_iter().partition(|g| named.contains(&g.id));
+        for g in &smuggled {
+            envelopes.remove(&g.id);
+        }
+        refused.extend(smuggled.into_iter().map(|g| Refused {
             grant: Some(g.id),
             reason: "not named in the state's seal".to_string(),
         }));
-        self.grants = grants;
-        self.revision = Some(state.revision);
-        self.held = Some(seal.order());
-        let mut outcome = self.tick(now, fw, peers)?;
-        outcome.refused = refused
-            .into_iter()
-            .map(|r| match r.grant {
-                Some(id) => format!("grant {id}: {}", r.reason),
-                None => r.reason,
-            })
-            .collect();
+        let enforceable = self.enforceable(verified, &mut refused, now);
+        (self.grants, self.by_client, self.moments) = Default::default();
+        for g in enforceable {
+            self.hold(g);
+        }
+        self.held = Some(Held {
+            order: seal.order(),
+            issued_at: seal.issued_at,
+            seal: state.seal.clone(),
+            named,
+            envelopes,
+        });
+        Ok(refused)
+    }
+
+    /// Takes a delta from the broker: it must start from the revision held and lead to the state
+    /// its seal names, or nothing of it is taken. Only the clients whose grants it touches are
+    /// planned again.
+    pub fn receive_delta(
+        &mut self,
+        delta: &GatewayDelta,
+        source: Source,
+        now: OffsetDateTime,
+        fw: &dyn Firewall,
+        peers: &mut dyn PeerTable,
+    ) -> Result<Outcome, EnforceError> {
+        let (touched, refused) = self.take_delta(delta, source, now)?;
+        let mut outcome = self.reconcile(&touched, now, fw, peers)?;
+        outcome.refused = reasons(refused);
         Ok(outcome)
+    }
+
+    /// Checks a delta and holds the state it leads to (enforced at the next reconcile); the clients
+    /// it touches, and the grants refused.
+    fn take_delta(
+        &mut self,
+        delta: &GatewayDelta,
+        source: Source,
+        now: OffsetDateTime,
+    ) -> Result<(BTreeSet<Ipv4Addr>, Vec<Refused>), EnforceError> {
+        let Some(held) = &self.held else {
+            return Err(EnforceError::DeltaRefused("no state is held yet".into()));
+        };
+        let seal = sealed(
+            (&delta.gateway, delta.revision),
+            &delta.seal,
+            &self.broker_key,
+            &self.gateway,
+            Some(held.order),
+            source,
+            now,
+        )
+        .map_err(EnforceError::StateRefused)?;
+        if (seal.epoch, delta.base_revision) != held.order {
+            return Err(EnforceError::DeltaRefused(format!(
+                "it starts from revision {} (epoch {}), the state held is revision {} (epoch {})",
+                delta.base_revision, seal.epoch, held.order.1, held.order.0
+            )));
+        }
+        let mut added = Vec::with_capacity(delta.added.len());
+        for signed in &delta.added {
+            let grant = signed.verify(&self.broker_key).map_err(|e| {
+                EnforceError::DeltaRefused(format!("a grant's signature does not hold ({e})"))
+            })?;
+            added.push((grant, signed));
+        }
+        let mut named = held.named.clone();
+        for id in &delta.ended {
+            named.remove(id);
+        }
+        named.extend(added.iter().map(|(g, _)| g.id));
+        if seal.digest.as_deref() != Some(grants_digest(&named).as_str()) {
+            return Err(EnforceError::DeltaRefused(
+                "it does not lead to the state its seal names".into(),
+            ));
+        }
+
+        // Taken: the held state moves on, and what its changes touch is planned again.
+        let mut touched: BTreeSet<Ipv4Addr> = BTreeSet::new();
+        let held = self.held.as_mut().expect("checked above");
+        held.order = seal.order();
+        held.issued_at = seal.issued_at;
+        held.seal = delta.seal.clone();
+        held.named = named;
+        for id in &delta.ended {
+            held.envelopes.remove(id);
+        }
+        for (g, signed) in &added {
+            held.envelopes.insert(g.id, Arc::new((*signed).clone()));
+        }
+        for id in &delta.ended {
+            if let Some(g) = self.release(id) {
+                touched.extend(client_of(&g));
+            }
+        }
+        let mut refused = Vec::new();
+        let added: Vec<Grant> = added.into_iter().map(|(g, _)| g).collect();
+        touched.extend(added.iter().filter_map(client_of));
+        for g in self.enforceable(added, &mut refused, now) {
+            self.hold(g);
+        }
+        Ok((touched, refused))
+    }
+
+    /// When a held grant next starts or ends after `now`.
+    fn next_change(&self, now: OffsetDateTime) -> Option<OffsetDateTime> {
+        self.moments
+            .range((now + time::Duration::NANOSECOND, Uuid::nil())..)
+            .next()
+            .map(|(at, _)| *at)
+    }
+
+    /// Enforces `grant` from now on (planned at the next reconcile).
+    fn hold(&mut self, grant: Grant) {
+        if let Some(client) = client_of(&grant) {
+            self.by_client.entry(client).or_default().insert(grant.id);
+        }
+        self.moments.insert((grant.not_before, grant.id));
+        self.moments.insert((grant.not_after, grant.id));
+        self.grants.insert(grant.id, grant);
+    }
+
+    /// Stops enforcing a grant (planned at the next reconcile); the grant, if it was held.
+    fn release(&mut self, id: &Uuid) -> Option<Grant> {
+        let grant = self.grants.remove(id)?;
+        self.moments.remove(&(grant.not_before, grant.id));
+        self.moments.remove(&(grant.not_after, grant.id));
+        if let Some(client) = client_of(&grant) {
+            if let Some(ids) = self.by_client.get_mut(&client) {
+                ids.remove(id);
+                if ids.is_empty() {
+                    self.by_client.remove(&client);
+                }
+            }
+        }
+        Some(grant)
+    }
+
+    /// The grants enforceable here; the others go to `refused`, with the reason.
+    fn enforceable(&self, grants: Vec<Grant>, refused: &mut Vec<Refused>, now: OffsetDateTime) -> Vec<Grant> {
+        grants
+            .into_iter()
+            .filter(|g| match problem(g, &self.gateway, now) {
+                None => true,
+                Some(reason) => {
+                    refused.push(Refused {
+                        grant: Some(g.id),
+                        reason,
+                    });
+                    false
+                }
+            })
+            .collect()
+    }
+
+    /// Makes what is applied for these clients match their grants at `now`.
+    fn reconcile(
+        &mut self,
+        clients: &BTreeSet<Ipv4Addr>,
+        now: OffsetDateTime,
+        fw: &dyn Firewall,
+        peers: &mut dyn PeerTable,
+    ) -> Result<Outcome, EnforceError> {
+        let theirs = clients
+            .iter()
+            .filter_map(|c| self.by_client.get(c))
+            .flatten()
+            .filter_map(|id| self.grants.get(id));
+        let (want, skipped) = desired(theirs, now);
+        let was = self.applied.part(clients);
+        let c = changes(&was, &want, now);
+        if !c.is_empty() {
+            enforce(&c, fw, peers)?;
+            self.applied.replace_part(&was, want);
+        }
+        Ok(Outcome {
+            changes: c,
+            refused: skipped
+                .into_iter()
+                .map(|s| format!("grant {}: {}", s.grant, s.reason))
+                .collect(),
+            next_change: self.next_change(now),
+        })
     }
 
     /// Makes what is applied match the held grants at `now`: grants that started are added, the
@@ -152,12 +449,19 @@ impl Agent {
         fw: &dyn Firewall,
         peers: &mut dyn PeerTable,
     ) -> Result<Outcome, EnforceError> {
-        self.grants.retain(|g| g.not_after > now);
-        let (want, skipped) = desired(&self.grants, now);
+        let over: Vec<Uuid> = self
+            .grants
+            .values()
+            .filter(|g| g.not_after <= now)
+            .map(|g| g.id)
+            .collect();
+        for id in &over {
+            self.release(id);
+        }
+        let (want, skipped) = desired(self.grants.values(), now);
         let c = changes(&self.applied, &want, now);
         if !c.is_empty() {
-            apply_changes(fw, &c)?;
-            peers.apply(&c).map_err(EnforceError::Peers)?;
+            enforce(&c, fw, peers)?;
             self.applied = want;
         }
         Ok(Outcome {
@@ -166,16 +470,36 @@ impl Agent {
                 .into_iter()
                 .map(|s| format!("grant {}: {}", s.grant, s.reason))
                 .collect(),
-            next_change: next_change(&self.grants, now),
+            next_change: self.next_change(now),
         })
     }
+}
+
+/// Applies changes to the firewall and to the WireGuard peers side by side (each waits on its own
+/// process: `nft`, or the WireGuard interface).
+fn enforce(c: &Changes, fw: &dyn Firewall, peers: &mut dyn PeerTable) -> Result<(), EnforceError> {
+    std::thread::scope(|s| {
+        let firewall = s.spawn(|| apply_changes(fw, c));
+        let peered = peers.apply(c).map_err(EnforceError::Peers);
+        firewall.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+        peered
+    })
+}
+
+fn reasons(refused: Vec<Refused>) -> Vec<String> {
+    refused
+        .into_iter()
+        .map(|r| match r.grant {
+            Some(id) => format!("grant {id}: {}", r.reason),
+            None => r.reason,
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::plan::tests::grant;
-    use daypass_proto::Signed;
     use ed25519_dalek::SigningKey;
     use std::sync::Mutex;
     use time::macros::datetime;
@@ -383,6 +707,165 @@ mod tests {
             "{:?}",
             out.refused
         );
+    }
+
+    #[test]
+    fn the_next_change_is_the_nearest_start_or_end() {
+        let (fw, mut peers) = (Scripts::default(), Peers::default());
+        let mut agent = Agent::new("gw-eu", key().verifying_key(), vec![]);
+        let grants = [
+            grant("a", NOW, NOW + Duration::hours(2)),
+            grant("b", NOW + Duration::hours(1), NOW + Duration::hours(3)),
+        ];
+        let out = agent
+            .receive_from_broker(&state(1, &grants), NOW, &fw, &mut peers)
+            .unwrap();
+        assert_eq!(out.next_change, Some(NOW + Duration::hours(1)));
+        assert_eq!(agent.next_change(NOW + Duration::hours(3)), None);
+    }
+
+    /// A grant for its own device at tunnel address 100.96.0.`host`.
+    fn grant_of_device(id: &str, host: u8) -> Grant {
+        let mut g = grant(id, NOW, NOW + Duration::hours(1));
+        g.device.id = format!("device-{host}");
+        g.device.wireguard_public_key = format!("KEY{host}");
+        g.device.tunnel_address = format!("100.96.0.{host}/32");
+        g
+    }
+
+    /// A delta from `base` to `revision` whose seal names `after`.
+    fn delta(base: i64, revision: i64, added: &[Grant], ended: &[&Grant], after: &[&Grant]) -> GatewayDelta {
+        let named: BTreeSet<Uuid> = after.iter().map(|g| g.id).collect();
+        GatewayDelta {
+            gateway: "gw-eu".into(),
+            base_revision: base,
+            revision,
+            generated_at: NOW,
+            added: added.iter().map(|g| Signed::sign(g, &key())).collect(),
+            ended: ended.iter().map(|g| g.id).collect(),
+            seal: StateSeal::sign_digest("gw-eu", (0, revision), NOW, &named, &key()),
+        }
+    }
+
+    #[test]
+    fn a_delta_changes_only_what_its_grants_ask_for() {
+        let (fw, mut peers) = (Scripts::default(), Peers::default());
+        let mut agent = Agent::new("gw-eu", key().verifying_key(), vec![]);
+        let (a, b, c) = (
+            grant_of_device("a", 2),
+            grant_of_device("b", 3),
+            grant_of_device("c", 4),
+        );
+        agent
+            .receive_from_broker(&state(1, &[a.clone(), b.clone()]), NOW, &fw, &mut peers)
+            .unwrap();
+        let out = agent
+            .receive_delta(
+                &delta(1, 2, std::slice::from_ref(&c), &[&a], &[&b, &c]),
+                Source::Broker,
+                NOW,
+                &fw,
+                &mut peers,
+            )
+            .unwrap();
+        let keys = |ps: &[crate::plan::Peer]| ps.iter().map(|p| p.public_key.clone()).collect::<Vec<_>>();
+        assert_eq!(keys(&out.changes.add_peers), ["KEY4"]);
+        assert_eq!(keys(&out.changes.remove_peers), ["KEY2"]);
+        assert_eq!(out.changes.add_allows.len(), 1);
+        assert_eq!(out.changes.remove_allows.len(), 1);
+        assert_eq!(out.changes.add_allows[0].0.client.to_string(), "100.96.0.4");
+        assert_eq!(out.changes.remove_allows[0].client.to_string(), "100.96.0.2");
+        assert_eq!((agent.active(NOW), agent.revision()), (2, Some(2)));
+        // The same as planning the whole state afresh.
+        let (whole, _) = desired(&[b, c], NOW);
+        assert_eq!(agent.applied, whole);
+    }
+
+    #[test]
+    fn a_restart_plans_the_kept_state_and_journal_at_once_so_a_journaled_peer_keeps_its_session() {
+        let (fw, mut peers) = (Scripts::default(), Peers::default());
+        let (a, b) = (grant_of_device("a", 2), grant_of_device("b", 3));
+        let (with_b, _) = desired(std::slice::from_ref(&b), NOW);
+        let present = with_b.peers.keys().cloned().collect();
+        let kept = crate::store::Kept {
+            state: state(1, std::slice::from_ref(&a)),
+            deltas: vec![
+                delta(1, 2, std::slice::from_ref(&b), &[], &[&a, &b]),
+                // From a revision the journal never reached: the journal stops before it.
+                delta(7, 8, &[], &[&a], &[&b]),
+            ],
+        };
+        let mut agent = Agent::new("gw-eu", key().verifying_key(), present);
+        let out = agent.restore(&kept, NOW, &fw, &mut peers).unwrap();
+        assert!(out.changes.remove_peers.is_empty(), "{:?}", out.changes);
+        assert_eq!(out.changes.add_peers.len(), 1, "only a's peer is new");
+        assert_eq!((agent.active(NOW), agent.revision()), (2, Some(2)));
+    }
+
+    #[test]
+    fn a_delta_that_does_not_apply_is_refused_whole() {
+        let (fw, mut peers) = (Scripts::default(), Peers::default());
+        let mut agent = Agent::new("gw-eu", key().verifying_key(), vec![]);
+        let (a, b) = (grant_of_device("a", 2), grant_of_device("b", 3));
+        agent
+            .receive_from_broker(&state(5, std::slice::from_ref(&a)), NOW, &fw, &mut peers)
+            .unwrap();
+        let mut forged = delta(5, 6, std::slice::from_ref(&b), &[], &[&a, &b]);
+        forged.added = vec![Signed::sign(&b, &SigningKey::from_bytes(&[1; 32]))];
+        let refusals = [
+            // From a revision the gateway does not hold (it missed one).
+            delta(4, 6, std::slice::from_ref(&b), &[], &[&a, &b]),
+            // Not leading to the state its seal names (a grant's end left out).
+            delta(5, 6, std::slice::from_ref(&b), &[], &[&b]),
+            // A grant the broker did not sign.
+            forged,
+        ];
+        for d in refusals {
+            let r = agent.receive_delta(&d, Source::Broker, NOW, &fw, &mut peers);
+            assert!(matches!(r, Err(EnforceError::DeltaRefused(_))), "{r:?}");
+        }
+        // An older revision than the one held, even from the right base, is a replay.
+        let replay = delta(5, 4, &[], &[&a], &[]);
+        assert!(matches!(
+            agent.receive_delta(&replay, Source::Broker, NOW, &fw, &mut peers),
+            Err(EnforceError::StateRefused(_))
+        ));
+        assert_eq!((agent.active(NOW), agent.revision()), (1, Some(5)));
+        assert_eq!(peers.0.len(), 1, "nothing was applied after the first state");
+    }
+
+    #[test]
+    fn the_state_rebuilt_from_deltas_is_enforced_again_after_a_restart_and_only_untouched() {
+        let (fw, mut peers) = (Scripts::default(), Peers::default());
+        let mut agent = Agent::new("gw-eu", key().verifying_key(), vec![]);
+        let (a, b) = (grant_of_device("a", 2), grant_of_device("b", 3));
+        agent
+            .receive_from_broker(&state(1, std::slice::from_ref(&a)), NOW, &fw, &mut peers)
+            .unwrap();
+        agent
+            .receive_delta(
+                &delta(1, 2, std::slice::from_ref(&b), &[], &[&a, &b]),
+                Source::Broker,
+                NOW,
+                &fw,
+                &mut peers,
+            )
+            .unwrap();
+        let file: GatewayState =
+            serde_json::from_str(&serde_json::to_string(&agent.held_state().unwrap()).unwrap()).unwrap();
+        let mut restarted = Agent::new("gw-eu", key().verifying_key(), vec![]);
+        restarted
+            .receive(&file, Source::Disk, NOW, &fw, &mut peers)
+            .unwrap();
+        assert_eq!((restarted.active(NOW), restarted.revision()), (2, Some(2)));
+
+        // A file with a grant taken out no longer matches its seal: refused whole.
+        let mut cut = file.clone();
+        cut.grants.pop();
+        let mut fresh = Agent::new("gw-eu", key().verifying_key(), vec![]);
+        let r = fresh.receive(&cut, Source::Disk, NOW, &fw, &mut peers);
+        assert!(matches!(r, Err(EnforceError::StateRefused(_))), "{r:?}");
+        assert_eq!(fresh.active(NOW), 0);
     }
 
     impl Agent {

@@ -69,7 +69,7 @@ const BACKLOG: usize = 10_000;
 /// batches; while the broker cannot be reached they wait and go with the next batch.
 pub async fn report(
     client: reqwest::Client,
-    url: String,
+    brokers: daypass_https::Brokers,
     token: secrecy::SecretString,
     mut rx: tokio::sync::mpsc::Receiver<daypass_proto::api::GatewayConnect>,
 ) {
@@ -86,11 +86,13 @@ pub async fn report(
         let body = daypass_proto::api::GatewayConnects {
             connects: waiting.clone(),
         };
-        let sent = client
-            .post(&url)
-            .bearer_auth(token.expose_secret())
-            .json(&body)
-            .send()
+        let sent = brokers
+            .send(|base| {
+                client
+                    .post(format!("{base}/api/v1/gateway/connects"))
+                    .bearer_auth(token.expose_secret())
+                    .json(&body)
+            })
             .await
             .and_then(|r| r.error_for_status());
         match sent {

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod connects;
 pub mod firewall;
 pub mod health;
+pub mod keeper;
 pub mod link;
 pub mod metrics;
 pub mod nft_session;

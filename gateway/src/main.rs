@@ -9,7 +9,8 @@ use daypass_gateway::clock;
 use daypass_gateway::connects::{self, ConnectWatch};
 use daypass_gateway::firewall::{startup_script, Firewall, Nft};
 use daypass_gateway::health::{self, Health};
-use daypass_gateway::link::{self, LinkStatus};
+use daypass_gateway::keeper::{Keeper, Taken};
+use daypass_gateway::link::{self, LinkStatus, StreamEvent};
 use daypass_gateway::metrics::GatewayMetrics;
 use daypass_gateway::nft_session::NftSession;
 use daypass_gateway::store::StateFile;
@@ -23,7 +24,7 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
 
 /// How often the interface's handshakes are read for connects.
 const CONNECT_LOOK: Duration = Duration::from_secs(2);
@@ -138,6 +139,7 @@ fn token(cli: &Cli) -> Result<SecretString> {
 async fn run(cli: Cli) -> Result<()> {
     let token = token(&cli)?;
     let broker_key = cli.broker.pinned_key()?;
+    let brokers = cli.broker.brokers()?;
     let private_key = SecretString::from(
         std::fs::read_to_string(&cli.private_key_file)
             .with_context(|| {
@@ -215,10 +217,10 @@ async fn run(cli: Cli) -> Result<()> {
     // Reconciles when a grant starts or ends (or to retry a failure); wakes at least every second
     // to read the wall clock, so a clock jump is noticed, but does no work until something is due.
     let mut next = match store.load() {
-        Ok(Some(held)) => {
+        Ok(Some(kept)) => {
             let started = std::time::Instant::now();
             let r = agent
-                .receive(&held, Source::Disk, clock::now(), &nft, &mut peers)
+                .restore(&kept, clock::now(), &nft, &mut peers)
                 .map_err(|e| e.to_string());
             report(&agent, r, started.elapsed())
         }
@@ -228,6 +230,8 @@ async fn run(cli: Cli) -> Result<()> {
             None
         }
     };
+
+    let mut keeper = Keeper::start(store);
 
     let listener = tokio::net::TcpListener::bind(cli.health_listen)
         .await
@@ -239,20 +243,28 @@ async fn run(cli: Cli) -> Result<()> {
 
     // Connections seen on the interface go to the broker's audit log, beside the enforcing loop.
     let (connect_tx, connect_rx) = mpsc::channel(1024);
-    let connects_url = format!("{}/api/v1/gateway/connects", cli.broker.url.trim_end_matches('/'));
     tokio::spawn(connects::report(
         client.clone(),
-        connects_url,
+        brokers.clone(),
         token.clone(),
         connect_rx,
     ));
     let mut watch = ConnectWatch::default();
     let mut look = tokio::time::interval(CONNECT_LOOK);
 
-    let (state_tx, mut state_rx) = mpsc::channel(16);
+    let (event_tx, mut event_rx) = mpsc::channel(64);
     let (status_tx, mut status_rx) = watch::channel(LinkStatus::Connecting);
-    let url = format!("{}/api/v1/gateway/stream", cli.broker.url.trim_end_matches('/'));
-    tokio::spawn(link::run(client, url, token, state_tx, status_tx));
+    let resync = Arc::new(Notify::new());
+    let path = "/api/v1/gateway/stream?deltas=true".to_string();
+    tokio::spawn(link::run(
+        client,
+        brokers,
+        path,
+        token,
+        event_tx,
+        status_tx,
+        resync.clone(),
+    ));
 
     loop {
         let now = clock::now();
@@ -260,23 +272,37 @@ async fn run(cli: Cli) -> Result<()> {
             .map(|t| (t - now).clamp(time::Duration::ZERO, time::Duration::SECOND))
             .unwrap_or(time::Duration::SECOND);
         tokio::select! {
-            state = state_rx.recv() => {
-                let Some(state) = state else { anyhow::bail!("the broker link stopped") };
-                let started = std::time::Instant::now();
-                match agent.receive(&state, Source::Broker, clock::now(), &nft, &mut peers) {
-                    // Kept as it was: the file holds the newest state accepted, never an older one.
-                    Err(EnforceError::StateRefused(why)) => {
-                        metrics.state_refused();
-                        tracing::warn!(revision = state.revision, %why, "a state from the broker was refused; enforcing what is held");
-                    }
-                    r => {
-                        let took = started.elapsed();
-                        if let Err(e) = store.save(&state) {
-                            tracing::warn!(error = %e, "could not keep the state on disk");
+            event = event_rx.recv() => {
+                let Some(mut event) = event else { anyhow::bail!("the broker link stopped") };
+                // Everything that has arrived is enforced, then kept (by the keeper's own thread).
+                let mut taken = Taken::default();
+                loop {
+                    let started = std::time::Instant::now();
+                    match receive(&mut agent, &event, &nft, &mut peers) {
+                        Err(EnforceError::StateRefused(why)) => {
+                            metrics.state_refused();
+                            tracing::warn!(%why, "a state from the broker was refused; enforcing what is held");
                         }
-                        next = report(&agent, r.map_err(|e| e.to_string()), took);
+                        Err(EnforceError::DeltaRefused(why)) => {
+                            metrics.state_refused();
+                            tracing::warn!(%why, "a delta from the broker did not apply; asking for the whole state");
+                            resync.notify_one();
+                        }
+                        r => {
+                            match event {
+                                StreamEvent::State(_) => taken.whole(),
+                                StreamEvent::Delta(d) => taken.delta(d),
+                            }
+                            next = report(&agent, r.map_err(|e| e.to_string()), started.elapsed());
+                        }
+                    }
+                    match event_rx.try_recv() {
+                        Ok(more) => event = more,
+                        Err(_) => break,
                     }
                 }
+                // Kept as it was on a refusal: the files hold the newest state accepted, never an older one.
+                keeper.keep(taken, &agent);
             }
             _ = look.tick() => {
                 match peers.handshakes() {
@@ -312,5 +338,18 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
+    }
+}
+
+/// Enforces one event of the broker's stream.
+fn receive(
+    agent: &mut Agent,
+    event: &StreamEvent,
+    nft: &NftSession,
+    peers: &mut WireGuard,
+) -> Result<Outcome, EnforceError> {
+    match event {
+        StreamEvent::State(state) => agent.receive(state, Source::Broker, clock::now(), nft, peers),
+        StreamEvent::Delta(delta) => agent.receive_delta(delta, Source::Broker, clock::now(), nft, peers),
     }
 }

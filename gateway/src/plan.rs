@@ -5,7 +5,7 @@
 
 use daypass_proto::{Grant, PortRange, Protocol};
 use ipnet::Ipv4Net;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use time::{Duration, OffsetDateTime};
 
@@ -41,13 +41,19 @@ pub struct Skipped {
 }
 
 /// What the grants in force at `now` ask for. Grants not yet started or already over are left out.
-pub fn desired(grants: &[Grant], now: OffsetDateTime) -> (Desired, Vec<Skipped>) {
+pub fn desired<'a>(
+    grants: impl IntoIterator<Item = &'a Grant>,
+    now: OffsetDateTime,
+) -> (Desired, Vec<Skipped>) {
     let mut out = Desired::default();
     let mut skipped = Vec::new();
     // (client, destination, protocol) → the port ranges asked for, each with when it ends.
     let mut ranges: BTreeMap<(Ipv4Addr, Ipv4Net, Protocol), Vec<(PortRange, OffsetDateTime)>> =
         BTreeMap::new();
-    for g in grants.iter().filter(|g| g.not_before <= now && now < g.not_after) {
+    for g in grants
+        .into_iter()
+        .filter(|g| g.not_before <= now && now < g.not_after)
+    {
         let tunnel = match g.device.tunnel_address.parse::<Ipv4Net>() {
             Ok(net) if net.prefix_len() == 32 => net,
             _ => {
@@ -105,6 +111,65 @@ pub fn desired(grants: &[Grant], now: OffsetDateTime) -> (Desired, Vec<Skipped>)
         }
     }
     (out, skipped)
+}
+
+/// The tunnel address a grant's device uses, which every peer and allow entry of the grant is
+/// keyed by: a change to a grant touches only what its client's grants ask for.
+pub fn client_of(grant: &Grant) -> Option<Ipv4Addr> {
+    grant
+        .device
+        .tunnel_address
+        .parse::<Ipv4Net>()
+        .ok()
+        .filter(|n| n.prefix_len() == 32)
+        .map(|n| n.addr())
+}
+
+impl Desired {
+    /// The peers and allow entries of these clients only.
+    pub fn part(&self, clients: &BTreeSet<Ipv4Addr>) -> Desired {
+        Desired {
+            peers: self
+                .peers
+                .iter()
+                .filter(|(p, _)| clients.contains(&p.tunnel_address.addr()))
+                .map(|(p, t)| (p.clone(), *t))
+                .collect(),
+            allows: clients
+                .iter()
+                .flat_map(|c| {
+                    self.allows
+                        .range(Allow::first_of(*c)..)
+                        .take_while(move |(a, _)| a.client == *c)
+                })
+                .map(|(a, t)| (*a, *t))
+                .collect(),
+        }
+    }
+
+    /// Replaces `old` (what `part` taken from here returned) with `new`.
+    pub fn replace_part(&mut self, old: &Desired, new: Desired) {
+        for p in old.peers.keys() {
+            self.peers.remove(p);
+        }
+        for a in old.allows.keys() {
+            self.allows.remove(a);
+        }
+        self.peers.extend(new.peers);
+        self.allows.extend(new.allows);
+    }
+}
+
+impl Allow {
+    /// The least entry of a client, whatever it allows (entries sort by client first).
+    fn first_of(client: Ipv4Addr) -> Allow {
+        Allow {
+            client,
+            destination: Ipv4Net::default(),
+            protocol: Protocol::Tcp,
+            ports: None,
+        }
+    }
 }
 
 fn ipv4_net(address: &str) -> Option<Ipv4Net> {
@@ -200,15 +265,6 @@ pub fn changes(applied: &Desired, desired: &Desired, now: OffsetDateTime) -> Cha
         }
     }
     c
-}
-
-/// When the desired state next changes on its own: a grant starts, or a peer's last grant ends.
-pub fn next_change(grants: &[Grant], now: OffsetDateTime) -> Option<OffsetDateTime> {
-    grants
-        .iter()
-        .flat_map(|g| [g.not_before, g.not_after])
-        .filter(|t| *t > now)
-        .min()
 }
 
 #[cfg(test)]
@@ -360,15 +416,5 @@ pub(crate) mod tests {
                 proptest::prop_assert_eq!(covering.first().map(|(_, u)| *u), model, "port {}", port);
             }
         }
-    }
-
-    #[test]
-    fn the_next_change_is_the_nearest_start_or_end() {
-        let grants = [
-            grant("a", NOW, NOW + hours(2)),
-            grant("b", NOW + hours(1), NOW + hours(3)),
-        ];
-        assert_eq!(next_change(&grants, NOW), Some(NOW + hours(1)));
-        assert_eq!(next_change(&grants, NOW + hours(3)), None);
     }
 }

@@ -4,7 +4,7 @@
 //! gateway, and not yet over. Everything else is dropped, with the reason.
 
 use daypass_proto::api::{GatewayState, StateSeal};
-use daypass_proto::Grant;
+use daypass_proto::{Grant, Signed};
 use ed25519_dalek::VerifyingKey;
 use std::collections::HashMap;
 use time::OffsetDateTime;
@@ -41,38 +41,50 @@ impl Verifier {
         gateway: &str,
         now: OffsetDateTime,
     ) -> (Vec<Grant>, Vec<Refused>) {
-        let mut seen = HashMap::with_capacity(state.grants.len());
         let mut grants = Vec::new();
         let mut refused = Vec::new();
-        for signed in &state.grants {
-            let known = self
-                .seen
-                .remove(&signed.signature)
-                .filter(|(payload, _)| *payload == signed.payload);
-            let grant = match known {
-                Some((_, g)) => g,
-                None => match signed.verify(&self.broker_key) {
-                    Ok(g) => g,
-                    Err(e) => {
-                        refused.push(Refused {
-                            grant: None,
-                            reason: format!("signature refused: {e}"),
-                        });
+        for checked in self.verified(&state.grants) {
+            let why = match checked {
+                Ok(grant) => match problem(&grant, gateway, now) {
+                    None => {
+                        grants.push(grant);
                         continue;
                     }
+                    Some(reason) => Refused {
+                        grant: Some(grant.id),
+                        reason,
+                    },
                 },
+                Err(refusal) => refusal,
             };
-            seen.insert(signed.signature.clone(), (signed.payload.clone(), grant.clone()));
-            match problem(&grant, gateway, now) {
-                Some(reason) => refused.push(Refused {
-                    grant: Some(grant.id),
-                    reason,
-                }),
-                None => grants.push(grant),
-            }
+            refused.push(why);
         }
-        self.seen = seen;
         (grants, refused)
+    }
+
+    /// Each envelope's grant if its signature holds (in the envelopes' order), or why not.
+    pub fn verified(&mut self, envelopes: &[Signed<Grant>]) -> Vec<Result<Grant, Refused>> {
+        let mut seen = HashMap::with_capacity(envelopes.len());
+        let checked = envelopes
+            .iter()
+            .map(|signed| {
+                let known = self
+                    .seen
+                    .remove(&signed.signature)
+                    .filter(|(payload, _)| *payload == signed.payload);
+                let grant = match known {
+                    Some((_, g)) => g,
+                    None => signed.verify(&self.broker_key).map_err(|e| Refused {
+                        grant: None,
+                        reason: format!("signature refused: {e}"),
+                    })?,
+                };
+                seen.insert(signed.signature.clone(), (signed.payload.clone(), grant.clone()));
+                Ok(grant)
+            })
+            .collect();
+        self.seen = seen;
+        checked
     }
 }
 
@@ -90,27 +102,27 @@ const CLOCK_SKEW: time::Duration = time::Duration::minutes(2);
 
 /// The seal of `state` if the state may replace the one held (whose seal had order `held`).
 pub fn sealed(
-    state: &GatewayState,
+    (state_gateway, state_revision): (&str, i64),
+    seal: &Signed<StateSeal>,
     broker_key: &VerifyingKey,
     gateway: &str,
     held: Option<(i64, i64)>,
     source: Source,
     now: OffsetDateTime,
 ) -> Result<StateSeal, String> {
-    let seal = state
-        .seal
+    let seal = seal
         .verify(broker_key)
         .map_err(|e| format!("its seal does not hold ({e})"))?;
-    if seal.gateway != gateway || state.gateway != gateway {
+    if seal.gateway != gateway || state_gateway != gateway {
         return Err(format!(
             "it is sealed for gateway {:?}, not {gateway:?}",
             seal.gateway
         ));
     }
-    if seal.revision != state.revision {
+    if seal.revision != state_revision {
         return Err(format!(
-            "it says revision {} but is sealed at {}",
-            state.revision, seal.revision
+            "it says revision {state_revision} but is sealed at {}",
+            seal.revision
         ));
     }
     if let Some((epoch, revision)) = held.filter(|h| seal.order() < *h) {
@@ -141,7 +153,7 @@ pub fn accepted(
 }
 
 /// Why a validly signed grant is not enforced here now, if it is not.
-fn problem(grant: &Grant, gateway: &str, now: OffsetDateTime) -> Option<String> {
+pub fn problem(grant: &Grant, gateway: &str, now: OffsetDateTime) -> Option<String> {
     if grant.gateway != gateway {
         Some(format!("meant for gateway {:?}, not {gateway:?}", grant.gateway))
     } else if grant.not_after <= now {

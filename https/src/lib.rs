@@ -3,6 +3,10 @@
 //! an optional private CA bundle (a company's ticket system). Also the command-line arguments every
 //! broker client takes.
 
+mod brokers;
+
+pub use brokers::Brokers;
+
 use anyhow::Context as _;
 use rustls::pki_types::pem::PemObject as _;
 use std::path::{Path, PathBuf};
@@ -59,7 +63,8 @@ pub fn tls_config(trust: Trust<'_>) -> anyhow::Result<rustls::ClientConfig> {
 /// Where the broker is and how to trust it, as gateways and tunnel services are told.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BrokerArgs {
-    /// The broker's base URL, e.g. https://broker.example.com:8443.
+    /// The broker's base URL, e.g. https://broker.example.com:8443; several brokers sharing one
+    /// database are given separated by commas, and a call that cannot reach one goes to the next.
     #[arg(long = "broker", env = "DAYPASS_BROKER_URL")]
     pub url: String,
     /// The broker's grant-signing public key (base64, from GET /api/v1/broker-key), pinned by IT.
@@ -71,6 +76,11 @@ pub struct BrokerArgs {
 }
 
 impl BrokerArgs {
+    /// The brokers `--broker` names, or what is wrong with it.
+    pub fn brokers(&self) -> anyhow::Result<Brokers> {
+        Brokers::parse(&self.url)
+    }
+
     /// The pinned grant-signing key, or what is wrong with it.
     pub fn pinned_key(&self) -> anyhow::Result<ed25519_dalek::VerifyingKey> {
         daypass_proto::signed::parse_public_key(&self.broker_key)

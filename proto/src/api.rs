@@ -8,6 +8,8 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+pub use crate::gateway_stream::{grants_digest, GatewayDelta, GatewayState, StateSeal};
+
 /// Body of `POST /api/v1/requests`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -146,63 +148,6 @@ pub struct GatewayPeer {
     pub endpoint: String,
     /// Base64 WireGuard public key.
     pub wireguard_public_key: String,
-}
-
-/// What one gateway must enforce: every live grant for its resources, at a revision, sealed.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct GatewayState {
-    pub gateway: String,
-    /// Increases whenever a grant for this gateway is issued, revoked or expires.
-    pub revision: i64,
-    #[serde(with = "time::serde::rfc3339")]
-    pub generated_at: OffsetDateTime,
-    pub grants: Vec<Signed<Grant>>,
-    /// The broker's signature over the state as a whole: a revocation is a grant *missing* from a
-    /// state, which the grants' own signatures cannot vouch for.
-    #[schema(value_type = Signed<String>)]
-    pub seal: Signed<StateSeal>,
-}
-
-/// What the broker signs about a whole gateway state, so a gateway can refuse an older one (a
-/// replay, a tampered file, a broker restored from an old backup) and any grant smuggled into it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct StateSeal {
-    pub gateway: String,
-    /// Raised by IT when a broker is restored from a backup (`gateway_state_epoch`), so that its
-    /// revisions count above every revision issued before.
-    pub epoch: i64,
-    pub revision: i64,
-    #[serde(with = "time::serde::rfc3339")]
-    pub issued_at: OffsetDateTime,
-    /// The ids of every grant in the state, sorted.
-    pub grants: Vec<Uuid>,
-}
-
-impl StateSeal {
-    /// The seal of `grants` for `gateway` at (`epoch`, `revision`), signed with the broker's key.
-    pub fn sign(
-        gateway: &str,
-        (epoch, revision): (i64, i64),
-        issued_at: OffsetDateTime,
-        grants: impl IntoIterator<Item = Uuid>,
-        key: &ed25519_dalek::SigningKey,
-    ) -> Signed<StateSeal> {
-        let mut ids: Vec<Uuid> = grants.into_iter().collect();
-        ids.sort();
-        let seal = StateSeal {
-            gateway: gateway.to_string(),
-            epoch,
-            revision,
-            issued_at,
-            grants: ids,
-        };
-        Signed::sign(&seal, key)
-    }
-
-    /// Where this state stands among all states of its gateway.
-    pub fn order(&self) -> (i64, i64) {
-        (self.epoch, self.revision)
-    }
 }
 
 /// Body of `POST /api/v1/gateway/connects`: devices that connected through the calling gateway.

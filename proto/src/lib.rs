@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod duration;
+pub mod gateway_stream;
 pub mod grant;
 pub mod ipc;
 pub mod pkce;

@@ -94,6 +94,45 @@ pub fn wireguard_go(ns: &str, iface: &str) -> Child {
     child
 }
 
+/// A network namespace of a benchmark's own with `wireguard-go` running `iface` in it (a stale one
+/// of the same name is replaced); both go when it is dropped. Needs root.
+pub struct WireGuardNamespace {
+    ns: String,
+    iface: String,
+    wireguard_go: Child,
+}
+
+impl WireGuardNamespace {
+    pub fn create(ns: &str, iface: &str) -> WireGuardNamespace {
+        let _ = Command::new("ip")
+            .args(["netns", "del", ns])
+            .stderr(Stdio::null())
+            .status();
+        assert!(
+            Command::new("ip")
+                .args(["netns", "add", ns])
+                .status()
+                .expect("ip (iproute2)")
+                .success(),
+            "creating a network namespace: run as root"
+        );
+        WireGuardNamespace {
+            ns: ns.into(),
+            iface: iface.into(),
+            wireguard_go: wireguard_go(ns, iface),
+        }
+    }
+}
+
+impl Drop for WireGuardNamespace {
+    fn drop(&mut self) {
+        let _ = self.wireguard_go.kill();
+        let _ = self.wireguard_go.wait();
+        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
+        let _ = std::fs::remove_file(format!("/var/run/wireguard/{}.sock", self.iface));
+    }
+}
+
 impl Net {
     /// Builds the namespaces, the underlay, the gateway's WireGuard interface and the resources,
     /// leaving the contractor's tunnel interface (named `client_wg`) to whoever the test runs there.

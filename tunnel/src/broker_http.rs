@@ -35,9 +35,8 @@ fn host_of(base_url: &str) -> String {
 #[derive(Clone)]
 pub struct HttpBroker {
     client: reqwest::Client,
-    base: String,
-    /// `host[:port]` of the broker, as the request's `Host` header says it (signed too).
-    host: String,
+    /// The brokers (several sharing one database): a call that cannot reach one goes to the next.
+    brokers: daypass_https::Brokers,
     /// The device's report-signing key, which signs every request made with a session token.
     device_key: SigningKey,
 }
@@ -45,17 +44,16 @@ pub struct HttpBroker {
 impl std::fmt::Debug for HttpBroker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpBroker")
-            .field("base", &self.base)
+            .field("broker", &self.brokers.current())
             .finish_non_exhaustive()
     }
 }
 
 impl HttpBroker {
-    pub fn new(client: reqwest::Client, base_url: &str, device_key: SigningKey) -> Self {
+    pub fn new(client: reqwest::Client, brokers: daypass_https::Brokers, device_key: SigningKey) -> Self {
         HttpBroker {
             client,
-            base: base_url.trim_end_matches('/').to_string(),
-            host: host_of(base_url),
+            brokers,
             device_key,
         }
     }
@@ -69,33 +67,40 @@ impl HttpBroker {
         body: Option<serde_json::Value>,
     ) -> BrokerResult<T> {
         let bytes = body.map(|b| b.to_string()).unwrap_or_default();
-        let mut req = self
-            .client
-            .request(method.clone(), format!("{}{path}", self.base))
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .timeout(CALL_LIMIT);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-            if t.starts_with("dps_") {
-                let signed = request_signature::Request {
-                    method: method.as_str(),
-                    host: &self.host,
-                    path_and_query: path,
-                    token: t,
-                    body: bytes.as_bytes(),
-                };
-                let at = crate::clock::now().unix_timestamp();
-                let nonce = request_signature::nonce(rand::random());
-                let sig = request_signature::sign(&self.device_key, &signed, at, &nonce);
-                req = req.header(request_signature::HEADER, sig);
+        // Built for each broker tried: the signature names the broker's host.
+        let request = |base: &str| {
+            let mut req = self
+                .client
+                .request(method.clone(), format!("{base}{path}"))
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .timeout(CALL_LIMIT);
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+                if t.starts_with("dps_") {
+                    let host = host_of(base);
+                    let signed = request_signature::Request {
+                        method: method.as_str(),
+                        host: &host,
+                        path_and_query: path,
+                        token: t,
+                        body: bytes.as_bytes(),
+                    };
+                    let at = crate::clock::now().unix_timestamp();
+                    let nonce = request_signature::nonce(rand::random());
+                    let sig = request_signature::sign(&self.device_key, &signed, at, &nonce);
+                    req = req.header(request_signature::HEADER, sig);
+                }
             }
-        }
-        if !bytes.is_empty() {
-            req = req.body(bytes);
-        }
+            if bytes.is_empty() {
+                req
+            } else {
+                req.body(bytes.clone())
+            }
+        };
         // The error text of reqwest never holds the token (it is a header), only the URL.
-        let resp = req
-            .send()
+        let resp = self
+            .brokers
+            .send(request)
             .await
             .map_err(|e| BrokerError::Unreachable(e.without_url().to_string()))?;
         let status = resp.status();

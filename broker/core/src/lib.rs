@@ -27,7 +27,7 @@ mod store;
 pub mod tickets;
 mod witness;
 
-pub use access::{EvidenceBundle, PendingDecision, ResourceLine, TicketNow};
+pub use access::{EvidenceBundle, PendingDecision, ResourceLine, StreamHeld, StreamNext, TicketNow};
 pub use admin::{BaselineHealth, DeviceSpec, Overview, PersonSpec, ResourceSpec};
 pub use anomaly::AnomalySettings;
 pub use audit::{syslog_line, VerifyOutcome};

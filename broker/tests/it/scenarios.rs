@@ -5,7 +5,7 @@ use daypass_broker_core::domain::policy::ApprovalRefusal;
 use daypass_broker_core::domain::request::RequestRefusal;
 use daypass_broker_core::domain::ticket::TicketProblem;
 use daypass_broker_core::{Conflict, InvalidInput, Missing, ServiceError};
-use daypass_proto::api::{GrantStatus, RequestStatus};
+use daypass_proto::api::{GrantStatus, RequestStatus, StateSeal};
 use std::time::Duration as StdDuration;
 use time::Duration;
 
@@ -642,8 +642,69 @@ async fn waiting_requests_are_capped_per_person(db: Db) {
         .unwrap();
 }
 
+/// What a gateway stream sends after its first whole state: per revision, the grants added and
+/// ended, sealed as the state they lead to; a stream whose revision the log no longer reaches gets
+/// the whole state again.
+async fn gateway_deltas_lead_to_the_whole_state(db: Db) {
+    use daypass_broker_core::{StreamHeld, StreamNext};
+    let h = Harness::new(db).await;
+    let (first, mut held) = h.broker.gateway_state_held("gw1").await.unwrap();
+    assert!(first.grants.is_empty());
+    assert!(matches!(
+        h.broker.gateway_next("gw1", &mut held).await.unwrap(),
+        StreamNext::Unchanged
+    ));
+    let same_as_whole = |held: &StreamHeld, seal: &daypass_proto::Signed<StateSeal>| {
+        let seal = seal.verify(&h.broker.verifying_key()).unwrap();
+        assert_eq!(seal.revision, held.revision);
+        assert_eq!(seal.digest, Some(daypass_proto::api::grants_digest(&held.grants)));
+    };
+
+    let gid = h.granted("db", "OPS-1", "1h").await;
+    let StreamNext::Delta(d) = h.broker.gateway_next("gw1", &mut held).await.unwrap() else {
+        panic!("a new grant is a delta")
+    };
+    assert_eq!(
+        (d.base_revision, d.added.len(), d.ended.len()),
+        (first.revision, 1, 0)
+    );
+    assert_eq!(d.added[0].verify(&h.broker.verifying_key()).unwrap().id, gid);
+    same_as_whole(&held, &d.seal);
+    let whole = h.broker.gateway_state("gw1").await.unwrap();
+    assert_eq!(whole.revision, held.revision);
+    assert_eq!(
+        whole.seal.verify(&h.broker.verifying_key()).unwrap().grants,
+        held.grants.iter().copied().collect::<Vec<_>>()
+    );
+
+    h.broker
+        .revoke(&h.person("ida").await, gid, "done early")
+        .await
+        .unwrap();
+    let StreamNext::Delta(d) = h.broker.gateway_next("gw1", &mut held).await.unwrap() else {
+        panic!("a revocation is a delta")
+    };
+    assert_eq!((d.added.len(), d.ended.clone()), (0, vec![gid]));
+    same_as_whole(&held, &d.seal);
+    assert!(held.grants.is_empty());
+
+    // A stream left behind for longer than the log keeps: the whole state.
+    let behind = held.clone();
+    h.granted("db", "OPS-1", "1h").await;
+    h.clock.advance(Duration::days(2));
+    h.broker.sweep().await.unwrap();
+    h.granted("db", "OPS-1", "1h").await;
+    let mut late = behind;
+    let StreamNext::Full(state) = h.broker.gateway_next("gw1", &mut late).await.unwrap() else {
+        panic!("a gap in the log means the whole state")
+    };
+    assert_eq!((state.grants.len(), late.grants.len()), (1, 1));
+    assert_eq!(late.revision, state.revision);
+}
+
 crate::on_both_databases!(
     waiting_requests_are_capped_per_person,
+    gateway_deltas_lead_to_the_whole_state,
     gateway_states_are_sealed_whole,
     the_gateway_is_never_told_to_admit_a_revoked_device,
     a_wireguard_key_belongs_to_one_live_device,

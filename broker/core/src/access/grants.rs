@@ -1,14 +1,12 @@
-//! Grants after issue: reading them, ending them early, each gateway's desired state, and the
-//! connections gateways saw under them.
+//! Grants after issue: reading them, ending them early, and the connections gateways saw under them.
 
 use crate::domain::directory::{Person, Role};
 use crate::domain::grant::{EndReason, GrantRecord};
 use crate::store::{self, Change};
 use crate::{Broker, Caller, Conflict, Forbidden, InvalidInput, Missing, ServiceError, ServiceResult};
-use daypass_proto::api::{GatewayConnect, GatewayPeer, GatewayState, GrantView, StateSeal};
+use daypass_proto::api::{GatewayConnect, GatewayPeer, GrantView};
 use daypass_proto::Signed;
 use serde_json::json;
-use std::collections::HashSet;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -123,7 +121,9 @@ impl Broker {
                 }),
             )
             .await?;
-        change.touch_gateway(&record.grant.gateway).await?;
+        change
+            .grant_changed(&record.grant.gateway, record.grant.id, now)
+            .await?;
         tracing::info!(grant_id = %record.grant.id, reason = %end.reason, "grant ended");
         Ok(())
     }
@@ -182,57 +182,6 @@ impl Broker {
         change.commit().await?;
         self.announce_alerts(&raised);
         Ok(connects.len())
-    }
-
-    /// The desired state of one gateway: every live grant for it that is not held, signed.
-    pub async fn gateway_state(&self, gateway: &str) -> ServiceResult<GatewayState> {
-        let mut conn = self.store().read().await?;
-        let (_, revision) = store::gateway(&mut conn, gateway)
-            .await?
-            .ok_or_else(|| Missing::Gateway(gateway.to_string()))?;
-        let now = self.now();
-        let grants = store::open_grants_of_gateway(&mut conn, gateway).await?;
-        // Revoking a device or ending an account ends its grants; should one be missed (a write
-        // racing the revocation), the gateway is still never told to let it in. Held grants are
-        // left out until a compliant report releases them.
-        let live: Vec<_> = grants.into_iter().filter(|g| g.is_enforced(now)).collect();
-        let (people, devices) = if live.is_empty() {
-            (vec![], vec![])
-        } else {
-            (store::people(&mut conn).await?, store::devices(&mut conn).await?)
-        };
-        let active: HashSet<&str> = people
-            .iter()
-            .filter(|p| p.is_active(now))
-            .map(|p| p.id.as_str())
-            .collect();
-        let unrevoked: HashSet<(&str, &str)> = devices
-            .iter()
-            .filter(|d| !d.revoked)
-            .map(|d| (d.id.as_str(), d.person.as_str()))
-            .collect();
-        let standing: Vec<_> = live
-            .into_iter()
-            .filter(|g| {
-                let grant = &g.grant;
-                active.contains(grant.person.as_str())
-                    && unrevoked.contains(&(grant.device.id.as_str(), grant.person.as_str()))
-            })
-            .collect();
-        let seal = StateSeal::sign(
-            gateway,
-            (self.0.settings.gateway_state_epoch, revision),
-            now,
-            standing.iter().map(|g| g.grant.id),
-            &self.0.key,
-        );
-        Ok(GatewayState {
-            gateway: gateway.to_string(),
-            revision,
-            generated_at: now,
-            grants: standing.into_iter().map(|g| g.signed).collect(),
-            seal,
-        })
     }
 }
 

@@ -4,12 +4,14 @@
 
 mod approval_queue;
 mod evidence;
+mod gateway_stream;
 mod grants;
 mod sweep;
 mod verification;
 
 pub use approval_queue::{PendingDecision, ResourceLine, TicketNow};
 pub use evidence::EvidenceBundle;
+pub use gateway_stream::{StreamHeld, StreamNext};
 
 use crate::domain::decision::{decide, Accepted, AccessQuestion, PostureVerdict, StepUpState};
 use crate::domain::directory::Person;
@@ -395,7 +397,7 @@ impl Broker {
                 grant_issued_details(record),
             )
             .await?;
-        change.touch_gateway(&g.gateway).await?;
+        change.grant_changed(&g.gateway, g.id, now).await?;
         tracing::info!(grant_id = %g.id, person = %g.person, gateway = %g.gateway, not_after = %g.not_after, "grant issued");
         Ok(())
     }

@@ -28,6 +28,9 @@ impl SweepOutcome {
     }
 }
 
+/// How long the gateway change log keeps a change.
+const GATEWAY_LOG_KEPT: time::Duration = time::Duration::days(1);
+
 impl Broker {
     /// Records every ending that time has brought. Idempotent, and safe with several brokers: the
     /// work is re-read inside the change, so an ending is recorded once.
@@ -35,6 +38,12 @@ impl Broker {
         let now = self.now();
         let mut out = SweepOutcome::default();
         let look_for_silence = self.silence_check_due(now);
+        if look_for_silence {
+            // At the same unhurried pace: the gateway change log keeps a day (a stream further
+            // behind than that gets a full state).
+            let mut book = self.store().bookkeeping().await?;
+            store::prune_gateway_changes(book.conn(), now - GATEWAY_LOG_KEPT).await?;
+        }
         {
             // Cheap read first, so an idle broker never takes the write lock.
             let mut conn = self.store().read().await?;
@@ -105,7 +114,7 @@ impl Broker {
     ) -> ServiceResult<Vec<(crate::domain::grant::GrantRecord, EndReason, String)>> {
         use crate::domain::directory::AccountState;
         let mut out = Vec::new();
-        for person in store::people(conn).await? {
+        for person in store::people_with_open_grants(conn).await? {
             let (reason, detail) = match person.account_state(now) {
                 AccountState::Active => continue,
                 AccountState::ContractEnded(at) => (EndReason::ContractEnded, format!("contract ended {at}")),

@@ -129,7 +129,9 @@ impl Broker {
                 }),
             )
             .await?;
-        change.touch_gateway(&record.grant.gateway).await?;
+        change
+            .grant_changed(&record.grant.gateway, record.grant.id, now)
+            .await?;
         tracing::info!(grant_id = %record.grant.id, action, reason = %spell.reason, "grant hold changed");
         self.0.metrics.hold_changed(action);
         Ok(())

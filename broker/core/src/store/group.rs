@@ -7,7 +7,6 @@ use super::repo::encode;
 use super::{insert_rows, Stale, Store, StoreError, StoreResult};
 use crate::domain::grant::GrantRecord;
 use crate::domain::request::{AccessRequest, RequestState};
-use std::collections::BTreeSet;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
@@ -163,9 +162,10 @@ async fn write(store: &Store, all: &[&Insertion]) -> StoreResult<Vec<StoreResult
         },
     )
     .await?;
-    let gateways: BTreeSet<&str> = grants.iter().map(|g| g.grant.gateway.as_str()).collect();
-    for gw in gateways {
-        change.touch_gateway(gw).await?;
+    for g in &grants {
+        change
+            .grant_changed(&g.grant.gateway, g.grant.id, g.grant.not_before)
+            .await?;
     }
     for i in batch {
         for a in &i.audit {

@@ -3,6 +3,7 @@
 mod alerts;
 mod audit_log;
 mod feed_cursors;
+mod gateway_log;
 mod group;
 mod passkeys;
 mod places;
@@ -12,6 +13,7 @@ mod wal;
 pub use alerts::*;
 pub use audit_log::{AuditFilter, AuditRead};
 pub use feed_cursors::FeedCursors;
+pub use gateway_log::*;
 pub use group::Insertion;
 pub use passkeys::*;
 pub use places::*;
@@ -22,12 +24,13 @@ use ed25519_dalek::SigningKey;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Row};
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 use time::OffsetDateTime;
 use tokio::sync::{broadcast, Mutex, OwnedMutexGuard};
+use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -155,6 +158,7 @@ impl Store {
                 sqlx::query(&sql).execute(&mut *conn).await?;
             }
         }
+        index_device_keys(&mut conn).await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_unlock(4242001)")
                 .execute(&mut *conn)
@@ -190,7 +194,7 @@ impl Store {
             entries: Vec::new(),
             _writer: writer,
             backend: self.backend,
-            touched_gateways: BTreeSet::new(),
+            touched_gateways: BTreeMap::new(),
             bus: self.gateway_changes.clone(),
         })
     }
@@ -301,7 +305,8 @@ pub struct Change {
     entries: Vec<AuditEntry>,
     _writer: Option<OwnedMutexGuard<()>>,
     backend: Backend,
-    touched_gateways: BTreeSet<String>,
+    /// Gateways whose state this change alters, each with its new revision.
+    touched_gateways: BTreeMap<String, i64>,
     bus: broadcast::Sender<String>,
 }
 
@@ -388,28 +393,47 @@ impl Change {
         Ok((inserted > 0).then_some(cp))
     }
 
-    /// Marks a gateway's desired state as changed: its revision goes up and it is woken after commit.
-    pub async fn touch_gateway(&mut self, gateway: &str) -> StoreResult<()> {
-        if self.touched_gateways.insert(gateway.to_string()) {
-            sqlx::query("UPDATE gateways SET revision = revision + 1 WHERE name = $1")
+    /// Records that `grant` changed for `gateway` (issued, ended, held or released): the gateway's
+    /// revision goes up once per change, the grant is logged at that revision for the gateway's
+    /// stream, and the gateway is woken after commit.
+    pub async fn grant_changed(&mut self, gateway: &str, grant: Uuid, at: OffsetDateTime) -> StoreResult<()> {
+        let revision = match self.touched_gateways.get(gateway) {
+            Some(r) => *r,
+            None => {
+                let r: i64 = sqlx::query_scalar(
+                    "UPDATE gateways SET revision = revision + 1 WHERE name = $1 RETURNING revision",
+                )
                 .bind(gateway)
-                .execute(&mut *self.tx)
-                .await?;
-            if self.backend == Backend::Postgres {
-                sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(NOTIFY_CHANNEL)
-                    .bind(gateway)
-                    .execute(&mut *self.tx)
-                    .await?;
+                .fetch_optional(&mut *self.tx)
+                .await?
+                .unwrap_or(0);
+                if self.backend == Backend::Postgres {
+                    sqlx::query("SELECT pg_notify($1, $2)")
+                        .bind(NOTIFY_CHANNEL)
+                        .bind(gateway)
+                        .execute(&mut *self.tx)
+                        .await?;
+                }
+                self.touched_gateways.insert(gateway.to_string(), r);
+                r
             }
-        }
+        };
+        sqlx::query(
+            "INSERT INTO gateway_changes (gateway, revision, grant_id, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(gateway)
+        .bind(revision)
+        .bind(grant.to_string())
+        .bind(at.unix_timestamp())
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 
     pub async fn commit(mut self) -> StoreResult<()> {
         self.write_audit().await?;
         self.tx.commit().await?;
-        for g in self.touched_gateways {
+        for g in self.touched_gateways.into_keys() {
             let _ = self.bus.send(g);
         }
         Ok(())

@@ -88,6 +88,16 @@ pub async fn people(conn: &mut AnyConnection) -> StoreResult<Vec<Person>> {
     all(conn, "SELECT data FROM people ORDER BY id").await
 }
 
+/// The people who hold a grant not yet ended (the only ones whose account's end the sweep must act
+/// on): a handful of rows however many people the directory has.
+pub async fn people_with_open_grants(conn: &mut AnyConnection) -> StoreResult<Vec<Person>> {
+    all(
+        conn,
+        "SELECT data FROM people WHERE id IN (SELECT person FROM grants WHERE live = 1) ORDER BY id",
+    )
+    .await
+}
+
 pub async fn put_person(conn: &mut AnyConnection, p: &Person) -> StoreResult<()> {
     put(conn, "people", "id", &p.id, encode(p)).await
 }
@@ -111,16 +121,50 @@ pub async fn devices(conn: &mut AnyConnection) -> StoreResult<Vec<Device>> {
     all(conn, "SELECT data FROM devices ORDER BY id").await
 }
 
-/// The unrevoked device that has this WireGuard key, if any (a scan: devices are few, and the key
-/// lives inside the device's record).
+/// The unrevoked device that has this WireGuard key, if any (through the live devices' key index).
 pub async fn live_device_with_wireguard_key(
     conn: &mut AnyConnection,
     key: &str,
 ) -> StoreResult<Option<Device>> {
-    Ok(devices(conn)
-        .await?
-        .into_iter()
-        .find(|d| !d.revoked && d.wireguard_public_key == key))
+    let device: Option<Device> = one(
+        conn,
+        "SELECT d.data FROM device_keys k JOIN devices d ON d.id = k.device WHERE k.wireguard_key = $1",
+        key,
+    )
+    .await?;
+    Ok(device.filter(|d| !d.revoked && d.wireguard_public_key == key))
+}
+
+/// Fills the live devices' key index from the devices, for a database written before it existed.
+pub async fn index_device_keys(conn: &mut AnyConnection) -> StoreResult<()> {
+    let indexed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM device_keys")
+        .fetch_one(&mut *conn)
+        .await?;
+    if indexed == 0 {
+        for d in devices(conn).await?.iter().filter(|d| !d.revoked) {
+            index_device_key(conn, d).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Keeps the key index in step with a device: its key while it is live, nothing once revoked.
+async fn index_device_key(conn: &mut AnyConnection, d: &Device) -> StoreResult<()> {
+    sqlx::query("DELETE FROM device_keys WHERE device = $1")
+        .bind(&d.id)
+        .execute(&mut *conn)
+        .await?;
+    if !d.revoked {
+        sqlx::query(
+            "INSERT INTO device_keys (wireguard_key, device) VALUES ($1, $2) \
+             ON CONFLICT (wireguard_key) DO UPDATE SET device = excluded.device",
+        )
+        .bind(&d.wireguard_public_key)
+        .bind(&d.id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 pub async fn put_device(conn: &mut AnyConnection, d: &Device) -> StoreResult<()> {
@@ -133,6 +177,7 @@ pub async fn put_device(conn: &mut AnyConnection, d: &Device) -> StoreResult<()>
     .bind(encode(d))
     .execute(&mut *conn)
     .await?;
+    index_device_key(conn, d).await?;
     Ok(())
 }
 

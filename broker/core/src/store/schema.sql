@@ -1,6 +1,10 @@
 -- One schema for SQLite and PostgreSQL: TEXT and BIGINT only, rows carry their domain object as JSON in `data`.
 CREATE TABLE IF NOT EXISTS people (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS devices (id TEXT PRIMARY KEY, person TEXT NOT NULL, data TEXT NOT NULL);
+-- The WireGuard key of each live device, so enrolling checks a key is free without reading every device.
+CREATE TABLE IF NOT EXISTS device_keys (wireguard_key TEXT PRIMARY KEY, device TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS device_keys_device ON device_keys (device);
+CREATE INDEX IF NOT EXISTS devices_person ON devices (person);
 CREATE TABLE IF NOT EXISTS resources (name TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS entitlements (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS policies (name TEXT PRIMARY KEY, data TEXT NOT NULL);
@@ -35,3 +39,6 @@ CREATE TABLE IF NOT EXISTS places_seen (person TEXT NOT NULL, kind TEXT NOT NULL
 CREATE TABLE IF NOT EXISTS siem_cursors (sink TEXT PRIMARY KEY, seq BIGINT NOT NULL, holder TEXT NOT NULL, lease_until BIGINT NOT NULL);
 INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000') ON CONFLICT DO NOTHING;
 INSERT INTO meta (key, value) VALUES ('next_tunnel_host', '2') ON CONFLICT DO NOTHING;
+-- Which grants changed at each revision of a gateway's state, so a gateway's stream sends what changed.
+CREATE TABLE IF NOT EXISTS gateway_changes (gateway TEXT NOT NULL, revision BIGINT NOT NULL, grant_id TEXT NOT NULL, at BIGINT NOT NULL, PRIMARY KEY (gateway, revision, grant_id));
+CREATE INDEX IF NOT EXISTS gateway_changes_at ON gateway_changes (at);

@@ -4,10 +4,10 @@
 use super::Authed;
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::AppState;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use daypass_broker_core::{Broker, Caller};
+use daypass_broker_core::{Broker, Caller, StreamHeld, StreamNext};
 use daypass_proto::api::{GatewayConnects, GatewayState};
 use daypass_proto::Problem;
 use futures::Stream;
@@ -52,38 +52,53 @@ pub async fn connects(
     Ok(ApiJson(serde_json::json!({ "recorded": recorded })))
 }
 
-/// Server-sent events: a `state` event (a `GatewayState` JSON) now and at every new revision.
-#[utoipa::path(get, path = "/api/v1/gateway/stream", security(("bearer" = [])),
-    responses((status = 200, description = "text/event-stream of `state` events carrying GatewayState", content_type = "text/event-stream"),
+/// What a gateway asks of its stream.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StreamQuery {
+    /// `true`: after the first whole state, send `delta` events (what changed since the revision
+    /// the gateway holds) instead of the whole state at every revision.
+    #[serde(default)]
+    deltas: bool,
+}
+
+/// Server-sent events: a `state` event (a `GatewayState` JSON) now, then at every new revision either
+/// the whole state again or, when asked for with `deltas=true`, a `delta` event (a `GatewayDelta`
+/// JSON: the grants added and ended, and the seal of the state it leads to). A gateway that cannot
+/// apply a delta reconnects, and gets the whole state first.
+#[utoipa::path(get, path = "/api/v1/gateway/stream", security(("bearer" = [])), params(StreamQuery),
+    responses((status = 200, description = "text/event-stream of `state` events carrying GatewayState and, with deltas=true, `delta` events carrying GatewayDelta", content_type = "text/event-stream"),
               (status = 404, description = "the gateway is no longer registered", body = Problem)))]
 pub async fn stream(
     State(s): State<AppState>,
     Authed(caller): Authed,
+    Query(query): Query<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let gateway = gateway_name(caller)?;
-    let first = s.broker.gateway_state(&gateway).await?;
-    tracing::info!(gateway = %gateway, revision = first.revision, "gateway connected");
+    let (first, held) = s.broker.gateway_state_held(&gateway).await?;
+    tracing::info!(gateway = %gateway, revision = first.revision, deltas = query.deltas, "gateway connected");
     let wake = s.broker.gateway_changes();
     let init = Link {
         _open: s.broker.gateway_stream_opened(),
         broker: s.broker.clone(),
         gateway,
         wake,
-        last_revision: None,
-        pending: Some(first),
+        deltas: query.deltas,
+        held,
+        pending: Some(StreamNext::Full(first)),
     };
     let events = futures::stream::unfold(init, |mut link| async move {
-        let state = link.next_state().await;
-        Some((Ok(event(&state)), link))
+        let next = link.next_event().await;
+        Some((Ok(next), link))
     });
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
-fn event(state: &GatewayState) -> Event {
+fn event<T: serde::Serialize>(kind: &str, revision: i64, body: &T) -> Event {
     Event::default()
-        .event("state")
-        .id(state.revision.to_string())
-        .data(serde_json::to_string(state).unwrap_or_default())
+        .event(kind)
+        .id(revision.to_string())
+        .data(serde_json::to_string(body).unwrap_or_default())
 }
 
 struct Link {
@@ -92,21 +107,20 @@ struct Link {
     broker: Broker,
     gateway: String,
     wake: broadcast::Receiver<String>,
-    last_revision: Option<i64>,
-    pending: Option<GatewayState>,
+    deltas: bool,
+    /// What the gateway holds once the events sent so far are applied.
+    held: StreamHeld,
+    pending: Option<StreamNext>,
 }
 
 impl Link {
-    /// Waits for this gateway's next revision.
-    async fn next_state(&mut self) -> GatewayState {
+    /// Waits for this gateway's next revision, and says what it brings.
+    async fn next_event(&mut self) -> Event {
         loop {
-            if let Some(state) = self
-                .pending
-                .take()
-                .filter(|s| Some(s.revision) != self.last_revision)
-            {
-                self.last_revision = Some(state.revision);
-                return state;
+            match self.pending.take() {
+                Some(StreamNext::Full(state)) => return event("state", state.revision, &state),
+                Some(StreamNext::Delta(delta)) => return event("delta", delta.revision, &delta),
+                Some(StreamNext::Unchanged) | None => {}
             }
             let woken = tokio::time::timeout(RECHECK, self.wake.recv()).await;
             let relevant = match woken {
@@ -115,13 +129,26 @@ impl Link {
                 _ => true,
             };
             if relevant {
-                match self.broker.gateway_state(&self.gateway).await {
-                    Ok(s) => self.pending = Some(s),
+                match self.read_next().await {
+                    Ok(next) => self.pending = Some(next),
                     Err(e) => {
                         tracing::warn!(gateway = %self.gateway, error = %e, "could not read gateway state")
                     }
                 }
             }
         }
+    }
+
+    async fn read_next(&mut self) -> Result<StreamNext, daypass_broker_core::ServiceError> {
+        if self.deltas {
+            return self.broker.gateway_next(&self.gateway, &mut self.held).await;
+        }
+        // Whole states only: a new one when the revision moved.
+        let (state, held) = self.broker.gateway_state_held(&self.gateway).await?;
+        if held.revision == self.held.revision {
+            return Ok(StreamNext::Unchanged);
+        }
+        self.held = held;
+        Ok(StreamNext::Full(state))
     }
 }

@@ -151,7 +151,7 @@ async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result<()>
     let keys = DeviceKeys::load_or_create(&secrets).context("the device keys")?;
     let broker = Arc::new(HttpBroker::new(
         options.broker.client()?,
-        &options.broker.url,
+        options.broker.brokers()?,
         keys.report_key().clone(),
     ));
     let tunnel = ClientInterface::new(&options.interface, keys.wireguard_private())?;
