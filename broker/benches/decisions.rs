@@ -3,17 +3,16 @@
 //! and open loop (a fixed offered rate), and revocation-to-gateway push latency.
 //! Run: `cargo bench -p daypass-broker --bench decisions`
 
+#[path = "support/org.rs"]
+mod org;
+
 use anyhow::{Context, Result};
 use daypass_broker::server::{spawn_background, RunningServer};
 use daypass_broker_core::clock::SystemClock;
-use daypass_broker_core::domain::entitlement::Entitlement;
-use daypass_broker_core::domain::policy::{ApprovalPolicy, AutoApprove};
-use daypass_broker_core::domain::ticket::Ticket;
 use daypass_broker_core::tickets::{http_client, BuiltinTickets};
 use daypass_broker_core::Store;
-use daypass_broker_core::{Broker, BrokerSettings, DeviceSpec, PersonSpec, ResourceSpec};
+use daypass_broker_core::{Broker, BrokerSettings};
 use daypass_proto::api::{CreateAccessRequest, GatewayState};
-use daypass_proto::{PortRange, Protocol};
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,15 +23,6 @@ const REVOCATIONS: usize = 50;
 /// Open-loop phase: offered load in decisions per second, spread evenly over the clients.
 const OFFERED_PER_SECOND: u64 = 1000;
 const OFFERED_SECONDS: u64 = 10;
-const WG_KEY: &str = "YCwTqRYjRZz5ClbB3NGJ8Bd/TqvbQsBIzLrt2XHVemI=";
-
-/// Contractor `i`'s device's WireGuard key: each live device has its own.
-fn device_key(i: usize) -> String {
-    use base64::Engine as _;
-    let mut key = [7u8; 32];
-    key[..8].copy_from_slice(&(i as u64).to_le_bytes());
-    base64::engine::general_purpose::STANDARD.encode(key)
-}
 
 fn main() -> Result<()> {
     tokio::runtime::Builder::new_multi_thread()
@@ -42,90 +32,19 @@ fn main() -> Result<()> {
 }
 
 async fn seed(b: &Broker) -> Result<Vec<String>> {
-    let a = "bench";
-    b.put_policy(
-        a,
-        ApprovalPolicy {
-            name: "auto".into(),
-            auto_approve: Some(AutoApprove {
-                unless_tags: ["env:prod".to_string()].into(),
-                hours_utc: None,
-                max_duration_seconds: None,
-            }),
-            approvals_required: 1,
-            approver_group: None,
-        },
-    )
-    .await?;
-    for (gw, res, addr) in [("gw1", "db", "10.20.0.10"), ("gw2", "db2", "10.30.0.10")] {
-        b.put_gateway(a, gw, "127.0.0.1:51820", WG_KEY).await?;
-        b.put_resource(
-            a,
-            ResourceSpec {
-                name: res.into(),
-                address: addr.into(),
-                protocol: Protocol::Tcp,
-                ports: vec![PortRange::single(5432)],
-                tags: ["db:staging".to_string()].into(),
-                gateway: gw.into(),
-                description: String::new(),
-            },
-        )
-        .await?;
-    }
-    b.put_entitlement(
-        a,
-        Entitlement {
-            id: "all".into(),
-            subject: "group:contractors".parse().map_err(anyhow::Error::msg)?,
-            selector: "tag:db:staging".parse().map_err(anyhow::Error::msg)?,
-            max_duration_seconds: 8 * 3600,
-            policy: "auto".into(),
-        },
-    )
-    .await?;
+    org::seed_org(b, &[("gw1", "db", "10.20.0.10"), ("gw2", "db2", "10.30.0.10")]).await?;
     let mut tokens = Vec::new();
     for i in 0..CLIENTS {
         let id = format!("c{i:03}");
-        b.put_person(
-            a,
-            PersonSpec {
-                id: id.clone(),
-                name: id.clone(),
-                email: format!("{id}@example.com"),
-                company: "Acme".into(),
-                roles: [daypass_broker_core::domain::directory::Role::Contractor].into(),
-                groups: ["contractors".to_string()].into(),
-                contract_end: None,
-                ticket_identities: Default::default(),
-            },
-        )
-        .await?;
-        b.add_device(
-            a,
-            DeviceSpec {
-                id: format!("{id}-dev"),
-                person: id.clone(),
-                name: "laptop".into(),
-                wireguard_public_key: device_key(i),
-                report_public_key: None,
-            },
-        )
-        .await?;
-        b.put_builtin_ticket(
-            a,
-            Ticket {
-                key: format!("T-{i}"),
-                summary: "s".into(),
-                status: "Open".into(),
-                done: false,
-                assignee: Some(id.clone()),
-                url: None,
-            },
+        org::contractor(
+            b,
+            &id,
+            &format!("T-{i}"),
+            &[(format!("{id}-dev"), org::device_key(i))],
         )
         .await?;
         tokens.push(
-            b.issue_token(a, &id, "bench", time::Duration::days(1))
+            b.issue_token("bench", &id, "bench", time::Duration::days(1))
                 .await?
                 .expose_secret()
                 .to_string(),
@@ -266,7 +185,7 @@ async fn run() -> Result<()> {
 
     // Revocation push: a gateway holds the event stream; time from revoke() returning to the event.
     let gw_secret = broker
-        .put_gateway("bench", "gw2", "127.0.0.1:51820", WG_KEY)
+        .put_gateway("bench", "gw2", "127.0.0.1:51820", org::GATEWAY_KEY)
         .await?
         .1;
     let mut grants = Vec::new();

@@ -11,14 +11,13 @@
 // A benchmark: a failed step is a failed run.
 #![allow(clippy::unwrap_used)]
 
+#[path = "../../broker/benches/support/org.rs"]
+mod org;
+
 use daypass_broker::server::RunningServer;
 use daypass_broker_core::clock::SystemClock;
-use daypass_broker_core::domain::directory::Role;
-use daypass_broker_core::domain::entitlement::Entitlement;
-use daypass_broker_core::domain::policy::{ApprovalPolicy, AutoApprove};
-use daypass_broker_core::domain::ticket::Ticket;
 use daypass_broker_core::tickets::BuiltinTickets;
-use daypass_broker_core::{Broker, BrokerSettings, DeviceSpec, PersonSpec, ResourceSpec, Store};
+use daypass_broker_core::{Broker, BrokerSettings, Store};
 use daypass_e2e::measure::{ms, summary};
 use daypass_gateway::agent::{Agent, PeerTable};
 use daypass_gateway::firewall::{startup_script, Firewall, Nft};
@@ -29,7 +28,6 @@ use daypass_gateway::store::StateFile;
 use daypass_gateway::verify::Source;
 use daypass_gateway::wireguard::WireGuard;
 use daypass_proto::api::{CreateAccessRequest, RequestStatus};
-use daypass_proto::{PortRange, Protocol};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, Notify};
@@ -53,14 +51,6 @@ fn main() {
     }
 }
 
-/// Contractor `p`'s device `d`: its own WireGuard key.
-fn device_key(p: usize, d: usize) -> String {
-    use base64::Engine as _;
-    let mut key = [9u8; 32];
-    key[..8].copy_from_slice(&((p * (DEVICES_EACH + 1) + d) as u64).to_le_bytes());
-    base64::engine::general_purpose::STANDARD.encode(key)
-}
-
 fn ask(p: usize, d: usize) -> CreateAccessRequest {
     CreateAccessRequest {
         device: format!("c{p}-d{d}"),
@@ -71,96 +61,17 @@ fn ask(p: usize, d: usize) -> CreateAccessRequest {
     }
 }
 
-/// A broker with `people` contractors of `DEVICES_EACH` devices each, one gateway and one resource.
+/// A broker with `people` contractors of `DEVICES_EACH` devices each (and one spare), one gateway and
+/// one resource.
 async fn seed(b: &Broker, people: usize) {
-    let a = "bench";
-    b.put_policy(
-        a,
-        ApprovalPolicy {
-            name: "auto".into(),
-            auto_approve: Some(AutoApprove {
-                unless_tags: Default::default(),
-                hours_utc: None,
-                max_duration_seconds: None,
-            }),
-            approvals_required: 1,
-            approver_group: None,
-        },
-    )
-    .await
-    .unwrap();
-    let gw_key = Key::generate_private().get_public().to_base64();
-    b.put_gateway(a, "gw", "127.0.0.1:51820", &gw_key).await.unwrap();
-    b.put_resource(
-        a,
-        ResourceSpec {
-            name: "db".into(),
-            address: "10.20.0.10".into(),
-            protocol: Protocol::Tcp,
-            ports: vec![PortRange::single(5432)],
-            tags: ["db:staging".to_string()].into(),
-            gateway: "gw".into(),
-            description: String::new(),
-        },
-    )
-    .await
-    .unwrap();
-    b.put_entitlement(
-        a,
-        Entitlement {
-            id: "all".into(),
-            subject: "group:contractors".parse().unwrap(),
-            selector: "tag:db:staging".parse().unwrap(),
-            max_duration_seconds: 8 * 3600,
-            policy: "auto".into(),
-        },
-    )
-    .await
-    .unwrap();
+    org::seed_org(b, &[("gw", "db", "10.20.0.10")]).await.unwrap();
     for p in 0..people {
-        let id = format!("c{p}");
-        b.put_person(
-            a,
-            PersonSpec {
-                id: id.clone(),
-                name: id.clone(),
-                email: format!("{id}@example.com"),
-                company: "Acme".into(),
-                roles: [Role::Contractor].into(),
-                groups: ["contractors".to_string()].into(),
-                contract_end: None,
-                ticket_identities: Default::default(),
-            },
-        )
-        .await
-        .unwrap();
-        b.put_builtin_ticket(
-            a,
-            Ticket {
-                key: format!("T-{p}"),
-                summary: "s".into(),
-                status: "Open".into(),
-                done: false,
-                assignee: Some(id.clone()),
-                url: None,
-            },
-        )
-        .await
-        .unwrap();
-        for d in 0..=DEVICES_EACH {
-            b.add_device(
-                a,
-                DeviceSpec {
-                    id: format!("c{p}-d{d}"),
-                    person: id.clone(),
-                    name: "laptop".into(),
-                    wireguard_public_key: device_key(p, d),
-                    report_public_key: None,
-                },
-            )
+        let devices: Vec<(String, String)> = (0..=DEVICES_EACH)
+            .map(|d| (format!("c{p}-d{d}"), org::device_key(p * (DEVICES_EACH + 1) + d)))
+            .collect();
+        org::contractor(b, &format!("c{p}"), &format!("T-{p}"), &devices)
             .await
             .unwrap();
-        }
     }
 }
 

@@ -2,9 +2,9 @@
 //! and reports the devices it saw connect.
 
 use super::Authed;
-use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use daypass_broker_core::{Broker, Caller, StreamHeld, StreamNext};
@@ -72,7 +72,7 @@ pub struct StreamQuery {
 pub async fn stream(
     State(s): State<AppState>,
     Authed(caller): Authed,
-    Query(query): Query<StreamQuery>,
+    ApiQuery(query): ApiQuery<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let gateway = gateway_name(caller)?;
     let (first, held) = s.broker.gateway_state_held(&gateway).await?;

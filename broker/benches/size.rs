@@ -1,0 +1,177 @@
+//! Benchmark: the broker at a company's size on SQLite — 100,000 people, 1,000,000 audit entries,
+//! 1,000 live grants — how long opening it takes (as `serve` does at start), one sweep (the
+//! every-second one, and the one every 30 s that also looks for silent devices), the weekly report,
+//! a gateway's whole state, the console's people list and verifying the whole audit chain.
+//! Run: `cargo bench -p daypass-broker --bench size`
+
+#[path = "support/org.rs"]
+mod org;
+
+use anyhow::Result;
+use daypass_broker_core::clock::SystemClock;
+use daypass_broker_core::tickets::BuiltinTickets;
+use daypass_broker_core::{Broker, BrokerSettings, Store, VerifyOutcome};
+use daypass_proto::api::{CreateAccessRequest, GatewayConnect};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const PEOPLE: usize = 100_000;
+const AUDIT: usize = 1_000_000;
+const GRANTS: usize = 1_000;
+/// Audit entries are added as gateways add them: connects, this many to a report.
+const CONNECTS_PER_REPORT: usize = 1_000;
+
+fn main() -> Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run())
+}
+
+fn settings() -> BrokerSettings {
+    BrokerSettings {
+        posture: daypass_broker_core::PostureSettings {
+            auto_approve_requires_report: false,
+            ..Default::default()
+        },
+        ..BrokerSettings::default()
+    }
+}
+
+async fn open(url: &str, key: &ed25519_dalek::SigningKey) -> Result<Broker> {
+    let store = Store::open(url).await?;
+    Ok(Broker::new(
+        store.clone(),
+        key.clone(),
+        Arc::new(SystemClock),
+        Arc::new(BuiltinTickets::new(store)),
+        settings(),
+    ))
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+#[allow(clippy::disallowed_methods)] // a benchmark measures wall time
+async fn run() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("size.db");
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+    let broker = open(&url, &key).await?;
+    org::seed_org(&broker, &[("gw1", "db", "10.20.0.10")]).await?;
+
+    let t = Instant::now();
+    for i in GRANTS..PEOPLE {
+        org::person(&broker, &format!("p{i:06}")).await?;
+    }
+    let mut grants = Vec::with_capacity(GRANTS);
+    for i in 0..GRANTS {
+        let id = format!("p{i:06}");
+        org::contractor(
+            &broker,
+            &id,
+            &format!("T-{i}"),
+            &[(format!("{id}-dev"), org::device_key(i))],
+        )
+        .await?;
+        let person = broker.person(&id).await?.expect("just added");
+        let view = broker
+            .create_request(
+                &person,
+                CreateAccessRequest {
+                    device: format!("{id}-dev"),
+                    resources: vec!["db".into()],
+                    ticket: format!("T-{i}"),
+                    reason: "benchmark".into(),
+                    duration: "8h".into(),
+                },
+            )
+            .await?;
+        grants.push(view.grant_id.expect("auto-approved"));
+    }
+    println!(
+        "seeded {PEOPLE} people, {GRANTS} of them with a device and a live grant, in {:.0} s",
+        secs(t.elapsed())
+    );
+    let t = Instant::now();
+    for report in 0..AUDIT / CONNECTS_PER_REPORT {
+        let now = time::OffsetDateTime::now_utc();
+        let connects: Vec<GatewayConnect> = (0..CONNECTS_PER_REPORT)
+            .map(|c| GatewayConnect {
+                grant: grants[(report * CONNECTS_PER_REPORT + c) % GRANTS],
+                at: now,
+                endpoint: None,
+            })
+            .collect();
+        broker.record_connects("gw1", &connects).await?;
+    }
+    println!(
+        "added {AUDIT} audit entries (gateway connects) in {:.0} s",
+        secs(t.elapsed())
+    );
+    drop(broker);
+
+    // Opening the store and the broker again, as `daypass-broker serve` does at start.
+    let t = Instant::now();
+    let broker = open(&url, &key).await?;
+    let opened = t.elapsed();
+    let t = Instant::now();
+    broker.sweep().await?;
+    let first_sweep = t.elapsed();
+    let mut sweeps = Vec::new();
+    for _ in 0..30 {
+        let t = Instant::now();
+        broker.sweep().await?;
+        sweeps.push(t.elapsed());
+    }
+    sweeps.sort();
+    let t = Instant::now();
+    let report = broker.report(7).await?;
+    let reported = t.elapsed();
+    let t = Instant::now();
+    let state = broker.gateway_state("gw1").await?;
+    let stated = t.elapsed();
+    let t = Instant::now();
+    let people = broker.people().await?;
+    let listed = t.elapsed();
+    let t = Instant::now();
+    let verified = broker.verify_audit().await?;
+    let verify = t.elapsed();
+    let VerifyOutcome::Intact(chain) = verified else {
+        anyhow::bail!("the audit chain does not verify: {verified:?}")
+    };
+    anyhow::ensure!(
+        state.grants.len() == GRANTS && people.len() == PEOPLE && report.grants_issued == GRANTS as u64
+    );
+    println!(
+        "database: {:.0} MiB, {} audit entries",
+        std::fs::metadata(&path)?.len() as f64 / (1 << 20) as f64,
+        chain.entries
+    );
+    println!("opening the store and the broker: {:.0} ms", ms(opened));
+    println!(
+        "sweep: first (also looks for silent devices, prunes the gateway log) {:.1} ms; then p50 {:.2} ms, p99 {:.2} ms ({} runs)",
+        ms(first_sweep),
+        ms(sweeps[sweeps.len() / 2]),
+        ms(sweeps[sweeps.len() * 99 / 100]),
+        sweeps.len()
+    );
+    println!("weekly report: {:.0} ms", ms(reported));
+    println!("a gateway's whole state ({GRANTS} grants): {:.0} ms", ms(stated));
+    println!("the people list ({PEOPLE}): {:.0} ms", ms(listed));
+    println!("verifying the audit chain: {:.1} s", secs(verify));
+    println!(
+        "RESULT people={PEOPLE} audit={} open_ms={:.0} sweep_p99_ms={:.2} first_sweep_ms={:.1}",
+        chain.entries,
+        ms(opened),
+        ms(sweeps[sweeps.len() * 99 / 100]),
+        ms(first_sweep)
+    );
+    Ok(())
+}
