@@ -419,10 +419,21 @@ async fn gateway_credential_reads_only_its_own_state() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     // The stream's one option takes true or false, and says so otherwise.
     let (status, problem, ctype) = api
-        .call(Some(secret.expose_secret()), "GET", "/api/v1/gateway/stream?deltas=null", None)
+        .call(
+            Some(secret.expose_secret()),
+            "GET",
+            "/api/v1/gateway/stream?deltas=null",
+            None,
+        )
         .await;
-    assert_eq!((status, ctype.as_str()), (StatusCode::BAD_REQUEST, "application/problem+json"));
-    assert!(problem["detail"].as_str().unwrap().contains("deltas"), "{problem}");
+    assert_eq!(
+        (status, ctype.as_str()),
+        (StatusCode::BAD_REQUEST, "application/problem+json")
+    );
+    assert!(
+        problem["detail"].as_str().unwrap().contains("deltas"),
+        "{problem}"
+    );
 }
 
 #[tokio::test]

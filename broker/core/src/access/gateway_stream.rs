@@ -49,7 +49,7 @@ impl Broker {
         let (people, devices) = if live.is_empty() {
             (vec![], vec![])
         } else {
-            (store::people(&mut conn).await?, store::devices(&mut conn).await?)
+            store::holders_on_gateway(&mut conn, gateway).await?
         };
         let active: HashSet<&str> = people
             .iter()

@@ -121,9 +121,7 @@ impl Broker {
                 }),
             )
             .await?;
-        change
-            .grant_changed(&record.grant.gateway, record.grant.id, now)
-            .await?;
+        change.grant_changed(&record.grant.gateway, record.grant.id, now);
         tracing::info!(grant_id = %record.grant.id, reason = %end.reason, "grant ended");
         Ok(())
     }

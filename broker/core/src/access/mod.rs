@@ -397,7 +397,7 @@ impl Broker {
                 grant_issued_details(record),
             )
             .await?;
-        change.grant_changed(&g.gateway, g.id, now).await?;
+        change.grant_changed(&g.gateway, g.id, now);
         tracing::info!(grant_id = %g.id, person = %g.person, gateway = %g.gateway, not_after = %g.not_after, "grant issued");
         Ok(())
     }

@@ -129,9 +129,7 @@ impl Broker {
                 }),
             )
             .await?;
-        change
-            .grant_changed(&record.grant.gateway, record.grant.id, now)
-            .await?;
+        change.grant_changed(&record.grant.gateway, record.grant.id, now);
         tracing::info!(grant_id = %record.grant.id, action, reason = %spell.reason, "grant hold changed");
         self.0.metrics.hold_changed(action);
         Ok(())

@@ -163,9 +163,7 @@ async fn write(store: &Store, all: &[&Insertion]) -> StoreResult<Vec<StoreResult
     )
     .await?;
     for g in &grants {
-        change
-            .grant_changed(&g.grant.gateway, g.grant.id, g.grant.not_before)
-            .await?;
+        change.grant_changed(&g.grant.gateway, g.grant.id, g.grant.not_before);
     }
     for i in batch {
         for a in &i.audit {

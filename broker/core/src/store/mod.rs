@@ -194,7 +194,7 @@ impl Store {
             entries: Vec::new(),
             _writer: writer,
             backend: self.backend,
-            touched_gateways: BTreeMap::new(),
+            changed_grants: BTreeMap::new(),
             bus: self.gateway_changes.clone(),
         })
     }
@@ -305,8 +305,8 @@ pub struct Change {
     entries: Vec<AuditEntry>,
     _writer: Option<OwnedMutexGuard<()>>,
     backend: Backend,
-    /// Gateways whose state this change alters, each with its new revision.
-    touched_gateways: BTreeMap<String, i64>,
+    /// Grants this change alters, by gateway, each with when.
+    changed_grants: BTreeMap<String, Vec<(Uuid, OffsetDateTime)>>,
     bus: broadcast::Sender<String>,
 }
 
@@ -393,47 +393,61 @@ impl Change {
         Ok((inserted > 0).then_some(cp))
     }
 
-    /// Records that `grant` changed for `gateway` (issued, ended, held or released): the gateway's
-    /// revision goes up once per change, the grant is logged at that revision for the gateway's
-    /// stream, and the gateway is woken after commit.
-    pub async fn grant_changed(&mut self, gateway: &str, grant: Uuid, at: OffsetDateTime) -> StoreResult<()> {
-        let revision = match self.touched_gateways.get(gateway) {
-            Some(r) => *r,
-            None => {
-                let r: i64 = sqlx::query_scalar(
-                    "UPDATE gateways SET revision = revision + 1 WHERE name = $1 RETURNING revision",
-                )
-                .bind(gateway)
-                .fetch_optional(&mut *self.tx)
-                .await?
-                .unwrap_or(0);
-                if self.backend == Backend::Postgres {
-                    sqlx::query("SELECT pg_notify($1, $2)")
-                        .bind(NOTIFY_CHANNEL)
-                        .bind(gateway)
-                        .execute(&mut *self.tx)
-                        .await?;
-                }
-                self.touched_gateways.insert(gateway.to_string(), r);
-                r
+    /// Records that `grant` changed for `gateway` (issued, ended, held or released). At commit each
+    /// gateway touched goes up one revision, its changed grants are logged at that revision for its
+    /// stream (one statement for all), and it is woken once committed.
+    pub fn grant_changed(&mut self, gateway: &str, grant: Uuid, at: OffsetDateTime) {
+        self.changed_grants
+            .entry(gateway.to_string())
+            .or_default()
+            .push((grant, at));
+    }
+
+    /// Raises the revision of each gateway touched and logs its changed grants.
+    async fn write_gateway_changes(&mut self) -> StoreResult<()> {
+        let mut rows = Vec::new();
+        for (gateway, grants) in &self.changed_grants {
+            let revision: i64 = sqlx::query_scalar(
+                "UPDATE gateways SET revision = revision + 1 WHERE name = $1 RETURNING revision",
+            )
+            .bind(gateway)
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .unwrap_or(0);
+            if self.backend == Backend::Postgres {
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(NOTIFY_CHANNEL)
+                    .bind(gateway)
+                    .execute(&mut *self.tx)
+                    .await?;
             }
-        };
-        sqlx::query(
-            "INSERT INTO gateway_changes (gateway, revision, grant_id, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            let unique: BTreeMap<Uuid, OffsetDateTime> = grants.iter().copied().collect();
+            rows.extend(
+                unique
+                    .into_iter()
+                    .map(|(grant, at)| (gateway.clone(), revision, grant, at)),
+            );
+        }
+        insert_rows(
+            &mut self.tx,
+            "gateway_changes (gateway, revision, grant_id, at)",
+            4,
+            &rows,
+            |q, (gateway, revision, grant, at)| {
+                q.bind(gateway.clone())
+                    .bind(*revision)
+                    .bind(grant.to_string())
+                    .bind(at.unix_timestamp())
+            },
         )
-        .bind(gateway)
-        .bind(revision)
-        .bind(grant.to_string())
-        .bind(at.unix_timestamp())
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
+        .await
     }
 
     pub async fn commit(mut self) -> StoreResult<()> {
         self.write_audit().await?;
+        self.write_gateway_changes().await?;
         self.tx.commit().await?;
-        for g in self.touched_gateways.into_keys() {
+        for g in self.changed_grants.into_keys() {
             let _ = self.bus.send(g);
         }
         Ok(())

@@ -88,6 +88,27 @@ pub async fn people(conn: &mut AnyConnection) -> StoreResult<Vec<Person>> {
     all(conn, "SELECT data FROM people ORDER BY id").await
 }
 
+/// The people holding a grant not yet ended through `gateway`, and their devices (what a gateway's
+/// whole state is checked against, read without the rest of the directory).
+pub async fn holders_on_gateway(
+    conn: &mut AnyConnection,
+    gateway: &str,
+) -> StoreResult<(Vec<Person>, Vec<Device>)> {
+    let people = all_by(
+        conn,
+        "SELECT data FROM people WHERE id IN (SELECT person FROM grants WHERE gateway = $1 AND live = 1) ORDER BY id",
+        gateway,
+    )
+    .await?;
+    let devices = all_by(
+        conn,
+        "SELECT data FROM devices WHERE person IN (SELECT person FROM grants WHERE gateway = $1 AND live = 1) ORDER BY id",
+        gateway,
+    )
+    .await?;
+    Ok((people, devices))
+}
+
 /// The people who hold a grant not yet ended (the only ones whose account's end the sweep must act
 /// on): a handful of rows however many people the directory has.
 pub async fn people_with_open_grants(conn: &mut AnyConnection) -> StoreResult<Vec<Person>> {

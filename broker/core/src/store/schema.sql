@@ -19,6 +19,8 @@ CREATE INDEX IF NOT EXISTS grants_live ON grants (live, not_after);
 CREATE INDEX IF NOT EXISTS grants_gateway ON grants (gateway, live);
 CREATE INDEX IF NOT EXISTS grants_ticket ON grants (ticket, live);
 CREATE INDEX IF NOT EXISTS grants_person ON grants (person, live);
+-- Who holds live grants (the sweep), read from the index alone.
+CREATE INDEX IF NOT EXISTS grants_live_person ON grants (live, person);
 CREATE TABLE IF NOT EXISTS audit_log (seq BIGINT PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL, details TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_subject ON audit_log (subject);
 CREATE INDEX IF NOT EXISTS audit_action ON audit_log (action, at);
