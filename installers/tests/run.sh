@@ -17,9 +17,13 @@
 # DAYPASS_KEEP_INSTALLERS_TEST=1 keeps its work directory (builds, the Debian root) to look into.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-for tool in mmdebstrap:mmdebstrap gpgv:gpgv systemd-analyze:systemd curl:curl; do
-  command -v "${tool%%:*}" >/dev/null || { echo "${tool%%:*} is missing: apt-get install ${tool#*:}" >&2; exit 2; }
+# What this test runs itself (installers/build.sh installs what building takes, but the throwaway
+# keys are made before it runs).
+source scripts/packages.sh
+for tool in mmdebstrap:mmdebstrap gpgv:gpgv systemd-analyze:systemd curl:curl minisign:minisign gpg:gnupg openssl:openssl; do
+  command -v "${tool%%:*}" >/dev/null || need_packages+=("${tool#*:}")
 done
+install_needed_packages
 
 work=$(mktemp -d /var/tmp/daypass-installers-test.XXXXXX)
 netns=daypass-inst-$$
@@ -48,7 +52,8 @@ tampered() {
 }
 
 echo "== two builds, one set of keys"
-eval "$(bash installers/lib/throwaway-keys.sh "$work/keys")"
+keys_env=$(bash installers/lib/throwaway-keys.sh "$work/keys")  # fails the test if a key cannot be made
+eval "$keys_env"
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 out=$work/out newer=$work/newer
 bash installers/build.sh "$out" > "$work/build.log" 2>&1 || { tail -n 40 "$work/build.log"; fail "installers/build.sh"; }
