@@ -114,10 +114,15 @@ impl Broker {
         }
         let now = self.now();
         let named: BTreeSet<Uuid> = changes.into_iter().map(|(_, id)| id).collect();
+        // Judged first, then applied: a read failing halfway leaves `held` as it was sent.
+        let mut verdicts = Vec::with_capacity(named.len());
+        for id in named {
+            verdicts.push((id, self.standing(&mut conn, gateway, id, now).await?));
+        }
         let base_revision = held.revision;
         let (mut added, mut ended) = (Vec::new(), Vec::new());
-        for id in named {
-            match self.standing(&mut conn, gateway, id, now).await? {
+        for (id, standing) in verdicts {
+            match standing {
                 Some(record) if held.grants.insert(id) => added.push(record.signed),
                 Some(_) => {}
                 None if held.grants.remove(&id) => ended.push(id),
