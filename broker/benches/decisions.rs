@@ -8,13 +8,10 @@ mod org;
 
 use anyhow::{Context, Result};
 use daypass_broker::server::{spawn_background, RunningServer};
-use daypass_broker_core::clock::SystemClock;
-use daypass_broker_core::tickets::{http_client, BuiltinTickets};
-use daypass_broker_core::Store;
-use daypass_broker_core::{Broker, BrokerSettings};
+use daypass_broker_core::tickets::http_client;
+use daypass_broker_core::Broker;
 use daypass_proto::api::{CreateAccessRequest, GatewayState};
 use secrecy::ExposeSecret;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const CLIENTS: usize = 200;
@@ -69,26 +66,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 async fn run() -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let store = Store::open(&format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("bench.db").display()
-    ))
-    .await?;
     let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
-    let broker = Broker::new(
-        store.clone(),
-        key,
-        Arc::new(SystemClock),
-        Arc::new(BuiltinTickets::new(store)),
-        BrokerSettings {
-            // Measured without posture, as the earlier runs in BENCHMARKS.md were.
-            posture: daypass_broker_core::PostureSettings {
-                auto_approve_requires_report: false,
-                ..Default::default()
-            },
-            ..BrokerSettings::default()
-        },
-    );
+    let broker = org::open_broker(&dir.path().join("bench.db"), key).await?;
     let tokens = seed(&broker).await?;
     let id = daypass_broker::tls::identity(None, dir.path(), &["localhost".into()])?;
     let server = RunningServer::start(broker.clone(), "127.0.0.1:0".parse()?, Some(&id), None).await?;

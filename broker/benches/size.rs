@@ -8,11 +8,8 @@
 mod org;
 
 use anyhow::Result;
-use daypass_broker_core::clock::SystemClock;
-use daypass_broker_core::tickets::BuiltinTickets;
-use daypass_broker_core::{Broker, BrokerSettings, Store, VerifyOutcome};
+use daypass_broker_core::VerifyOutcome;
 use daypass_proto::api::{CreateAccessRequest, GatewayConnect};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const PEOPLE: usize = 100_000;
@@ -28,27 +25,6 @@ fn main() -> Result<()> {
         .block_on(run())
 }
 
-fn settings() -> BrokerSettings {
-    BrokerSettings {
-        posture: daypass_broker_core::PostureSettings {
-            auto_approve_requires_report: false,
-            ..Default::default()
-        },
-        ..BrokerSettings::default()
-    }
-}
-
-async fn open(url: &str, key: &ed25519_dalek::SigningKey) -> Result<Broker> {
-    let store = Store::open(url).await?;
-    Ok(Broker::new(
-        store.clone(),
-        key.clone(),
-        Arc::new(SystemClock),
-        Arc::new(BuiltinTickets::new(store)),
-        settings(),
-    ))
-}
-
 fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
 }
@@ -61,9 +37,8 @@ fn ms(d: Duration) -> f64 {
 async fn run() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("size.db");
-    let url = format!("sqlite://{}?mode=rwc", path.display());
     let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
-    let broker = open(&url, &key).await?;
+    let broker = org::open_broker(&path, key.clone()).await?;
     org::seed_org(&broker, &[("gw1", "db", "10.20.0.10")]).await?;
 
     let t = Instant::now();
@@ -119,7 +94,7 @@ async fn run() -> Result<()> {
 
     // Opening the store and the broker again, as `daypass-broker serve` does at start.
     let t = Instant::now();
-    let broker = open(&url, &key).await?;
+    let broker = org::open_broker(&path, key).await?;
     let opened = t.elapsed();
     let t = Instant::now();
     broker.sweep().await?;

@@ -15,9 +15,7 @@
 mod org;
 
 use daypass_broker::server::RunningServer;
-use daypass_broker_core::clock::SystemClock;
-use daypass_broker_core::tickets::BuiltinTickets;
-use daypass_broker_core::{Broker, BrokerSettings, Store};
+use daypass_broker_core::Broker;
 use daypass_e2e::measure::{ms, summary};
 use daypass_gateway::agent::{Agent, PeerTable};
 use daypass_gateway::firewall::{startup_script, Firewall, Nft};
@@ -147,25 +145,8 @@ struct Applied {
 async fn run(n: usize) {
     let people = n / DEVICES_EACH;
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("b.db").display()
-    ))
-    .await
-    .unwrap();
-    let broker = Broker::new(
-        store.clone(),
-        ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng),
-        Arc::new(SystemClock),
-        Arc::new(BuiltinTickets::new(store)),
-        BrokerSettings {
-            posture: daypass_broker_core::PostureSettings {
-                auto_approve_requires_report: false,
-                ..Default::default()
-            },
-            ..BrokerSettings::default()
-        },
-    );
+    let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+    let broker = org::open_broker(&dir.path().join("b.db"), key).await.unwrap();
     let t0 = Instant::now();
     seed(&broker, people).await;
     grant_all(&broker, people).await;

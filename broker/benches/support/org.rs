@@ -1,15 +1,38 @@
-//! Seeding the benchmarks share (`#[path]`-included by each): an auto-approving policy, gateways with
-//! one database resource each, the contractors' entitlement, and contractors with devices and a
-//! ticket each. Everything goes through the broker's own calls, as an admin's would.
+//! What the benchmarks share (`#[path]`-included by each): a broker on SQLite with built-in tickets,
+//! and seeding it with an auto-approving policy, gateways with one database resource each, the
+//! contractors' entitlement, and contractors with devices and a ticket each. Everything goes through
+//! the broker's own calls, as an admin's would.
 
+use daypass_broker_core::clock::SystemClock;
 use daypass_broker_core::domain::directory::Role;
 use daypass_broker_core::domain::entitlement::Entitlement;
 use daypass_broker_core::domain::policy::{ApprovalPolicy, AutoApprove};
 use daypass_broker_core::domain::ticket::Ticket;
-use daypass_broker_core::{Broker, DeviceSpec, PersonSpec, ResourceSpec};
+use daypass_broker_core::tickets::BuiltinTickets;
+use daypass_broker_core::{Broker, BrokerSettings, DeviceSpec, PersonSpec, ResourceSpec, Store};
 use daypass_proto::{PortRange, Protocol};
+use std::sync::Arc;
 
 const ADMIN: &str = "bench";
+
+/// A broker on the SQLite database at `path` (created if missing), signing with `key`, with built-in
+/// tickets; posture is not required for auto-approval (as in every earlier run in BENCHMARKS.md).
+pub async fn open_broker(path: &std::path::Path, key: ed25519_dalek::SigningKey) -> anyhow::Result<Broker> {
+    let store = Store::open(&format!("sqlite://{}?mode=rwc", path.display())).await?;
+    Ok(Broker::new(
+        store.clone(),
+        key,
+        Arc::new(SystemClock),
+        Arc::new(BuiltinTickets::new(store)),
+        BrokerSettings {
+            posture: daypass_broker_core::PostureSettings {
+                auto_approve_requires_report: false,
+                ..Default::default()
+            },
+            ..BrokerSettings::default()
+        },
+    ))
+}
 
 /// A WireGuard public key for benchmark gateways (none of them is a real interface).
 pub const GATEWAY_KEY: &str = "YCwTqRYjRZz5ClbB3NGJ8Bd/TqvbQsBIzLrt2XHVemI=";
