@@ -116,4 +116,48 @@ mod tests {
             assert!(e.contains("--broker"), "{bad:?}: {e}");
         }
     }
+
+    /// A broker on loopback answering every request with 200.
+    fn answering() -> String {
+        use std::io::{Read as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for mut conn in listener.incoming().flatten() {
+                let mut request = [0u8; 4096];
+                let _ = conn.read(&mut request);
+                let _ =
+                    conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    #[tokio::test]
+    async fn a_call_goes_to_the_next_broker_when_one_refuses_the_connection_and_starts_there_next_time() {
+        let dead = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            format!("http://{}", l.local_addr().unwrap())
+        };
+        let brokers = Brokers::parse(&format!("{dead},{}", answering())).unwrap();
+        let client = crate::builder(crate::Trust::PublicAnd(None))
+            .unwrap()
+            .build()
+            .unwrap();
+        let answer = brokers
+            .send(|base| client.post(format!("{base}/api/v1/requests")).body("{}"))
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+        assert_ne!(
+            brokers.current(),
+            dead,
+            "the next call starts with the broker that answered"
+        );
+
+        // None reachable: the last connection error, for the caller to report.
+        let none = Brokers::parse(&dead).unwrap();
+        let e = none.send(|base| client.get(base)).await.unwrap_err();
+        assert!(e.is_connect(), "{e}");
+    }
 }

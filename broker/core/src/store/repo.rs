@@ -700,3 +700,56 @@ pub async fn latest_posture_reports(conn: &mut AnyConnection) -> StoreResult<Vec
     .await?;
     rows.iter().map(|r| decode(r, "data")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_database_from_before_the_key_index_is_indexed_when_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display());
+        let key = "YCwTqRYjRZz5ClbB3NGJ8Bd/TqvbQsBIzLrt2XHVemI=";
+        let laptop = Device {
+            id: "ana-laptop".into(),
+            person: "ana".into(),
+            name: "laptop".into(),
+            wireguard_public_key: key.into(),
+            tunnel_address: "100.96.0.2/32".into(),
+            revoked: false,
+            report_public_key: None,
+        };
+        {
+            let store = super::super::Store::open(&url).await.unwrap();
+            let mut conn = store.read().await.unwrap();
+            put_device(&mut conn, &laptop).await.unwrap();
+            // As an older broker left it: the device, and no index.
+            sqlx::query("DELETE FROM device_keys")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            assert!(live_device_with_wireguard_key(&mut conn, key)
+                .await
+                .unwrap()
+                .is_none());
+        }
+        let store = super::super::Store::open(&url).await.unwrap();
+        let mut conn = store.read().await.unwrap();
+        let found = live_device_with_wireguard_key(&mut conn, key).await.unwrap();
+        assert_eq!(found.map(|d| d.id), Some("ana-laptop".to_string()));
+        // A revoked device frees its key.
+        put_device(
+            &mut conn,
+            &Device {
+                revoked: true,
+                ..laptop
+            },
+        )
+        .await
+        .unwrap();
+        assert!(live_device_with_wireguard_key(&mut conn, key)
+            .await
+            .unwrap()
+            .is_none());
+    }
+}
