@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 source scripts/packages.sh
 need_product_packages
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_packages+=(postgresql)
+command -v ss >/dev/null && command -v ip >/dev/null || need_packages+=(iproute2)  # network namespaces, free ports
 command -v keyctl >/dev/null || need_packages+=(keyutils)  # the device-key tests use a session keyring
 command -v c++ >/dev/null || need_packages+=(g++)  # libFuzzer, for scripts/fuzz.sh
 command -v chromium >/dev/null || need_packages+=(chromium)  # passkeys in a real browser (DevTools virtual authenticator)
@@ -31,7 +32,13 @@ done
 
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 pg_dir=$(mktemp -d /tmp/daypass-pg.XXXXXX)
-pg_port=${DAYPASS_TEST_PG_PORT:-55432}
+# The first free port from 55432 on (another PostgreSQL, e.g. a run before this one, may hold one).
+port_in_use() { ss -Hltn "sport = :$1" | grep -q .; }
+pg_port=${DAYPASS_TEST_PG_PORT:-}
+if [ -z "$pg_port" ]; then
+  pg_port=55432
+  while port_in_use "$pg_port"; do pg_port=$((pg_port + 1)); done
+fi
 chown postgres:postgres "$pg_dir"
 as_postgres() { runuser -u postgres -- "$@"; }
 stop_postgres() {
