@@ -89,6 +89,18 @@ pub struct Outcome {
     pub next_change: Option<OffsetDateTime>,
 }
 
+/// States and deltas taken but not enforced yet: taken one after the other as they arrive, then
+/// enforced together (`Agent::enforce_pending`), so a burst of revisions costs one plan and one
+/// kernel update.
+#[derive(Debug, Default)]
+pub struct Pending {
+    /// A whole state was taken: everything is planned again.
+    whole: bool,
+    /// The clients (tunnel addresses) whose grants the deltas changed.
+    touched: BTreeSet<Ipv4Addr>,
+    refused: Vec<Refused>,
+}
+
 impl Agent {
     /// An agent starting with these peers on the interface and empty firewall sets (the caller
     /// flushes them): the first reconcile removes the peers no grant asks for and keeps the others,
@@ -168,10 +180,9 @@ impl Agent {
         fw: &dyn Firewall,
         peers: &mut dyn PeerTable,
     ) -> Result<Outcome, EnforceError> {
-        let refused = self.take_state(state, source, now)?;
-        let mut outcome = self.tick(now, fw, peers)?;
-        outcome.refused = reasons(refused);
-        Ok(outcome)
+        let mut pending = Pending::default();
+        self.take_state(state, source, now, &mut pending)?;
+        self.enforce_pending(pending, now, fw, peers)
     }
 
     /// Enforces what the state files kept: the whole state and the deltas journaled after it,
@@ -184,28 +195,43 @@ impl Agent {
         fw: &dyn Firewall,
         peers: &mut dyn PeerTable,
     ) -> Result<Outcome, EnforceError> {
-        let mut refused = self.take_state(&kept.state, Source::Disk, now)?;
+        let mut pending = Pending::default();
+        self.take_state(&kept.state, Source::Disk, now, &mut pending)?;
         for delta in &kept.deltas {
-            match self.take_delta(delta, Source::Disk, now) {
-                Ok((_, more)) => refused.extend(more),
-                Err(e) => {
-                    tracing::warn!(error = %e, revision = delta.revision, "the journal stops here");
-                    break;
-                }
+            if let Err(e) = self.take_delta(delta, Source::Disk, now, &mut pending) {
+                tracing::warn!(error = %e, revision = delta.revision, "the journal stops here");
+                break;
             }
         }
-        let mut outcome = self.tick(now, fw, peers)?;
-        outcome.refused = reasons(refused);
+        self.enforce_pending(pending, now, fw, peers)
+    }
+
+    /// Enforces what the states and deltas taken since the last enforcement changed, at once:
+    /// everything after a whole state, else only the clients the deltas touched.
+    pub fn enforce_pending(
+        &mut self,
+        pending: Pending,
+        now: OffsetDateTime,
+        fw: &dyn Firewall,
+        peers: &mut dyn PeerTable,
+    ) -> Result<Outcome, EnforceError> {
+        let mut outcome = if pending.whole {
+            self.tick(now, fw, peers)?
+        } else {
+            self.reconcile(&pending.touched, now, fw, peers)?
+        };
+        outcome.refused = reasons(pending.refused);
         Ok(outcome)
     }
 
-    /// Verifies a whole state and holds it (enforced at the next reconcile); the grants refused.
-    fn take_state(
+    /// Verifies a whole state and holds it, to be enforced with `pending`.
+    pub fn take_state(
         &mut self,
         state: &GatewayState,
         source: Source,
         now: OffsetDateTime,
-    ) -> Result<Vec<Refused>, EnforceError> {
+        pending: &mut Pending,
+    ) -> Result<(), EnforceError> {
         let order = self.held.as_ref().map(|h| h.order);
         let seal = sealed(
             (&state.gateway, state.revision),
@@ -268,7 +294,9 @@ impl Agent {
             named,
             envelopes,
         });
-        Ok(refused)
+        pending.whole = true;
+        pending.refused.extend(refused);
+        Ok(())
     }
 
     /// Takes a delta from the broker: it must start from the revision held and lead to the state
@@ -282,20 +310,20 @@ impl Agent {
         fw: &dyn Firewall,
         peers: &mut dyn PeerTable,
     ) -> Result<Outcome, EnforceError> {
-        let (touched, refused) = self.take_delta(delta, source, now)?;
-        let mut outcome = self.reconcile(&touched, now, fw, peers)?;
-        outcome.refused = reasons(refused);
-        Ok(outcome)
+        let mut pending = Pending::default();
+        self.take_delta(delta, source, now, &mut pending)?;
+        self.enforce_pending(pending, now, fw, peers)
     }
 
-    /// Checks a delta and holds the state it leads to (enforced at the next reconcile); the clients
-    /// it touches, and the grants refused.
-    fn take_delta(
+    /// Checks a delta and holds the state it leads to, to be enforced with `pending` (which gains
+    /// the clients it touches). A delta refused leaves what is held and `pending` as they were.
+    pub fn take_delta(
         &mut self,
         delta: &GatewayDelta,
         source: Source,
         now: OffsetDateTime,
-    ) -> Result<(BTreeSet<Ipv4Addr>, Vec<Refused>), EnforceError> {
+        pending: &mut Pending,
+    ) -> Result<(), EnforceError> {
         let Some(held) = &self.held else {
             return Err(EnforceError::DeltaRefused("no state is held yet".into()));
         };
@@ -334,7 +362,7 @@ impl Agent {
         }
 
         // Taken: the held state moves on, and what its changes touch is planned again.
-        let mut touched: BTreeSet<Ipv4Addr> = BTreeSet::new();
+        let touched = &mut pending.touched;
         let held = self.held.as_mut().expect("checked above");
         held.order = seal.order();
         held.issued_at = seal.issued_at;
@@ -351,13 +379,12 @@ impl Agent {
                 touched.extend(client_of(&g));
             }
         }
-        let mut refused = Vec::new();
         let added: Vec<Grant> = added.into_iter().map(|(g, _)| g).collect();
         touched.extend(added.iter().filter_map(client_of));
-        for g in self.enforceable(added, &mut refused, now) {
+        for g in self.enforceable(added, &mut pending.refused, now) {
             self.hold(g);
         }
-        Ok((touched, refused))
+        Ok(())
     }
 
     /// When a held grant next starts or ends after `now`.
@@ -778,6 +805,50 @@ mod tests {
         assert_eq!((agent.active(NOW), agent.revision()), (2, Some(2)));
         // The same as planning the whole state afresh.
         let (whole, _) = desired(&[b, c], NOW);
+        assert_eq!(agent.applied, whole);
+    }
+
+    #[test]
+    fn a_burst_of_deltas_taken_together_is_enforced_once_and_a_grant_that_came_and_went_never_is() {
+        let (fw, mut peers) = (Scripts::default(), Peers::default());
+        let mut agent = Agent::new("gw-eu", key().verifying_key(), vec![]);
+        let (a, b, c) = (
+            grant_of_device("a", 2),
+            grant_of_device("b", 3),
+            grant_of_device("c", 4),
+        );
+        agent
+            .receive_from_broker(&state(1, std::slice::from_ref(&a)), NOW, &fw, &mut peers)
+            .unwrap();
+        let applies = (fw.0.lock().unwrap().len(), peers.0.len());
+        let mut pending = Pending::default();
+        for d in [
+            delta(1, 2, std::slice::from_ref(&b), &[], &[&a, &b]),
+            delta(2, 3, std::slice::from_ref(&c), &[&a], &[&b, &c]),
+            delta(3, 4, &[], &[&b], &[&c]),
+        ] {
+            agent.take_delta(&d, Source::Broker, NOW, &mut pending).unwrap();
+        }
+        // A delta that does not follow on is refused, and leaves what was taken as it was.
+        let stale = delta(2, 5, &[], &[&c], &[]);
+        assert!(agent
+            .take_delta(&stale, Source::Broker, NOW, &mut pending)
+            .is_err());
+        let out = agent.enforce_pending(pending, NOW, &fw, &mut peers).unwrap();
+        assert_eq!(
+            (fw.0.lock().unwrap().len(), peers.0.len()),
+            (applies.0 + 1, applies.1 + 1),
+            "one firewall script and one peer update for three revisions"
+        );
+        let keys = |ps: &[crate::plan::Peer]| ps.iter().map(|p| p.public_key.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            keys(&out.changes.add_peers),
+            ["KEY4"],
+            "b's peer never came and went"
+        );
+        assert_eq!(keys(&out.changes.remove_peers), ["KEY2"]);
+        assert_eq!((agent.active(NOW), agent.revision()), (1, Some(4)));
+        let (whole, _) = desired(&[c], NOW);
         assert_eq!(agent.applied, whole);
     }
 

@@ -19,6 +19,7 @@ enum Write {
 /// What one batch of the enforcing loop took, to be kept.
 #[derive(Debug, Default)]
 pub struct Taken {
+    any: bool,
     whole: bool,
     deltas: Vec<GatewayDelta>,
 }
@@ -26,14 +27,21 @@ pub struct Taken {
 impl Taken {
     /// A whole state was taken: what came before it no longer needs keeping.
     pub fn whole(&mut self) {
+        self.any = true;
         self.whole = true;
         self.deltas.clear();
     }
 
     pub fn delta(&mut self, delta: GatewayDelta) {
+        self.any = true;
         if !self.whole {
             self.deltas.push(delta);
         }
+    }
+
+    /// Whether anything was taken at all.
+    pub fn any(&self) -> bool {
+        self.any
     }
 }
 

@@ -20,8 +20,14 @@ pub enum StreamEvent {
 #[serde(tag = "broker", rename_all = "snake_case")]
 pub enum LinkStatus {
     Connecting,
-    Connected,
-    Unreachable { since: String, error: String },
+    /// Following the stream of the broker at `via` (its base URL).
+    Connected {
+        via: String,
+    },
+    Unreachable {
+        since: String,
+        error: String,
+    },
 }
 
 /// Takes the next complete server-sent event out of `buf`: a `state` or `delta` event's body, an
@@ -85,15 +91,7 @@ pub async fn run(
     let mut at = 0;
     loop {
         let base = brokers.base(at).to_string();
-        let result = follow(
-            &client,
-            &format!("{base}{path}"),
-            &token,
-            &events,
-            &status,
-            &resync,
-        )
-        .await;
+        let result = follow(&client, (&base, &path), &token, &events, &status, &resync).await;
         if events.is_closed() {
             return;
         }
@@ -134,7 +132,7 @@ pub async fn run(
 /// sending anything.
 async fn follow(
     client: &reqwest::Client,
-    url: &str,
+    (base, path): (&str, &str),
     token: &secrecy::SecretString,
     events: &mpsc::Sender<StreamEvent>,
     status: &watch::Sender<LinkStatus>,
@@ -142,7 +140,7 @@ async fn follow(
 ) -> Result<Ended, String> {
     use secrecy::ExposeSecret as _;
     let mut resp = client
-        .get(url)
+        .get(format!("{base}{path}"))
         .bearer_auth(token.expose_secret())
         .send()
         .await
@@ -153,7 +151,9 @@ async fn follow(
             resp.status()
         ));
     }
-    let _ = status.send(LinkStatus::Connected);
+    let _ = status.send(LinkStatus::Connected {
+        via: base.to_string(),
+    });
     let mut buf = String::new();
     let mut sent = false;
     loop {
@@ -240,7 +240,8 @@ mod tests {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             format!("http://{}", l.local_addr().unwrap())
         };
-        let list = format!("{dead},{},{}", broker(1, false).await, broker(2, true).await);
+        let staying = broker(2, true).await;
+        let list = format!("{dead},{},{staying}", broker(1, false).await);
         let brokers = daypass_https::Brokers::parse(&list).unwrap();
         let (tx, mut rx) = mpsc::channel(8);
         let (status_tx, status) = watch::channel(LinkStatus::Connecting);
@@ -274,7 +275,7 @@ mod tests {
             "no pause between brokers: {:?}",
             started.elapsed()
         );
-        assert_eq!(*status.borrow(), LinkStatus::Connected);
+        assert_eq!(*status.borrow(), LinkStatus::Connected { via: staying });
         link.abort();
     }
 }

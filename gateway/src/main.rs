@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result};
 use clap::{CommandFactory as _, FromArgMatches as _, Parser};
-use daypass_gateway::agent::{Agent, EnforceError, Outcome};
+use daypass_gateway::agent::{Agent, EnforceError, Outcome, Pending};
 use daypass_gateway::clock;
 use daypass_gateway::connects::{self, ConnectWatch};
 use daypass_gateway::firewall::{startup_script, Firewall, Nft};
@@ -28,6 +28,8 @@ use tokio::sync::{mpsc, watch, Notify};
 
 /// How often the interface's handshakes are read for connects.
 const CONNECT_LOOK: Duration = Duration::from_secs(2);
+/// Events from the broker waiting to be enforced; also the most enforced in one batch.
+const EVENTS_QUEUED: usize = 64;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -252,7 +254,7 @@ async fn run(cli: Cli) -> Result<()> {
     let mut watch = ConnectWatch::default();
     let mut look = tokio::time::interval(CONNECT_LOOK);
 
-    let (event_tx, mut event_rx) = mpsc::channel(64);
+    let (event_tx, mut event_rx) = mpsc::channel(EVENTS_QUEUED);
     let (status_tx, mut status_rx) = watch::channel(LinkStatus::Connecting);
     let resync = Arc::new(Notify::new());
     let path = "/api/v1/gateway/stream?deltas=true".to_string();
@@ -273,33 +275,36 @@ async fn run(cli: Cli) -> Result<()> {
             .unwrap_or(time::Duration::SECOND);
         tokio::select! {
             event = event_rx.recv() => {
-                let Some(mut event) = event else { anyhow::bail!("the broker link stopped") };
-                // Everything that has arrived is enforced, then kept (by the keeper's own thread).
-                let mut taken = Taken::default();
-                loop {
-                    let started = std::time::Instant::now();
-                    match receive(&mut agent, &event, &nft, &mut peers) {
-                        Err(EnforceError::StateRefused(why)) => {
-                            metrics.state_refused();
-                            tracing::warn!(%why, "a state from the broker was refused; enforcing what is held");
-                        }
+                let Some(event) = event else { anyhow::bail!("the broker link stopped") };
+                // Everything that has arrived is taken in order and enforced once (a burst of
+                // revisions costs one kernel update), then kept by the keeper's own thread.
+                let started = std::time::Instant::now();
+                let (mut taken, mut pending) = (Taken::default(), Pending::default());
+                let mut arrived = Some(event);
+                let mut batch = 0;
+                while let Some(event) = arrived {
+                    batch += 1;
+                    match take(&mut agent, &event, &mut pending) {
                         Err(EnforceError::DeltaRefused(why)) => {
                             metrics.state_refused();
                             tracing::warn!(%why, "a delta from the broker did not apply; asking for the whole state");
                             resync.notify_one();
                         }
-                        r => {
-                            match event {
-                                StreamEvent::State(_) => taken.whole(),
-                                StreamEvent::Delta(d) => taken.delta(d),
-                            }
-                            next = report(&agent, r.map_err(|e| e.to_string()), started.elapsed());
+                        Err(why) => {
+                            metrics.state_refused();
+                            tracing::warn!(%why, "a state from the broker was refused; enforcing what is held");
                         }
+                        Ok(()) => match event {
+                            StreamEvent::State(_) => taken.whole(),
+                            StreamEvent::Delta(d) => taken.delta(d),
+                        },
                     }
-                    match event_rx.try_recv() {
-                        Ok(more) => event = more,
-                        Err(_) => break,
-                    }
+                    // At most what the channel holds: under a steady flow the batch must still end.
+                    arrived = (batch < EVENTS_QUEUED).then(|| event_rx.try_recv().ok()).flatten();
+                }
+                if taken.any() {
+                    let r = agent.enforce_pending(pending, clock::now(), &nft, &mut peers);
+                    next = report(&agent, r.map_err(|e| e.to_string()), started.elapsed());
                 }
                 // Kept as it was on a refusal: the files hold the newest state accepted, never an older one.
                 keeper.keep(taken, &agent);
@@ -341,15 +346,10 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Enforces one event of the broker's stream.
-fn receive(
-    agent: &mut Agent,
-    event: &StreamEvent,
-    nft: &NftSession,
-    peers: &mut WireGuard,
-) -> Result<Outcome, EnforceError> {
+/// Takes one event of the broker's stream, to be enforced with the rest of `pending`.
+fn take(agent: &mut Agent, event: &StreamEvent, pending: &mut Pending) -> Result<(), EnforceError> {
     match event {
-        StreamEvent::State(state) => agent.receive(state, Source::Broker, clock::now(), nft, peers),
-        StreamEvent::Delta(delta) => agent.receive_delta(delta, Source::Broker, clock::now(), nft, peers),
+        StreamEvent::State(state) => agent.take_state(state, Source::Broker, clock::now(), pending),
+        StreamEvent::Delta(delta) => agent.take_delta(delta, Source::Broker, clock::now(), pending),
     }
 }

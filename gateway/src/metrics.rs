@@ -99,7 +99,7 @@ impl GatewayMetrics {
 
     pub fn link(&self, status: &LinkStatus) {
         self.broker_connected
-            .set(i64::from(matches!(status, LinkStatus::Connected)));
+            .set(i64::from(matches!(status, LinkStatus::Connected { .. })));
     }
 
     /// The OpenMetrics text exposition.
@@ -127,7 +127,9 @@ mod tests {
     #[test]
     fn the_exposition_names_every_metric_with_its_type_and_ends_with_eof() {
         let m = GatewayMetrics::default();
-        m.link(&LinkStatus::Connected);
+        m.link(&LinkStatus::Connected {
+            via: "https://broker.example:8443".into(),
+        });
         m.reconciled(
             Duration::from_millis(3),
             true,

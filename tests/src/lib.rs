@@ -11,4 +11,5 @@ pub mod desktop;
 pub mod measure;
 pub mod metrics;
 pub mod net;
+pub mod postgres;
 pub mod world;

@@ -46,14 +46,20 @@ pub fn pause(d: Duration) {
 
 /// Runs `f` on a thread that has entered network namespace `ns`; sockets it makes stay there.
 pub fn in_namespace<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    spawn_in_namespace(ns, f).join().unwrap()
+}
+
+/// Starts `f` on a thread of its own inside network namespace `ns`.
+pub fn spawn_in_namespace<T: Send + 'static>(
+    ns: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
     let path = format!("/run/netns/{ns}");
     std::thread::spawn(move || {
         let file = std::fs::File::open(&path).unwrap();
         nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
         f()
     })
-    .join()
-    .unwrap()
 }
 
 pub struct Net {

@@ -12,6 +12,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub const BROKER: &str = "https://198.18.0.1:8443";
+/// Where a second broker sharing the first one's database listens, when a test starts one.
+pub const SECOND_BROKER: &str = "https://198.18.0.1:8444";
+/// In a broker data directory: the file naming its PostgreSQL database (else it is SQLite in there).
+const DATABASE_FILE: &str = "database-url";
 pub const REFUSED: Duration = Duration::from_millis(700);
 
 pub struct Org {
@@ -22,17 +26,35 @@ pub struct Org {
 }
 
 pub fn admin(data: &Path, args: &[&str]) -> String {
+    let mut all = vec!["--json", "admin"];
+    all.extend_from_slice(args);
+    broker_cli(data, &all)
+}
+
+/// `daypass-broker ARGS` on the broker data directory `data` (and its database); its output.
+pub fn broker_cli(data: &Path, args: &[&str]) -> String {
     let out = std::process::Command::new(bin("daypass-broker"))
-        .args(["--data-dir", data.to_str().unwrap(), "--json", "admin"])
+        .args(["--data-dir", data.to_str().unwrap()])
+        .args(database_args(data))
         .args(args)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "admin {args:?}: {}",
+        "daypass-broker {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `--database-file` for a data directory whose database is PostgreSQL.
+fn database_args(data: &Path) -> Vec<String> {
+    let file = data.join(DATABASE_FILE);
+    if file.exists() {
+        vec!["--database-file".into(), file.to_string_lossy().into_owned()]
+    } else {
+        Vec::new()
+    }
 }
 
 pub fn field(json: &str, key: &str) -> String {
@@ -296,7 +318,9 @@ pub struct World {
     pub dir: tempfile::TempDir,
     pub org: Org,
     pub cert: std::path::PathBuf,
-    pub broker: u32,
+    /// The brokers' processes, in the order of `broker_urls`.
+    pub brokers: Vec<u32>,
+    pub broker_urls: Vec<&'static str>,
     pub agent: u32,
     pub broker_key: String,
 }
@@ -309,6 +333,18 @@ impl World {
             Net::build(),
             "posture_auto_approve_requires_report = false\n",
             r#"{"required": []}"#,
+            None,
+        )
+    }
+
+    /// Two brokers sharing the database at `database_url` (PostgreSQL), one signing key and one
+    /// certificate, and a gateway agent that knows both (the first first); no client tunnel.
+    pub fn two_brokers_on(database_url: &str) -> World {
+        World::boot(
+            Net::build_without_client_tunnel(),
+            "posture_auto_approve_requires_report = false\n",
+            r#"{"required": []}"#,
+            Some(database_url),
         )
     }
 
@@ -326,41 +362,45 @@ impl World {
             Net::build_without_client_tunnel(),
             &format!("posture_policy = \"POLICY\"\n{config_extra}"),
             policy,
+            None,
         )
     }
 
-    fn boot(net: Net, config_extra: &str, policy_json: &str) -> World {
+    /// The broker (two on `database_url` when given, else one on SQLite) and the agent.
+    fn boot(net: Net, config_extra: &str, policy_json: &str, database_url: Option<&str>) -> World {
         let mut net = net;
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("broker");
         std::fs::create_dir_all(&data).unwrap();
+        if let Some(url) = database_url {
+            std::fs::write(data.join(DATABASE_FILE), url).unwrap();
+        }
         let policy = dir.path().join("posture-policy.json");
         std::fs::write(&policy, policy_json).unwrap();
-        let config = dir.path().join("broker.toml");
-        // Approvers here approve with API tokens; passkey step-up has its own tests in the broker.
-        let toml = format!(
-            "tls_names = [\"198.18.0.1\"]\napprovals_require_passkey = false\nmetrics_listen = \"127.0.0.1:9464\"\n{}",
-            config_extra.replace("POLICY", policy.to_str().unwrap())
-        );
-        std::fs::write(&config, toml).unwrap();
         let org = seed(&net, &data);
-        let g = net.gateway_ns.clone();
-        let broker_bin = bin("daypass-broker");
-        let args = [
-            broker_bin.to_str().unwrap(),
-            "--data-dir",
-            data.to_str().unwrap(),
-            "serve",
-            "--config",
-            config.to_str().unwrap(),
-            "--listen",
-            "198.18.0.1:8443",
-        ];
-        let broker = net.spawn(&g, &args, &[], &dir.path().join("broker.log"));
+        let broker_urls = match database_url {
+            Some(_) => vec![BROKER, SECOND_BROKER],
+            None => vec![BROKER],
+        };
         let cert = data.join("broker-cert.pem");
-        wait_for("the broker listening", Duration::from_secs(20), || {
-            cert.exists() && net.connect("198.18.0.1:8443", REFUSED).is_ok()
-        });
+        let mut brokers = Vec::new();
+        for (i, url) in broker_urls.iter().enumerate() {
+            let config = dir.path().join(format!("broker-{i}.toml"));
+            // Approvers here approve with API tokens; passkey step-up has its own tests in the broker.
+            let toml = format!(
+                "tls_names = [\"198.18.0.1\"]\napprovals_require_passkey = false\nmetrics_listen = \"127.0.0.1:{}\"\n{}",
+                9464 + i,
+                config_extra.replace("POLICY", policy.to_str().unwrap())
+            );
+            std::fs::write(&config, toml).unwrap();
+            let listen = url.trim_start_matches("https://");
+            let log = dir.path().join(format!("broker-{i}.log"));
+            brokers.push(start_broker(&mut net, &data, &config, listen, &log));
+            // One after the other: the first makes the signing key and certificate they share.
+            wait_for("the broker listening", Duration::from_secs(20), || {
+                cert.exists() && net.connect(listen, REFUSED).is_ok()
+            });
+        }
         let url = format!("{BROKER}/api/v1/broker-key");
         let answer = net.exec(
             &net.client_ns,
@@ -373,7 +413,8 @@ impl World {
             dir,
             org,
             cert,
-            broker,
+            brokers,
+            broker_urls,
             agent: 0,
             broker_key,
         };
@@ -384,7 +425,7 @@ impl World {
     /// Where the broker is and how to trust it, as the gateway and tunnel service read it.
     fn broker_env(&self) -> [(&'static str, String); 3] {
         [
-            ("DAYPASS_BROKER_URL", BROKER.to_string()),
+            ("DAYPASS_BROKER_URL", self.broker_urls.join(",")),
             ("DAYPASS_BROKER_KEY", self.broker_key.clone()),
             ("DAYPASS_BROKER_CA", self.cert.to_string_lossy().into_owned()),
         ]
@@ -437,6 +478,21 @@ impl World {
     pub fn kill(pid: u32) {
         kill(Pid::from_raw(pid as i32), Signal::SIGKILL).unwrap();
     }
+}
+
+/// `daypass-broker serve` in the gateway's namespace on `data` (and its database), listening on `listen`.
+fn start_broker(net: &mut Net, data: &Path, config: &Path, listen: &str, log: &Path) -> u32 {
+    let broker_bin = bin("daypass-broker");
+    let mut args = vec![
+        broker_bin.to_string_lossy().into_owned(),
+        "--data-dir".into(),
+        data.to_string_lossy().into_owned(),
+    ];
+    args.extend(database_args(data));
+    args.extend(["serve", "--config", config.to_str().unwrap(), "--listen", listen].map(String::from));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let g = net.gateway_ns.clone();
+    net.spawn(&g, &args, &[], log)
 }
 
 fn base64_decode(text: &str) -> Vec<u8> {

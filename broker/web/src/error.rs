@@ -5,7 +5,7 @@
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use daypass_broker_core::ServiceError;
+use daypass_broker_core::{ServiceError, StoreError};
 use daypass_proto::problem::{Problem, PROBLEM_CONTENT_TYPE};
 
 #[derive(Debug)]
@@ -13,11 +13,18 @@ pub struct ApiError {
     status: StatusCode,
     kind: &'static str,
     detail: String,
-    /// Seconds, sent as `Retry-After` with a 429.
+    /// Seconds, sent as `Retry-After` with a 429 or a 503.
     retry_after: Option<u64>,
 }
 
 impl ApiError {
+    /// 503 with `Retry-After`: the broker cannot answer now, and the caller may ask again later.
+    fn retry_later(kind: &'static str, detail: &str, seconds: u64) -> ApiError {
+        let mut unavailable = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, kind, detail);
+        unavailable.retry_after = Some(seconds);
+        unavailable
+    }
+
     pub fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> Self {
         ApiError {
             status,
@@ -59,6 +66,22 @@ impl From<ServiceError> for ApiError {
                     ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", e.to_string());
                 refused.retry_after = Some(too_many.retry_after_seconds);
                 return refused;
+            }
+            E::Store(StoreError::CommitUnknown(_)) => {
+                tracing::warn!(error = %e, "the database went away during a commit");
+                return ApiError::retry_later(
+                    "outcome-unknown",
+                    "the broker lost its database while recording this, so it may or may not have been recorded: look (your requests, the grant, the approval inbox) before trying again",
+                    2,
+                );
+            }
+            E::Store(store) if store.is_transient() => {
+                tracing::warn!(error = %e, "the database is unavailable");
+                return ApiError::retry_later(
+                    "database-unavailable",
+                    "the broker's database is unavailable for a moment (restarting, unreachable or out of connections); nothing was changed. Try again in a few seconds",
+                    1,
+                );
             }
             E::Store(_) | E::Internal(_) => {
                 tracing::error!(error = %e, "the broker failed");
@@ -184,5 +207,28 @@ mod tests {
         let (status, kind, detail) = mapped(ServiceError::Internal("a damaged ceremony: at line 3".into()));
         assert_eq!((status, kind), (StatusCode::INTERNAL_SERVER_ERROR, "internal"));
         assert!(!detail.contains("line 3"), "{detail}");
+    }
+
+    #[test]
+    fn a_database_outage_is_a_retryable_503_that_says_whether_anything_was_recorded() {
+        let outage = ApiError::from(ServiceError::Store(StoreError::Unavailable(
+            "refused at 10.0.0.5".into(),
+        )));
+        assert_eq!(
+            (outage.status.as_u16(), outage.kind, outage.retry_after),
+            (503, "database-unavailable", Some(1))
+        );
+        assert!(outage.detail.contains("nothing was changed"), "{}", outage.detail);
+        assert!(
+            !outage.detail.contains("10.0.0.5"),
+            "the cause stays in the broker's log"
+        );
+
+        let lost = ApiError::from(ServiceError::Store(StoreError::CommitUnknown("reset".into())));
+        assert_eq!((lost.status.as_u16(), lost.kind), (503, "outcome-unknown"));
+        assert!(lost.detail.contains("may or may not"), "{}", lost.detail);
+
+        let response = outage.into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
     }
 }

@@ -126,7 +126,7 @@ fn without_the_broker_the_agent_enforces_what_it_holds_until_not_after_even_rest
     assert_eq!(echo(&mut open, "ping", Duration::from_secs(3)).unwrap(), "ping");
 
     // The broker dies: the agent says so, and access goes on.
-    World::kill(w.broker);
+    World::kill(w.brokers[0]);
     wait_for(
         "the agent noticing the broker is gone",
         Duration::from_secs(5),

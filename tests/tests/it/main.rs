@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod brokers;
 mod browser;
 mod client;
 mod dataplane;

@@ -84,7 +84,12 @@ async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
         let verdicts = match write(&store, &insertions).await {
             Ok(verdicts) => verdicts,
             // One bad insertion must not fail everyone else's: each is written again on its own.
-            Err(e) if insertions.len() > 1 => {
+            // …unless the database went away: then none was written (or, at commit, none is known to be).
+            Err(e)
+                if insertions.len() > 1
+                    && !e.is_transient()
+                    && !matches!(e, StoreError::CommitUnknown(_)) =>
+            {
                 tracing::warn!(error = %e, size = insertions.len(), "a group commit failed; writing its insertions one by one");
                 let mut one_by_one = Vec::with_capacity(insertions.len());
                 for insertion in &insertions {
@@ -92,7 +97,10 @@ async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
                 }
                 one_by_one
             }
-            Err(e) => vec![Err(failed(e))],
+            Err(e) => {
+                tracing::error!(error = %e, size = insertions.len(), "insertions could not be written; they are refused");
+                insertions.iter().map(|_| Err(e.for_each_caller())).collect()
+            }
         };
         for ((_, reply), verdict) in batch.into_iter().zip(verdicts) {
             let _ = reply.send(verdict);
@@ -110,7 +118,7 @@ async fn alone(store: &Store, insertion: &Insertion) -> StoreResult<()> {
 
 fn failed(e: StoreError) -> StoreError {
     tracing::error!(error = %e, "an insertion could not be written; it is refused");
-    StoreError::Batch(e.to_string())
+    e.for_each_caller()
 }
 
 /// Writes the insertions whose grants still stand, in one transaction; says for each whether it

@@ -5,6 +5,7 @@ mod audit_log;
 mod feed_cursors;
 mod gateway_log;
 mod group;
+mod outage;
 mod passkeys;
 mod places;
 mod repo;
@@ -44,6 +45,10 @@ pub enum StoreError {
     Batch(String),
     #[error(transparent)]
     Stale(#[from] Stale),
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    #[error("the database connection was lost while committing, so whether the change was recorded is unknown: {0}")]
+    CommitUnknown(String),
 }
 
 /// What changed between a decision and its write, so the write was refused (nothing of it kept).
@@ -446,7 +451,7 @@ impl Change {
     pub async fn commit(mut self) -> StoreResult<()> {
         self.write_audit().await?;
         self.write_gateway_changes().await?;
-        self.tx.commit().await?;
+        self.tx.commit().await.map_err(outage::commit_failed)?;
         for g in self.changed_grants.into_keys() {
             let _ = self.bus.send(g);
         }
