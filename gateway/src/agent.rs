@@ -139,6 +139,11 @@ impl Agent {
         }
     }
 
+    /// Whether grant `id` is held (enforced in its time).
+    pub fn holds(&self, id: &Uuid) -> bool {
+        self.grants.contains_key(id)
+    }
+
     /// Grants being enforced now.
     pub fn active(&self, now: OffsetDateTime) -> usize {
         self.grants

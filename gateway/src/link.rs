@@ -144,7 +144,7 @@ async fn follow(
         .bearer_auth(token.expose_secret())
         .send()
         .await
-        .map_err(|e| format!("cannot reach the broker: {}", e.without_url()))?;
+        .map_err(|e| format!("cannot reach the broker: {}", daypass_https::failure(e)))?;
     if !resp.status().is_success() {
         return Err(format!(
             "the broker answered {} (check the gateway's name and credential)",
@@ -178,7 +178,7 @@ async fn follow(
                 continue;
             }
             Ok(None) => "the broker closed the stream".to_string(),
-            Err(e) => format!("the stream broke: {}", e.without_url()),
+            Err(e) => format!("the stream broke: {}", daypass_https::failure(e)),
         };
         return if sent { Ok(Ended::Broke(broke)) } else { Err(broke) };
     }

@@ -13,6 +13,22 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// What went wrong with a call, with its causes ("error sending request: … connection refused"),
+/// and without the URL (it may carry a query a log should not keep).
+pub fn failure(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    text
+}
+
 /// Whom the client trusts.
 #[derive(Debug, Clone, Copy)]
 pub enum Trust<'a> {
@@ -98,5 +114,34 @@ impl BrokerArgs {
             .connect_timeout(Duration::from_secs(5))
             .build()
             .context("building the HTTP client")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn a_failure_names_its_cause_and_not_the_url() {
+        // A port nothing listens on (bound, then closed).
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let client = super::builder(super::Trust::PublicAnd(None))
+            .unwrap()
+            .build()
+            .unwrap();
+        let e = client
+            .get(format!("http://127.0.0.1:{port}/api/v1/secret?token=abc"))
+            .send()
+            .await
+            .unwrap_err();
+        let text = super::failure(e);
+        assert!(text.starts_with("error sending request"), "{text}");
+        assert!(
+            text.to_lowercase().contains("refused"),
+            "the cause is named: {text}"
+        );
+        assert!(!text.contains("token=abc"), "{text}");
     }
 }

@@ -6,13 +6,25 @@ use std::process::Command;
 
 pub struct Postgres {
     bin: PathBuf,
+    /// Whether commits wait for the disk (off for tests, on for benchmarks).
+    durable: bool,
     /// Holds the data directory and the socket; owned by the `postgres` user.
     dir: PathBuf,
 }
 
 impl Postgres {
-    /// Creates and starts a fresh cluster (Debian's `postgresql` package, as scripts/test.sh installs).
+    /// Creates and starts a fresh cluster (Debian's `postgresql` package, as scripts/test.sh
+    /// installs) whose commits do not wait for the disk.
     pub fn start() -> Postgres {
+        Postgres::start_with(false)
+    }
+
+    /// As `start`, with commits durable (`fsync` on), as PostgreSQL is run for real: for benchmarks.
+    pub fn start_durable() -> Postgres {
+        Postgres::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> Postgres {
         let bin = newest_server().expect(
             "no PostgreSQL server in /usr/lib/postgresql/*/bin: install Debian's postgresql package (scripts/test.sh does)",
         );
@@ -22,7 +34,7 @@ impl Postgres {
             .unwrap()
             .keep();
         run("chown", &["postgres:postgres", dir.to_str().unwrap()]);
-        let pg = Postgres { bin, dir };
+        let pg = Postgres { bin, durable, dir };
         pg.as_postgres("initdb", &["-D", &pg.data(), "-A", "trust", "-U", "postgres"]);
         pg.ctl(&["start", "-l", &pg.log(), "-o", &pg.options()]);
         pg
@@ -78,8 +90,9 @@ impl Postgres {
 
     fn options(&self) -> String {
         format!(
-            "-k {} -c listen_addresses='' -c max_connections=200 -c fsync=off",
-            self.dir.display()
+            "-k {} -c listen_addresses='' -c max_connections=200 -c fsync={}",
+            self.dir.display(),
+            if self.durable { "on" } else { "off" }
         )
     }
 

@@ -102,12 +102,12 @@ impl HttpBroker {
             .brokers
             .send(request)
             .await
-            .map_err(|e| BrokerError::Unreachable(e.without_url().to_string()))?;
+            .map_err(|e| BrokerError::Unreachable(daypass_https::failure(e)))?;
         let status = resp.status();
         let bytes = resp
             .bytes()
             .await
-            .map_err(|e| BrokerError::Unreachable(e.without_url().to_string()))?;
+            .map_err(|e| BrokerError::Unreachable(daypass_https::failure(e)))?;
         if !status.is_success() {
             return Err(BrokerError::Refused(
                 serde_json::from_slice(&bytes).unwrap_or_else(|_| Problem {

@@ -11,6 +11,7 @@ use daypass_broker_core::domain::ticket::Ticket;
 use daypass_broker_core::tickets::BuiltinTickets;
 use daypass_broker_core::{Broker, BrokerSettings, DeviceSpec, PersonSpec, ResourceSpec, Store};
 use daypass_proto::{PortRange, Protocol};
+use secrecy::SecretString;
 use std::sync::Arc;
 
 const ADMIN: &str = "bench";
@@ -18,7 +19,12 @@ const ADMIN: &str = "bench";
 /// A broker on the SQLite database at `path` (created if missing), signing with `key`, with built-in
 /// tickets; posture is not required for auto-approval (as in every earlier run in BENCHMARKS.md).
 pub async fn open_broker(path: &std::path::Path, key: ed25519_dalek::SigningKey) -> anyhow::Result<Broker> {
-    let store = Store::open(&format!("sqlite://{}?mode=rwc", path.display())).await?;
+    open_broker_on(&format!("sqlite://{}?mode=rwc", path.display()), key).await
+}
+
+/// As `open_broker`, on the database at `url` (SQLite or PostgreSQL).
+pub async fn open_broker_on(url: &str, key: ed25519_dalek::SigningKey) -> anyhow::Result<Broker> {
+    let store = Store::open(url).await?;
     Ok(Broker::new(
         store.clone(),
         key,
@@ -39,8 +45,8 @@ pub const GATEWAY_KEY: &str = "YCwTqRYjRZz5ClbB3NGJ8Bd/TqvbQsBIzLrt2XHVemI=";
 
 /// Policy `auto` (approves everything not tagged `env:prod`), for each `(gateway, resource, address)`
 /// a gateway and a TCP/5432 resource tagged `db:staging` behind it, and entitlement `all` to those
-/// resources for group `contractors`.
-pub async fn seed_org(b: &Broker, gateways: &[(&str, &str, &str)]) -> anyhow::Result<()> {
+/// resources for group `contractors`. The gateways' stream credentials, in their order.
+pub async fn seed_org(b: &Broker, gateways: &[(&str, &str, &str)]) -> anyhow::Result<Vec<SecretString>> {
     b.put_policy(
         ADMIN,
         ApprovalPolicy {
@@ -55,8 +61,10 @@ pub async fn seed_org(b: &Broker, gateways: &[(&str, &str, &str)]) -> anyhow::Re
         },
     )
     .await?;
+    let mut credentials = Vec::new();
     for (gw, res, addr) in gateways {
-        b.put_gateway(ADMIN, gw, "127.0.0.1:51820", GATEWAY_KEY).await?;
+        let (_, credential) = b.put_gateway(ADMIN, gw, "127.0.0.1:51820", GATEWAY_KEY).await?;
+        credentials.push(credential);
         b.put_resource(
             ADMIN,
             ResourceSpec {
@@ -82,11 +90,16 @@ pub async fn seed_org(b: &Broker, gateways: &[(&str, &str, &str)]) -> anyhow::Re
         },
     )
     .await?;
-    Ok(())
+    Ok(credentials)
 }
 
 /// Contractor `id` (group `contractors`).
 pub async fn person(b: &Broker, id: &str) -> anyhow::Result<()> {
+    person_with(b, id, Role::Contractor, "contractors").await
+}
+
+/// Person `id` with one role, in one group.
+pub async fn person_with(b: &Broker, id: &str, role: Role, group: &str) -> anyhow::Result<()> {
     b.put_person(
         ADMIN,
         PersonSpec {
@@ -94,8 +107,8 @@ pub async fn person(b: &Broker, id: &str) -> anyhow::Result<()> {
             name: id.into(),
             email: format!("{id}@example.com"),
             company: "Acme".into(),
-            roles: [Role::Contractor].into(),
-            groups: ["contractors".to_string()].into(),
+            roles: [role].into(),
+            groups: [group.to_string()].into(),
             contract_end: None,
             ticket_identities: Default::default(),
         },

@@ -325,6 +325,54 @@ async fn replicas_sharing_a_database_keep_one_intact_chain(db: Db) {
     }
 }
 
+/// More changes at once than the pool has connections, each reading on a second connection while
+/// it holds the audit head (as some do): they queue before taking a connection, so none waits for
+/// a connection until the pool gives up (a stalled one fails with the pool's acquire timeout).
+async fn more_changes_at_once_than_pooled_connections_do_not_stall(db: Db) {
+    let h = Harness::new(db).await;
+    let store = daypass_broker_core::Store::open(&h.url).await.unwrap();
+    let tasks: Vec<_> = (0..40)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let change = store.change().await?;
+                let mut read = store.read().await?;
+                sqlx::query("SELECT 1").execute(&mut *read).await?;
+                drop(read);
+                change.commit().await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+}
+
+/// Passkey ceremonies started at once, more than the pool has connections: each gives back the
+/// connection it read with before it waits for the writer's turn to keep the ceremony, so none
+/// waits for a connection until the pool gives up.
+async fn more_ceremonies_at_once_than_pooled_connections_do_not_stall(db: Db) {
+    use daypass_broker_core::domain::directory::Role;
+    let h = Harness::new(db).await;
+    let mut codes = Vec::new();
+    for i in 0..40 {
+        let id = format!("new{i}");
+        let spec = crate::support::spec(&id, &[Role::Contractor], &[]);
+        h.broker.put_person("admin", spec).await.unwrap();
+        codes.push(h.broker.invite("admin", &id, Duration::hours(1)).await.unwrap().0);
+    }
+    let tasks: Vec<_> = codes
+        .into_iter()
+        .map(|code| {
+            let b = h.broker.clone();
+            tokio::spawn(async move { b.enroll_start(&code, None).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+}
+
 async fn revocation_wakes_gateway_subscribers(db: Db) {
     let h = Harness::new(db).await;
     let gid = h.request("db", "OPS-1", "1h").await.grant_id.unwrap();
@@ -719,6 +767,8 @@ crate::on_both_databases!(
     malformed_requests_write_nothing,
     not_entitled_names_the_missing_entitlement,
     replicas_sharing_a_database_keep_one_intact_chain,
+    more_changes_at_once_than_pooled_connections_do_not_stall,
+    more_ceremonies_at_once_than_pooled_connections_do_not_stall,
     revocation_wakes_gateway_subscribers,
     report_counts_the_week,
     evidence_tells_the_whole_story,

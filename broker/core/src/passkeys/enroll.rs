@@ -221,7 +221,7 @@ impl Broker {
                 device,
                 code_challenge,
             };
-            self.registration_challenge(&mut conn, &invite.person, purpose, now)
+            self.registration_challenge(conn, &invite.person, purpose, now)
                 .await
         };
         self.refusals_audited("anonymous", "passkey.enroll_refused", &digest[..12], started)
@@ -231,12 +231,12 @@ impl Broker {
     /// A registration challenge for another passkey of `person` (their existing ones excluded).
     pub(super) async fn registration_challenge(
         &self,
-        conn: &mut sqlx::AnyConnection,
+        mut conn: sqlx::pool::PoolConnection<sqlx::Any>,
         person: &str,
         purpose: Purpose,
         now: OffsetDateTime,
     ) -> ServiceResult<Challenge> {
-        let existing: Vec<_> = store::passkeys_of(conn, person)
+        let existing: Vec<_> = store::passkeys_of(&mut conn, person)
             .await?
             .iter()
             .filter_map(|p| serde_json::from_value::<Passkey>(p.passkey.clone()).ok())
@@ -246,6 +246,8 @@ impl Broker {
             .relying_party()
             .start_passkey_registration(user_handle(person), person, person, Some(existing))
             .map_err(|e| ServiceError::Internal(format!("could not start the registration: {e}")))?;
+        // The reading connection goes back first: opening the ceremony waits for the writer's turn.
+        drop(conn);
         self.open_ceremony(person, purpose, to_json(&state), to_json(&options), now)
             .await
     }

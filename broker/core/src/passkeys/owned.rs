@@ -60,8 +60,8 @@ impl Broker {
                 session_digest: digest.to_string(),
                 name: name.into(),
             };
-            let mut conn = self.store().read().await?;
-            self.registration_challenge(&mut conn, &person.id, purpose, self.now())
+            let conn = self.store().read().await?;
+            self.registration_challenge(conn, &person.id, purpose, self.now())
                 .await
         };
         self.refusals_audited(&caller.actor(), "passkey.add_refused", name, started)

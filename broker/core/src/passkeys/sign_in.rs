@@ -72,17 +72,17 @@ impl Broker {
         if !who.is_active(now) {
             return Err(PasskeyRefusal::AccountInactive(person.to_string()).into());
         }
-        self.assertion_challenge(&mut conn, person, purpose, now).await
+        self.assertion_challenge(conn, person, purpose, now).await
     }
 
     pub(super) async fn assertion_challenge(
         &self,
-        conn: &mut sqlx::AnyConnection,
+        mut conn: sqlx::pool::PoolConnection<sqlx::Any>,
         person: &str,
         purpose: Purpose,
         now: OffsetDateTime,
     ) -> ServiceResult<Challenge> {
-        let keys: Vec<Passkey> = store::passkeys_of(conn, person)
+        let keys: Vec<Passkey> = store::passkeys_of(&mut conn, person)
             .await?
             .iter()
             .filter(|p| p.revoked_at.is_none())
@@ -95,6 +95,8 @@ impl Broker {
             .relying_party()
             .start_passkey_authentication(&keys)
             .map_err(|e| ServiceError::Internal(format!("could not start the sign-in: {e}")))?;
+        // The reading connection goes back first: opening the ceremony waits for the writer's turn.
+        drop(conn);
         self.open_ceremony(person, purpose, to_json(&state), to_json(&options), now)
             .await
     }
@@ -170,11 +172,11 @@ impl Broker {
     pub async fn step_up_start(&self, caller: &Caller) -> ServiceResult<Challenge> {
         let digest = session_digest(caller, "step-up")?;
         let person = caller.person()?;
-        let mut conn = self.store().read().await?;
+        let conn = self.store().read().await?;
         let purpose = Purpose::StepUp {
             session_digest: digest.to_string(),
         };
-        self.assertion_challenge(&mut conn, &person.id, purpose, self.now())
+        self.assertion_challenge(conn, &person.id, purpose, self.now())
             .await
     }
 

@@ -76,9 +76,12 @@ pub struct Store {
     url: String,
     /// Names of gateways whose desired state changed; fed by this process and by PostgreSQL NOTIFY.
     gateway_changes: broadcast::Sender<String>,
-    /// SQLite allows one writer: queue this process's writers fairly here instead of letting them
-    /// spin in SQLite's sleeping busy handler (other processes still meet `busy_timeout`).
-    sqlite_writer: Arc<Mutex<()>>,
+    /// Changes apply one at a time (SQLite allows one writer; on PostgreSQL every change locks the
+    /// audit head): this process's changes queue here, fairly, before taking a connection. Else on
+    /// PostgreSQL each waiting change would hold a pooled connection while the one applying needs
+    /// another to read, and with as many changes waiting as the pool has connections, stall it
+    /// until the acquire timeout. (SQLite writers of other processes still meet `busy_timeout`.)
+    writer: Arc<Mutex<()>>,
     /// The group committer's queue, started on first use (see `group.rs`).
     committer: Arc<std::sync::OnceLock<tokio::sync::mpsc::Sender<group::Job>>>,
 }
@@ -134,7 +137,7 @@ impl Store {
             backend,
             url: url.to_string(),
             gateway_changes,
-            sqlite_writer: Arc::default(),
+            writer: Arc::default(),
             committer: Arc::default(),
         };
         store.migrate().await?;
@@ -184,10 +187,7 @@ impl Store {
     /// Starts a write. The audit head is locked first, so changes (from any broker sharing the
     /// database) apply one at a time and each appends to the chain in order.
     pub async fn change(&self) -> StoreResult<Change> {
-        let writer = match self.backend {
-            Backend::Sqlite => Some(self.sqlite_writer.clone().lock_owned().await),
-            Backend::Postgres => None,
-        };
+        let writer = self.writer.clone().lock_owned().await;
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
             .fetch_one(&mut *tx)
@@ -208,7 +208,7 @@ impl Store {
     /// on SQLite it waits for the one writer's turn, as a change does.
     pub async fn bookkeeping(&self) -> StoreResult<Bookkeeping> {
         let writer = match self.backend {
-            Backend::Sqlite => Some(self.sqlite_writer.clone().lock_owned().await),
+            Backend::Sqlite => Some(self.writer.clone().lock_owned().await),
             Backend::Postgres => None,
         };
         Ok(Bookkeeping {
@@ -308,7 +308,7 @@ pub struct Change {
     head_hash: String,
     /// Entries appended by this change, written at commit.
     entries: Vec<AuditEntry>,
-    _writer: Option<OwnedMutexGuard<()>>,
+    _writer: OwnedMutexGuard<()>,
     backend: Backend,
     /// Grants this change alters, by gateway, each with when.
     changed_grants: BTreeMap<String, Vec<(Uuid, OffsetDateTime)>>,
