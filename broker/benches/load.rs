@@ -2,7 +2,7 @@
 //! of its own, against brokers (`daypass-broker serve` processes, two by default) sharing a durable
 //! PostgreSQL, with 10 gateways following the brokers' streams.
 //!
-//! 1. *Offered*: 1,000 access decisions/s on a fixed schedule (signed requests from the devices in
+//! 1. *Offered*: 1,000 access decisions/s (by default) on a fixed schedule (signed requests from the devices in
 //!    turn, auto-approved), latency counted from each request's scheduled time; one grant in 50 is
 //!    revoked two seconds after issue and timed until its gateway no longer enforces it.
 //! 2. *Soak*: every device, every 15 s, renews its access by a new request (one in ten for a
@@ -10,7 +10,8 @@
 //!    round it reports its posture; the brokers' memory is read every 10 s.
 //!
 //! Run as root: `cargo bench -p daypass-broker --bench load`; `DAYPASS_LOAD_BROKERS` (2),
-//! `DAYPASS_LOAD_OFFERED_SECONDS` (30) and `DAYPASS_LOAD_SOAK_SECONDS` (600) change the run.
+//! `DAYPASS_LOAD_OFFERED_PER_SECOND` (1000), `DAYPASS_LOAD_OFFERED_SECONDS` (30) and
+//! `DAYPASS_LOAD_SOAK_SECONDS` (600) change the run.
 
 // A benchmark: a failed step or a poisoned lock ends the run, said where.
 #![allow(clippy::unwrap_used)]
@@ -40,7 +41,6 @@ use uuid::Uuid;
 
 const DEVICES: usize = 1_000;
 const GATEWAYS: usize = 10;
-const OFFERED_PER_SECOND: u64 = 1_000;
 /// One grant in this many is revoked in the offered phase.
 const REVOKE_EVERY: u64 = 50;
 /// How long a revoked grant has been live: its gateway surely holds it.
@@ -77,9 +77,11 @@ fn fixture_facts() -> Result<Facts> {
 
 async fn run() -> Result<()> {
     let brokers = setting("DAYPASS_LOAD_BROKERS", 2)? as usize;
+    let rate = setting("DAYPASS_LOAD_OFFERED_PER_SECOND", 1_000)?;
     let offered_seconds = setting("DAYPASS_LOAD_OFFERED_SECONDS", 30)?;
     let soak = Duration::from_secs(setting("DAYPASS_LOAD_SOAK_SECONDS", 600)?);
     anyhow::ensure!(brokers >= 1, "DAYPASS_LOAD_BROKERS must be at least 1");
+    anyhow::ensure!(rate >= 1, "DAYPASS_LOAD_OFFERED_PER_SECOND must be at least 1");
 
     let pg = daypass_e2e::postgres::Postgres::start_durable();
     let started = Instant::now();
@@ -117,13 +119,13 @@ async fn run() -> Result<()> {
     let admin = Arc::new(Staff::new(&http, &procs.list_from(0), &org.admin)?);
     let approver = Arc::new(Staff::new(&http, &procs.list_from(1), &org.approver)?);
 
-    let offered = offered(&devices, &admin, &revocations, offered_seconds).await;
+    let offered = offered(&devices, &admin, &revocations, rate, offered_seconds).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (reached, lost) = revocations.take();
     let decided = offered.succeeded();
     let window = offered.window.as_secs_f64();
     println!(
-        "offered {OFFERED_PER_SECOND}/s for {offered_seconds} s on {brokers} broker(s): {decided} decisions in {window:.1} s \
+        "offered {rate}/s for {offered_seconds} s on {brokers} broker(s): {decided} decisions in {window:.1} s \
          = {:.0}/s; latency p50 {:.1} ms, p99 {:.1} ms; errors {}",
         decided as f64 / window,
         offered.percentile(0.50),
@@ -140,7 +142,7 @@ async fn run() -> Result<()> {
         revocations.refused.load(std::sync::atomic::Ordering::Relaxed)
     );
     println!(
-        "RESULT brokers={brokers} database=postgresql devices={DEVICES} gateways={GATEWAYS} offered_per_s={OFFERED_PER_SECOND} \
+        "RESULT brokers={brokers} database=postgresql devices={DEVICES} gateways={GATEWAYS} offered_per_s={rate} \
          decisions_per_s={:.0} p50_ms={:.1} p99_ms={:.1} errors={} revocation_p99_ms={:.0} revocations_lost={lost}",
         decided as f64 / window,
         offered.percentile(0.50),
@@ -227,19 +229,20 @@ async fn revoke(admin: &Staff, revocations: &Revocations, gateway: usize, grant:
     }
 }
 
-/// Phase 1: `OFFERED_PER_SECOND` decisions/s for `seconds`, open loop.
+/// Phase 1: `rate` decisions/s for `seconds`, open loop.
 async fn offered(
     devices: &[Arc<Device>],
     admin: &Arc<Staff>,
     revocations: &Arc<Revocations>,
+    rate: u64,
     seconds: u64,
 ) -> Tally {
     let tally = Arc::new(Tally::default());
-    let total = OFFERED_PER_SECOND * seconds;
+    let total = rate * seconds;
     let start = tokio::time::Instant::now() + Duration::from_millis(100);
     let mut tasks = tokio::task::JoinSet::new();
     for k in 0..total {
-        let at = start + Duration::from_nanos(k * 1_000_000_000 / OFFERED_PER_SECOND);
+        let at = start + Duration::from_nanos(k * 1_000_000_000 / rate);
         tokio::time::sleep_until(at).await;
         let device = devices[k as usize % devices.len()].clone();
         let (tally, admin, revocations) = (tally.clone(), admin.clone(), revocations.clone());
