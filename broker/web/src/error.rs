@@ -5,6 +5,7 @@
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use daypass_broker_core::tickets::TicketSystemError;
 use daypass_broker_core::{ServiceError, StoreError};
 use daypass_proto::problem::{Problem, PROBLEM_CONTENT_TYPE};
 
@@ -60,14 +61,15 @@ impl From<ServiceError> for ApiError {
             E::Passkey(_) => (StatusCode::FORBIDDEN, "passkey-refused"),
             E::Posture { .. } => (StatusCode::FORBIDDEN, "posture-refused"),
             E::StepUpNeeded { .. } => (StatusCode::FORBIDDEN, "forbidden"),
-            E::TicketSystem(_) => (StatusCode::SERVICE_UNAVAILABLE, "ticket-system-unavailable"),
             E::TooMany(too_many) => {
                 let mut refused =
                     ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", e.to_string());
                 refused.retry_after = Some(too_many.retry_after_seconds);
                 return refused;
             }
-            E::Store(StoreError::CommitUnknown(_)) => {
+            // The built-in tickets live in the broker's own database: their failures are its failures.
+            E::Store(StoreError::CommitUnknown(_))
+            | E::TicketSystem(TicketSystemError::Store(StoreError::CommitUnknown(_))) => {
                 tracing::warn!(error = %e, "the database went away during a commit");
                 return ApiError::retry_later(
                     "outcome-unknown",
@@ -75,7 +77,7 @@ impl From<ServiceError> for ApiError {
                     2,
                 );
             }
-            E::Store(store) if store.is_transient() => {
+            E::Store(store) | E::TicketSystem(TicketSystemError::Store(store)) if store.is_transient() => {
                 tracing::warn!(error = %e, "the database is unavailable");
                 return ApiError::retry_later(
                     "database-unavailable",
@@ -83,7 +85,7 @@ impl From<ServiceError> for ApiError {
                     1,
                 );
             }
-            E::Store(_) | E::Internal(_) => {
+            E::Store(_) | E::TicketSystem(TicketSystemError::Store(_)) | E::Internal(_) => {
                 tracing::error!(error = %e, "the broker failed");
                 return ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -91,6 +93,7 @@ impl From<ServiceError> for ApiError {
                     "the broker could not complete this; nothing was changed. Try again, and tell IT if it persists",
                 );
             }
+            E::TicketSystem(_) => (StatusCode::SERVICE_UNAVAILABLE, "ticket-system-unavailable"),
         };
         ApiError::new(status, kind, e.to_string())
     }
@@ -230,5 +233,15 @@ mod tests {
 
         let response = outage.into_response();
         assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+
+        // Reading the built-in tickets is reading the broker's own database.
+        let unavailable = StoreError::Unavailable("connection refused".into());
+        let tickets = ApiError::from(ServiceError::TicketSystem(TicketSystemError::Store(unavailable)));
+        assert_eq!(
+            (tickets.status.as_u16(), tickets.kind),
+            (503, "database-unavailable")
+        );
+        let (status, kind, _) = mapped(ServiceError::TicketSystem(TicketSystemError::Unauthorized(401)));
+        assert_eq!((status.as_u16(), kind), (503, "ticket-system-unavailable"));
     }
 }

@@ -162,7 +162,8 @@ impl Broker {
         let now = self.now();
         match &result {
             Ok(_) => self.watch_request(requester, confirmed, now).await,
-            Err(ServiceError::Store(_) | ServiceError::Internal(_)) => {}
+            // The broker's or the ticket system's failure, not a refusal of the person.
+            Err(ServiceError::Store(_) | ServiceError::Internal(_) | ServiceError::TicketSystem(_)) => {}
             Err(_) => self.watch_refusal(&requester.id, now).await,
         }
         result
