@@ -71,6 +71,9 @@ impl Loopback {
         loop {
             let (mut stream, peer) = self.listener.accept().await.map_err(|e| e.to_string())?;
             if !crate::peer_user::is_own_user(peer, self.listener.local_addr().map_err(|e| e.to_string())?) {
+                // Read what they sent (a second at most) before answering: closing with their request
+                // unread would reset the connection and lose the answer on its way to them.
+                let _ = tokio::time::timeout(Duration::from_secs(1), read_post(&mut stream)).await;
                 let _ = respond(
                     &mut stream,
                     "403 Forbidden",
