@@ -16,7 +16,7 @@ mod org;
 
 use daypass_broker::server::RunningServer;
 use daypass_broker_core::Broker;
-use daypass_e2e::measure::{ms, summary};
+use daypass_e2e::measure::{ms, rss_mib, summary};
 use daypass_gateway::agent::{Agent, PeerTable};
 use daypass_gateway::firewall::{startup_script, Firewall, Nft};
 use daypass_gateway::keeper::{Keeper, Taken, JOURNAL_LIMIT};
@@ -92,16 +92,6 @@ async fn grant_all(b: &Broker, people: usize) {
     while let Some(t) = tasks.join_next().await {
         t.unwrap();
     }
-}
-
-fn rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
 }
 
 /// The firewall, timing each update.
@@ -253,7 +243,7 @@ async fn run(n: usize) {
     println!(
         "{n} grants: whole state received and loaded (nftables, WireGuard peers) in {:.1} s; RSS {:.0} MiB",
         (first.at - t0).as_secs_f64(),
-        rss_mib()
+        rss_mib("self")
     );
 
     // The moment each change commits: the broker wakes gateway streams right after its commit; a
@@ -321,7 +311,7 @@ async fn run(n: usize) {
         &format!("{n} grants: handing a change to the keeper (a snapshot every {JOURNAL_LIMIT} deltas)"),
         saves,
     );
-    println!("{n} grants: RSS {:.0} MiB at the end", rss_mib());
+    println!("{n} grants: RSS {:.0} MiB at the end", rss_mib("self"));
     println!(
         "RESULT grants={n} change_p99_ms={:.2} call_to_applied_p99_ms={:.2} grant_call_p99_ms={:.2} revoke_call_p99_ms={:.2}",
         p99(&from_commit),

@@ -6,7 +6,7 @@
 // A benchmark: a failed step is a failed run.
 #![allow(clippy::unwrap_used)]
 
-use daypass_e2e::measure::{ms, summary};
+use daypass_e2e::measure::{ms, rss_mib, summary};
 use daypass_gateway::firewall::{apply_changes, startup_script, Firewall, Nft};
 use daypass_gateway::nft_session::NftSession;
 use daypass_gateway::plan::{changes, desired};
@@ -55,20 +55,11 @@ fn state(revision: i64, grants: &[Signed<Grant>], now: OffsetDateTime) -> Gatewa
     }
 }
 
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 #[allow(clippy::disallowed_methods)] // a benchmark measures wall time
 fn main() {
     let now = OffsetDateTime::now_utc();
     let key = SigningKey::from_bytes(&[3; 32]);
-    let rss_before = rss_kib();
+    let rss_before = rss_mib("self");
     let mut signed: Vec<Signed<Grant>> = (0..GRANTS).map(|i| Signed::sign(&grant(i, now), &key)).collect();
     let (held, _) = accepted(&state(1, &signed, now), &key.verifying_key(), "gw", now);
     let (applied, _) = desired(&held, now);
@@ -76,7 +67,7 @@ fn main() {
         "{GRANTS} grants held: {} peers, {} allow entries, RSS +{} KiB (signed state, grants and plan)",
         applied.peers.len(),
         applied.allows.len(),
-        rss_kib().saturating_sub(rss_before)
+        ((rss_mib("self") - rss_before) * 1024.0).max(0.0) as u64
     );
 
     // The pure part of one new grant: check the broker's whole state (the envelopes of the last

@@ -211,6 +211,19 @@ impl Agent {
         self.enforce_pending(pending, now, fw, peers)
     }
 
+    /// Takes one event of the broker's stream, to be enforced with the rest of `pending`.
+    pub fn take(
+        &mut self,
+        event: &crate::link::StreamEvent,
+        now: OffsetDateTime,
+        pending: &mut Pending,
+    ) -> Result<(), EnforceError> {
+        match event {
+            crate::link::StreamEvent::State(s) => self.take_state(s, Source::Broker, now, pending),
+            crate::link::StreamEvent::Delta(d) => self.take_delta(d, Source::Broker, now, pending),
+        }
+    }
+
     /// Enforces what the states and deltas taken since the last enforcement changed, at once:
     /// everything after a whole state, else only the clients the deltas touched.
     pub fn enforce_pending(

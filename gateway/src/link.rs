@@ -30,6 +30,22 @@ pub enum LinkStatus {
     },
 }
 
+/// Events from the broker waiting to be enforced; also the most enforced in one batch.
+pub const EVENTS_QUEUED: usize = 64;
+
+/// `first` and whatever else has arrived behind it, at most `EVENTS_QUEUED`: under a steady flow
+/// a batch must still end.
+pub fn arrived(first: StreamEvent, events: &mut mpsc::Receiver<StreamEvent>) -> Vec<StreamEvent> {
+    let mut batch = vec![first];
+    while batch.len() < EVENTS_QUEUED {
+        match events.try_recv() {
+            Ok(more) => batch.push(more),
+            Err(_) => break,
+        }
+    }
+    batch
+}
+
 /// Takes the next complete server-sent event out of `buf`: a `state` or `delta` event's body, an
 /// error for one that does not parse, nothing for comments and other events.
 pub fn take_event(buf: &mut String) -> Option<Result<StreamEvent, String>> {
@@ -187,6 +203,26 @@ async fn follow(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_takes_what_has_arrived_and_ends_under_a_steady_flow() {
+        let state = r#"{"gateway":"gw","revision":1,"generated_at":"2026-11-24T12:00:00Z","grants":[],"seal":{"payload":"","signature":"","key_id":""}}"#;
+        let event = || StreamEvent::State(serde_json::from_str(state).unwrap());
+        let (tx, mut rx) = mpsc::channel(2 * EVENTS_QUEUED);
+        for _ in 0..3 {
+            tx.try_send(event()).unwrap();
+        }
+        assert_eq!(
+            arrived(event(), &mut rx).len(),
+            4,
+            "the first and the three behind it"
+        );
+        for _ in 0..2 * EVENTS_QUEUED - 1 {
+            tx.try_send(event()).unwrap();
+        }
+        assert_eq!(arrived(event(), &mut rx).len(), EVENTS_QUEUED);
+        assert_eq!(rx.len(), EVENTS_QUEUED, "the rest waits for the next batch");
+    }
 
     #[test]
     fn state_events_are_taken_whole_and_everything_else_is_skipped() {

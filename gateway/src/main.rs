@@ -14,7 +14,6 @@ use daypass_gateway::link::{self, LinkStatus, StreamEvent};
 use daypass_gateway::metrics::GatewayMetrics;
 use daypass_gateway::nft_session::NftSession;
 use daypass_gateway::store::StateFile;
-use daypass_gateway::verify::Source;
 use daypass_gateway::wireguard::{default_backend, WireGuard};
 use daypass_https::BrokerArgs;
 use daypass_proto::api::GatewayConnect;
@@ -28,8 +27,6 @@ use tokio::sync::{mpsc, watch, Notify};
 
 /// How often the interface's handshakes are read for connects.
 const CONNECT_LOOK: Duration = Duration::from_secs(2);
-/// Events from the broker waiting to be enforced; also the most enforced in one batch.
-const EVENTS_QUEUED: usize = 64;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -254,7 +251,7 @@ async fn run(cli: Cli) -> Result<()> {
     let mut watch = ConnectWatch::default();
     let mut look = tokio::time::interval(CONNECT_LOOK);
 
-    let (event_tx, mut event_rx) = mpsc::channel(EVENTS_QUEUED);
+    let (event_tx, mut event_rx) = mpsc::channel(link::EVENTS_QUEUED);
     let (status_tx, mut status_rx) = watch::channel(LinkStatus::Connecting);
     let resync = Arc::new(Notify::new());
     let path = "/api/v1/gateway/stream?deltas=true".to_string();
@@ -280,11 +277,8 @@ async fn run(cli: Cli) -> Result<()> {
                 // revisions costs one kernel update), then kept by the keeper's own thread.
                 let started = std::time::Instant::now();
                 let (mut taken, mut pending) = (Taken::default(), Pending::default());
-                let mut arrived = Some(event);
-                let mut batch = 0;
-                while let Some(event) = arrived {
-                    batch += 1;
-                    match take(&mut agent, &event, &mut pending) {
+                for event in link::arrived(event, &mut event_rx) {
+                    match agent.take(&event, clock::now(), &mut pending) {
                         Err(EnforceError::DeltaRefused(why)) => {
                             metrics.state_refused();
                             tracing::warn!(%why, "a delta from the broker did not apply; asking for the whole state");
@@ -299,8 +293,6 @@ async fn run(cli: Cli) -> Result<()> {
                             StreamEvent::Delta(d) => taken.delta(d),
                         },
                     }
-                    // At most what the channel holds: under a steady flow the batch must still end.
-                    arrived = (batch < EVENTS_QUEUED).then(|| event_rx.try_recv().ok()).flatten();
                 }
                 if taken.any() {
                     let r = agent.enforce_pending(pending, clock::now(), &nft, &mut peers);
@@ -343,13 +335,5 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-    }
-}
-
-/// Takes one event of the broker's stream, to be enforced with the rest of `pending`.
-fn take(agent: &mut Agent, event: &StreamEvent, pending: &mut Pending) -> Result<(), EnforceError> {
-    match event {
-        StreamEvent::State(state) => agent.take_state(state, Source::Broker, clock::now(), pending),
-        StreamEvent::Delta(delta) => agent.take_delta(delta, Source::Broker, clock::now(), pending),
     }
 }

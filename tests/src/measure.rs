@@ -1,4 +1,5 @@
-//! What the benchmarks print: durations in milliseconds and their percentiles, one line each.
+//! What the benchmarks measure and print: durations in milliseconds and their percentiles, one line
+//! each, and a process's resident memory.
 
 use std::time::Duration;
 
@@ -16,4 +17,15 @@ pub fn summary(name: &str, mut times: Vec<Duration>) {
         ms(times[(n * 99 / 100).min(n - 1)]),
         ms(times[n - 1])
     );
+}
+
+/// The resident memory of process `pid` ("self" for this one), in MiB; 0 when it cannot be read.
+pub fn rss_mib(pid: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
 }

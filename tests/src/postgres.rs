@@ -57,27 +57,8 @@ impl Postgres {
     /// Runs one SQL query with `psql` and returns its unaligned, tuples-only output.
     pub fn query(&self, sql: &str) -> String {
         let host = format!("--host={}", self.dir.display());
-        let out = Command::new("runuser")
-            .args([
-                "-u",
-                "postgres",
-                "--",
-                "psql",
-                &host,
-                "-XAtq",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-c",
-                sql,
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "psql {sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
+        let args = [host.as_str(), "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql];
+        self.as_postgres("psql", &args).trim().to_string()
     }
 
     fn data(&self) -> String {
@@ -103,7 +84,8 @@ impl Postgres {
         self.as_postgres("pg_ctl", &all);
     }
 
-    fn as_postgres(&self, tool: &str, args: &[&str]) {
+    /// Runs one of the server's tools as the `postgres` user; its output.
+    fn as_postgres(&self, tool: &str, args: &[&str]) -> String {
         let path = self.bin.join(tool);
         let out = Command::new("runuser")
             .args(["-u", "postgres", "--", path.to_str().unwrap()])
@@ -117,6 +99,7 @@ impl Postgres {
             String::from_utf8_lossy(&out.stderr),
             std::fs::read_to_string(self.log()).unwrap_or_default()
         );
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 }
 

@@ -12,7 +12,7 @@ use daypass_proto::{PortRange, Protocol};
 use secrecy::{ExposeSecret as _, SecretString};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const ADMIN: &str = "bench";
 
@@ -127,7 +127,7 @@ impl BrokerProcesses {
         std::fs::write(&database, url)?;
         let policy = dir.path().join("posture-policy.json");
         std::fs::write(&policy, r#"{"required": []}"#)?;
-        let ports: Vec<u16> = (0..count).map(|_| free_port()).collect::<Result<_>>()?;
+        let ports: Vec<u16> = (0..count).map(|_| daypass_e2e::net::free_port()).collect();
         let bases: Vec<String> = ports.iter().map(|p| format!("https://localhost:{p}")).collect();
         let mut children = Vec::new();
         for (i, port) in ports.iter().enumerate() {
@@ -158,7 +158,11 @@ impl BrokerProcesses {
                 .spawn()
                 .context("starting daypass-broker")?;
             children.push(child);
-            wait_listening(*port)?;
+            daypass_e2e::world::wait_for(
+                "the broker listening (see its log)",
+                Duration::from_secs(30),
+                || std::net::TcpStream::connect(("127.0.0.1", *port)).is_ok(),
+            );
         }
         Ok(BrokerProcesses {
             cert: data.join("broker-cert.pem"),
@@ -185,7 +189,7 @@ impl BrokerProcesses {
     pub fn rss_mib(&self) -> Vec<f64> {
         self.children
             .iter()
-            .map(|c| rss_kib(c.id()).unwrap_or(0) as f64 / 1024.0)
+            .map(|c| daypass_e2e::measure::rss_mib(&c.id().to_string()))
             .collect()
     }
 
@@ -206,29 +210,6 @@ impl Drop for BrokerProcesses {
             let _ = c.wait();
         }
     }
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-#[allow(clippy::disallowed_methods)] // a benchmark waits in real time
-fn wait_listening(port: u16) -> Result<()> {
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(30),
-            "the broker on port {port} did not listen within 30 s (see its log)"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(())
-}
-
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// The key the brokers sign with, as a client pins it.

@@ -6,9 +6,8 @@
 
 use daypass_gateway::agent::{Agent, EnforceError, PeerTable, Pending};
 use daypass_gateway::firewall::{Firewall, FirewallError};
-use daypass_gateway::link::{self, LinkStatus, StreamEvent};
+use daypass_gateway::link::{self, LinkStatus};
 use daypass_gateway::plan::Changes;
-use daypass_gateway::verify::Source;
 use secrecy::SecretString;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -68,7 +67,7 @@ pub fn follow(
     client: reqwest::Client,
     revocations: Arc<Revocations>,
 ) -> anyhow::Result<()> {
-    let (events, mut arrived) = mpsc::channel(64);
+    let (events, mut arrived) = mpsc::channel(link::EVENTS_QUEUED);
     let (status, _) = watch::channel(LinkStatus::Connecting);
     let resync = Arc::new(Notify::new());
     tokio::spawn(link::run(
@@ -84,14 +83,8 @@ pub fn follow(
         let mut agent = Agent::new(&format!("gw{index}"), broker_key, vec![]);
         while let Some(first) = arrived.recv().await {
             let mut pending = Pending::default();
-            let mut next = Some(first);
-            while let Some(event) = next {
-                let now = daypass_gateway::clock::now();
-                let taken = match &event {
-                    StreamEvent::State(s) => agent.take_state(s, Source::Broker, now, &mut pending),
-                    StreamEvent::Delta(d) => agent.take_delta(d, Source::Broker, now, &mut pending),
-                };
-                if let Err(e) = taken {
+            for event in link::arrived(first, &mut arrived) {
+                if let Err(e) = agent.take(&event, daypass_gateway::clock::now(), &mut pending) {
                     revocations
                         .refused
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -99,7 +92,6 @@ pub fn follow(
                         resync.notify_one();
                     }
                 }
-                next = arrived.try_recv().ok();
             }
             let now = daypass_gateway::clock::now();
             let _ = agent.enforce_pending(pending, now, &NoKernel, &mut NoKernel);
