@@ -84,6 +84,16 @@ pub struct VerifiedBaseline {
     pub digest: String,
 }
 
+impl VerifiedBaseline {
+    /// This baseline if it is still valid at `now`.
+    pub fn at(self, now: OffsetDateTime) -> Result<VerifiedBaseline, BaselineProblem> {
+        if now >= self.baseline.valid_until {
+            return Err(BaselineProblem::Expired(self.baseline.valid_until));
+        }
+        Ok(self)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BaselineProblem {
     #[error("no baseline was given, so patch level and support cannot be judged")]
@@ -115,10 +125,16 @@ pub fn verify(
     key: &VerifyingKey,
     now: OffsetDateTime,
 ) -> Result<VerifiedBaseline, BaselineProblem> {
+    verify_signature(signed, key)?.at(now)
+}
+
+/// Checks the signature alone, once, for a holder that judges many times
+/// ([`VerifiedBaseline::at`] then checks the expiry each time).
+pub fn verify_signature(
+    signed: &Signed<Baseline>,
+    key: &VerifyingKey,
+) -> Result<VerifiedBaseline, BaselineProblem> {
     let baseline = signed.verify(key).map_err(BaselineProblem::BadSignature)?;
-    if now >= baseline.valid_until {
-        return Err(BaselineProblem::Expired(baseline.valid_until));
-    }
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(&signed.payload)
         .map_err(|_| BaselineProblem::BadSignature(SignatureError::Encoding))?;

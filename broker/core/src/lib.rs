@@ -57,6 +57,9 @@ struct Inner {
     clock: Arc<dyn Clock>,
     tickets: Arc<dyn TicketConnector>,
     settings: BrokerSettings,
+    /// The settings' posture baseline with its signature checked once, at start (its expiry is
+    /// checked at each judgement).
+    baseline: Result<daypass_posture::baseline::VerifiedBaseline, daypass_posture::baseline::BaselineProblem>,
     limits: rate_limit::BrokerLimits,
     seen_nonces: replay::SeenNonces,
     metrics: metrics::BrokerMetrics,
@@ -77,12 +80,17 @@ impl Broker {
         tickets: Arc<dyn TicketConnector>,
         settings: BrokerSettings,
     ) -> Self {
+        let baseline = match &settings.posture.baseline {
+            Some((signed, key)) => daypass_posture::baseline::verify_signature(signed, key),
+            None => Err(daypass_posture::baseline::BaselineProblem::Missing),
+        };
         Broker(Arc::new(Inner {
             store,
             key,
             clock,
             tickets,
             settings,
+            baseline,
             limits: rate_limit::BrokerLimits::default(),
             seen_nonces: replay::SeenNonces::default(),
             metrics: metrics::BrokerMetrics::default(),

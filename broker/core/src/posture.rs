@@ -5,7 +5,7 @@ use super::{Broker, Caller, Conflict, Forbidden, Missing, ServiceError, ServiceR
 use crate::domain::directory::{report_key, Device, Person, Role};
 use crate::store::{self, PostureRecord};
 use base64::Engine as _;
-use daypass_posture::baseline::{self, BaselineProblem, VerifiedBaseline};
+use daypass_posture::baseline::{BaselineProblem, VerifiedBaseline};
 use daypass_posture::evaluate::{evaluate, Outcome};
 use daypass_posture::facts::FACTS_SCHEMA;
 use daypass_posture::policy::{Check, Policy};
@@ -148,10 +148,7 @@ impl Broker {
 
     /// The organisation's baseline as it verifies at `now`.
     pub(super) fn posture_baseline(&self, now: OffsetDateTime) -> Result<VerifiedBaseline, BaselineProblem> {
-        match &self.0.settings.posture.baseline {
-            Some((signed_baseline, key)) => baseline::verify(signed_baseline, key, now),
-            None => Err(BaselineProblem::Missing),
-        }
+        self.0.baseline.clone().and_then(|b| b.at(now))
     }
 
     /// Devices whose latest report does not pass `check` (helpdesk, approvers, admins, auditors).
