@@ -39,6 +39,8 @@ pub enum ServiceError {
     Request(#[from] RequestRefusal),
     #[error(transparent)]
     Passkey(#[from] PasskeyRefusal),
+    #[error(transparent)]
+    Stop(#[from] crate::domain::emergency::StopRefusal),
     /// A requested resource needs a fresh, compliant posture report; `reason` names the checks.
     #[error("{reason}")]
     Posture { reason: String },
@@ -140,6 +142,11 @@ pub enum Forbidden {
     InviteNeedsStepUp(i64),
     #[error("a second admin must confirm this invite: not the one who issued it")]
     OwnInvite,
+    /// A stop in force covers the person: the text says which, since when and why.
+    #[error("{0}")]
+    EmergencyStop(String),
+    #[error("an emergency stop, or lifting one, needs an admin's passkey confirmation within the last {0} minutes: confirm with your passkey and try again")]
+    EmergencyNeedsStepUp(i64),
 }
 
 /// Nothing by that name that the caller can see (404).
@@ -175,6 +182,10 @@ pub enum Missing {
     WaitingSignIn,
     #[error("no invite {0} waits for a second admin")]
     Invite(String),
+    #[error("no emergency stop {0}")]
+    EmergencyStop(uuid::Uuid),
+    #[error("no emergency stop is in force: nothing to lift")]
+    EmergencyStopInForce,
 }
 
 /// The thing is not in a state that allows this (409).

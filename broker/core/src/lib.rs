@@ -11,6 +11,7 @@ mod anomaly;
 mod audit;
 mod auth;
 pub mod clock;
+mod emergency;
 mod error;
 mod geoip;
 mod helpdesk;
@@ -105,6 +106,16 @@ impl Broker {
     /// Wakes when a gateway's desired state may have changed (with the gateway's name).
     pub fn gateway_changes(&self) -> tokio::sync::broadcast::Receiver<String> {
         self.0.store.subscribe_gateway_changes()
+    }
+
+    /// How often a gateway's stream re-reads its revision without being woken. On SQLite another
+    /// process (the CLI's emergency stop, revocations) cannot wake this one, so it looks often (one
+    /// indexed read per stream); on PostgreSQL NOTIFY wakes it and this only covers a lost one.
+    pub fn stream_recheck(&self) -> std::time::Duration {
+        match self.0.store.backend() {
+            store::Backend::Sqlite => std::time::Duration::from_millis(250),
+            store::Backend::Postgres => std::time::Duration::from_secs(2),
+        }
     }
 
     /// With PostgreSQL, hears other brokers' gateway changes too (a no-op on SQLite).

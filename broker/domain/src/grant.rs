@@ -19,6 +19,7 @@ pub enum EndReason {
     TicketClosed,
     ContractEnded,
     AccountDisabled,
+    EmergencyStop,
 }
 
 impl fmt::Display for EndReason {
@@ -29,6 +30,7 @@ impl fmt::Display for EndReason {
             EndReason::TicketClosed => "ticket closed",
             EndReason::ContractEnded => "contract ended",
             EndReason::AccountDisabled => "account disabled",
+            EndReason::EmergencyStop => "emergency stop",
         })
     }
 }

@@ -5,6 +5,7 @@ pub mod anomaly;
 pub mod audit;
 pub mod decision;
 pub mod directory;
+pub mod emergency;
 pub mod entitlement;
 pub mod grant;
 pub mod invalid;

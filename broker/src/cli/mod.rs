@@ -3,6 +3,7 @@
 mod admin;
 mod baseline;
 mod demo;
+mod emergency;
 mod records;
 
 use crate::config::{self, FileConfig, StorageSettings};
@@ -70,6 +71,9 @@ pub enum Command {
     /// The posture baseline (what "patched" and "supported" mean): show, import, sign.
     #[command(subcommand)]
     Baseline(baseline::BaselineCommand),
+    /// The emergency stop: end every live contractor grant and refuse requests until lifted.
+    #[command(subcommand)]
+    Emergency(emergency::EmergencyCommand),
     /// The weekly access figures.
     Report {
         /// Window length in days, ending now.
@@ -226,6 +230,7 @@ pub async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             emit(cli.json, &view, || format!("grant {id} revoked: {reason}"))?;
             std::process::ExitCode::SUCCESS
         }
+        Command::Emergency(cmd) => emergency::run(&broker, cmd, cli.json).await?,
         Command::Report { days } => {
             anyhow::ensure!((1..=366).contains(&days), "--days must be between 1 and 366");
             let report = broker.report(days).await?;

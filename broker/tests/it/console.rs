@@ -6,6 +6,7 @@
 use crate::passkeys::{holder, soft, Api, ORIGIN};
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
+use daypass_broker_core::domain::directory::Role;
 use daypass_broker_core::Caller;
 use serde_json::{json, Value};
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
@@ -731,6 +732,130 @@ async fn admins_oversee_and_revoke_access_and_manage_people_from_the_page() {
     )
     .await;
     assert_eq!(by_approver.status, StatusCode::FORBIDDEN);
+}
+
+/// The emergency stop on the admin page: one admin proposes (fresh passkey), the page of another
+/// shows it to confirm, the proposer cannot confirm it, the second admin does and the contractors'
+/// access ends; lifting needs a reason.
+#[tokio::test]
+async fn two_admins_stop_every_contractor_from_the_admin_page_and_one_lifts_it() {
+    let api = Api::new(true).await;
+    api.h
+        .broker
+        .put_person("test", crate::support::spec("zoe", &[Role::Admin], &[]))
+        .await
+        .unwrap();
+    let grant = api.h.granted("db", "OPS-1", "1h").await;
+    let (ida, ida_csrf) = staff(&api, "ida").await;
+    let (mut zoe, zoe_csrf) = staff(&api, "zoe").await;
+
+    let page = get(&api, &ida, "/console/admin").await;
+    assert!(
+        page.body.contains("Propose emergency stop with passkey"),
+        "{}",
+        page.body
+    );
+    let propose = "/console/api/emergency-stops";
+    let unreasoned = call(
+        &api,
+        &ida,
+        propose,
+        Some(&ida_csrf),
+        json!({ "company": "", "reason": " " }),
+    )
+    .await;
+    assert_eq!(unreasoned.status, StatusCode::BAD_REQUEST, "{}", unreasoned.body);
+    let proposed = call(
+        &api,
+        &ida,
+        propose,
+        Some(&ida_csrf),
+        json!({ "company": "", "reason": "supplier breach" }),
+    )
+    .await;
+    assert_eq!(proposed.status, StatusCode::OK, "{}", proposed.body);
+    assert!(proposed.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("second admin"));
+    let watched = get(&api, &zoe, propose).await.json();
+    let entry = watched[0].as_str().unwrap().to_string();
+    let (id, state) = entry.split_once(' ').unwrap();
+    assert_eq!(state, "proposed");
+
+    // Nothing has stopped yet; the proposer's page says to wait, the other admin's offers to confirm.
+    assert!(get(&api, &ida, "/console/admin")
+        .await
+        .body
+        .contains("A second admin must confirm it"));
+    let zoe_page = get(&api, &zoe, "/console/admin").await;
+    assert!(
+        zoe_page.body.contains("Confirm emergency stop with passkey"),
+        "{}",
+        zoe_page.body
+    );
+    let confirm = format!("/console/api/emergency-stops/{id}/confirm");
+    let own = call(&api, &ida, &confirm, Some(&ida_csrf), json!({})).await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN, "{}", own.body);
+    assert!(own.json()["detail"].as_str().unwrap().contains("second admin"));
+    // A stale confirmation is refused; a fresh one puts it in force.
+    api.h.clock.advance(time::Duration::minutes(6));
+    let stale = call(&api, &zoe, &confirm, Some(&zoe_csrf), json!({})).await;
+    assert_eq!(stale.status, StatusCode::FORBIDDEN, "{}", stale.body);
+    assert!(stale.json()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("passkey confirmation"));
+    let stepped = ceremony(&api, &mut zoe, "step-up", Some(&zoe_csrf), json!({})).await;
+    assert_eq!(stepped.status, StatusCode::OK, "{}", stepped.body);
+    let stopped = call(&api, &zoe, &confirm, Some(&zoe_csrf), json!({})).await;
+    assert_eq!(stopped.status, StatusCode::OK, "{}", stopped.body);
+    assert!(stopped.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("1 live grants ended"));
+    assert_eq!(get(&api, &zoe, "/console/api/grants").await.json(), json!([]));
+    let viewer = Caller::Person(api.h.person("ida").await);
+    let ended = api.h.broker.grant_view(&viewer, grant).await.unwrap();
+    assert!(ended.end_reason.unwrap().contains("supplier breach"));
+    let page = get(&api, &zoe, "/console/admin").await;
+    assert!(
+        page.body.contains("EMERGENCY STOP in force") && page.body.contains("Lift with passkey"),
+        "{}",
+        page.body
+    );
+
+    let lift = format!("/console/api/emergency-stops/{id}/lift");
+    let unreasoned = call(&api, &zoe, &lift, Some(&zoe_csrf), json!({ "reason": "" })).await;
+    assert_eq!(unreasoned.status, StatusCode::BAD_REQUEST, "{}", unreasoned.body);
+    let lifted = call(
+        &api,
+        &zoe,
+        &lift,
+        Some(&zoe_csrf),
+        json!({ "reason": "keys rotated" }),
+    )
+    .await;
+    assert_eq!(lifted.status, StatusCode::OK, "{}", lifted.body);
+    let again = call(
+        &api,
+        &zoe,
+        &lift,
+        Some(&zoe_csrf),
+        json!({ "reason": "keys rotated" }),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    let page = get(&api, &zoe, "/console/admin").await;
+    assert!(
+        !page.body.contains("EMERGENCY STOP in force") && page.body.contains("keys rotated"),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        get(&api, &zoe, propose).await.json(),
+        json!([format!("{id} lifted")])
+    );
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ mod api;
 mod audit;
 mod connectors;
 mod console;
+mod emergency;
 mod listener;
 mod mmdb;
 mod passkeys;

@@ -3,7 +3,7 @@
 //! a fresh passkey confirmation; and every attack or mistake is refused with a clear message and
 //! recorded in the audit log.
 
-use crate::support::{send, Db, Harness, Options};
+use crate::support::{console_admin, send, Db, Harness, Options};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -998,29 +998,6 @@ async fn sign_in_starts_look_alike_whoever_is_named() {
         first["options"]["publicKey"]["challenge"],
         again["options"]["publicKey"]["challenge"]
     );
-}
-
-/// An admin with a passkey session in the console, confirmed with the passkey `minutes_ago`.
-fn console_admin(
-    p: daypass_broker_core::domain::directory::Person,
-    now: time::OffsetDateTime,
-    minutes_ago: i64,
-) -> Caller {
-    let session = daypass_broker_core::domain::passkey::Session {
-        person: p.id.clone(),
-        device: None,
-        passkey: "pk".into(),
-        created_at: now,
-        expires_at: now + time::Duration::hours(1),
-        stepped_up_at: Some(now - time::Duration::minutes(minutes_ago)),
-        ended_at: None,
-    };
-    let digest = format!("digest-of-{}", p.id);
-    Caller::Session {
-        person: p,
-        session,
-        digest,
-    }
 }
 
 /// An admin cannot take over an account with standing by inviting it and enrolling her own

@@ -392,3 +392,22 @@ pub async fn send(
         ctype,
     )
 }
+
+/// An admin with a passkey session in the console, confirmed with the passkey `minutes_ago`.
+pub fn console_admin(p: Person, now: time::OffsetDateTime, minutes_ago: i64) -> daypass_broker_core::Caller {
+    let session = daypass_broker_core::domain::passkey::Session {
+        person: p.id.clone(),
+        device: None,
+        passkey: "pk".into(),
+        created_at: now,
+        expires_at: now + time::Duration::hours(1),
+        stepped_up_at: Some(now - time::Duration::minutes(minutes_ago)),
+        ended_at: None,
+    };
+    let digest = format!("digest-of-{}", p.id);
+    daypass_broker_core::Caller::Session {
+        person: p,
+        session,
+        digest,
+    }
+}

@@ -5,8 +5,9 @@
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use daypass_broker_core::domain::emergency::StopRefusal;
 use daypass_broker_core::tickets::TicketSystemError;
-use daypass_broker_core::{ServiceError, StoreError};
+use daypass_broker_core::{Forbidden, ServiceError, StoreError};
 use daypass_proto::problem::{Problem, PROBLEM_CONTENT_TYPE};
 
 #[derive(Debug)]
@@ -52,6 +53,7 @@ impl From<ServiceError> for ApiError {
             E::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid-input"),
             E::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             E::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
+            E::Forbidden(Forbidden::EmergencyStop(_)) => (StatusCode::FORBIDDEN, "emergency-stop"),
             E::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             E::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             E::NotEntitled(_) => (StatusCode::FORBIDDEN, "not-entitled"),
@@ -59,6 +61,13 @@ impl From<ServiceError> for ApiError {
             E::Approval(_) => (StatusCode::FORBIDDEN, "approval-refused"),
             E::Request(_) => (StatusCode::CONFLICT, "request-closed"),
             E::Passkey(_) => (StatusCode::FORBIDDEN, "passkey-refused"),
+            E::Stop(StopRefusal::Reason | StopRefusal::LiftReason | StopRefusal::NoCompany) => {
+                (StatusCode::BAD_REQUEST, "invalid-input")
+            }
+            E::Stop(StopRefusal::OwnProposal) => (StatusCode::FORBIDDEN, "forbidden"),
+            E::Stop(StopRefusal::NotProposed(_) | StopRefusal::NotInForce(_)) => {
+                (StatusCode::CONFLICT, "conflict")
+            }
             E::Posture { .. } => (StatusCode::FORBIDDEN, "posture-refused"),
             E::StepUpNeeded { .. } => (StatusCode::FORBIDDEN, "forbidden"),
             E::TooMany(too_many) => {
@@ -175,7 +184,7 @@ pub type ApiResult<T> = Result<ApiJson<T>, ApiError>;
 mod tests {
     use super::*;
     use daypass_broker_core::domain::passkey::PasskeyRefusal;
-    use daypass_broker_core::{Conflict, Forbidden, InvalidInput, Missing, Unauthenticated};
+    use daypass_broker_core::{Conflict, InvalidInput, Missing, Unauthenticated};
 
     fn mapped(e: impl Into<ServiceError>) -> (StatusCode, &'static str, String) {
         let e = ApiError::from(e.into());
@@ -184,13 +193,21 @@ mod tests {
 
     #[test]
     fn each_kind_of_refusal_has_one_status_and_problem_type() {
-        let cases: [(ServiceError, u16, &str); 7] = [
+        let cases: [(ServiceError, u16, &str); 11] = [
             (InvalidInput::PasskeyName.into(), 400, "invalid-input"),
             (Unauthenticated::UnknownToken.into(), 401, "unauthenticated"),
             (Forbidden::NotASession.into(), 403, "forbidden"),
             (PasskeyRefusal::InviteUsed.into(), 403, "passkey-refused"),
             (Missing::WaitingSignIn.into(), 404, "not-found"),
             (Conflict::PasskeyRegistered.into(), 409, "conflict"),
+            (
+                Forbidden::EmergencyStop("stopped".into()).into(),
+                403,
+                "emergency-stop",
+            ),
+            (StopRefusal::Reason.into(), 400, "invalid-input"),
+            (StopRefusal::OwnProposal.into(), 403, "forbidden"),
+            (StopRefusal::NotInForce("lifted").into(), 409, "conflict"),
             (
                 ServiceError::StepUpNeeded { max_age_minutes: 5 },
                 403,

@@ -2,10 +2,11 @@
 //! contractor asking for access over HTTPS: the granted port opens once the agent hears of the
 //! grant, a revocation closes it at once, a grant still closes at `not_after` after the agent was
 //! killed (the kernel's own timeouts), and without the broker the agent (even restarted) keeps
-//! enforcing what it holds until `not_after`, never longer.
+//! enforcing what it holds until `not_after`, never longer; an emergency stop cuts the contractor off
+//! within 2 s.
 
 use daypass_e2e::net::{echo, pause, Key, Net};
-use daypass_e2e::world::{api, health, until_not_after, wait_for, Org, World, REFUSED};
+use daypass_e2e::world::{api, broker_cli, health, until_not_after, wait_for, Org, World, BROKER, REFUSED};
 use daypass_proto::api::GatewayPeer;
 use daypass_proto::Signed;
 use ed25519_dalek::VerifyingKey;
@@ -156,4 +157,90 @@ fn without_the_broker_the_agent_enforces_what_it_holds_until_not_after_even_rest
         || health(&w.net)["active_grants"] == 0,
     );
     assert!(w.net.connect("10.20.0.10:5432", REFUSED).is_err());
+}
+
+/// The answer to a request while access is stopped: status and problem, without failing on the 403.
+fn refused_request(net: &Net, cert: &Path, token: &str) -> (String, serde_json::Value) {
+    let body =
+        r#"{"device":"ana-laptop","resources":["db"],"ticket":"OPS-1","reason":"e2e","duration":"1h"}"#;
+    let auth = format!("Authorization: Bearer {token}");
+    let url = format!("{BROKER}/api/v1/requests");
+    let out = net.exec(
+        &net.client_ns,
+        &[
+            "curl",
+            "-sS",
+            "--cacert",
+            cert.to_str().unwrap(),
+            "-X",
+            "POST",
+            "-H",
+            &auth,
+            "-H",
+            "content-type: application/json",
+            "-d",
+            body,
+            "-w",
+            "\n%{http_code}",
+            &url,
+        ],
+        &[],
+    );
+    let (problem, status) = out.trim_end().rsplit_once('\n').unwrap();
+    (status.to_string(), serde_json::from_str(problem).unwrap())
+}
+
+/// The emergency stop from the broker's host (`daypass-broker emergency stop`): the contractor's
+/// open connection through the gateway stops within 2 s of the stop being in force, the gateway
+/// holds no grant, requests are refused saying why, and lifting lets requests in again (not the
+/// ended grant).
+#[test]
+fn an_emergency_stop_cuts_contractor_traffic_within_two_seconds_until_lifted() {
+    let w = World::start();
+    let net = &w.net;
+    wait_for(
+        "the gateway agent reaching the broker",
+        Duration::from_secs(20),
+        || health(net)["broker"] == "connected",
+    );
+    request(net, &w.cert, &w.org, &w.pinned_key(), "1h");
+    let mut open = net.connect("10.20.0.10:5432", Duration::from_secs(3)).unwrap();
+    assert_eq!(echo(&mut open, "ping", Duration::from_secs(3)).unwrap(), "ping");
+
+    let data = w.dir.path().join("broker");
+    let asked = Instant::now();
+    let stop = broker_cli(
+        &data,
+        &["--json", "emergency", "stop", "--reason", "e2e breach drill"],
+    );
+    let in_force = Instant::now();
+    let stop: serde_json::Value = serde_json::from_str(&stop).unwrap();
+    assert_eq!(stop["grants_ended"], 1, "{stop}");
+    let cut = wait_for(
+        "contractor traffic stopping after the emergency stop",
+        Duration::from_secs(2),
+        || echo(&mut open, "x", Duration::from_millis(100)).is_err(),
+    );
+    eprintln!(
+        "emergency stop: traffic stopped {cut:?} after the stop was in force ({:?} after the command started)",
+        in_force.duration_since(asked) + cut
+    );
+    assert_eq!(health(net)["active_grants"], 0, "{}", health(net));
+    assert!(net.connect("10.20.0.10:5432", REFUSED).is_err());
+    let (status, problem) = refused_request(net, &w.cert, &w.org.ana_token);
+    assert_eq!(status, "403", "{problem}");
+    assert!(
+        problem["type"].as_str().unwrap().ends_with("emergency-stop"),
+        "{problem}"
+    );
+    assert!(
+        problem["detail"].as_str().unwrap().contains("e2e breach drill"),
+        "{problem}"
+    );
+
+    broker_cli(&data, &["emergency", "lift", "--reason", "drill over"]);
+    assert_eq!(health(net)["active_grants"], 0, "lifting gives no grant back");
+    request(net, &w.cert, &w.org, &w.pinned_key(), "1h");
+    let mut again = net.connect("10.20.0.10:5432", Duration::from_secs(3)).unwrap();
+    assert_eq!(echo(&mut again, "back", Duration::from_secs(3)).unwrap(), "back");
 }

@@ -164,6 +164,8 @@ impl Broker {
             Ok(_) => self.watch_request(requester, confirmed, now).await,
             // The broker's or the ticket system's failure, not a refusal of the person.
             Err(ServiceError::Store(_) | ServiceError::Internal(_) | ServiceError::TicketSystem(_)) => {}
+            // Everyone in scope is refused alike: not a sign about this person.
+            Err(ServiceError::Forbidden(Forbidden::EmergencyStop(_))) => {}
             Err(_) => self.watch_refusal(&requester.id, now).await,
         }
         result
@@ -185,6 +187,7 @@ impl Broker {
         if !requester.is_active(now) {
             return Err(Forbidden::AccountInactive.into());
         }
+        self.refuse_if_stopped(requester).await?;
         // An anomaly alert asked for a fresh passkey confirmation with this person's next request.
         if requester.step_up_demanded_by.is_some() && step_up.is_none() {
             return Err(Forbidden::StepUpDemanded {
@@ -368,6 +371,9 @@ impl Broker {
                 return Err(Missing::NotYourDevice(device).into())
             }
             Err(StoreError::Stale(Stale::AccountEnded(_))) => return Err(Forbidden::AccountInactive.into()),
+            Err(StoreError::Stale(Stale::EmergencyStop(stop))) => {
+                return Err(crate::emergency::refusal(&stop).into())
+            }
             written => written?,
         }
         if request.status(now) == RequestStatus::Pending {
@@ -526,8 +532,13 @@ impl Broker {
             .collect();
         let removed = (refs.len() != request.resources.len())
             .then(|| "a requested resource was removed while the request waited".to_string());
+        let stop = match &requester {
+            Some(p) => crate::emergency::covering(change.conn(), p).await?,
+            None => None,
+        };
         let problem = match (&requester, &device) {
             (Some(p), _) if !p.is_active(now) => Some("the requester's account has ended".to_string()),
+            _ if stop.is_some() => stop.as_ref().map(|s| crate::emergency::refusal(s).to_string()),
             (_, Some(d)) if d.revoked => Some(format!("device {} was revoked", d.id)),
             (Some(p), Some(_)) => check_ticket(
                 &request.ticket,

@@ -5,6 +5,7 @@
 
 use super::repo::encode;
 use super::{insert_rows, Stale, Store, StoreError, StoreResult};
+use crate::domain::emergency::EmergencyStop;
 use crate::domain::grant::GrantRecord;
 use crate::domain::request::{AccessRequest, RequestState};
 use time::OffsetDateTime;
@@ -126,8 +127,10 @@ fn failed(e: StoreError) -> StoreError {
 async fn write(store: &Store, all: &[&Insertion]) -> StoreResult<Vec<StoreResult<()>>> {
     let mut change = store.change().await?;
     let mut verdicts = Vec::with_capacity(all.len());
+    // Read after the audit head's lock: a stop committed before this write is seen.
+    let stops = super::emergency_stops_in_force(change.conn()).await?;
     for insertion in all {
-        let stands = still_stands(change.conn(), insertion).await?;
+        let stands = still_stands(change.conn(), insertion, &stops).await?;
         verdicts.push(stands.map_err(StoreError::Stale));
     }
     let batch = all
@@ -184,10 +187,12 @@ async fn write(store: &Store, all: &[&Insertion]) -> StoreResult<Vec<StoreResult
     Ok(verdicts)
 }
 
-/// Whether every grant of `insertion` still has an active person and their unrevoked device.
+/// Whether every grant of `insertion` still has an active person and their unrevoked device, and
+/// no emergency stop in `stops` covers the person.
 async fn still_stands(
     conn: &mut sqlx::AnyConnection,
     insertion: &Insertion,
+    stops: &[EmergencyStop],
 ) -> StoreResult<Result<(), Stale>> {
     for record in &insertion.grants {
         let g = &record.grant;
@@ -196,8 +201,11 @@ async fn still_stands(
             return Ok(Err(Stale::DeviceGone(g.device.id.clone())));
         }
         let person = super::person(conn, &g.person).await?;
-        if !person.is_some_and(|p| p.is_active(g.not_before)) {
+        let Some(person) = person.filter(|p| p.is_active(g.not_before)) else {
             return Ok(Err(Stale::AccountEnded(g.person.clone())));
+        };
+        if let Some(stop) = stops.iter().find(|s| s.scope.covers(&person)) {
+            return Ok(Err(Stale::EmergencyStop(Box::new(stop.clone()))));
         }
     }
     Ok(Ok(()))
@@ -259,6 +267,47 @@ mod tests {
             .push(grant::issue(&request, ana, device, &[&db], &key, now));
         insertion.requests.push(request);
         insertion
+    }
+
+    #[tokio::test]
+    async fn a_grant_decided_before_an_emergency_stop_and_written_after_it_is_refused() {
+        use crate::domain::emergency::{EmergencyStop, StopScope};
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(&dir).await;
+        let (ana, laptop) = (ana(), device("ana-laptop"));
+        let mut change = store.change().await.unwrap();
+        super::super::put_person(change.conn(), &ana).await.unwrap();
+        super::super::put_device(change.conn(), &laptop).await.unwrap();
+        change.commit().await.unwrap();
+        let decided = insertion_for(&ana, &laptop);
+        // Another company's stop does not touch Ana; one for everyone does.
+        for (scope, refused) in [
+            (StopScope::Company("Initech".into()), false),
+            (StopScope::Everyone, true),
+        ] {
+            let now = OffsetDateTime::UNIX_EPOCH;
+            let mut stop = EmergencyStop::propose(scope, "breach", "cli:root", now).unwrap();
+            stop.start("cli:root", true, now).unwrap();
+            let mut change = store.change().await.unwrap();
+            super::super::put_emergency_stop(change.conn(), &stop)
+                .await
+                .unwrap();
+            change.commit().await.unwrap();
+            let mut retry = insertion_for(&ana, &laptop);
+            retry.grants[0].grant.id = uuid::Uuid::new_v4();
+            let insertion = if refused { &decided } else { &retry };
+            let verdicts = write(&store, &[insertion]).await.unwrap();
+            match (refused, verdicts.as_slice()) {
+                (true, [Err(StoreError::Stale(Stale::EmergencyStop(s)))]) => assert_eq!(s.id, stop.id),
+                (false, [Ok(())]) => {}
+                _ => panic!("refused {refused}: {verdicts:?}"),
+            }
+        }
+        let mut conn = store.read().await.unwrap();
+        assert!(super::super::grant(&mut conn, decided.grants[0].grant.id)
+            .await
+            .unwrap()
+            .is_none());
     }
 
     #[tokio::test]

@@ -2,6 +2,7 @@
 
 mod alerts;
 mod audit_log;
+mod emergency;
 mod feed_cursors;
 mod gateway_log;
 mod group;
@@ -13,6 +14,7 @@ mod wal;
 
 pub use alerts::*;
 pub use audit_log::{AuditFilter, AuditRead};
+pub use emergency::*;
 pub use feed_cursors::FeedCursors;
 pub use gateway_log::*;
 pub use group::Insertion;
@@ -58,6 +60,8 @@ pub enum Stale {
     DeviceGone(String),
     #[error("the account of {0} ended meanwhile")]
     AccountEnded(String),
+    #[error("an emergency stop was put in force meanwhile")]
+    EmergencyStop(Box<crate::domain::emergency::EmergencyStop>),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -44,3 +44,6 @@ INSERT INTO meta (key, value) VALUES ('next_tunnel_host', '2') ON CONFLICT DO NO
 -- Which grants changed at each revision of a gateway's state, so a gateway's stream sends what changed.
 CREATE TABLE IF NOT EXISTS gateway_changes (gateway TEXT NOT NULL, revision BIGINT NOT NULL, grant_id TEXT NOT NULL, at BIGINT NOT NULL, PRIMARY KEY (gateway, revision, grant_id));
 CREATE INDEX IF NOT EXISTS gateway_changes_at ON gateway_changes (at);
+-- Emergency stops: `state` is proposed, in_force or lifted (requests and grants check the ones in force).
+CREATE TABLE IF NOT EXISTS emergency_stops (id TEXT PRIMARY KEY, state TEXT NOT NULL, proposed_at BIGINT NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS emergency_stops_state ON emergency_stops (state);

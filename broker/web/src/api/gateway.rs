@@ -15,9 +15,6 @@ use std::convert::Infallible;
 use std::time::Duration;
 use tokio::sync::broadcast;
 
-/// How often a stream re-reads its revision even without a wake-up (covers missed notifications).
-const RECHECK: Duration = Duration::from_secs(2);
-
 fn gateway_name(caller: Caller) -> Result<String, ApiError> {
     match caller {
         Caller::Gateway(name) => Ok(name),
@@ -122,7 +119,7 @@ impl Link {
                 Some(StreamNext::Delta(delta)) => return event("delta", delta.revision, &delta),
                 Some(StreamNext::Unchanged) | None => {}
             }
-            let woken = tokio::time::timeout(RECHECK, self.wake.recv()).await;
+            let woken = tokio::time::timeout(self.broker.stream_recheck(), self.wake.recv()).await;
             let relevant = match woken {
                 Ok(Ok(name)) => name == self.gateway,
                 // Lagged, closed or timed out: re-read to be safe.

@@ -11,6 +11,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use daypass_broker_core::domain::directory::Role;
+use daypass_broker_core::domain::emergency::EmergencyStop;
 use daypass_broker_core::domain::passkey::Invite;
 use daypass_broker_core::Overview;
 use daypass_proto::api::GrantView;
@@ -249,6 +250,7 @@ fn admin_page(
     o: &Overview,
     grants: &[GrantView],
     waiting: &[(String, Invite)],
+    stops: &[EmergencyStop],
     now: OffsetDateTime,
 ) -> Markup {
     let body = html! {
@@ -259,6 +261,7 @@ fn admin_page(
         } @else if let Some(warning) = &o.baseline.warning {
             p class="warning" role="alert" data-baseline="expiring" { strong { "Posture baseline: " } (warning) "." }
         }
+        (super::emergency::section(stops, &format!("person:{}", who.id), now))
         (grants_section(grants))
         (invites_section(waiting))
         (people_section(o, now))
@@ -279,11 +282,13 @@ pub async fn page_for_admins(State(s): State<AppState>, visitor: Visitor) -> Res
     let overview = s.broker.overview(&visitor.caller).await?;
     let grants = s.broker.live_grants(admin).await?;
     let waiting = s.broker.invites_awaiting_second_admin().await?;
+    let stops = s.broker.emergency_stops(&visitor.caller).await?;
     Ok(page(admin_page(
         &who,
         &overview,
         &grants,
         &waiting,
+        &stops,
         s.broker.now(),
     )))
 }
@@ -307,7 +312,7 @@ pub struct ContractEnd {
 }
 
 /// What the page says after a change.
-fn said(message: String) -> ApiResult<serde_json::Value> {
+pub(super) fn said(message: String) -> ApiResult<serde_json::Value> {
     Ok(ApiJson(json!({ "message": message })))
 }
 

@@ -9,6 +9,7 @@ mod alerts;
 mod approvals;
 mod audit;
 mod ceremonies;
+mod emergency;
 mod helpdesk;
 mod home;
 mod pages;
@@ -162,6 +163,15 @@ pub fn routes(state: AppState) -> Router<AppState> {
             post(admin::confirm_invite),
         )
         .route("/console/api/people/{id}/disable", post(admin::disable))
+        .route(
+            "/console/api/emergency-stops",
+            get(emergency::watched).post(emergency::propose),
+        )
+        .route(
+            "/console/api/emergency-stops/{id}/confirm",
+            post(emergency::confirm),
+        )
+        .route("/console/api/emergency-stops/{id}/lift", post(emergency::lift))
         .route("/console/api/people/{id}/enable", post(admin::enable))
         .route("/console/api/people/{id}/contract-end", post(admin::contract_end))
         .route("/console/alerts", get(alerts::page_for_staff))
