@@ -14,7 +14,7 @@ command -v c++ >/dev/null || need_packages+=(g++)  # libFuzzer, for scripts/fuzz
 command -v chromium >/dev/null || need_packages+=(chromium)  # passkeys in a real browser (DevTools virtual authenticator)
 command -v openssl >/dev/null || need_packages+=(openssl)  # the browser test pins the broker's certificate by its key
 command -v python3 >/dev/null || need_packages+=(python3)  # scripts/module-cycles.py, Schemathesis
-python3 -c 'import ensurepip' 2>/dev/null || need_packages+=(python3-venv)  # Schemathesis's virtualenv
+python3 -c 'import ensurepip' 2>/dev/null || need_packages+=(python3-venv)  # Schemathesis's and scim2-tester's virtualenvs
 command -v x86_64-w64-mingw32-gcc >/dev/null || need_packages+=(gcc-mingw-w64-x86-64)  # the Windows build
 command -v clang-14 >/dev/null || need_packages+=(clang-14)  # Objective-C helpers in the macOS type check
 command -v mmdebstrap >/dev/null || need_packages+=(mmdebstrap)  # the installers' clean Debian root
@@ -132,5 +132,7 @@ cargo build --quiet --workspace --bins "${features[@]}"  # the end-to-end tests 
 cargo test --workspace "${features[@]}"
 echo "== the API document against a seeded broker (Schemathesis: statuses, content types, schemas, no 5xx)"
 bash scripts/api-contract.sh "${DAYPASS_CONTRACT_EXAMPLES:-30}"
+echo "== SCIM provisioning against RFC 7643/7644 (scim2-tester, over TLS with a SCIM token)"
+bash scripts/scim-conformance.sh
 echo "== installers: two release builds signed with throwaway keys, tested as IT would use them"
 bash installers/tests/run.sh

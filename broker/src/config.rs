@@ -33,6 +33,10 @@ pub struct FileConfig {
     /// How long a request waits for approval, e.g. "1h".
     pub pending_ttl: Option<String>,
     pub require_ticket_assignee: Option<bool>,
+    /// Groups whose members provisioned by SCIM get a role instead of contractor, e.g.
+    /// `{ approvers = "approver", it-admins = "admin" }` (the Daypass group names: a SCIM group's id).
+    #[serde(default)]
+    pub scim_role_groups: std::collections::BTreeMap<String, daypass_broker_core::domain::directory::Role>,
     pub tunnel_network: Option<String>,
     /// How often tickets behind live grants are re-checked, e.g. "60s".
     pub ticket_poll_interval: Option<String>,
@@ -202,6 +206,7 @@ pub fn broker_settings(file: &FileConfig) -> Result<BrokerSettings> {
     if let Some(r) = file.require_ticket_assignee {
         s.require_ticket_assignee = r;
     }
+    s.scim_role_groups = file.scim_role_groups.clone();
     s.audit_witness =
         daypass_broker_core::AuditWitness::new(file.audit_witness_file.clone(), file.audit_witness_log);
     if let Some(url) = &file.audit_witness_url {

@@ -41,6 +41,9 @@ pub enum ServiceError {
     Passkey(#[from] PasskeyRefusal),
     #[error(transparent)]
     Stop(#[from] crate::domain::emergency::StopRefusal),
+    /// A SCIM request the protocol refuses, with its status and `scimType`.
+    #[error(transparent)]
+    Scim(#[from] crate::domain::scim::ScimError),
     /// A requested resource needs a fresh, compliant posture report; `reason` names the checks.
     #[error("{reason}")]
     Posture { reason: String },
@@ -60,6 +63,8 @@ pub enum ServiceError {
 /// Input the caller can correct (400).
 #[derive(Debug, Error)]
 pub enum InvalidInput {
+    #[error("a token's lifetime must be positive, e.g. --ttl 365d")]
+    TokenLifetime,
     #[error(transparent)]
     Value(#[from] InvalidValue),
     #[error("{0}")]
@@ -182,6 +187,8 @@ pub enum Missing {
     WaitingSignIn,
     #[error("no invite {0} waits for a second admin")]
     Invite(String),
+    #[error("no SCIM token named {0:?}: see `daypass-broker admin scim-token list`")]
+    ScimToken(String),
     #[error("no emergency stop {0}")]
     EmergencyStop(uuid::Uuid),
     #[error("no emergency stop is in force: nothing to lift")]

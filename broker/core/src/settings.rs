@@ -110,6 +110,9 @@ pub struct BrokerSettings {
     pub audit_witness: crate::AuditWitness,
     /// What unusual behaviour alerts and what each alert does.
     pub anomaly: crate::AnomalySettings,
+    /// Groups whose SCIM-provisioned members get a role (`approvers` → approver); members of none
+    /// are contractors.
+    pub scim_role_groups: std::collections::BTreeMap<String, crate::domain::directory::Role>,
 }
 
 impl Default for BrokerSettings {
@@ -124,6 +127,7 @@ impl Default for BrokerSettings {
             gateway_state_epoch: 0,
             audit_witness: crate::AuditWitness::default(),
             anomaly: crate::AnomalySettings::default(),
+            scim_role_groups: std::collections::BTreeMap::new(),
         }
     }
 }

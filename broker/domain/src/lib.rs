@@ -13,6 +13,7 @@ pub mod passkey;
 pub mod policy;
 pub mod request;
 pub mod resource;
+pub mod scim;
 pub mod ticket;
 
 /// Identifiers people type (person ids, resource names, groups): short, no spaces, no separators we parse on.

@@ -15,7 +15,7 @@ use secrecy::ExposeSecret;
 use std::process::ExitCode;
 use time::OffsetDateTime;
 
-fn duration_arg(s: &str) -> Result<i64, String> {
+pub(super) fn duration_arg(s: &str) -> Result<i64, String> {
     parse_duration(s)
 }
 
@@ -57,6 +57,9 @@ pub enum AdminCommand {
     Gateway(GatewayCommand),
     #[command(subcommand)]
     Token(TokenCommand),
+    /// SCIM tokens for identity providers (Okta, Entra ID) provisioning people at /scim/v2.
+    #[command(subcommand)]
+    ScimToken(super::scim::ScimTokenCommand),
     /// Invite a person to enroll a passkey and bind their device: prints a single-use code (and the
     /// enrollment link) once.
     Invite {
@@ -260,6 +263,7 @@ pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitC
         AdminCommand::Ticket(command) => ticket(broker, actor, command, json).await?,
         AdminCommand::Gateway(command) => gateway(broker, actor, command, json).await?,
         AdminCommand::Token(command) => token(broker, actor, command, json).await?,
+        AdminCommand::ScimToken(command) => super::scim::run(broker, actor, command, json).await?,
         AdminCommand::Invite { person, ttl } => invite(broker, actor, &person, ttl, json).await?,
     }
     Ok(ExitCode::SUCCESS)

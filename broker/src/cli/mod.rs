@@ -5,6 +5,7 @@ mod baseline;
 mod demo;
 mod emergency;
 mod records;
+mod scim;
 
 use crate::config::{self, FileConfig, StorageSettings};
 use crate::server::{open_broker_now, spawn_background, spawn_siem_feeds, RunningServer};

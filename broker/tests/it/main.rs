@@ -14,6 +14,7 @@ mod mmdb;
 mod passkeys;
 mod posture;
 mod scenarios;
+mod scim;
 mod siem;
 mod support;
 mod verification;

@@ -36,6 +36,12 @@ impl ApiError {
         }
     }
 
+    /// The status, what went wrong, and the seconds to wait before asking again (for the SCIM
+    /// side, which answers in SCIM's own error format).
+    pub(crate) fn parts(&self) -> (StatusCode, &str, Option<u64>) {
+        (self.status, &self.detail, self.retry_after)
+    }
+
     pub fn unauthenticated(detail: impl Into<String>) -> Self {
         ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", detail)
     }
@@ -68,6 +74,10 @@ impl From<ServiceError> for ApiError {
             E::Stop(StopRefusal::NotProposed(_) | StopRefusal::NotInForce(_)) => {
                 (StatusCode::CONFLICT, "conflict")
             }
+            E::Scim(scim) => (
+                StatusCode::from_u16(scim.status).unwrap_or(StatusCode::BAD_REQUEST),
+                scim.scim_type.unwrap_or("scim"),
+            ),
             E::Posture { .. } => (StatusCode::FORBIDDEN, "posture-refused"),
             E::StepUpNeeded { .. } => (StatusCode::FORBIDDEN, "forbidden"),
             E::TooMany(too_many) => {

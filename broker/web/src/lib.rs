@@ -1,8 +1,8 @@
 //! The broker over HTTP: one axum router that mounts the JSON API (`api`, with its OpenAPI
-//! document), the staff console (`console`) and the static pages (`assets`) side by side. They share
-//! the `state` and the `error` type of this layer and never import each other; the door check of
-//! device-bound sessions (`session_signature`) stands in front of all of them. `metrics` is the
-//! Prometheus endpoint, served on a listener of its own.
+//! document), the staff console (`console`), SCIM provisioning (`scim`) and the static pages
+//! (`assets`) side by side. They share the `state` and the `error` type of this layer and never
+//! import each other; the door check of device-bound sessions (`session_signature`) stands in
+//! front of all of them. `metrics` is the Prometheus endpoint, served on a listener of its own.
 
 mod api;
 mod assets;
@@ -10,6 +10,7 @@ mod console;
 mod error;
 mod metrics;
 mod peer;
+mod scim;
 mod session_signature;
 mod state;
 
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(assets::routes())
         .merge(console::routes(state.clone()))
+        .merge(scim::routes())
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,

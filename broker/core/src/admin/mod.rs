@@ -36,6 +36,22 @@ pub struct PersonSpec {
     pub ticket_identities: BTreeSet<String>,
 }
 
+impl From<&Person> for PersonSpec {
+    /// The spec that saves `person` as they are (to change one field of it).
+    fn from(person: &Person) -> Self {
+        PersonSpec {
+            id: person.id.clone(),
+            name: person.name.clone(),
+            email: person.email.clone(),
+            company: person.company.clone(),
+            roles: person.roles.clone(),
+            groups: person.groups.clone(),
+            contract_end: person.contract_end,
+            ticket_identities: person.ticket_identities.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ResourceSpec {
     pub name: String,
@@ -59,18 +75,35 @@ pub struct DeviceSpec {
 
 impl Broker {
     pub async fn put_person(&self, actor: &str, spec: PersonSpec) -> ServiceResult<Person> {
+        if !spec.email.contains('@') {
+            return Err(InvalidValue::Email(spec.email.clone()).into());
+        }
+        let now = self.now();
+        let mut change = self.store().change().await?;
+        let person = self.put_person_in(&mut change, actor, spec, now).await?;
+        change.commit().await?;
+        Ok(person)
+    }
+
+    /// Inside `change`: adds or updates a person (an email, if given, must be an address; the
+    /// identity provider may have none for a person).
+    pub(crate) async fn put_person_in(
+        &self,
+        change: &mut Change,
+        actor: &str,
+        spec: PersonSpec,
+        now: OffsetDateTime,
+    ) -> ServiceResult<Person> {
         validate_name("person id", &spec.id)?;
         for g in &spec.groups {
             validate_name("group", g)?;
         }
-        if !spec.email.contains('@') {
+        if !spec.email.is_empty() && !spec.email.contains('@') {
             return Err(InvalidValue::Email(spec.email.clone()).into());
         }
         if spec.roles.is_empty() {
             return Err(InvalidValue::NoRole.into());
         }
-        let now = self.now();
-        let mut change = self.store().change().await?;
         // What the account's life set stays: disabled, or a step-up an alert demands.
         let before = store::person(change.conn(), &spec.id).await?;
         let disabled = before.as_ref().is_some_and(|p| p.disabled);
@@ -95,7 +128,6 @@ impl Broker {
         change
             .audit(now, actor, "admin.person_saved", &person.id, json!(person))
             .await?;
-        change.commit().await?;
         Ok(person)
     }
 

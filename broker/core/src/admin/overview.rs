@@ -105,14 +105,8 @@ impl Broker {
                 .ok_or_else(|| Missing::Person(id.to_string()))?
         };
         let spec = PersonSpec {
-            id: person.id,
-            name: person.name,
-            email: person.email,
-            company: person.company,
-            roles: person.roles,
-            groups: person.groups,
             contract_end: end,
-            ticket_identities: person.ticket_identities,
+            ..PersonSpec::from(&person)
         };
         self.put_person(&format!("person:{}", admin.id), spec).await
     }

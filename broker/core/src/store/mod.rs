@@ -10,6 +10,7 @@ mod outage;
 mod passkeys;
 mod places;
 mod repo;
+mod scim;
 mod wal;
 
 pub use alerts::*;
@@ -21,6 +22,7 @@ pub use group::Insertion;
 pub use passkeys::*;
 pub use places::*;
 pub use repo::*;
+pub use scim::*;
 
 use crate::domain::audit::{entry_hash, AuditEntry, Checkpoint, GENESIS_HASH};
 use ed25519_dalek::SigningKey;

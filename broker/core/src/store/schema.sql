@@ -47,3 +47,8 @@ CREATE INDEX IF NOT EXISTS gateway_changes_at ON gateway_changes (at);
 -- Emergency stops: `state` is proposed, in_force or lifted (requests and grants check the ones in force).
 CREATE TABLE IF NOT EXISTS emergency_stops (id TEXT PRIMARY KEY, state TEXT NOT NULL, proposed_at BIGINT NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS emergency_stops_state ON emergency_stops (state);
+-- SCIM: users and groups as the identity provider set them (the directory has the people), and SCIM's own tokens.
+CREATE TABLE IF NOT EXISTS scim_users (id TEXT PRIMARY KEY, user_name TEXT NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS scim_users_user_name ON scim_users (user_name);
+CREATE TABLE IF NOT EXISTS scim_groups (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS scim_tokens (token_hash TEXT PRIMARY KEY, name TEXT NOT NULL, data TEXT NOT NULL);

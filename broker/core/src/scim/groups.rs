@@ -1,0 +1,190 @@
+//! SCIM groups: Daypass groups (entitlements name them `group:ID`), those SCIM made and those
+//! people were put in on the CLI. A group's members are the people in it; changing them changes
+//! those people's groups and, for people the identity provider manages, their roles (groups mapped
+//! to roles in `scim_role_groups`, a contractor otherwise). A renamed group keeps its id.
+
+use super::users::group_displays;
+use super::{record, served, ListPage, ListQuery, ScimClient};
+use crate::domain::directory::Person;
+use crate::domain::scim::schema::ResourceKind;
+use crate::domain::scim::{user, Record, ScimError};
+use crate::store::{self, Change};
+use crate::{Broker, PersonSpec, ServiceResult};
+use serde_json::{json, Value};
+use sqlx::AnyConnection;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+const KIND: ResourceKind = ResourceKind::Group;
+
+fn gone(id: &str) -> ScimError {
+    ScimError::not_found(format!("no group {id:?}"))
+}
+
+/// Every group's id, with its kept record when SCIM made it.
+async fn groups_in(
+    conn: &mut AnyConnection,
+) -> ServiceResult<(BTreeMap<String, Option<Record>>, Vec<Person>)> {
+    let people = store::people(conn).await?;
+    let mut groups: BTreeMap<String, Option<Record>> = people
+        .iter()
+        .flat_map(|p| p.groups.iter().map(|g| (g.clone(), None)))
+        .collect();
+    for (id, kept) in store::scim_groups(conn).await? {
+        groups.insert(id, Some(kept));
+    }
+    Ok((groups, people))
+}
+
+fn group_of(id: &str, kept: Option<&Record>, people: &[Person]) -> Value {
+    let mut resource = kept.map_or_else(|| json!({ "displayName": id }), |r| r.resource.clone());
+    let members: Vec<Value> = people
+        .iter()
+        .filter(|p| p.groups.contains(id))
+        .map(|p| json!({ "value": p.id }))
+        .collect();
+    if !members.is_empty() {
+        resource["members"] = Value::Array(members);
+    }
+    served(KIND, id, resource, kept.map(|r| (r.created, r.last_modified)))
+}
+
+/// The member ids a group resource lists.
+fn member_ids(resource: &Value) -> BTreeSet<String> {
+    resource["members"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter_map(|m| m["value"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl Broker {
+    pub(super) async fn list_groups(&self, query: &ListQuery) -> ServiceResult<ListPage> {
+        let mut conn = self.store().read().await?;
+        let (groups, people) = groups_in(&mut conn).await?;
+        let all = groups
+            .iter()
+            .map(|(id, kept)| group_of(id, kept.as_ref(), &people))
+            .collect();
+        Ok(query.page(KIND, all))
+    }
+
+    pub(super) async fn group_in(&self, conn: &mut AnyConnection, id: &str) -> ServiceResult<Value> {
+        let (groups, people) = groups_in(conn).await?;
+        let kept = groups.get(id).ok_or_else(|| gone(id))?;
+        Ok(group_of(id, kept.as_ref(), &people))
+    }
+
+    /// The id a new group gets: made from its name, or the next free one after it.
+    pub(super) async fn new_group_id(
+        &self,
+        conn: &mut AnyConnection,
+        resource: &Value,
+    ) -> ServiceResult<String> {
+        let (groups, _) = groups_in(conn).await?;
+        let base = user::person_id_for(resource["displayName"].as_str().unwrap_or_default());
+        Ok(user::free_id(&base, |id| groups.contains_key(id)))
+    }
+
+    /// The group is gone: nobody is in it any more (entitlements naming it match nobody).
+    pub(super) async fn delete_group(&self, client: &ScimClient, id: &str) -> ServiceResult<()> {
+        let now = self.now();
+        let mut change = self.store().change().await?;
+        self.group_in(change.conn(), id).await?;
+        self.set_members(&mut change, client, id, &BTreeSet::new())
+            .await?;
+        store::delete_scim_group(change.conn(), id).await?;
+        change
+            .audit(now, &client.actor(), "scim.group_deleted", id, json!({}))
+            .await?;
+        change.commit().await?;
+        Ok(())
+    }
+
+    /// Inside `change`: saves group `id` as `resource` (canonical, with the members it must have).
+    pub(super) async fn save_group(
+        &self,
+        mut change: Change,
+        client: &ScimClient,
+        id: &str,
+        mut resource: Value,
+    ) -> ServiceResult<Value> {
+        let now = self.now();
+        let display = resource["displayName"].as_str().unwrap_or_default().to_string();
+        let displays = group_displays(change.conn()).await?;
+        let (groups, _) = groups_in(change.conn()).await?;
+        let holder = groups
+            .keys()
+            .filter(|g| g.as_str() != id)
+            .find(|g| displays.get(*g).unwrap_or(g).to_lowercase() == display.to_lowercase());
+        if let Some(holder) = holder {
+            return Err(ScimError::uniqueness(format!(
+                "displayName {display:?} is taken by group {holder:?}"
+            ))
+            .into());
+        }
+        let members = member_ids(&resource);
+        if let Some(object) = resource.as_object_mut() {
+            object.remove("members");
+        }
+        let kept = store::scim_group(change.conn(), id).await?;
+        store::put_scim_group(change.conn(), id, &record(resource, kept.as_ref(), now)).await?;
+        self.set_members(&mut change, client, id, &members).await?;
+        change
+            .audit(
+                now,
+                &client.actor(),
+                "scim.group_saved",
+                id,
+                json!({ "displayName": display, "members": members }),
+            )
+            .await?;
+        let served = self.group_in(change.conn(), id).await?;
+        change.commit().await?;
+        Ok(served)
+    }
+
+    /// Inside `change`: makes `wanted` exactly the people in group `id`.
+    async fn set_members(
+        &self,
+        change: &mut Change,
+        client: &ScimClient,
+        id: &str,
+        wanted: &BTreeSet<String>,
+    ) -> ServiceResult<()> {
+        let now = self.now();
+        let people: HashMap<String, Person> = store::people(change.conn())
+            .await?
+            .into_iter()
+            .map(|p| (p.id.clone(), p))
+            .collect();
+        let provisioned: BTreeSet<String> = store::scim_users(change.conn())
+            .await?
+            .into_iter()
+            .filter(|(_, r)| !r.deleted)
+            .map(|(id, _)| id)
+            .collect();
+        if let Some(unknown) = wanted.iter().find(|m| !people.contains_key(*m)) {
+            return Err(ScimError::invalid_value(format!("members: no user {unknown:?}")).into());
+        }
+        for person in people.values() {
+            let is_in = person.groups.contains(id);
+            if is_in == wanted.contains(&person.id) {
+                continue;
+            }
+            let mut spec = PersonSpec::from(person);
+            if is_in {
+                spec.groups.remove(id);
+            } else {
+                spec.groups.insert(id.to_string());
+            }
+            if provisioned.contains(&person.id) {
+                spec.roles = user::roles_for(&spec.groups, &self.0.settings.scim_role_groups);
+            }
+            self.put_person_in(change, &client.actor(), spec, now).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,214 @@
+//! SCIM users: every person in the directory shows as one (those the identity provider never
+//! provisioned as the directory has them); creating, replacing and patching a user saves the person,
+//! `active: false` disables the account and ends every live grant at once, and deleting a user
+//! does the same and makes the user gone (the person stays, disabled, for the record).
+
+use super::{record, served, ListPage, ListQuery, ScimClient};
+use crate::domain::directory::Person;
+use crate::domain::scim::schema::ResourceKind;
+use crate::domain::scim::{user, Record, ScimError};
+use crate::store::{self, Change};
+use crate::{Broker, PersonSpec, ServiceResult};
+use serde_json::{json, Value};
+use sqlx::AnyConnection;
+use std::collections::{BTreeSet, HashMap};
+
+const KIND: ResourceKind = ResourceKind::User;
+
+/// Display names of the groups SCIM made (other groups show their name).
+pub(super) async fn group_displays(conn: &mut AnyConnection) -> ServiceResult<HashMap<String, String>> {
+    Ok(store::scim_groups(conn)
+        .await?
+        .into_iter()
+        .filter_map(|(id, r)| Some((id, r.resource["displayName"].as_str()?.to_string())))
+        .collect())
+}
+
+/// A person as a user, as served.
+fn user_of(person: &Person, kept: Option<&Record>, displays: &HashMap<String, String>) -> Value {
+    let mut resource = kept.map_or_else(|| user::shown_as_user(person), |r| r.resource.clone());
+    // The account as it is now (an admin may have disabled it on the console); a user the
+    // identity provider keeps without `active` is active while the account is.
+    if resource.get("active").is_some() || person.disabled {
+        resource["active"] = json!(!person.disabled);
+    }
+    if !person.groups.is_empty() {
+        resource["groups"] = person
+            .groups
+            .iter()
+            .map(|g| json!({ "value": g, "display": displays.get(g).unwrap_or(g) }))
+            .collect();
+    }
+    served(
+        KIND,
+        &person.id,
+        resource,
+        kept.map(|r| (r.created, r.last_modified)),
+    )
+}
+
+fn gone(id: &str) -> ScimError {
+    ScimError::not_found(format!("no user {id:?}"))
+}
+
+impl Broker {
+    /// Every user, minus those the identity provider deleted.
+    async fn all_users(&self, conn: &mut AnyConnection) -> ServiceResult<Vec<Value>> {
+        let kept: HashMap<String, Record> = store::scim_users(conn).await?.into_iter().collect();
+        let displays = group_displays(conn).await?;
+        Ok(store::people(conn)
+            .await?
+            .iter()
+            .filter(|p| !kept.get(&p.id).is_some_and(|r| r.deleted))
+            .map(|p| user_of(p, kept.get(&p.id), &displays))
+            .collect())
+    }
+
+    pub(super) async fn list_users(&self, query: &ListQuery) -> ServiceResult<ListPage> {
+        let mut conn = self.store().read().await?;
+        let all = self.all_users(&mut conn).await?;
+        Ok(query.page(KIND, all))
+    }
+
+    pub(super) async fn user_in(&self, conn: &mut AnyConnection, id: &str) -> ServiceResult<Value> {
+        let kept = store::scim_user(conn, id).await?;
+        let person = store::person(conn, id)
+            .await?
+            .filter(|_| !kept.as_ref().is_some_and(|r| r.deleted))
+            .ok_or_else(|| gone(id))?;
+        let displays = group_displays(conn).await?;
+        Ok(user_of(&person, kept.as_ref(), &displays))
+    }
+
+    /// The person id a new user gets: one the identity provider deleted comes back under its old
+    /// id; otherwise the id made from the user name, or the next free one after it.
+    pub(super) async fn new_user_id(
+        &self,
+        conn: &mut AnyConnection,
+        resource: &Value,
+    ) -> ServiceResult<String> {
+        let deleted: BTreeSet<String> = store::scim_users(conn)
+            .await?
+            .into_iter()
+            .filter(|(_, r)| r.deleted)
+            .map(|(id, _)| id)
+            .collect();
+        let taken: BTreeSet<String> = store::people(conn)
+            .await?
+            .into_iter()
+            .map(|p| p.id)
+            .filter(|id| !deleted.contains(id))
+            .collect();
+        let base = user::person_id_for(resource["userName"].as_str().unwrap_or_default());
+        Ok(user::free_id(&base, |id| taken.contains(id)))
+    }
+
+    /// The identity provider deleted the user: the account is disabled (every live grant ends,
+    /// sessions and tokens go) and the user is gone from SCIM.
+    pub(super) async fn delete_user(&self, client: &ScimClient, id: &str) -> ServiceResult<()> {
+        let now = self.now();
+        let mut change = self.store().change().await?;
+        self.user_in(change.conn(), id).await?;
+        let person = self
+            .set_person_disabled_in(
+                &mut change,
+                &client.actor(),
+                id,
+                true,
+                "deleted by the identity provider",
+                now,
+            )
+            .await?;
+        let kept = store::scim_user(change.conn(), id).await?;
+        let mut gone = kept.unwrap_or_else(|| record(user::shown_as_user(&person), None, now));
+        gone.deleted = true;
+        gone.last_modified = now;
+        store::put_scim_user(change.conn(), id, &gone).await?;
+        change
+            .audit(
+                now,
+                &client.actor(),
+                "scim.user_deleted",
+                id,
+                json!({ "userName": gone.resource["userName"] }),
+            )
+            .await?;
+        change.commit().await?;
+        Ok(())
+    }
+
+    /// Inside `change`: saves user `id` as `resource` (canonical) and the person it makes.
+    pub(super) async fn save_user(
+        &self,
+        mut change: Change,
+        client: &ScimClient,
+        id: &str,
+        resource: Value,
+    ) -> ServiceResult<Value> {
+        let now = self.now();
+        let actor = client.actor();
+        let user_name = resource["userName"].as_str().unwrap_or_default().to_string();
+        if let Some(holder) = self.user_name_holder(change.conn(), &user_name, id).await? {
+            return Err(
+                ScimError::uniqueness(format!("userName {user_name:?} is taken by user {holder:?}")).into(),
+            );
+        }
+        let before = store::person(change.conn(), id).await?;
+        let kept = store::scim_user(change.conn(), id).await?.filter(|r| !r.deleted);
+        let fields = user::fields(&resource);
+        let groups = before.as_ref().map(|p| p.groups.clone()).unwrap_or_default();
+        let mut ticket_identities = before
+            .as_ref()
+            .map(|p| p.ticket_identities.clone())
+            .unwrap_or_default();
+        if user_name != id {
+            ticket_identities.insert(user_name.clone());
+        }
+        let spec = PersonSpec {
+            id: id.to_string(),
+            name: fields.name.clone(),
+            email: fields.email.clone(),
+            company: fields.company.clone(),
+            roles: user::roles_for(&groups, &self.0.settings.scim_role_groups),
+            groups,
+            contract_end: fields.contract_end,
+            ticket_identities,
+        };
+        let person = self.put_person_in(&mut change, &actor, spec, now).await?;
+        if person.disabled == fields.active {
+            let why = if fields.active {
+                "activated by the identity provider"
+            } else {
+                "deactivated by the identity provider"
+            };
+            self.set_person_disabled_in(&mut change, &actor, id, !fields.active, why, now)
+                .await?;
+        }
+        store::put_scim_user(change.conn(), id, &record(resource, kept.as_ref(), now)).await?;
+        let served = self.user_in(change.conn(), id).await?;
+        change.commit().await?;
+        Ok(served)
+    }
+
+    /// The user, other than `except`, who holds `user_name` (user names are unique in any case).
+    async fn user_name_holder(
+        &self,
+        conn: &mut AnyConnection,
+        user_name: &str,
+        except: &str,
+    ) -> ServiceResult<Option<String>> {
+        let wanted = user_name.to_lowercase();
+        let kept: HashMap<String, Record> = store::scim_users(conn).await?.into_iter().collect();
+        let ids: BTreeSet<String> = store::people(conn).await?.into_iter().map(|p| p.id).collect();
+        Ok(ids
+            .into_iter()
+            .filter(|id| id != except)
+            .find(|id| match kept.get(id) {
+                Some(r) if r.deleted => false,
+                Some(r) => r.resource["userName"]
+                    .as_str()
+                    .is_some_and(|u| u.to_lowercase() == wanted),
+                None => id.to_lowercase() == wanted,
+            }))
+    }
+}

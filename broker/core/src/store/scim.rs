@@ -1,0 +1,103 @@
+//! What SCIM keeps beside the directory: users and groups as the identity provider set them, and
+//! the SCIM bearer tokens (by digest).
+
+use super::repo::{decode, encode, one};
+use super::StoreResult;
+use crate::domain::scim::{Record, Token};
+use sqlx::{AnyConnection, Row};
+
+async fn records(conn: &mut AnyConnection, sql: &str) -> StoreResult<Vec<(String, Record)>> {
+    let rows = sqlx::query(sql).fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get::<String, _>("id")?, decode(r, "data")?)))
+        .collect()
+}
+
+pub async fn scim_user(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<Record>> {
+    one(conn, "SELECT data FROM scim_users WHERE id = $1", id).await
+}
+
+/// Every user SCIM provisioned (deleted ones too), by person id.
+pub async fn scim_users(conn: &mut AnyConnection) -> StoreResult<Vec<(String, Record)>> {
+    records(conn, "SELECT id, data FROM scim_users ORDER BY id").await
+}
+
+pub async fn put_scim_user(conn: &mut AnyConnection, id: &str, record: &Record) -> StoreResult<()> {
+    let user_name = record.resource["userName"]
+        .as_str()
+        .unwrap_or_default()
+        .to_lowercase();
+    sqlx::query(
+        "INSERT INTO scim_users (id, user_name, data) VALUES ($1, $2, $3) \
+         ON CONFLICT (id) DO UPDATE SET user_name = excluded.user_name, data = excluded.data",
+    )
+    .bind(id)
+    .bind(user_name)
+    .bind(encode(record))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn scim_group(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<Record>> {
+    one(conn, "SELECT data FROM scim_groups WHERE id = $1", id).await
+}
+
+/// Every group SCIM made, by Daypass group name.
+pub async fn scim_groups(conn: &mut AnyConnection) -> StoreResult<Vec<(String, Record)>> {
+    records(conn, "SELECT id, data FROM scim_groups ORDER BY id").await
+}
+
+pub async fn put_scim_group(conn: &mut AnyConnection, id: &str, record: &Record) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO scim_groups (id, data) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+    )
+    .bind(id)
+    .bind(encode(record))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_scim_group(conn: &mut AnyConnection, id: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM scim_groups WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn scim_token(conn: &mut AnyConnection, token_hash: &str) -> StoreResult<Option<Token>> {
+    one(
+        conn,
+        "SELECT data FROM scim_tokens WHERE token_hash = $1",
+        token_hash,
+    )
+    .await
+}
+
+pub async fn scim_tokens(conn: &mut AnyConnection) -> StoreResult<Vec<Token>> {
+    let rows = sqlx::query("SELECT data FROM scim_tokens ORDER BY name")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|r| decode(r, "data")).collect()
+}
+
+pub async fn put_scim_token(conn: &mut AnyConnection, token_hash: &str, token: &Token) -> StoreResult<()> {
+    sqlx::query("INSERT INTO scim_tokens (token_hash, name, data) VALUES ($1, $2, $3)")
+        .bind(token_hash)
+        .bind(&token.name)
+        .bind(encode(token))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Removes the tokens named `name`; how many there were.
+pub async fn delete_scim_tokens(conn: &mut AnyConnection, name: &str) -> StoreResult<u64> {
+    let done = sqlx::query("DELETE FROM scim_tokens WHERE name = $1")
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}
