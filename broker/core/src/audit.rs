@@ -64,6 +64,19 @@ impl Broker {
         Ok(AuditRead::search(&mut conn, filter, limit.clamp(1, 1000)).await?)
     }
 
+    /// The entries after `after`, oldest first, at most `limit` (1–1000; admins and auditors): a
+    /// SIEM or an integrator follows the log page by page.
+    pub async fn audit_entries_after(
+        &self,
+        caller: &Caller,
+        after: i64,
+        limit: i64,
+    ) -> ServiceResult<Vec<AuditEntry>> {
+        caller.person_with(&[Role::Admin, Role::Auditor])?;
+        let mut conn = self.store().read().await?;
+        Ok(AuditRead::after(&mut conn, after.max(0), limit.clamp(1, 1000)).await?)
+    }
+
     /// Streams every entry in order to `sink` (for JSON-lines or syslog export).
     pub async fn export_audit(
         &self,

@@ -5,12 +5,14 @@
 use super::{Broker, Forbidden, ServiceResult, Unauthenticated};
 use crate::domain::directory::{report_key, Person, Role};
 use crate::domain::passkey::{Channel, Session};
+use crate::domain::token::Scope;
 use crate::store;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
 use rand::RngCore as _;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
@@ -121,15 +123,19 @@ impl Broker {
         })
     }
 
-    /// Resolves a bearer token. Lookup is by digest, so timing reveals nothing about stored tokens.
-    pub async fn authenticate(&self, bearer: &SecretString) -> ServiceResult<Caller> {
+    /// Resolves a bearer token, with the scopes it is limited to (none: all its holder may do).
+    /// Lookup is by digest, so timing reveals nothing about stored tokens.
+    pub async fn authenticate(
+        &self,
+        bearer: &SecretString,
+    ) -> ServiceResult<(Caller, Option<BTreeSet<Scope>>)> {
         let digest = secret_digest(bearer.expose_secret());
         let mut conn = self.store().read().await?;
         if bearer.expose_secret().starts_with("dpg_") {
             let gw = store::gateway_by_token(&mut conn, &digest)
                 .await?
                 .ok_or(Unauthenticated::UnknownToken)?;
-            return Ok(Caller::Gateway(gw.name));
+            return Ok((Caller::Gateway(gw.name), None));
         }
         let (token, person) = store::api_token_holder(&mut conn, &digest)
             .await?
@@ -141,7 +147,7 @@ impl Broker {
         if !person.is_active(now) {
             return Err(Unauthenticated::AccountInactive(person.id.clone()).into());
         }
-        Ok(Caller::Person(person))
+        Ok((Caller::Person(person), token.scopes))
     }
 }
 

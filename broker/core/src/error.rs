@@ -65,6 +65,10 @@ pub enum ServiceError {
 pub enum InvalidInput {
     #[error("a token's lifetime must be positive, e.g. --ttl 365d")]
     TokenLifetime,
+    #[error(
+        "a scoped token needs at least one scope: reports:read, audit:read, grants:read or posture:read"
+    )]
+    NoScopes,
     #[error(transparent)]
     Value(#[from] InvalidValue),
     #[error("{0}")]
@@ -187,6 +191,8 @@ pub enum Missing {
     WaitingSignIn,
     #[error("no invite {0} waits for a second admin")]
     Invite(String),
+    #[error("no API token {0:?}: see `daypass-broker admin token list`")]
+    ApiToken(String),
     #[error("no SCIM token named {0:?}: see `daypass-broker admin scim-token list`")]
     ScimToken(String),
     #[error("no emergency stop {0}")]

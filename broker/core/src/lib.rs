@@ -45,7 +45,7 @@ pub use rate_limit::{RateLimit, TooMany};
 pub use scim::{ListPage, ListQuery, ScimClient};
 pub use settings::{BrokerSettings, PostureSettings};
 pub use siem::{HttpCollector, SinkConfig, SyslogTls};
-pub use store::{redact_url, AuditFilter, GatewayRecord, PostureRecord, Store, StoreError};
+pub use store::{redact_url, ApiToken, AuditFilter, GatewayRecord, PostureRecord, Store, StoreError};
 pub use witness::{read_checkpoints, AuditWitness};
 
 use crate::clock::Clock;

@@ -15,6 +15,7 @@ pub mod request;
 pub mod resource;
 pub mod scim;
 pub mod ticket;
+pub mod token;
 
 /// Identifiers people type (person ids, resource names, groups): short, no spaces, no separators we parse on.
 pub fn validate_name(kind: &'static str, name: &str) -> Result<(), invalid::InvalidValue> {

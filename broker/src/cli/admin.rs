@@ -241,14 +241,25 @@ pub enum GatewayCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Issue an API token for a person; printed once, only its digest is kept.
+    /// Issue an API token for a person; printed once, only its digest is kept. With --scope (one
+    /// or more) it may only make those read calls (for integrators), within the person's roles.
     Issue {
         person: String,
         #[arg(long, default_value = "cli")]
         label: String,
         #[arg(long, value_parser = duration_arg, default_value = "30d")]
         ttl: i64,
+        /// reports:read, audit:read, grants:read or posture:read (repeat for several).
+        #[arg(long = "scope")]
+        scopes: Vec<daypass_broker_core::domain::token::Scope>,
     },
+    /// Every API token (or one person's): id, holder, label, scopes, expiry.
+    List {
+        #[arg(long)]
+        person: Option<String>,
+    },
+    /// Revoke one API token by the id `token list` shows.
+    Revoke { id: String },
 }
 
 pub async fn run(broker: &Broker, cmd: AdminCommand, json: bool) -> Result<ExitCode> {
@@ -629,9 +640,15 @@ async fn gateway(broker: &Broker, actor: &str, command: GatewayCommand, json: bo
 
 async fn token(broker: &Broker, actor: &str, command: TokenCommand, json: bool) -> Result<()> {
     match command {
-        TokenCommand::Issue { person, label, ttl } => {
+        TokenCommand::Issue {
+            person,
+            label,
+            ttl,
+            scopes,
+        } => {
+            let scopes = (!scopes.is_empty()).then(|| scopes.into_iter().collect());
             let secret = broker
-                .issue_token(actor, &person, &label, time::Duration::seconds(ttl))
+                .issue_scoped_token(actor, &person, &label, time::Duration::seconds(ttl), scopes)
                 .await?;
             let out =
                 serde_json::json!({ "person": person, "token": secret.expose_secret(), "ttl_seconds": ttl });
@@ -642,6 +659,42 @@ async fn token(broker: &Broker, actor: &str, command: TokenCommand, json: bool) 
                     secret.expose_secret()
                 )
             })?;
+        }
+        TokenCommand::List { person } => {
+            let tokens = broker.api_tokens(person.as_deref()).await?;
+            let out: Vec<_> = tokens
+                .iter()
+                .map(|(id, t)| serde_json::json!({ "id": id, "token": t }))
+                .collect();
+            emit(json, &out, || {
+                if tokens.is_empty() {
+                    return "no API tokens".into();
+                }
+                tokens
+                    .iter()
+                    .map(|(id, t)| {
+                        let scopes = t
+                            .scopes
+                            .as_ref()
+                            .map_or("all its holder may do".to_string(), |s| {
+                                s.iter().map(|s| s.name()).collect::<Vec<_>>().join(", ")
+                            });
+                        format!(
+                            "{id}  {}  {:?}  {scopes}  until {}",
+                            t.person, t.label, t.expires_at
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })?;
+        }
+        TokenCommand::Revoke { id } => {
+            let token = broker.revoke_api_token(actor, &id).await?;
+            emit(
+                json,
+                &serde_json::json!({ "id": id, "person": token.person }),
+                || format!("revoked API token {id} of {} ({:?})", token.person, token.label),
+            )?;
         }
     }
     Ok(())

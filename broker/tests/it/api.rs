@@ -612,3 +612,133 @@ async fn ticket_checks_are_limited_per_person() {
     let (status, _, _) = api.call(Some("ana"), "GET", check, None).await;
     assert_eq!(status, StatusCode::OK, "a new minute");
 }
+
+/// An integrator's token reads only what its scopes name, within its holder's roles; it is listed
+/// and revoked one by one. The audit log is read page by page.
+#[tokio::test]
+async fn scoped_tokens_read_only_their_scopes_and_are_revoked_one_by_one() {
+    use daypass_broker_core::domain::token::Scope;
+    let mut api = Api::new().await;
+    api.h.granted("db", "OPS-1", "1h").await;
+    let scoped = |scopes: &[Scope]| Some(scopes.iter().copied().collect());
+    let siem = api
+        .h
+        .broker
+        .issue_scoped_token(
+            "test",
+            "aud",
+            "siem",
+            time::Duration::days(90),
+            scoped(&[Scope::AuditRead, Scope::ReportsRead]),
+        )
+        .await
+        .unwrap();
+    api.tokens.insert("siem", siem.expose_secret().to_string());
+
+    let (status, report, _) = api
+        .call(Some("siem"), "GET", "/api/v1/reports/access", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let (status, first, _) = api
+        .call(Some("siem"), "GET", "/api/v1/audit/entries?after=0&limit=3", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let seqs: Vec<i64> = first["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, [1, 2, 3]);
+    assert_eq!(first["next_after"], 3);
+    let (_, next, _) = api
+        .call(Some("siem"), "GET", "/api/v1/audit/entries?after=3&limit=2", None)
+        .await;
+    assert_eq!(next["entries"][0]["seq"], 4);
+    assert_eq!(
+        next["entries"][0]["prev_hash"], first["entries"][2]["hash"],
+        "chained"
+    );
+    for (method, path) in [
+        ("GET", "/api/v1/grants"),
+        ("GET", "/api/v1/me"),
+        ("POST", "/api/v1/audit/entries"),
+    ] {
+        let (status, problem, _) = api.call(Some("siem"), method, path, None).await;
+        if method == "POST" {
+            assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{path}");
+            continue;
+        }
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {problem}");
+        assert!(
+            problem["type"].as_str().unwrap().ends_with("out-of-scope"),
+            "{problem}"
+        );
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("reports:read, audit:read"),
+            "{problem}"
+        );
+    }
+    // A scope never lifts the holder's roles: a contractor's audit:read token reads no audit log.
+    let ana_audit = api
+        .h
+        .broker
+        .issue_scoped_token(
+            "test",
+            "ana",
+            "x",
+            time::Duration::days(1),
+            scoped(&[Scope::AuditRead]),
+        )
+        .await
+        .unwrap();
+    api.tokens
+        .insert("ana-audit", ana_audit.expose_secret().to_string());
+    let (status, _, _) = api
+        .call(Some("ana-audit"), "GET", "/api/v1/audit/entries", None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = api
+        .call(Some("ida"), "GET", "/api/v1/audit/entries?limit=0", None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Refused: no scopes at all, no lifetime.
+    let none = api
+        .h
+        .broker
+        .issue_scoped_token("test", "aud", "x", time::Duration::days(1), scoped(&[]))
+        .await;
+    assert!(none.unwrap_err().to_string().contains("at least one scope"));
+    let expired = api
+        .h
+        .broker
+        .issue_token("test", "aud", "x", time::Duration::ZERO)
+        .await;
+    assert!(expired.is_err());
+
+    // Listed with ids; one revoked, the others keep working.
+    let listed = api.h.broker.api_tokens(Some("aud")).await.unwrap();
+    let (id, token) = listed.iter().find(|(_, t)| t.label == "siem").unwrap();
+    assert_eq!(token.scopes, scoped(&[Scope::AuditRead, Scope::ReportsRead]));
+    assert!(
+        !siem.expose_secret().contains(id.as_str()),
+        "the id is not the token"
+    );
+    api.h.broker.revoke_api_token("test", id).await.unwrap();
+    let (status, _, _) = api
+        .call(Some("siem"), "GET", "/api/v1/reports/access", None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, _) = api.call(Some("aud"), "GET", "/api/v1/reports/access", None).await;
+    assert_eq!(status, StatusCode::OK, "aud's own token still works");
+    assert!(
+        api.h.broker.revoke_api_token("test", id).await.is_err(),
+        "already gone"
+    );
+    let actions = api.h.actions().await;
+    assert!(actions.iter().any(|a| a == "admin.token_revoked"), "{actions:?}");
+}

@@ -858,6 +858,46 @@ async fn two_admins_stop_every_contractor_from_the_admin_page_and_one_lifts_it()
     );
 }
 
+/// The admin page lists API tokens with their scopes and revokes them one by one.
+#[tokio::test]
+async fn admins_see_api_tokens_and_revoke_one_from_the_page() {
+    use daypass_broker_core::domain::token::Scope;
+    let api = Api::new(true).await;
+    let scopes = Some([Scope::ReportsRead].into_iter().collect());
+    api.h
+        .broker
+        .issue_scoped_token("test", "aud", "bi-dashboard", time::Duration::days(30), scopes)
+        .await
+        .unwrap();
+    let (ida, csrf) = staff(&api, "ida").await;
+    let page = get(&api, &ida, "/console/admin").await;
+    assert!(
+        page.body.contains("bi-dashboard") && page.body.contains("reports:read"),
+        "{}",
+        page.body
+    );
+    let id = api.h.broker.api_tokens(Some("aud")).await.unwrap()[0].0.clone();
+    let revoked = call(
+        &api,
+        &ida,
+        &format!("/console/api/tokens/{id}/revoke"),
+        Some(&csrf),
+        json!({}),
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
+    assert!(api.h.broker.api_tokens(Some("aud")).await.unwrap().is_empty());
+    let again = call(
+        &api,
+        &ida,
+        &format!("/console/api/tokens/{id}/revoke"),
+        Some(&csrf),
+        json!({}),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "{}", again.body);
+}
+
 #[tokio::test]
 async fn the_admin_page_warns_before_the_posture_baseline_expires_and_says_when_it_has() {
     let mut opts = crate::support::Options::default();

@@ -3,6 +3,7 @@
 
 mod listings;
 mod overview;
+mod tokens;
 
 pub use overview::{BaselineHealth, Overview};
 
@@ -15,14 +16,14 @@ use crate::domain::policy::ApprovalPolicy;
 use crate::domain::resource::{validate_tag, Resource};
 use crate::domain::ticket::{validate_ticket_key, Ticket};
 use crate::domain::validate_name;
-use crate::store::{self, ApiToken, Change, GatewayRecord};
+use crate::store::{self, Change, GatewayRecord};
 use crate::{Broker, Conflict, InvalidInput, Missing, ServiceResult};
 use daypass_proto::{PortRange, Protocol};
 use secrecy::SecretString;
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 #[derive(Debug, Clone)]
 pub struct PersonSpec {
@@ -436,45 +437,6 @@ impl Broker {
             .await?;
         change.commit().await?;
         Ok((record, secret))
-    }
-
-    /// Issues an API token for a person; the token is returned once and only its digest is kept.
-    pub async fn issue_token(
-        &self,
-        actor: &str,
-        person: &str,
-        label: &str,
-        ttl: Duration,
-    ) -> ServiceResult<SecretString> {
-        let now = self.now();
-        let mut change = self.store().change().await?;
-        if store::person(change.conn(), person).await?.is_none() {
-            return Err(Missing::Person(person.to_string()).into());
-        }
-        let secret = new_secret("dpt_");
-        let token = ApiToken {
-            person: person.into(),
-            label: label.into(),
-            created_at: now,
-            expires_at: now + ttl,
-        };
-        store::put_api_token(
-            change.conn(),
-            &secret_digest(secrecy::ExposeSecret::expose_secret(&secret)),
-            &token,
-        )
-        .await?;
-        change
-            .audit(
-                now,
-                actor,
-                "admin.token_issued",
-                person,
-                json!({ "label": label, "expires_at": token.expires_at.unix_timestamp() }),
-            )
-            .await?;
-        change.commit().await?;
-        Ok(secret)
     }
 }
 

@@ -367,6 +367,44 @@ pub struct ApiToken {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    /// What the token may do; none: all its holder may.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<std::collections::BTreeSet<crate::domain::token::Scope>>,
+}
+
+/// How many hex digits of a token's digest name it (to list and revoke it; not a secret).
+pub const TOKEN_ID_LEN: usize = 12;
+
+/// Every API token (holders' or one holder's) with its id, newest first.
+pub async fn api_tokens(
+    conn: &mut AnyConnection,
+    person: Option<&str>,
+) -> StoreResult<Vec<(String, ApiToken)>> {
+    let rows = sqlx::query(
+        "SELECT token_hash, data FROM api_tokens WHERE ($1 = '' OR person = $1) ORDER BY expires_at DESC",
+    )
+    .bind(person.unwrap_or_default())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let hash: String = r.try_get("token_hash")?;
+            Ok((
+                hash[..TOKEN_ID_LEN.min(hash.len())].to_string(),
+                decode(r, "data")?,
+            ))
+        })
+        .collect()
+}
+
+/// Removes the token whose id is `id`; whether there was one.
+pub async fn delete_api_token(conn: &mut AnyConnection, id: &str) -> StoreResult<bool> {
+    let done = sqlx::query("DELETE FROM api_tokens WHERE substr(token_hash, 1, $1) = $2")
+        .bind(TOKEN_ID_LEN as i64)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
 }
 
 /// The token with its holder, in one query (every API call makes it).

@@ -5,6 +5,8 @@ use crate::ApiError;
 use crate::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
+use daypass_broker_core::domain::token::Scope;
 use daypass_broker_core::Caller;
 use secrecy::SecretString;
 
@@ -38,7 +40,36 @@ impl FromRequestParts<AppState> for Authed {
             .ok_or_else(|| {
                 ApiError::unauthenticated("the Authorization header must use the Bearer scheme")
             })?;
-        let caller = state.broker.authenticate(&token).await?;
+        let (caller, scopes) = state.broker.authenticate(&token).await?;
+        if let Some(scopes) = scopes {
+            let needed = route_scope(&parts.method, parts.uri.path());
+            if !needed.is_some_and(|s| scopes.contains(&s)) {
+                let held: Vec<&str> = scopes.iter().map(|s| s.name()).collect();
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "out-of-scope",
+                    format!(
+                        "this token is limited to {}, and this call is outside them: ask an admin for a token with the scope it needs",
+                        held.join(", ")
+                    ),
+                ));
+            }
+        }
         Ok(Authed(caller))
+    }
+}
+
+/// The scope a call needs when made with a scoped token; `None`: no scoped token may make it.
+pub fn route_scope(method: &Method, path: &str) -> Option<Scope> {
+    if method != Method::GET {
+        return None;
+    }
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(3).collect();
+    match segments.as_slice() {
+        ["reports", "access"] => Some(Scope::ReportsRead),
+        ["audit", "verify" | "entries"] => Some(Scope::AuditRead),
+        ["grants"] | ["grants", _] | ["grants", _, "evidence"] => Some(Scope::GrantsRead),
+        ["posture", "failing"] | ["devices", _, "posture"] => Some(Scope::PostureRead),
+        _ => None,
     }
 }

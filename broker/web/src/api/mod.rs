@@ -50,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/gateway/connects", post(gateway::connects))
         .route("/api/v1/reports/access", get(ops::report))
         .route("/api/v1/audit/verify", get(ops::audit_verify))
+        .route("/api/v1/audit/entries", get(ops::audit_entries))
         .route("/api/v1/passkeys", get(passkeys::mine))
         .route("/api/v1/devices/{id}/revoke", post(devices::revoke))
         .route("/api/v1/passkeys/{id}/revoke", post(passkeys::revoke))
@@ -78,7 +79,7 @@ impl utoipa::Modify for BearerAuth {
 #[openapi(
     info(title = "Daypass broker API", description = "Just-in-time access for contractors: requests, approvals, signed grants."),
     paths(
-        ops::health, ops::openapi, ops::broker_key, ops::ticket_webhook, ops::report, ops::audit_verify,
+        ops::health, ops::openapi, ops::broker_key, ops::ticket_webhook, ops::report, ops::audit_verify, ops::audit_entries,
         access::me, access::entitlements, access::my_requests, access::create_request, access::request,
         access::approve, access::deny, access::inbox, access::check_ticket,
         grants::live, grants::grant, grants::revoke, grants::evidence, grants::gateway,

@@ -185,6 +185,79 @@ pub async fn audit_verify(State(s): State<AppState>, Authed(caller): Authed) -> 
     }))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EntriesQuery {
+    /// Entries after this sequence number (0: from the first).
+    #[param(minimum = 0)]
+    pub after: Option<i64>,
+    /// At most this many (default 500).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
+}
+
+/// One audit log entry, chained to the one before it by `prev_hash`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEntryOut {
+    pub seq: i64,
+    /// RFC 3339.
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntryOut>,
+    /// Ask again with `after` set to this for the next page (the same when nothing is newer).
+    pub next_after: i64,
+}
+
+/// The audit log page by page, oldest first (admins, auditors, and tokens with `audit:read`).
+#[utoipa::path(get, path = "/api/v1/audit/entries", security(("bearer" = [])), params(EntriesQuery),
+    responses((status = 200, body = AuditPage), (status = 403, body = Problem)))]
+pub async fn audit_entries(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    ApiQuery(query): ApiQuery<EntriesQuery>,
+) -> ApiResult<AuditPage> {
+    let after = query.after.unwrap_or(0);
+    if after < 0 || !(1..=1000).contains(&query.limit.unwrap_or(500)) {
+        return Err(ApiError::invalid(
+            "after must be 0 or more and limit between 1 and 1000",
+        ));
+    }
+    let entries = s
+        .broker
+        .audit_entries_after(&caller, after, query.limit.unwrap_or(500))
+        .await?;
+    let next_after = entries.last().map_or(after, |e| e.seq);
+    Ok(ApiJson(AuditPage {
+        entries: entries
+            .into_iter()
+            .map(|e| AuditEntryOut {
+                seq: e.seq,
+                at: e
+                    .at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+                actor: e.actor,
+                action: e.action,
+                subject: e.subject,
+                details: e.details,
+                prev_hash: e.prev_hash,
+                hash: e.hash,
+            })
+            .collect(),
+        next_after,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -1,7 +1,8 @@
-//! The admin page: live grants (revoked with a reason; the list follows new and ending grants), people
-//! (invite, contract end date, disable or enable), the access matrix (who may request what, for how
-//! long, under which approval policy), resources and their tags, gateways and when each last asked
-//! for its state, and the ticket connector.
+//! The admin page: the emergency stop (`emergency`), live grants (revoked with a reason; the list
+//! follows new and ending grants), people (invite, contract end date, disable or enable), the access
+//! matrix (who may request what, for how long, under which approval policy), resources and their
+//! tags, gateways and when each last asked for its state, the ticket connector, and API tokens
+//! (`tokens`).
 
 use super::pages::{layout, when, Signed};
 use super::visitor::Visitor;
@@ -13,7 +14,7 @@ use axum::response::Response;
 use daypass_broker_core::domain::directory::Role;
 use daypass_broker_core::domain::emergency::EmergencyStop;
 use daypass_broker_core::domain::passkey::Invite;
-use daypass_broker_core::Overview;
+use daypass_broker_core::{ApiToken, Overview};
 use daypass_proto::api::GrantView;
 use maud::{html, Markup};
 use secrecy::ExposeSecret as _;
@@ -251,6 +252,7 @@ fn admin_page(
     grants: &[GrantView],
     waiting: &[(String, Invite)],
     stops: &[EmergencyStop],
+    tokens: &[(String, ApiToken)],
     now: OffsetDateTime,
 ) -> Markup {
     let body = html! {
@@ -267,6 +269,7 @@ fn admin_page(
         (people_section(o, now))
         (matrix_section(o))
         (systems_section(o, now))
+        (super::tokens::section(tokens))
     };
     layout("Administration", Some((who, PATH)), body)
 }
@@ -283,12 +286,14 @@ pub async fn page_for_admins(State(s): State<AppState>, visitor: Visitor) -> Res
     let grants = s.broker.live_grants(admin).await?;
     let waiting = s.broker.invites_awaiting_second_admin().await?;
     let stops = s.broker.emergency_stops(&visitor.caller).await?;
+    let tokens = s.broker.api_tokens(None).await?;
     Ok(page(admin_page(
         &who,
         &overview,
         &grants,
         &waiting,
         &stops,
+        &tokens,
         s.broker.now(),
     )))
 }

@@ -14,6 +14,7 @@ mod helpdesk;
 mod home;
 mod pages;
 mod reports;
+mod tokens;
 mod visitor;
 
 use crate::{ApiError, AppState};
@@ -172,6 +173,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             post(emergency::confirm),
         )
         .route("/console/api/emergency-stops/{id}/lift", post(emergency::lift))
+        .route("/console/api/tokens/{id}/revoke", post(tokens::revoke))
         .route("/console/api/people/{id}/enable", post(admin::enable))
         .route("/console/api/people/{id}/contract-end", post(admin::contract_end))
         .route("/console/alerts", get(alerts::page_for_staff))
