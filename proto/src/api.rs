@@ -294,6 +294,15 @@ pub struct AccessReport {
     /// Anomaly alerts raised in the window, by rule (the incident and anomaly counts).
     #[serde(default)]
     pub alerts_by_rule: std::collections::BTreeMap<String, u64>,
+    /// People whose first access (first grant) came in the window after an invite.
+    #[serde(default)]
+    pub onboarded: u64,
+    /// Time to onboard, invite issued → first access, median and longest over those people (seconds;
+    /// 0 when nobody was onboarded).
+    #[serde(default)]
+    pub onboarding_median_seconds: f64,
+    #[serde(default)]
+    pub onboarding_max_seconds: f64,
 }
 
 /// The device a contractor binds while enrolling a passkey: its WireGuard and report-signing keys.

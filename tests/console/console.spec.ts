@@ -70,7 +70,7 @@ test("helpdesk finds a person and their device, and cannot open the administrati
   await shot(page, "helpdesk-refused-admin");
 });
 
-test("an admin oversees access and people; the audit and reports pages open", async ({ page }) => {
+test("an admin oversees access and people, adds a contractor, proposes an emergency stop; the audit and reports pages open", async ({ page }) => {
   await enroll(page, "lee");
   await page.getByRole("link", { name: "Administration" }).click();
   await expect(page.getByRole("heading", { name: "Who may request what" })).toBeVisible();
@@ -78,6 +78,21 @@ test("an admin oversees access and people; the audit and reports pages open", as
   await shot(page, "admin");
   await page.getByRole("button", { name: "Invite ana to enroll a passkey" }).click();
   await expect(page.getByRole("status")).toContainText("Invite for ana");
+  // A new contractor and their invite in one step, after a passkey confirmation.
+  await page.locator("#nc-id").fill("sam");
+  await page.locator("#nc-name").fill("Sam Ortiz");
+  await page.locator("#nc-email").fill("sam@initech.example");
+  await page.locator("#nc-company").fill("Initech");
+  await page.locator("#nc-end").fill("2099-03-31");
+  await page.getByRole("button", { name: "Add and invite with passkey" }).click();
+  await expect(page.getByRole("status")).toContainText("Added sam");
+  await expect(page.getByRole("status")).toContainText("dpi_");
+  // An emergency stop is proposed with a passkey; it waits for a second admin.
+  await page.locator("#stop-reason").fill("drill");
+  await page.getByRole("button", { name: "Propose emergency stop with passkey" }).click();
+  await expect(page.getByRole("status")).toContainText("a second admin must confirm");
+  await expect(page.getByText("it lapses if nobody does within 15 minutes")).toBeVisible();
+  await shot(page, "admin-emergency-proposed");
   await page.getByRole("link", { name: "Audit" }).click();
   await expect(page.getByText("The audit chain verifies")).toBeVisible();
   await shot(page, "audit");

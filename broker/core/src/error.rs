@@ -206,6 +206,8 @@ pub enum Missing {
 pub enum Conflict {
     #[error("a device {0:?} exists already: choose another device name")]
     DeviceExists(String),
+    #[error("a person {0:?} exists already: choose another id, or invite them from the people list")]
+    PersonExists(String),
     #[error("alert {0} is closed already")]
     AlertClosed(uuid::Uuid),
     /// Two live devices with one WireGuard key would be one peer to the gateway.

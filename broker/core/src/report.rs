@@ -3,7 +3,7 @@
 use super::{Broker, ServiceResult};
 use crate::domain::directory::Role;
 use crate::domain::grant::EndReason;
-use crate::store;
+use crate::store::{self, AuditRead};
 use daypass_proto::api::{AccessReport, RequestStatus};
 use std::collections::BTreeMap;
 use time::{Duration, OffsetDateTime};
@@ -91,6 +91,7 @@ impl Broker {
                 *per_resource.entry(r.name.clone()).or_insert(0u64) += 1;
             }
         }
+        let onboarding = onboarding_seconds(&mut conn, from, to).await?;
         Ok(AccessReport {
             from,
             to,
@@ -112,7 +113,41 @@ impl Broker {
             grants_suspended,
             grants_resumed,
             alerts_by_rule,
+            onboarded: onboarding.len() as u64,
+            onboarding_median_seconds: median(&onboarding),
+            onboarding_max_seconds: onboarding.last().copied().unwrap_or(0.0),
         })
+    }
+}
+
+/// Time to onboard of each person whose first access came in `[from, to]`: from their first
+/// invite to their first grant, in seconds, shortest first.
+async fn onboarding_seconds(
+    conn: &mut sqlx::AnyConnection,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+) -> ServiceResult<Vec<f64>> {
+    let invited: BTreeMap<String, OffsetDateTime> =
+        AuditRead::first_invites(conn).await?.into_iter().collect();
+    let mut out: Vec<f64> = store::first_grants(conn)
+        .await?
+        .into_iter()
+        .filter(|(_, first)| *first >= from && *first <= to)
+        .filter_map(|(person, first)| {
+            let invite = invited.get(&person)?;
+            (first >= *invite).then(|| (first - *invite).as_seconds_f64())
+        })
+        .collect();
+    out.sort_by(f64::total_cmp);
+    Ok(out)
+}
+
+/// The median of sorted `values` (0 when there are none).
+fn median(values: &[f64]) -> f64 {
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
     }
 }
 

@@ -121,6 +121,13 @@ pub fn report_text(r: &AccessReport) -> String {
         "    of which ticket closed  {}",
         r.grants_ended_by_ticket_close
     );
+    let _ = writeln!(
+        out,
+        "  time to onboard (invite -> first access) median {}, longest {}, {} people",
+        format_duration(r.onboarding_median_seconds as i64),
+        format_duration(r.onboarding_max_seconds as i64),
+        r.onboarded
+    );
     let _ = writeln!(out, "  stale contractor accounts {}", r.stale_accounts);
     let _ = writeln!(
         out,

@@ -858,6 +858,59 @@ async fn two_admins_stop_every_contractor_from_the_admin_page_and_one_lifts_it()
     );
 }
 
+/// A new contractor in one step from the admin page: person and invite together, after a fresh
+/// passkey confirmation; the invite works.
+#[tokio::test]
+async fn admins_add_a_contractor_and_their_invite_in_one_step() {
+    let api = Api::new(true).await;
+    let (mut ida, csrf) = staff(&api, "ida").await;
+    assert!(get(&api, &ida, "/console/admin")
+        .await
+        .body
+        .contains("Add and invite with passkey"));
+    let form = |id: &str, end: &str| {
+        json!({ "id": id, "name": "Lee Chen", "email": "lee@initech.example", "company": "Initech",
+                "contract_end": end, "groups": "dba, readers" })
+    };
+    let path = "/console/api/contractors";
+    let bad_date = call(&api, &ida, path, Some(&csrf), form("lee", "31/03/2027")).await;
+    assert_eq!(bad_date.status, StatusCode::BAD_REQUEST, "{}", bad_date.body);
+    let ended = call(&api, &ida, path, Some(&csrf), form("lee", "2020-01-01")).await;
+    assert_eq!(ended.status, StatusCode::BAD_REQUEST, "{}", ended.body);
+    api.h.clock.advance(time::Duration::minutes(6));
+    let stale = call(&api, &ida, path, Some(&csrf), form("lee", "2099-03-31")).await;
+    assert_eq!(stale.status, StatusCode::FORBIDDEN, "{}", stale.body);
+    assert!(
+        api.h.broker.person("lee").await.unwrap().is_none(),
+        "nothing half-written"
+    );
+    let stepped = ceremony(&api, &mut ida, "step-up", Some(&csrf), json!({})).await;
+    assert_eq!(stepped.status, StatusCode::OK, "{}", stepped.body);
+    let added = call(&api, &ida, path, Some(&csrf), form("lee", "2099-03-31")).await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    let message = added.json()["message"].as_str().unwrap().to_string();
+    let code = message
+        .split("send it to them: ")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('.')
+        .to_string();
+    assert!(code.starts_with("dpi_"), "{message}");
+    let lee = api.h.person("lee").await;
+    assert_eq!(lee.roles, [Role::Contractor].into());
+    assert_eq!((lee.company.as_str(), lee.groups.len()), ("Initech", 2));
+    assert_eq!(
+        lee.contract_end.unwrap().date(),
+        time::macros::date!(2099 - 04 - 01)
+    );
+    let again = call(&api, &ida, path, Some(&csrf), form("lee", "2099-03-31")).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    // The invite enrolls Lee in the browser.
+    let mut lee_browser = Browser::new();
+    let enrolled = ceremony(&api, &mut lee_browser, "enroll", None, json!({ "invite": code })).await;
+    assert_eq!(enrolled.status, StatusCode::OK, "{}", enrolled.body);
+}
+
 /// The admin page lists API tokens with their scopes and revokes them one by one.
 #[tokio::test]
 async fn admins_see_api_tokens_and_revoke_one_from_the_page() {

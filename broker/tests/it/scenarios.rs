@@ -433,6 +433,27 @@ async fn report_counts_the_week(db: Db) {
     assert_eq!(r.active_contractors, 1);
 }
 
+/// Time to onboard: from a person's first invite to their first access, for those whose first
+/// access came in the window (later grants and re-invites do not count again).
+async fn report_measures_time_to_onboard(db: Db) {
+    let h = Harness::new(db).await;
+    let none = h.broker.report(7).await.unwrap();
+    assert_eq!((none.onboarded, none.onboarding_median_seconds), (0, 0.0));
+    h.broker.invite("test", "ana", Duration::hours(72)).await.unwrap();
+    h.clock.advance(Duration::hours(3));
+    h.broker.invite("test", "ana", Duration::hours(72)).await.unwrap();
+    h.granted("db", "OPS-1", "1h").await;
+    h.clock.advance(Duration::hours(2));
+    h.granted("db", "OPS-1", "1h").await;
+    let r = h.broker.report(7).await.unwrap();
+    assert_eq!(r.onboarded, 1);
+    assert_eq!(r.onboarding_median_seconds, 3.0 * 3600.0);
+    assert_eq!(r.onboarding_max_seconds, 3.0 * 3600.0);
+    h.clock.advance(Duration::days(8));
+    let later = h.broker.report(7).await.unwrap();
+    assert_eq!(later.onboarded, 0, "her first access was before this week");
+}
+
 async fn evidence_tells_the_whole_story(db: Db) {
     let h = Harness::new(db).await;
     let v = h.request("prod", "OPS-2", "1h").await;
@@ -751,6 +772,7 @@ async fn gateway_deltas_lead_to_the_whole_state(db: Db) {
 }
 
 crate::on_both_databases!(
+    report_measures_time_to_onboard,
     waiting_requests_are_capped_per_person,
     gateway_deltas_lead_to_the_whole_state,
     gateway_states_are_sealed_whole,

@@ -3,8 +3,10 @@
 
 use super::*;
 use crate::domain::directory::Role;
+use crate::domain::invalid::InvalidValue;
 use crate::domain::passkey::SecondAdmin;
-use crate::Forbidden;
+use crate::store::Change;
+use crate::{Forbidden, PersonSpec};
 
 impl Broker {
     /// A single-use invite for `person`, valid for `ttl`; the code is returned once. This is the
@@ -89,8 +91,54 @@ impl Broker {
         ttl: Duration,
         second_admin: Option<SecondAdmin>,
     ) -> ServiceResult<(SecretString, Invite)> {
+        let mut change = self.store().change().await?;
+        let issued = self
+            .issue_invite_in(&mut change, actor, person, ttl, second_admin)
+            .await?;
+        change.commit().await?;
+        Ok(issued)
+    }
+
+    /// A new contractor in one step (the admin page's form): the person, with the contractor role,
+    /// and their invite, written together; needs the admin's fresh passkey confirmation.
+    pub async fn onboard_contractor(
+        &self,
+        admin: &Caller,
+        spec: PersonSpec,
+        ttl: Duration,
+    ) -> ServiceResult<(SecretString, Invite)> {
+        admin.person_with(&[Role::Admin])?;
+        self.invite_step_up(admin)?;
+        if !spec.email.contains('@') {
+            return Err(InvalidValue::Email(spec.email.clone()).into());
+        }
         let now = self.now();
         let mut change = self.store().change().await?;
+        if store::person(change.conn(), &spec.id).await?.is_some() {
+            return Err(Conflict::PersonExists(spec.id.clone()).into());
+        }
+        let spec = PersonSpec {
+            roles: [Role::Contractor].into(),
+            ..spec
+        };
+        let person = self.put_person_in(&mut change, &admin.actor(), spec, now).await?;
+        let issued = self
+            .issue_invite_in(&mut change, &admin.actor(), &person.id, ttl, None)
+            .await?;
+        change.commit().await?;
+        Ok(issued)
+    }
+
+    /// Inside `change`: an invite for `person`, shown once.
+    async fn issue_invite_in(
+        &self,
+        change: &mut Change,
+        actor: &str,
+        person: &str,
+        ttl: Duration,
+        second_admin: Option<SecondAdmin>,
+    ) -> ServiceResult<(SecretString, Invite)> {
+        let now = self.now();
         let p = store::person(change.conn(), person)
             .await?
             .ok_or_else(|| Missing::Person(person.to_string()))?;
@@ -120,7 +168,6 @@ impl Broker {
                 }),
             )
             .await?;
-        change.commit().await?;
         Ok((code, invite))
     }
 

@@ -90,6 +90,18 @@ impl AuditRead {
         rows.iter().map(entry).collect()
     }
 
+    /// When each person was first invited to enroll a passkey (the audit log keeps every invite).
+    pub async fn first_invites(conn: &mut AnyConnection) -> StoreResult<Vec<(String, OffsetDateTime)>> {
+        let rows = sqlx::query(
+            "SELECT subject, MIN(at) AS first FROM audit_log WHERE action = 'passkey.invited' GROUP BY subject",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("subject")?, super::repo::instant(r.try_get("first")?)?)))
+            .collect()
+    }
+
     /// When `person`'s requests (subject) and sign-ins (actor `person:ID`) were refused since `since`.
     pub async fn refusals_of(
         conn: &mut AnyConnection,

@@ -397,6 +397,16 @@ pub async fn api_tokens(
         .collect()
 }
 
+/// When each person got their first grant (its start).
+pub async fn first_grants(conn: &mut AnyConnection) -> StoreResult<Vec<(String, OffsetDateTime)>> {
+    let rows = sqlx::query("SELECT person, MIN(issued_at) AS first FROM grants GROUP BY person")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("person")?, instant(r.try_get("first")?)?)))
+        .collect()
+}
+
 /// Removes the token whose id is `id`; whether there was one.
 pub async fn delete_api_token(conn: &mut AnyConnection, id: &str) -> StoreResult<bool> {
     let done = sqlx::query("DELETE FROM api_tokens WHERE substr(token_hash, 1, $1) = $2")

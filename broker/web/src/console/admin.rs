@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 const PATH: &str = "/console/admin";
 /// How long an invite made from the page lasts.
-const INVITE_TTL: Duration = Duration::hours(72);
+pub(super) const INVITE_TTL: Duration = Duration::hours(72);
 /// A gateway that has not asked for its state for this long is shown as silent.
 const SILENT_AFTER: Duration = Duration::minutes(2);
 
@@ -266,6 +266,7 @@ fn admin_page(
         (super::emergency::section(stops, &format!("person:{}", who.id), now))
         (grants_section(grants))
         (invites_section(waiting))
+        (super::onboarding::section())
         (people_section(o, now))
         (matrix_section(o))
         (systems_section(o, now))

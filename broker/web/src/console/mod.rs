@@ -12,6 +12,7 @@ mod ceremonies;
 mod emergency;
 mod helpdesk;
 mod home;
+mod onboarding;
 mod pages;
 mod reports;
 mod tokens;
@@ -174,6 +175,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/console/api/emergency-stops/{id}/lift", post(emergency::lift))
         .route("/console/api/tokens/{id}/revoke", post(tokens::revoke))
+        .route("/console/api/contractors", post(onboarding::add))
         .route("/console/api/people/{id}/enable", post(admin::enable))
         .route("/console/api/people/{id}/contract-end", post(admin::contract_end))
         .route("/console/alerts", get(alerts::page_for_staff))

@@ -40,6 +40,12 @@ fn figures(r: &AccessReport) -> Markup {
             dt { "Access ended early (of which by ticket close)" } dd { (r.grants_revoked) " (" (r.grants_ended_by_ticket_close) ")" }
             dt { "Stale contractor accounts (no request in 30 days)" } dd { (r.stale_accounts) }
             dt { "Access suspended for posture / resumed" } dd { (r.grants_suspended) " / " (r.grants_resumed) }
+            dt { "Time to onboard (invite → first access)" } dd {
+                @if r.onboarded == 0 { "nobody got their first access" } @else {
+                    "median " (hours(r.onboarding_median_seconds)) ", longest "
+                    (hours(r.onboarding_max_seconds)) " (" (r.onboarded) " people)"
+                }
+            }
             dt { "Anomaly alerts (incidents)" } dd {
                 (r.alerts_by_rule.values().sum::<u64>())
                 @for (rule, n) in r.alerts_by_rule.iter().filter(|(_, n)| **n > 0) { " · " (rule) ": " (n) }
