@@ -156,6 +156,8 @@ pub enum Forbidden {
     EmergencyStop(String),
     #[error("an emergency stop, or lifting one, needs an admin's passkey confirmation within the last {0} minutes: confirm with your passkey and try again")]
     EmergencyNeedsStepUp(i64),
+    #[error("changing the access matrix on the console needs your passkey confirmation within the last {0} minutes: confirm with your passkey and try again")]
+    ChangeNeedsStepUp(i64),
 }
 
 /// Nothing by that name that the caller can see (404).
@@ -225,6 +227,10 @@ pub enum Conflict {
     GrantEnded(#[from] AlreadyEnded),
     #[error("approval policy {0:?} no longer exists")]
     PolicyGone(String),
+    #[error(
+        "approval policy {policy:?} is used by entitlements {entitlements}: change or remove them first"
+    )]
+    PolicyInUse { policy: String, entitlements: String },
     /// `AccessRefusal::MissingPolicy`: configuration, not the requester's doing.
     #[error(transparent)]
     MissingPolicy(AccessRefusal),

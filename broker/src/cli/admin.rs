@@ -1,6 +1,6 @@
 //! `daypass-broker admin …`: directory and access-matrix changes without writing SQL.
 
-use super::{cli_actor, emit};
+use super::{cli_actor, duration_arg, emit};
 use anyhow::Result;
 use clap::Subcommand;
 use daypass_broker_core::domain::directory::Role;
@@ -8,16 +8,12 @@ use daypass_broker_core::domain::entitlement::{Entitlement, Selector, Subject};
 use daypass_broker_core::domain::policy::{ApprovalPolicy, AutoApprove, HourWindow};
 use daypass_broker_core::domain::ticket::Ticket;
 use daypass_broker_core::{Broker, DeviceSpec, PersonSpec, ResourceSpec};
-use daypass_proto::duration::{format_duration, parse_duration};
+use daypass_proto::duration::format_duration;
 use daypass_proto::resource::parse_port_list;
 use daypass_proto::{PortRange, Protocol};
 use secrecy::ExposeSecret;
 use std::process::ExitCode;
 use time::OffsetDateTime;
-
-pub(super) fn duration_arg(s: &str) -> Result<i64, String> {
-    parse_duration(s)
-}
 
 fn ports_arg(s: &str) -> Result<Vec<PortRange>, String> {
     parse_port_list(s)

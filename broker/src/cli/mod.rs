@@ -141,6 +141,11 @@ pub enum GrantCommand {
     },
 }
 
+/// A duration argument (`30d`, `8h`) in seconds.
+fn duration_arg(s: &str) -> Result<i64, String> {
+    daypass_proto::duration::parse_duration(s)
+}
+
 /// Who the local CLI acts as in the audit log.
 pub fn cli_actor() -> String {
     format!(

@@ -1,8 +1,7 @@
 //! `daypass-broker admin scim-token issue|list|revoke`: the bearer tokens identity providers
 //! provision people with (`/scim/v2`, nothing else).
 
-use super::admin::duration_arg;
-use super::emit;
+use super::{duration_arg, emit};
 use anyhow::Result;
 use clap::Subcommand;
 use daypass_broker_core::Broker;

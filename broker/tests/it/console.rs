@@ -911,6 +911,106 @@ async fn admins_add_a_contractor_and_their_invite_in_one_step() {
     assert_eq!(enrolled.status, StatusCode::OK, "{}", enrolled.body);
 }
 
+/// Resources, entitlements and approval policies made, replaced and removed on the admin page,
+/// with the CLI's validation and audit, each after a fresh passkey confirmation.
+#[tokio::test]
+async fn admins_change_the_access_matrix_on_the_page() {
+    let api = Api::new(true).await;
+    let (mut ida, csrf) = staff(&api, "ida").await;
+    assert!(get(&api, &ida, "/console/admin")
+        .await
+        .body
+        .contains("Save resource with passkey"));
+    let resource = |ports: &str| {
+        json!({ "name": "wiki", "address": "10.20.0.30", "protocol": "tcp", "ports": ports,
+                "tags": "env:staging, app:wiki", "gateway": "gw1", "description": "the team wiki" })
+    };
+    let bad = call(
+        &api,
+        &ida,
+        "/console/api/resources",
+        Some(&csrf),
+        resource("http"),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    assert!(
+        bad.json()["detail"].as_str().unwrap().starts_with("ports"),
+        "{}",
+        bad.body
+    );
+    let saved = call(
+        &api,
+        &ida,
+        "/console/api/resources",
+        Some(&csrf),
+        resource("443, 8000-8100"),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let policy = json!({ "name": "wiki-auto", "approvals": "1", "approver_group": "approvers",
+                         "auto_approve": "on", "unless_tags": "env:prod", "hours": "7-19", "auto_max": "4h" });
+    let saved = call(&api, &ida, "/console/api/policies", Some(&csrf), policy).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let entitlement = json!({ "id": "dba-wiki", "subject": "group:dba", "selector": "resource:wiki",
+                              "max": "8h", "policy": "wiki-auto" });
+    let saved = call(&api, &ida, "/console/api/entitlements", Some(&csrf), entitlement).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    // Ana (group dba) may now ask for the wiki, auto-approved by the new policy.
+    api.h.granted("wiki", "OPS-1", "1h").await;
+
+    let in_use = call(
+        &api,
+        &ida,
+        "/console/api/policies/wiki-auto/remove",
+        Some(&csrf),
+        json!({}),
+    )
+    .await;
+    assert_eq!(in_use.status, StatusCode::CONFLICT, "{}", in_use.body);
+    assert!(in_use.json()["detail"].as_str().unwrap().contains("dba-wiki"));
+    api.h.clock.advance(time::Duration::minutes(6));
+    let stale = call(
+        &api,
+        &ida,
+        "/console/api/entitlements/dba-wiki/remove",
+        Some(&csrf),
+        json!({}),
+    )
+    .await;
+    assert_eq!(stale.status, StatusCode::FORBIDDEN, "{}", stale.body);
+    let stepped = ceremony(&api, &mut ida, "step-up", Some(&csrf), json!({})).await;
+    assert_eq!(stepped.status, StatusCode::OK, "{}", stepped.body);
+    for path in ["entitlements/dba-wiki", "policies/wiki-auto", "resources/wiki"] {
+        let removed = call(
+            &api,
+            &ida,
+            &format!("/console/api/{path}/remove"),
+            Some(&csrf),
+            json!({}),
+        )
+        .await;
+        assert_eq!(removed.status, StatusCode::OK, "{path}: {}", removed.body);
+    }
+    let gone = call(
+        &api,
+        &ida,
+        "/console/api/resources/wiki/remove",
+        Some(&csrf),
+        json!({}),
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND, "{}", gone.body);
+    let actions = api.h.actions().await;
+    for action in [
+        "admin.policy_removed",
+        "admin.resource_removed",
+        "admin.entitlement_removed",
+    ] {
+        assert!(actions.iter().any(|a| a == action), "{action}: {actions:?}");
+    }
+}
+
 /// The admin page lists API tokens with their scopes and revokes them one by one.
 #[tokio::test]
 async fn admins_see_api_tokens_and_revoke_one_from_the_page() {

@@ -368,6 +368,33 @@ impl Broker {
         Ok(())
     }
 
+    /// Removes an approval policy no entitlement names any more.
+    pub async fn remove_policy(&self, actor: &str, name: &str) -> ServiceResult<()> {
+        let now = self.now();
+        let mut change = self.store().change().await?;
+        let users: Vec<String> = store::entitlements(change.conn())
+            .await?
+            .into_iter()
+            .filter(|e| e.policy == name)
+            .map(|e| e.id)
+            .collect();
+        if !users.is_empty() {
+            return Err(Conflict::PolicyInUse {
+                policy: name.to_string(),
+                entitlements: users.join(", "),
+            }
+            .into());
+        }
+        if !store::delete_policy(change.conn(), name).await? {
+            return Err(Missing::Policy(name.to_string()).into());
+        }
+        change
+            .audit(now, actor, "admin.policy_removed", name, json!({}))
+            .await?;
+        change.commit().await?;
+        Ok(())
+    }
+
     pub async fn put_policy(&self, actor: &str, p: ApprovalPolicy) -> ServiceResult<ApprovalPolicy> {
         validate_name("policy name", &p.name)?;
         p.validate()?;

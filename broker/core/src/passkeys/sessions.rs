@@ -3,7 +3,7 @@
 //! by sign-out, by revoking what they rest on, or by the account's end.
 
 use crate::auth::{new_secret, secret_digest, Caller};
-use crate::domain::directory::Person;
+use crate::domain::directory::{Person, Role};
 use crate::domain::passkey::{Channel, Session};
 use crate::store::{self, Change};
 use crate::{Broker, Forbidden, ServiceResult, Unauthenticated};
@@ -125,6 +125,15 @@ impl Broker {
             return Err(Forbidden::ApprovalNeedsStepUp(settings.step_up_max_age.whole_minutes()).into());
         }
         Ok(fresh)
+    }
+
+    /// An admin's change of the access matrix on the console: it needs a passkey confirmation
+    /// within the last minutes, as approving does.
+    pub fn matrix_change_step_up(&self, caller: &Caller) -> ServiceResult<StepUp> {
+        caller.person_with(&[Role::Admin])?;
+        self.fresh_step_up(caller).ok_or_else(|| {
+            Forbidden::ChangeNeedsStepUp(self.0.settings.passkeys.step_up_max_age.whole_minutes()).into()
+        })
     }
 
     /// Ends the caller's session (sign out).

@@ -275,6 +275,10 @@ pub async fn delete_entitlement(conn: &mut AnyConnection, id: &str) -> StoreResu
     delete(conn, "entitlements", "id", id).await
 }
 
+pub async fn delete_policy(conn: &mut AnyConnection, name: &str) -> StoreResult<bool> {
+    delete(conn, "policies", "name", name).await
+}
+
 pub async fn policy(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<ApprovalPolicy>> {
     one(conn, "SELECT data FROM policies WHERE name = $1", name).await
 }

@@ -6,7 +6,7 @@
 
 use super::pages::{layout, when, Signed};
 use super::visitor::Visitor;
-use super::{admitted, page, PageError, Reason};
+use super::{admitted, page, said, Nothing, PageError, Reason, INVITE_TTL};
 use crate::{ApiError, ApiJson, ApiPath, ApiResult, AppState};
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -19,13 +19,10 @@ use daypass_proto::api::GrantView;
 use maud::{html, Markup};
 use secrecy::ExposeSecret as _;
 use serde::Deserialize;
-use serde_json::json;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 const PATH: &str = "/console/admin";
-/// How long an invite made from the page lasts.
-pub(super) const INVITE_TTL: Duration = Duration::hours(72);
 /// A gateway that has not asked for its state for this long is shown as silent.
 const SILENT_AFTER: Duration = Duration::minutes(2);
 
@@ -269,6 +266,7 @@ fn admin_page(
         (super::onboarding::section())
         (people_section(o, now))
         (matrix_section(o))
+        (super::matrix::section(o))
         (systems_section(o, now))
         (super::tokens::section(tokens))
     };
@@ -308,18 +306,9 @@ pub async fn live(State(s): State<AppState>, visitor: Visitor) -> ApiResult<Vec<
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Nothing {}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ContractEnd {
     /// `YYYY-MM-DD`, or empty for no end.
     date: String,
-}
-
-/// What the page says after a change.
-pub(super) fn said(message: String) -> ApiResult<serde_json::Value> {
-    Ok(ApiJson(json!({ "message": message })))
 }
 
 pub async fn revoke(

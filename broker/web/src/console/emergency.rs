@@ -3,10 +3,10 @@
 //! newest stops. The section follows proposals and stops without a reload, so the second admin sees
 //! a proposal appear.
 
-use super::admin::{said, Nothing};
 use super::pages::when;
 use super::visitor::Visitor;
 use super::Reason;
+use super::{said, Nothing};
 use crate::{ApiJson, ApiPath, ApiResult, AppState};
 use axum::extract::State;
 use axum::http::HeaderMap;

@@ -12,6 +12,7 @@ mod ceremonies;
 mod emergency;
 mod helpdesk;
 mod home;
+mod matrix;
 mod onboarding;
 mod pages;
 mod reports;
@@ -125,6 +126,19 @@ fn admitted(visitor: &Visitor, roles: &[Role], path: &str, why: &str) -> Result<
     Ok(who)
 }
 
+/// The body of changes that take no fields.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Nothing {}
+
+/// What a page says after a change.
+fn said(message: String) -> crate::ApiResult<serde_json::Value> {
+    Ok(crate::ApiJson(serde_json::json!({ "message": message })))
+}
+
+/// How long an invite made from the admin page lasts.
+const INVITE_TTL: time::Duration = time::Duration::hours(72);
+
 /// The body of changes that need a reason (revoking, disabling).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -176,6 +190,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/console/api/emergency-stops/{id}/lift", post(emergency::lift))
         .route("/console/api/tokens/{id}/revoke", post(tokens::revoke))
         .route("/console/api/contractors", post(onboarding::add))
+        .route("/console/api/resources", post(matrix::put_resource))
+        .route("/console/api/entitlements", post(matrix::put_entitlement))
+        .route("/console/api/policies", post(matrix::put_policy))
+        .route("/console/api/{kind}/{name}/remove", post(matrix::remove))
         .route("/console/api/people/{id}/enable", post(admin::enable))
         .route("/console/api/people/{id}/contract-end", post(admin::contract_end))
         .route("/console/alerts", get(alerts::page_for_staff))

@@ -2,9 +2,9 @@
 //! groups) and their invite in one step, after the admin's passkey confirmation. The invite is
 //! shown once, to send to the contractor.
 
-use super::admin::{said, INVITE_TTL};
 use super::pages::when;
 use super::visitor::Visitor;
+use super::{said, INVITE_TTL};
 use crate::{ApiError, ApiJson, ApiResult, AppState};
 use axum::extract::State;
 use axum::http::HeaderMap;

@@ -1,9 +1,9 @@
 //! The admin page's API tokens: each one's holder, label, scopes and expiry, revoked one by one
 //! (issuing stays on the CLI, which shows the token once on the operator's terminal).
 
-use super::admin::{said, Nothing};
 use super::pages::when;
 use super::visitor::Visitor;
+use super::{said, Nothing};
 use crate::{ApiJson, ApiPath, ApiResult, AppState};
 use axum::extract::State;
 use axum::http::HeaderMap;
