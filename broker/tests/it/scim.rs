@@ -221,6 +221,28 @@ async fn okta_provisions_links_deactivates_and_pushes_groups(db: Db) {
     assert_eq!(status, StatusCode::CREATED, "{group}");
     assert_eq!(group["id"], "daypass-approvers");
     assert_eq!(idp.h.person(&id).await.roles, [Role::Approver].into());
+    // An admin made on the CLI and linked by the identity provider keeps the roles IT gave her,
+    // in a mapped group or not.
+    let add_ida = json!([{"op": "add", "path": "members", "value": [{"value": "ida"}]}]);
+    let (status, _) = idp
+        .call("PATCH", "/scim/v2/Groups/daypass-approvers", Some(patch(add_ida)))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = idp
+        .call(
+            "PATCH",
+            "/scim/v2/Users/ida",
+            Some(patch(
+                json!([{"op": "replace", "path": "displayName", "value": "Ida N."}]),
+            )),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let ida = idp.h.person("ida").await;
+    assert_eq!(
+        (ida.name.as_str(), ida.roles.clone()),
+        ("Ida N.", [Role::Admin].into())
+    );
     let (status, renamed) = idp
         .call(
             "PATCH",
@@ -238,7 +260,12 @@ async fn okta_provisions_links_deactivates_and_pushes_groups(db: Db) {
         .call("PATCH", "/scim/v2/Groups/daypass-approvers", Some(patch(remove)))
         .await;
     assert_eq!(status, StatusCode::OK, "{emptied}");
-    assert!(emptied.get("members").is_none());
+    assert_eq!(
+        emptied["members"].as_array().unwrap().len(),
+        1,
+        "ida stays: {emptied}"
+    );
+    assert_eq!(emptied["members"][0]["value"], "ida");
     assert_eq!(idp.h.person(&id).await.roles, [Role::Contractor].into());
     let add = json!([{"op": "add", "path": "members", "value": [{"value": "nobody"}]}]);
     let (status, refused) = idp

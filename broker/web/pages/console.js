@@ -111,8 +111,10 @@
       }
       const fields = Object.fromEntries(new FormData(form).entries());
       const answer = await call(form.dataset.endpoint, fields);
-      status.textContent = answer.message || form.dataset.done || "Done.";
+      // The sections first, then the answer: whoever reads the answer finds the page as it now is
+      // (and does not type into a form that is about to be replaced).
       await refresh([...document.querySelectorAll("main section[id]")].map((section) => section.id));
+      status.textContent = answer.message || form.dataset.done || "Done.";
     } catch (e) {
       status.textContent = e.message;
     } finally {

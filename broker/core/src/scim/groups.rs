@@ -163,7 +163,7 @@ impl Broker {
         let provisioned: BTreeSet<String> = store::scim_users(change.conn())
             .await?
             .into_iter()
-            .filter(|(_, r)| !r.deleted)
+            .filter(|(_, r)| !r.deleted && r.roles_from_groups)
             .map(|(id, _)| id)
             .collect();
         if let Some(unknown) = wanted.iter().find(|m| !people.contains_key(*m)) {

@@ -115,6 +115,7 @@ fn record(resource: Value, before: Option<&Record>, now: OffsetDateTime) -> Reco
         created: before.map_or(now, |r| r.created),
         last_modified: now,
         deleted: false,
+        roles_from_groups: before.is_some_and(|r| r.roles_from_groups),
     }
 }
 

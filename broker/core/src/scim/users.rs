@@ -154,7 +154,9 @@ impl Broker {
             );
         }
         let before = store::person(change.conn(), id).await?;
-        let kept = store::scim_user(change.conn(), id).await?.filter(|r| !r.deleted);
+        let ever = store::scim_user(change.conn(), id).await?;
+        let roles_from_groups = ever.as_ref().map_or(before.is_none(), |r| r.roles_from_groups);
+        let kept = ever.filter(|r| !r.deleted);
         let fields = user::fields(&resource);
         let groups = before.as_ref().map(|p| p.groups.clone()).unwrap_or_default();
         let mut ticket_identities = before
@@ -169,7 +171,10 @@ impl Broker {
             name: fields.name.clone(),
             email: fields.email.clone(),
             company: fields.company.clone(),
-            roles: user::roles_for(&groups, &self.0.settings.scim_role_groups),
+            roles: match &before {
+                Some(p) if !roles_from_groups => p.roles.clone(),
+                _ => user::roles_for(&groups, &self.0.settings.scim_role_groups),
+            },
             groups,
             contract_end: fields.contract_end,
             ticket_identities,
@@ -184,7 +189,11 @@ impl Broker {
             self.set_person_disabled_in(&mut change, &actor, id, !fields.active, why, now)
                 .await?;
         }
-        store::put_scim_user(change.conn(), id, &record(resource, kept.as_ref(), now)).await?;
+        let kept = Record {
+            roles_from_groups,
+            ..record(resource, kept.as_ref(), now)
+        };
+        store::put_scim_user(change.conn(), id, &kept).await?;
         let served = self.user_in(change.conn(), id).await?;
         change.commit().await?;
         Ok(served)

@@ -89,6 +89,10 @@ pub struct Record {
     /// user is gone.
     #[serde(default)]
     pub deleted: bool,
+    /// The identity provider created this person, so their roles follow the groups mapped to roles
+    /// (a person made on the CLI and linked later keeps the roles IT gave them).
+    #[serde(default)]
+    pub roles_from_groups: bool,
 }
 
 /// A bearer token that opens `/scim/v2` and nothing else.
