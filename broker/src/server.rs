@@ -145,6 +145,9 @@ pub fn spawn_background(broker: Broker, ticket_poll: Duration) -> JoinHandle<()>
                     if let Err(e) = broker.forget_spent_ceremonies().await {
                         tracing::warn!(error = %e, "forgetting spent passkey ceremonies failed");
                     }
+                    if let Err(e) = broker.close_due_reviews().await {
+                        tracing::warn!(error = %e, "closing access reviews at their deadline failed");
+                    }
                 },
                 _ = poll.tick() => match broker.poll_tickets().await {
                     Ok(ended) if !ended.is_empty() => tracing::info!(count = ended.len(), "ticket poll ended grants"),

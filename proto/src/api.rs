@@ -303,6 +303,12 @@ pub struct AccessReport {
     pub onboarding_median_seconds: f64,
     #[serde(default)]
     pub onboarding_max_seconds: f64,
+    /// Access review campaigns open at `to` (opened, deadline not reached, not closed).
+    #[serde(default)]
+    pub reviews_open: u64,
+    /// Their items no reviewer had answered by `to`.
+    #[serde(default)]
+    pub review_items_waiting: u64,
 }
 
 /// The device a contractor binds while enrolling a passkey: its WireGuard and report-signing keys.

@@ -1,6 +1,6 @@
-// Every role's main path through the broker's console in real Chromium, with passkeys from the
-// DevTools virtual authenticator, and the refusals: approving one's own request, helpdesk opening
-// the administration page, an expired session. Screenshots of each page go to DAYPASS_ARTIFACTS.
+// Every role's main path through the broker's console in real Chromium (an access review answered
+// from the keyboard among them), with passkeys from the DevTools virtual authenticator, and the
+// refusals: approving one's own request, helpdesk opening the administration page, an expired session. Screenshots of each page go to DAYPASS_ARTIFACTS.
 import { expect, test, type Page } from "@playwright/test";
 
 const invites: Record<string, string> = JSON.parse(process.env.DAYPASS_INVITES ?? "{}");
@@ -99,6 +99,37 @@ test("an admin oversees access and people, adds a contractor, proposes an emerge
   await page.getByRole("link", { name: "Reports" }).click();
   await expect(page.getByRole("heading", { name: "The last 12 weeks" })).toBeVisible();
   await shot(page, "reports");
+});
+
+test("an approver goes through an access review from the keyboard", async ({ page }) => {
+  await enroll(page, "rae");
+  await page.getByRole("link", { name: "Reviews" }).click();
+  await expect(page.getByRole("heading", { name: /Zedcorp review — 3 waiting/ })).toBeVisible();
+  const rows = page.locator("#desk tr[data-item]");
+  await expect(rows).toHaveCount(3);
+  await shot(page, "reviews");
+  // An answer needs a reason: the page says so and takes the person to the field.
+  await rows.first().focus();
+  await page.keyboard.press("y");
+  await expect(page.getByRole("status")).toContainText("Type the reason");
+  await expect(page.locator("#review-reason")).toBeFocused();
+  await page.keyboard.type("project ended");
+  await page.keyboard.press("Escape");
+  await expect(rows.first()).toBeFocused();
+  // n removes the focused item; the next one takes the focus.
+  await page.keyboard.press("n");
+  await expect(page.getByRole("status")).toContainText("Removed");
+  await expect(rows).toHaveCount(2);
+  await expect(rows.first()).toBeFocused();
+  // a selects the rest, b keeps them after a passkey confirmation.
+  await page.locator("#review-reason").fill("still on the project");
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("a");
+  await expect(page.locator("#desk input.pick:checked")).toHaveCount(2);
+  await page.keyboard.press("b");
+  await expect(page.getByRole("status")).toHaveText("Kept 2 items.");
+  await expect(page.getByText("Nothing waits for your review")).toBeVisible();
+  await shot(page, "reviews-done");
 });
 
 test("an expired session sends the person back to sign in", async ({ page }) => {

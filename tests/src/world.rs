@@ -65,6 +65,24 @@ pub fn field(json: &str, key: &str) -> String {
         .to_string()
 }
 
+/// `daypass-broker review open` of a campaign due at the end of 2099-01-31: its JSON (id, total, …).
+pub fn open_review(data: &Path, name: &str, scope: &str, on_deadline: &str) -> serde_json::Value {
+    let args = [
+        "--json",
+        "review",
+        "open",
+        "--name",
+        name,
+        "--scope",
+        scope,
+        "--deadline",
+        "2099-01-31",
+        "--on-deadline",
+        on_deadline,
+    ];
+    serde_json::from_str(&broker_cli(data, &args)).unwrap()
+}
+
 /// A person through the admin CLI, with their roles and groups.
 pub fn person(data: &Path, id: &str, company: &str, roles: &[&str], groups: &[&str]) {
     let email = format!("{id}@example.com");

@@ -41,6 +41,8 @@ pub enum ServiceError {
     Passkey(#[from] PasskeyRefusal),
     #[error(transparent)]
     Stop(#[from] crate::domain::emergency::StopRefusal),
+    #[error(transparent)]
+    Review(#[from] crate::domain::review::ReviewRefusal),
     /// A SCIM request the protocol refuses, with its status and `scimType`.
     #[error(transparent)]
     Scim(#[from] crate::domain::scim::ScimError),
@@ -77,6 +79,8 @@ pub enum InvalidInput {
     Duration(String),
     #[error("reason must say why the access is needed, in 1 to {0} characters")]
     Reason(usize),
+    #[error("select between 1 and {0} review items to keep at once")]
+    BulkSize(usize),
     #[error("a denial needs a reason the requester can read")]
     DenialReason,
     #[error("a revocation needs a reason")]
@@ -158,6 +162,8 @@ pub enum Forbidden {
     EmergencyNeedsStepUp(i64),
     #[error("changing the access matrix on the console needs your passkey confirmation within the last {0} minutes: confirm with your passkey and try again")]
     ChangeNeedsStepUp(i64),
+    #[error("opening a review campaign or keeping access in bulk needs your passkey confirmation within the last {0} minutes: confirm with your passkey and try again")]
+    ReviewNeedsStepUp(i64),
 }
 
 /// Nothing by that name that the caller can see (404).
@@ -201,6 +207,12 @@ pub enum Missing {
     EmergencyStop(uuid::Uuid),
     #[error("no emergency stop is in force: nothing to lift")]
     EmergencyStopInForce,
+    #[error("no access review campaign {0}: see `daypass-broker review list`")]
+    ReviewCampaign(uuid::Uuid),
+    #[error("no review item {0} waiting for you")]
+    ReviewItem(uuid::Uuid),
+    #[error("no access review removed entitlement {entitlement:?} from {person}: nothing to restore")]
+    RemovedEntitlement { person: String, entitlement: String },
 }
 
 /// The thing is not in a state that allows this (409).

@@ -82,6 +82,7 @@ mod tests {
             disabled: false,
             ticket_identities: Default::default(),
             step_up_demanded_by: None,
+            entitlements_removed: Default::default(),
         };
         let d = Device {
             id: "ana-laptop".into(),

@@ -92,6 +92,7 @@ impl Broker {
             }
         }
         let onboarding = onboarding_seconds(&mut conn, from, to).await?;
+        let (reviews_open, review_items_waiting) = open_reviews(&mut conn, to).await?;
         Ok(AccessReport {
             from,
             to,
@@ -116,8 +117,28 @@ impl Broker {
             onboarded: onboarding.len() as u64,
             onboarding_median_seconds: median(&onboarding),
             onboarding_max_seconds: onboarding.last().copied().unwrap_or(0.0),
+            reviews_open,
+            review_items_waiting,
         })
     }
+}
+
+/// The review campaigns open at `at`, and how many of their items were unanswered then.
+async fn open_reviews(conn: &mut sqlx::AnyConnection, at: OffsetDateTime) -> ServiceResult<(u64, u64)> {
+    let campaigns: Vec<_> = store::campaigns_overlapping(conn, at)
+        .await?
+        .into_iter()
+        .filter(|c| c.closed_at.is_none_or(|closed| closed > at))
+        .collect();
+    let mut waiting = 0u64;
+    for c in &campaigns {
+        let items = store::review_items(conn, c.id).await?;
+        waiting += items
+            .iter()
+            .filter(|i| i.answer.as_ref().is_none_or(|a| a.at > at))
+            .count() as u64;
+    }
+    Ok((campaigns.len() as u64, waiting))
 }
 
 /// Time to onboard of each person whose first access came in `[from, to]`: from their first

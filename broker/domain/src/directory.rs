@@ -76,6 +76,9 @@ pub struct Person {
     /// An anomaly alert demands a fresh passkey confirmation with this person's next request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step_up_demanded_by: Option<uuid::Uuid>,
+    /// Entitlements an access review took from this person (their groups may still carry them for others).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub entitlements_removed: BTreeSet<String>,
 }
 
 impl Person {
@@ -162,6 +165,7 @@ pub(crate) mod tests {
             disabled: false,
             ticket_identities: BTreeSet::new(),
             step_up_demanded_by: None,
+            entitlements_removed: BTreeSet::new(),
         }
     }
 

@@ -80,7 +80,12 @@ pub struct Entitlement {
 }
 
 impl Entitlement {
+    /// Whether `person` holds this entitlement: named, or in the named group, and not removed from
+    /// them by an access review.
     pub fn is_for(&self, person: &Person) -> bool {
+        if person.entitlements_removed.contains(&self.id) {
+            return false;
+        }
         match &self.subject {
             Subject::Person(id) => *id == person.id,
             Subject::Group(g) => person.groups.contains(g),

@@ -20,6 +20,8 @@ pub enum EndReason {
     ContractEnded,
     AccountDisabled,
     EmergencyStop,
+    /// An access review removed the entitlement it rested on.
+    AccessReview,
 }
 
 impl fmt::Display for EndReason {
@@ -31,6 +33,7 @@ impl fmt::Display for EndReason {
             EndReason::ContractEnded => "contract ended",
             EndReason::AccountDisabled => "account disabled",
             EndReason::EmergencyStop => "emergency stop",
+            EndReason::AccessReview => "access review",
         })
     }
 }

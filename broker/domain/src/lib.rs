@@ -13,6 +13,7 @@ pub mod passkey;
 pub mod policy;
 pub mod request;
 pub mod resource;
+pub mod review;
 pub mod scim;
 pub mod ticket;
 pub mod token;

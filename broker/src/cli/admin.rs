@@ -1,6 +1,6 @@
 //! `daypass-broker admin …`: directory and access-matrix changes without writing SQL.
 
-use super::{cli_actor, duration_arg, emit};
+use super::{cli_actor, duration_arg, emit, until_arg};
 use anyhow::Result;
 use clap::Subcommand;
 use daypass_broker_core::domain::directory::Role;
@@ -17,22 +17,6 @@ use time::OffsetDateTime;
 
 fn ports_arg(s: &str) -> Result<Vec<PortRange>, String> {
     parse_port_list(s)
-}
-
-/// `2027-03-31` means through the end of that day (UTC); a full RFC 3339 time is taken as is.
-fn contract_end_arg(s: &str) -> Result<OffsetDateTime, String> {
-    use time::format_description::well_known::Rfc3339;
-    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
-        return Ok(t);
-    }
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(s, format)
-        .ok()
-        .and_then(|d| d.next_day())
-        .map(|d| d.midnight().assume_utc())
-        .ok_or_else(|| {
-            format!("bad date {s:?}: write YYYY-MM-DD (through the end of that day, UTC) or an RFC 3339 time")
-        })
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,7 +66,7 @@ pub enum PersonCommand {
         #[arg(long = "group")]
         groups: Vec<String>,
         /// Last day of the contract (YYYY-MM-DD, UTC); access ends after it by itself.
-        #[arg(long, value_parser = contract_end_arg)]
+        #[arg(long, value_parser = until_arg)]
         contract_end: Option<OffsetDateTime>,
         /// Their name in the ticket system (e.g. Jira account id), when it is not their id or email.
         #[arg(long = "ticket-identity")]
@@ -712,23 +696,4 @@ async fn invite(broker: &Broker, actor: &str, person: &str, ttl: i64, json: bool
         )
     })?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::datetime;
-
-    #[test]
-    fn contract_end_date_runs_through_that_day() {
-        assert_eq!(
-            contract_end_arg("2027-03-31").unwrap(),
-            datetime!(2027-04-01 00:00 UTC)
-        );
-        assert_eq!(
-            contract_end_arg("2027-03-31T12:00:00Z").unwrap(),
-            datetime!(2027-03-31 12:00 UTC)
-        );
-        assert!(contract_end_arg("31/03/2027").unwrap_err().contains("YYYY-MM-DD"));
-    }
 }

@@ -5,6 +5,7 @@ mod baseline;
 mod demo;
 mod emergency;
 mod records;
+mod review;
 mod scim;
 
 use crate::config::{self, FileConfig, StorageSettings};
@@ -75,6 +76,9 @@ pub enum Command {
     /// The emergency stop: end every live contractor grant and refuse requests until lifted.
     #[command(subcommand)]
     Emergency(emergency::EmergencyCommand),
+    /// Access reviews: open a campaign, follow it, close it, export and verify its signed evidence.
+    #[command(subcommand)]
+    Review(review::ReviewCommand),
     /// The weekly access figures.
     Report {
         /// Window length in days, ending now.
@@ -154,6 +158,23 @@ pub fn cli_actor() -> String {
             .or_else(|_| std::env::var("USER"))
             .unwrap_or_else(|_| "root".into())
     )
+}
+
+/// `2027-03-31` means through the end of that day (UTC); a full RFC 3339 time is taken as is.
+pub fn until_arg(s: &str) -> Result<time::OffsetDateTime, String> {
+    use time::format_description::well_known::Rfc3339;
+    use time::OffsetDateTime;
+    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+        return Ok(t);
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(s, format)
+        .ok()
+        .and_then(|d| d.next_day())
+        .map(|d| d.midnight().assume_utc())
+        .ok_or_else(|| {
+            format!("bad date {s:?}: write YYYY-MM-DD (through the end of that day, UTC) or an RFC 3339 time")
+        })
 }
 
 /// Prints `value` as JSON with --json, else the human text.
@@ -237,6 +258,7 @@ pub async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             std::process::ExitCode::SUCCESS
         }
         Command::Emergency(cmd) => emergency::run(&broker, cmd, cli.json).await?,
+        Command::Review(cmd) => review::run(&broker, cmd, cli.json).await?,
         Command::Report { days } => {
             anyhow::ensure!((1..=366).contains(&days), "--days must be between 1 and 366");
             let report = broker.report(days).await?;
@@ -402,6 +424,17 @@ mod tests {
     #[test]
     fn command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_date_runs_through_that_day() {
+        use time::macros::datetime;
+        assert_eq!(until_arg("2027-03-31").unwrap(), datetime!(2027-04-01 00:00 UTC));
+        assert_eq!(
+            until_arg("2027-03-31T12:00:00Z").unwrap(),
+            datetime!(2027-03-31 12:00 UTC)
+        );
+        assert!(until_arg("31/03/2027").unwrap_err().contains("YYYY-MM-DD"));
     }
 
     #[test]

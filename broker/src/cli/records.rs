@@ -131,6 +131,11 @@ pub fn report_text(r: &AccessReport) -> String {
     let _ = writeln!(out, "  stale contractor accounts {}", r.stale_accounts);
     let _ = writeln!(
         out,
+        "  access reviews open       {} ({} items unanswered)",
+        r.reviews_open, r.review_items_waiting
+    );
+    let _ = writeln!(
+        out,
         "  grants suspended/resumed  {} / {}",
         r.grants_suspended, r.grants_resumed
     );

@@ -1212,6 +1212,177 @@ async fn auditors_filter_the_log_see_it_verify_and_download_signed_evidence() {
     assert_eq!(evidence.status, StatusCode::FORBIDDEN);
 }
 
+/// Access reviews on the pages: approvers go through their items (one answer, then many kept at once
+/// after a fresh passkey), the admin opens a campaign, auditors see it and download its signed evidence.
+#[tokio::test]
+async fn approvers_answer_access_reviews_on_their_page_and_auditors_download_the_evidence() {
+    use daypass_broker_core::domain::review::{OnDeadline, ReviewScope};
+    let api = Api::new(true).await;
+    let grant = api.h.granted("db", "OPS-1", "1h").await;
+    let deadline = api.h.broker.now() + time::Duration::days(14);
+    let opened = api
+        .h
+        .broker
+        .open_review_as(
+            "cli:root",
+            daypass_broker_core::CampaignSpec {
+                name: "Q1 contractors".into(),
+                scope: ReviewScope::Contractors,
+                deadline,
+                on_deadline: OnDeadline::Remove,
+            },
+        )
+        .await
+        .unwrap();
+    let (mut ben, ben_csrf) = staff(&api, "ben").await;
+    let page = get(&api, &ben, "/console/reviews").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for words in [
+        "Q1 contractors — 2 waiting",
+        "ANA (ana)",
+        "tag:db:staging",
+        "resource:prod",
+        "Keep selected with passkey",
+        r#"href="/console/reviews""#,
+        "<kbd>y</kbd> keep",
+    ] {
+        assert!(page.body.contains(words), "{words:?} missing from {}", page.body);
+    }
+    assert_eq!(page.body.matches("data-item=").count(), 2);
+    let ids = get(&api, &ben, "/console/api/reviews").await.json();
+    let ids: Vec<String> = serde_json::from_value(ids).unwrap();
+    assert_eq!(ids.len(), 2);
+    let (prod, dba) = (&ids[0], &ids[1]);
+
+    let answer = |id: &str| format!("/console/api/reviews/items/{id}");
+    let unreasoned = call(
+        &api,
+        &ben,
+        &answer(dba),
+        Some(&ben_csrf),
+        json!({ "verdict": "remove", "reason": " " }),
+    )
+    .await;
+    assert_eq!(unreasoned.status, StatusCode::BAD_REQUEST, "{}", unreasoned.body);
+    let forged = call(
+        &api,
+        &ben,
+        &answer(dba),
+        None,
+        json!({ "verdict": "remove", "reason": "done" }),
+    )
+    .await;
+    assert_eq!(
+        forged.status,
+        StatusCode::FORBIDDEN,
+        "no CSRF token: {}",
+        forged.body
+    );
+    let removed = call(
+        &api,
+        &ben,
+        &answer(dba),
+        Some(&ben_csrf),
+        json!({ "verdict": "remove", "reason": "migration over" }),
+    )
+    .await;
+    assert_eq!(removed.status, StatusCode::OK, "{}", removed.body);
+    assert!(removed.json()["message"].as_str().unwrap().contains("has ended"));
+    let viewer = Caller::Person(api.h.person("ida").await);
+    assert!(api
+        .h
+        .broker
+        .grant_view(&viewer, grant)
+        .await
+        .unwrap()
+        .end_reason
+        .unwrap()
+        .contains("migration over"));
+
+    // Many at once need a fresh passkey confirmation.
+    api.h.clock.advance(time::Duration::minutes(6));
+    let keep = json!({ "items": [prod], "reason": "on call" });
+    let stale = call(
+        &api,
+        &ben,
+        "/console/api/reviews/keep",
+        Some(&ben_csrf),
+        keep.clone(),
+    )
+    .await;
+    assert_eq!(stale.status, StatusCode::FORBIDDEN, "{}", stale.body);
+    let stepped = ceremony(&api, &mut ben, "step-up", Some(&ben_csrf), json!({})).await;
+    assert_eq!(stepped.status, StatusCode::OK, "{}", stepped.body);
+    let kept = call(&api, &ben, "/console/api/reviews/keep", Some(&ben_csrf), keep).await;
+    assert_eq!(kept.status, StatusCode::OK, "{}", kept.body);
+    assert_eq!(kept.json()["message"], "Kept 1 items.");
+    assert!(get(&api, &ben, "/console/reviews")
+        .await
+        .body
+        .contains("Nothing waits for your review"));
+
+    // Not an approver: the page says who it is for.
+    let (ida, ida_csrf) = staff(&api, "ida").await;
+    assert_eq!(
+        get(&api, &ida, "/console/reviews").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let admin = get(&api, &ida, "/console/admin").await;
+    assert!(
+        admin.body.contains("Open review with passkey") && admin.body.contains("Q1 contractors"),
+        "{}",
+        admin.body
+    );
+    assert!(admin.body.contains("2 of 2"), "{}", admin.body);
+    let bad = call(
+        &api,
+        &ida,
+        "/console/api/reviews",
+        Some(&ida_csrf),
+        json!({ "name": "Q2", "scope": "everyone", "deadline": "2099-01-31", "on_deadline": "remove" }),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    assert!(bad.json()["detail"].as_str().unwrap().contains("company:NAME"));
+    let second = call(&api, &ida, "/console/api/reviews", Some(&ida_csrf), json!({ "name": "dba group", "scope": "group:dba", "deadline": "2099-01-31", "on_deadline": "keep-and-flag" })).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    assert!(
+        second.json()["message"].as_str().unwrap().contains("1 items"),
+        "ana's prod access only: dba was removed"
+    );
+
+    // Auditors see the campaigns and download each one's signed evidence; approvers do not.
+    let (aud, _) = staff(&api, "aud").await;
+    assert!(get(&api, &aud, "/console/audit")
+        .await
+        .body
+        .contains("Q1 contractors"));
+    let path = format!("/console/reviews/{}/evidence.json", opened.campaign.id);
+    let file = get(&api, &aud, &path).await;
+    assert_eq!(file.status, StatusCode::OK, "{}", file.body);
+    assert!(file.headers[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .contains("review-"));
+    let signed: daypass_proto::signed::Signed<daypass_broker_core::ReviewEvidence> =
+        serde_json::from_str(&file.body).unwrap();
+    let evidence = signed.verify(&api.h.broker.verifying_key()).unwrap();
+    let outcomes: Vec<_> = evidence
+        .items
+        .iter()
+        .map(|i| (i.entitlement.as_str(), i.outcome, i.bulk))
+        .collect();
+    use daypass_broker_core::domain::review::Outcome;
+    assert_eq!(
+        outcomes,
+        [
+            ("ana-prod", Outcome::Kept, true),
+            ("dba", Outcome::Removed, false)
+        ]
+    );
+    assert_eq!(get(&api, &ben, &path).await.status, StatusCode::FORBIDDEN);
+}
+
 #[tokio::test]
 async fn reports_show_this_weeks_figures_and_twelve_weeks_of_them() {
     let api = Api::new(true).await;

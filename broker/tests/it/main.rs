@@ -13,6 +13,7 @@ mod listener;
 mod mmdb;
 mod passkeys;
 mod posture;
+mod reviews;
 mod scenarios;
 mod scim;
 mod siem;

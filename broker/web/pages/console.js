@@ -1,7 +1,8 @@
 // The broker's pages: sign in or enroll with a passkey (the broker sets the session cookie); signed
 // in, add another passkey after confirming with an existing one, make the pages' changes (approve
-// after a passkey confirmation, deny, revoke, invite, …) and keep live sections up to date. Changes
-// carry the session's CSRF token from the page's <meta name="csrf-token">.
+// after a passkey confirmation, deny, revoke, invite, answer access reviews from the keyboard, …)
+// and keep live sections up to date. Changes carry the session's CSRF token from the page's
+// <meta name="csrf-token">.
 "use strict";
 
 (() => {
@@ -94,6 +95,90 @@
     }
   }
   if (document.querySelector("[data-watch]")) setInterval(watchAll, 3000);
+
+  // The reviews page: answers go with the reason typed once above the list; the next item takes
+  // the focus after each answer. Keys, outside text fields: j/↓ next, k/↑ previous, x select,
+  // a select all, y keep, n remove, b keep the selected (after a passkey confirmation), / the
+  // reason; Esc in the reason goes back to the list.
+  const reviewRows = () => [...document.querySelectorAll("#desk tr[data-item]")];
+
+  async function review(ids, verdict, row) {
+    const reason = document.getElementById("review-reason");
+    if (!reason.value.trim()) {
+      status.textContent = "Type the reason for your answer first (press / to go there).";
+      reason.focus();
+      return;
+    }
+    const at = Math.max(0, reviewRows().indexOf(row));
+    try {
+      let answer;
+      if (verdict === "bulk-keep") {
+        status.textContent = "Confirm with your passkey to keep " + ids.length + " items.";
+        await ceremony("step-up");
+        answer = await call("/console/api/reviews/keep", { items: ids, reason: reason.value });
+      } else {
+        answer = await call("/console/api/reviews/items/" + ids[0], { verdict, reason: reason.value });
+      }
+      await refresh(["desk"]);
+      const rows = reviewRows();
+      const next = rows[Math.min(at, rows.length - 1)];
+      if (next) next.focus();
+      status.textContent = answer.message;
+    } catch (e) {
+      status.textContent = e.message;
+    }
+  }
+
+  function keepSelected() {
+    const ids = [...document.querySelectorAll("#desk input.pick:checked")].map((box) => box.value);
+    if (ids.length === 0) {
+      status.textContent = "Select the items to keep first (x, or a for all).";
+      return;
+    }
+    review(ids, "bulk-keep", null);
+  }
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("#desk button[data-verdict]");
+    if (button) {
+      const row = button.closest("tr[data-item]");
+      review([row.dataset.item], button.dataset.verdict, row);
+    } else if (event.target.closest("#keep-selected")) {
+      keepSelected();
+    }
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if (!document.getElementById("desk") || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.matches("input:not([type=checkbox]), select, textarea")) {
+      if (event.key === "Escape") (reviewRows()[0] || event.target).focus();
+      return;
+    }
+    const rows = reviewRows();
+    const row = event.target.closest ? event.target.closest("tr[data-item]") : null;
+    const at = rows.indexOf(row);
+    const move = (to) => rows[Math.max(0, Math.min(rows.length - 1, to))]?.focus();
+    const actions = {
+      j: () => move(at + 1),
+      ArrowDown: () => move(at + 1),
+      k: () => move(at < 0 ? 0 : at - 1),
+      ArrowUp: () => move(at < 0 ? 0 : at - 1),
+      x: () => {
+        const box = row && row.querySelector("input.pick");
+        if (box) box.checked = !box.checked;
+      },
+      a: () => rows.forEach((r) => (r.querySelector("input.pick").checked = true)),
+      y: () => row && review([row.dataset.item], "keep", row),
+      n: () => row && review([row.dataset.item], "remove", row),
+      b: () => keepSelected(),
+      "/": () => document.getElementById("review-reason").focus(),
+    };
+    const action = actions[event.key];
+    if (action) {
+      event.preventDefault();
+      action();
+    }
+  });
 
   // Forms that change something (class "act"): their fields go as JSON to data-endpoint, after a
   // passkey confirmation first when the form asks for one (data-step-up); the broker's answer is

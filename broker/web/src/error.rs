@@ -6,6 +6,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use daypass_broker_core::domain::emergency::StopRefusal;
+use daypass_broker_core::domain::review::ReviewRefusal;
 use daypass_broker_core::tickets::TicketSystemError;
 use daypass_broker_core::{Forbidden, ServiceError, StoreError};
 use daypass_proto::problem::{Problem, PROBLEM_CONTENT_TYPE};
@@ -74,6 +75,13 @@ impl From<ServiceError> for ApiError {
             E::Stop(StopRefusal::NotProposed(_) | StopRefusal::NotInForce(_)) => {
                 (StatusCode::CONFLICT, "conflict")
             }
+            E::Review(ReviewRefusal::Name | ReviewRefusal::Deadline | ReviewRefusal::Reason) => {
+                (StatusCode::BAD_REQUEST, "invalid-input")
+            }
+            E::Review(ReviewRefusal::Closed(_) | ReviewRefusal::AlreadyAnswered { .. }) => {
+                (StatusCode::CONFLICT, "conflict")
+            }
+            E::Review(_) => (StatusCode::FORBIDDEN, "forbidden"),
             E::Scim(scim) => (
                 StatusCode::from_u16(scim.status).unwrap_or(StatusCode::BAD_REQUEST),
                 scim.scim_type.unwrap_or("scim"),

@@ -8,7 +8,9 @@
 use daypass_e2e::bins::{artifacts, bin};
 use daypass_e2e::chromium::Chromium;
 use daypass_e2e::net::pause;
-use daypass_e2e::world::{admin, invite_code, made_up_key, person, seeded_data, wait_for};
+use daypass_e2e::world::{
+    admin, broker_cli, invite_code, made_up_key, open_review, person, seeded_data, wait_for,
+};
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -656,6 +658,30 @@ fn the_console_in_playwright() {
             "abe",
         ],
     );
+    // An access review of Zedcorp's contractor (three standing entitlements) for rae to go through.
+    person(&data, "zed", "Zedcorp", &["contractor"], &[]);
+    person(&data, "rae", "Example", &["approver"], &["approvers"]);
+    for (id, resource) in [("zed-a", "db"), ("zed-b", "db2"), ("zed-c", "db")] {
+        let selector = format!("resource:{resource}");
+        admin(
+            &data,
+            &[
+                "entitlement",
+                "add",
+                id,
+                "--subject",
+                "person:zed",
+                "--selector",
+                &selector,
+                "--max",
+                "1h",
+                "--policy",
+                "strict",
+            ],
+        );
+    }
+    let campaign = open_review(&data, "Zedcorp review", "company:Zedcorp", "remove");
+    assert_eq!(campaign["total"], 3, "{campaign}");
     let session_seconds = 40;
     let broker = start_broker_with(
         dir.path(),
@@ -679,7 +705,7 @@ fn the_console_in_playwright() {
     let ana_request = ask(&org.ana_token, "ana-laptop", "OPS-1");
     let abe_request = ask(&org.abe_token, "abe-laptop", "OPS-2");
     let mut invites = serde_json::Map::new();
-    for who in ["abe", "hal", "lee", "kim"] {
+    for who in ["abe", "hal", "lee", "kim", "rae"] {
         invites.insert(who.into(), invite_code(&data, who).into());
     }
     let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("console");
@@ -711,7 +737,34 @@ fn the_console_in_playwright() {
         "the Playwright suite failed:\n{report}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(report.contains("4 passed"), "{report}");
+    assert!(report.contains("5 passed"), "{report}");
+    // The answers given from the keyboard are in the campaign's evidence, which verifies with the
+    // broker's key (`review evidence`, then `review verify` on the file).
+    let file = dir.path().join("review-evidence.json");
+    let id = campaign["id"].as_str().unwrap();
+    broker_cli(
+        &data,
+        &["review", "evidence", id, "--out", file.to_str().unwrap()],
+    );
+    let verified = broker_cli(&data, &["--json", "review", "verify", file.to_str().unwrap()]);
+    let evidence: serde_json::Value = serde_json::from_str(&verified).unwrap();
+    assert_eq!(
+        evidence["outcomes"],
+        serde_json::json!({ "kept": 2, "removed": 1 }),
+        "{evidence}"
+    );
+    let removed = evidence["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["outcome"] == "removed")
+        .unwrap();
+    assert_eq!(
+        removed["entitlement"], "zed-a",
+        "the first row, removed with n: {evidence}"
+    );
+    assert_eq!(removed["reviewed_by"], "person:rae");
+    assert_eq!(removed["reason"], "project ended");
     let granted = call_api(
         &broker,
         Some(&org.ana_token),

@@ -6,7 +6,9 @@
 //! within 2 s.
 
 use daypass_e2e::net::{echo, pause, Key, Net};
-use daypass_e2e::world::{api, broker_cli, health, until_not_after, wait_for, Org, World, BROKER, REFUSED};
+use daypass_e2e::world::{
+    api, broker_cli, health, open_review, until_not_after, wait_for, Org, World, BROKER, REFUSED,
+};
 use daypass_proto::api::GatewayPeer;
 use daypass_proto::Signed;
 use ed25519_dalek::VerifyingKey;
@@ -190,13 +192,8 @@ fn refused_request(net: &Net, cert: &Path, token: &str) -> (String, serde_json::
     (status.to_string(), serde_json::from_str(problem).unwrap())
 }
 
-/// The emergency stop from the broker's host (`daypass-broker emergency stop`): the contractor's
-/// open connection through the gateway stops within 2 s of the stop being in force, the gateway
-/// holds no grant, requests are refused saying why, and lifting lets requests in again (not the
-/// ended grant).
-#[test]
-fn an_emergency_stop_cuts_contractor_traffic_within_two_seconds_until_lifted() {
-    let w = World::start();
+/// Ana granted db for an hour through the gateway agent, with an open connection that echoes.
+fn ana_connected_to_db(w: &World) -> std::net::TcpStream {
     let net = &w.net;
     wait_for(
         "the gateway agent reaching the broker",
@@ -206,6 +203,18 @@ fn an_emergency_stop_cuts_contractor_traffic_within_two_seconds_until_lifted() {
     request(net, &w.cert, &w.org, &w.pinned_key(), "1h");
     let mut open = net.connect("10.20.0.10:5432", Duration::from_secs(3)).unwrap();
     assert_eq!(echo(&mut open, "ping", Duration::from_secs(3)).unwrap(), "ping");
+    open
+}
+
+/// The emergency stop from the broker's host (`daypass-broker emergency stop`): the contractor's
+/// open connection through the gateway stops within 2 s of the stop being in force, the gateway
+/// holds no grant, requests are refused saying why, and lifting lets requests in again (not the
+/// ended grant).
+#[test]
+fn an_emergency_stop_cuts_contractor_traffic_within_two_seconds_until_lifted() {
+    let w = World::start();
+    let net = &w.net;
+    let mut open = ana_connected_to_db(&w);
 
     let data = w.dir.path().join("broker");
     let asked = Instant::now();
@@ -240,6 +249,48 @@ fn an_emergency_stop_cuts_contractor_traffic_within_two_seconds_until_lifted() {
 
     broker_cli(&data, &["emergency", "lift", "--reason", "drill over"]);
     assert_eq!(health(net)["active_grants"], 0, "lifting gives no grant back");
+    request(net, &w.cert, &w.org, &w.pinned_key(), "1h");
+    let mut again = net.connect("10.20.0.10:5432", Duration::from_secs(3)).unwrap();
+    assert_eq!(echo(&mut again, "back", Duration::from_secs(3)).unwrap(), "back");
+}
+
+/// An access review from the broker's host (`daypass-broker review …`): closing a campaign nobody
+/// answered removes ana's standing entitlements, so her open connection through the gateway stops
+/// and her next request is refused as not entitled; `review restore` gives one back.
+#[test]
+fn closing_an_unanswered_access_review_cuts_the_access_it_removed_until_restored() {
+    let w = World::start();
+    let net = &w.net;
+    let mut open = ana_connected_to_db(&w);
+
+    let data = w.dir.path().join("broker");
+    let opened = open_review(&data, "e2e review", "contractors", "remove");
+    assert_eq!(opened["total"], 2, "ana's e1 (db) and e2 (db2): {opened}");
+    let id = opened["id"].as_str().unwrap();
+    broker_cli(&data, &["review", "close", id]);
+    wait_for(
+        "contractor traffic stopping after the review removed the entitlement",
+        Duration::from_secs(2),
+        || echo(&mut open, "x", Duration::from_millis(100)).is_err(),
+    );
+    assert_eq!(health(net)["active_grants"], 0, "{}", health(net));
+    let (status, problem) = refused_request(net, &w.cert, &w.org.ana_token);
+    assert_eq!(status, "403", "{problem}");
+    assert!(
+        problem["type"].as_str().unwrap().ends_with("not-entitled"),
+        "{problem}"
+    );
+    let listed = broker_cli(&data, &["--json", "review", "list"]);
+    let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    assert!(
+        listed[0]["closed_by"].as_str().unwrap().starts_with("cli:"),
+        "{listed}"
+    );
+
+    broker_cli(
+        &data,
+        &["review", "restore", "ana", "e1", "--reason", "removed by mistake"],
+    );
     request(net, &w.cert, &w.org, &w.pinned_key(), "1h");
     let mut again = net.connect("10.20.0.10:5432", Duration::from_secs(3)).unwrap();
     assert_eq!(echo(&mut again, "back", Duration::from_secs(3)).unwrap(), "back");

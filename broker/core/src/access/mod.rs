@@ -15,7 +15,7 @@ pub use gateway_stream::{StreamHeld, StreamNext};
 
 use crate::domain::decision::{decide, Accepted, AccessQuestion, PostureVerdict, StepUpState};
 use crate::domain::directory::Person;
-use crate::domain::entitlement::entitled_resources;
+use crate::domain::entitlement::{entitled_resources, MatrixRefusal};
 use crate::domain::grant::{self, GrantRecord};
 use crate::domain::policy::{ApprovalPolicy, Decision};
 use crate::domain::request::{AccessRequest, RequestState};
@@ -322,7 +322,10 @@ impl Broker {
         // The posture snapshot the decision rested on, for the grant's evidence.
         details["posture_report"] = json!(posture_report.as_ref().ok());
         details["passkey_step_up"] = json!(step_up);
-        let mut ins = Insertion::default();
+        let mut ins = Insertion {
+            rests_on: entitled.iter().map(|e| e.entitlement.id.clone()).collect(),
+            ..Insertion::default()
+        };
         ins.audit(now, &actor, "request.created", &subject, details);
         ins.audit(
             now,
@@ -373,6 +376,10 @@ impl Broker {
             Err(StoreError::Stale(Stale::AccountEnded(_))) => return Err(Forbidden::AccountInactive.into()),
             Err(StoreError::Stale(Stale::EmergencyStop(stop))) => {
                 return Err(crate::emergency::refusal(&stop).into())
+            }
+            Err(StoreError::Stale(Stale::EntitlementRemoved { person, .. })) => {
+                let resource = request.resources.first().cloned().unwrap_or_default();
+                return Err(MatrixRefusal::NotEntitled { person, resource }.into());
             }
             written => written?,
         }

@@ -105,10 +105,11 @@ impl Broker {
         if spec.roles.is_empty() {
             return Err(InvalidValue::NoRole.into());
         }
-        // What the account's life set stays: disabled, or a step-up an alert demands.
+        // What the account's life set stays: disabled, a step-up an alert demands, entitlements a review removed.
         let before = store::person(change.conn(), &spec.id).await?;
         let disabled = before.as_ref().is_some_and(|p| p.disabled);
-        let step_up_demanded_by = before.and_then(|p| p.step_up_demanded_by);
+        let step_up_demanded_by = before.as_ref().and_then(|p| p.step_up_demanded_by);
+        let entitlements_removed = before.map(|p| p.entitlements_removed).unwrap_or_default();
         let person = Person {
             id: spec.id,
             name: if spec.name.trim().is_empty() {
@@ -124,6 +125,7 @@ impl Broker {
             disabled,
             ticket_identities: spec.ticket_identities,
             step_up_demanded_by,
+            entitlements_removed,
         };
         store::put_person(change.conn(), &person).await?;
         change

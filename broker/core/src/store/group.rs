@@ -27,6 +27,9 @@ pub struct Insertion {
     pub requests: Vec<AccessRequest>,
     pub grants: Vec<GrantRecord>,
     pub audit: Vec<AuditIntent>,
+    /// The entitlements the decision rested on: one an access review removed from the person
+    /// meanwhile refuses the write.
+    pub rests_on: Vec<String>,
 }
 
 impl Insertion {
@@ -187,13 +190,23 @@ async fn write(store: &Store, all: &[&Insertion]) -> StoreResult<Vec<StoreResult
     Ok(verdicts)
 }
 
-/// Whether every grant of `insertion` still has an active person and their unrevoked device, and
-/// no emergency stop in `stops` covers the person.
+/// Whether every grant of `insertion` still has an active person and their unrevoked device, no
+/// emergency stop in `stops` covers the person, and no entitlement it rests on was taken from them.
 async fn still_stands(
     conn: &mut sqlx::AnyConnection,
     insertion: &Insertion,
     stops: &[EmergencyStop],
 ) -> StoreResult<Result<(), Stale>> {
+    let removed = |person: &crate::domain::directory::Person| {
+        insertion
+            .rests_on
+            .iter()
+            .find(|e| person.entitlements_removed.contains(*e))
+            .map(|e| Stale::EntitlementRemoved {
+                person: person.id.clone(),
+                entitlement: e.clone(),
+            })
+    };
     for record in &insertion.grants {
         let g = &record.grant;
         let device = super::device(conn, &g.device.id).await?;
@@ -206,6 +219,21 @@ async fn still_stands(
         };
         if let Some(stop) = stops.iter().find(|s| s.scope.covers(&person)) {
             return Ok(Err(Stale::EmergencyStop(Box::new(stop.clone()))));
+        }
+        if let Some(stale) = removed(&person) {
+            return Ok(Err(stale));
+        }
+    }
+    // A request left waiting for approvers: its requester read once (the grants above did it otherwise).
+    if insertion.grants.is_empty() && !insertion.rests_on.is_empty() {
+        for r in &insertion.requests {
+            if let Some(stale) = super::person(conn, &r.requester)
+                .await?
+                .as_ref()
+                .and_then(removed)
+            {
+                return Ok(Err(stale));
+            }
         }
     }
     Ok(Ok(()))
@@ -308,6 +336,35 @@ mod tests {
             .await
             .unwrap()
             .is_none());
+    }
+
+    #[tokio::test]
+    async fn a_decision_resting_on_an_entitlement_a_review_removed_meanwhile_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(&dir).await;
+        let (mut ana, laptop) = (ana(), device("ana-laptop"));
+        let mut change = store.change().await.unwrap();
+        super::super::put_person(change.conn(), &ana).await.unwrap();
+        super::super::put_device(change.conn(), &laptop).await.unwrap();
+        change.commit().await.unwrap();
+        let mut granted = insertion_for(&ana, &laptop);
+        granted.rests_on = vec!["dba".into()];
+        let mut waiting = insertion_for(&ana, &laptop);
+        waiting.grants.clear();
+        waiting.requests[0].id = uuid::Uuid::new_v4();
+        waiting.rests_on = vec!["dba".into()];
+        let mut other = insertion_for(&ana, &laptop);
+        other.grants[0].grant.id = uuid::Uuid::new_v4();
+        other.requests[0].id = uuid::Uuid::new_v4();
+        other.rests_on = vec!["wiki".into()];
+        ana.entitlements_removed.insert("dba".into());
+        let mut change = store.change().await.unwrap();
+        super::super::put_person(change.conn(), &ana).await.unwrap();
+        change.commit().await.unwrap();
+        let verdicts = write(&store, &[&granted, &waiting, &other]).await.unwrap();
+        let removed = |v: &StoreResult<()>| matches!(v, Err(StoreError::Stale(Stale::EntitlementRemoved { entitlement, .. })) if entitlement == "dba");
+        assert!(removed(&verdicts[0]) && removed(&verdicts[1]), "{verdicts:?}");
+        assert!(verdicts[2].is_ok(), "{verdicts:?}");
     }
 
     #[tokio::test]

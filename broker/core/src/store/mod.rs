@@ -10,6 +10,7 @@ mod outage;
 mod passkeys;
 mod places;
 mod repo;
+mod reviews;
 mod scim;
 mod wal;
 
@@ -22,6 +23,7 @@ pub use group::Insertion;
 pub use passkeys::*;
 pub use places::*;
 pub use repo::*;
+pub use reviews::*;
 pub use scim::*;
 
 use crate::domain::audit::{entry_hash, AuditEntry, Checkpoint, GENESIS_HASH};
@@ -64,6 +66,8 @@ pub enum Stale {
     AccountEnded(String),
     #[error("an emergency stop was put in force meanwhile")]
     EmergencyStop(Box<crate::domain::emergency::EmergencyStop>),
+    #[error("an access review removed entitlement {entitlement:?} from {person} meanwhile")]
+    EntitlementRemoved { person: String, entitlement: String },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -52,3 +52,8 @@ CREATE TABLE IF NOT EXISTS scim_users (id TEXT PRIMARY KEY, user_name TEXT NOT N
 CREATE INDEX IF NOT EXISTS scim_users_user_name ON scim_users (user_name);
 CREATE TABLE IF NOT EXISTS scim_groups (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS scim_tokens (token_hash TEXT PRIMARY KEY, name TEXT NOT NULL, data TEXT NOT NULL);
+-- Access reviews: campaigns, and one item per standing entitlement of each person in scope (answered or not).
+CREATE TABLE IF NOT EXISTS review_campaigns (id TEXT PRIMARY KEY, closed BIGINT NOT NULL, deadline BIGINT NOT NULL, opened_at BIGINT NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS review_campaigns_open ON review_campaigns (closed, deadline);
+CREATE TABLE IF NOT EXISTS review_items (id TEXT PRIMARY KEY, campaign TEXT NOT NULL, answered BIGINT NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS review_items_campaign ON review_items (campaign, answered);

@@ -7,14 +7,14 @@
 use super::pages::{layout, when, Signed};
 use super::visitor::Visitor;
 use super::{admitted, page, said, Nothing, PageError, Reason, INVITE_TTL};
-use crate::{ApiError, ApiJson, ApiPath, ApiResult, AppState};
+use crate::{ApiJson, ApiPath, ApiResult, AppState};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use daypass_broker_core::domain::directory::Role;
 use daypass_broker_core::domain::emergency::EmergencyStop;
 use daypass_broker_core::domain::passkey::Invite;
-use daypass_broker_core::{ApiToken, Overview};
+use daypass_broker_core::Overview;
 use daypass_proto::api::GrantView;
 use maud::{html, Markup};
 use secrecy::ExposeSecret as _;
@@ -249,7 +249,7 @@ fn admin_page(
     grants: &[GrantView],
     waiting: &[(String, Invite)],
     stops: &[EmergencyStop],
-    tokens: &[(String, ApiToken)],
+    integrations: Markup,
     now: OffsetDateTime,
 ) -> Markup {
     let body = html! {
@@ -268,7 +268,7 @@ fn admin_page(
         (matrix_section(o))
         (super::matrix::section(o))
         (systems_section(o, now))
-        (super::tokens::section(tokens))
+        (integrations)
     };
     layout("Administration", Some((who, PATH)), body)
 }
@@ -286,13 +286,19 @@ pub async fn page_for_admins(State(s): State<AppState>, visitor: Visitor) -> Res
     let waiting = s.broker.invites_awaiting_second_admin().await?;
     let stops = s.broker.emergency_stops(&visitor.caller).await?;
     let tokens = s.broker.api_tokens(None).await?;
+    let campaigns = s.broker.review_campaigns(&visitor.caller).await?;
+    // The sections after the directory: access reviews, and integrators' API tokens.
+    let integrations = html! {
+        (super::campaigns::section(&campaigns, s.broker.now()))
+        (super::tokens::section(&tokens))
+    };
     Ok(page(admin_page(
         &who,
         &overview,
         &grants,
         &waiting,
         &stops,
-        &tokens,
+        integrations,
         s.broker.now(),
     )))
 }
@@ -410,14 +416,11 @@ pub async fn contract_end(
 ) -> ApiResult<serde_json::Value> {
     visitor.changing(&headers, &[Role::Admin])?;
     let date = body.date.trim();
+    // The contract ends when that day ends (UTC).
     let end = if date.is_empty() {
         None
     } else {
-        let format = time::macros::format_description!("[year]-[month]-[day]");
-        let day = time::Date::parse(date, &format)
-            .map_err(|_| ApiError::invalid(format!("{date:?} is not a date: write it as YYYY-MM-DD")))?;
-        // The contract ends when that day ends (UTC).
-        Some(day.next_day().unwrap_or(day).midnight().assume_utc())
+        Some(super::end_of_day(date)?)
     };
     s.broker.set_contract_end(&visitor.caller, &person, end).await?;
     said(match end {

@@ -91,7 +91,13 @@ fn row(e: &AuditEntry, evidence: bool) -> Markup {
     }
 }
 
-fn audit_page(who: &Signed, fields: &Fields, outcome: &VerifyOutcome, entries: &[AuditEntry]) -> Markup {
+fn audit_page(
+    who: &Signed,
+    fields: &Fields,
+    outcome: &VerifyOutcome,
+    entries: &[AuditEntry],
+    reviews: Markup,
+) -> Markup {
     let body = html! {
         h1 { "Audit" }
         (verification(outcome))
@@ -115,6 +121,7 @@ fn audit_page(who: &Signed, fields: &Fields, outcome: &VerifyOutcome, entries: &
                 @for e in entries { (row(e, e.action.starts_with("grant.") && Uuid::parse_str(&e.subject).is_ok())) }
             }
         }
+        (reviews)
     };
     layout("Audit", Some((who, PATH)), body)
 }
@@ -133,7 +140,9 @@ pub async fn log(
     let filter = fields.filter()?;
     let entries = s.broker.audit_entries(&visitor.caller, &filter, SHOWN).await?;
     let outcome = s.broker.verify_audit().await?;
-    Ok(page(audit_page(&who, &fields, &outcome, &entries)))
+    let campaigns = s.broker.review_campaigns(&visitor.caller).await?;
+    let reviews = super::campaigns::listing(&campaigns, s.broker.now());
+    Ok(page(audit_page(&who, &fields, &outcome, &entries, reviews)))
 }
 
 /// `…/evidence/{grant}.json`: the signed bundle as a download.

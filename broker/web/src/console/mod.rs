@@ -8,6 +8,7 @@ mod admin;
 mod alerts;
 mod approvals;
 mod audit;
+mod campaigns;
 mod ceremonies;
 mod emergency;
 mod helpdesk;
@@ -16,6 +17,7 @@ mod matrix;
 mod onboarding;
 mod pages;
 mod reports;
+mod reviews;
 mod tokens;
 mod visitor;
 
@@ -136,6 +138,14 @@ fn said(message: String) -> crate::ApiResult<serde_json::Value> {
     Ok(crate::ApiJson(serde_json::json!({ "message": message })))
 }
 
+/// A form's `YYYY-MM-DD` as the instant that day ends (UTC): a contract end, a review deadline.
+fn end_of_day(date: &str) -> Result<time::OffsetDateTime, ApiError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let day = time::Date::parse(date.trim(), &format)
+        .map_err(|_| ApiError::invalid(format!("{date:?} is not a date: write it as YYYY-MM-DD")))?;
+    Ok(day.next_day().unwrap_or(day).midnight().assume_utc())
+}
+
 /// How long an invite made from the admin page lasts.
 const INVITE_TTL: time::Duration = time::Duration::hours(72);
 
@@ -169,6 +179,15 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/console/sign-out", post(home::sign_out))
         .route("/console/api/devices/{id}/revoke", post(home::revoke_device))
         .route("/console/approvals", get(approvals::page))
+        .route("/console/reviews", get(reviews::page))
+        .route(
+            "/console/api/reviews",
+            get(reviews::waiting).post(campaigns::open),
+        )
+        .route("/console/api/reviews/items/{id}", post(reviews::answer))
+        .route("/console/api/reviews/keep", post(reviews::keep_in_bulk))
+        .route("/console/api/reviews/{id}/close", post(campaigns::close))
+        .route("/console/reviews/{id}/evidence.json", get(campaigns::evidence))
         .route("/console/api/approvals", get(approvals::waiting))
         .route("/console/admin", get(admin::page_for_admins))
         .route("/console/api/grants", get(admin::live))

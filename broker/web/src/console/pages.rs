@@ -21,9 +21,10 @@ pub struct Signed {
 }
 
 /// The pages a person's roles open, as (path, label, roles that open it; none: everyone).
-pub const SECTIONS: [(&str, &str, &[Role]); 7] = [
+pub const SECTIONS: [(&str, &str, &[Role]); 8] = [
     ("/console", "Home", &[]),
     ("/console/approvals", "Approvals", &[Role::Approver]),
+    ("/console/reviews", "Reviews", &[Role::Approver]),
     ("/console/helpdesk", "Helpdesk", &[Role::Helpdesk, Role::Admin]),
     ("/console/admin", "Administration", &[Role::Admin]),
     (

@@ -39,6 +39,7 @@ fn figures(r: &AccessReport) -> Markup {
             dt { "Requests approved / denied / expired" } dd { (r.requests_approved) " / " (r.requests_denied) " / " (r.requests_expired) }
             dt { "Access ended early (of which by ticket close)" } dd { (r.grants_revoked) " (" (r.grants_ended_by_ticket_close) ")" }
             dt { "Stale contractor accounts (no request in 30 days)" } dd { (r.stale_accounts) }
+            dt { "Access reviews open (items unanswered)" } dd { (r.reviews_open) " (" (r.review_items_waiting) ")" }
             dt { "Access suspended for posture / resumed" } dd { (r.grants_suspended) " / " (r.grants_resumed) }
             dt { "Time to onboard (invite → first access)" } dd {
                 @if r.onboarded == 0 { "nobody got their first access" } @else {
