@@ -22,6 +22,8 @@ pub enum EndReason {
     EmergencyStop,
     /// An access review removed the entitlement it rested on.
     AccessReview,
+    /// The person left the group whose entitlement it rested on.
+    GroupLeft,
 }
 
 impl fmt::Display for EndReason {
@@ -34,6 +36,7 @@ impl fmt::Display for EndReason {
             EndReason::AccountDisabled => "account disabled",
             EndReason::EmergencyStop => "emergency stop",
             EndReason::AccessReview => "access review",
+            EndReason::GroupLeft => "group left",
         })
     }
 }

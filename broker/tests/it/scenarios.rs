@@ -771,7 +771,43 @@ async fn gateway_deltas_lead_to_the_whole_state(db: Db) {
     assert_eq!(late.revision, state.revision);
 }
 
+/// Leaving a group ends at once the live access only that group's entitlement allowed (waiting
+/// requests for it are denied the same way); access the person holds otherwise stays.
+async fn leaving_a_group_ends_the_access_only_it_allowed(db: Db) {
+    use daypass_broker_core::domain::directory::Role;
+    let h = Harness::new(db).await;
+    let grant = h.granted("db", "OPS-1", "1h").await;
+    let waiting_prod = h.request("prod", "OPS-2", "1h").await;
+    let ida = daypass_broker_core::Caller::Person(h.person("ida").await);
+    // Another change to ana (a new group) ends nothing.
+    let spec = |groups: &[&str]| crate::support::spec("ana", &[Role::Contractor], groups);
+    h.broker.put_person("test", spec(&["dba", "wiki"])).await.unwrap();
+    assert_eq!(
+        h.broker.grant_view(&ida, grant).await.unwrap().status,
+        GrantStatus::Active
+    );
+    h.broker.put_person("scim:okta", spec(&["wiki"])).await.unwrap();
+    let ended = h.broker.grant_view(&ida, grant).await.unwrap();
+    assert_eq!(ended.status, GrantStatus::Revoked);
+    assert!(ended.end_reason.unwrap().contains("no longer in group dba"));
+    let state = h.broker.gateway_state("gw1").await.unwrap();
+    assert!(state.grants.is_empty(), "the gateway is told to drop it");
+    let prod = h.broker.request_view(&ida, waiting_prod.id).await.unwrap();
+    assert_eq!(
+        prod.status,
+        RequestStatus::Pending,
+        "ana-prod is hers, not the group's"
+    );
+    let refused = h
+        .broker
+        .create_request(&h.person("ana").await, ask("db", "OPS-1", "1h"))
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, ServiceError::NotEntitled(_)), "{refused}");
+}
+
 crate::on_both_databases!(
+    leaving_a_group_ends_the_access_only_it_allowed,
     report_measures_time_to_onboard,
     waiting_requests_are_capped_per_person,
     gateway_deltas_lead_to_the_whole_state,

@@ -126,14 +126,28 @@ fn a_firewall_turned_off_stops_the_grants_packets_and_turning_it_on_lets_them_th
         "never extended"
     );
 
-    let evidence = api(
-        &w.net,
-        &w.cert,
-        &w.org.ida_token,
-        "GET",
-        &format!("/api/v1/grants/{grant}/evidence"),
-        None,
+    let evidence = || {
+        api(
+            &w.net,
+            &w.cert,
+            &w.org.ida_token,
+            "GET",
+            &format!("/api/v1/grants/{grant}/evidence"),
+            None,
+        )
+    };
+    // The gateway reads handshakes every few seconds and reports connects after that: wait for it.
+    let reported = |e: &serde_json::Value| {
+        e["audit"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|e| e["action"] == "grant.connected"))
+    };
+    wait_for(
+        "the gateway reporting the connect",
+        Duration::from_secs(15),
+        || reported(&evidence()),
     );
+    let evidence = evidence();
     let actions: Vec<&str> = evidence["audit"]
         .as_array()
         .unwrap()

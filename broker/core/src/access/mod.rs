@@ -1,11 +1,12 @@
 //! Just-in-time access: requests (decided by the domain's pure `decide`), approvals and denials here;
-//! the approvers' queue, grants and revocations, evidence, continuous posture verification and the
-//! sweep that ends what is due in the children.
+//! the approvers' queue, grants and revocations, evidence, continuous posture verification, ending
+//! what a person may no longer request, and the sweep that ends what is due in the children.
 
 mod approval_queue;
 mod evidence;
 mod gateway_stream;
 mod grants;
+mod narrowed;
 mod sweep;
 mod verification;
 

@@ -109,6 +109,10 @@ impl Broker {
         let before = store::person(change.conn(), &spec.id).await?;
         let disabled = before.as_ref().is_some_and(|p| p.disabled);
         let step_up_demanded_by = before.as_ref().and_then(|p| p.step_up_demanded_by);
+        let left: Vec<String> = before
+            .as_ref()
+            .map(|p| p.groups.difference(&spec.groups).cloned().collect())
+            .unwrap_or_default();
         let entitlements_removed = before.map(|p| p.entitlements_removed).unwrap_or_default();
         let person = Person {
             id: spec.id,
@@ -131,6 +135,12 @@ impl Broker {
         change
             .audit(now, actor, "admin.person_saved", &person.id, json!(person))
             .await?;
+        // Access that only a group they left allowed ends now (as a review's removal does).
+        if !left.is_empty() {
+            let detail = format!("no longer in group {}", left.join(", "));
+            self.end_what_is_no_longer_entitled(change, &person, EndReason::GroupLeft, actor, &detail, now)
+                .await?;
+        }
         Ok(person)
     }
 

@@ -4,7 +4,6 @@
 //! back when a removal was a mistake).
 
 use crate::domain::directory::Person;
-use crate::domain::entitlement::entitled_resources;
 use crate::domain::grant::EndReason;
 use crate::domain::review::{Campaign, ReviewItem, ReviewRefusal, Verdict};
 use crate::store::{self, Change};
@@ -156,38 +155,10 @@ impl Broker {
             return Ok(());
         }
         store::put_person(change.conn(), &person).await?;
-        let resources = store::resources(change.conn()).await?;
-        let matrix = store::entitlements(change.conn()).await?;
-        let still: BTreeSet<String> = entitled_resources(&person, &resources, &matrix)
-            .into_iter()
-            .map(|e| e.resource.name.clone())
-            .collect();
         let detail = format!("access review removed entitlement {}: {reason}", item.entitlement);
-        let mut grants_ended = Vec::new();
-        for mut g in store::open_grants_of_person(change.conn(), &person.id).await? {
-            let uncovered = g.grant.resources.iter().any(|r| !still.contains(&r.name));
-            if uncovered && g.end(EndReason::AccessReview, actor, &detail, now).is_ok() {
-                self.commit_grant_end(change, &g, now).await?;
-                grants_ended.push(g.grant.id);
-            }
-        }
-        let mut requests_denied = Vec::new();
-        for mut r in store::pending_requests(change.conn()).await? {
-            let uncovered = r.requester == person.id && r.resources.iter().any(|n| !still.contains(n));
-            if uncovered && r.deny(actor, &detail, now).is_ok() {
-                store::put_request(change.conn(), &r).await?;
-                change
-                    .audit(
-                        now,
-                        actor,
-                        "request.denied",
-                        &r.id.to_string(),
-                        json!({ "reason": detail }),
-                    )
-                    .await?;
-                requests_denied.push(r.id);
-            }
-        }
+        let ended = self
+            .end_what_is_no_longer_entitled(change, &person, EndReason::AccessReview, actor, &detail, now)
+            .await?;
         change
             .audit(
                 now,
@@ -196,11 +167,11 @@ impl Broker {
                 &person.id,
                 json!({
                     "entitlement": item.entitlement, "campaign": item.campaign, "item": item.id,
-                    "reason": reason, "grants_ended": grants_ended, "requests_denied": requests_denied,
+                    "reason": reason, "grants_ended": ended.grants_ended, "requests_denied": ended.requests_denied,
                 }),
             )
             .await?;
-        tracing::info!(person = %person.id, entitlement = %item.entitlement, by = %actor, grants_ended = grants_ended.len(), "access review removed an entitlement");
+        tracing::info!(person = %person.id, entitlement = %item.entitlement, by = %actor, grants_ended = ended.grants_ended.len(), "access review removed an entitlement");
         Ok(())
     }
 
