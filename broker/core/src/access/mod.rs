@@ -324,7 +324,7 @@ impl Broker {
         details["posture_report"] = json!(posture_report.as_ref().ok());
         details["passkey_step_up"] = json!(step_up);
         let mut ins = Insertion {
-            rests_on: entitled.iter().map(|e| e.entitlement.id.clone()).collect(),
+            rests_on: entitled.iter().map(|e| e.entitlement.clone()).collect(),
             ..Insertion::default()
         };
         ins.audit(now, &actor, "request.created", &subject, details);
@@ -378,7 +378,7 @@ impl Broker {
             Err(StoreError::Stale(Stale::EmergencyStop(stop))) => {
                 return Err(crate::emergency::refusal(&stop).into())
             }
-            Err(StoreError::Stale(Stale::EntitlementRemoved { person, .. })) => {
+            Err(StoreError::Stale(Stale::NoLongerEntitled { person, .. })) => {
                 let resource = request.resources.first().cloned().unwrap_or_default();
                 return Err(MatrixRefusal::NotEntitled { person, resource }.into());
             }

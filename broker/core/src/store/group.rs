@@ -6,6 +6,7 @@
 use super::repo::encode;
 use super::{insert_rows, Stale, Store, StoreError, StoreResult};
 use crate::domain::emergency::EmergencyStop;
+use crate::domain::entitlement::Entitlement;
 use crate::domain::grant::GrantRecord;
 use crate::domain::request::{AccessRequest, RequestState};
 use time::OffsetDateTime;
@@ -27,9 +28,9 @@ pub struct Insertion {
     pub requests: Vec<AccessRequest>,
     pub grants: Vec<GrantRecord>,
     pub audit: Vec<AuditIntent>,
-    /// The entitlements the decision rested on: one an access review removed from the person
-    /// meanwhile refuses the write.
-    pub rests_on: Vec<String>,
+    /// The entitlements the decision rested on: one no longer the person's (an access review removed
+    /// it, or they left its group) refuses the write.
+    pub rests_on: Vec<Entitlement>,
 }
 
 impl Insertion {
@@ -191,7 +192,7 @@ async fn write(store: &Store, all: &[&Insertion]) -> StoreResult<Vec<StoreResult
 }
 
 /// Whether every grant of `insertion` still has an active person and their unrevoked device, no
-/// emergency stop in `stops` covers the person, and no entitlement it rests on was taken from them.
+/// emergency stop in `stops` covers the person, and every entitlement it rests on is still theirs.
 async fn still_stands(
     conn: &mut sqlx::AnyConnection,
     insertion: &Insertion,
@@ -201,10 +202,10 @@ async fn still_stands(
         insertion
             .rests_on
             .iter()
-            .find(|e| person.entitlements_removed.contains(*e))
-            .map(|e| Stale::EntitlementRemoved {
+            .find(|e| !e.is_for(person))
+            .map(|e| Stale::NoLongerEntitled {
                 person: person.id.clone(),
-                entitlement: e.clone(),
+                entitlement: e.id.clone(),
             })
     };
     for record in &insertion.grants {
@@ -339,32 +340,51 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_decision_resting_on_an_entitlement_a_review_removed_meanwhile_is_refused() {
+    async fn a_decision_resting_on_an_entitlement_no_longer_the_persons_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let store = sqlite_store(&dir).await;
         let (mut ana, laptop) = (ana(), device("ana-laptop"));
+        ana.groups.insert("dba".into());
         let mut change = store.change().await.unwrap();
         super::super::put_person(change.conn(), &ana).await.unwrap();
         super::super::put_device(change.conn(), &laptop).await.unwrap();
         change.commit().await.unwrap();
-        let mut granted = insertion_for(&ana, &laptop);
-        granted.rests_on = vec!["dba".into()];
-        let mut waiting = insertion_for(&ana, &laptop);
-        waiting.grants.clear();
-        waiting.requests[0].id = uuid::Uuid::new_v4();
-        waiting.rests_on = vec!["dba".into()];
-        let mut other = insertion_for(&ana, &laptop);
-        other.grants[0].grant.id = uuid::Uuid::new_v4();
-        other.requests[0].id = uuid::Uuid::new_v4();
-        other.rests_on = vec!["wiki".into()];
-        ana.entitlements_removed.insert("dba".into());
+        let entitlement = |id: &str, subject: &str| -> Entitlement {
+            from_json(json!({
+                "id": id, "subject": subject, "selector": "resource:db",
+                "max_duration_seconds": 3600, "policy": "low"
+            }))
+        };
+        let fresh = |rests_on: Entitlement, grants: bool| {
+            let mut i = insertion_for(&ana, &laptop);
+            i.grants[0].grant.id = uuid::Uuid::new_v4();
+            i.requests[0].id = uuid::Uuid::new_v4();
+            if !grants {
+                i.grants.clear();
+            }
+            i.rests_on = vec![rests_on];
+            i
+        };
+        // Decided while ana held both; then a review took "ana-db" and she left group dba.
+        let reviewed = fresh(entitlement("ana-db", "person:ana"), true);
+        let waiting = fresh(entitlement("ana-db", "person:ana"), false);
+        let left = fresh(entitlement("dba-db", "group:dba"), true);
+        let still = fresh(entitlement("ana-wiki", "person:ana"), true);
+        ana.entitlements_removed.insert("ana-db".into());
+        ana.groups.clear();
         let mut change = store.change().await.unwrap();
         super::super::put_person(change.conn(), &ana).await.unwrap();
         change.commit().await.unwrap();
-        let verdicts = write(&store, &[&granted, &waiting, &other]).await.unwrap();
-        let removed = |v: &StoreResult<()>| matches!(v, Err(StoreError::Stale(Stale::EntitlementRemoved { entitlement, .. })) if entitlement == "dba");
-        assert!(removed(&verdicts[0]) && removed(&verdicts[1]), "{verdicts:?}");
-        assert!(verdicts[2].is_ok(), "{verdicts:?}");
+        let verdicts = write(&store, &[&reviewed, &waiting, &left, &still])
+            .await
+            .unwrap();
+        let refused = |v: &StoreResult<()>, id: &str| matches!(v, Err(StoreError::Stale(Stale::NoLongerEntitled { entitlement, .. })) if entitlement == id);
+        assert!(
+            refused(&verdicts[0], "ana-db") && refused(&verdicts[1], "ana-db"),
+            "{verdicts:?}"
+        );
+        assert!(refused(&verdicts[2], "dba-db"), "{verdicts:?}");
+        assert!(verdicts[3].is_ok(), "{verdicts:?}");
     }
 
     #[tokio::test]

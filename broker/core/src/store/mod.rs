@@ -66,8 +66,10 @@ pub enum Stale {
     AccountEnded(String),
     #[error("an emergency stop was put in force meanwhile")]
     EmergencyStop(Box<crate::domain::emergency::EmergencyStop>),
-    #[error("an access review removed entitlement {entitlement:?} from {person} meanwhile")]
-    EntitlementRemoved { person: String, entitlement: String },
+    #[error(
+        "entitlement {entitlement:?} stopped being {person}'s meanwhile (an access review, a group left)"
+    )]
+    NoLongerEntitled { person: String, entitlement: String },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
