@@ -69,9 +69,12 @@ impl Postgres {
         self.dir.join("log").to_string_lossy().into_owned()
     }
 
+    /// The server's options; `DAYPASS_PG_EXTRA_OPTIONS` adds to them (e.g. ` -c log_statement=all
+    /// -c logging_collector=on -c log_directory=/tmp/pglog` to count a benchmark's statements).
     fn options(&self) -> String {
+        let extra = std::env::var("DAYPASS_PG_EXTRA_OPTIONS").unwrap_or_default();
         format!(
-            "-k {} -c listen_addresses='' -c max_connections=200 -c fsync={}",
+            "-k {} -c listen_addresses='' -c max_connections=200 -c fsync={} {extra}",
             self.dir.display(),
             if self.durable { "on" } else { "off" }
         )

@@ -92,11 +92,12 @@ impl Broker {
         let digest = secret_digest(bearer.expose_secret());
         let now = self.now();
         let mut conn = self.store().read().await?;
-        let (session, person) = self.live_session(&mut conn, &digest, Channel::App).await?;
+        let (session, person, devices) = self.live_session(&mut conn, &digest, Channel::App).await?;
+        drop(conn);
         let device_id = session.device.as_deref().unwrap_or_default();
-        let device = store::device(&mut conn, device_id)
-            .await?
-            .filter(|d| !d.revoked && d.person == person.id)
+        let device = devices
+            .into_iter()
+            .find(|d| d.id == device_id && !d.revoked && d.person == person.id)
             .ok_or_else(|| Unauthenticated::DeviceRevoked(device_id.to_string()))?;
         let key = device
             .report_public_key

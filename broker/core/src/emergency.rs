@@ -161,15 +161,6 @@ impl Broker {
         Ok(store::emergency_stops(&mut conn, SHOWN).await?)
     }
 
-    /// Refuses `person`'s request while a stop covers them.
-    pub(crate) async fn refuse_if_stopped(&self, person: &Person) -> ServiceResult<()> {
-        let mut conn = self.store().read().await?;
-        match covering(&mut conn, person).await? {
-            Some(stop) => Err(refusal(&stop).into()),
-            None => Ok(()),
-        }
-    }
-
     fn emergency_step_up(&self, admin: &Caller) -> ServiceResult<()> {
         admin.person_with(&[Role::Admin])?;
         match self.fresh_step_up(admin) {

@@ -2,12 +2,12 @@
 //! delta from a revision it holds to the newest, read from the gateway change log so a change costs
 //! the same at 10 grants and at 10,000.
 
+use crate::domain::directory::{Device, Person};
 use crate::domain::grant::GrantRecord;
 use crate::store;
 use crate::{Broker, Missing, ServiceResult};
 use daypass_proto::api::{GatewayDelta, GatewayState, StateSeal};
-use sqlx::AnyConnection;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -114,11 +114,22 @@ impl Broker {
         }
         let now = self.now();
         let named: BTreeSet<Uuid> = changes.into_iter().map(|(_, id)| id).collect();
-        // Judged first, then applied: a read failing halfway leaves `held` as it was sent.
-        let mut verdicts = Vec::with_capacity(named.len());
-        for id in named {
-            verdicts.push((id, self.standing(&mut conn, gateway, id, now).await?));
-        }
+        // Read and judged first, then applied: a read failing leaves `held` as it was sent.
+        let mut records = store::grants_by_id(&mut conn, &named).await?;
+        let people: BTreeSet<&str> = records.values().map(|g| g.grant.person.as_str()).collect();
+        let devices: BTreeSet<&str> = records.values().map(|g| g.grant.device.id.as_str()).collect();
+        let people = store::people_by_id(&mut conn, &people).await?;
+        let devices = store::devices_by_id(&mut conn, &devices).await?;
+        drop(conn);
+        let verdicts: Vec<(Uuid, Option<GrantRecord>)> = named
+            .into_iter()
+            .map(|id| {
+                let record = records
+                    .remove(&id)
+                    .filter(|r| standing(r, gateway, &people, &devices, now));
+                (id, record)
+            })
+            .collect();
         let base_revision = held.revision;
         let (mut added, mut ended) = (Vec::new(), Vec::new());
         for (id, standing) in verdicts {
@@ -147,28 +158,21 @@ impl Broker {
             seal,
         }))
     }
+}
 
-    /// The grant, if it belongs in `gateway`'s state now (the same test as the whole state's).
-    async fn standing(
-        &self,
-        conn: &mut AnyConnection,
-        gateway: &str,
-        id: Uuid,
-        now: OffsetDateTime,
-    ) -> ServiceResult<Option<GrantRecord>> {
-        let Some(record) = store::grant(conn, id).await? else {
-            return Ok(None);
-        };
-        let g = &record.grant;
-        if g.gateway != gateway || !record.is_enforced(now) {
-            return Ok(None);
-        }
-        let active = store::person(conn, &g.person)
-            .await?
-            .is_some_and(|p| p.is_active(now));
-        let unrevoked = store::device(conn, &g.device.id)
-            .await?
-            .is_some_and(|d| !d.revoked && d.person == g.person);
-        Ok((active && unrevoked).then_some(record))
-    }
+/// Whether the grant belongs in `gateway`'s state now (the same test as the whole state's): enforced,
+/// its person active and its device theirs and unrevoked.
+fn standing(
+    record: &GrantRecord,
+    gateway: &str,
+    people: &HashMap<String, Person>,
+    devices: &HashMap<String, Device>,
+    now: OffsetDateTime,
+) -> bool {
+    let g = &record.grant;
+    let active = people.get(&g.person).is_some_and(|p| p.is_active(now));
+    let unrevoked = devices
+        .get(&g.device.id)
+        .is_some_and(|d| !d.revoked && d.person == g.person);
+    g.gateway == gateway && record.is_enforced(now) && active && unrevoked
 }

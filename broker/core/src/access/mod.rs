@@ -188,7 +188,21 @@ impl Broker {
         if !requester.is_active(now) {
             return Err(Forbidden::AccountInactive.into());
         }
-        self.refuse_if_stopped(requester).await?;
+        // What the decision reads is read before the write lock: deciding on it is the same as the
+        // request having arrived a moment earlier, and it keeps the serialised section short.
+        let mut conn = self.store().read().await?;
+        let inputs = store::decision_inputs(&mut conn, &body.device).await?;
+        drop(conn);
+        let store::DecisionInputs {
+            device,
+            resources,
+            entitlements: matrix,
+            policies,
+            stops,
+        } = inputs;
+        if let Some(stop) = stops.iter().find(|s| s.scope.covers(requester)) {
+            return Err(crate::emergency::refusal(stop).into());
+        }
         // An anomaly alert asked for a fresh passkey confirmation with this person's next request.
         if requester.step_up_demanded_by.is_some() && step_up.is_none() {
             return Err(Forbidden::StepUpDemanded {
@@ -202,17 +216,6 @@ impl Broker {
         // webhooks and polls find this request's grant under the key they report.
         let ticket_key = ticket.as_ref().map_or(typed_key, |t| t.key.clone());
 
-        // What the decision reads is read before the write lock: deciding on it is the same as the
-        // request having arrived a moment earlier, and it keeps the serialised section short.
-        let mut conn = self.store().read().await?;
-        let inputs = store::decision_inputs(&mut conn, &body.device).await?;
-        drop(conn);
-        let store::DecisionInputs {
-            device,
-            resources,
-            entitlements: matrix,
-            policies,
-        } = inputs;
         let device = device
             .filter(|d| d.person == requester.id && !d.revoked)
             .ok_or_else(|| Missing::NotYourDevice(body.device.clone()))?;

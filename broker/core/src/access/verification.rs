@@ -68,18 +68,15 @@ impl Broker {
         now: OffsetDateTime,
     ) -> ServiceResult<Vec<GrantRecord>> {
         let silence = self.0.settings.posture.silence;
-        let mut out = Vec::new();
-        for g in store::open_grants(conn).await? {
-            if g.posture_watch.is_none() || !g.is_enforced(now) {
-                continue;
-            }
-            let last = store::last_posture_report_at(conn, &g.grant.device.id).await?;
-            let heard = last.map_or(g.grant.not_before, |at| at.max(g.grant.not_before));
-            if now - heard > silence {
-                out.push(g);
-            }
-        }
-        Ok(out)
+        // One read for every grant: a device heard within the silence is not silent.
+        let heard = store::devices_heard_since(conn, now - silence).await?;
+        let silent = store::open_grants(conn)
+            .await?
+            .into_iter()
+            .filter(|g| g.posture_watch.is_some() && g.is_enforced(now))
+            .filter(|g| !heard.contains(&g.grant.device.id) && now - g.grant.not_before > silence)
+            .collect();
+        Ok(silent)
     }
 
     /// Inside the sweep's change: holds the silent grants; returns the ones this call held.

@@ -3,7 +3,7 @@
 //! by sign-out, by revoking what they rest on, or by the account's end.
 
 use crate::auth::{new_secret, secret_digest, Caller};
-use crate::domain::directory::{Person, Role};
+use crate::domain::directory::{Device, Person, Role};
 use crate::domain::passkey::{Channel, Session};
 use crate::store::{self, Change};
 use crate::{Broker, Forbidden, ServiceResult, Unauthenticated};
@@ -71,31 +71,34 @@ impl Broker {
         Ok(Opened { token, session })
     }
 
-    /// The live session stored under `digest` in `channel`, and its active person.
+    /// The live session stored under `digest` in `channel`, its active person and their devices.
     pub(crate) async fn live_session(
         &self,
         conn: &mut sqlx::AnyConnection,
         digest: &str,
         channel: Channel,
-    ) -> ServiceResult<(Session, Person)> {
+    ) -> ServiceResult<(Session, Person, Vec<Device>)> {
         let now = self.now();
-        let session = store::session(conn, digest)
+        let store::SessionHolder {
+            session,
+            person,
+            devices,
+        } = store::session_holder(conn, digest)
             .await?
-            .filter(|s| s.channel() == channel)
+            .filter(|h| h.session.channel() == channel)
             .ok_or(Unauthenticated::UnknownSession)?;
         session.check(now).map_err(Unauthenticated::Session)?;
-        let person = store::person(conn, &session.person)
-            .await?
+        let person = person
             .filter(|p| p.is_active(now))
             .ok_or_else(|| Unauthenticated::AccountInactive(session.person.clone()))?;
-        Ok((session, person))
+        Ok((session, person, devices))
     }
 
     /// Resolves a browser session's cookie token (`dpw_…`); app session tokens are refused here.
     pub async fn authenticate_browser(&self, token: &SecretString) -> ServiceResult<Caller> {
         let digest = secret_digest(token.expose_secret());
         let mut conn = self.store().read().await?;
-        let (session, person) = self.live_session(&mut conn, &digest, Channel::Browser).await?;
+        let (session, person, _) = self.live_session(&mut conn, &digest, Channel::Browser).await?;
         Ok(Caller::Session {
             person,
             session,

@@ -1,14 +1,16 @@
 //! Group commit for insert-only changes: new access requests and grants from many callers are
 //! written together, in one transaction with one audit-chain append, instead of one each. Inside
-//! that transaction each grant's person and device are read again: an insertion whose device was
+//! that transaction each grant's person and device are read again (for the whole batch at once): an insertion whose device was
 //! revoked (or whose account ended) since its decision is refused alone, and the rest is written.
 
 use super::repo::encode;
 use super::{insert_rows, Stale, Store, StoreError, StoreResult};
+use crate::domain::directory::{Device, Person};
 use crate::domain::emergency::EmergencyStop;
 use crate::domain::entitlement::Entitlement;
 use crate::domain::grant::GrantRecord;
 use crate::domain::request::{AccessRequest, RequestState};
+use std::collections::{BTreeSet, HashMap};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
@@ -133,9 +135,9 @@ async fn write(store: &Store, all: &[&Insertion]) -> StoreResult<Vec<StoreResult
     let mut verdicts = Vec::with_capacity(all.len());
     // Read after the audit head's lock: a stop committed before this write is seen.
     let stops = super::emergency_stops_in_force(change.conn()).await?;
+    let now_as = Directory::read(change.conn(), all).await?;
     for insertion in all {
-        let stands = still_stands(change.conn(), insertion, &stops).await?;
-        verdicts.push(stands.map_err(StoreError::Stale));
+        verdicts.push(now_as.still_stands(insertion, &stops).map_err(StoreError::Stale));
     }
     let batch = all
         .iter()
@@ -191,53 +193,73 @@ async fn write(store: &Store, all: &[&Insertion]) -> StoreResult<Vec<StoreResult
     Ok(verdicts)
 }
 
-/// Whether every grant of `insertion` still has an active person and their unrevoked device, no
-/// emergency stop in `stops` covers the person, and every entitlement it rests on is still theirs.
-async fn still_stands(
-    conn: &mut sqlx::AnyConnection,
-    insertion: &Insertion,
-    stops: &[EmergencyStop],
-) -> StoreResult<Result<(), Stale>> {
-    let removed = |person: &crate::domain::directory::Person| {
-        insertion
-            .rests_on
-            .iter()
-            .find(|e| !e.is_for(person))
-            .map(|e| Stale::NoLongerEntitled {
-                person: person.id.clone(),
-                entitlement: e.id.clone(),
-            })
-    };
-    for record in &insertion.grants {
-        let g = &record.grant;
-        let device = super::device(conn, &g.device.id).await?;
-        if !device.is_some_and(|d| !d.revoked && d.person == g.person) {
-            return Ok(Err(Stale::DeviceGone(g.device.id.clone())));
-        }
-        let person = super::person(conn, &g.person).await?;
-        let Some(person) = person.filter(|p| p.is_active(g.not_before)) else {
-            return Ok(Err(Stale::AccountEnded(g.person.clone())));
-        };
-        if let Some(stop) = stops.iter().find(|s| s.scope.covers(&person)) {
-            return Ok(Err(Stale::EmergencyStop(Box::new(stop.clone()))));
-        }
-        if let Some(stale) = removed(&person) {
-            return Ok(Err(stale));
-        }
-    }
-    // A request left waiting for approvers: its requester read once (the grants above did it otherwise).
-    if insertion.grants.is_empty() && !insertion.rests_on.is_empty() {
-        for r in &insertion.requests {
-            if let Some(stale) = super::person(conn, &r.requester)
-                .await?
-                .as_ref()
-                .and_then(removed)
-            {
-                return Ok(Err(stale));
+/// The people and devices a batch's insertions name, as they are inside the write's transaction
+/// (two statements for the whole batch).
+struct Directory {
+    people: HashMap<String, Person>,
+    devices: HashMap<String, Device>,
+}
+
+impl Directory {
+    async fn read(conn: &mut sqlx::AnyConnection, all: &[&Insertion]) -> StoreResult<Directory> {
+        let mut people = BTreeSet::new();
+        let mut devices = BTreeSet::new();
+        for insertion in all {
+            for record in &insertion.grants {
+                people.insert(record.grant.person.as_str());
+                devices.insert(record.grant.device.id.as_str());
+            }
+            if insertion.grants.is_empty() && !insertion.rests_on.is_empty() {
+                people.extend(insertion.requests.iter().map(|r| r.requester.as_str()));
             }
         }
+        Ok(Directory {
+            people: super::people_by_id(conn, &people).await?,
+            devices: super::devices_by_id(conn, &devices).await?,
+        })
     }
-    Ok(Ok(()))
+
+    /// Whether every grant of `insertion` still has an active person and their unrevoked device, no
+    /// emergency stop in `stops` covers the person, and every entitlement it rests on is still theirs.
+    fn still_stands(&self, insertion: &Insertion, stops: &[EmergencyStop]) -> Result<(), Stale> {
+        let removed = |person: &Person| {
+            insertion
+                .rests_on
+                .iter()
+                .find(|e| !e.is_for(person))
+                .map(|e| Stale::NoLongerEntitled {
+                    person: person.id.clone(),
+                    entitlement: e.id.clone(),
+                })
+        };
+        for record in &insertion.grants {
+            let g = &record.grant;
+            let device = self.devices.get(&g.device.id);
+            if !device.is_some_and(|d| !d.revoked && d.person == g.person) {
+                return Err(Stale::DeviceGone(g.device.id.clone()));
+            }
+            let person = self.people.get(&g.person);
+            let Some(person) = person.filter(|p| p.is_active(g.not_before)) else {
+                return Err(Stale::AccountEnded(g.person.clone()));
+            };
+            if let Some(stop) = stops.iter().find(|s| s.scope.covers(person)) {
+                return Err(Stale::EmergencyStop(Box::new(stop.clone())));
+            }
+            if let Some(stale) = removed(person) {
+                return Err(stale);
+            }
+        }
+        // A request left waiting for approvers: its requester's entitlements (the grants above
+        // checked them otherwise).
+        if insertion.grants.is_empty() && !insertion.rests_on.is_empty() {
+            for r in &insertion.requests {
+                if let Some(stale) = self.people.get(&r.requester).and_then(removed) {
+                    return Err(stale);
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -88,6 +88,9 @@ pub struct Store {
     url: String,
     /// Names of gateways whose desired state changed; fed by this process and by PostgreSQL NOTIFY.
     gateway_changes: broadcast::Sender<String>,
+    /// This process's tag on its PostgreSQL notifications: it hears its own changes on the bus at
+    /// commit, and its listener passes over their echo.
+    instance: Uuid,
     /// Changes apply one at a time (SQLite allows one writer; on PostgreSQL every change locks the
     /// audit head): this process's changes queue here, fairly, before taking a connection. Else on
     /// PostgreSQL each waiting change would hold a pooled connection while the one applying needs
@@ -149,6 +152,7 @@ impl Store {
             backend,
             url: url.to_string(),
             gateway_changes,
+            instance: Uuid::new_v4(),
             writer: Arc::default(),
             committer: Arc::default(),
         };
@@ -213,6 +217,7 @@ impl Store {
             backend: self.backend,
             changed_grants: BTreeMap::new(),
             bus: self.gateway_changes.clone(),
+            instance: self.instance,
         })
     }
 
@@ -242,12 +247,20 @@ impl Store {
         let mut listener = sqlx::postgres::PgListener::connect(&self.url).await?;
         listener.listen(NOTIFY_CHANNEL).await?;
         let bus = self.gateway_changes.clone();
+        let own = self.instance.to_string();
         tokio::spawn(async move {
             loop {
                 match listener.recv().await {
-                    Ok(n) => {
-                        let _ = bus.send(n.payload().to_string());
-                    }
+                    Ok(n) => match n.payload().split_once(' ') {
+                        // This broker's own change: its streams heard of it at commit.
+                        Some((from, _)) if from == own => {}
+                        Some((_, gateway)) => {
+                            let _ = bus.send(gateway.to_string());
+                        }
+                        None => {
+                            let _ = bus.send(n.payload().to_string());
+                        }
+                    },
                     Err(e) => {
                         tracing::warn!(error = %e, "lost PostgreSQL notifications; gateways fall back to polling");
                         tokio::time::sleep(StdDuration::from_secs(1)).await;
@@ -325,6 +338,7 @@ pub struct Change {
     /// Grants this change alters, by gateway, each with when.
     changed_grants: BTreeMap<String, Vec<(Uuid, OffsetDateTime)>>,
     bus: broadcast::Sender<String>,
+    instance: Uuid,
 }
 
 impl Change {
@@ -420,24 +434,41 @@ impl Change {
             .push((grant, at));
     }
 
-    /// Raises the revision of each gateway touched and logs its changed grants.
+    /// Raises the revision of each gateway touched and logs its changed grants (a gateway not
+    /// stored logs at revision 0); on PostgreSQL the other brokers are woken for each gateway.
     async fn write_gateway_changes(&mut self) -> StoreResult<()> {
+        if self.changed_grants.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<&str> = self.changed_grants.keys().map(String::as_str).collect();
+        let mut raised: BTreeMap<String, i64> = BTreeMap::new();
+        // A statement per 500 gateways, well under both databases' limits on parameters.
+        for chunk in names.chunks(500) {
+            let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "UPDATE gateways SET revision = revision + 1 WHERE name IN ({}) RETURNING name, revision",
+                params.join(", ")
+            );
+            let query = chunk
+                .iter()
+                .fold(sqlx::query_as::<_, (String, i64)>(&sql), |q, n| q.bind(*n));
+            raised.extend(query.fetch_all(&mut *self.tx).await?);
+            if self.backend == Backend::Postgres {
+                // `INSTANCE GATEWAY`: names have no spaces (`validate_name`).
+                let calls: Vec<String> = (2..=chunk.len() + 1)
+                    .map(|i| format!("pg_notify($1, ${i})"))
+                    .collect();
+                let sql = format!("SELECT {}", calls.join(", "));
+                let payloads: Vec<String> = chunk.iter().map(|n| format!("{} {n}", self.instance)).collect();
+                let query = payloads
+                    .iter()
+                    .fold(sqlx::query(&sql).bind(NOTIFY_CHANNEL), |q, p| q.bind(p.as_str()));
+                query.execute(&mut *self.tx).await?;
+            }
+        }
         let mut rows = Vec::new();
         for (gateway, grants) in &self.changed_grants {
-            let revision: i64 = sqlx::query_scalar(
-                "UPDATE gateways SET revision = revision + 1 WHERE name = $1 RETURNING revision",
-            )
-            .bind(gateway)
-            .fetch_optional(&mut *self.tx)
-            .await?
-            .unwrap_or(0);
-            if self.backend == Backend::Postgres {
-                sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(NOTIFY_CHANNEL)
-                    .bind(gateway)
-                    .execute(&mut *self.tx)
-                    .await?;
-            }
+            let revision = raised.get(gateway).copied().unwrap_or(0);
             let unique: BTreeMap<Uuid, OffsetDateTime> = grants.iter().copied().collect();
             rows.extend(
                 unique

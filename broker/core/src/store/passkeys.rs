@@ -1,8 +1,9 @@
 //! Rows of the passkey tables: invites and sessions by the digest of their secret, passkeys by
 //! credential id, and ceremonies that can be taken exactly once.
 
-use super::repo::{all_by, decode, encode, one, put};
+use super::repo::{all_by, decode, decode_optional, encode, one, put};
 use super::StoreResult;
+use crate::domain::directory::{Device, Person};
 use crate::domain::passkey::{Ceremony, Invite, PasskeyRecord, Session};
 use sqlx::{AnyConnection, Row as _};
 use time::OffsetDateTime;
@@ -107,6 +108,40 @@ pub async fn open_ceremony(conn: &mut AnyConnection, id: Uuid) -> StoreResult<Op
 
 pub async fn session(conn: &mut AnyConnection, digest: &str) -> StoreResult<Option<Session>> {
     one(conn, "SELECT data FROM sessions WHERE token_hash = $1", digest).await
+}
+
+/// A session with its person and that person's devices, read together.
+#[derive(Debug)]
+pub struct SessionHolder {
+    pub session: Session,
+    /// Absent if the person was removed.
+    pub person: Option<Person>,
+    pub devices: Vec<Device>,
+}
+
+/// The session stored under `digest`, its person and their devices: one statement (a row per
+/// device), as every signed call of the app authenticates with all three.
+pub async fn session_holder(conn: &mut AnyConnection, digest: &str) -> StoreResult<Option<SessionHolder>> {
+    let rows = sqlx::query(
+        "SELECT s.data AS session, p.data AS person, d.data AS device FROM sessions s \
+         LEFT JOIN people p ON p.id = s.person LEFT JOIN devices d ON d.person = s.person \
+         WHERE s.token_hash = $1",
+    )
+    .bind(digest)
+    .fetch_all(&mut *conn)
+    .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let mut devices = Vec::with_capacity(rows.len());
+    for row in &rows {
+        devices.extend(decode_optional::<Device>(row, "device")?);
+    }
+    Ok(Some(SessionHolder {
+        session: decode(first, "session")?,
+        person: decode_optional(first, "person")?,
+        devices,
+    }))
 }
 
 pub async fn put_session(conn: &mut AnyConnection, digest: &str, s: &Session) -> StoreResult<()> {

@@ -2,6 +2,7 @@
 
 use super::{StoreError, StoreResult};
 use crate::domain::directory::{Device, Person};
+use crate::domain::emergency::EmergencyStop;
 use crate::domain::entitlement::Entitlement;
 use crate::domain::grant::GrantRecord;
 use crate::domain::policy::ApprovalPolicy;
@@ -12,12 +13,20 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
+use std::collections::{BTreeSet, HashMap};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub(super) fn decode<T: DeserializeOwned>(row: &AnyRow, col: &str) -> StoreResult<T> {
     let text: String = row.try_get(col)?;
     serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
+}
+
+/// A JSON column an outer join may leave empty.
+pub(super) fn decode_optional<T: DeserializeOwned>(row: &AnyRow, col: &str) -> StoreResult<Option<T>> {
+    let text: Option<String> = row.try_get(col)?;
+    text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("{col}: {e}"))))
+        .transpose()
 }
 
 /// A stored unix time (seconds) as an instant; one out of range means the row was edited.
@@ -41,6 +50,29 @@ pub(super) async fn one<T: DeserializeOwned>(
 async fn all<T: DeserializeOwned>(conn: &mut AnyConnection, sql: &str) -> StoreResult<Vec<T>> {
     let rows = sqlx::query(sql).fetch_all(&mut *conn).await?;
     rows.iter().map(|r| decode(r, "data")).collect()
+}
+
+/// The rows of `table` whose `key_col` is one of `keys`, decoded (one statement per 500 keys).
+async fn all_keyed<T: DeserializeOwned>(
+    conn: &mut AnyConnection,
+    table: &str,
+    key_col: &str,
+    keys: &BTreeSet<&str>,
+) -> StoreResult<Vec<T>> {
+    let keys: Vec<&str> = keys.iter().copied().collect();
+    let mut out = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(500) {
+        let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT data FROM {table} WHERE {key_col} IN ({})",
+            params.join(", ")
+        );
+        let query = chunk.iter().fold(sqlx::query(&sql), |q, k| q.bind(*k));
+        for row in query.fetch_all(&mut *conn).await? {
+            out.push(decode(&row, "data")?);
+        }
+    }
+    Ok(out)
 }
 
 pub(super) async fn all_by<T: DeserializeOwned>(
@@ -82,6 +114,15 @@ async fn delete(conn: &mut AnyConnection, table: &str, key_col: &str, key: &str)
 
 pub async fn person(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<Person>> {
     one(conn, "SELECT data FROM people WHERE id = $1", id).await
+}
+
+/// The people among `ids`, by id (the ones not stored are absent).
+pub async fn people_by_id(
+    conn: &mut AnyConnection,
+    ids: &BTreeSet<&str>,
+) -> StoreResult<HashMap<String, Person>> {
+    let found: Vec<Person> = all_keyed(conn, "people", "id", ids).await?;
+    Ok(found.into_iter().map(|p| (p.id.clone(), p)).collect())
 }
 
 pub async fn people(conn: &mut AnyConnection) -> StoreResult<Vec<Person>> {
@@ -127,6 +168,15 @@ pub async fn put_person(conn: &mut AnyConnection, p: &Person) -> StoreResult<()>
 
 pub async fn device(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<Device>> {
     one(conn, "SELECT data FROM devices WHERE id = $1", id).await
+}
+
+/// The devices among `ids`, by id (the ones not stored are absent).
+pub async fn devices_by_id(
+    conn: &mut AnyConnection,
+    ids: &BTreeSet<&str>,
+) -> StoreResult<HashMap<String, Device>> {
+    let found: Vec<Device> = all_keyed(conn, "devices", "id", ids).await?;
+    Ok(found.into_iter().map(|d| (d.id.clone(), d)).collect())
 }
 
 pub async fn devices_of(conn: &mut AnyConnection, person: &str) -> StoreResult<Vec<Device>> {
@@ -218,13 +268,15 @@ pub async fn next_tunnel_host(conn: &mut AnyConnection) -> StoreResult<u32> {
 // Resources, entitlements, policies
 
 /// Everything an access decision reads, fetched in one query: the device, the resources, the
-/// access matrix and the approval policies.
+/// access matrix, the approval policies and the emergency stops in force.
 #[derive(Debug, Default)]
 pub struct DecisionInputs {
     pub device: Option<Device>,
     pub resources: Vec<Resource>,
     pub entitlements: Vec<Entitlement>,
     pub policies: Vec<ApprovalPolicy>,
+    /// Oldest first.
+    pub stops: Vec<EmergencyStop>,
 }
 
 pub async fn decision_inputs(conn: &mut AnyConnection, device_id: &str) -> StoreResult<DecisionInputs> {
@@ -233,6 +285,7 @@ pub async fn decision_inputs(conn: &mut AnyConnection, device_id: &str) -> Store
          UNION ALL SELECT 'r', name, data FROM resources \
          UNION ALL SELECT 'e', id, data FROM entitlements \
          UNION ALL SELECT 'p', name, data FROM policies \
+         UNION ALL SELECT 's', id, data FROM emergency_stops WHERE state = 'in_force' \
          ORDER BY kind, k",
     )
     .bind(device_id)
@@ -245,9 +298,11 @@ pub async fn decision_inputs(conn: &mut AnyConnection, device_id: &str) -> Store
             "d" => out.device = Some(decode(r, "data")?),
             "r" => out.resources.push(decode(r, "data")?),
             "e" => out.entitlements.push(decode(r, "data")?),
-            _ => out.policies.push(decode(r, "data")?),
+            "p" => out.policies.push(decode(r, "data")?),
+            _ => out.stops.push(decode(r, "data")?),
         }
     }
+    out.stops.sort_by_key(|s| s.proposed_at);
     Ok(out)
 }
 
@@ -554,6 +609,17 @@ pub async fn requests_since(
 
 // Grants
 
+/// The grants among `ids`, by id (the ones not stored are absent).
+pub async fn grants_by_id(
+    conn: &mut AnyConnection,
+    ids: &BTreeSet<Uuid>,
+) -> StoreResult<HashMap<Uuid, GrantRecord>> {
+    let texts: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    let keys: BTreeSet<&str> = texts.iter().map(String::as_str).collect();
+    let found: Vec<GrantRecord> = all_keyed(conn, "grants", "id", &keys).await?;
+    Ok(found.into_iter().map(|g| (g.grant.id, g)).collect())
+}
+
 pub async fn grant(conn: &mut AnyConnection, id: Uuid) -> StoreResult<Option<GrantRecord>> {
     one(conn, "SELECT data FROM grants WHERE id = $1", &id.to_string()).await
 }
@@ -728,17 +794,19 @@ pub async fn posture_reports_of(
     rows.iter().map(|r| decode(r, "data")).collect()
 }
 
-/// When the device's latest report arrived, if it ever sent one.
-pub async fn last_posture_report_at(
+/// The devices that sent a report at `since` or later.
+pub async fn devices_heard_since(
     conn: &mut AnyConnection,
-    device: &str,
-) -> StoreResult<Option<OffsetDateTime>> {
-    let at: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(received_at) FROM posture_reports WHERE device = $1")
-            .bind(device)
-            .fetch_one(&mut *conn)
+    since: OffsetDateTime,
+) -> StoreResult<std::collections::HashSet<String>> {
+    // Stored times are whole seconds: a report in `since`'s second but before it is not counted.
+    let from = since.unix_timestamp() + i64::from(since.nanosecond() > 0);
+    let devices: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT device FROM posture_reports WHERE received_at >= $1")
+            .bind(from)
+            .fetch_all(&mut *conn)
             .await?;
-    at.map(instant).transpose()
+    Ok(devices.into_iter().collect())
 }
 
 /// Each device's most recent report.

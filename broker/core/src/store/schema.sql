@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS audit_checkpoints (seq BIGINT PRIMARY KEY, at BIGINT 
 CREATE TABLE IF NOT EXISTS posture_nonces (nonce TEXT PRIMARY KEY, device TEXT NOT NULL, expires_at BIGINT NOT NULL, used BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS posture_reports (id TEXT PRIMARY KEY, device TEXT NOT NULL, received_at BIGINT NOT NULL, compliant BIGINT NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS posture_reports_device ON posture_reports (device, received_at);
+CREATE INDEX IF NOT EXISTS posture_reports_received ON posture_reports (received_at);
 CREATE TABLE IF NOT EXISTS invites (code_hash TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS passkeys (id TEXT PRIMARY KEY, person TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ceremonies (id TEXT PRIMARY KEY, used BIGINT NOT NULL, data TEXT NOT NULL);
