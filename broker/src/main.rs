@@ -4,6 +4,11 @@ use clap::{CommandFactory as _, FromArgMatches as _};
 use daypass_broker::cli::{run, Cli};
 use std::process::ExitCode;
 
+/// glibc's allocator spent about a sixth of a loaded broker's time (many threads, many small
+/// short-lived allocations: JSON rows, requests); mimalloc does the same work in a fraction of it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     daypass_logging::init("daypass_broker=info,warn");

@@ -185,10 +185,11 @@ impl Broker {
 
     async fn sign_in_alerts(&self, person: &str, now: OffsetDateTime) -> ServiceResult<Vec<Alert>> {
         let mut conn = self.store().read().await?;
-        let Some(detail) = self.off_hours(&mut conn, person, "a sign-in", now).await? else {
+        let earlier = store::request_times_between(&mut conn, person, now - HOURS_LEARNED_FROM, now).await?;
+        drop(conn);
+        let Some(detail) = self.off_hours(&earlier, "a sign-in", now) else {
             return Ok(vec![]);
         };
-        drop(conn);
         let mut change = self.store().change().await?;
         let raised = self
             .raise_in(&mut change, person, Rule::OffHours, detail, now)
@@ -198,24 +199,15 @@ impl Broker {
     }
 
     /// What is unusual about `what` (a request, a sign-in) at `now`: an hour outside the working
-    /// hours and the person's own, learned from their requests.
-    async fn off_hours(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        person: &str,
-        what: &str,
-        now: OffsetDateTime,
-    ) -> ServiceResult<Option<String>> {
-        let earlier = store::request_times_between(conn, person, now - HOURS_LEARNED_FROM, now).await?;
-        Ok(
-            is_off_hours(now, self.anomaly().working_hours, &earlier).then(|| {
-                format!(
-                    "{what} at {:02}:{:02} UTC, outside working hours and this person's usual hours",
-                    now.hour(),
-                    now.minute()
-                )
-            }),
-        )
+    /// hours and the person's own, learned from their `earlier` requests.
+    fn off_hours(&self, earlier: &[OffsetDateTime], what: &str, now: OffsetDateTime) -> Option<String> {
+        is_off_hours(now, self.anomaly().working_hours, earlier).then(|| {
+            format!(
+                "{what} at {:02}:{:02} UTC, outside working hours and this person's usual hours",
+                now.hour(),
+                now.minute()
+            )
+        })
     }
 
     /// After a request was made: unusual hours, right after a suspension; and a step-up an alert
@@ -235,10 +227,17 @@ impl Broker {
         let id = &requester.id;
         // Read first: most requests are ordinary, and need no write.
         let mut conn = self.store().read().await?;
-        let off_hours = self.off_hours(&mut conn, id, "a request", now).await?;
-        let suspended_lately =
-            AuditRead::suspended_since(&mut conn, id, now - settings.after_suspension).await?;
+        let history = store::request_history(
+            &mut conn,
+            id,
+            now - HOURS_LEARNED_FROM,
+            now,
+            now - settings.after_suspension,
+        )
+        .await?;
         drop(conn);
+        let off_hours = self.off_hours(&history.request_times, "a request", now);
+        let suspended_lately = history.suspended;
         let step_up_given = requester.step_up_demanded_by.filter(|_| confirmed);
         if off_hours.is_none() && !suspended_lately && step_up_given.is_none() {
             return Ok(vec![]);

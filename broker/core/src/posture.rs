@@ -137,15 +137,6 @@ impl Broker {
         Ok(record)
     }
 
-    /// The device's latest posture report, if it has one.
-    pub(super) async fn latest_posture(&self, device: &str) -> ServiceResult<Option<PostureRecord>> {
-        let mut conn = self.store().read().await?;
-        Ok(store::posture_reports_of(&mut conn, device, 1)
-            .await?
-            .into_iter()
-            .next())
-    }
-
     /// The organisation's baseline as it verifies at `now`.
     pub(super) fn posture_baseline(&self, now: OffsetDateTime) -> Result<VerifiedBaseline, BaselineProblem> {
         self.0.baseline.clone().and_then(|b| b.at(now))

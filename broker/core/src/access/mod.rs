@@ -199,6 +199,7 @@ impl Broker {
             entitlements: matrix,
             policies,
             stops,
+            latest_report,
         } = inputs;
         if let Some(stop) = stops.iter().find(|s| s.scope.covers(requester)) {
             return Err(crate::emergency::refusal(stop).into());
@@ -232,12 +233,8 @@ impl Broker {
             .collect();
         let settings = &self.0.settings.posture;
         let gating = settings.gating(&requested_tags);
-        // The report is read only when a tag gates the request or auto-approval may depend on it.
-        let latest = if gating.is_some() || settings.auto_approve_requires_report {
-            self.latest_posture(&device.id).await?
-        } else {
-            None
-        };
+        // The report counts only when a tag gates the request or auto-approval may depend on it.
+        let latest = latest_report.filter(|_| gating.is_some() || settings.auto_approve_requires_report);
         // One judgement: the gating rules (the organisation's policy first, then each requested
         // tag's), or the organisation's policy alone for auto-approval.
         let org = [("the organisation's policy".to_string(), &settings.policy)];

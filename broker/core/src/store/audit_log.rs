@@ -120,22 +120,6 @@ impl AuditRead {
         times.into_iter().map(instant).collect()
     }
 
-    /// Whether one of `person`'s grants was suspended since `since` (few are: one indexed read).
-    pub async fn suspended_since(
-        conn: &mut AnyConnection,
-        person: &str,
-        since: OffsetDateTime,
-    ) -> StoreResult<bool> {
-        let rows: Vec<String> =
-            sqlx::query_scalar("SELECT details FROM audit_log WHERE action = 'grant.suspended' AND at >= $1")
-                .bind(since.unix_timestamp())
-                .fetch_all(&mut *conn)
-                .await?;
-        Ok(rows
-            .iter()
-            .any(|d| serde_json::from_str::<serde_json::Value>(d).is_ok_and(|v| v["person"] == person)))
-    }
-
     /// Entries after `seq` in order, at most `limit` (the SIEM feeds' next batch).
     pub async fn after(conn: &mut AnyConnection, seq: i64, limit: i64) -> StoreResult<Vec<AuditEntry>> {
         let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2");

@@ -268,10 +268,12 @@ pub async fn next_tunnel_host(conn: &mut AnyConnection) -> StoreResult<u32> {
 // Resources, entitlements, policies
 
 /// Everything an access decision reads, fetched in one query: the device, the resources, the
-/// access matrix, the approval policies and the emergency stops in force.
+/// access matrix, the approval policies, the emergency stops in force and the device's latest
+/// posture report.
 #[derive(Debug, Default)]
 pub struct DecisionInputs {
     pub device: Option<Device>,
+    pub latest_report: Option<PostureRecord>,
     pub resources: Vec<Resource>,
     pub entitlements: Vec<Entitlement>,
     pub policies: Vec<ApprovalPolicy>,
@@ -286,6 +288,8 @@ pub async fn decision_inputs(conn: &mut AnyConnection, device_id: &str) -> Store
          UNION ALL SELECT 'e', id, data FROM entitlements \
          UNION ALL SELECT 'p', name, data FROM policies \
          UNION ALL SELECT 's', id, data FROM emergency_stops WHERE state = 'in_force' \
+         UNION ALL SELECT 'q', id, data FROM (SELECT id, data FROM posture_reports WHERE device = $1 \
+           ORDER BY received_at DESC, id LIMIT 1) latest \
          ORDER BY kind, k",
     )
     .bind(device_id)
@@ -299,6 +303,7 @@ pub async fn decision_inputs(conn: &mut AnyConnection, device_id: &str) -> Store
             "r" => out.resources.push(decode(r, "data")?),
             "e" => out.entitlements.push(decode(r, "data")?),
             "p" => out.policies.push(decode(r, "data")?),
+            "q" => out.latest_report = Some(decode(r, "data")?),
             _ => out.stops.push(decode(r, "data")?),
         }
     }
@@ -576,6 +581,49 @@ pub async fn requests_of(conn: &mut AnyConnection, requester: &str) -> StoreResu
         requester,
     )
     .await
+}
+
+/// What the request watch reads about a person, in one statement.
+#[derive(Debug, Default)]
+pub struct RequestHistory {
+    /// When they made requests in the window asked for (their usual hours are learned from these).
+    pub request_times: Vec<OffsetDateTime>,
+    /// Whether one of their grants was suspended since the time asked for.
+    pub suspended: bool,
+}
+
+/// `person`'s requests made in `[from, to)`, and whether one of their grants was suspended since
+/// `suspended_from` (few are: suspensions are read by the audit log's action index).
+pub async fn request_history(
+    conn: &mut AnyConnection,
+    person: &str,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    suspended_from: OffsetDateTime,
+) -> StoreResult<RequestHistory> {
+    let rows = sqlx::query(
+        "SELECT 'r' AS kind, created_at AS at, '' AS details FROM requests \
+         WHERE requester = $1 AND created_at >= $2 AND created_at < $3 \
+         UNION ALL SELECT 's', at, details FROM audit_log WHERE action = 'grant.suspended' AND at >= $4",
+    )
+    .bind(person)
+    .bind(from.unix_timestamp())
+    .bind(to.unix_timestamp())
+    .bind(suspended_from.unix_timestamp())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = RequestHistory::default();
+    for row in &rows {
+        let kind: String = row.try_get("kind")?;
+        if kind == "r" {
+            out.request_times.push(instant(row.try_get("at")?)?);
+        } else {
+            let details: String = row.try_get("details")?;
+            out.suspended |= serde_json::from_str::<serde_json::Value>(&details)
+                .is_ok_and(|v| v["person"] == person);
+        }
+    }
+    Ok(out)
 }
 
 /// When `requester`'s requests in `[from, to)` were made (the anomaly rules learn their hours).
