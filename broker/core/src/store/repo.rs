@@ -619,8 +619,8 @@ pub async fn request_history(
             out.request_times.push(instant(row.try_get("at")?)?);
         } else {
             let details: String = row.try_get("details")?;
-            out.suspended |= serde_json::from_str::<serde_json::Value>(&details)
-                .is_ok_and(|v| v["person"] == person);
+            out.suspended |=
+                serde_json::from_str::<serde_json::Value>(&details).is_ok_and(|v| v["person"] == person);
         }
     }
     Ok(out)
