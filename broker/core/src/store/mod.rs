@@ -290,10 +290,7 @@ pub(crate) async fn insert_rows<T>(
     // Stay well under SQLite's and PostgreSQL's limits on parameters per statement.
     for chunk in rows.chunks((4000 / cols).max(1)) {
         let values: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let params: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
-                format!("({})", params.join(", "))
-            })
+            .map(|r| format!("({})", repo::placeholders(r * cols + 1, cols)))
             .collect();
         let sql = format!("INSERT INTO {into} VALUES {}", values.join(", "));
         let query = chunk.iter().fold(sqlx::query(&sql), &bind);
@@ -444,10 +441,9 @@ impl Change {
         let mut raised: BTreeMap<String, i64> = BTreeMap::new();
         // A statement per 500 gateways, well under both databases' limits on parameters.
         for chunk in names.chunks(500) {
-            let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
                 "UPDATE gateways SET revision = revision + 1 WHERE name IN ({}) RETURNING name, revision",
-                params.join(", ")
+                repo::placeholders(1, chunk.len())
             );
             let query = chunk
                 .iter()

@@ -18,8 +18,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub(super) fn decode<T: DeserializeOwned>(row: &AnyRow, col: &str) -> StoreResult<T> {
-    let text: String = row.try_get(col)?;
-    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
+    decode_optional(row, col)?.ok_or_else(|| StoreError::Corrupt(format!("{col}: empty")))
 }
 
 /// A JSON column an outer join may leave empty.
@@ -27,6 +26,12 @@ pub(super) fn decode_optional<T: DeserializeOwned>(row: &AnyRow, col: &str) -> S
     let text: Option<String> = row.try_get(col)?;
     text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("{col}: {e}"))))
         .transpose()
+}
+
+/// `$from, …` for `count` parameters of one statement.
+pub(super) fn placeholders(from: usize, count: usize) -> String {
+    let params: Vec<String> = (from..from + count).map(|i| format!("${i}")).collect();
+    params.join(", ")
 }
 
 /// A stored unix time (seconds) as an instant; one out of range means the row was edited.
@@ -52,24 +57,26 @@ async fn all<T: DeserializeOwned>(conn: &mut AnyConnection, sql: &str) -> StoreR
     rows.iter().map(|r| decode(r, "data")).collect()
 }
 
-/// The rows of `table` whose `key_col` is one of `keys`, decoded (one statement per 500 keys).
-async fn all_keyed<T: DeserializeOwned>(
+/// The rows of `table` whose `key_col` is one of `keys`, decoded and by `key_of` (one statement
+/// per 500 keys; keys not stored are absent).
+async fn all_keyed<K: Eq + std::hash::Hash, T: DeserializeOwned>(
     conn: &mut AnyConnection,
     table: &str,
     key_col: &str,
     keys: &BTreeSet<&str>,
-) -> StoreResult<Vec<T>> {
+    key_of: impl Fn(&T) -> K,
+) -> StoreResult<HashMap<K, T>> {
     let keys: Vec<&str> = keys.iter().copied().collect();
-    let mut out = Vec::with_capacity(keys.len());
+    let mut out = HashMap::with_capacity(keys.len());
     for chunk in keys.chunks(500) {
-        let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT data FROM {table} WHERE {key_col} IN ({})",
-            params.join(", ")
+            placeholders(1, chunk.len())
         );
         let query = chunk.iter().fold(sqlx::query(&sql), |q, k| q.bind(*k));
         for row in query.fetch_all(&mut *conn).await? {
-            out.push(decode(&row, "data")?);
+            let found: T = decode(&row, "data")?;
+            out.insert(key_of(&found), found);
         }
     }
     Ok(out)
@@ -121,8 +128,7 @@ pub async fn people_by_id(
     conn: &mut AnyConnection,
     ids: &BTreeSet<&str>,
 ) -> StoreResult<HashMap<String, Person>> {
-    let found: Vec<Person> = all_keyed(conn, "people", "id", ids).await?;
-    Ok(found.into_iter().map(|p| (p.id.clone(), p)).collect())
+    all_keyed(conn, "people", "id", ids, |p: &Person| p.id.clone()).await
 }
 
 pub async fn people(conn: &mut AnyConnection) -> StoreResult<Vec<Person>> {
@@ -175,8 +181,7 @@ pub async fn devices_by_id(
     conn: &mut AnyConnection,
     ids: &BTreeSet<&str>,
 ) -> StoreResult<HashMap<String, Device>> {
-    let found: Vec<Device> = all_keyed(conn, "devices", "id", ids).await?;
-    Ok(found.into_iter().map(|d| (d.id.clone(), d)).collect())
+    all_keyed(conn, "devices", "id", ids, |d: &Device| d.id.clone()).await
 }
 
 pub async fn devices_of(conn: &mut AnyConnection, person: &str) -> StoreResult<Vec<Device>> {
@@ -664,8 +669,7 @@ pub async fn grants_by_id(
 ) -> StoreResult<HashMap<Uuid, GrantRecord>> {
     let texts: Vec<String> = ids.iter().map(Uuid::to_string).collect();
     let keys: BTreeSet<&str> = texts.iter().map(String::as_str).collect();
-    let found: Vec<GrantRecord> = all_keyed(conn, "grants", "id", &keys).await?;
-    Ok(found.into_iter().map(|g| (g.grant.id, g)).collect())
+    all_keyed(conn, "grants", "id", &keys, |g: &GrantRecord| g.grant.id).await
 }
 
 pub async fn grant(conn: &mut AnyConnection, id: Uuid) -> StoreResult<Option<GrantRecord>> {
