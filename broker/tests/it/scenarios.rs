@@ -729,6 +729,20 @@ async fn gateway_deltas_lead_to_the_whole_state(db: Db) {
         assert_eq!(seal.digest, Some(daypass_proto::api::grants_digest(&held.grants)));
     };
 
+    // ana has a second device: the delta reads each grant's holder with all their devices.
+    h.broker
+        .add_device(
+            "test",
+            daypass_broker_core::DeviceSpec {
+                id: "ana-desktop".into(),
+                person: "ana".into(),
+                name: "desktop".into(),
+                wireguard_public_key: crate::support::OTHER_WG_KEY.into(),
+                report_public_key: None,
+            },
+        )
+        .await
+        .unwrap();
     let gid = h.granted("db", "OPS-1", "1h").await;
     let StreamNext::Delta(d) = h.broker.gateway_next("gw1", &mut held).await.unwrap() else {
         panic!("a new grant is a delta")

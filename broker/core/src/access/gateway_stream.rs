@@ -95,32 +95,31 @@ impl Broker {
     /// released: all read the same), so a change read twice, or read after a later one, is harmless.
     pub async fn gateway_next(&self, gateway: &str, held: &mut StreamHeld) -> ServiceResult<StreamNext> {
         let mut conn = self.store().read().await?;
-        let changes = store::gateway_changes_since(&mut conn, gateway, held.revision).await?;
-        let Some(&(revision, _)) = changes.last() else {
+        let store::GatewayChanges {
+            logged,
+            grants: mut records,
+            people,
+            devices,
+        } = store::gateway_changes_since(&mut conn, gateway, held.revision).await?;
+        drop(conn);
+        let Some(&(revision, _)) = logged.last() else {
             return Ok(StreamNext::Unchanged);
         };
         // Every revision bump logs its grants, so a gap means the log was pruned past `held`.
-        let contiguous = changes
+        let contiguous = logged
             .iter()
             .try_fold(held.revision, |last, &(r, _)| {
                 (r == last || r == last + 1).then_some(r)
             })
             .is_some();
         if !contiguous {
-            drop(conn);
             let (state, fresh) = self.gateway_state_held(gateway).await?;
             *held = fresh;
             return Ok(StreamNext::Full(state));
         }
         let now = self.now();
-        let named: BTreeSet<Uuid> = changes.into_iter().map(|(_, id)| id).collect();
         // Read and judged first, then applied: a read failing leaves `held` as it was sent.
-        let mut records = store::grants_by_id(&mut conn, &named).await?;
-        let people: BTreeSet<&str> = records.values().map(|g| g.grant.person.as_str()).collect();
-        let devices: BTreeSet<&str> = records.values().map(|g| g.grant.device.id.as_str()).collect();
-        let people = store::people_by_id(&mut conn, &people).await?;
-        let devices = store::devices_by_id(&mut conn, &devices).await?;
-        drop(conn);
+        let named: BTreeSet<Uuid> = logged.into_iter().map(|(_, id)| id).collect();
         let verdicts: Vec<(Uuid, Option<GrantRecord>)> = named
             .into_iter()
             .map(|id| {

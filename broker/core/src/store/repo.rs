@@ -663,15 +663,6 @@ pub async fn requests_since(
 // Grants
 
 /// The grants among `ids`, by id (the ones not stored are absent).
-pub async fn grants_by_id(
-    conn: &mut AnyConnection,
-    ids: &BTreeSet<Uuid>,
-) -> StoreResult<HashMap<Uuid, GrantRecord>> {
-    let texts: Vec<String> = ids.iter().map(Uuid::to_string).collect();
-    let keys: BTreeSet<&str> = texts.iter().map(String::as_str).collect();
-    all_keyed(conn, "grants", "id", &keys, |g: &GrantRecord| g.grant.id).await
-}
-
 pub async fn grant(conn: &mut AnyConnection, id: Uuid) -> StoreResult<Option<GrantRecord>> {
     one(conn, "SELECT data FROM grants WHERE id = $1", &id.to_string()).await
 }

@@ -126,6 +126,7 @@ impl Link {
                 _ => true,
             };
             if relevant {
+                self.pass_over_queued_wakes();
                 match self.read_next().await {
                     Ok(next) => self.pending = Some(next),
                     Err(e) => {
@@ -134,6 +135,13 @@ impl Link {
                 }
             }
         }
+    }
+
+    /// Drops the wakes already queued: they were sent after commits the coming read sees, so under
+    /// load one read answers a burst of them instead of one read each.
+    fn pass_over_queued_wakes(&mut self) {
+        use broadcast::error::TryRecvError;
+        while let Ok(_) | Err(TryRecvError::Lagged(_)) = self.wake.try_recv() {}
     }
 
     async fn read_next(&mut self) -> Result<StreamNext, daypass_broker_core::ServiceError> {
