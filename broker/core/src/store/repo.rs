@@ -59,13 +59,13 @@ async fn all<T: DeserializeOwned>(conn: &mut AnyConnection, sql: &str) -> StoreR
 
 /// The rows of `table` whose `key_col` is one of `keys`, decoded and by `key_of` (one statement
 /// per 500 keys; keys not stored are absent).
-async fn all_keyed<K: Eq + std::hash::Hash, T: DeserializeOwned>(
+async fn all_keyed<T: DeserializeOwned>(
     conn: &mut AnyConnection,
     table: &str,
     key_col: &str,
     keys: &BTreeSet<&str>,
-    key_of: impl Fn(&T) -> K,
-) -> StoreResult<HashMap<K, T>> {
+    key_of: impl Fn(&T) -> String,
+) -> StoreResult<HashMap<String, T>> {
     let keys: Vec<&str> = keys.iter().copied().collect();
     let mut out = HashMap::with_capacity(keys.len());
     for chunk in keys.chunks(500) {
@@ -662,7 +662,6 @@ pub async fn requests_since(
 
 // Grants
 
-/// The grants among `ids`, by id (the ones not stored are absent).
 pub async fn grant(conn: &mut AnyConnection, id: Uuid) -> StoreResult<Option<GrantRecord>> {
     one(conn, "SELECT data FROM grants WHERE id = $1", &id.to_string()).await
 }
