@@ -4,7 +4,7 @@
 //! revoked (or whose account ended) since its decision is refused alone, and the rest is written.
 
 use super::repo::encode;
-use super::{insert_rows, Stale, Store, StoreError, StoreResult};
+use super::{insert_rows, Change, Stale, Store, StoreError, StoreResult};
 use crate::domain::directory::{Device, Person};
 use crate::domain::emergency::EmergencyStop;
 use crate::domain::entitlement::Entitlement;
@@ -80,6 +80,9 @@ impl Store {
 
 async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
     while let Some(first) = jobs.recv().await {
+        // The batch closes once the audit head is this broker's: what arrives while it waits for
+        // the head (another broker committing) is written now, not a turn later.
+        let change = store.change().await;
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match jobs.try_recv() {
@@ -88,7 +91,11 @@ async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
             }
         }
         let insertions: Vec<&Insertion> = batch.iter().map(|(i, _)| i).collect();
-        let verdicts = match write(&store, &insertions).await {
+        let written = match change {
+            Ok(change) => write_in(change, &insertions).await,
+            Err(e) => Err(e),
+        };
+        let verdicts = match written {
             Ok(verdicts) => verdicts,
             // One bad insertion must not fail everyone else's: each is written again on its own.
             // …unless the database went away: then none was written (or, at commit, none is known to be).
@@ -131,7 +138,11 @@ fn failed(e: StoreError) -> StoreError {
 /// Writes the insertions whose grants still stand, in one transaction; says for each whether it
 /// was written (`Ok`) or why not.
 async fn write(store: &Store, all: &[&Insertion]) -> StoreResult<Vec<StoreResult<()>>> {
-    let mut change = store.change().await?;
+    write_in(store.change().await?, all).await
+}
+
+/// `write` within `change`, begun (and so holding the audit head) before `all` was gathered.
+async fn write_in(mut change: Change, all: &[&Insertion]) -> StoreResult<Vec<StoreResult<()>>> {
     let mut verdicts = Vec::with_capacity(all.len());
     // Read after the audit head's lock: a stop committed before this write is seen.
     let stops = super::emergency_stops_in_force(change.conn()).await?;
@@ -446,6 +457,60 @@ mod tests {
             .await
             .unwrap()
             .is_some());
+    }
+
+    #[tokio::test]
+    async fn insertions_queued_while_the_committer_waits_for_the_head_join_its_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(&dir).await;
+        let (ana, laptop) = (ana(), device("ana-laptop"));
+        let gw1 = super::super::GatewayRecord {
+            name: "gw1".into(),
+            endpoint: "203.0.113.7:51820".into(),
+            wireguard_public_key: "YCwTqRYjRZz5ClbB3NGJ8Bd/TqvbQsBIzLrt2XHVemI=".into(),
+            last_seen: None,
+        };
+        let mut change = store.change().await.unwrap();
+        super::super::put_person(change.conn(), &ana).await.unwrap();
+        super::super::put_device(change.conn(), &laptop).await.unwrap();
+        super::super::put_gateway(change.conn(), &gw1, "hash")
+            .await
+            .unwrap();
+        change.commit().await.unwrap();
+        let revision = || async {
+            let mut conn = store.read().await.unwrap();
+            super::super::gateway(&mut conn, "gw1").await.unwrap().unwrap().1
+        };
+        let before = revision().await;
+
+        // Another change holds the head while the first insertion arrives.
+        let holder = store.change().await.unwrap();
+        let (jobs, queue) = mpsc::channel(8);
+        let committer = tokio::spawn(run(store.clone(), queue));
+        let mut answers = Vec::new();
+        let mut job = || {
+            let (reply, answer) = oneshot::channel();
+            answers.push(answer);
+            (insertion_for(&ana, &laptop), reply)
+        };
+        jobs.send(job()).await.unwrap();
+        // Taken off the queue: the committer now waits for the head.
+        while jobs.capacity() < jobs.max_capacity() {
+            tokio::task::yield_now().await;
+        }
+        jobs.send(job()).await.unwrap();
+        jobs.send(job()).await.unwrap();
+        holder.commit().await.unwrap();
+        for answer in answers {
+            answer.await.unwrap().unwrap();
+        }
+        assert_eq!(
+            revision().await,
+            before + 1,
+            "the three grants were written in one change (one revision of their gateway)"
+        );
+        drop(jobs);
+        committer.await.unwrap();
     }
 
     #[tokio::test]
