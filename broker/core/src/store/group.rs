@@ -91,11 +91,8 @@ async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
             }
         }
         let insertions: Vec<&Insertion> = batch.iter().map(|(i, _)| i).collect();
-        let written = match change {
-            Ok(change) => write_in(change, &insertions).await,
-            Err(e) => Err(e),
-        };
-        let verdicts = match written {
+        let written = async { write_in(change?, &insertions).await };
+        let verdicts = match written.await {
             Ok(verdicts) => verdicts,
             // One bad insertion must not fail everyone else's: each is written again on its own.
             // …unless the database went away: then none was written (or, at commit, none is known to be).
@@ -296,12 +293,15 @@ mod tests {
         }))
     }
 
+    /// A WireGuard public key for the test's device and gateway.
+    const WG_KEY: &str = "YCwTqRYjRZz5ClbB3NGJ8Bd/TqvbQsBIzLrt2XHVemI=";
+
     fn device(id: &str) -> Device {
         Device {
             id: id.into(),
             person: "ana".into(),
             name: id.into(),
-            wireguard_public_key: "YCwTqRYjRZz5ClbB3NGJ8Bd/TqvbQsBIzLrt2XHVemI=".into(),
+            wireguard_public_key: WG_KEY.into(),
             tunnel_address: "100.96.0.2/32".into(),
             revoked: false,
             report_public_key: None,
@@ -467,7 +467,7 @@ mod tests {
         let gw1 = super::super::GatewayRecord {
             name: "gw1".into(),
             endpoint: "203.0.113.7:51820".into(),
-            wireguard_public_key: "YCwTqRYjRZz5ClbB3NGJ8Bd/TqvbQsBIzLrt2XHVemI=".into(),
+            wireguard_public_key: WG_KEY.into(),
             last_seen: None,
         };
         let mut change = store.change().await.unwrap();
