@@ -64,25 +64,33 @@ pub fn verify(
     now: i64,
 ) -> Result<String, &'static str> {
     let mut at = None;
-    let mut nonce = None;
     let mut sig = None;
     for part in header.split(',') {
         match part.trim().split_once('=') {
             Some(("t", v)) => at = v.parse::<i64>().ok(),
-            Some(("n", v)) if (16..=64).contains(&v.len()) => nonce = Some(v.to_string()),
             Some(("sig", v)) => sig = B64.decode(v).ok().and_then(|b| <[u8; 64]>::try_from(b).ok()),
             _ => {}
         }
     }
-    let (Some(at), Some(nonce), Some(sig)) = (at, nonce, sig) else {
+    let (Some(at), Some(nonce), Some(sig)) = (at, nonce_of(header), sig) else {
         return Err("the Daypass-Signature header is not t=UNIX_SECONDS,n=NONCE,sig=BASE64");
     };
     if (now - at).abs() > SKEW_SECONDS {
         return Err("the request's signature time is more than a minute off: check this device's clock");
     }
-    key.verify(&message(request, at, &nonce), &Signature::from_bytes(&sig))
+    key.verify(&message(request, at, nonce), &Signature::from_bytes(&sig))
         .map_err(|_| "the request is not signed by the device this session is bound to")?;
-    Ok(nonce)
+    Ok(nonce.to_string())
+}
+
+/// The nonce a header names, read before its signature is checked (as `verify` reads it).
+pub fn nonce_of(header: &str) -> Option<&str> {
+    header
+        .split(',')
+        .find_map(|part| match part.trim().split_once('=') {
+            Some(("n", v)) if (16..=64).contains(&v.len()) => Some(v),
+            _ => None,
+        })
 }
 
 #[cfg(test)]
@@ -104,6 +112,11 @@ mod tests {
         let h = sign(&key, &REQUEST, 1000, &nonce([7; 16]));
         let pk = key.verifying_key();
         assert_eq!(verify(&pk, &h, &REQUEST, 1030).unwrap(), nonce([7; 16]));
+        assert_eq!(
+            nonce_of(&h),
+            Some(nonce([7; 16]).as_str()),
+            "read before checking"
+        );
         assert!(verify(&pk, &h, &REQUEST, 1061).is_err(), "stale");
         let changed = [
             Request {

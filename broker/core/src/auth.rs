@@ -91,9 +91,15 @@ impl Broker {
     ) -> ServiceResult<Caller> {
         let digest = secret_digest(bearer.expose_secret());
         let now = self.now();
+        let nonce = request
+            .signature
+            .and_then(daypass_proto::request_signature::nonce_of);
         let mut conn = self.store().read().await?;
-        let (session, person, devices) = self.live_session(&mut conn, &digest, Channel::App).await?;
+        let (holder, taken) = self
+            .session_holder_taking_nonce(&mut conn, &digest, nonce, now)
+            .await?;
         drop(conn);
+        let (session, person, devices) = self.live(holder, Channel::App)?;
         let device_id = session.device.as_deref().unwrap_or_default();
         let device = devices
             .into_iter()
@@ -114,7 +120,7 @@ impl Broker {
         };
         let nonce = daypass_proto::request_signature::verify(&key, signature, &signed, now.unix_timestamp())
             .map_err(|e| Unauthenticated::Signature(e.to_string()))?;
-        if !self.0.seen_nonces.first_time(&digest, &nonce, now) {
+        if !self.first_use_of_nonce(taken, &digest, &nonce, now) {
             return Err(Unauthenticated::Replayed.into());
         }
         Ok(Caller::Session {

@@ -317,6 +317,59 @@ async fn an_invite_enrolls_a_passkey_binds_the_device_and_sessions_are_bound_to_
 }
 
 #[tokio::test]
+async fn a_signed_request_one_broker_took_is_refused_by_the_others_on_its_database() {
+    let api = Api::on(Harness::with(Db::Postgres, Options::default()).await);
+    let other = router(AppState {
+        broker: api.h.replica().await,
+        ticket_webhook_secret: None,
+    });
+    let mut ana = holder("ana", "ana-desk", 11, soft());
+    api.enroll(&mut ana).await;
+    let token = ana.token.clone().unwrap();
+    let me = |sig: &str| {
+        Request::get("/api/v1/me")
+            .header(header::HOST, BROKER_HOST)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(request_signature::HEADER, sig)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let sign = || api.signature(&ana.device_key, &token, "GET", "/api/v1/me", b"");
+    let replayed = |(status, problem, _): (StatusCode, Value, String)| {
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("sent before"),
+            "{problem}"
+        );
+    };
+
+    // Both brokers answer to one name: a request either took is refused by both.
+    let sig = sign();
+    assert_eq!(send(&api.app, me(&sig)).await.0, StatusCode::OK);
+    replayed(send(&other, me(&sig)).await);
+    replayed(send(&api.app, me(&sig)).await);
+    let sig = sign();
+    assert_eq!(send(&other, me(&sig)).await.0, StatusCode::OK);
+    replayed(send(&api.app, me(&sig)).await);
+    replayed(send(&other, me(&sig)).await);
+
+    // Once no broker would take their signatures (a minute either side, a minute more for
+    // brokers' clocks), the sweep forgets them; a request signed then is taken as usual.
+    assert_eq!(api.h.count("request_nonces").await, 2);
+    api.h.clock.advance(time::Duration::seconds(179));
+    api.h.broker.sweep().await.unwrap();
+    assert_eq!(
+        api.h.count("request_nonces").await,
+        2,
+        "kept for the clock margin"
+    );
+    api.h.clock.advance(time::Duration::seconds(32));
+    api.h.broker.sweep().await.unwrap();
+    assert_eq!(api.h.count("request_nonces").await, 0);
+    assert_eq!(send(&other, me(&sign())).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn invites_are_single_use_and_expire() {
     let api = Api::new(true).await;
     let mut ana = holder("ana", "ana-desk", 11, soft());

@@ -40,9 +40,11 @@ impl Broker {
         let look_for_silence = self.silence_check_due(now);
         if look_for_silence {
             // At the same unhurried pace: the gateway change log keeps a day (a stream further
-            // behind than that gets a full state).
+            // behind than that gets a full state), and spent request nonces go.
             let mut book = self.store().bookkeeping().await?;
             store::prune_gateway_changes(book.conn(), now - GATEWAY_LOG_KEPT).await?;
+            drop(book);
+            self.prune_request_nonces(now).await?;
         }
         {
             // Cheap read first, so an idle broker never takes the write lock.

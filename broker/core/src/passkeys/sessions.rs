@@ -78,13 +78,21 @@ impl Broker {
         digest: &str,
         channel: Channel,
     ) -> ServiceResult<(Session, Person, Vec<Device>)> {
+        self.live(store::session_holder(conn, digest).await?, channel)
+    }
+
+    /// The session of `holder` if it is live and in `channel`, with its active person and their devices.
+    pub(crate) fn live(
+        &self,
+        holder: Option<store::SessionHolder>,
+        channel: Channel,
+    ) -> ServiceResult<(Session, Person, Vec<Device>)> {
         let now = self.now();
         let store::SessionHolder {
             session,
             person,
             devices,
-        } = store::session_holder(conn, digest)
-            .await?
+        } = holder
             .filter(|h| h.session.channel() == channel)
             .ok_or(Unauthenticated::UnknownSession)?;
         session.check(now).map_err(Unauthenticated::Session)?;

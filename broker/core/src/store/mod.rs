@@ -10,6 +10,7 @@ mod outage;
 mod passkeys;
 mod places;
 mod repo;
+mod request_nonces;
 mod reviews;
 mod scim;
 mod wal;
@@ -23,6 +24,7 @@ pub use group::Insertion;
 pub use passkeys::*;
 pub use places::*;
 pub use repo::*;
+pub use request_nonces::*;
 pub use reviews::*;
 pub use scim::*;
 

@@ -5,6 +5,7 @@ use super::repo::{all_by, decode, decode_optional, encode, one, put};
 use super::StoreResult;
 use crate::domain::directory::{Device, Person};
 use crate::domain::passkey::{Ceremony, Invite, PasskeyRecord, Session};
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row as _};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -122,19 +123,25 @@ pub struct SessionHolder {
 /// The session stored under `digest`, its person and their devices: one statement (a row per
 /// device), as every signed call of the app authenticates with all three.
 pub async fn session_holder(conn: &mut AnyConnection, digest: &str) -> StoreResult<Option<SessionHolder>> {
-    let rows = sqlx::query(
-        "SELECT s.data AS session, p.data AS person, d.data AS device FROM sessions s \
-         LEFT JOIN people p ON p.id = s.person LEFT JOIN devices d ON d.person = s.person \
-         WHERE s.token_hash = $1",
-    )
-    .bind(digest)
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = sqlx::query(&format!("SELECT {HOLDER_COLUMNS} FROM {HOLDER_ROWS}"))
+        .bind(digest)
+        .fetch_all(&mut *conn)
+        .await?;
+    holder_of(&rows)
+}
+
+/// What `session_holder` selects, from the rows of the session under `$1`.
+pub(super) const HOLDER_COLUMNS: &str = "s.data AS session, p.data AS person, d.data AS device";
+pub(super) const HOLDER_ROWS: &str = "sessions s LEFT JOIN people p ON p.id = s.person \
+     LEFT JOIN devices d ON d.person = s.person WHERE s.token_hash = $1";
+
+/// The holder in rows of `HOLDER_COLUMNS` (none: no such session).
+pub(super) fn holder_of(rows: &[AnyRow]) -> StoreResult<Option<SessionHolder>> {
     let Some(first) = rows.first() else {
         return Ok(None);
     };
     let mut devices = Vec::with_capacity(rows.len());
-    for row in &rows {
+    for row in rows {
         devices.extend(decode_optional::<Device>(row, "device")?);
     }
     Ok(Some(SessionHolder {

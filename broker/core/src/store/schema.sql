@@ -39,6 +39,9 @@ CREATE TABLE IF NOT EXISTS alerts (id TEXT PRIMARY KEY, person TEXT NOT NULL, ru
 CREATE INDEX IF NOT EXISTS alerts_raised ON alerts (raised_at);
 CREATE INDEX IF NOT EXISTS alerts_person ON alerts (person, rule, raised_at);
 CREATE TABLE IF NOT EXISTS places_seen (person TEXT NOT NULL, kind TEXT NOT NULL, place TEXT NOT NULL, first_seen BIGINT NOT NULL, PRIMARY KEY (person, kind, place));
+-- Nonces of signed session requests, taken once across every broker sharing PostgreSQL (on SQLite, one broker keeps
+-- them in memory). Pruned every half minute by a scan of a few minutes' rows: cheaper than an index kept at every request.
+CREATE TABLE IF NOT EXISTS request_nonces (nonce_key TEXT PRIMARY KEY, remember_until BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS siem_cursors (sink TEXT PRIMARY KEY, seq BIGINT NOT NULL, holder TEXT NOT NULL, lease_until BIGINT NOT NULL);
 INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000') ON CONFLICT DO NOTHING;
 INSERT INTO meta (key, value) VALUES ('next_tunnel_host', '2') ON CONFLICT DO NOTHING;
