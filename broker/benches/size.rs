@@ -115,6 +115,7 @@ async fn run() -> Result<()> {
     let t = Instant::now();
     let people = broker.people().await?;
     let listed = t.elapsed();
+    let provisioning = scim_provisioning(&broker).await?;
     let t = Instant::now();
     let verified = broker.verify_audit().await?;
     let verify = t.elapsed();
@@ -140,6 +141,12 @@ async fn run() -> Result<()> {
     println!("weekly report: {:.0} ms", ms(reported));
     println!("a gateway's whole state ({GRANTS} grants): {:.0} ms", ms(stated));
     println!("the people list ({PEOPLE}): {:.0} ms", ms(listed));
+    println!(
+        "SCIM: a user looked up by userName {:.1} ms, by displayName (reads everyone) {:.0} ms; a user created {:.1} ms",
+        ms(provisioning.by_user_name),
+        ms(provisioning.by_display_name),
+        ms(provisioning.created)
+    );
     println!("verifying the audit chain: {:.1} s", secs(verify));
     println!(
         "RESULT people={PEOPLE} audit={} open_ms={:.0} sweep_p99_ms={:.2} first_sweep_ms={:.1}",
@@ -149,4 +156,45 @@ async fn run() -> Result<()> {
         ms(first_sweep)
     );
     Ok(())
+}
+
+/// How long an identity provider's usual calls take: the lookup before each change, and a create.
+struct Provisioning {
+    by_user_name: Duration,
+    by_display_name: Duration,
+    created: Duration,
+}
+
+#[allow(clippy::disallowed_methods)] // a benchmark measures wall time
+async fn scim_provisioning(broker: &daypass_broker_core::Broker) -> Result<Provisioning> {
+    use daypass_broker_core::domain::scim::schema::{ResourceKind, USER};
+    use daypass_broker_core::ListQuery;
+    use secrecy::ExposeSecret as _;
+    let secret = broker
+        .issue_scim_token(org::ADMIN, "size-bench", time::Duration::hours(1))
+        .await?;
+    let client = broker.scim_client(secret.expose_secret()).await?;
+    let mut timed = Vec::new();
+    for filter in [r#"userName eq "P050000""#, r#"displayName eq "p050000""#] {
+        let query = ListQuery::new(Some(filter), None, None)?;
+        let t = Instant::now();
+        let found = broker.scim_list(ResourceKind::User, &query).await?;
+        timed.push(t.elapsed());
+        anyhow::ensure!(found.total == 1, "{filter} found {} users", found.total);
+    }
+    let t = Instant::now();
+    let made = broker
+        .scim_create(
+            ResourceKind::User,
+            &client,
+            &serde_json::json!({"schemas": [USER], "userName": "new.contractor@example.com"}),
+        )
+        .await?;
+    let created = t.elapsed();
+    anyhow::ensure!(made["id"] == "new.contractor@example.com", "{made}");
+    Ok(Provisioning {
+        by_user_name: timed[0],
+        by_display_name: timed[1],
+        created,
+    })
 }

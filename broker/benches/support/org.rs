@@ -14,7 +14,7 @@ use daypass_proto::{PortRange, Protocol};
 use secrecy::SecretString;
 use std::sync::Arc;
 
-const ADMIN: &str = "bench";
+pub const ADMIN: &str = "bench";
 
 /// A broker on the SQLite database at `path` (created if missing), signing with `key`, with built-in
 /// tickets; posture is not required for auto-approval (as in every earlier run in BENCHMARKS.md).

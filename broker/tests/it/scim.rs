@@ -543,7 +543,66 @@ async fn lists_page_filter_and_select_attributes() {
     assert_eq!(groups["Resources"][0]["members"][0]["value"], "ana");
 }
 
+/// A user name is found whichever case it is asked in, whether SCIM made the person (their user
+/// name can differ from their id) or the CLI did (their id is their user name); a new user's id
+/// steps past taken ones, and one the identity provider deleted comes back under its old id.
+async fn user_names_are_found_in_any_case_and_new_ids_step_past_taken_ones(db: Db) {
+    let idp = Idp::new(db).await;
+    let create = |user_name: &str| {
+        let body = json!({"schemas": [USER], "userName": user_name, "displayName": user_name});
+        let idp = &idp;
+        async move {
+            let (status, made) = idp.call("POST", "/scim/v2/Users", Some(body)).await;
+            assert_eq!(status, StatusCode::CREATED, "{made}");
+            made["id"].as_str().unwrap().to_string()
+        }
+    };
+    assert_eq!(create("lee-chen").await, "lee-chen");
+    assert_eq!(
+        create("Lee Chen").await,
+        "lee-chen-2",
+        "its id, lee-chen, is taken"
+    );
+    assert_eq!(create("Lee+Chen").await, "lee-chen-3");
+    assert_eq!(idp.find(r#"userName eq "LEE CHEN""#).await["id"], "lee-chen-2");
+    assert_eq!(idp.find(r#"userName eq "Lee-Chen""#).await["id"], "lee-chen");
+    assert_eq!(
+        idp.find(r#"userName eq "ANA""#).await["id"],
+        "ana",
+        "made on the CLI"
+    );
+    let (status, none) = idp
+        .call(
+            "GET",
+            &format!(
+                "/scim/v2/Users?filter={}",
+                urlencode(r#"userName eq "lee-chen-2""#)
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, none["totalResults"].as_u64()),
+        (StatusCode::OK, Some(0)),
+        "lee-chen-2 is an id, not a user name: {none}"
+    );
+
+    let (status, _) = idp.call("DELETE", "/scim/v2/Users/lee-chen", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        create("lee-chen").await,
+        "lee-chen",
+        "a deleted user's id comes back"
+    );
+    assert_eq!(idp.find(r#"userName eq "LEE-chen""#).await["id"], "lee-chen");
+    assert!(
+        !idp.h.person("lee-chen").await.disabled,
+        "and its account is enabled again"
+    );
+}
+
 crate::on_both_databases!(
     okta_provisions_links_deactivates_and_pushes_groups,
     entra_id_provisions_with_its_quirks_and_deletes,
+    user_names_are_found_in_any_case_and_new_ids_step_past_taken_ones,
 );

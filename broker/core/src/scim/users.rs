@@ -11,7 +11,7 @@ use crate::store::{self, Change};
 use crate::{Broker, PersonSpec, ServiceResult};
 use serde_json::{json, Value};
 use sqlx::AnyConnection;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 const KIND: ResourceKind = ResourceKind::User;
 
@@ -51,23 +51,40 @@ fn gone(id: &str) -> ScimError {
     ScimError::not_found(format!("no user {id:?}"))
 }
 
-impl Broker {
-    /// Every user, minus those the identity provider deleted.
-    async fn all_users(&self, conn: &mut AnyConnection) -> ServiceResult<Vec<Value>> {
-        let kept: HashMap<String, Record> = store::scim_users(conn).await?.into_iter().collect();
-        let displays = group_displays(conn).await?;
-        Ok(store::people(conn)
-            .await?
-            .iter()
-            .filter(|p| !kept.get(&p.id).is_some_and(|r| r.deleted))
-            .map(|p| user_of(p, kept.get(&p.id), &displays))
-            .collect())
-    }
+/// People as users (with what SCIM keeps of each), minus those the identity provider deleted.
+fn users_of(
+    people: impl IntoIterator<Item = (Person, Option<Record>)>,
+    displays: &HashMap<String, String>,
+) -> Vec<Value> {
+    people
+        .into_iter()
+        .filter(|(_, kept)| !kept.as_ref().is_some_and(|r| r.deleted))
+        .map(|(person, kept)| user_of(&person, kept.as_ref(), displays))
+        .collect()
+}
 
+impl Broker {
+    /// The users a list asks for: for `userName eq "…"` (how identity providers look a user up
+    /// before each change) only the people that name may be of, else everyone.
     pub(super) async fn list_users(&self, query: &ListQuery) -> ServiceResult<ListPage> {
         let mut conn = self.store().read().await?;
-        let all = self.all_users(&mut conn).await?;
-        Ok(query.page(KIND, all))
+        let displays = group_displays(&mut conn).await?;
+        let people = match query.filter.as_ref().and_then(|f| f.user_name_eq()) {
+            Some(name) => store::people_by_user_name(&mut conn, &name.to_lowercase()).await?,
+            None => {
+                let mut kept: HashMap<String, Record> =
+                    store::scim_users(&mut conn).await?.into_iter().collect();
+                let people = store::people(&mut conn).await?;
+                people
+                    .into_iter()
+                    .map(|p| {
+                        let k = kept.remove(&p.id);
+                        (p, k)
+                    })
+                    .collect()
+            }
+        };
+        Ok(query.page(KIND, users_of(people, &displays)))
     }
 
     pub(super) async fn user_in(&self, conn: &mut AnyConnection, id: &str) -> ServiceResult<Value> {
@@ -87,20 +104,15 @@ impl Broker {
         conn: &mut AnyConnection,
         resource: &Value,
     ) -> ServiceResult<String> {
-        let deleted: BTreeSet<String> = store::scim_users(conn)
-            .await?
-            .into_iter()
-            .filter(|(_, r)| r.deleted)
-            .map(|(id, _)| id)
-            .collect();
-        let taken: BTreeSet<String> = store::people(conn)
-            .await?
-            .into_iter()
-            .map(|p| p.id)
-            .filter(|id| !deleted.contains(id))
-            .collect();
         let base = user::person_id_for(resource["userName"].as_str().unwrap_or_default());
-        Ok(user::free_id(&base, |id| taken.contains(id)))
+        for id in user::candidate_ids(&base) {
+            match store::person_with_scim_user(conn, &id).await? {
+                Some((_, Some(kept))) if kept.deleted => return Ok(id),
+                Some(_) => continue,
+                None => return Ok(id),
+            }
+        }
+        unreachable!("candidate ids never run out")
     }
 
     /// The identity provider deleted the user: the account is disabled (every live grant ends,
@@ -207,17 +219,17 @@ impl Broker {
         except: &str,
     ) -> ServiceResult<Option<String>> {
         let wanted = user_name.to_lowercase();
-        let kept: HashMap<String, Record> = store::scim_users(conn).await?.into_iter().collect();
-        let ids: BTreeSet<String> = store::people(conn).await?.into_iter().map(|p| p.id).collect();
-        Ok(ids
+        Ok(store::people_by_user_name(conn, &wanted)
+            .await?
             .into_iter()
-            .filter(|id| id != except)
-            .find(|id| match kept.get(id) {
+            .filter(|(person, _)| person.id != except)
+            .find(|(person, kept)| match kept {
                 Some(r) if r.deleted => false,
                 Some(r) => r.resource["userName"]
                     .as_str()
                     .is_some_and(|u| u.to_lowercase() == wanted),
-                None => id.to_lowercase() == wanted,
-            }))
+                None => person.id.to_lowercase() == wanted,
+            })
+            .map(|(person, _)| person.id))
     }
 }

@@ -54,6 +54,8 @@ CREATE INDEX IF NOT EXISTS emergency_stops_state ON emergency_stops (state);
 -- SCIM: users and groups as the identity provider set them (the directory has the people), and SCIM's own tokens.
 CREATE TABLE IF NOT EXISTS scim_users (id TEXT PRIMARY KEY, user_name TEXT NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS scim_users_user_name ON scim_users (user_name);
+-- A SCIM lookup by user name also finds the people SCIM never provisioned, whose user name is their id.
+CREATE INDEX IF NOT EXISTS people_id_lower ON people (lower(id));
 CREATE TABLE IF NOT EXISTS scim_groups (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS scim_tokens (token_hash TEXT PRIMARY KEY, name TEXT NOT NULL, data TEXT NOT NULL);
 -- Access reviews: campaigns, and one item per standing entitlement of each person in scope (answered or not).

@@ -1,9 +1,11 @@
 //! What SCIM keeps beside the directory: users and groups as the identity provider set them, and
 //! the SCIM bearer tokens (by digest).
 
-use super::repo::{decode, encode, one};
+use super::repo::{decode, decode_optional, encode, one};
 use super::StoreResult;
+use crate::domain::directory::Person;
 use crate::domain::scim::{Record, Token};
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 async fn records(conn: &mut AnyConnection, sql: &str) -> StoreResult<Vec<(String, Record)>> {
@@ -20,6 +22,43 @@ pub async fn scim_user(conn: &mut AnyConnection, id: &str) -> StoreResult<Option
 /// Every user SCIM provisioned (deleted ones too), by person id.
 pub async fn scim_users(conn: &mut AnyConnection) -> StoreResult<Vec<(String, Record)>> {
     records(conn, "SELECT id, data FROM scim_users ORDER BY id").await
+}
+
+/// People a SCIM user name may be of (`user_name` lowercased): whom SCIM provisioned under it, and
+/// whose id it is; each with what SCIM keeps of them. Read by index, not the whole directory.
+pub async fn people_by_user_name(
+    conn: &mut AnyConnection,
+    user_name: &str,
+) -> StoreResult<Vec<(Person, Option<Record>)>> {
+    let rows = sqlx::query(
+        "SELECT p.id AS id, p.data AS person, u.data AS kept FROM people p \
+         LEFT JOIN scim_users u ON u.id = p.id WHERE lower(p.id) = $1 \
+         UNION ALL SELECT p.id, p.data, u.data FROM scim_users u JOIN people p ON p.id = u.id \
+         WHERE u.user_name = $1 AND lower(p.id) <> $1 ORDER BY id",
+    )
+    .bind(user_name)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(person_with_kept).collect()
+}
+
+/// Person `id`, with what SCIM keeps of them.
+pub async fn person_with_scim_user(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> StoreResult<Option<(Person, Option<Record>)>> {
+    let row = sqlx::query(
+        "SELECT p.data AS person, u.data AS kept FROM people p LEFT JOIN scim_users u ON u.id = p.id \
+         WHERE p.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(person_with_kept).transpose()
+}
+
+fn person_with_kept(row: &AnyRow) -> StoreResult<(Person, Option<Record>)> {
+    Ok((decode(row, "person")?, decode_optional(row, "kept")?))
 }
 
 pub async fn put_scim_user(conn: &mut AnyConnection, id: &str, record: &Record) -> StoreResult<()> {

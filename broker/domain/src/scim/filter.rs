@@ -263,6 +263,26 @@ impl Filter {
         }
     }
 
+    /// The user name a users' filter asks for when it is `userName eq "…"` and nothing else (how
+    /// identity providers look a user up), so a list can read just the people it may be of.
+    pub fn user_name_eq(&self) -> Option<&str> {
+        match self {
+            Filter::Compare {
+                path,
+                op: Op::Eq,
+                value: Value::String(name),
+            } => match resolve(ResourceKind::User, path) {
+                Ok(Some(Target::Attr {
+                    extension: None,
+                    attr,
+                    sub: None,
+                })) if attr.name == "userName" => Some(name),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// The sub-attribute values a simple `[sub eq "x" and …]` filter names, to make an element of
     /// when a PATCH targets one that does not exist yet (`emails[type eq "work"].value`).
     pub fn equalities(&self) -> Option<Vec<(String, Value)>> {
@@ -382,7 +402,7 @@ fn compare(have: &Value, op: Op, want: &Value, case_exact: bool) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::schema::ENTERPRISE_USER;
+    use super::super::schema::{ENTERPRISE_USER, USER};
     use super::*;
     use serde_json::json;
 
@@ -397,6 +417,23 @@ mod tests {
 
     fn matches(filter: &str) -> bool {
         Filter::parse(filter).unwrap().matches(ResourceKind::User, &ana())
+    }
+
+    #[test]
+    fn a_lone_user_name_equality_is_known_for_a_lookup() {
+        let name = |f: &str| Filter::parse(f).unwrap().user_name_eq().map(str::to_string);
+        assert_eq!(name(r#"userName eq "Ana@Acme""#), Some("Ana@Acme".into()));
+        assert_eq!(name(r#"USERNAME eq "ana""#), Some("ana".into()));
+        assert_eq!(name(&format!(r#"{USER}:userName eq "ana""#)), Some("ana".into()));
+        for other in [
+            r#"userName ne "ana""#,
+            r#"userName sw "ana""#,
+            r#"displayName eq "ana""#,
+            r#"userName eq "ana" or userName eq "ben""#,
+            r#"not (userName eq "ana")"#,
+        ] {
+            assert_eq!(name(other), None, "{other}");
+        }
     }
 
     #[test]

@@ -99,15 +99,20 @@ pub fn person_id_for(user_name: &str) -> String {
     }
 }
 
-/// `base`, or the first of `base-2`, `base-3`, … that is not `taken` (ids stay within 64).
+/// `base`, then `base-2`, `base-3`, …: the ids a new resource may take, in turn (ids stay within 64).
+pub fn candidate_ids(base: &str) -> impl Iterator<Item = String> + '_ {
+    let stem = &base[..base.len().min(60)];
+    std::iter::once(base.to_string()).chain((2u64..).map(move |n| format!("{stem}-{n}")))
+}
+
+/// The first of `candidate_ids(base)` that is not `taken`.
 pub fn free_id(base: &str, taken: impl Fn(&str) -> bool) -> String {
-    let mut id = base.to_string();
-    let mut n = 2;
-    while taken(&id) {
-        id = format!("{}-{n}", &base[..base.len().min(60)]);
-        n += 1;
+    for id in candidate_ids(base) {
+        if !taken(&id) {
+            return id;
+        }
     }
-    id
+    unreachable!("candidate ids never run out")
 }
 
 /// How a person that SCIM never provisioned shows as a user (made on the CLI or the console).
