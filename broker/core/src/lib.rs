@@ -67,6 +67,7 @@ struct Inner {
     baseline: Result<daypass_posture::baseline::VerifiedBaseline, daypass_posture::baseline::BaselineProblem>,
     limits: rate_limit::BrokerLimits,
     seen_nonces: replay::SeenNonces,
+    matrix: access::MatrixCopy,
     metrics: metrics::BrokerMetrics,
     /// When the sweep last looked for silent devices (unix seconds): it reads every live grant, so
     /// it runs every `SILENCE_CHECK`, not every second.
@@ -98,6 +99,7 @@ impl Broker {
             baseline,
             limits: rate_limit::BrokerLimits::default(),
             seen_nonces: replay::SeenNonces::default(),
+            matrix: access::MatrixCopy::default(),
             metrics: metrics::BrokerMetrics::default(),
             silence_checked: std::sync::atomic::AtomicI64::new(i64::MIN),
         }))

@@ -820,8 +820,44 @@ async fn leaving_a_group_ends_the_access_only_it_allowed(db: Db) {
     assert!(matches!(refused, ServiceError::NotEntitled(_)), "{refused}");
 }
 
+/// Each broker keeps a copy of the access matrix: a change made through another broker on the same
+/// database is in this broker's very next decision.
+async fn a_matrix_change_on_another_broker_is_in_the_next_decision(db: Db) {
+    use daypass_broker_core::domain::entitlement::Entitlement;
+    let h = Harness::new(db).await;
+    let other = h.replica().await;
+    h.granted("db", "OPS-1", "1h").await;
+    let dba = |policy: &str| Entitlement {
+        id: "dba".into(),
+        subject: "group:dba".parse().unwrap(),
+        selector: "tag:db:staging".parse().unwrap(),
+        max_duration_seconds: 8 * 3600,
+        policy: policy.into(),
+    };
+    other.put_entitlement("person:ida", dba("two")).await.unwrap();
+    let waiting = h.request("db", "OPS-2", "1h").await;
+    assert_eq!(
+        (waiting.status, waiting.grant_id),
+        (RequestStatus::Pending, None),
+        "the group's entitlement now needs two approvals"
+    );
+    other.remove_entitlement("person:ida", "dba").await.unwrap();
+    let refused = h
+        .broker
+        .create_request(&h.person("ana").await, ask("db", "OPS-1", "2h"))
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, ServiceError::NotEntitled(_)), "{refused}");
+    other
+        .put_entitlement("person:ida", dba("low-risk"))
+        .await
+        .unwrap();
+    h.granted("db", "OPS-1", "2h").await;
+}
+
 crate::on_both_databases!(
     leaving_a_group_ends_the_access_only_it_allowed,
+    a_matrix_change_on_another_broker_is_in_the_next_decision,
     report_measures_time_to_onboard,
     waiting_requests_are_capped_per_person,
     gateway_deltas_lead_to_the_whole_state,

@@ -6,6 +6,7 @@ mod approval_queue;
 mod evidence;
 mod gateway_stream;
 mod grants;
+mod matrix;
 mod narrowed;
 mod sweep;
 mod verification;
@@ -13,6 +14,7 @@ mod verification;
 pub use approval_queue::{PendingDecision, ResourceLine, TicketNow};
 pub use evidence::EvidenceBundle;
 pub use gateway_stream::{StreamHeld, StreamNext};
+pub(crate) use matrix::MatrixCopy;
 
 use crate::domain::decision::{decide, Accepted, AccessQuestion, PostureVerdict, StepUpState};
 use crate::domain::directory::Person;
@@ -191,16 +193,14 @@ impl Broker {
         // What the decision reads is read before the write lock: deciding on it is the same as the
         // request having arrived a moment earlier, and it keeps the serialised section short.
         let mut conn = self.store().read().await?;
-        let inputs = store::decision_inputs(&mut conn, &body.device).await?;
-        drop(conn);
         let store::DecisionInputs {
             device,
-            resources,
-            entitlements: matrix,
-            policies,
             stops,
             latest_report,
-        } = inputs;
+            matrix_revision,
+        } = store::decision_inputs(&mut conn, &body.device).await?;
+        let matrix = self.access_matrix_at(&mut conn, matrix_revision).await?;
+        drop(conn);
         if let Some(stop) = stops.iter().find(|s| s.scope.covers(requester)) {
             return Err(crate::emergency::refusal(stop).into());
         }
@@ -226,7 +226,8 @@ impl Broker {
             "duration_seconds": duration_seconds, "reason": reason,
         });
 
-        let requested_tags: Vec<String> = resources
+        let requested_tags: Vec<String> = matrix
+            .resources
             .iter()
             .filter(|r| body.resources.contains(&r.name))
             .flat_map(|r| r.tags.iter().cloned())
@@ -251,9 +252,9 @@ impl Broker {
             requester,
             requested: &body.resources,
             duration_seconds,
-            resources: &resources,
-            matrix: &matrix,
-            policies: &policies,
+            resources: &matrix.resources,
+            matrix: &matrix.entitlements,
+            policies: &matrix.policies,
             ticket_key: &ticket_key,
             ticket: ticket.as_ref(),
             require_ticket_assignee: self.0.settings.require_ticket_assignee,

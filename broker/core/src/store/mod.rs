@@ -1,5 +1,6 @@
 //! Storage: SQLite or PostgreSQL behind one schema, and the `Change` transaction every write goes through.
 
+mod access_matrix;
 mod alerts;
 mod audit_log;
 mod emergency;
@@ -15,6 +16,7 @@ mod reviews;
 mod scim;
 mod wal;
 
+pub use access_matrix::{access_matrix, AccessMatrix};
 pub use alerts::*;
 pub use audit_log::{AuditFilter, AuditRead};
 pub use emergency::*;

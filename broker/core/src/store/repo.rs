@@ -1,5 +1,6 @@
 //! Rows in and out: one function per query, each over a connection (pooled or inside a `Change`).
 
+use super::access_matrix::matrix_changed;
 use super::{StoreError, StoreResult};
 use crate::domain::directory::{Device, Person};
 use crate::domain::emergency::EmergencyStop;
@@ -270,31 +271,28 @@ pub async fn next_tunnel_host(conn: &mut AnyConnection) -> StoreResult<u32> {
         .map_err(|_| StoreError::Corrupt(format!("next_tunnel_host is {next:?}")))
 }
 
-// Resources, entitlements, policies
+// Resources, entitlements, policies: every write raises the access matrix's revision
+// (`matrix_changed`), after it, in the same transaction.
 
-/// Everything an access decision reads, fetched in one query: the device, the resources, the
-/// access matrix, the approval policies, the emergency stops in force and the device's latest
-/// posture report.
+/// What an access decision reads, fetched in one query: the device, the emergency stops in force,
+/// the device's latest posture report, and the revision of the access matrix (read through the
+/// broker's copy, `access/matrix.rs`).
 #[derive(Debug, Default)]
 pub struct DecisionInputs {
     pub device: Option<Device>,
     pub latest_report: Option<PostureRecord>,
-    pub resources: Vec<Resource>,
-    pub entitlements: Vec<Entitlement>,
-    pub policies: Vec<ApprovalPolicy>,
     /// Oldest first.
     pub stops: Vec<EmergencyStop>,
+    pub matrix_revision: i64,
 }
 
 pub async fn decision_inputs(conn: &mut AnyConnection, device_id: &str) -> StoreResult<DecisionInputs> {
     let rows = sqlx::query(
         "SELECT 'd' AS kind, id AS k, data FROM devices WHERE id = $1 \
-         UNION ALL SELECT 'r', name, data FROM resources \
-         UNION ALL SELECT 'e', id, data FROM entitlements \
-         UNION ALL SELECT 'p', name, data FROM policies \
          UNION ALL SELECT 's', id, data FROM emergency_stops WHERE state = 'in_force' \
          UNION ALL SELECT 'q', id, data FROM (SELECT id, data FROM posture_reports WHERE device = $1 \
            ORDER BY received_at DESC, id LIMIT 1) latest \
+         UNION ALL SELECT 'v', CAST(revision AS TEXT), '' FROM access_matrix_revision WHERE id = 1 \
          ORDER BY kind, k",
     )
     .bind(device_id)
@@ -305,10 +303,13 @@ pub async fn decision_inputs(conn: &mut AnyConnection, device_id: &str) -> Store
         let kind: String = r.try_get("kind")?;
         match kind.as_str() {
             "d" => out.device = Some(decode(r, "data")?),
-            "r" => out.resources.push(decode(r, "data")?),
-            "e" => out.entitlements.push(decode(r, "data")?),
-            "p" => out.policies.push(decode(r, "data")?),
             "q" => out.latest_report = Some(decode(r, "data")?),
+            "v" => {
+                let k: String = r.try_get("k")?;
+                out.matrix_revision = k
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("access matrix revision {k:?}")))?;
+            }
             _ => out.stops.push(decode(r, "data")?),
         }
     }
@@ -321,11 +322,14 @@ pub async fn resources(conn: &mut AnyConnection) -> StoreResult<Vec<Resource>> {
 }
 
 pub async fn put_resource(conn: &mut AnyConnection, r: &Resource) -> StoreResult<()> {
-    put(conn, "resources", "name", &r.name, encode(r)).await
+    put(conn, "resources", "name", &r.name, encode(r)).await?;
+    matrix_changed(conn).await
 }
 
 pub async fn delete_resource(conn: &mut AnyConnection, name: &str) -> StoreResult<bool> {
-    delete(conn, "resources", "name", name).await
+    let deleted = delete(conn, "resources", "name", name).await?;
+    matrix_changed(conn).await?;
+    Ok(deleted)
 }
 
 pub async fn entitlements(conn: &mut AnyConnection) -> StoreResult<Vec<Entitlement>> {
@@ -333,15 +337,20 @@ pub async fn entitlements(conn: &mut AnyConnection) -> StoreResult<Vec<Entitleme
 }
 
 pub async fn put_entitlement(conn: &mut AnyConnection, e: &Entitlement) -> StoreResult<()> {
-    put(conn, "entitlements", "id", &e.id, encode(e)).await
+    put(conn, "entitlements", "id", &e.id, encode(e)).await?;
+    matrix_changed(conn).await
 }
 
 pub async fn delete_entitlement(conn: &mut AnyConnection, id: &str) -> StoreResult<bool> {
-    delete(conn, "entitlements", "id", id).await
+    let deleted = delete(conn, "entitlements", "id", id).await?;
+    matrix_changed(conn).await?;
+    Ok(deleted)
 }
 
 pub async fn delete_policy(conn: &mut AnyConnection, name: &str) -> StoreResult<bool> {
-    delete(conn, "policies", "name", name).await
+    let deleted = delete(conn, "policies", "name", name).await?;
+    matrix_changed(conn).await?;
+    Ok(deleted)
 }
 
 pub async fn policy(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<ApprovalPolicy>> {
@@ -353,7 +362,8 @@ pub async fn policies(conn: &mut AnyConnection) -> StoreResult<Vec<ApprovalPolic
 }
 
 pub async fn put_policy(conn: &mut AnyConnection, p: &ApprovalPolicy) -> StoreResult<()> {
-    put(conn, "policies", "name", &p.name, encode(p)).await
+    put(conn, "policies", "name", &p.name, encode(p)).await?;
+    matrix_changed(conn).await
 }
 
 // Built-in tickets

@@ -43,6 +43,9 @@ CREATE TABLE IF NOT EXISTS places_seen (person TEXT NOT NULL, kind TEXT NOT NULL
 -- them in memory). Pruned every half minute by a scan of a few minutes' rows: cheaper than an index kept at every request.
 CREATE TABLE IF NOT EXISTS request_nonces (nonce_key TEXT PRIMARY KEY, remember_until BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS siem_cursors (sink TEXT PRIMARY KEY, seq BIGINT NOT NULL, holder TEXT NOT NULL, lease_until BIGINT NOT NULL);
+-- Raised by every write to resources, entitlements and policies: brokers keep a copy of the matrix while it stands.
+CREATE TABLE IF NOT EXISTS access_matrix_revision (id BIGINT PRIMARY KEY, revision BIGINT NOT NULL);
+INSERT INTO access_matrix_revision (id, revision) VALUES (1, 0) ON CONFLICT DO NOTHING;
 INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000') ON CONFLICT DO NOTHING;
 INSERT INTO meta (key, value) VALUES ('next_tunnel_host', '2') ON CONFLICT DO NOTHING;
 -- Which grants changed at each revision of a gateway's state, so a gateway's stream sends what changed.
