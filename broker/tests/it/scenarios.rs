@@ -541,11 +541,7 @@ async fn revoked_device_loses_its_grants_and_gets_no_more(db: Db) {
         .end_reason
         .unwrap()
         .contains("device ana-laptop revoked: laptop stolen"));
-    let refused = h
-        .broker
-        .create_request(&h.person("ana").await, ask("db", "OPS-1", "1h"))
-        .await
-        .unwrap_err();
+    let refused = h.refused("db", "OPS-1", "1h").await;
     assert!(
         matches!(&refused, ServiceError::NotFound(Missing::NotYourDevice(d)) if d == "ana-laptop"),
         "{refused}"
@@ -812,11 +808,7 @@ async fn leaving_a_group_ends_the_access_only_it_allowed(db: Db) {
         RequestStatus::Pending,
         "ana-prod is hers, not the group's"
     );
-    let refused = h
-        .broker
-        .create_request(&h.person("ana").await, ask("db", "OPS-1", "1h"))
-        .await
-        .unwrap_err();
+    let refused = h.refused("db", "OPS-1", "1h").await;
     assert!(matches!(refused, ServiceError::NotEntitled(_)), "{refused}");
 }
 
@@ -842,11 +834,7 @@ async fn a_matrix_change_on_another_broker_is_in_the_next_decision(db: Db) {
         "the group's entitlement now needs two approvals"
     );
     other.remove_entitlement("person:ida", "dba").await.unwrap();
-    let refused = h
-        .broker
-        .create_request(&h.person("ana").await, ask("db", "OPS-1", "2h"))
-        .await
-        .unwrap_err();
+    let refused = h.refused("db", "OPS-1", "2h").await;
     assert!(matches!(refused, ServiceError::NotEntitled(_)), "{refused}");
     other
         .put_entitlement("person:ida", dba("low-risk"))

@@ -143,6 +143,20 @@ impl Harness {
             .unwrap()
     }
 
+    /// Ana (as stored now) asks for `resource` on `ticket`; the request must be refused.
+    pub async fn refused(
+        &self,
+        resource: &str,
+        ticket: &str,
+        duration: &str,
+    ) -> daypass_broker_core::ServiceError {
+        let ana = self.person("ana").await;
+        self.broker
+            .create_request(&ana, ask(resource, ticket, duration))
+            .await
+            .unwrap_err()
+    }
+
     /// Like `request`, and it must be auto-approved. Returns the grant id.
     pub async fn granted(&self, resource: &str, ticket: &str, duration: &str) -> uuid::Uuid {
         let view = self.request(resource, ticket, duration).await;

@@ -16,7 +16,7 @@ mod reviews;
 mod scim;
 mod wal;
 
-pub use access_matrix::{access_matrix, AccessMatrix};
+pub use access_matrix::*;
 pub use alerts::*;
 pub use audit_log::{AuditFilter, AuditRead};
 pub use emergency::*;

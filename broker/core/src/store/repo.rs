@@ -1,14 +1,10 @@
 //! Rows in and out: one function per query, each over a connection (pooled or inside a `Change`).
 
-use super::access_matrix::matrix_changed;
 use super::{StoreError, StoreResult};
 use crate::domain::directory::{Device, Person};
 use crate::domain::emergency::EmergencyStop;
-use crate::domain::entitlement::Entitlement;
 use crate::domain::grant::GrantRecord;
-use crate::domain::policy::ApprovalPolicy;
 use crate::domain::request::{AccessRequest, RequestState};
-use crate::domain::resource::Resource;
 use crate::domain::ticket::Ticket;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -53,7 +49,7 @@ pub(super) async fn one<T: DeserializeOwned>(
     row.map(|r| decode(&r, "data")).transpose()
 }
 
-async fn all<T: DeserializeOwned>(conn: &mut AnyConnection, sql: &str) -> StoreResult<Vec<T>> {
+pub(super) async fn all<T: DeserializeOwned>(conn: &mut AnyConnection, sql: &str) -> StoreResult<Vec<T>> {
     let rows = sqlx::query(sql).fetch_all(&mut *conn).await?;
     rows.iter().map(|r| decode(r, "data")).collect()
 }
@@ -108,7 +104,12 @@ pub(super) async fn put(
     Ok(())
 }
 
-async fn delete(conn: &mut AnyConnection, table: &str, key_col: &str, key: &str) -> StoreResult<bool> {
+pub(super) async fn delete(
+    conn: &mut AnyConnection,
+    table: &str,
+    key_col: &str,
+    key: &str,
+) -> StoreResult<bool> {
     let sql = format!("DELETE FROM {table} WHERE {key_col} = $1");
     Ok(sqlx::query(&sql)
         .bind(key)
@@ -271,9 +272,6 @@ pub async fn next_tunnel_host(conn: &mut AnyConnection) -> StoreResult<u32> {
         .map_err(|_| StoreError::Corrupt(format!("next_tunnel_host is {next:?}")))
 }
 
-// Resources, entitlements, policies: every write raises the access matrix's revision
-// (`matrix_changed`), after it, in the same transaction.
-
 /// What an access decision reads, fetched in one query: the device, the emergency stops in force,
 /// the device's latest posture report, and the revision of the access matrix (read through the
 /// broker's copy, `access/matrix.rs`).
@@ -284,6 +282,13 @@ pub struct DecisionInputs {
     /// Oldest first.
     pub stops: Vec<EmergencyStop>,
     pub matrix_revision: i64,
+}
+
+/// The access matrix's revision in a `kind, k, data` row of it (as text in `k`).
+pub(super) fn matrix_revision(row: &AnyRow) -> StoreResult<i64> {
+    let k: String = row.try_get("k")?;
+    k.parse()
+        .map_err(|_| StoreError::Corrupt(format!("access matrix revision {k:?}")))
 }
 
 pub async fn decision_inputs(conn: &mut AnyConnection, device_id: &str) -> StoreResult<DecisionInputs> {
@@ -304,66 +309,12 @@ pub async fn decision_inputs(conn: &mut AnyConnection, device_id: &str) -> Store
         match kind.as_str() {
             "d" => out.device = Some(decode(r, "data")?),
             "q" => out.latest_report = Some(decode(r, "data")?),
-            "v" => {
-                let k: String = r.try_get("k")?;
-                out.matrix_revision = k
-                    .parse()
-                    .map_err(|_| StoreError::Corrupt(format!("access matrix revision {k:?}")))?;
-            }
+            "v" => out.matrix_revision = matrix_revision(r)?,
             _ => out.stops.push(decode(r, "data")?),
         }
     }
     out.stops.sort_by_key(|s| s.proposed_at);
     Ok(out)
-}
-
-pub async fn resources(conn: &mut AnyConnection) -> StoreResult<Vec<Resource>> {
-    all(conn, "SELECT data FROM resources ORDER BY name").await
-}
-
-pub async fn put_resource(conn: &mut AnyConnection, r: &Resource) -> StoreResult<()> {
-    put(conn, "resources", "name", &r.name, encode(r)).await?;
-    matrix_changed(conn).await
-}
-
-pub async fn delete_resource(conn: &mut AnyConnection, name: &str) -> StoreResult<bool> {
-    let deleted = delete(conn, "resources", "name", name).await?;
-    matrix_changed(conn).await?;
-    Ok(deleted)
-}
-
-pub async fn entitlements(conn: &mut AnyConnection) -> StoreResult<Vec<Entitlement>> {
-    all(conn, "SELECT data FROM entitlements ORDER BY id").await
-}
-
-pub async fn put_entitlement(conn: &mut AnyConnection, e: &Entitlement) -> StoreResult<()> {
-    put(conn, "entitlements", "id", &e.id, encode(e)).await?;
-    matrix_changed(conn).await
-}
-
-pub async fn delete_entitlement(conn: &mut AnyConnection, id: &str) -> StoreResult<bool> {
-    let deleted = delete(conn, "entitlements", "id", id).await?;
-    matrix_changed(conn).await?;
-    Ok(deleted)
-}
-
-pub async fn delete_policy(conn: &mut AnyConnection, name: &str) -> StoreResult<bool> {
-    let deleted = delete(conn, "policies", "name", name).await?;
-    matrix_changed(conn).await?;
-    Ok(deleted)
-}
-
-pub async fn policy(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<ApprovalPolicy>> {
-    one(conn, "SELECT data FROM policies WHERE name = $1", name).await
-}
-
-pub async fn policies(conn: &mut AnyConnection) -> StoreResult<Vec<ApprovalPolicy>> {
-    all(conn, "SELECT data FROM policies ORDER BY name").await
-}
-
-pub async fn put_policy(conn: &mut AnyConnection, p: &ApprovalPolicy) -> StoreResult<()> {
-    put(conn, "policies", "name", &p.name, encode(p)).await?;
-    matrix_changed(conn).await
 }
 
 // Built-in tickets
