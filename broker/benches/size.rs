@@ -147,6 +147,11 @@ async fn run() -> Result<()> {
         ms(provisioning.by_display_name),
         ms(provisioning.created)
     );
+    println!(
+        "SCIM: a group created with 2 members {:.1} ms, a member added {:.1} ms",
+        ms(provisioning.group_created),
+        ms(provisioning.member_added)
+    );
     println!("verifying the audit chain: {:.1} s", secs(verify));
     println!(
         "RESULT people={PEOPLE} audit={} open_ms={:.0} sweep_p99_ms={:.2} first_sweep_ms={:.1}",
@@ -163,6 +168,8 @@ struct Provisioning {
     by_user_name: Duration,
     by_display_name: Duration,
     created: Duration,
+    group_created: Duration,
+    member_added: Duration,
 }
 
 #[allow(clippy::disallowed_methods)] // a benchmark measures wall time
@@ -192,9 +199,39 @@ async fn scim_provisioning(broker: &daypass_broker_core::Broker) -> Result<Provi
         .await?;
     let created = t.elapsed();
     anyhow::ensure!(made["id"] == "new.contractor@example.com", "{made}");
+    // A group pushed with two members, then a third added, as Okta pushes groups.
+    use daypass_broker_core::domain::scim::schema::{GROUP, PATCH_OP};
+    let t = Instant::now();
+    let group = broker
+        .scim_create(
+            ResourceKind::Group,
+            &client,
+            &serde_json::json!({"schemas": [GROUP], "displayName": "Bench Team",
+                "members": [{"value": "p050000"}, {"value": "p050001"}]}),
+        )
+        .await?;
+    let group_created = t.elapsed();
+    let t = Instant::now();
+    let patched = broker
+        .scim_patch(
+            ResourceKind::Group,
+            &client,
+            "bench-team",
+            &serde_json::json!({"schemas": [PATCH_OP], "Operations": [
+                {"op": "add", "path": "members", "value": [{"value": "p050002"}]}]}),
+        )
+        .await?;
+    let member_added = t.elapsed();
+    anyhow::ensure!(
+        group["members"].as_array().map(Vec::len) == Some(2)
+            && patched["members"].as_array().map(Vec::len) == Some(3),
+        "{group} then {patched}"
+    );
     Ok(Provisioning {
         by_user_name: timed[0],
         by_display_name: timed[1],
         created,
+        group_created,
+        member_added,
     })
 }

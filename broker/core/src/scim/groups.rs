@@ -12,7 +12,7 @@ use crate::store::{self, Change};
 use crate::{Broker, PersonSpec, ServiceResult};
 use serde_json::{json, Value};
 use sqlx::AnyConnection;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 const KIND: ResourceKind = ResourceKind::Group;
 
@@ -20,30 +20,23 @@ fn gone(id: &str) -> ScimError {
     ScimError::not_found(format!("no group {id:?}"))
 }
 
-/// Every group's id, with its kept record when SCIM made it.
-async fn groups_in(
-    conn: &mut AnyConnection,
-) -> ServiceResult<(BTreeMap<String, Option<Record>>, Vec<Person>)> {
-    let people = store::people(conn).await?;
-    let mut groups: BTreeMap<String, Option<Record>> = people
-        .iter()
-        .flat_map(|p| p.groups.iter().map(|g| (g.clone(), None)))
-        .collect();
+/// Every group's id, with its kept record when SCIM made it, and every group's members.
+async fn groups_in(conn: &mut AnyConnection) -> ServiceResult<(BTreeMap<String, Option<Record>>, Members)> {
+    let members = store::group_members(conn).await?;
+    let mut groups: BTreeMap<String, Option<Record>> = members.keys().map(|g| (g.clone(), None)).collect();
     for (id, kept) in store::scim_groups(conn).await? {
         groups.insert(id, Some(kept));
     }
-    Ok((groups, people))
+    Ok((groups, members))
 }
 
-fn group_of(id: &str, kept: Option<&Record>, people: &[Person]) -> Value {
+/// Each group's members' ids.
+type Members = BTreeMap<String, BTreeSet<String>>;
+
+fn group_of(id: &str, kept: Option<&Record>, members: &Members) -> Value {
     let mut resource = kept.map_or_else(|| json!({ "displayName": id }), |r| r.resource.clone());
-    let members: Vec<Value> = people
-        .iter()
-        .filter(|p| p.groups.contains(id))
-        .map(|p| json!({ "value": p.id }))
-        .collect();
-    if !members.is_empty() {
-        resource["members"] = Value::Array(members);
+    if let Some(ids) = members.get(id).filter(|ids| !ids.is_empty()) {
+        resource["members"] = ids.iter().map(|p| json!({ "value": p })).collect();
     }
     served(KIND, id, resource, kept.map(|r| (r.created, r.last_modified)))
 }
@@ -63,18 +56,18 @@ fn member_ids(resource: &Value) -> BTreeSet<String> {
 impl Broker {
     pub(super) async fn list_groups(&self, query: &ListQuery) -> ServiceResult<ListPage> {
         let mut conn = self.store().read().await?;
-        let (groups, people) = groups_in(&mut conn).await?;
+        let (groups, members) = groups_in(&mut conn).await?;
         let all = groups
             .iter()
-            .map(|(id, kept)| group_of(id, kept.as_ref(), &people))
+            .map(|(id, kept)| group_of(id, kept.as_ref(), &members))
             .collect();
         Ok(query.page(KIND, all))
     }
 
     pub(super) async fn group_in(&self, conn: &mut AnyConnection, id: &str) -> ServiceResult<Value> {
-        let (groups, people) = groups_in(conn).await?;
+        let (groups, members) = groups_in(conn).await?;
         let kept = groups.get(id).ok_or_else(|| gone(id))?;
-        Ok(group_of(id, kept.as_ref(), &people))
+        Ok(group_of(id, kept.as_ref(), &members))
     }
 
     /// The id a new group gets: made from its name, or the next free one after it.
@@ -155,19 +148,17 @@ impl Broker {
         wanted: &BTreeSet<String>,
     ) -> ServiceResult<()> {
         let now = self.now();
-        let people: HashMap<String, Person> = store::people(change.conn())
+        let wanted_ids: BTreeSet<&str> = wanted.iter().map(String::as_str).collect();
+        let mut people: BTreeMap<String, Person> = store::people_by_id(change.conn(), &wanted_ids)
             .await?
             .into_iter()
-            .map(|p| (p.id.clone(), p))
-            .collect();
-        let provisioned: BTreeSet<String> = store::scim_users(change.conn())
-            .await?
-            .into_iter()
-            .filter(|(_, r)| !r.deleted && r.roles_from_groups)
-            .map(|(id, _)| id)
             .collect();
         if let Some(unknown) = wanted.iter().find(|m| !people.contains_key(*m)) {
             return Err(ScimError::invalid_value(format!("members: no user {unknown:?}")).into());
+        }
+        // Those in the group now, to take out the ones not wanted.
+        for member in store::members_of(change.conn(), id).await? {
+            people.insert(member.id.clone(), member);
         }
         for person in people.values() {
             let is_in = person.groups.contains(id);
@@ -180,7 +171,10 @@ impl Broker {
             } else {
                 spec.groups.insert(id.to_string());
             }
-            if provisioned.contains(&person.id) {
+            let provisioned = store::scim_user(change.conn(), &person.id)
+                .await?
+                .is_some_and(|r| !r.deleted && r.roles_from_groups);
+            if provisioned {
                 spec.roles = user::roles_for(&spec.groups, &self.0.settings.scim_role_groups);
             }
             self.put_person_in(change, &client.actor(), spec, now).await?;

@@ -7,6 +7,7 @@ mod emergency;
 mod feed_cursors;
 mod gateway_log;
 mod group;
+mod group_members;
 mod outage;
 mod passkeys;
 mod places;
@@ -23,6 +24,7 @@ pub use emergency::*;
 pub use feed_cursors::FeedCursors;
 pub use gateway_log::*;
 pub use group::Insertion;
+pub use group_members::{group_members, index_person_groups, members_of, put_person};
 pub use passkeys::*;
 pub use places::*;
 pub use repo::*;
@@ -205,6 +207,7 @@ impl Store {
             }
         }
         index_device_keys(&mut conn).await?;
+        index_person_groups(&mut conn).await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_unlock(4242001)")
                 .execute(&mut *conn)

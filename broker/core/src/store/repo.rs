@@ -168,10 +168,6 @@ pub async fn people_with_open_grants(conn: &mut AnyConnection) -> StoreResult<Ve
     .await
 }
 
-pub async fn put_person(conn: &mut AnyConnection, p: &Person) -> StoreResult<()> {
-    put(conn, "people", "id", &p.id, encode(p)).await
-}
-
 // Devices
 
 pub async fn device(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<Device>> {

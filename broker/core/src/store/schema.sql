@@ -5,6 +5,9 @@ CREATE TABLE IF NOT EXISTS devices (id TEXT PRIMARY KEY, person TEXT NOT NULL, d
 CREATE TABLE IF NOT EXISTS device_keys (wireguard_key TEXT PRIMARY KEY, device TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS device_keys_device ON device_keys (device);
 CREATE INDEX IF NOT EXISTS devices_person ON devices (person);
+-- Who is in which group (people's records hold their groups): a group's members without reading everyone.
+CREATE TABLE IF NOT EXISTS person_groups (grp TEXT NOT NULL, person TEXT NOT NULL, PRIMARY KEY (grp, person));
+CREATE INDEX IF NOT EXISTS person_groups_person ON person_groups (person);
 CREATE TABLE IF NOT EXISTS resources (name TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS entitlements (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS policies (name TEXT PRIMARY KEY, data TEXT NOT NULL);

@@ -1,0 +1,133 @@
+//! Who is in which group: each person's record holds their groups, and an index beside it, kept in
+//! step by `put_person`, lets a group's members be read without reading the whole directory.
+
+use super::repo::{all_by, encode, people, put};
+use super::StoreResult;
+use crate::domain::directory::Person;
+use sqlx::{AnyConnection, Row};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Saves a person, and their groups in the index.
+pub async fn put_person(conn: &mut AnyConnection, p: &Person) -> StoreResult<()> {
+    put(conn, "people", "id", &p.id, encode(p)).await?;
+    index_groups_of(conn, p).await
+}
+
+/// Keeps the index in step with a person's groups.
+async fn index_groups_of(conn: &mut AnyConnection, p: &Person) -> StoreResult<()> {
+    sqlx::query("DELETE FROM person_groups WHERE person = $1")
+        .bind(&p.id)
+        .execute(&mut *conn)
+        .await?;
+    for group in &p.groups {
+        sqlx::query("INSERT INTO person_groups (grp, person) VALUES ($1, $2)")
+            .bind(group)
+            .bind(&p.id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Fills the index from the people, once, for a database written before it existed.
+pub async fn index_person_groups(conn: &mut AnyConnection) -> StoreResult<()> {
+    let done: Option<String> =
+        sqlx::query_scalar("SELECT value FROM meta WHERE key = 'person_groups_indexed'")
+            .fetch_optional(&mut *conn)
+            .await?;
+    if done.is_none() {
+        for p in people(conn).await? {
+            index_groups_of(conn, &p).await?;
+        }
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('person_groups_indexed', '1')")
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Every group someone is in, with its members' ids (read from the index alone).
+pub async fn group_members(conn: &mut AnyConnection) -> StoreResult<BTreeMap<String, BTreeSet<String>>> {
+    let rows = sqlx::query("SELECT grp, person FROM person_groups ORDER BY grp, person")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for row in &rows {
+        out.entry(row.try_get("grp")?)
+            .or_default()
+            .insert(row.try_get("person")?);
+    }
+    Ok(out)
+}
+
+/// The people in `group`.
+pub async fn members_of(conn: &mut AnyConnection, group: &str) -> StoreResult<Vec<Person>> {
+    all_by(
+        conn,
+        "SELECT p.data FROM person_groups g JOIN people p ON p.id = g.person WHERE g.grp = $1 ORDER BY p.id",
+        group,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(id: &str, groups: &[&str]) -> Person {
+        Person {
+            id: id.into(),
+            name: id.into(),
+            email: String::new(),
+            company: String::new(),
+            roles: BTreeSet::new(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            contract_end: None,
+            disabled: false,
+            ticket_identities: BTreeSet::new(),
+            step_up_demanded_by: None,
+            entitlements_removed: BTreeSet::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_index_follows_each_person_and_an_older_database_is_indexed_when_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display());
+        {
+            let store = super::super::Store::open(&url).await.unwrap();
+            let mut conn = store.read().await.unwrap();
+            put_person(&mut conn, &person("ana", &["dba", "wiki"]))
+                .await
+                .unwrap();
+            put_person(&mut conn, &person("ben", &["dba"])).await.unwrap();
+            put_person(&mut conn, &person("ana", &["wiki"])).await.unwrap();
+            let members = group_members(&mut conn).await.unwrap();
+            assert_eq!(members["dba"], ["ben".to_string()].into());
+            assert_eq!(members["wiki"], ["ana".to_string()].into());
+            let dba: Vec<String> = members_of(&mut conn, "dba")
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|p| p.id)
+                .collect();
+            assert_eq!(dba, ["ben"]);
+            // As an older broker left it: the people, and no index.
+            sqlx::query("DELETE FROM person_groups")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            sqlx::query("DELETE FROM meta WHERE key = 'person_groups_indexed'")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            assert!(group_members(&mut conn).await.unwrap().is_empty());
+        }
+        let store = super::super::Store::open(&url).await.unwrap();
+        let mut conn = store.read().await.unwrap();
+        let members = group_members(&mut conn).await.unwrap();
+        assert_eq!(members.len(), 2);
+        assert_eq!(members["dba"], ["ben".to_string()].into());
+        assert_eq!(members["wiki"], ["ana".to_string()].into());
+    }
+}
