@@ -20,22 +20,25 @@ fn gone(id: &str) -> ScimError {
     ScimError::not_found(format!("no group {id:?}"))
 }
 
-/// Every group's id, with its kept record when SCIM made it, and every group's members.
-async fn groups_in(conn: &mut AnyConnection) -> ServiceResult<(BTreeMap<String, Option<Record>>, Members)> {
-    let members = store::group_members(conn).await?;
-    let mut groups: BTreeMap<String, Option<Record>> = members.keys().map(|g| (g.clone(), None)).collect();
+/// Every group's id, with its kept record when SCIM made it.
+async fn group_ids(conn: &mut AnyConnection) -> ServiceResult<BTreeMap<String, Option<Record>>> {
+    let mut groups: BTreeMap<String, Option<Record>> = store::group_names(conn)
+        .await?
+        .into_iter()
+        .map(|g| (g, None))
+        .collect();
     for (id, kept) in store::scim_groups(conn).await? {
         groups.insert(id, Some(kept));
     }
-    Ok((groups, members))
+    Ok(groups)
 }
 
 /// Each group's members' ids.
 type Members = BTreeMap<String, BTreeSet<String>>;
 
-fn group_of(id: &str, kept: Option<&Record>, members: &Members) -> Value {
+fn group_of(id: &str, kept: Option<&Record>, members: Option<&BTreeSet<String>>) -> Value {
     let mut resource = kept.map_or_else(|| json!({ "displayName": id }), |r| r.resource.clone());
-    if let Some(ids) = members.get(id).filter(|ids| !ids.is_empty()) {
+    if let Some(ids) = members.filter(|ids| !ids.is_empty()) {
         resource["members"] = ids.iter().map(|p| json!({ "value": p })).collect();
     }
     served(KIND, id, resource, kept.map(|r| (r.created, r.last_modified)))
@@ -56,18 +59,22 @@ fn member_ids(resource: &Value) -> BTreeSet<String> {
 impl Broker {
     pub(super) async fn list_groups(&self, query: &ListQuery) -> ServiceResult<ListPage> {
         let mut conn = self.store().read().await?;
-        let (groups, members) = groups_in(&mut conn).await?;
+        let groups = group_ids(&mut conn).await?;
+        let members: Members = store::group_members(&mut conn).await?;
         let all = groups
             .iter()
-            .map(|(id, kept)| group_of(id, kept.as_ref(), &members))
+            .map(|(id, kept)| group_of(id, kept.as_ref(), members.get(id)))
             .collect();
         Ok(query.page(KIND, all))
     }
 
     pub(super) async fn group_in(&self, conn: &mut AnyConnection, id: &str) -> ServiceResult<Value> {
-        let (groups, members) = groups_in(conn).await?;
-        let kept = groups.get(id).ok_or_else(|| gone(id))?;
-        Ok(group_of(id, kept.as_ref(), &members))
+        let kept = store::scim_group(conn, id).await?;
+        let members = store::member_ids(conn, id).await?;
+        if kept.is_none() && members.is_empty() {
+            return Err(gone(id).into());
+        }
+        Ok(group_of(id, kept.as_ref(), Some(&members)))
     }
 
     /// The id a new group gets: made from its name, or the next free one after it.
@@ -76,7 +83,7 @@ impl Broker {
         conn: &mut AnyConnection,
         resource: &Value,
     ) -> ServiceResult<String> {
-        let (groups, _) = groups_in(conn).await?;
+        let groups = group_ids(conn).await?;
         let base = user::person_id_for(resource["displayName"].as_str().unwrap_or_default());
         Ok(user::free_id(&base, |id| groups.contains_key(id)))
     }
@@ -107,7 +114,7 @@ impl Broker {
         let now = self.now();
         let display = resource["displayName"].as_str().unwrap_or_default().to_string();
         let displays = group_displays(change.conn()).await?;
-        let (groups, _) = groups_in(change.conn()).await?;
+        let groups = group_ids(change.conn()).await?;
         let holder = groups
             .keys()
             .filter(|g| g.as_str() != id)

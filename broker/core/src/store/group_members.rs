@@ -60,6 +60,27 @@ pub async fn group_members(conn: &mut AnyConnection) -> StoreResult<BTreeMap<Str
     Ok(out)
 }
 
+/// Every group someone is in.
+pub async fn group_names(conn: &mut AnyConnection) -> StoreResult<BTreeSet<String>> {
+    Ok(sqlx::query_scalar("SELECT DISTINCT grp FROM person_groups")
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// The ids of the people in `group`.
+pub async fn member_ids(conn: &mut AnyConnection, group: &str) -> StoreResult<BTreeSet<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT person FROM person_groups WHERE grp = $1")
+            .bind(group)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect(),
+    )
+}
+
 /// The people in `group`.
 pub async fn members_of(conn: &mut AnyConnection, group: &str) -> StoreResult<Vec<Person>> {
     all_by(

@@ -24,7 +24,7 @@ pub use emergency::*;
 pub use feed_cursors::FeedCursors;
 pub use gateway_log::*;
 pub use group::Insertion;
-pub use group_members::{group_members, index_person_groups, members_of, put_person};
+pub use group_members::*;
 pub use passkeys::*;
 pub use places::*;
 pub use repo::*;
