@@ -2,7 +2,7 @@
 //! step by `put_person`, lets a group's members be read without reading the whole directory.
 
 use super::repo::{all_by, encode, people, put};
-use super::StoreResult;
+use super::{insert_rows, StoreResult};
 use crate::domain::directory::Person;
 use sqlx::{AnyConnection, Row};
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,14 +19,20 @@ async fn index_groups_of(conn: &mut AnyConnection, p: &Person) -> StoreResult<()
         .bind(&p.id)
         .execute(&mut *conn)
         .await?;
-    for group in &p.groups {
-        sqlx::query("INSERT INTO person_groups (grp, person) VALUES ($1, $2)")
-            .bind(group)
-            .bind(&p.id)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
+    let rows: Vec<(&str, &str)> = p.groups.iter().map(|g| (g.as_str(), p.id.as_str())).collect();
+    insert_memberships(conn, &rows).await
+}
+
+/// Adds `(group, person)` rows to the index, many to a statement.
+async fn insert_memberships(conn: &mut AnyConnection, rows: &[(&str, &str)]) -> StoreResult<()> {
+    insert_rows(
+        conn,
+        "person_groups (grp, person)",
+        2,
+        rows,
+        |q, (group, person)| q.bind(group.to_string()).bind(person.to_string()),
+    )
+    .await
 }
 
 /// Fills the index from the people, once, for a database written before it existed.
@@ -36,9 +42,16 @@ pub async fn index_person_groups(conn: &mut AnyConnection) -> StoreResult<()> {
             .fetch_optional(&mut *conn)
             .await?;
     if done.is_none() {
-        for p in people(conn).await? {
-            index_groups_of(conn, &p).await?;
-        }
+        // From scratch, in case an earlier start stopped halfway.
+        sqlx::query("DELETE FROM person_groups")
+            .execute(&mut *conn)
+            .await?;
+        let people = people(conn).await?;
+        let rows: Vec<(&str, &str)> = people
+            .iter()
+            .flat_map(|p| p.groups.iter().map(|g| (g.as_str(), p.id.as_str())))
+            .collect();
+        insert_memberships(conn, &rows).await?;
         sqlx::query("INSERT INTO meta (key, value) VALUES ('person_groups_indexed', '1')")
             .execute(&mut *conn)
             .await?;
