@@ -210,10 +210,22 @@ impl Broker {
         })
     }
 
+    /// Since when the request watch looks at a person's requests and at suspensions of their
+    /// grants; a decision at `now` reads both with its inputs (`store::DecisionAsk`).
+    pub(crate) fn request_watch_since(&self, now: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
+        (now - HOURS_LEARNED_FROM, now - self.anomaly().after_suspension)
+    }
+
     /// After a request was made: unusual hours, right after a suspension; and a step-up an alert
-    /// demanded is given when the request came with one.
-    pub(crate) async fn watch_request(&self, requester: &Person, confirmed: bool, now: OffsetDateTime) {
-        let outcome = self.request_alerts(requester, confirmed, now).await;
+    /// demanded is given when the request came with one. `history` was read with the decision.
+    pub(crate) async fn watch_request(
+        &self,
+        requester: &Person,
+        confirmed: bool,
+        history: store::RequestHistory,
+        now: OffsetDateTime,
+    ) {
+        let outcome = self.request_alerts(requester, confirmed, history, now).await;
         self.watched("request", outcome);
     }
 
@@ -221,21 +233,11 @@ impl Broker {
         &self,
         requester: &Person,
         confirmed: bool,
+        history: store::RequestHistory,
         now: OffsetDateTime,
     ) -> ServiceResult<Vec<Alert>> {
         let settings = self.anomaly();
         let id = &requester.id;
-        // Read first: most requests are ordinary, and need no write.
-        let mut conn = self.store().read().await?;
-        let history = store::request_history(
-            &mut conn,
-            id,
-            now - HOURS_LEARNED_FROM,
-            now,
-            now - settings.after_suspension,
-        )
-        .await?;
-        drop(conn);
         let off_hours = self.off_hours(&history.request_times, "a request", now);
         let suspended_lately = history.suspended;
         let step_up_given = requester.step_up_demanded_by.filter(|_| confirmed);

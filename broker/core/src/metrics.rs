@@ -159,7 +159,7 @@ impl Default for BrokerMetrics {
 }
 
 impl BrokerMetrics {
-    pub(crate) fn decided(&self, result: &ServiceResult<AccessRequestView>, took: Duration) {
+    pub(crate) fn decided(&self, result: Result<&AccessRequestView, &ServiceError>, took: Duration) {
         let outcome = match result {
             Ok(v) if v.status == RequestStatus::Granted => "granted",
             Ok(v) if v.status == RequestStatus::Pending => "pending",

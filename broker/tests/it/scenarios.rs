@@ -870,6 +870,50 @@ crate::on_both_databases!(
     evidence_tells_the_whole_story,
 );
 
+/// Reads' connections go back to their pool without a round trip, so a dropped one is found by
+/// its next query: when the server ends them all (a restart, an admin's terminate), one read fails
+/// with a retryable error and every read after it gets a working connection, not the next dead one.
+#[tokio::test]
+async fn postgres_reads_recover_at_once_when_the_server_ends_their_connections() {
+    use daypass_broker_core::{Store, StoreError};
+    async fn read_one(store: &Store) -> Result<i64, StoreError> {
+        let mut conn = store.read().await?;
+        Ok(sqlx::query_scalar("SELECT CAST(1 AS BIGINT)")
+            .fetch_one(&mut *conn)
+            .await?)
+    }
+    let h = Harness::new(Db::Postgres).await;
+    let store = Store::open(&h.url).await.unwrap();
+    // Three connections, used and back in the pool.
+    let held = futures::future::join_all((0..3).map(|_| store.read())).await;
+    for conn in held {
+        let mut conn = conn.unwrap();
+        sqlx::query("SELECT 1").execute(&mut *conn).await.unwrap();
+    }
+    let mut admin = crate::support::database(&h.url).await;
+    let others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()";
+    let ended: Vec<bool> = sqlx::query_scalar(&format!("SELECT pg_terminate_backend(pid) {others}"))
+        .fetch_all(&mut admin)
+        .await
+        .unwrap();
+    assert!(ended.len() >= 3, "{ended:?}");
+    while sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) {others}"))
+        .fetch_one(&mut admin)
+        .await
+        .unwrap()
+        > 0
+    {
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+
+    if let Err(e) = read_one(&store).await {
+        assert!(e.is_transient(), "a lost connection is retryable: {e}");
+    }
+    for _ in 0..5 {
+        assert_eq!(read_one(&store).await.expect("a working connection"), 1);
+    }
+}
+
 /// Brokers sharing PostgreSQL: a revocation made on one wakes the gateway streams held by another.
 #[tokio::test]
 async fn postgres_revocation_on_one_broker_wakes_gateway_streams_on_another() {

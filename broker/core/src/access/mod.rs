@@ -161,25 +161,39 @@ impl Broker {
         let started = std::time::Instant::now();
         let confirmed = step_up.is_some();
         let result = self.decide_request(requester, body, step_up).await;
-        self.0.metrics.decided(&result, started.elapsed());
+        self.0
+            .metrics
+            .decided(result.as_ref().map(|(view, _)| view), started.elapsed());
         let now = self.now();
-        match &result {
-            Ok(_) => self.watch_request(requester, confirmed, now).await,
-            // The broker's or the ticket system's failure, not a refusal of the person.
-            Err(ServiceError::Store(_) | ServiceError::Internal(_) | ServiceError::TicketSystem(_)) => {}
-            // Everyone in scope is refused alike: not a sign about this person.
-            Err(ServiceError::Forbidden(Forbidden::EmergencyStop(_))) => {}
-            Err(_) => self.watch_refusal(&requester.id, now).await,
-        }
-        result
+        let (view, history) = match result {
+            Ok(decided) => decided,
+            Err(e) => {
+                self.watch_failed(&requester.id, &e, now).await;
+                return Err(e);
+            }
+        };
+        self.watch_request(requester, confirmed, history, now).await;
+        Ok(view)
     }
 
+    /// After a request was not decided: a refusal of the person counts towards a burst.
+    async fn watch_failed(&self, requester: &str, error: &ServiceError, now: OffsetDateTime) {
+        match error {
+            // The broker's or the ticket system's failure, not a refusal of the person.
+            ServiceError::Store(_) | ServiceError::Internal(_) | ServiceError::TicketSystem(_) => {}
+            // Everyone in scope is refused alike: not a sign about this person.
+            ServiceError::Forbidden(Forbidden::EmergencyStop(_)) => {}
+            _ => self.watch_refusal(requester, now).await,
+        }
+    }
+
+    /// Decides and writes a request; with it, what the request watch read about the requester.
     async fn decide_request(
         &self,
         requester: &Person,
         body: CreateAccessRequest,
         step_up: Option<StepUp>,
-    ) -> ServiceResult<AccessRequestView> {
+    ) -> ServiceResult<(AccessRequestView, store::RequestHistory)> {
         let now = self.now();
         validate_ticket_key(body.ticket.trim()).map_err(InvalidInput::TicketKey)?;
         let reason = body.reason.trim().to_string();
@@ -192,13 +206,26 @@ impl Broker {
         }
         // What the decision reads is read before the write lock: deciding on it is the same as the
         // request having arrived a moment earlier, and it keeps the serialised section short.
+        let typed_key = body.ticket.trim().to_string();
+        let builtin_tickets = self.0.tickets.kept_in_store();
+        let (requests_from, suspensions_from) = self.request_watch_since(now);
+        let ask = store::DecisionAsk {
+            device: &body.device,
+            requester: &requester.id,
+            builtin_ticket: builtin_tickets.then_some(typed_key.as_str()),
+            requests_from,
+            requests_to: now,
+            suspensions_from,
+        };
         let mut conn = self.store().read().await?;
         let store::DecisionInputs {
             device,
             stops,
             latest_report,
             matrix_revision,
-        } = store::decision_inputs(&mut conn, &body.device).await?;
+            ticket: builtin_ticket,
+            history,
+        } = store::decision_inputs(&mut conn, &ask).await?;
         let matrix = self.access_matrix_at(&mut conn, matrix_revision).await?;
         drop(conn);
         if let Some(stop) = stops.iter().find(|s| s.scope.covers(requester)) {
@@ -211,8 +238,10 @@ impl Broker {
             }
             .into());
         }
-        let typed_key = body.ticket.trim().to_string();
-        let ticket = self.fetch_ticket(&typed_key).await?;
+        let ticket = match builtin_tickets {
+            true => builtin_ticket,
+            false => self.fetch_ticket(&typed_key).await?,
+        };
         // The key as the ticket system spells it now (its case; a moved issue's new key), so its
         // webhooks and polls find this request's grant under the key they report.
         let ticket_key = ticket.as_ref().map_or(typed_key, |t| t.key.clone());
@@ -389,7 +418,7 @@ impl Broker {
             self.announce_waiting(&request, requester);
         }
         tracing::info!(request_id = %request.id, requester = %requester.id, status = ?request.status(now), "access request created");
-        Ok(request.view(now))
+        Ok((request.view(now), history))
     }
 
     /// Stores a freshly issued grant, links it to its request, audits it and wakes its gateway.

@@ -278,7 +278,7 @@ impl Broker {
     /// A registration challenge for another passkey of `person` (their existing ones excluded).
     pub(super) async fn registration_challenge(
         &self,
-        mut conn: sqlx::pool::PoolConnection<sqlx::Any>,
+        mut conn: crate::store::ReadConnection,
         person: &str,
         purpose: Purpose,
         now: OffsetDateTime,

@@ -77,7 +77,7 @@ impl Broker {
 
     pub(super) async fn assertion_challenge(
         &self,
-        mut conn: sqlx::pool::PoolConnection<sqlx::Any>,
+        mut conn: crate::store::ReadConnection,
         person: &str,
         purpose: Purpose,
         now: OffsetDateTime,

@@ -11,6 +11,7 @@ mod group_members;
 mod outage;
 mod passkeys;
 mod places;
+mod reads;
 mod repo;
 mod request_nonces;
 mod reviews;
@@ -27,6 +28,7 @@ pub use group::Insertion;
 pub use group_members::*;
 pub use passkeys::*;
 pub use places::*;
+pub use reads::ReadConnection;
 pub use repo::*;
 pub use request_nonces::*;
 pub use reviews::*;
@@ -48,7 +50,7 @@ use uuid::Uuid;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("stored data is unreadable ({0}): the database was edited by hand or by a newer broker")]
     Corrupt(String),
     #[error("{0}")]
@@ -89,7 +91,9 @@ pub enum Backend {
 /// The broker's database. Cloning shares the pool and the change bus.
 #[derive(Clone)]
 pub struct Store {
+    /// Changes, batches and bookkeeping (and, on SQLite, reads too).
     pool: AnyPool,
+    reads: reads::Reads,
     backend: Backend,
     url: String,
     /// Names of gateways whose desired state changed; fed by this process and by PostgreSQL NOTIFY.
@@ -109,9 +113,6 @@ pub struct Store {
 
 const NOTIFY_CHANNEL: &str = "daypass_gateway";
 
-/// A pooled connection idle this long is checked before use (see `Store::open`).
-const PING_WHEN_IDLE_FOR: StdDuration = StdDuration::from_secs(1);
-
 impl Store {
     /// Opens (creating if needed) and migrates the database at `url` (`sqlite://…` or `postgres://…`).
     pub async fn open(url: &str) -> StoreResult<Store> {
@@ -128,16 +129,16 @@ impl Store {
         };
         let options = AnyConnectOptions::from_str(url)?;
         let mut pool_options = AnyPoolOptions::new()
-            .acquire_timeout(StdDuration::from_secs(10))
+            .acquire_timeout(reads::ACQUIRE_TIMEOUT)
             // sqlx checks every connection it hands out with a round trip (and again as it comes
-            // back): under load that was about a fifth of PostgreSQL's round trips. One back from use
+            // back, which only the reads' own pool avoids: `reads.rs`). One back from use
             // within the last second is taken as it is (if the database went away since, its call
             // fails with a retryable error and the connection is dropped); one idle longer, as
             // after a quiet spell or a database restart, is still checked first.
             .test_before_acquire(false)
             .before_acquire(|conn, meta| {
                 Box::pin(async move {
-                    if meta.idle_for >= PING_WHEN_IDLE_FOR {
+                    if meta.idle_for >= reads::PING_WHEN_IDLE_FOR {
                         conn.ping().await?;
                     }
                     Ok(true)
@@ -163,16 +164,23 @@ impl Store {
                 })
             });
         } else {
-            pool_options = pool_options.max_connections(16);
+            // Reads have a pool of their own (`reads.rs`); changes take the writer's turn one at a
+            // time, so few of these are in use at once.
+            pool_options = pool_options.max_connections(8);
         }
         let pool = pool_options.connect_with(options.clone()).await?;
-        if backend == Backend::Sqlite {
-            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
-            wal::spawn_checkpointer(&options, pool.clone()).await?;
-        }
+        let reads = match backend {
+            Backend::Sqlite => {
+                sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
+                wal::spawn_checkpointer(&options, pool.clone()).await?;
+                reads::Reads::Sqlx(pool.clone())
+            }
+            Backend::Postgres => reads::Reads::own(options, 16),
+        };
         let (gateway_changes, _) = broadcast::channel(1024);
         let store = Store {
             pool,
+            reads,
             backend,
             url: url.to_string(),
             gateway_changes,
@@ -221,8 +229,8 @@ impl Store {
     }
 
     /// A connection for reads outside a change.
-    pub async fn read(&self) -> StoreResult<PoolConnection<Any>> {
-        Ok(self.pool.acquire().await?)
+    pub async fn read(&self) -> StoreResult<ReadConnection> {
+        self.reads.acquire().await
     }
 
     /// Starts a write. The audit head is locked first, so changes (from any broker sharing the
@@ -297,6 +305,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.reads.close().await;
         self.pool.close().await;
     }
 }

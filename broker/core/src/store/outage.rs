@@ -26,6 +26,15 @@ impl StoreError {
     }
 }
 
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if connection_lost(&e) {
+            super::reads::note_connection_lost();
+        }
+        StoreError::Database(e)
+    }
+}
+
 /// What a failed COMMIT means: a lost connection leaves it unknown whether the server committed.
 pub(super) fn commit_failed(e: sqlx::Error) -> StoreError {
     if connection_lost(&e) {

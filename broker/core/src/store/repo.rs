@@ -269,8 +269,8 @@ pub async fn next_tunnel_host(conn: &mut AnyConnection) -> StoreResult<u32> {
 }
 
 /// What an access decision reads, fetched in one query: the device, the emergency stops in force,
-/// the device's latest posture report, and the revision of the access matrix (read through the
-/// broker's copy, `access/matrix.rs`).
+/// the device's latest posture report, the revision of the access matrix (read through the
+/// broker's copy, `access/matrix.rs`), a built-in ticket, and what the request watch reads.
 #[derive(Debug, Default)]
 pub struct DecisionInputs {
     pub device: Option<Device>,
@@ -278,6 +278,31 @@ pub struct DecisionInputs {
     /// Oldest first.
     pub stops: Vec<EmergencyStop>,
     pub matrix_revision: i64,
+    /// The ticket asked for, when tickets are kept in the broker's database and it exists.
+    pub ticket: Option<Ticket>,
+    pub history: RequestHistory,
+}
+
+/// Which inputs an access decision asks for.
+pub struct DecisionAsk<'a> {
+    pub device: &'a str,
+    pub requester: &'a str,
+    /// The ticket's key, when tickets are kept in the broker's database (built-in tickets).
+    pub builtin_ticket: Option<&'a str>,
+    /// The requester's requests made in `[from, to)`, for the request watch.
+    pub requests_from: OffsetDateTime,
+    pub requests_to: OffsetDateTime,
+    /// Their grants suspended since this instant, for the request watch.
+    pub suspensions_from: OffsetDateTime,
+}
+
+/// What the request watch reads about a person.
+#[derive(Debug, Default)]
+pub struct RequestHistory {
+    /// When they made requests in the window asked for (their usual hours are learned from these).
+    pub request_times: Vec<OffsetDateTime>,
+    /// Whether one of their grants was suspended since the time asked for.
+    pub suspended: bool,
 }
 
 /// The access matrix's revision in a `kind, k, data` row of it (as text in `k`).
@@ -287,16 +312,27 @@ pub(super) fn matrix_revision(row: &AnyRow) -> StoreResult<i64> {
         .map_err(|_| StoreError::Corrupt(format!("access matrix revision {k:?}")))
 }
 
-pub async fn decision_inputs(conn: &mut AnyConnection, device_id: &str) -> StoreResult<DecisionInputs> {
+pub async fn decision_inputs(conn: &mut AnyConnection, ask: &DecisionAsk<'_>) -> StoreResult<DecisionInputs> {
+    // Suspensions are few and read by the audit log's action index.
     let rows = sqlx::query(
         "SELECT 'd' AS kind, id AS k, data FROM devices WHERE id = $1 \
          UNION ALL SELECT 's', id, data FROM emergency_stops WHERE state = 'in_force' \
          UNION ALL SELECT 'q', id, data FROM (SELECT id, data FROM posture_reports WHERE device = $1 \
            ORDER BY received_at DESC, id LIMIT 1) latest \
          UNION ALL SELECT 'v', CAST(revision AS TEXT), '' FROM access_matrix_revision WHERE id = 1 \
+         UNION ALL SELECT 't', key, data FROM tickets WHERE key = $2 \
+         UNION ALL SELECT 'r', CAST(created_at AS TEXT), '' FROM requests \
+           WHERE requester = $3 AND created_at >= $4 AND created_at < $5 \
+         UNION ALL SELECT 'x', CAST(at AS TEXT), details FROM audit_log \
+           WHERE action = 'grant.suspended' AND at >= $6 \
          ORDER BY kind, k",
     )
-    .bind(device_id)
+    .bind(ask.device)
+    .bind(ask.builtin_ticket)
+    .bind(ask.requester)
+    .bind(ask.requests_from.unix_timestamp())
+    .bind(ask.requests_to.unix_timestamp())
+    .bind(ask.suspensions_from.unix_timestamp())
     .fetch_all(&mut *conn)
     .await?;
     let mut out = DecisionInputs::default();
@@ -306,11 +342,27 @@ pub async fn decision_inputs(conn: &mut AnyConnection, device_id: &str) -> Store
             "d" => out.device = Some(decode(r, "data")?),
             "q" => out.latest_report = Some(decode(r, "data")?),
             "v" => out.matrix_revision = matrix_revision(r)?,
+            "t" => out.ticket = Some(decode(r, "data")?),
+            "r" => out.history.request_times.push(instant_in_text(r)?),
+            "x" => {
+                let details: String = r.try_get("data")?;
+                out.history.suspended |= serde_json::from_str::<serde_json::Value>(&details)
+                    .is_ok_and(|v| v["person"] == ask.requester);
+            }
             _ => out.stops.push(decode(r, "data")?),
         }
     }
     out.stops.sort_by_key(|s| s.proposed_at);
     Ok(out)
+}
+
+/// An instant kept as Unix seconds, in a row's `k` as text.
+fn instant_in_text(row: &AnyRow) -> StoreResult<OffsetDateTime> {
+    let k: String = row.try_get("k")?;
+    instant(
+        k.parse()
+            .map_err(|_| StoreError::Corrupt(format!("a time of {k:?}")))?,
+    )
 }
 
 // Built-in tickets
@@ -543,49 +595,6 @@ pub async fn requests_of(conn: &mut AnyConnection, requester: &str) -> StoreResu
         requester,
     )
     .await
-}
-
-/// What the request watch reads about a person, in one statement.
-#[derive(Debug, Default)]
-pub struct RequestHistory {
-    /// When they made requests in the window asked for (their usual hours are learned from these).
-    pub request_times: Vec<OffsetDateTime>,
-    /// Whether one of their grants was suspended since the time asked for.
-    pub suspended: bool,
-}
-
-/// `person`'s requests made in `[from, to)`, and whether one of their grants was suspended since
-/// `suspended_from` (few are: suspensions are read by the audit log's action index).
-pub async fn request_history(
-    conn: &mut AnyConnection,
-    person: &str,
-    from: OffsetDateTime,
-    to: OffsetDateTime,
-    suspended_from: OffsetDateTime,
-) -> StoreResult<RequestHistory> {
-    let rows = sqlx::query(
-        "SELECT 'r' AS kind, created_at AS at, '' AS details FROM requests \
-         WHERE requester = $1 AND created_at >= $2 AND created_at < $3 \
-         UNION ALL SELECT 's', at, details FROM audit_log WHERE action = 'grant.suspended' AND at >= $4",
-    )
-    .bind(person)
-    .bind(from.unix_timestamp())
-    .bind(to.unix_timestamp())
-    .bind(suspended_from.unix_timestamp())
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut out = RequestHistory::default();
-    for row in &rows {
-        let kind: String = row.try_get("kind")?;
-        if kind == "r" {
-            out.request_times.push(instant(row.try_get("at")?)?);
-        } else {
-            let details: String = row.try_get("details")?;
-            out.suspended |=
-                serde_json::from_str::<serde_json::Value>(&details).is_ok_and(|v| v["person"] == person);
-        }
-    }
-    Ok(out)
 }
 
 /// When `requester`'s requests in `[from, to)` were made (the anomaly rules learn their hours).

@@ -24,4 +24,8 @@ impl TicketConnector for BuiltinTickets {
     fn name(&self) -> &'static str {
         "builtin"
     }
+
+    fn kept_in_store(&self) -> bool {
+        true
+    }
 }

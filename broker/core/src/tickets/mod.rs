@@ -31,6 +31,11 @@ pub trait TicketConnector: Send + Sync {
     /// `Ok(None)` when the ticket does not exist.
     async fn fetch(&self, key: &str) -> Result<Option<Ticket>, TicketSystemError>;
     fn name(&self) -> &'static str;
+    /// Whether its tickets are kept in the broker's database: then an access decision reads the
+    /// ticket with its other inputs, in the same statement, instead of calling `fetch`.
+    fn kept_in_store(&self) -> bool {
+        false
+    }
 }
 
 /// `[tickets]` in the broker's config file.
