@@ -3,7 +3,7 @@
 //!
 //! sqlx's pool checks every connection coming back with a round trip (a `Sync` and the server's
 //! answer), to flush a rollback left unsent and to find a broken connection before its next user
-//! does. Reads are single statements, not transactions: under load that check was about a third
+//! does. Reads are single statements, not transactions: under load that check was over a quarter
 //! of PostgreSQL's round trips and a tenth of the broker's CPU. Here a connection is taken back as
 //! it is, and checked before its next use only when it was idle for a second or more (after a quiet
 //! spell), or when any of this process's connections was lost since it was last used (a database
