@@ -4,7 +4,9 @@
 //! channel, and lets staff acknowledge and close it on the console.
 
 use crate::auth::Caller;
-use crate::domain::anomaly::{is_burst, is_off_hours, network_of, Action, Alert, AlertState, Hours, Rule};
+use crate::domain::anomaly::{
+    is_burst, is_off_hours, network_of, Action, Alert, AlertState, Hours, HoursSeen, Rule,
+};
 use crate::domain::directory::{Person, Role};
 use crate::domain::grant::SuspendReason;
 use crate::store::{self, AuditRead, Change};
@@ -185,7 +187,7 @@ impl Broker {
 
     async fn sign_in_alerts(&self, person: &str, now: OffsetDateTime) -> ServiceResult<Vec<Alert>> {
         let mut conn = self.store().read().await?;
-        let earlier = store::request_times_between(&mut conn, person, now - HOURS_LEARNED_FROM, now).await?;
+        let earlier = store::hours_seen_between(&mut conn, person, now - HOURS_LEARNED_FROM, now).await?;
         drop(conn);
         let Some(detail) = self.off_hours(&earlier, "a sign-in", now) else {
             return Ok(vec![]);
@@ -200,7 +202,7 @@ impl Broker {
 
     /// What is unusual about `what` (a request, a sign-in) at `now`: an hour outside the working
     /// hours and the person's own, learned from their `earlier` requests.
-    fn off_hours(&self, earlier: &[OffsetDateTime], what: &str, now: OffsetDateTime) -> Option<String> {
+    fn off_hours(&self, earlier: &HoursSeen, what: &str, now: OffsetDateTime) -> Option<String> {
         is_off_hours(now, self.anomaly().working_hours, earlier).then(|| {
             format!(
                 "{what} at {:02}:{:02} UTC, outside working hours and this person's usual hours",
@@ -238,7 +240,7 @@ impl Broker {
     ) -> ServiceResult<Vec<Alert>> {
         let settings = self.anomaly();
         let id = &requester.id;
-        let off_hours = self.off_hours(&history.request_times, "a request", now);
+        let off_hours = self.off_hours(&history.hours, "a request", now);
         let suspended_lately = history.suspended;
         let step_up_given = requester.step_up_demanded_by.filter(|_| confirmed);
         if off_hours.is_none() && !suspended_lately && step_up_given.is_none() {

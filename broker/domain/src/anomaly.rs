@@ -170,19 +170,46 @@ impl Hours {
 /// Too little history (fewer than `MIN_HISTORY` requests) teaches nothing.
 pub const MIN_HISTORY: usize = 10;
 
+/// What a person's earlier requests teach about their hours: how many there were, and the hours
+/// of day (UTC) they were made at (a count per hour is all a database needs to send).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HoursSeen {
+    requests: usize,
+    at_hour: [bool; 24],
+}
+
+impl HoursSeen {
+    /// Learned from the instants of the requests.
+    pub fn of(times: &[OffsetDateTime]) -> HoursSeen {
+        let mut seen = HoursSeen::default();
+        for t in times {
+            seen.add(t.hour(), 1);
+        }
+        seen
+    }
+
+    /// Adds `count` requests made at `hour` of day (an hour past 23 counts, but teaches no hour).
+    pub fn add(&mut self, hour: u8, count: usize) {
+        self.requests += count;
+        if let Some(seen) = self.at_hour.get_mut(usize::from(hour)) {
+            *seen |= count > 0;
+        }
+    }
+}
+
 /// Whether a request at `at` is at an unusual hour: outside the configured working hours (when
 /// set) and at an hour the person has never asked at before, given enough history. With neither
 /// working hours nor enough history nothing is unusual.
-pub fn is_off_hours(at: OffsetDateTime, working: Option<Hours>, earlier: &[OffsetDateTime]) -> bool {
+pub fn is_off_hours(at: OffsetDateTime, working: Option<Hours>, earlier: &HoursSeen) -> bool {
     let hour = at.hour();
     if working.is_some_and(|w| w.contains(hour)) {
         return false;
     }
-    let learned = earlier.len() >= MIN_HISTORY;
+    let learned = earlier.requests >= MIN_HISTORY;
     if !learned {
         return working.is_some();
     }
-    !earlier.iter().any(|t| t.hour() == hour)
+    !earlier.at_hour[usize::from(hour)]
 }
 
 /// Where a connection came from, as the rules compare places: the network (an IPv4 /24, an IPv6
@@ -235,12 +262,16 @@ mod tests {
     fn off_hours_uses_the_working_hours_then_the_persons_own() {
         let at = |h: u8| datetime!(2026-12-01 00:00 UTC).replace_hour(h).unwrap();
         let working = Some(Hours::parse("08-18").unwrap());
+        let none = HoursSeen::default();
         // No history: only the configured hours say anything.
-        assert!(!is_off_hours(at(10), working, &[]));
-        assert!(is_off_hours(at(3), working, &[]));
-        assert!(!is_off_hours(at(3), None, &[]));
+        assert!(!is_off_hours(at(10), working, &none));
+        assert!(is_off_hours(at(3), working, &none));
+        assert!(!is_off_hours(at(3), None, &none));
         // A person who always works at night: 3 am is their usual hour.
-        let nights: Vec<_> = (0..12).map(|d| at(3) - Duration::days(d + 1)).collect();
+        let nights = HoursSeen::of(&(0..12).map(|d| at(3) - Duration::days(d + 1)).collect::<Vec<_>>());
+        let mut counted = HoursSeen::default();
+        counted.add(3, 12);
+        assert_eq!(nights, counted, "a count per hour teaches what the instants do");
         assert!(!is_off_hours(at(3), working, &nights));
         assert!(is_off_hours(at(21), working, &nights));
         assert!(is_off_hours(at(21), None, &nights));

@@ -280,7 +280,49 @@ async fn refused_sign_ins_count_towards_a_burst(db: Db) {
     assert_eq!(h.broker.alert_list(&ida, true).await.unwrap().len(), 1);
 }
 
+/// A person's usual hours are learned from their earlier requests (counted by hour of day in the
+/// database): outside working hours, asking at an hour they asked at often before is ordinary, and
+/// an hour they never asked at alerts. Too little history teaches nothing.
+async fn usual_hours_are_learned_from_the_persons_earlier_requests(db: Db) {
+    use daypass_broker_core::domain::anomaly::{Hours, MIN_HISTORY};
+    let mut opts = Options::default();
+    // The test asks at noon and at 3 pm (T0 is noon UTC): both outside these working hours.
+    opts.settings.anomaly.working_hours = Some(Hours::parse("00-06").unwrap());
+    let h = Harness::with(db, opts).await;
+    let ana = h.person("ana").await;
+    let ida = staff(&h, "ida").await;
+    let off_hours_alerts = || async {
+        let alerts = h.broker.alert_list(&ida, false).await.unwrap();
+        alerts.iter().filter(|a| a.rule == Rule::OffHours).count()
+    };
+    // Each day at noon, until there is enough history: each alerts (a day apart, past the quiet hour).
+    for day in 0..MIN_HISTORY {
+        h.broker
+            .create_request(&ana, ask("db", "OPS-1", "1h"))
+            .await
+            .unwrap();
+        assert_eq!(off_hours_alerts().await, day + 1, "no history yet on day {day}");
+        h.clock.advance(time::Duration::days(1));
+    }
+    h.broker
+        .create_request(&ana, ask("db", "OPS-1", "1h"))
+        .await
+        .unwrap();
+    assert_eq!(
+        off_hours_alerts().await,
+        MIN_HISTORY,
+        "noon is this person's usual hour now"
+    );
+    h.clock.advance(time::Duration::hours(3));
+    h.broker
+        .create_request(&ana, ask("db", "OPS-1", "1h"))
+        .await
+        .unwrap();
+    assert_eq!(off_hours_alerts().await, MIN_HISTORY + 1, "3 pm is not");
+}
+
 crate::on_both_databases!(
+    usual_hours_are_learned_from_the_persons_earlier_requests,
     refused_sign_ins_count_towards_a_burst,
     connects_from_a_new_country_or_network_or_two_addresses_alert,
     a_burst_of_refusals_holds_the_persons_grants_until_an_admin_closes_the_alert,

@@ -1,6 +1,7 @@
 //! Rows in and out: one function per query, each over a connection (pooled or inside a `Change`).
 
 use super::{StoreError, StoreResult};
+use crate::domain::anomaly::HoursSeen;
 use crate::domain::directory::{Device, Person};
 use crate::domain::emergency::EmergencyStop;
 use crate::domain::grant::GrantRecord;
@@ -299,8 +300,8 @@ pub struct DecisionAsk<'a> {
 /// What the request watch reads about a person.
 #[derive(Debug, Default)]
 pub struct RequestHistory {
-    /// When they made requests in the window asked for (their usual hours are learned from these).
-    pub request_times: Vec<OffsetDateTime>,
+    /// Their requests in the window asked for, by hour of day (their usual hours are learned from these).
+    pub hours: HoursSeen,
     /// Whether one of their grants was suspended since the time asked for.
     pub suspended: bool,
 }
@@ -321,8 +322,9 @@ pub async fn decision_inputs(conn: &mut AnyConnection, ask: &DecisionAsk<'_>) ->
            ORDER BY received_at DESC, id LIMIT 1) latest \
          UNION ALL SELECT 'v', CAST(revision AS TEXT), '' FROM access_matrix_revision WHERE id = 1 \
          UNION ALL SELECT 't', key, data FROM tickets WHERE key = $2 \
-         UNION ALL SELECT 'r', CAST(created_at AS TEXT), '' FROM requests \
-           WHERE requester = $3 AND created_at >= $4 AND created_at < $5 \
+         UNION ALL SELECT 'r', CAST((created_at % 86400) / 3600 AS TEXT), CAST(COUNT(*) AS TEXT) \
+           FROM requests WHERE requester = $3 AND created_at >= $4 AND created_at < $5 \
+           GROUP BY (created_at % 86400) / 3600 \
          UNION ALL SELECT 'x', CAST(at AS TEXT), details FROM audit_log \
            WHERE action = 'grant.suspended' AND at >= $6 \
          ORDER BY kind, k",
@@ -343,7 +345,10 @@ pub async fn decision_inputs(conn: &mut AnyConnection, ask: &DecisionAsk<'_>) ->
             "q" => out.latest_report = Some(decode(r, "data")?),
             "v" => out.matrix_revision = matrix_revision(r)?,
             "t" => out.ticket = Some(decode(r, "data")?),
-            "r" => out.history.request_times.push(instant_in_text(r)?),
+            "r" => {
+                let (hour, count) = (number_in(r, "k")?, number_in(r, "data")?);
+                out.history.hours.add(hour, count);
+            }
             "x" => {
                 let details: String = r.try_get("data")?;
                 out.history.suspended |= serde_json::from_str::<serde_json::Value>(&details)
@@ -356,13 +361,11 @@ pub async fn decision_inputs(conn: &mut AnyConnection, ask: &DecisionAsk<'_>) ->
     Ok(out)
 }
 
-/// An instant kept as Unix seconds, in a row's `k` as text.
-fn instant_in_text(row: &AnyRow) -> StoreResult<OffsetDateTime> {
-    let k: String = row.try_get("k")?;
-    instant(
-        k.parse()
-            .map_err(|_| StoreError::Corrupt(format!("a time of {k:?}")))?,
-    )
+/// A number a `kind, k, data` row holds as text in `column`.
+fn number_in<N: std::str::FromStr>(row: &AnyRow, column: &str) -> StoreResult<N> {
+    let text: String = row.try_get(column)?;
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("{column} {text:?} is not a number")))
 }
 
 // Built-in tickets
@@ -597,22 +600,29 @@ pub async fn requests_of(conn: &mut AnyConnection, requester: &str) -> StoreResu
     .await
 }
 
-/// When `requester`'s requests in `[from, to)` were made (the anomaly rules learn their hours).
-pub async fn request_times_between(
+/// `requester`'s requests in `[from, to)` by hour of day (the anomaly rules learn their hours).
+pub async fn hours_seen_between(
     conn: &mut AnyConnection,
     requester: &str,
     from: OffsetDateTime,
     to: OffsetDateTime,
-) -> StoreResult<Vec<OffsetDateTime>> {
-    let times: Vec<i64> = sqlx::query_scalar(
-        "SELECT created_at FROM requests WHERE requester = $1 AND created_at >= $2 AND created_at < $3",
+) -> StoreResult<HoursSeen> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT (created_at % 86400) / 3600, COUNT(*) FROM requests \
+         WHERE requester = $1 AND created_at >= $2 AND created_at < $3 GROUP BY (created_at % 86400) / 3600",
     )
     .bind(requester)
     .bind(from.unix_timestamp())
     .bind(to.unix_timestamp())
     .fetch_all(&mut *conn)
     .await?;
-    times.into_iter().map(instant).collect()
+    let mut seen = HoursSeen::default();
+    for (hour, count) in rows {
+        let hour = u8::try_from(hour).map_err(|_| StoreError::Corrupt(format!("hour of day {hour}")))?;
+        let count = usize::try_from(count).map_err(|_| StoreError::Corrupt(format!("{count} requests")))?;
+        seen.add(hour, count);
+    }
+    Ok(seen)
 }
 
 pub async fn requests_since(
