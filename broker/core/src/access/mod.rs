@@ -238,9 +238,10 @@ impl Broker {
             }
             .into());
         }
-        let ticket = match builtin_tickets {
-            true => builtin_ticket,
-            false => self.fetch_ticket(&typed_key).await?,
+        let ticket = if builtin_tickets {
+            builtin_ticket
+        } else {
+            self.fetch_ticket(&typed_key).await?
         };
         // The key as the ticket system spells it now (its case; a moved issue's new key), so its
         // webhooks and polls find this request's grant under the key they report.

@@ -2,7 +2,7 @@
 //! read with the revision they are at. Every write to them raises the revision in its transaction,
 //! so a copy a broker keeps is current while the revision it was read at is the database's.
 
-use super::repo::{all, decode, delete, encode, matrix_revision, one, put};
+use super::repo::{all, decode, delete, encode, number_in, one, put};
 use super::StoreResult;
 use crate::domain::entitlement::Entitlement;
 use crate::domain::policy::ApprovalPolicy;
@@ -36,7 +36,7 @@ pub async fn access_matrix(conn: &mut AnyConnection) -> StoreResult<AccessMatrix
             "r" => out.resources.push(decode(r, "data")?),
             "e" => out.entitlements.push(decode(r, "data")?),
             "p" => out.policies.push(decode(r, "data")?),
-            _ => out.revision = matrix_revision(r)?,
+            _ => out.revision = number_in(r, "k", "access matrix revision")?,
         }
     }
     Ok(out)

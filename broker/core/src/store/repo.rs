@@ -306,13 +306,6 @@ pub struct RequestHistory {
     pub suspended: bool,
 }
 
-/// The access matrix's revision in a `kind, k, data` row of it (as text in `k`).
-pub(super) fn matrix_revision(row: &AnyRow) -> StoreResult<i64> {
-    let k: String = row.try_get("k")?;
-    k.parse()
-        .map_err(|_| StoreError::Corrupt(format!("access matrix revision {k:?}")))
-}
-
 pub async fn decision_inputs(conn: &mut AnyConnection, ask: &DecisionAsk<'_>) -> StoreResult<DecisionInputs> {
     // Suspensions are few and read by the audit log's action index.
     let rows = sqlx::query(
@@ -343,12 +336,9 @@ pub async fn decision_inputs(conn: &mut AnyConnection, ask: &DecisionAsk<'_>) ->
         match kind.as_str() {
             "d" => out.device = Some(decode(r, "data")?),
             "q" => out.latest_report = Some(decode(r, "data")?),
-            "v" => out.matrix_revision = matrix_revision(r)?,
+            "v" => out.matrix_revision = number_in(r, "k", "access matrix revision")?,
             "t" => out.ticket = Some(decode(r, "data")?),
-            "r" => {
-                let (hour, count) = (number_in(r, "k")?, number_in(r, "data")?);
-                out.history.hours.add(hour, count);
-            }
+            "r" => add_requests_at_hour(&mut out.history.hours, r)?,
             "x" => {
                 let details: String = r.try_get("data")?;
                 out.history.suspended |= serde_json::from_str::<serde_json::Value>(&details)
@@ -361,11 +351,20 @@ pub async fn decision_inputs(conn: &mut AnyConnection, ask: &DecisionAsk<'_>) ->
     Ok(out)
 }
 
-/// A number a `kind, k, data` row holds as text in `column`.
-fn number_in<N: std::str::FromStr>(row: &AnyRow, column: &str) -> StoreResult<N> {
+/// A number (`what`) a row holds as text in `column`, as in a `kind, k, data` row.
+pub(super) fn number_in<N: std::str::FromStr>(row: &AnyRow, column: &str, what: &str) -> StoreResult<N> {
     let text: String = row.try_get(column)?;
     text.parse()
-        .map_err(|_| StoreError::Corrupt(format!("{column} {text:?} is not a number")))
+        .map_err(|_| StoreError::Corrupt(format!("{what} {text:?}")))
+}
+
+/// Adds a row of a person's requests by hour of day (the hour in `k`, how many in `data`).
+fn add_requests_at_hour(seen: &mut HoursSeen, row: &AnyRow) -> StoreResult<()> {
+    seen.add(
+        number_in(row, "k", "hour of day")?,
+        number_in(row, "data", "request count")?,
+    );
+    Ok(())
 }
 
 // Built-in tickets
@@ -607,9 +606,10 @@ pub async fn hours_seen_between(
     from: OffsetDateTime,
     to: OffsetDateTime,
 ) -> StoreResult<HoursSeen> {
-    let rows: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT (created_at % 86400) / 3600, COUNT(*) FROM requests \
-         WHERE requester = $1 AND created_at >= $2 AND created_at < $3 GROUP BY (created_at % 86400) / 3600",
+    let rows = sqlx::query(
+        "SELECT CAST((created_at % 86400) / 3600 AS TEXT) AS k, CAST(COUNT(*) AS TEXT) AS data \
+         FROM requests WHERE requester = $1 AND created_at >= $2 AND created_at < $3 \
+         GROUP BY (created_at % 86400) / 3600",
     )
     .bind(requester)
     .bind(from.unix_timestamp())
@@ -617,10 +617,8 @@ pub async fn hours_seen_between(
     .fetch_all(&mut *conn)
     .await?;
     let mut seen = HoursSeen::default();
-    for (hour, count) in rows {
-        let hour = u8::try_from(hour).map_err(|_| StoreError::Corrupt(format!("hour of day {hour}")))?;
-        let count = usize::try_from(count).map_err(|_| StoreError::Corrupt(format!("{count} requests")))?;
-        seen.add(hour, count);
+    for row in &rows {
+        add_requests_at_hour(&mut seen, row)?;
     }
     Ok(seen)
 }
