@@ -225,6 +225,16 @@ async fn broker_on_jira_grants_for_assigned_open_issue_and_ends_it_when_the_issu
 
     // The poll finds nothing to end while the issue is open…
     assert!(h.broker.poll_tickets().await.unwrap().is_empty());
+    // …without waiting for the audit head, which another writer holds: a poll that ends nothing
+    // does not take the write lock (every ticket, every minute, on every broker).
+    let other = daypass_broker_core::Store::open(&h.url).await.unwrap();
+    let holding = other.change().await.unwrap();
+    let polled = tokio::time::timeout(std::time::Duration::from_secs(5), h.broker.poll_tickets()).await;
+    assert!(polled
+        .expect("the poll waited for the write lock")
+        .unwrap()
+        .is_empty());
+    drop(holding);
     // …and ends the grant once Jira says done.
     issues.lock().unwrap().insert(
         "OPS-1".into(),

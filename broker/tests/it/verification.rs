@@ -151,6 +151,45 @@ async fn a_silent_device_is_held_until_it_reports(db: Db) {
     assert_eq!(h.broker.gateway_state("gw1").await.unwrap().grants.len(), 1);
 }
 
+/// A grant written before grants kept their device in a column of their own: opening the database
+/// fills it in, so the silence check (which asks the database for unheard devices) still tells a
+/// device that reports from one that went quiet.
+async fn a_grant_from_an_older_database_is_held_only_when_its_device_goes_quiet(db: Db) {
+    let h = broker_requiring(db, true, &["db:staging"]).await;
+    let grant = watched_grant(&h).await;
+    let mut conn = h.database().await;
+    for older in [
+        "ALTER TABLE grants DROP COLUMN device",
+        "DELETE FROM meta WHERE key = 'grant_devices_filled'",
+    ] {
+        sqlx::query(older).execute(&mut conn).await.unwrap();
+    }
+    daypass_broker_core::Store::open(&h.url)
+        .await
+        .unwrap()
+        .close()
+        .await;
+    let device: Option<String> = sqlx::query_scalar("SELECT device FROM grants WHERE id = $1")
+        .bind(grant.to_string())
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(device.as_deref(), Some("ana-desk"));
+
+    // Heard from 9 minutes in: not silent 10.5 minutes in, though the grant is older than the silence.
+    h.clock.advance(Duration::minutes(9));
+    report_now(&h).await;
+    h.clock.advance(Duration::seconds(90));
+    assert!(h.broker.sweep().await.unwrap().grants_held_for_silence.is_empty());
+    assert_eq!(view(&h, grant).await.status, GrantStatus::Active);
+    // Quiet for 11 minutes since: held.
+    h.clock.advance(Duration::minutes(9) + Duration::seconds(30));
+    assert_eq!(
+        h.broker.sweep().await.unwrap().grants_held_for_silence,
+        vec![grant]
+    );
+}
+
 async fn only_grants_posture_gated_are_watched(db: Db) {
     // Auto-approved on a compliant report: watched by the organisation's policy alone.
     let h = broker_with(db, true, |s| s.auto_approve_requires_report = true).await;
@@ -171,5 +210,6 @@ async fn only_grants_posture_gated_are_watched(db: Db) {
 crate::on_both_databases!(
     a_failing_report_holds_the_grant_and_a_compliant_one_releases_it,
     a_silent_device_is_held_until_it_reports,
+    a_grant_from_an_older_database_is_held_only_when_its_device_goes_quiet,
     only_grants_posture_gated_are_watched,
 );

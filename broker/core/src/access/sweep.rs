@@ -7,7 +7,6 @@ use crate::store::{self, AuditRead, Change};
 use crate::{Broker, ServiceResult};
 use daypass_proto::api::WebhookOutcome;
 use serde_json::json;
-use std::collections::BTreeSet;
 use uuid::Uuid;
 
 /// What one sweep recorded.
@@ -167,16 +166,33 @@ impl Broker {
         ticket: Option<&Ticket>,
         actor: &str,
     ) -> ServiceResult<WebhookOutcome> {
-        let mut change = self.store().change().await?;
-        let ended = self
-            .end_grants_for_ticket_in(&mut change, key, ticket, actor)
-            .await?;
-        change.commit().await?;
+        let ended = if self.ticket_justifies_its_holders(key, ticket).await? {
+            Vec::new()
+        } else {
+            let mut change = self.store().change().await?;
+            let ended = self
+                .end_grants_for_ticket_in(&mut change, key, ticket, actor)
+                .await?;
+            change.commit().await?;
+            ended
+        };
         Ok(WebhookOutcome {
             ticket: key.to_string(),
             ticket_open: ticket.is_some_and(|t| !t.done),
             grants_ended: ended,
         })
+    }
+
+    /// Whether `ticket` still justifies every live grant bound to `key`, read outside a change: most
+    /// rechecks (every ticket, every poll) end nothing, and a change would hold the audit head,
+    /// and with it every broker's writes, for each of them.
+    async fn ticket_justifies_its_holders(&self, key: &str, ticket: Option<&Ticket>) -> ServiceResult<bool> {
+        let mut conn = self.store().read().await?;
+        let holders = store::holders_of_ticket(&mut conn, key).await?;
+        let require_assignee = self.0.settings.require_ticket_assignee;
+        Ok(holders
+            .iter()
+            .all(|person| check_ticket(key, ticket, person, require_assignee).is_ok()))
     }
 
     /// Inside `change`: ends the grants bound to `key` that the ticket no longer justifies.
@@ -211,15 +227,9 @@ impl Broker {
     /// cannot be reached leaves grants running to their own expiry (logged), rather than cutting
     /// everyone off during an outage.
     pub async fn poll_tickets(&self) -> ServiceResult<Vec<Uuid>> {
-        let keys: BTreeSet<String> = {
+        let keys = {
             let mut conn = self.store().read().await?;
-            let now = self.now();
-            store::open_grants(&mut conn)
-                .await?
-                .into_iter()
-                .filter(|g| g.is_live(now))
-                .map(|g| g.grant.ticket)
-                .collect()
+            store::tickets_of_live_grants(&mut conn, self.now()).await?
         };
         let mut ended = Vec::new();
         for key in keys {

@@ -68,13 +68,12 @@ impl Broker {
         now: OffsetDateTime,
     ) -> ServiceResult<Vec<GrantRecord>> {
         let silence = self.0.settings.posture.silence;
-        // One read for every grant: a device heard within the silence is not silent.
-        let heard = store::devices_heard_since(conn, now - silence).await?;
-        let silent = store::open_grants(conn)
+        // The database leaves out devices heard within the silence and grants younger than it.
+        let silent = store::grants_of_unheard_devices(conn, now - silence)
             .await?
             .into_iter()
             .filter(|g| g.posture_watch.is_some() && g.is_enforced(now))
-            .filter(|g| !heard.contains(&g.grant.device.id) && now - g.grant.not_before > silence)
+            .filter(|g| now - g.grant.not_before > silence)
             .collect();
         Ok(silent)
     }

@@ -171,8 +171,8 @@ async fn write_in(mut change: Change, all: &[&Insertion]) -> StoreResult<Vec<Sto
     .await?;
     insert_rows(
         change.conn(),
-        "grants (id, request_id, person, gateway, ticket, live, not_after, issued_at, data)",
-        9,
+        "grants (id, request_id, person, gateway, ticket, live, not_after, issued_at, data, device)",
+        10,
         &grants,
         |q, g| {
             q.bind(g.grant.id.to_string())
@@ -184,6 +184,7 @@ async fn write_in(mut change: Change, all: &[&Insertion]) -> StoreResult<Vec<Sto
                 .bind(g.grant.not_after.unix_timestamp())
                 .bind(g.grant.not_before.unix_timestamp())
                 .bind(encode(*g))
+                .bind(g.grant.device.id.clone())
         },
     )
     .await?;

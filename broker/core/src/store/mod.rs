@@ -6,6 +6,7 @@ mod audit_log;
 mod emergency;
 mod feed_cursors;
 mod gateway_log;
+mod grant_devices;
 mod group;
 mod group_members;
 mod outage;
@@ -24,6 +25,7 @@ pub use audit_log::{AuditFilter, AuditRead};
 pub use emergency::*;
 pub use feed_cursors::FeedCursors;
 pub use gateway_log::*;
+pub use grant_devices::grants_of_unheard_devices;
 pub use group::Insertion;
 pub use group_members::*;
 pub use passkeys::*;
@@ -216,6 +218,7 @@ impl Store {
         }
         index_device_keys(&mut conn).await?;
         index_person_groups(&mut conn).await?;
+        grant_devices::fill_grant_devices(&mut conn).await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_unlock(4242001)")
                 .execute(&mut *conn)

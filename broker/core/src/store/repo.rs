@@ -161,6 +161,16 @@ pub async fn holders_on_gateway(
 
 /// The people who hold a grant not yet ended (the only ones whose account's end the sweep must act
 /// on): a handful of rows however many people the directory has.
+/// The people holding open grants bound to ticket `key`.
+pub async fn holders_of_ticket(conn: &mut AnyConnection, key: &str) -> StoreResult<Vec<Person>> {
+    all_by(
+        conn,
+        "SELECT data FROM people WHERE id IN (SELECT person FROM grants WHERE ticket = $1 AND live = 1) ORDER BY id",
+        key,
+    )
+    .await
+}
+
 pub async fn people_with_open_grants(conn: &mut AnyConnection) -> StoreResult<Vec<Person>> {
     all(
         conn,
@@ -642,9 +652,9 @@ pub async fn grant(conn: &mut AnyConnection, id: Uuid) -> StoreResult<Option<Gra
 
 pub async fn put_grant(conn: &mut AnyConnection, g: &GrantRecord) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO grants (id, request_id, person, gateway, ticket, live, not_after, issued_at, data) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         ON CONFLICT (id) DO UPDATE SET live = excluded.live, data = excluded.data",
+        "INSERT INTO grants (id, request_id, person, gateway, ticket, live, not_after, issued_at, data, device) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         ON CONFLICT (id) DO UPDATE SET live = excluded.live, data = excluded.data, device = excluded.device",
     )
     .bind(g.grant.id.to_string())
     .bind(g.grant.request_id.to_string())
@@ -655,6 +665,7 @@ pub async fn put_grant(conn: &mut AnyConnection, g: &GrantRecord) -> StoreResult
     .bind(g.grant.not_after.unix_timestamp())
     .bind(g.grant.not_before.unix_timestamp())
     .bind(encode(g))
+    .bind(&g.grant.device.id)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -679,6 +690,20 @@ pub async fn open_grants_of_gateway(
         gateway,
     )
     .await
+}
+
+/// The tickets of grants that may be live at `now` (and perhaps of some that ended within its
+/// second), from the table's columns: no grant is read.
+pub async fn tickets_of_live_grants(
+    conn: &mut AnyConnection,
+    now: OffsetDateTime,
+) -> StoreResult<BTreeSet<String>> {
+    let keys: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT ticket FROM grants WHERE live = 1 AND not_after >= $1")
+            .bind(now.unix_timestamp())
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(keys.into_iter().collect())
 }
 
 pub async fn open_grants_of_ticket(conn: &mut AnyConnection, ticket: &str) -> StoreResult<Vec<GrantRecord>> {
@@ -808,21 +833,6 @@ pub async fn posture_reports_of(
     .fetch_all(&mut *conn)
     .await?;
     rows.iter().map(|r| decode(r, "data")).collect()
-}
-
-/// The devices that sent a report at `since` or later.
-pub async fn devices_heard_since(
-    conn: &mut AnyConnection,
-    since: OffsetDateTime,
-) -> StoreResult<std::collections::HashSet<String>> {
-    // Stored times are whole seconds: a report in `since`'s second but before it is not counted.
-    let from = since.unix_timestamp() + i64::from(since.nanosecond() > 0);
-    let devices: Vec<String> =
-        sqlx::query_scalar("SELECT DISTINCT device FROM posture_reports WHERE received_at >= $1")
-            .bind(from)
-            .fetch_all(&mut *conn)
-            .await?;
-    Ok(devices.into_iter().collect())
 }
 
 /// Each device's most recent report.

@@ -17,7 +17,8 @@ CREATE TABLE IF NOT EXISTS api_tokens (token_hash TEXT PRIMARY KEY, person TEXT 
 CREATE TABLE IF NOT EXISTS requests (id TEXT PRIMARY KEY, requester TEXT NOT NULL, pending BIGINT NOT NULL, expires_at BIGINT NOT NULL, created_at BIGINT NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS requests_pending ON requests (pending, expires_at);
 CREATE INDEX IF NOT EXISTS requests_requester ON requests (requester, created_at);
-CREATE TABLE IF NOT EXISTS grants (id TEXT PRIMARY KEY, request_id TEXT NOT NULL, person TEXT NOT NULL, gateway TEXT NOT NULL, ticket TEXT NOT NULL, live BIGINT NOT NULL, not_after BIGINT NOT NULL, issued_at BIGINT NOT NULL, data TEXT NOT NULL);
+-- `device`: the grant's device, for the silence check (a database from before it gets it in `fill_grant_devices`).
+CREATE TABLE IF NOT EXISTS grants (id TEXT PRIMARY KEY, request_id TEXT NOT NULL, person TEXT NOT NULL, gateway TEXT NOT NULL, ticket TEXT NOT NULL, live BIGINT NOT NULL, not_after BIGINT NOT NULL, issued_at BIGINT NOT NULL, data TEXT NOT NULL, device TEXT);
 CREATE INDEX IF NOT EXISTS grants_live ON grants (live, not_after);
 CREATE INDEX IF NOT EXISTS grants_gateway ON grants (gateway, live);
 CREATE INDEX IF NOT EXISTS grants_ticket ON grants (ticket, live);

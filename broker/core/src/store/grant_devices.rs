@@ -1,0 +1,68 @@
+//! Each grant's device in a column of its own, so the sweep's silence check asks the database for
+//! the live grants of devices it has not heard from, instead of reading and decoding every live
+//! grant (every 30 s, inside the change that holds the audit head, on every broker).
+
+use super::repo::decode;
+use super::StoreResult;
+use crate::domain::grant::GrantRecord;
+use sqlx::AnyConnection;
+use time::OffsetDateTime;
+
+/// Live grants that began by `since` (to the second) and whose device sent no posture report from
+/// `since` on; the caller checks each grant's watch, hold and exact start.
+pub async fn grants_of_unheard_devices(
+    conn: &mut AnyConnection,
+    since: OffsetDateTime,
+) -> StoreResult<Vec<GrantRecord>> {
+    // Stored times are whole seconds: a report in `since`'s second but before it is not counted.
+    let from = since.unix_timestamp() + i64::from(since.nanosecond() > 0);
+    // A grant with no device recorded (none should be live: `fill_grant_devices`) is never taken
+    // as heard from.
+    let rows = sqlx::query(
+        "SELECT data FROM grants g WHERE live = 1 AND issued_at <= $1 \
+         AND NOT EXISTS (SELECT 1 FROM posture_reports p WHERE p.device = g.device AND p.received_at >= $2) \
+         ORDER BY issued_at, id",
+    )
+    .bind(since.unix_timestamp())
+    .bind(from)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(|r| decode(r, "data")).collect()
+}
+
+/// For a database written before grants had the column: adds it and fills it in for every live
+/// grant, once.
+pub async fn fill_grant_devices(conn: &mut AnyConnection) -> StoreResult<()> {
+    let done: Option<String> =
+        sqlx::query_scalar("SELECT value FROM meta WHERE key = 'grant_devices_filled'")
+            .fetch_optional(&mut *conn)
+            .await?;
+    if done.is_some() {
+        return Ok(());
+    }
+    // SQLite has no `ADD COLUMN IF NOT EXISTS`: a read of the column says whether it is there.
+    let has_column = sqlx::query("SELECT device FROM grants WHERE 1 = 0")
+        .fetch_optional(&mut *conn)
+        .await
+        .is_ok();
+    if !has_column {
+        sqlx::query("ALTER TABLE grants ADD COLUMN device TEXT")
+            .execute(&mut *conn)
+            .await?;
+    }
+    let rows = sqlx::query("SELECT data FROM grants WHERE live = 1 AND device IS NULL")
+        .fetch_all(&mut *conn)
+        .await?;
+    for row in &rows {
+        let g: GrantRecord = decode(row, "data")?;
+        sqlx::query("UPDATE grants SET device = $1 WHERE id = $2")
+            .bind(&g.grant.device.id)
+            .bind(g.grant.id.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query("INSERT INTO meta (key, value) VALUES ('grant_devices_filled', '1')")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
