@@ -4,14 +4,15 @@
 //!
 //! 1. *Offered*: 1,000 access decisions/s (by default) on a fixed schedule (signed requests from the devices in
 //!    turn, auto-approved), latency counted from each request's scheduled time; one grant in 50 is
-//!    revoked two seconds after issue and timed until its gateway no longer enforces it.
+//!    revoked two seconds after issue and timed until its gateway no longer enforces it. The first
+//!    seconds of the schedule warm up (connections opened, caches filled) and are reported apart.
 //! 2. *Soak*: every device, every 15 s, renews its access by a new request (one in ten for a
 //!    production database an approver approves), its previous grant is revoked, and every fourth
 //!    round it reports its posture; the brokers' memory is read every 10 s.
 //!
 //! Run as root: `cargo bench -p daypass-broker --bench load`; `DAYPASS_LOAD_BROKERS` (2),
-//! `DAYPASS_LOAD_OFFERED_PER_SECOND` (1000), `DAYPASS_LOAD_OFFERED_SECONDS` (30) and
-//! `DAYPASS_LOAD_SOAK_SECONDS` (600) change the run.
+//! `DAYPASS_LOAD_OFFERED_PER_SECOND` (1000), `DAYPASS_LOAD_WARMUP_SECONDS` (3),
+//! `DAYPASS_LOAD_OFFERED_SECONDS` (30) and `DAYPASS_LOAD_SOAK_SECONDS` (600) change the run.
 
 // A benchmark: a failed step or a poisoned lock ends the run, said where.
 #![allow(clippy::unwrap_used)]
@@ -78,6 +79,7 @@ fn fixture_facts() -> Result<Facts> {
 async fn run() -> Result<()> {
     let brokers = setting("DAYPASS_LOAD_BROKERS", 2)? as usize;
     let rate = setting("DAYPASS_LOAD_OFFERED_PER_SECOND", 1_000)?;
+    let warmup_seconds = setting("DAYPASS_LOAD_WARMUP_SECONDS", 3)?;
     let offered_seconds = setting("DAYPASS_LOAD_OFFERED_SECONDS", 30)?;
     let soak = Duration::from_secs(setting("DAYPASS_LOAD_SOAK_SECONDS", 600)?);
     anyhow::ensure!(brokers >= 1, "DAYPASS_LOAD_BROKERS must be at least 1");
@@ -96,13 +98,18 @@ async fn run() -> Result<()> {
         .build()?;
     let broker_key = cluster::broker_key(&http, &procs.bases[0]).await?;
     let revocations = Arc::new(Revocations::default());
+    // As `daypass-gateway` builds its client: a limit on connecting, none on a call, which would
+    // cut the stream (and with it, every 30 s, bring each gateway the whole state again).
+    let gateway_http = daypass_https::builder(daypass_https::Trust::Only(&procs.cert))?
+        .connect_timeout(Duration::from_secs(5))
+        .build()?;
     for (g, credential) in org.gateways.iter().enumerate() {
         gateways::follow(
             g,
             &procs.list_from(g),
             credential.clone(),
             broker_key,
-            http.clone(),
+            gateway_http.clone(),
             revocations.clone(),
         )?;
     }
@@ -119,7 +126,21 @@ async fn run() -> Result<()> {
     let admin = Arc::new(Staff::new(&http, &procs.list_from(0), &org.admin)?);
     let approver = Arc::new(Staff::new(&http, &procs.list_from(1), &org.approver)?);
 
-    let offered = offered(&devices, &admin, &revocations, rate, offered_seconds).await;
+    let schedule = Schedule {
+        rate,
+        warmup_seconds,
+        seconds: offered_seconds,
+    };
+    let (warmup, offered) = offered(&devices, &admin, &revocations, schedule).await;
+    println!(
+        "warm-up {rate}/s for the first {warmup_seconds} s (not counted below): {} decisions; latency p50 {:.1} ms, \
+         p99 {:.1} ms; errors {}",
+        warmup.succeeded(),
+        warmup.percentile(0.50),
+        warmup.percentile(0.99),
+        warmup.errors()
+    );
+    warmup.print_errors();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (reached, lost) = revocations.take();
     let decided = offered.succeeded();
@@ -229,29 +250,46 @@ async fn revoke(admin: &Staff, revocations: &Revocations, gateway: usize, grant:
     }
 }
 
-/// Phase 1: `rate` decisions/s for `seconds`, open loop.
+/// The offered phase's open-loop schedule: `rate` decisions/s, the first `warmup_seconds` tallied
+/// apart, then `seconds` measured.
+#[derive(Clone, Copy)]
+struct Schedule {
+    rate: u64,
+    warmup_seconds: u64,
+    seconds: u64,
+}
+
+/// Phase 1: the schedule, open loop; the warm-up's tally and the measured one.
 async fn offered(
     devices: &[Arc<Device>],
     admin: &Arc<Staff>,
     revocations: &Arc<Revocations>,
-    rate: u64,
-    seconds: u64,
-) -> Tally {
-    let tally = Arc::new(Tally::default());
-    let total = rate * seconds;
+    schedule: Schedule,
+) -> (Tally, Tally) {
+    let Schedule {
+        rate,
+        warmup_seconds,
+        seconds,
+    } = schedule;
+    let (warmup, tally) = (Arc::new(Tally::default()), Arc::new(Tally::default()));
+    let warmup_total = rate * warmup_seconds;
+    let total = warmup_total + rate * seconds;
     let start = tokio::time::Instant::now() + Duration::from_millis(100);
+    let measured_from = start + Duration::from_secs(warmup_seconds);
     let mut tasks = tokio::task::JoinSet::new();
     for k in 0..total {
         let at = start + Duration::from_nanos(k * 1_000_000_000 / rate);
         tokio::time::sleep_until(at).await;
         let device = devices[k as usize % devices.len()].clone();
-        let (tally, admin, revocations) = (tally.clone(), admin.clone(), revocations.clone());
+        let measured = k >= warmup_total;
+        let tally = if measured { &tally } else { &warmup }.clone();
+        let (admin, revocations) = (admin.clone(), revocations.clone());
         tasks.spawn(async move {
             let (gateway, resource) = staging_of(&device);
             let answer = tally
                 .decision_since(at.into_std(), device.request(&resource, "5m"))
                 .await;
-            if k % REVOKE_EVERY == 0 {
+            if measured && k % REVOKE_EVERY == 0 {
                 if let Some(grant) = answer.and_then(|a| a.grant_id) {
                     tokio::time::sleep(REVOKE_AFTER).await;
                     revoke(&admin, &revocations, gateway, grant, &Tally::default()).await;
@@ -260,9 +298,10 @@ async fn offered(
         });
     }
     while tasks.join_next().await.is_some() {}
+    let warmup = Arc::try_unwrap(warmup).unwrap_or_else(|t| t.snapshot());
     let mut tally = Arc::try_unwrap(tally).unwrap_or_else(|t| t.snapshot());
-    tally.window = start.elapsed() - REVOKE_AFTER;
-    tally
+    tally.window = measured_from.elapsed() - REVOKE_AFTER;
+    (warmup, tally)
 }
 
 /// What the soak saw.
