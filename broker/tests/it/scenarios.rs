@@ -225,6 +225,41 @@ async fn contract_end_and_disable_end_access(db: Db) {
     assert!(h.actions().await.iter().any(|a| a == "grant.ended"));
 }
 
+/// A contract that ends after a grant was issued (so the grant was not cut to it): the sweep ends the
+/// grant at the contract's end, for that reason.
+async fn a_contract_shortened_after_a_grant_ends_it_at_the_contracts_end(db: Db) {
+    let h = Harness::new(db).await;
+    let gid = h.granted("db", "OPS-1", "2h").await;
+    let ana = h.person("ana").await;
+    h.broker
+        .put_person(
+            "test",
+            daypass_broker_core::PersonSpec {
+                id: ana.id.clone(),
+                name: ana.name.clone(),
+                email: ana.email.clone(),
+                company: ana.company.clone(),
+                roles: ana.roles.clone(),
+                groups: ana.groups.clone(),
+                contract_end: Some(T0 + Duration::minutes(10)),
+                ticket_identities: Default::default(),
+            },
+        )
+        .await
+        .unwrap();
+    h.clock.advance(Duration::minutes(10) - Duration::seconds(1));
+    assert!(
+        h.broker.sweep().await.unwrap().is_empty(),
+        "a second before the end"
+    );
+    assert_eq!(h.broker.gateway_state("gw1").await.unwrap().grants.len(), 1);
+    h.clock.advance(Duration::seconds(1));
+    let swept = h.broker.sweep().await.unwrap();
+    assert_eq!(swept.grants_ended_by_account, vec![gid]);
+    assert!(swept.grants_expired.is_empty());
+    assert!(h.broker.gateway_state("gw1").await.unwrap().grants.is_empty());
+}
+
 async fn malformed_requests_write_nothing(db: Db) {
     let h = Harness::new(db).await;
     let ana = h.person("ana").await;
@@ -860,6 +895,7 @@ crate::on_both_databases!(
     pending_request_expires_after_an_hour,
     closing_the_ticket_ends_its_grants_at_once,
     contract_end_and_disable_end_access,
+    a_contract_shortened_after_a_grant_ends_it_at_the_contracts_end,
     malformed_requests_write_nothing,
     not_entitled_names_the_missing_entitlement,
     replicas_sharing_a_database_keep_one_intact_chain,
