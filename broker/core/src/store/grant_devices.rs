@@ -2,7 +2,7 @@
 //! the live grants of devices it has not heard from, instead of reading and decoding every live
 //! grant (every 30 s, inside the change that holds the audit head, on every broker).
 
-use super::repo::decode;
+use super::repo::{decode, mark_upgrade_done, upgrade_done};
 use super::StoreResult;
 use crate::domain::grant::GrantRecord;
 use sqlx::AnyConnection;
@@ -30,14 +30,12 @@ pub async fn grants_of_unheard_devices(
     rows.iter().map(|r| decode(r, "data")).collect()
 }
 
+const FILLED: &str = "grant_devices_filled";
+
 /// For a database written before grants had the column: adds it and fills it in for every live
 /// grant, once.
 pub async fn fill_grant_devices(conn: &mut AnyConnection) -> StoreResult<()> {
-    let done: Option<String> =
-        sqlx::query_scalar("SELECT value FROM meta WHERE key = 'grant_devices_filled'")
-            .fetch_optional(&mut *conn)
-            .await?;
-    if done.is_some() {
+    if upgrade_done(conn, FILLED).await? {
         return Ok(());
     }
     // SQLite has no `ADD COLUMN IF NOT EXISTS`: a read of the column says whether it is there.
@@ -61,8 +59,5 @@ pub async fn fill_grant_devices(conn: &mut AnyConnection) -> StoreResult<()> {
             .execute(&mut *conn)
             .await?;
     }
-    sqlx::query("INSERT INTO meta (key, value) VALUES ('grant_devices_filled', '1')")
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    mark_upgrade_done(conn, FILLED).await
 }

@@ -3,7 +3,7 @@
 //! that transaction each grant's person and device are read again (for the whole batch at once): an insertion whose device was
 //! revoked (or whose account ended) since its decision is refused alone, and the rest is written.
 
-use super::repo::encode;
+use super::repo::{bind_grant_row, encode, GRANT_COLUMNS, GRANT_COLUMN_COUNT};
 use super::{insert_rows, Change, Stale, Store, StoreError, StoreResult};
 use crate::domain::directory::{Device, Person};
 use crate::domain::emergency::EmergencyStop;
@@ -171,21 +171,10 @@ async fn write_in(mut change: Change, all: &[&Insertion]) -> StoreResult<Vec<Sto
     .await?;
     insert_rows(
         change.conn(),
-        "grants (id, request_id, person, gateway, ticket, live, not_after, issued_at, data, device)",
-        10,
+        GRANT_COLUMNS,
+        GRANT_COLUMN_COUNT,
         &grants,
-        |q, g| {
-            q.bind(g.grant.id.to_string())
-                .bind(g.grant.request_id.to_string())
-                .bind(g.grant.person.clone())
-                .bind(g.grant.gateway.clone())
-                .bind(g.grant.ticket.clone())
-                .bind(i64::from(g.ended.is_none()))
-                .bind(g.grant.not_after.unix_timestamp())
-                .bind(g.grant.not_before.unix_timestamp())
-                .bind(encode(*g))
-                .bind(g.grant.device.id.clone())
-        },
+        |q, g| bind_grant_row(q, g),
     )
     .await?;
     for g in &grants {

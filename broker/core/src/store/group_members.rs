@@ -1,7 +1,7 @@
 //! Who is in which group: each person's record holds their groups, and an index beside it, kept in
 //! step by `put_person`, lets a group's members be read without reading the whole directory.
 
-use super::repo::{all_by, encode, people, put};
+use super::repo::{all_by, encode, mark_upgrade_done, people, put, upgrade_done};
 use super::{insert_rows, StoreResult};
 use crate::domain::directory::Person;
 use sqlx::{AnyConnection, Row};
@@ -35,13 +35,11 @@ async fn insert_memberships(conn: &mut AnyConnection, rows: &[(&str, &str)]) -> 
     .await
 }
 
+const INDEXED: &str = "person_groups_indexed";
+
 /// Fills the index from the people, once, for a database written before it existed.
 pub async fn index_person_groups(conn: &mut AnyConnection) -> StoreResult<()> {
-    let done: Option<String> =
-        sqlx::query_scalar("SELECT value FROM meta WHERE key = 'person_groups_indexed'")
-            .fetch_optional(&mut *conn)
-            .await?;
-    if done.is_none() {
+    if !upgrade_done(conn, INDEXED).await? {
         // From scratch, in case an earlier start stopped halfway.
         sqlx::query("DELETE FROM person_groups")
             .execute(&mut *conn)
@@ -52,9 +50,7 @@ pub async fn index_person_groups(conn: &mut AnyConnection) -> StoreResult<()> {
             .flat_map(|p| p.groups.iter().map(|g| (g.as_str(), p.id.as_str())))
             .collect();
         insert_memberships(conn, &rows).await?;
-        sqlx::query("INSERT INTO meta (key, value) VALUES ('person_groups_indexed', '1')")
-            .execute(&mut *conn)
-            .await?;
+        mark_upgrade_done(conn, INDEXED).await?;
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Rows in and out: one function per query, each over a connection (pooled or inside a `Change`).
 
-use super::{StoreError, StoreResult};
+use super::{AnyQuery, StoreError, StoreResult};
 use crate::domain::anomaly::HoursSeen;
 use crate::domain::directory::{Device, Person};
 use crate::domain::emergency::EmergencyStop;
@@ -89,6 +89,24 @@ pub(super) async fn all_by<T: DeserializeOwned>(
     rows.iter().map(|r| decode(r, "data")).collect()
 }
 
+/// Whether the one-time upgrade `key` of a database written by an older broker has been done.
+pub(super) async fn upgrade_done(conn: &mut AnyConnection, key: &str) -> StoreResult<bool> {
+    let done: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(done.is_some())
+}
+
+/// Records that the one-time upgrade `key` is done.
+pub(super) async fn mark_upgrade_done(conn: &mut AnyConnection, key: &str) -> StoreResult<()> {
+    sqlx::query("INSERT INTO meta (key, value) VALUES ($1, '1')")
+        .bind(key)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Upserts a `(key, data)` row in one of the simple keyed tables.
 pub(super) async fn put(
     conn: &mut AnyConnection,
@@ -159,8 +177,6 @@ pub async fn holders_on_gateway(
     Ok((people, devices))
 }
 
-/// The people who hold a grant not yet ended (the only ones whose account's end the sweep must act
-/// on): a handful of rows however many people the directory has.
 /// The people holding open grants bound to ticket `key`.
 pub async fn holders_of_ticket(conn: &mut AnyConnection, key: &str) -> StoreResult<Vec<Person>> {
     all_by(
@@ -171,6 +187,8 @@ pub async fn holders_of_ticket(conn: &mut AnyConnection, key: &str) -> StoreResu
     .await
 }
 
+/// The people who hold a grant not yet ended (the only ones whose account's end the sweep must act
+/// on): a handful of rows however many people the directory has.
 pub async fn people_with_open_grants(conn: &mut AnyConnection) -> StoreResult<Vec<Person>> {
     all(
         conn,
@@ -650,24 +668,31 @@ pub async fn grant(conn: &mut AnyConnection, id: Uuid) -> StoreResult<Option<Gra
     one(conn, "SELECT data FROM grants WHERE id = $1", &id.to_string()).await
 }
 
+/// A grant's row: its columns, in the order `bind_grant_row` binds them.
+pub(super) const GRANT_COLUMNS: &str =
+    "grants (id, request_id, person, gateway, ticket, live, not_after, issued_at, data, device)";
+pub(super) const GRANT_COLUMN_COUNT: usize = 10;
+
+pub(super) fn bind_grant_row<'q>(q: AnyQuery<'q>, g: &GrantRecord) -> AnyQuery<'q> {
+    q.bind(g.grant.id.to_string())
+        .bind(g.grant.request_id.to_string())
+        .bind(g.grant.person.clone())
+        .bind(g.grant.gateway.clone())
+        .bind(g.grant.ticket.clone())
+        .bind(i64::from(g.ended.is_none()))
+        .bind(g.grant.not_after.unix_timestamp())
+        .bind(g.grant.not_before.unix_timestamp())
+        .bind(encode(g))
+        .bind(g.grant.device.id.clone())
+}
+
 pub async fn put_grant(conn: &mut AnyConnection, g: &GrantRecord) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO grants (id, request_id, person, gateway, ticket, live, not_after, issued_at, data, device) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+    let sql = format!(
+        "INSERT INTO {GRANT_COLUMNS} VALUES ({}) \
          ON CONFLICT (id) DO UPDATE SET live = excluded.live, data = excluded.data, device = excluded.device",
-    )
-    .bind(g.grant.id.to_string())
-    .bind(g.grant.request_id.to_string())
-    .bind(&g.grant.person)
-    .bind(&g.grant.gateway)
-    .bind(&g.grant.ticket)
-    .bind(i64::from(g.ended.is_none()))
-    .bind(g.grant.not_after.unix_timestamp())
-    .bind(g.grant.not_before.unix_timestamp())
-    .bind(encode(g))
-    .bind(&g.grant.device.id)
-    .execute(&mut *conn)
-    .await?;
+        placeholders(1, GRANT_COLUMN_COUNT)
+    );
+    bind_grant_row(sqlx::query(&sql), g).execute(&mut *conn).await?;
     Ok(())
 }
 
