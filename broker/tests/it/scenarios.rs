@@ -260,6 +260,47 @@ async fn a_contract_shortened_after_a_grant_ends_it_at_the_contracts_end(db: Db)
     assert!(h.broker.gateway_state("gw1").await.unwrap().grants.is_empty());
 }
 
+/// A contract end written before people kept their account's end in a column of their own:
+/// opening the database fills it in, so the sweep (which asks the database for ended accounts)
+/// still ends the grant at the contract's end.
+async fn a_contract_end_from_an_older_database_still_ends_the_grant(db: Db) {
+    let h = Harness::new(db).await;
+    let gid = h.granted("db", "OPS-1", "2h").await;
+    let ana = h.person("ana").await;
+    h.broker
+        .put_person(
+            "test",
+            daypass_broker_core::PersonSpec {
+                id: ana.id.clone(),
+                name: ana.name.clone(),
+                email: ana.email.clone(),
+                company: ana.company.clone(),
+                roles: ana.roles.clone(),
+                groups: ana.groups.clone(),
+                contract_end: Some(T0 + Duration::minutes(10)),
+                ticket_identities: Default::default(),
+            },
+        )
+        .await
+        .unwrap();
+    let mut conn = h.database().await;
+    for older in [
+        "DROP INDEX people_ends_at",
+        "ALTER TABLE people DROP COLUMN ends_at",
+        "DELETE FROM meta WHERE key = 'account_ends_filled'",
+    ] {
+        sqlx::query(older).execute(&mut conn).await.unwrap();
+    }
+    daypass_broker_core::Store::open(&h.url)
+        .await
+        .unwrap()
+        .close()
+        .await;
+    h.clock.advance(Duration::minutes(10));
+    assert_eq!(h.broker.sweep().await.unwrap().grants_ended_by_account, vec![gid]);
+    assert!(h.broker.gateway_state("gw1").await.unwrap().grants.is_empty());
+}
+
 async fn malformed_requests_write_nothing(db: Db) {
     let h = Harness::new(db).await;
     let ana = h.person("ana").await;
@@ -896,6 +937,7 @@ crate::on_both_databases!(
     closing_the_ticket_ends_its_grants_at_once,
     contract_end_and_disable_end_access,
     a_contract_shortened_after_a_grant_ends_it_at_the_contracts_end,
+    a_contract_end_from_an_older_database_still_ends_the_grant,
     malformed_requests_write_nothing,
     not_entitled_names_the_missing_entitlement,
     replicas_sharing_a_database_keep_one_intact_chain,

@@ -115,7 +115,7 @@ impl Broker {
     ) -> ServiceResult<Vec<(crate::domain::grant::GrantRecord, EndReason, String)>> {
         use crate::domain::directory::AccountState;
         let mut out = Vec::new();
-        for person in store::people_with_open_grants(conn).await? {
+        for person in store::ended_people_with_open_grants(conn, now).await? {
             let (reason, detail) = match person.account_state(now) {
                 AccountState::Active => continue,
                 AccountState::ContractEnded(at) => (EndReason::ContractEnded, format!("contract ended {at}")),

@@ -2,7 +2,7 @@
 //! the live grants of devices it has not heard from, instead of reading and decoding every live
 //! grant (every 30 s, inside the change that holds the audit head, on every broker).
 
-use super::repo::{decode, mark_upgrade_done, upgrade_done};
+use super::repo::{add_column_if_missing, decode, mark_upgrade_done, upgrade_done};
 use super::StoreResult;
 use crate::domain::grant::GrantRecord;
 use sqlx::AnyConnection;
@@ -38,16 +38,7 @@ pub async fn fill_grant_devices(conn: &mut AnyConnection) -> StoreResult<()> {
     if upgrade_done(conn, FILLED).await? {
         return Ok(());
     }
-    // SQLite has no `ADD COLUMN IF NOT EXISTS`: a read of the column says whether it is there.
-    let has_column = sqlx::query("SELECT device FROM grants WHERE 1 = 0")
-        .fetch_optional(&mut *conn)
-        .await
-        .is_ok();
-    if !has_column {
-        sqlx::query("ALTER TABLE grants ADD COLUMN device TEXT")
-            .execute(&mut *conn)
-            .await?;
-    }
+    add_column_if_missing(conn, "grants", "device", "TEXT").await?;
     let rows = sqlx::query("SELECT data FROM grants WHERE live = 1 AND device IS NULL")
         .fetch_all(&mut *conn)
         .await?;

@@ -1,7 +1,8 @@
 //! Who is in which group: each person's record holds their groups, and an index beside it, kept in
 //! step by `put_person`, lets a group's members be read without reading the whole directory.
 
-use super::repo::{all_by, encode, mark_upgrade_done, people, put, upgrade_done};
+use super::account_ends::put_person_row;
+use super::repo::{all_by, encode, mark_upgrade_done, people, upgrade_done};
 use super::{insert_rows, StoreResult};
 use crate::domain::directory::Person;
 use sqlx::{AnyConnection, Row};
@@ -9,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Saves a person, and their groups in the index.
 pub async fn put_person(conn: &mut AnyConnection, p: &Person) -> StoreResult<()> {
-    put(conn, "people", "id", &p.id, encode(p)).await?;
+    put_person_row(conn, p, encode(p)).await?;
     index_groups_of(conn, p).await
 }
 

@@ -1,6 +1,7 @@
 //! Storage: SQLite or PostgreSQL behind one schema, and the `Change` transaction every write goes through.
 
 mod access_matrix;
+mod account_ends;
 mod alerts;
 mod audit_log;
 mod emergency;
@@ -20,6 +21,7 @@ mod scim;
 mod wal;
 
 pub use access_matrix::*;
+pub use account_ends::ended_people_with_open_grants;
 pub use alerts::*;
 pub use audit_log::{AuditFilter, AuditRead};
 pub use emergency::*;
@@ -219,6 +221,7 @@ impl Store {
         index_device_keys(&mut conn).await?;
         index_person_groups(&mut conn).await?;
         grant_devices::fill_grant_devices(&mut conn).await?;
+        account_ends::fill_account_ends(&mut conn).await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_unlock(4242001)")
                 .execute(&mut *conn)

@@ -107,6 +107,26 @@ pub(super) async fn mark_upgrade_done(conn: &mut AnyConnection, key: &str) -> St
     Ok(())
 }
 
+/// Adds `column` to `table` in a database written before it had it.
+pub(super) async fn add_column_if_missing(
+    conn: &mut AnyConnection,
+    table: &str,
+    column: &str,
+    sql_type: &str,
+) -> StoreResult<()> {
+    // SQLite has no `ADD COLUMN IF NOT EXISTS`: a read of the column says whether it is there.
+    let has_column = sqlx::query(&format!("SELECT {column} FROM {table} WHERE 1 = 0"))
+        .fetch_optional(&mut *conn)
+        .await
+        .is_ok();
+    if !has_column {
+        sqlx::query(&format!("ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Upserts a `(key, data)` row in one of the simple keyed tables.
 pub(super) async fn put(
     conn: &mut AnyConnection,

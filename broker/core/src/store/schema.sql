@@ -1,5 +1,6 @@
 -- One schema for SQLite and PostgreSQL: TEXT and BIGINT only, rows carry their domain object as JSON in `data`.
-CREATE TABLE IF NOT EXISTS people (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+-- `ends_at`: when the account ends (see `account_ends`, which also adds it to an older database and indexes it).
+CREATE TABLE IF NOT EXISTS people (id TEXT PRIMARY KEY, data TEXT NOT NULL, ends_at BIGINT);
 CREATE TABLE IF NOT EXISTS devices (id TEXT PRIMARY KEY, person TEXT NOT NULL, data TEXT NOT NULL);
 -- The WireGuard key of each live device, so enrolling checks a key is free without reading every device.
 CREATE TABLE IF NOT EXISTS device_keys (wireguard_key TEXT PRIMARY KEY, device TEXT NOT NULL);
