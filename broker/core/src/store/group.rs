@@ -3,13 +3,14 @@
 //! that transaction each grant's person and device are read again (for the whole batch at once): an insertion whose device was
 //! revoked (or whose account ended) since its decision is refused alone, and the rest is written.
 
-use super::repo::{bind_grant_row, encode, GRANT_COLUMNS, GRANT_COLUMN_COUNT};
+use super::repo::{bind_grant_row, decode, encode, placeholders, GRANT_COLUMNS, GRANT_COLUMN_COUNT};
 use super::{insert_rows, Change, Stale, Store, StoreError, StoreResult};
 use crate::domain::directory::{Device, Person};
 use crate::domain::emergency::EmergencyStop;
 use crate::domain::entitlement::Entitlement;
 use crate::domain::grant::GrantRecord;
 use crate::domain::request::{AccessRequest, RequestState};
+use sqlx::Row;
 use std::collections::{BTreeSet, HashMap};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
@@ -142,10 +143,9 @@ async fn write(store: &Store, all: &[&Insertion]) -> StoreResult<Vec<StoreResult
 async fn write_in(mut change: Change, all: &[&Insertion]) -> StoreResult<Vec<StoreResult<()>>> {
     let mut verdicts = Vec::with_capacity(all.len());
     // Read after the audit head's lock: a stop committed before this write is seen.
-    let stops = super::emergency_stops_in_force(change.conn()).await?;
     let now_as = Directory::read(change.conn(), all).await?;
     for insertion in all {
-        verdicts.push(now_as.still_stands(insertion, &stops).map_err(StoreError::Stale));
+        verdicts.push(now_as.still_stands(insertion).map_err(StoreError::Stale));
     }
     let batch = all
         .iter()
@@ -191,12 +191,16 @@ async fn write_in(mut change: Change, all: &[&Insertion]) -> StoreResult<Vec<Sto
     Ok(verdicts)
 }
 
-/// The people and devices a batch's insertions name, as they are inside the write's transaction
-/// (two statements for the whole batch).
+/// The people and devices a batch's insertions name, and the emergency stops in force, as they are
+/// inside the write's transaction (one statement for a batch: it runs while the audit head is held).
 struct Directory {
     people: HashMap<String, Person>,
     devices: HashMap<String, Device>,
+    stops: Vec<EmergencyStop>,
 }
+
+/// Most people and devices named in one statement (well under both databases' parameter limits).
+const KEYS_PER_READ: usize = 400;
 
 impl Directory {
     async fn read(conn: &mut sqlx::AnyConnection, all: &[&Insertion]) -> StoreResult<Directory> {
@@ -211,15 +215,77 @@ impl Directory {
                 people.extend(insertion.requests.iter().map(|r| r.requester.as_str()));
             }
         }
-        Ok(Directory {
-            people: super::people_by_id(conn, &people).await?,
-            devices: super::devices_by_id(conn, &devices).await?,
-        })
+        let people: Vec<&str> = people.into_iter().collect();
+        let devices: Vec<&str> = devices.into_iter().collect();
+        let mut out = Directory {
+            people: HashMap::with_capacity(people.len()),
+            devices: HashMap::with_capacity(devices.len()),
+            stops: Vec::new(),
+        };
+        let (mut people, mut devices) = (people.as_slice(), devices.as_slice());
+        let mut with_stops = true;
+        loop {
+            let (some_people, other_people) = people.split_at(people.len().min(KEYS_PER_READ));
+            let (some_devices, other_devices) = devices.split_at(devices.len().min(KEYS_PER_READ));
+            out.read_some(conn, with_stops, some_people, some_devices).await?;
+            (people, devices, with_stops) = (other_people, other_devices, false);
+            if people.is_empty() && devices.is_empty() {
+                break;
+            }
+        }
+        out.stops.sort_by_key(|s| s.proposed_at);
+        Ok(out)
+    }
+
+    /// One statement: these people and devices, and the stops in force when `with_stops`.
+    async fn read_some(
+        &mut self,
+        conn: &mut sqlx::AnyConnection,
+        with_stops: bool,
+        people: &[&str],
+        devices: &[&str],
+    ) -> StoreResult<()> {
+        let mut parts = Vec::new();
+        if with_stops {
+            parts.push("SELECT 's', data FROM emergency_stops WHERE state = 'in_force'".to_string());
+        }
+        if !people.is_empty() {
+            parts.push(format!(
+                "SELECT 'p', data FROM people WHERE id IN ({})",
+                placeholders(1, people.len())
+            ));
+        }
+        if !devices.is_empty() {
+            parts.push(format!(
+                "SELECT 'd', data FROM devices WHERE id IN ({})",
+                placeholders(people.len() + 1, devices.len())
+            ));
+        }
+        let sql = parts.join(" UNION ALL ");
+        let query = people
+            .iter()
+            .chain(devices)
+            .fold(sqlx::query(&sql), |q, key| q.bind(*key));
+        for row in query.fetch_all(&mut *conn).await? {
+            let kind: String = row.try_get(0)?;
+            match kind.as_str() {
+                "p" => {
+                    let p: Person = decode(&row, "data")?;
+                    self.people.insert(p.id.clone(), p);
+                }
+                "d" => {
+                    let d: Device = decode(&row, "data")?;
+                    self.devices.insert(d.id.clone(), d);
+                }
+                _ => self.stops.push(decode(&row, "data")?),
+            }
+        }
+        Ok(())
     }
 
     /// Whether every grant of `insertion` still has an active person and their unrevoked device, no
-    /// emergency stop in `stops` covers the person, and every entitlement it rests on is still theirs.
-    fn still_stands(&self, insertion: &Insertion, stops: &[EmergencyStop]) -> Result<(), Stale> {
+    /// emergency stop in force covers the person, and every entitlement it rests on is still theirs.
+    fn still_stands(&self, insertion: &Insertion) -> Result<(), Stale> {
         let removed = |person: &Person| {
             insertion
                 .rests_on
@@ -240,7 +306,7 @@ impl Directory {
             let Some(person) = person.filter(|p| p.is_active(g.not_before)) else {
                 return Err(Stale::AccountEnded(g.person.clone()));
             };
-            if let Some(stop) = stops.iter().find(|s| s.scope.covers(person)) {
+            if let Some(stop) = self.stops.iter().find(|s| s.scope.covers(person)) {
                 return Err(Stale::EmergencyStop(Box::new(stop.clone())));
             }
             if let Some(stale) = removed(person) {
@@ -447,6 +513,42 @@ mod tests {
             .await
             .unwrap()
             .is_some());
+    }
+
+    #[tokio::test]
+    async fn a_batch_naming_more_devices_than_one_read_holds_checks_every_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(&dir).await;
+        let ana = ana();
+        let count = KEYS_PER_READ + 50;
+        let devices: Vec<Device> = (0..count)
+            .map(|i| Device {
+                wireguard_public_key: format!("key-{i:03}"),
+                ..device(&format!("dev-{i:03}"))
+            })
+            .collect();
+        let mut change = store.change().await.unwrap();
+        super::super::put_person(change.conn(), &ana).await.unwrap();
+        for d in &devices {
+            super::super::put_device(change.conn(), d).await.unwrap();
+        }
+        // The last device (read by the batch's second statement) is revoked before the write.
+        let last = devices.last().unwrap();
+        let revoked = Device {
+            revoked: true,
+            ..last.clone()
+        };
+        super::super::put_device(change.conn(), &revoked).await.unwrap();
+        change.commit().await.unwrap();
+        let insertions: Vec<Insertion> = devices.iter().map(|d| insertion_for(&ana, d)).collect();
+        let all: Vec<&Insertion> = insertions.iter().collect();
+        let verdicts = write(&store, &all).await.unwrap();
+        let (live, on_the_revoked) = verdicts.split_at(count - 1);
+        assert!(live.iter().all(Result::is_ok), "{live:?}");
+        assert!(
+            matches!(on_the_revoked, [Err(StoreError::Stale(Stale::DeviceGone(d)))] if *d == last.id),
+            "{on_the_revoked:?}"
+        );
     }
 
     #[tokio::test]

@@ -479,28 +479,29 @@ impl Change {
         }
         let names: Vec<&str> = self.changed_grants.keys().map(String::as_str).collect();
         let mut raised: BTreeMap<String, i64> = BTreeMap::new();
+        let postgres = self.backend == Backend::Postgres;
         // A statement per 500 gateways, well under both databases' limits on parameters.
         for chunk in names.chunks(500) {
-            let sql = format!(
+            let raise = format!(
                 "UPDATE gateways SET revision = revision + 1 WHERE name IN ({}) RETURNING name, revision",
-                repo::placeholders(1, chunk.len())
+                repo::placeholders(1 + usize::from(postgres), chunk.len())
             );
-            let query = chunk
-                .iter()
-                .fold(sqlx::query_as::<_, (String, i64)>(&sql), |q, n| q.bind(*n));
-            raised.extend(query.fetch_all(&mut *self.tx).await?);
-            if self.backend == Backend::Postgres {
-                // `INSTANCE GATEWAY`: names have no spaces (`validate_name`).
-                let calls: Vec<String> = (2..=chunk.len() + 1)
-                    .map(|i| format!("pg_notify($1, ${i})"))
-                    .collect();
-                let sql = format!("SELECT {}", calls.join(", "));
-                let payloads: Vec<String> = chunk.iter().map(|n| format!("{} {n}", self.instance)).collect();
-                let query = payloads
-                    .iter()
-                    .fold(sqlx::query(&sql).bind(NOTIFY_CHANNEL), |q, p| q.bind(p.as_str()));
-                query.execute(&mut *self.tx).await?;
+            // With PostgreSQL, other brokers are told in the same statement: `$1` is this broker's
+            // instance (`INSTANCE GATEWAY`: names have no spaces, `validate_name`).
+            let sql = if postgres {
+                format!(
+                    "WITH raised AS ({raise}) SELECT name, revision, \
+                     CAST(pg_notify('{NOTIFY_CHANNEL}', $1 || ' ' || name) AS TEXT) AS told FROM raised"
+                )
+            } else {
+                raise
+            };
+            let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
+            if postgres {
+                query = query.bind(self.instance.to_string());
             }
+            let query = chunk.iter().fold(query, |q, n| q.bind(*n));
+            raised.extend(query.fetch_all(&mut *self.tx).await?);
         }
         let mut rows = Vec::new();
         for (gateway, grants) in &self.changed_grants {

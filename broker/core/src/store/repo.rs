@@ -223,14 +223,6 @@ pub async fn device(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<De
     one(conn, "SELECT data FROM devices WHERE id = $1", id).await
 }
 
-/// The devices among `ids`, by id (the ones not stored are absent).
-pub async fn devices_by_id(
-    conn: &mut AnyConnection,
-    ids: &BTreeSet<&str>,
-) -> StoreResult<HashMap<String, Device>> {
-    all_keyed(conn, "devices", "id", ids, |d: &Device| d.id.clone()).await
-}
-
 pub async fn devices_of(conn: &mut AnyConnection, person: &str) -> StoreResult<Vec<Device>> {
     all_by(
         conn,
