@@ -176,28 +176,31 @@ async fn closing_the_ticket_ends_its_grants_at_once(db: Db) {
     assert!(h.broker.gateway_state("gw1").await.unwrap().grants.is_empty());
 }
 
-async fn contract_end_and_disable_end_access(db: Db) {
-    let h = Harness::new(db).await;
+/// Ana's contract now ends at `end` (the rest of her record as it is).
+async fn set_anas_contract_end(h: &Harness, end: time::OffsetDateTime) {
     let ana = h.person("ana").await;
-    // Contract ends in 30 minutes: a 2 h grant is cut to the contract end, and the sweep ends it there.
-    let mut spec_end = ana.clone();
-    spec_end.contract_end = Some(T0 + Duration::minutes(30));
     h.broker
         .put_person(
             "test",
             daypass_broker_core::PersonSpec {
-                id: spec_end.id.clone(),
-                name: spec_end.name.clone(),
-                email: spec_end.email.clone(),
-                company: spec_end.company.clone(),
-                roles: spec_end.roles.clone(),
-                groups: spec_end.groups.clone(),
-                contract_end: spec_end.contract_end,
+                id: ana.id.clone(),
+                name: ana.name.clone(),
+                email: ana.email.clone(),
+                company: ana.company.clone(),
+                roles: ana.roles.clone(),
+                groups: ana.groups.clone(),
+                contract_end: Some(end),
                 ticket_identities: Default::default(),
             },
         )
         .await
         .unwrap();
+}
+
+async fn contract_end_and_disable_end_access(db: Db) {
+    let h = Harness::new(db).await;
+    // Contract ends in 30 minutes: a 2 h grant is cut to the contract end, and the sweep ends it there.
+    set_anas_contract_end(&h, T0 + Duration::minutes(30)).await;
     let ana = h.person("ana").await;
     let gid = h.granted("db", "OPS-1", "2h").await;
     let state = h.broker.gateway_state("gw1").await.unwrap();
@@ -230,23 +233,7 @@ async fn contract_end_and_disable_end_access(db: Db) {
 async fn a_contract_shortened_after_a_grant_ends_it_at_the_contracts_end(db: Db) {
     let h = Harness::new(db).await;
     let gid = h.granted("db", "OPS-1", "2h").await;
-    let ana = h.person("ana").await;
-    h.broker
-        .put_person(
-            "test",
-            daypass_broker_core::PersonSpec {
-                id: ana.id.clone(),
-                name: ana.name.clone(),
-                email: ana.email.clone(),
-                company: ana.company.clone(),
-                roles: ana.roles.clone(),
-                groups: ana.groups.clone(),
-                contract_end: Some(T0 + Duration::minutes(10)),
-                ticket_identities: Default::default(),
-            },
-        )
-        .await
-        .unwrap();
+    set_anas_contract_end(&h, T0 + Duration::minutes(10)).await;
     h.clock.advance(Duration::minutes(10) - Duration::seconds(1));
     assert!(
         h.broker.sweep().await.unwrap().is_empty(),
@@ -266,36 +253,13 @@ async fn a_contract_shortened_after_a_grant_ends_it_at_the_contracts_end(db: Db)
 async fn a_contract_end_from_an_older_database_still_ends_the_grant(db: Db) {
     let h = Harness::new(db).await;
     let gid = h.granted("db", "OPS-1", "2h").await;
-    let ana = h.person("ana").await;
-    h.broker
-        .put_person(
-            "test",
-            daypass_broker_core::PersonSpec {
-                id: ana.id.clone(),
-                name: ana.name.clone(),
-                email: ana.email.clone(),
-                company: ana.company.clone(),
-                roles: ana.roles.clone(),
-                groups: ana.groups.clone(),
-                contract_end: Some(T0 + Duration::minutes(10)),
-                ticket_identities: Default::default(),
-            },
-        )
-        .await
-        .unwrap();
-    let mut conn = h.database().await;
-    for older in [
+    set_anas_contract_end(&h, T0 + Duration::minutes(10)).await;
+    h.upgrade_from_older(&[
         "DROP INDEX people_ends_at",
         "ALTER TABLE people DROP COLUMN ends_at",
         "DELETE FROM meta WHERE key = 'account_ends_filled'",
-    ] {
-        sqlx::query(older).execute(&mut conn).await.unwrap();
-    }
-    daypass_broker_core::Store::open(&h.url)
-        .await
-        .unwrap()
-        .close()
-        .await;
+    ])
+    .await;
     h.clock.advance(Duration::minutes(10));
     assert_eq!(h.broker.sweep().await.unwrap().grants_ended_by_account, vec![gid]);
     assert!(h.broker.gateway_state("gw1").await.unwrap().grants.is_empty());

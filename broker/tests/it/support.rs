@@ -179,6 +179,20 @@ impl Harness {
         database(&self.url).await
     }
 
+    /// Undoes a one-time upgrade with `undo` (the database as an older broker left it), then opens
+    /// the database as a starting broker does, which upgrades it again.
+    pub async fn upgrade_from_older(&self, undo: &[&str]) {
+        let mut conn = self.database().await;
+        for statement in undo {
+            sqlx::query(statement).execute(&mut conn).await.unwrap();
+        }
+        daypass_broker_core::Store::open(&self.url)
+            .await
+            .unwrap()
+            .close()
+            .await;
+    }
+
     pub async fn actions(&self) -> Vec<String> {
         let mut out = Vec::new();
         self.broker

@@ -157,18 +157,12 @@ async fn a_silent_device_is_held_until_it_reports(db: Db) {
 async fn a_grant_from_an_older_database_is_held_only_when_its_device_goes_quiet(db: Db) {
     let h = broker_requiring(db, true, &["db:staging"]).await;
     let grant = watched_grant(&h).await;
-    let mut conn = h.database().await;
-    for older in [
+    h.upgrade_from_older(&[
         "ALTER TABLE grants DROP COLUMN device",
         "DELETE FROM meta WHERE key = 'grant_devices_filled'",
-    ] {
-        sqlx::query(older).execute(&mut conn).await.unwrap();
-    }
-    daypass_broker_core::Store::open(&h.url)
-        .await
-        .unwrap()
-        .close()
-        .await;
+    ])
+    .await;
+    let mut conn = h.database().await;
     let device: Option<String> = sqlx::query_scalar("SELECT device FROM grants WHERE id = $1")
         .bind(grant.to_string())
         .fetch_one(&mut conn)

@@ -56,9 +56,9 @@ pub async fn fill_account_ends(conn: &mut AnyConnection) -> StoreResult<()> {
     if !upgrade_done(conn, FILLED).await? {
         add_column_if_missing(conn, "people", "ends_at", "BIGINT").await?;
         let people: Vec<Person> = all(conn, "SELECT data FROM people").await?;
-        for p in people.iter().filter(|p| ends_at(p).is_some()) {
+        for (p, end) in people.iter().filter_map(|p| Some((p, ends_at(p)?))) {
             sqlx::query("UPDATE people SET ends_at = $1 WHERE id = $2")
-                .bind(ends_at(p))
+                .bind(end)
                 .bind(&p.id)
                 .execute(&mut *conn)
                 .await?;
