@@ -1,6 +1,7 @@
 //! Reading the audit chain back: in order for verification and export, by subject for evidence,
 //! and filtered (newest first) for auditors.
 
+use super::bulk::{Kind, Table};
 use super::repo::instant;
 use super::{StoreError, StoreResult};
 use crate::domain::audit::{AuditEntry, Checkpoint};
@@ -26,6 +27,35 @@ fn entry(row: &AnyRow) -> StoreResult<AuditEntry> {
 }
 
 const COLUMNS: &str = "seq, at, actor, action, subject, details, prev_hash, hash";
+
+/// An entry's row in `audit_log` (the columns of `COLUMNS`).
+pub(super) const AUDIT_LOG: Table = Table {
+    name: "audit_log",
+    columns: &[
+        ("seq", Kind::Int),
+        ("at", Kind::Int),
+        ("actor", Kind::Text),
+        ("action", Kind::Text),
+        ("subject", Kind::Text),
+        ("details", Kind::Text),
+        ("prev_hash", Kind::Text),
+        ("hash", Kind::Text),
+    ],
+};
+
+/// `e` as a row of `AUDIT_LOG`.
+pub(super) fn entry_row(e: &AuditEntry) -> serde_json::Value {
+    serde_json::json!([
+        e.seq,
+        e.at.unix_timestamp(),
+        e.actor,
+        e.action,
+        e.subject,
+        e.details.to_string(),
+        e.prev_hash,
+        e.hash,
+    ])
+}
 
 /// Which entries an auditor looks for: each field empty or unset matches everything.
 #[derive(Debug, Clone, Default)]

@@ -4,6 +4,8 @@ mod access_matrix;
 mod account_ends;
 mod alerts;
 mod audit_log;
+mod bulk;
+mod commit;
 mod emergency;
 mod feed_cursors;
 mod gateway_log;
@@ -90,6 +92,17 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub enum Backend {
     Sqlite,
     Postgres,
+}
+
+impl Backend {
+    /// The database behind `conn`.
+    pub(crate) fn of(conn: &AnyConnection) -> Backend {
+        if conn.backend_name() == <sqlx::Postgres as sqlx::Database>::NAME {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
 }
 
 /// The broker's database. Cloning shares the pool and the change bus.
@@ -252,6 +265,7 @@ impl Store {
             head_seq: row.try_get(0)?,
             head_hash: row.try_get(1)?,
             entries: Vec::new(),
+            staged: Vec::new(),
             _writer: writer,
             backend: self.backend,
             changed_grants: BTreeMap::new(),
@@ -370,6 +384,8 @@ pub struct Change {
     head_hash: String,
     /// Entries appended by this change, written at commit.
     entries: Vec<AuditEntry>,
+    /// Rows to insert at commit, in order, before the audit entries.
+    staged: Vec<commit::Part>,
     _writer: OwnedMutexGuard<()>,
     backend: Backend,
     /// Grants this change alters, by gateway, each with when.
@@ -408,36 +424,6 @@ impl Change {
         Ok(())
     }
 
-    /// Writes the buffered entries with multi-row INSERTs and moves the recorded head.
-    async fn write_audit(&mut self) -> StoreResult<()> {
-        if self.entries.is_empty() {
-            return Ok(());
-        }
-        insert_rows(
-            &mut self.tx,
-            "audit_log (seq, at, actor, action, subject, details, prev_hash, hash)",
-            8,
-            &self.entries,
-            |q, e| {
-                q.bind(e.seq)
-                    .bind(e.at.unix_timestamp())
-                    .bind(e.actor.clone())
-                    .bind(e.action.clone())
-                    .bind(e.subject.clone())
-                    .bind(e.details.to_string())
-                    .bind(e.prev_hash.clone())
-                    .bind(e.hash.clone())
-            },
-        )
-        .await?;
-        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(self.head_seq)
-            .bind(&self.head_hash)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
-    }
-
     /// Signs the current chain head, if it is not signed yet.
     pub async fn checkpoint(
         &mut self,
@@ -471,66 +457,59 @@ impl Change {
             .push((grant, at));
     }
 
-    /// Raises the revision of each gateway touched and logs its changed grants (a gateway not
-    /// stored logs at revision 0); on PostgreSQL the other brokers are woken for each gateway.
-    async fn write_gateway_changes(&mut self) -> StoreResult<()> {
-        if self.changed_grants.is_empty() {
-            return Ok(());
-        }
-        let names: Vec<&str> = self.changed_grants.keys().map(String::as_str).collect();
-        let mut raised: BTreeMap<String, i64> = BTreeMap::new();
-        let postgres = self.backend == Backend::Postgres;
-        // A statement per 500 gateways, well under both databases' limits on parameters.
-        for chunk in names.chunks(500) {
-            let raise = format!(
-                "UPDATE gateways SET revision = revision + 1 WHERE name IN ({}) RETURNING name, revision",
-                repo::placeholders(1 + usize::from(postgres), chunk.len())
-            );
-            // With PostgreSQL, other brokers are told in the same statement: `$1` is this broker's
-            // instance (`INSTANCE GATEWAY`: names have no spaces, `validate_name`).
-            let sql = if postgres {
-                format!(
-                    "WITH raised AS ({raise}) SELECT name, revision, \
-                     CAST(pg_notify('{NOTIFY_CHANNEL}', $1 || ' ' || name) AS TEXT) AS told FROM raised"
-                )
-            } else {
-                raise
-            };
-            let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
-            if postgres {
-                query = query.bind(self.instance.to_string());
-            }
-            let query = chunk.iter().fold(query, |q, n| q.bind(*n));
-            raised.extend(query.fetch_all(&mut *self.tx).await?);
-        }
-        let mut rows = Vec::new();
-        for (gateway, grants) in &self.changed_grants {
-            let revision = raised.get(gateway).copied().unwrap_or(0);
-            let unique: BTreeMap<Uuid, OffsetDateTime> = grants.iter().copied().collect();
-            rows.extend(
-                unique
-                    .into_iter()
-                    .map(|(grant, at)| (gateway.clone(), revision, grant, at)),
-            );
-        }
-        insert_rows(
-            &mut self.tx,
-            "gateway_changes (gateway, revision, grant_id, at)",
-            4,
-            &rows,
-            |q, (gateway, revision, grant, at)| {
-                q.bind(gateway.clone())
-                    .bind(*revision)
-                    .bind(grant.to_string())
-                    .bind(at.unix_timestamp())
-            },
-        )
-        .await
+    /// Inserts `rows` (a `bulk::json` array of `table`'s rows) at commit.
+    fn stage(&mut self, table: &'static bulk::Table, rows: String) {
+        self.staged.push(commit::Part::Insert(table, rows));
     }
 
+    /// The audit entries and the chain's new head, if any were appended.
+    fn audit_parts(&self) -> Vec<commit::Part> {
+        if self.entries.is_empty() {
+            return Vec::new();
+        }
+        vec![
+            commit::Part::Insert(
+                &audit_log::AUDIT_LOG,
+                bulk::json(self.entries.iter().map(audit_log::entry_row)),
+            ),
+            commit::Part::Head {
+                seq: self.head_seq,
+                hash: self.head_hash.clone(),
+            },
+        ]
+    }
+
+    /// Each gateway touched goes up a revision, and its changed grants are logged at that
+    /// revision (each grant once).
+    fn gateway_parts(&self) -> Vec<commit::Part> {
+        if self.changed_grants.is_empty() {
+            return Vec::new();
+        }
+        let mut changes = Vec::new();
+        for (gateway, grants) in &self.changed_grants {
+            let unique: BTreeMap<Uuid, OffsetDateTime> = grants.iter().copied().collect();
+            changes.extend(
+                unique
+                    .into_iter()
+                    .map(|(grant, at)| serde_json::json!([gateway, grant.to_string(), at.unix_timestamp()])),
+            );
+        }
+        vec![
+            commit::Part::Raise {
+                gateways: bulk::json(self.changed_grants.keys().map(String::as_str)),
+            },
+            commit::Part::Log {
+                changes: bulk::json(changes),
+            },
+        ]
+    }
+
+    /// Writes what the change left for its commit (`commit::write`), and commits.
     pub async fn commit(mut self) -> StoreResult<()> {
-        self.write_audit().await?;
-        self.write_gateway_changes().await?;
+        let mut parts = std::mem::take(&mut self.staged);
+        parts.extend(self.audit_parts());
+        parts.extend(self.gateway_parts());
+        commit::write(&mut self.tx, self.backend, &parts, self.instance).await?;
         self.tx.commit().await.map_err(outage::commit_failed)?;
         for g in self.changed_grants.into_keys() {
             let _ = self.bus.send(g);

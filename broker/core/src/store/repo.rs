@@ -1,6 +1,7 @@
 //! Rows in and out: one function per query, each over a connection (pooled or inside a `Change`).
 
-use super::{AnyQuery, StoreError, StoreResult};
+use super::bulk::{self, Kind, Table};
+use super::{Backend, StoreError, StoreResult};
 use crate::domain::anomaly::HoursSeen;
 use crate::domain::directory::{Device, Person};
 use crate::domain::emergency::EmergencyStop;
@@ -578,19 +579,37 @@ pub async fn request(conn: &mut AnyConnection, id: Uuid) -> StoreResult<Option<A
     one(conn, "SELECT data FROM requests WHERE id = $1", &id.to_string()).await
 }
 
+/// A request's row in `requests`.
+pub(super) const REQUESTS: Table = Table {
+    name: "requests",
+    columns: &[
+        ("id", Kind::Text),
+        ("requester", Kind::Text),
+        ("pending", Kind::Int),
+        ("expires_at", Kind::Int),
+        ("created_at", Kind::Int),
+        ("data", Kind::Text),
+    ],
+};
+
+/// `r` as a row of `REQUESTS`.
+pub(super) fn request_row(r: &AccessRequest) -> serde_json::Value {
+    serde_json::json!([
+        r.id.to_string(),
+        r.requester,
+        i64::from(r.state == RequestState::Pending),
+        r.expires_at.unix_timestamp(),
+        r.created_at.unix_timestamp(),
+        encode(r),
+    ])
+}
+
 pub async fn put_request(conn: &mut AnyConnection, r: &AccessRequest) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO requests (id, requester, pending, expires_at, created_at, data) VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (id) DO UPDATE SET pending = excluded.pending, data = excluded.data",
-    )
-    .bind(r.id.to_string())
-    .bind(&r.requester)
-    .bind(i64::from(r.state == RequestState::Pending))
-    .bind(r.expires_at.unix_timestamp())
-    .bind(r.created_at.unix_timestamp())
-    .bind(encode(r))
-    .execute(&mut *conn)
-    .await?;
+    let sql = REQUESTS.upsert(Backend::of(conn), 1, "id", &["pending", "data"]);
+    sqlx::query(&sql)
+        .bind(bulk::json([request_row(r)]))
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -680,31 +699,45 @@ pub async fn grant(conn: &mut AnyConnection, id: Uuid) -> StoreResult<Option<Gra
     one(conn, "SELECT data FROM grants WHERE id = $1", &id.to_string()).await
 }
 
-/// A grant's row: its columns, in the order `bind_grant_row` binds them.
-pub(super) const GRANT_COLUMNS: &str =
-    "grants (id, request_id, person, gateway, ticket, live, not_after, issued_at, data, device)";
-pub(super) const GRANT_COLUMN_COUNT: usize = 10;
+/// A grant's row in `grants`.
+pub(super) const GRANTS: Table = Table {
+    name: "grants",
+    columns: &[
+        ("id", Kind::Text),
+        ("request_id", Kind::Text),
+        ("person", Kind::Text),
+        ("gateway", Kind::Text),
+        ("ticket", Kind::Text),
+        ("live", Kind::Int),
+        ("not_after", Kind::Int),
+        ("issued_at", Kind::Int),
+        ("data", Kind::Text),
+        ("device", Kind::Text),
+    ],
+};
 
-pub(super) fn bind_grant_row<'q>(q: AnyQuery<'q>, g: &GrantRecord) -> AnyQuery<'q> {
-    q.bind(g.grant.id.to_string())
-        .bind(g.grant.request_id.to_string())
-        .bind(g.grant.person.clone())
-        .bind(g.grant.gateway.clone())
-        .bind(g.grant.ticket.clone())
-        .bind(i64::from(g.ended.is_none()))
-        .bind(g.grant.not_after.unix_timestamp())
-        .bind(g.grant.not_before.unix_timestamp())
-        .bind(encode(g))
-        .bind(g.grant.device.id.clone())
+/// `g` as a row of `GRANTS`.
+pub(super) fn grant_row(g: &GrantRecord) -> serde_json::Value {
+    serde_json::json!([
+        g.grant.id.to_string(),
+        g.grant.request_id.to_string(),
+        g.grant.person,
+        g.grant.gateway,
+        g.grant.ticket,
+        i64::from(g.ended.is_none()),
+        g.grant.not_after.unix_timestamp(),
+        g.grant.not_before.unix_timestamp(),
+        encode(g),
+        g.grant.device.id,
+    ])
 }
 
 pub async fn put_grant(conn: &mut AnyConnection, g: &GrantRecord) -> StoreResult<()> {
-    let sql = format!(
-        "INSERT INTO {GRANT_COLUMNS} VALUES ({}) \
-         ON CONFLICT (id) DO UPDATE SET live = excluded.live, data = excluded.data, device = excluded.device",
-        placeholders(1, GRANT_COLUMN_COUNT)
-    );
-    bind_grant_row(sqlx::query(&sql), g).execute(&mut *conn).await?;
+    let sql = GRANTS.upsert(Backend::of(conn), 1, "id", &["live", "data", "device"]);
+    sqlx::query(&sql)
+        .bind(bulk::json([grant_row(g)]))
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
