@@ -265,6 +265,22 @@ async fn a_contract_end_from_an_older_database_still_ends_the_grant(db: Db) {
     assert!(h.broker.gateway_state("gw1").await.unwrap().grants.is_empty());
 }
 
+async fn a_database_from_before_the_directory_count_gets_it_and_still_refuses_a_revoked_device(db: Db) {
+    let h = Harness::new(db).await;
+    h.upgrade_from_older(&["ALTER TABLE audit_head DROP COLUMN directory_revision"])
+        .await;
+    h.granted("db", "OPS-1", "1h").await;
+    h.broker
+        .revoke_device("test", "ana-laptop", "laptop stolen")
+        .await
+        .unwrap();
+    let refused = h.refused("db", "OPS-2", "1h").await;
+    assert!(
+        matches!(&refused, ServiceError::NotFound(Missing::NotYourDevice(d)) if d == "ana-laptop"),
+        "{refused}"
+    );
+}
+
 async fn malformed_requests_write_nothing(db: Db) {
     let h = Harness::new(db).await;
     let ana = h.person("ana").await;
@@ -902,6 +918,7 @@ crate::on_both_databases!(
     contract_end_and_disable_end_access,
     a_contract_shortened_after_a_grant_ends_it_at_the_contracts_end,
     a_contract_end_from_an_older_database_still_ends_the_grant,
+    a_database_from_before_the_directory_count_gets_it_and_still_refuses_a_revoked_device,
     malformed_requests_write_nothing,
     not_entitled_names_the_missing_entitlement,
     replicas_sharing_a_database_keep_one_intact_chain,

@@ -223,6 +223,8 @@ impl Broker {
             stops,
             latest_report,
             matrix_revision,
+            requester: as_stored,
+            directory_revision,
             ticket: builtin_ticket,
             history,
         } = store::decision_inputs(&mut conn, &ask).await?;
@@ -356,6 +358,9 @@ impl Broker {
         details["passkey_step_up"] = json!(step_up);
         let mut ins = Insertion {
             rests_on: entitled.iter().map(|e| e.entitlement.clone()).collect(),
+            // The device and stops checked above were read at this count; so was the requester,
+            // if they are as this decision saw them (else their record changed since sign-in).
+            directory_read_at: (as_stored.as_ref() == Some(requester)).then_some(directory_revision),
             ..Insertion::default()
         };
         ins.audit(now, &actor, "request.created", &subject, details);

@@ -2,6 +2,7 @@
 //! the database for the ended accounts that still hold live grants, instead of reading and
 //! decoding everyone who holds one (every second, on every broker).
 
+use super::directory_revision::directory_changed;
 use super::repo::{add_column_if_missing, all, decode, mark_upgrade_done, upgrade_done};
 use super::StoreResult;
 use crate::domain::directory::Person;
@@ -29,7 +30,7 @@ pub(super) async fn put_person_row(conn: &mut AnyConnection, p: &Person, data: S
     .bind(ends_at(p))
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    directory_changed(conn).await
 }
 
 /// The people holding a grant not yet ended whose account may have ended by `now` (to the second:

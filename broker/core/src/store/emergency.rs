@@ -1,5 +1,6 @@
 //! Emergency stops: kept whole as JSON, with the state they are looked up by (in force or not).
 
+use super::directory_revision::directory_changed;
 use super::repo::{decode, encode, one};
 use super::StoreResult;
 use crate::domain::emergency::EmergencyStop;
@@ -17,7 +18,7 @@ pub async fn put_emergency_stop(conn: &mut AnyConnection, stop: &EmergencyStop) 
     .bind(encode(stop))
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    directory_changed(conn).await
 }
 
 pub async fn emergency_stop(conn: &mut AnyConnection, id: Uuid) -> StoreResult<Option<EmergencyStop>> {

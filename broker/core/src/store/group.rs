@@ -35,9 +35,19 @@ pub struct Insertion {
     /// The entitlements the decision rested on: one no longer the person's (an access review removed
     /// it, or they left its group) refuses the write.
     pub rests_on: Vec<Entitlement>,
+    /// The count of directory writes (`directory_revision.rs`) as of the decision's read of the
+    /// people, devices and stops checked below, when it read them all at that count (and checked
+    /// them as `Directory::still_stands` does). If no write came since, the write trusts that
+    /// read; if one did, or this is unset, it reads them again.
+    pub directory_read_at: Option<i64>,
 }
 
 impl Insertion {
+    /// Whether writing it depends on anyone's state: it issues grants, or rests on entitlements.
+    fn names_anyone(&self) -> bool {
+        !self.grants.is_empty() || !self.rests_on.is_empty()
+    }
+
     pub fn audit(
         &mut self,
         at: OffsetDateTime,
@@ -142,12 +152,31 @@ async fn write(store: &Store, all: &[&Insertion]) -> StoreResult<Vec<StoreResult
 
 /// `write` within `change`, begun (and so holding the audit head) before `all` was gathered.
 async fn write_in(mut change: Change, all: &[&Insertion]) -> StoreResult<Vec<StoreResult<()>>> {
-    let mut verdicts = Vec::with_capacity(all.len());
-    // Read after the audit head's lock: a stop committed before this write is seen.
-    let now_as = Directory::read(change.conn(), all).await?;
-    for insertion in all {
-        verdicts.push(now_as.still_stands(insertion).map_err(StoreError::Stale));
-    }
+    // Read after the audit head's lock: a stop committed before this write is seen. Insertions
+    // whose decision read the directory at the count it still has need no second read.
+    let unchanged = Some(change.directory_revision());
+    let read_again: Vec<bool> = all
+        .iter()
+        .map(|i| i.directory_read_at != unchanged && i.names_anyone())
+        .collect();
+    let to_check: Vec<&Insertion> = all
+        .iter()
+        .zip(&read_again)
+        .filter(|(_, again)| **again)
+        .map(|(i, _)| *i)
+        .collect();
+    let now_as = match to_check.is_empty() {
+        true => None,
+        false => Some(Directory::read(change.conn(), &to_check).await?),
+    };
+    let verdicts: Vec<StoreResult<()>> = all
+        .iter()
+        .zip(&read_again)
+        .map(|(i, again)| match (&now_as, again) {
+            (Some(directory), true) => directory.still_stands(i).map_err(StoreError::Stale),
+            _ => Ok(()),
+        })
+        .collect();
     let batch = all
         .iter()
         .zip(&verdicts)
@@ -459,6 +488,86 @@ mod tests {
             .await
             .unwrap()
             .is_some());
+    }
+
+    /// The count of directory writes (`directory_revision.rs`) as the next change sees it.
+    async fn directory_count(store: &Store) -> i64 {
+        store.change().await.unwrap().directory_revision()
+    }
+
+    #[tokio::test]
+    async fn every_write_to_people_devices_and_stops_moves_the_directory_count() {
+        use crate::domain::emergency::{EmergencyStop, StopScope};
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(&dir).await;
+        let (ana, laptop) = (ana(), device("ana-laptop"));
+        let stop = EmergencyStop::propose(
+            StopScope::Everyone,
+            "breach",
+            "cli:root",
+            OffsetDateTime::UNIX_EPOCH,
+        )
+        .unwrap();
+        for what in ["person", "device", "stop", "nothing of the directory"] {
+            let before = directory_count(&store).await;
+            let mut change = store.change().await.unwrap();
+            match what {
+                "person" => super::super::put_person(change.conn(), &ana).await.unwrap(),
+                "device" => super::super::put_device(change.conn(), &laptop).await.unwrap(),
+                "stop" => super::super::put_emergency_stop(change.conn(), &stop)
+                    .await
+                    .unwrap(),
+                _ => change
+                    .audit(OffsetDateTime::UNIX_EPOCH, "t", "t", "t", json!({}))
+                    .await
+                    .unwrap(),
+            }
+            change.commit().await.unwrap();
+            let moved = directory_count(&store).await - before;
+            assert_eq!(moved, i64::from(what != "nothing of the directory"), "{what}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_decision_is_checked_again_unless_it_read_the_directory_at_its_current_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(&dir).await;
+        let (ana, laptop) = (ana(), device("ana-laptop"));
+        let mut change = store.change().await.unwrap();
+        super::super::put_person(change.conn(), &ana).await.unwrap();
+        super::super::put_device(change.conn(), &laptop).await.unwrap();
+        change.commit().await.unwrap();
+        // Decided at the current count; the laptop is revoked before the write, which moves the
+        // count: the write reads the directory again and refuses the grant.
+        let mut stolen = insertion_for(&ana, &laptop);
+        stolen.directory_read_at = Some(directory_count(&store).await);
+        let revoked = Device {
+            revoked: true,
+            ..laptop.clone()
+        };
+        let mut change = store.change().await.unwrap();
+        super::super::put_device(change.conn(), &revoked).await.unwrap();
+        change.commit().await.unwrap();
+        let verdicts = write(&store, &[&stolen]).await.unwrap();
+        assert!(
+            matches!(verdicts.as_slice(), [Err(StoreError::Stale(Stale::DeviceGone(d)))] if d == "ana-laptop"),
+            "{verdicts:?}"
+        );
+        // At the current count the decision's own read is trusted: nothing is read again, shown
+        // with a device the store never had (a second read would refuse it) — and without a count,
+        // it is read again.
+        let unknown = device("never-stored");
+        let mut trusted = insertion_for(&ana, &unknown);
+        trusted.directory_read_at = Some(directory_count(&store).await);
+        let unset = insertion_for(&ana, &unknown);
+        let verdicts = write(&store, &[&trusted, &unset]).await.unwrap();
+        assert!(
+            matches!(
+                verdicts.as_slice(),
+                [Ok(()), Err(StoreError::Stale(Stale::DeviceGone(d)))] if d == "never-stored"
+            ),
+            "{verdicts:?}"
+        );
     }
 
     #[tokio::test]

@@ -6,6 +6,7 @@ mod alerts;
 mod audit_log;
 mod bulk;
 mod commit;
+mod directory_revision;
 mod emergency;
 mod feed_cursors;
 mod gateway_log;
@@ -231,6 +232,9 @@ impl Store {
                 sqlx::query(&sql).execute(&mut *conn).await?;
             }
         }
+        // The count of directory writes, in a database written before it was kept.
+        let count = "BIGINT NOT NULL DEFAULT 0";
+        repo::add_column_if_missing(&mut conn, "audit_head", "directory_revision", count).await?;
         index_device_keys(&mut conn).await?;
         index_person_groups(&mut conn).await?;
         grant_devices::fill_grant_devices(&mut conn).await?;
@@ -257,13 +261,16 @@ impl Store {
     pub async fn change(&self) -> StoreResult<Change> {
         let writer = self.writer.clone().lock_owned().await;
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
-            .fetch_one(&mut *tx)
-            .await?;
+        let row = sqlx::query(
+            "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash, directory_revision",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         Ok(Change {
             tx,
             head_seq: row.try_get(0)?,
             head_hash: row.try_get(1)?,
+            directory_revision: row.try_get(2)?,
             entries: Vec::new(),
             staged: Vec::new(),
             _writer: writer,
@@ -382,6 +389,8 @@ pub struct Change {
     tx: sqlx::Transaction<'static, Any>,
     head_seq: i64,
     head_hash: String,
+    /// `directory_revision` when the head was taken (`directory_revision.rs`).
+    directory_revision: i64,
     /// Entries appended by this change, written at commit.
     entries: Vec<AuditEntry>,
     /// Rows to insert at commit, in order, before the audit entries.
@@ -397,6 +406,11 @@ pub struct Change {
 impl Change {
     pub fn conn(&mut self) -> &mut AnyConnection {
         &mut self.tx
+    }
+
+    /// Writes to people, devices and emergency stops committed before this change took the head.
+    pub(super) fn directory_revision(&self) -> i64 {
+        self.directory_revision
     }
 
     /// Appends one entry to the audit chain; it is written with the rest of the change at commit.

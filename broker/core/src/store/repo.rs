@@ -1,6 +1,7 @@
 //! Rows in and out: one function per query, each over a connection (pooled or inside a `Change`).
 
 use super::bulk::{self, Kind, Table};
+use super::directory_revision;
 use super::{Backend, StoreError, StoreResult};
 use crate::domain::anomaly::HoursSeen;
 use crate::domain::directory::{Device, Person};
@@ -293,6 +294,7 @@ pub async fn put_device(conn: &mut AnyConnection, d: &Device) -> StoreResult<()>
     .bind(encode(d))
     .execute(&mut *conn)
     .await?;
+    directory_revision::directory_changed(conn).await?;
     index_device_key(conn, d).await?;
     Ok(())
 }
@@ -320,6 +322,10 @@ pub struct DecisionInputs {
     /// Oldest first.
     pub stops: Vec<EmergencyStop>,
     pub matrix_revision: i64,
+    /// The requester as stored, and the count of directory writes, both as of the device and stops
+    /// above (`directory_revision.rs`).
+    pub requester: Option<Person>,
+    pub directory_revision: i64,
     /// The ticket asked for, when tickets are kept in the broker's database and it exists.
     pub ticket: Option<Ticket>,
     pub history: RequestHistory,
@@ -355,6 +361,8 @@ pub async fn decision_inputs(conn: &mut AnyConnection, ask: &DecisionAsk<'_>) ->
          UNION ALL SELECT 'q', id, data FROM (SELECT id, data FROM posture_reports WHERE device = $1 \
            ORDER BY received_at DESC, id LIMIT 1) latest \
          UNION ALL SELECT 'v', CAST(revision AS TEXT), '' FROM access_matrix_revision WHERE id = 1 \
+         UNION ALL SELECT 'w', CAST(directory_revision AS TEXT), '' FROM audit_head WHERE id = 1 \
+         UNION ALL SELECT 'p', id, data FROM people WHERE id = $3 \
          UNION ALL SELECT 't', key, data FROM tickets WHERE key = $2 \
          UNION ALL SELECT 'r', CAST((created_at % 86400) / 3600 AS TEXT), CAST(COUNT(*) AS TEXT) \
            FROM requests WHERE requester = $3 AND created_at >= $4 AND created_at < $5 \
@@ -378,6 +386,8 @@ pub async fn decision_inputs(conn: &mut AnyConnection, ask: &DecisionAsk<'_>) ->
             "d" => out.device = Some(decode(r, "data")?),
             "q" => out.latest_report = Some(decode(r, "data")?),
             "v" => out.matrix_revision = number_in(r, "k", "access matrix revision")?,
+            "w" => out.directory_revision = number_in(r, "k", "directory revision")?,
+            "p" => out.requester = Some(decode(r, "data")?),
             "t" => out.ticket = Some(decode(r, "data")?),
             "r" => add_requests_at_hour(&mut out.history.hours, r)?,
             "x" => {
