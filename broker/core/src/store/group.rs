@@ -1,7 +1,9 @@
 //! Group commit for insert-only changes: new access requests and grants from many callers are
 //! written together, in one transaction with one audit-chain append, instead of one each. Inside
-//! that transaction each grant's person and device are read again (for the whole batch at once): an insertion whose device was
-//! revoked (or whose account ended) since its decision is refused alone, and the rest is written.
+//! that transaction each grant's person and device are read again (for the whole batch at once,
+//! and only if the directory was written since the decision read them: `directory_revision.rs`):
+//! an insertion whose device was revoked (or whose account ended) since its decision is refused
+//! alone, and the rest is written.
 
 use super::bulk;
 use super::repo::{decode, grant_row, request_row, GRANTS, REQUESTS};

@@ -97,7 +97,7 @@ pub enum Backend {
 
 impl Backend {
     /// The database behind `conn`.
-    pub(crate) fn of(conn: &AnyConnection) -> Backend {
+    fn of(conn: &AnyConnection) -> Backend {
         if conn.backend_name() == <sqlx::Postgres as sqlx::Database>::NAME {
             Backend::Postgres
         } else {
