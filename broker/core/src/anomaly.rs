@@ -92,7 +92,7 @@ impl Broker {
             Action::StepUp => {
                 if let Some(mut p) = store::person(change.conn(), person).await? {
                     p.step_up_demanded_by = Some(alert.id);
-                    store::put_person(change.conn(), &p).await?;
+                    store::put_person(change, &p).await?;
                 }
             }
             Action::SuspendGrants => {
@@ -267,7 +267,7 @@ impl Broker {
         if let Some(alert) = step_up_given {
             if let Some(mut p) = store::person(change.conn(), id).await? {
                 p.step_up_demanded_by = None;
-                store::put_person(change.conn(), &p).await?;
+                store::put_person(&mut change, &p).await?;
                 change
                     .audit(
                         now,

@@ -49,7 +49,7 @@ impl Broker {
         let now = self.now();
         let stop = EmergencyStop::propose(scope, reason, &admin.actor(), now)?;
         let mut change = self.store().change().await?;
-        store::put_emergency_stop(change.conn(), &stop).await?;
+        store::put_emergency_stop(&mut change, &stop).await?;
         change
             .audit(
                 now,
@@ -126,7 +126,7 @@ impl Broker {
         }
         for stop in &mut stops {
             stop.lift(actor, reason, now)?;
-            store::put_emergency_stop(change.conn(), stop).await?;
+            store::put_emergency_stop(&mut change, stop).await?;
             change
                 .audit(
                     now,
@@ -216,7 +216,7 @@ impl Broker {
             }
         }
         stop.grants_ended = ended;
-        store::put_emergency_stop(change.conn(), &stop).await?;
+        store::put_emergency_stop(&mut change, &stop).await?;
         change
             .audit(
                 now,

@@ -131,7 +131,7 @@ impl Broker {
             step_up_demanded_by,
             entitlements_removed,
         };
-        store::put_person(change.conn(), &person).await?;
+        store::put_person(change, &person).await?;
         change
             .audit(now, actor, "admin.person_saved", &person.id, json!(person))
             .await?;
@@ -175,7 +175,7 @@ impl Broker {
             .await?
             .ok_or_else(|| Missing::Person(id.to_string()))?;
         person.disabled = disabled;
-        store::put_person(change.conn(), &person).await?;
+        store::put_person(change, &person).await?;
         let action = if disabled {
             "admin.person_disabled"
         } else {
@@ -244,7 +244,7 @@ impl Broker {
             revoked: false,
             report_public_key: spec.report_public_key.map(|k| k.trim().to_string()),
         };
-        store::put_device(change.conn(), &device).await?;
+        store::put_device(change, &device).await?;
         change
             .audit(now, actor, "admin.device_added", &device.id, json!(device))
             .await?;
@@ -263,7 +263,7 @@ impl Broker {
             .await?
             .ok_or_else(|| Missing::Device(id.to_string()))?;
         device.revoked = true;
-        store::put_device(change.conn(), &device).await?;
+        store::put_device(&mut change, &device).await?;
         change
             .audit(
                 now,

@@ -154,7 +154,7 @@ impl Broker {
         if !person.entitlements_removed.insert(item.entitlement.clone()) {
             return Ok(());
         }
-        store::put_person(change.conn(), &person).await?;
+        store::put_person(change, &person).await?;
         let detail = format!("access review removed entitlement {}: {reason}", item.entitlement);
         let ended = self
             .end_what_is_no_longer_entitled(change, &person, EndReason::AccessReview, actor, &detail, now)
@@ -199,7 +199,7 @@ impl Broker {
             }
             .into());
         }
-        store::put_person(change.conn(), &found).await?;
+        store::put_person(&mut change, &found).await?;
         change
             .audit(
                 now,

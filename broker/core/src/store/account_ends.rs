@@ -2,8 +2,7 @@
 //! the database for the ended accounts that still hold live grants, instead of reading and
 //! decoding everyone who holds one (every second, on every broker).
 
-use super::directory_revision::directory_changed;
-use super::repo::{add_column_if_missing, all, decode, mark_upgrade_done, upgrade_done};
+use super::repo::{add_column_if_missing, all, decode, encode, mark_upgrade_done, upgrade_done};
 use super::StoreResult;
 use crate::domain::directory::Person;
 use sqlx::AnyConnection;
@@ -20,17 +19,17 @@ fn ends_at(p: &Person) -> Option<i64> {
 }
 
 /// Upserts a person's row with their account's end.
-pub(super) async fn put_person_row(conn: &mut AnyConnection, p: &Person, data: String) -> StoreResult<()> {
+pub(super) async fn put_person_row(conn: &mut AnyConnection, p: &Person) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO people (id, data, ends_at) VALUES ($1, $2, $3) \
          ON CONFLICT (id) DO UPDATE SET data = excluded.data, ends_at = excluded.ends_at",
     )
     .bind(&p.id)
-    .bind(data)
+    .bind(encode(p))
     .bind(ends_at(p))
     .execute(&mut *conn)
     .await?;
-    directory_changed(conn).await
+    Ok(())
 }
 
 /// The people holding a grant not yet ended whose account may have ended by `now` (to the second:

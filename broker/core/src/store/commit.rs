@@ -12,8 +12,12 @@ use uuid::Uuid;
 pub(super) enum Part {
     /// Rows into a table.
     Insert(&'static Table, String),
-    /// The audit chain's new head.
-    Head { seq: i64, hash: String },
+    /// The audit chain's new head; the count of directory writes moves on if the change made one.
+    Head {
+        seq: i64,
+        hash: String,
+        directory_written: bool,
+    },
     /// The named gateways go up one revision each.
     Raise { gateways: String },
     /// `[gateway, grant, at]` rows, each logged at its gateway's new revision (0 for a gateway not
@@ -33,8 +37,10 @@ impl Part {
         match self {
             Part::Insert(table, _) => table.insert(backend, first),
             Part::Head { .. } => format!(
-                "UPDATE audit_head SET seq = ${first}, hash = ${} WHERE id = 1",
-                first + 1
+                "UPDATE audit_head SET seq = ${first}, hash = ${}, \
+                 directory_revision = directory_revision + ${} WHERE id = 1",
+                first + 1,
+                first + 2
             ),
             Part::Raise { .. } => {
                 let raise = format!(
@@ -69,7 +75,15 @@ impl Part {
     fn bound(&self) -> Vec<Bound> {
         match self {
             Part::Insert(_, rows) => vec![Bound::Text(rows.clone())],
-            Part::Head { seq, hash } => vec![Bound::Int(*seq), Bound::Text(hash.clone())],
+            Part::Head {
+                seq,
+                hash,
+                directory_written,
+            } => vec![
+                Bound::Int(*seq),
+                Bound::Text(hash.clone()),
+                Bound::Int(i64::from(*directory_written)),
+            ],
             Part::Raise { gateways } => vec![Bound::Text(gateways.clone())],
             Part::Log { changes } => vec![Bound::Text(changes.clone())],
         }
@@ -160,6 +174,7 @@ mod tests {
             Part::Head {
                 seq: 7,
                 hash: "h".into(),
+                directory_written: true,
             },
             Part::Raise {
                 gateways: "[\"g\"]".into(),
@@ -167,11 +182,11 @@ mod tests {
             Part::Log { changes: "[]".into() },
         ];
         let (sql, bound) = one_statement(&parts, Uuid::nil());
-        assert_eq!(bound.len(), 6);
-        for n in 1..=6 {
+        assert_eq!(bound.len(), 7);
+        for n in 1..=7 {
             assert!(sql.contains(&format!("${n}")), "${n} missing from {sql}");
         }
-        assert!(!sql.contains("$7"), "{sql}");
+        assert!(!sql.contains("$8"), "{sql}");
         assert!(sql.starts_with("WITH w0 AS (INSERT INTO t"), "{sql}");
         assert!(sql.contains("raised AS (UPDATE gateways"), "{sql}");
         assert!(sql.contains("LEFT JOIN raised AS g"), "{sql}");

@@ -1,13 +1,12 @@
 //! Emergency stops: kept whole as JSON, with the state they are looked up by (in force or not).
 
-use super::directory_revision::directory_changed;
 use super::repo::{decode, encode, one};
-use super::StoreResult;
+use super::{Change, StoreResult};
 use crate::domain::emergency::EmergencyStop;
 use sqlx::AnyConnection;
 use uuid::Uuid;
 
-pub async fn put_emergency_stop(conn: &mut AnyConnection, stop: &EmergencyStop) -> StoreResult<()> {
+pub async fn put_emergency_stop(change: &mut Change, stop: &EmergencyStop) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO emergency_stops (id, state, proposed_at, data) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (id) DO UPDATE SET state = excluded.state, data = excluded.data",
@@ -16,9 +15,10 @@ pub async fn put_emergency_stop(conn: &mut AnyConnection, stop: &EmergencyStop) 
     .bind(stop.recorded_state().as_str())
     .bind(stop.proposed_at.unix_timestamp())
     .bind(encode(stop))
-    .execute(&mut *conn)
+    .execute(change.conn())
     .await?;
-    directory_changed(conn).await
+    change.directory_written();
+    Ok(())
 }
 
 pub async fn emergency_stop(conn: &mut AnyConnection, id: Uuid) -> StoreResult<Option<EmergencyStop>> {

@@ -1,7 +1,7 @@
 //! Group commit for insert-only changes: new access requests and grants from many callers are
 //! written together, in one transaction with one audit-chain append, instead of one each. Inside
 //! that transaction each grant's person and device are read again (for the whole batch at once,
-//! and only if the directory was written since the decision read them: `directory_revision.rs`):
+//! and only if the directory was written since the decision read them: `Change::directory_revision`):
 //! an insertion whose device was revoked (or whose account ended) since its decision is refused
 //! alone, and the rest is written.
 
@@ -37,7 +37,7 @@ pub struct Insertion {
     /// The entitlements the decision rested on: one no longer the person's (an access review removed
     /// it, or they left its group) refuses the write.
     pub rests_on: Vec<Entitlement>,
-    /// The count of directory writes (`directory_revision.rs`) as of the decision's read of the
+    /// The count of directory writes (`Change::directory_revision`) as of the decision's read of the
     /// people, devices and stops checked below, when it read them all at that count (and checked
     /// them as `Directory::still_stands` does). If no write came since, the write trusts that
     /// read; if one did, or this is unset, it reads them again.
@@ -342,6 +342,23 @@ mod tests {
     }
 
     /// Ana's auto-approved request, decided while `device` was hers and live.
+    /// Stores `person` and `devices`, committed.
+    async fn seed(store: &Store, person: &Person, devices: &[&Device]) {
+        let mut change = store.change().await.unwrap();
+        super::super::put_person(&mut change, person).await.unwrap();
+        change.commit().await.unwrap();
+        seed_devices(store, devices).await;
+    }
+
+    /// Stores `devices` (as they now are), committed.
+    async fn seed_devices(store: &Store, devices: &[&Device]) {
+        let mut change = store.change().await.unwrap();
+        for d in devices {
+            super::super::put_device(&mut change, d).await.unwrap();
+        }
+        change.commit().await.unwrap();
+    }
+
     fn insertion_for(ana: &Person, device: &Device) -> Insertion {
         let now = OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
         let request: AccessRequest = from_json(json!({
@@ -370,10 +387,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = sqlite_store(&dir).await;
         let (ana, laptop) = (ana(), device("ana-laptop"));
-        let mut change = store.change().await.unwrap();
-        super::super::put_person(change.conn(), &ana).await.unwrap();
-        super::super::put_device(change.conn(), &laptop).await.unwrap();
-        change.commit().await.unwrap();
+        seed(&store, &ana, &[&laptop]).await;
         let decided = insertion_for(&ana, &laptop);
         // Another company's stop does not touch Ana; one for everyone does.
         for (scope, refused) in [
@@ -384,7 +398,7 @@ mod tests {
             let mut stop = EmergencyStop::propose(scope, "breach", "cli:root", now).unwrap();
             stop.start("cli:root", true, now).unwrap();
             let mut change = store.change().await.unwrap();
-            super::super::put_emergency_stop(change.conn(), &stop)
+            super::super::put_emergency_stop(&mut change, &stop)
                 .await
                 .unwrap();
             change.commit().await.unwrap();
@@ -411,10 +425,7 @@ mod tests {
         let store = sqlite_store(&dir).await;
         let (mut ana, laptop) = (ana(), device("ana-laptop"));
         ana.groups.insert("dba".into());
-        let mut change = store.change().await.unwrap();
-        super::super::put_person(change.conn(), &ana).await.unwrap();
-        super::super::put_device(change.conn(), &laptop).await.unwrap();
-        change.commit().await.unwrap();
+        seed(&store, &ana, &[&laptop]).await;
         let entitlement = |id: &str, subject: &str| -> Entitlement {
             from_json(json!({
                 "id": id, "subject": subject, "selector": "resource:db",
@@ -438,9 +449,7 @@ mod tests {
         let still = fresh(entitlement("ana-wiki", "person:ana"), true);
         ana.entitlements_removed.insert("ana-db".into());
         ana.groups.clear();
-        let mut change = store.change().await.unwrap();
-        super::super::put_person(change.conn(), &ana).await.unwrap();
-        change.commit().await.unwrap();
+        seed(&store, &ana, &[]).await;
         let verdicts = write(&store, &[&reviewed, &waiting, &left, &still])
             .await
             .unwrap();
@@ -458,20 +467,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = sqlite_store(&dir).await;
         let (ana, laptop, desk) = (ana(), device("ana-laptop"), device("ana-desk"));
-        let mut change = store.change().await.unwrap();
-        super::super::put_person(change.conn(), &ana).await.unwrap();
-        super::super::put_device(change.conn(), &laptop).await.unwrap();
-        super::super::put_device(change.conn(), &desk).await.unwrap();
-        change.commit().await.unwrap();
+        seed(&store, &ana, &[&laptop, &desk]).await;
         // Both decided while the laptop was live; the laptop is revoked before the write.
         let (stolen, fine) = (insertion_for(&ana, &laptop), insertion_for(&ana, &desk));
         let revoked = Device {
             revoked: true,
             ..laptop.clone()
         };
-        let mut change = store.change().await.unwrap();
-        super::super::put_device(change.conn(), &revoked).await.unwrap();
-        change.commit().await.unwrap();
+        seed_devices(&store, &[&revoked]).await;
         let verdicts = write(&store, &[&stolen, &fine]).await.unwrap();
         assert!(
             matches!(
@@ -492,7 +495,7 @@ mod tests {
             .is_some());
     }
 
-    /// The count of directory writes (`directory_revision.rs`) as the next change sees it.
+    /// The count of directory writes (`Change::directory_revision`) as the next change sees it.
     async fn directory_count(store: &Store) -> i64 {
         store.change().await.unwrap().directory_revision()
     }
@@ -514,9 +517,9 @@ mod tests {
             let before = directory_count(&store).await;
             let mut change = store.change().await.unwrap();
             match what {
-                "person" => super::super::put_person(change.conn(), &ana).await.unwrap(),
-                "device" => super::super::put_device(change.conn(), &laptop).await.unwrap(),
-                "stop" => super::super::put_emergency_stop(change.conn(), &stop)
+                "person" => super::super::put_person(&mut change, &ana).await.unwrap(),
+                "device" => super::super::put_device(&mut change, &laptop).await.unwrap(),
+                "stop" => super::super::put_emergency_stop(&mut change, &stop)
                     .await
                     .unwrap(),
                 _ => change
@@ -535,10 +538,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = sqlite_store(&dir).await;
         let (ana, laptop) = (ana(), device("ana-laptop"));
-        let mut change = store.change().await.unwrap();
-        super::super::put_person(change.conn(), &ana).await.unwrap();
-        super::super::put_device(change.conn(), &laptop).await.unwrap();
-        change.commit().await.unwrap();
+        seed(&store, &ana, &[&laptop]).await;
         // Decided at the current count; the laptop is revoked before the write, which moves the
         // count: the write reads the directory again and refuses the grant.
         let mut stolen = insertion_for(&ana, &laptop);
@@ -547,9 +547,7 @@ mod tests {
             revoked: true,
             ..laptop.clone()
         };
-        let mut change = store.change().await.unwrap();
-        super::super::put_device(change.conn(), &revoked).await.unwrap();
-        change.commit().await.unwrap();
+        seed_devices(&store, &[&revoked]).await;
         let verdicts = write(&store, &[&stolen]).await.unwrap();
         assert!(
             matches!(verdicts.as_slice(), [Err(StoreError::Stale(Stale::DeviceGone(d)))] if d == "ana-laptop"),
@@ -587,9 +585,9 @@ mod tests {
             })
             .collect();
         let mut change = store.change().await.unwrap();
-        super::super::put_person(change.conn(), &ana).await.unwrap();
+        super::super::put_person(&mut change, &ana).await.unwrap();
         for d in &devices {
-            super::super::put_device(change.conn(), d).await.unwrap();
+            super::super::put_device(&mut change, d).await.unwrap();
         }
         // The last device is revoked before the write.
         let last = devices.last().unwrap();
@@ -597,7 +595,7 @@ mod tests {
             revoked: true,
             ..last.clone()
         };
-        super::super::put_device(change.conn(), &revoked).await.unwrap();
+        super::super::put_device(&mut change, &revoked).await.unwrap();
         change.commit().await.unwrap();
         let insertions: Vec<Insertion> = devices.iter().map(|d| insertion_for(&ana, d)).collect();
         let all: Vec<&Insertion> = insertions.iter().collect();
@@ -622,8 +620,8 @@ mod tests {
             last_seen: None,
         };
         let mut change = store.change().await.unwrap();
-        super::super::put_person(change.conn(), &ana).await.unwrap();
-        super::super::put_device(change.conn(), &laptop).await.unwrap();
+        super::super::put_person(&mut change, &ana).await.unwrap();
+        super::super::put_device(&mut change, &laptop).await.unwrap();
         super::super::put_gateway(change.conn(), &gw1, "hash")
             .await
             .unwrap();

@@ -2,16 +2,18 @@
 //! step by `put_person`, lets a group's members be read without reading the whole directory.
 
 use super::account_ends::put_person_row;
-use super::repo::{all_by, encode, mark_upgrade_done, people, upgrade_done};
-use super::{insert_rows, StoreResult};
+use super::repo::{all_by, mark_upgrade_done, people, upgrade_done};
+use super::{insert_rows, Change, StoreResult};
 use crate::domain::directory::Person;
 use sqlx::{AnyConnection, Row};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Saves a person, and their groups in the index.
-pub async fn put_person(conn: &mut AnyConnection, p: &Person) -> StoreResult<()> {
-    put_person_row(conn, p, encode(p)).await?;
-    index_groups_of(conn, p).await
+pub async fn put_person(change: &mut Change, p: &Person) -> StoreResult<()> {
+    put_person_row(change.conn(), p).await?;
+    index_groups_of(change.conn(), p).await?;
+    change.directory_written();
+    Ok(())
 }
 
 /// Keeps the index in step with a person's groups.
@@ -127,12 +129,14 @@ mod tests {
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display());
         {
             let store = super::super::Store::open(&url).await.unwrap();
-            let mut conn = store.read().await.unwrap();
-            put_person(&mut conn, &person("ana", &["dba", "wiki"]))
+            let mut change = store.change().await.unwrap();
+            put_person(&mut change, &person("ana", &["dba", "wiki"]))
                 .await
                 .unwrap();
-            put_person(&mut conn, &person("ben", &["dba"])).await.unwrap();
-            put_person(&mut conn, &person("ana", &["wiki"])).await.unwrap();
+            put_person(&mut change, &person("ben", &["dba"])).await.unwrap();
+            put_person(&mut change, &person("ana", &["wiki"])).await.unwrap();
+            change.commit().await.unwrap();
+            let mut conn = store.read().await.unwrap();
             let members = group_members(&mut conn).await.unwrap();
             assert_eq!(members["dba"], ["ben".to_string()].into());
             assert_eq!(members["wiki"], ["ana".to_string()].into());

@@ -6,7 +6,6 @@ mod alerts;
 mod audit_log;
 mod bulk;
 mod commit;
-mod directory_revision;
 mod emergency;
 mod feed_cursors;
 mod gateway_log;
@@ -271,6 +270,7 @@ impl Store {
             head_seq: row.try_get(0)?,
             head_hash: row.try_get(1)?,
             directory_revision: row.try_get(2)?,
+            directory_written: false,
             entries: Vec::new(),
             staged: Vec::new(),
             _writer: writer,
@@ -389,8 +389,12 @@ pub struct Change {
     tx: sqlx::Transaction<'static, Any>,
     head_seq: i64,
     head_hash: String,
-    /// `directory_revision` when the head was taken (`directory_revision.rs`).
+    /// The count of writes to people, devices and emergency stops (`audit_head.directory_revision`)
+    /// when the head was taken. A decision reads it with its inputs; the group write, holding the
+    /// head, reads those again only if it has moved since (`group.rs`).
     directory_revision: i64,
+    /// Whether this change wrote people, devices or emergency stops: its commit moves the count.
+    directory_written: bool,
     /// Entries appended by this change, written at commit.
     entries: Vec<AuditEntry>,
     /// Rows to insert at commit, in order, before the audit entries.
@@ -411,6 +415,11 @@ impl Change {
     /// Writes to people, devices and emergency stops committed before this change took the head.
     pub(super) fn directory_revision(&self) -> i64 {
         self.directory_revision
+    }
+
+    /// Notes a write to people, devices or emergency stops (the only writers take a `Change`).
+    pub(super) fn directory_written(&mut self) {
+        self.directory_written = true;
     }
 
     /// Appends one entry to the audit chain; it is written with the rest of the change at commit.
@@ -476,21 +485,23 @@ impl Change {
         self.staged.push(commit::Part::Insert(table, rows));
     }
 
-    /// The audit entries and the chain's new head, if any were appended.
-    fn audit_parts(&self) -> Vec<commit::Part> {
-        if self.entries.is_empty() {
-            return Vec::new();
-        }
-        vec![
-            commit::Part::Insert(
+    /// The audit entries appended, and the head's new state if anything on it moved.
+    fn head_parts(&self) -> Vec<commit::Part> {
+        let mut parts = Vec::new();
+        if !self.entries.is_empty() {
+            parts.push(commit::Part::Insert(
                 &audit_log::AUDIT_LOG,
                 bulk::json(self.entries.iter().map(audit_log::entry_row)),
-            ),
-            commit::Part::Head {
+            ));
+        }
+        if !self.entries.is_empty() || self.directory_written {
+            parts.push(commit::Part::Head {
                 seq: self.head_seq,
                 hash: self.head_hash.clone(),
-            },
-        ]
+                directory_written: self.directory_written,
+            });
+        }
+        parts
     }
 
     /// Each gateway touched goes up a revision, and its changed grants are logged at that
@@ -521,7 +532,7 @@ impl Change {
     /// Writes what the change left for its commit (`commit::write`), and commits.
     pub async fn commit(mut self) -> StoreResult<()> {
         let mut parts = std::mem::take(&mut self.staged);
-        parts.extend(self.audit_parts());
+        parts.extend(self.head_parts());
         parts.extend(self.gateway_parts());
         commit::write(&mut self.tx, self.backend, &parts, self.instance).await?;
         self.tx.commit().await.map_err(outage::commit_failed)?;

@@ -1,8 +1,7 @@
 //! Rows in and out: one function per query, each over a connection (pooled or inside a `Change`).
 
 use super::bulk::{self, Kind, Table};
-use super::directory_revision;
-use super::{Backend, StoreError, StoreResult};
+use super::{Backend, Change, StoreError, StoreResult};
 use crate::domain::anomaly::HoursSeen;
 use crate::domain::directory::{Device, Person};
 use crate::domain::emergency::EmergencyStop;
@@ -284,7 +283,8 @@ async fn index_device_key(conn: &mut AnyConnection, d: &Device) -> StoreResult<(
     Ok(())
 }
 
-pub async fn put_device(conn: &mut AnyConnection, d: &Device) -> StoreResult<()> {
+pub async fn put_device(change: &mut Change, d: &Device) -> StoreResult<()> {
+    let conn = change.conn();
     sqlx::query(
         "INSERT INTO devices (id, person, data) VALUES ($1, $2, $3) \
          ON CONFLICT (id) DO UPDATE SET person = excluded.person, data = excluded.data",
@@ -294,8 +294,8 @@ pub async fn put_device(conn: &mut AnyConnection, d: &Device) -> StoreResult<()>
     .bind(encode(d))
     .execute(&mut *conn)
     .await?;
-    directory_revision::directory_changed(conn).await?;
     index_device_key(conn, d).await?;
+    change.directory_written();
     Ok(())
 }
 
@@ -323,7 +323,7 @@ pub struct DecisionInputs {
     pub stops: Vec<EmergencyStop>,
     pub matrix_revision: i64,
     /// The requester as stored, and the count of directory writes, both as of the device and stops
-    /// above (`directory_revision.rs`).
+    /// above (`Change::directory_revision`).
     pub requester: Option<Person>,
     pub directory_revision: i64,
     /// The ticket asked for, when tickets are kept in the broker's database and it exists.
@@ -947,8 +947,10 @@ mod tests {
         };
         {
             let store = super::super::Store::open(&url).await.unwrap();
+            let mut change = store.change().await.unwrap();
+            put_device(&mut change, &laptop).await.unwrap();
+            change.commit().await.unwrap();
             let mut conn = store.read().await.unwrap();
-            put_device(&mut conn, &laptop).await.unwrap();
             // As an older broker left it: the device, and no index.
             sqlx::query("DELETE FROM device_keys")
                 .execute(&mut *conn)
@@ -964,8 +966,9 @@ mod tests {
         let found = live_device_with_wireguard_key(&mut conn, key).await.unwrap();
         assert_eq!(found.map(|d| d.id), Some("ana-laptop".to_string()));
         // A revoked device frees its key.
+        let mut change = store.change().await.unwrap();
         put_device(
-            &mut conn,
+            &mut change,
             &Device {
                 revoked: true,
                 ..laptop
@@ -973,6 +976,7 @@ mod tests {
         )
         .await
         .unwrap();
+        change.commit().await.unwrap();
         assert!(live_device_with_wireguard_key(&mut conn, key)
             .await
             .unwrap()

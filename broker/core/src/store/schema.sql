@@ -29,7 +29,7 @@ CREATE INDEX IF NOT EXISTS grants_live_person ON grants (live, person);
 CREATE TABLE IF NOT EXISTS audit_log (seq BIGINT PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL, details TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_subject ON audit_log (subject);
 CREATE INDEX IF NOT EXISTS audit_action ON audit_log (action, at);
--- `directory_revision`: writes to people, devices and emergency stops so far (store/directory_revision.rs).
+-- `directory_revision`: writes to people, devices and emergency stops so far (see `Change::directory_revision`).
 CREATE TABLE IF NOT EXISTS audit_head (id BIGINT PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL, directory_revision BIGINT NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS audit_checkpoints (seq BIGINT PRIMARY KEY, at BIGINT NOT NULL, hash TEXT NOT NULL, signature TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS posture_nonces (nonce TEXT PRIMARY KEY, device TEXT NOT NULL, expires_at BIGINT NOT NULL, used BIGINT NOT NULL);
