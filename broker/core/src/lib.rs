@@ -63,8 +63,8 @@ struct Inner {
     tickets: Arc<dyn TicketConnector>,
     settings: BrokerSettings,
     /// The settings' posture baseline with its signature checked once, at start (its expiry is
-    /// checked at each judgement).
-    baseline: Result<daypass_posture::baseline::VerifiedBaseline, daypass_posture::baseline::BaselineProblem>,
+    /// checked at each judgement: `posture_baseline`).
+    baseline: posture::Baselines,
     limits: rate_limit::BrokerLimits,
     seen_nonces: replay::SeenNonces,
     matrix: access::MatrixCopy,
@@ -86,10 +86,10 @@ impl Broker {
         tickets: Arc<dyn TicketConnector>,
         settings: BrokerSettings,
     ) -> Self {
-        let baseline = match &settings.posture.baseline {
+        let baseline = posture::Baselines::new(match &settings.posture.baseline {
             Some((signed, key)) => daypass_posture::baseline::verify_signature(signed, key),
             None => Err(daypass_posture::baseline::BaselineProblem::Missing),
-        };
+        });
         Broker(Arc::new(Inner {
             store,
             key,

@@ -103,7 +103,7 @@ impl Broker {
             .first()
             .is_some_and(|r| r.report.compliant);
         let verified = self.posture_baseline(now);
-        let report = evaluate(&claims.facts, &self.0.settings.posture.policy, &verified, now);
+        let report = evaluate(&claims.facts, &self.0.settings.posture.policy, verified, now);
         let failing = report.not_passing();
         let record = PostureRecord {
             id: Uuid::new_v4(),
@@ -138,8 +138,8 @@ impl Broker {
     }
 
     /// The organisation's baseline as it verifies at `now`.
-    pub(super) fn posture_baseline(&self, now: OffsetDateTime) -> Result<VerifiedBaseline, BaselineProblem> {
-        self.0.baseline.clone().and_then(|b| b.at(now))
+    pub(super) fn posture_baseline(&self, now: OffsetDateTime) -> &Result<VerifiedBaseline, BaselineProblem> {
+        self.0.baseline.at(now)
     }
 
     /// Devices whose latest report does not pass `check` (helpdesk, approvers, admins, auditors).
@@ -177,11 +177,11 @@ impl Broker {
 /// The access rule: the latest report must be recent, and its facts must pass every policy in
 /// `rules` (evaluated again now, by the broker, with its own baseline, verified only when there is a
 /// fresh report to judge). The refusal says what to fix.
-pub(super) fn judge_posture(
+pub(super) fn judge_posture<'a>(
     latest: Option<&PostureRecord>,
     device: &str,
     rules: &[(String, &Policy)],
-    baseline: impl FnOnce() -> Result<VerifiedBaseline, BaselineProblem>,
+    baseline: impl FnOnce() -> &'a Result<VerifiedBaseline, BaselineProblem>,
     max_age: Duration,
     now: OffsetDateTime,
 ) -> Result<Uuid, String> {
@@ -195,7 +195,7 @@ pub(super) fn judge_posture(
             max_age.whole_minutes()
         ));
     }
-    let failing = shortfalls(r, rules, &baseline(), now);
+    let failing = shortfalls(r, rules, baseline(), now);
     if !failing.is_empty() {
         return Err(format!(
             "{device} does not meet the security requirements: fix {} and check again",
@@ -203,6 +203,31 @@ pub(super) fn judge_posture(
         ));
     }
     Ok(r.id)
+}
+
+/// The organisation's baseline as verified at start, and the refusal it turns into once expired:
+/// a judgement borrows one of them (it runs with every decision).
+pub(crate) struct Baselines {
+    verified: Result<VerifiedBaseline, BaselineProblem>,
+    expired: Result<VerifiedBaseline, BaselineProblem>,
+}
+
+impl Baselines {
+    pub fn new(verified: Result<VerifiedBaseline, BaselineProblem>) -> Baselines {
+        let expired = match &verified {
+            Ok(b) => Err(BaselineProblem::Expired(b.baseline.valid_until)),
+            Err(problem) => Err(problem.clone()),
+        };
+        Baselines { verified, expired }
+    }
+
+    /// The baseline as it stands at `now` (`VerifiedBaseline::at`).
+    pub fn at(&self, now: OffsetDateTime) -> &Result<VerifiedBaseline, BaselineProblem> {
+        match &self.verified {
+            Ok(b) if now >= b.baseline.valid_until => &self.expired,
+            verified => verified,
+        }
+    }
 }
 
 /// One policy a report does not pass, with the broker's evaluation under it.

@@ -86,7 +86,7 @@ impl Broker {
                 .as_ref()
                 .ok()
                 .and_then(|v| daypass_posture::baseline::expiry_warning(&v.baseline, now)),
-            problem: verified.err().map(|p| p.to_string()),
+            problem: verified.as_ref().err().map(|p| p.to_string()),
         }
     }
 
