@@ -34,16 +34,45 @@ pub fn entry_hash(
     subject: &str,
     details: &serde_json::Value,
 ) -> String {
-    // serde_json maps are sorted, so `details` serialises the same way every time.
-    let body = serde_json::json!({
-        "seq": seq, "at": at.unix_timestamp(), "actor": actor,
-        "action": action, "subject": subject, "details": details,
-    });
-    let mut h = Sha256::new();
-    h.update(prev_hash.as_bytes());
-    h.update(b"\n");
-    h.update(body.to_string().as_bytes());
-    hex::encode(h.finalize())
+    EntryContents::new(at, actor, action, subject, &details.to_string()).hash(prev_hash, seq)
+}
+
+/// An entry's contents as its hash reads them — one JSON object, keys in alphabetical order, no
+/// spaces — split around the sequence number, which is known only once the entry takes its place
+/// in the chain. Written out once, before that: chaining is then a hash over its parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryContents {
+    /// `{"action":…,"actor":…,"at":…,"details":…,"seq":`
+    before_seq: String,
+    /// `,"subject":…}`
+    after_seq: String,
+}
+
+impl EntryContents {
+    /// `details` is the details' JSON text, as stored.
+    pub fn new(at: OffsetDateTime, actor: &str, action: &str, subject: &str, details: &str) -> EntryContents {
+        let text = |s: &str| serde_json::Value::from(s).to_string();
+        EntryContents {
+            before_seq: format!(
+                "{{\"action\":{},\"actor\":{},\"at\":{},\"details\":{details},\"seq\":",
+                text(action),
+                text(actor),
+                at.unix_timestamp()
+            ),
+            after_seq: format!(",\"subject\":{}}}", text(subject)),
+        }
+    }
+
+    /// The hash of the entry at `seq`, after the entry whose hash is `prev_hash`.
+    pub fn hash(&self, prev_hash: &str, seq: i64) -> String {
+        let mut h = Sha256::new();
+        h.update(prev_hash.as_bytes());
+        h.update(b"\n");
+        h.update(self.before_seq.as_bytes());
+        h.update(seq.to_string().as_bytes());
+        h.update(self.after_seq.as_bytes());
+        hex::encode(h.finalize())
+    }
 }
 
 impl AuditEntry {
@@ -227,6 +256,33 @@ mod tests {
     use proptest::prelude::*;
     use rand::rngs::OsRng;
     use time::macros::datetime;
+
+    /// The chain's hashes are what auditors' tools recompute: their input must never change.
+    #[test]
+    fn an_entry_hashes_the_same_canonical_text_it_always_has() {
+        let at = datetime!(2026-11-23 10:00 UTC);
+        let details = serde_json::json!({
+            "z": [1, "two", null], "a": {"nested": "quo\"te \\ back"}, "é": "\u{1}\n\u{263a}",
+        });
+        let (actor, action, subject) = ("person:ana \"x\"", "request.created", "req-1\u{7f}");
+        // The text as it was built before the contents were written out ahead of the chaining.
+        let body = serde_json::json!({
+            "seq": 42, "at": at.unix_timestamp(), "actor": actor,
+            "action": action, "subject": subject, "details": details,
+        });
+        let mut h = Sha256::new();
+        h.update(b"prev\n");
+        h.update(body.to_string().as_bytes());
+        let expected = hex::encode(h.finalize());
+        assert_eq!(
+            entry_hash("prev", 42, at, actor, action, subject, &details),
+            expected
+        );
+        assert_eq!(
+            expected, "32df1c91d9a2fc672652e5181bd0ae9ceaab7995a05bcccf0e8c7bf64c22a57b",
+            "the canonical text changed: every stored chain would stop verifying"
+        );
+    }
 
     fn chain(n: i64) -> Vec<AuditEntry> {
         let mut prev = GENESIS_HASH.to_string();

@@ -1,10 +1,11 @@
-//! Reading the audit chain back: in order for verification and export, by subject for evidence,
-//! and filtered (newest first) for auditors.
+//! The audit log's rows: entries drafted ahead of their place in the chain, and the chain read
+//! back — in order for verification and export, by subject for evidence, and filtered (newest
+//! first) for auditors.
 
 use super::bulk::{Kind, Table};
 use super::repo::instant;
 use super::{StoreError, StoreResult};
-use crate::domain::audit::{AuditEntry, Checkpoint};
+use crate::domain::audit::{AuditEntry, Checkpoint, EntryContents};
 use futures::TryStreamExt;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -43,18 +44,46 @@ pub(super) const AUDIT_LOG: Table = Table {
     ],
 };
 
-/// `e` as a row of `AUDIT_LOG`.
-pub(super) fn entry_row(e: &AuditEntry) -> serde_json::Value {
-    serde_json::json!([
-        e.seq,
-        e.at.unix_timestamp(),
-        e.actor,
-        e.action,
-        e.subject,
-        e.details.to_string(),
-        e.prev_hash,
-        e.hash,
-    ])
+/// An audit entry written out before it takes its place in the chain: what its hash reads, and its
+/// row but for the chain's columns. Placing it (under the audit head) is then a hash and a format.
+#[derive(Debug, Clone)]
+pub struct DraftEntry {
+    contents: EntryContents,
+    /// The row's `at, actor, action, subject, details` as JSON values, comma-separated.
+    columns: String,
+}
+
+impl DraftEntry {
+    pub fn new(
+        at: OffsetDateTime,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        details: &serde_json::Value,
+    ) -> Self {
+        let details = details.to_string();
+        let text = |s: &str| serde_json::Value::from(s).to_string();
+        DraftEntry {
+            contents: EntryContents::new(at, actor, action, subject, &details),
+            columns: format!(
+                "{},{},{},{},{}",
+                at.unix_timestamp(),
+                text(actor),
+                text(action),
+                text(subject),
+                text(&details)
+            ),
+        }
+    }
+
+    /// The entry at `seq`, after the entry whose hash is `prev_hash`: its row of `AUDIT_LOG` (a
+    /// JSON array, `bulk`) and its hash.
+    pub(super) fn place(&self, prev_hash: &str, seq: i64) -> (String, String) {
+        let hash = self.contents.hash(prev_hash, seq);
+        // Hashes are hex: no escaping.
+        let row = format!("[{seq},{},\"{prev_hash}\",\"{hash}\"]", self.columns);
+        (row, hash)
+    }
 }
 
 /// Which entries an auditor looks for: each field empty or unset matches everything.
@@ -183,5 +212,53 @@ impl AuditRead {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::audit::GENESIS_HASH;
+    use crate::store::Store;
+
+    #[tokio::test]
+    async fn a_drafted_entry_is_stored_as_written_and_its_hash_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display());
+        let store = Store::open(&url).await.unwrap();
+        let at = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        // Text that needs escaping in JSON, and details that are themselves JSON with quotes.
+        let details = serde_json::json!({ "reason": "it's \"late\"\n\\ ok", "n": [1, null] });
+        let mut change = store.change().await.unwrap();
+        change
+            .audit(
+                at,
+                "person:ana \"x\"",
+                "grant.ended",
+                "g-1\u{7f}é",
+                details.clone(),
+            )
+            .await
+            .unwrap();
+        change.commit().await.unwrap();
+        let mut conn = store.read().await.unwrap();
+        let stored = AuditRead::after(&mut conn, 0, 10).await.unwrap();
+        let [entry] = stored.as_slice() else {
+            panic!("one entry: {stored:?}")
+        };
+        assert_eq!(
+            (
+                entry.seq,
+                entry.at,
+                entry.actor.as_str(),
+                entry.action.as_str(),
+                entry.subject.as_str()
+            ),
+            (1, at, "person:ana \"x\"", "grant.ended", "g-1\u{7f}é")
+        );
+        assert_eq!(entry.details, details);
+        assert_eq!(entry.prev_hash, GENESIS_HASH);
+        assert_eq!(entry.recompute_hash(), entry.hash);
+        assert_eq!(AuditRead::head(&mut conn).await.unwrap(), (1, entry.hash.clone()));
     }
 }

@@ -82,6 +82,19 @@ pub(super) fn json<T: Into<Value>>(items: impl IntoIterator<Item = T>) -> String
     Value::Array(items.into_iter().map(Into::into).collect()).to_string()
 }
 
+/// `json` of rows already written out as JSON text, one each.
+pub(super) fn array<S: AsRef<str>>(rows: impl IntoIterator<Item = S>) -> String {
+    let mut out = String::from("[");
+    for (i, row) in rows.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(row.as_ref());
+    }
+    out.push(']');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 //! an insertion whose device was revoked (or whose account ended) since its decision is refused
 //! alone, and the rest is written.
 
+use super::audit_log::DraftEntry;
 use super::bulk;
 use super::repo::{decode, grant_row, request_row, GRANTS, REQUESTS};
 use super::{Backend, Change, Stale, Store, StoreError, StoreResult};
@@ -18,22 +19,13 @@ use std::collections::{BTreeSet, HashMap};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
-/// An audit entry to append; its hash is computed when the batch takes its place in the chain.
-#[derive(Debug, Clone)]
-pub struct AuditIntent {
-    pub at: OffsetDateTime,
-    pub actor: String,
-    pub action: String,
-    pub subject: String,
-    pub details: serde_json::Value,
-}
-
 /// New rows only: nothing here reads or updates an existing row, so callers cannot conflict.
 #[derive(Debug, Default)]
 pub struct Insertion {
     pub requests: Vec<AccessRequest>,
     pub grants: Vec<GrantRecord>,
-    pub audit: Vec<AuditIntent>,
+    /// Drafted when added (`Insertion::audit`): the committer only chains them.
+    pub audit: Vec<DraftEntry>,
     /// The entitlements the decision rested on: one no longer the person's (an access review removed
     /// it, or they left its group) refuses the write.
     pub rests_on: Vec<Entitlement>,
@@ -58,17 +50,42 @@ impl Insertion {
         subject: &str,
         details: serde_json::Value,
     ) {
-        self.audit.push(AuditIntent {
-            at,
-            actor: actor.into(),
-            action: action.into(),
-            subject: subject.into(),
-            details,
-        });
+        self.audit
+            .push(DraftEntry::new(at, actor, action, subject, &details));
     }
 }
 
-pub(super) type Job = (Insertion, oneshot::Sender<StoreResult<()>>);
+/// An insertion's rows written out as JSON text (`bulk`) in its caller's task, so that the
+/// committer, holding the audit head, only joins them.
+pub(super) struct Rows {
+    requests: Vec<String>,
+    grants: Vec<String>,
+}
+
+impl Rows {
+    fn of(insertion: &Insertion) -> Rows {
+        Rows {
+            requests: insertion
+                .requests
+                .iter()
+                .map(|r| request_row(r).to_string())
+                .collect(),
+            grants: insertion
+                .grants
+                .iter()
+                .map(|g| grant_row(g).to_string())
+                .collect(),
+        }
+    }
+}
+
+pub(super) type Job = (Insertion, Rows, oneshot::Sender<StoreResult<()>>);
+
+/// The committer's job for `insertion`, its rows written out here, in the caller's task.
+fn job(insertion: Insertion, reply: oneshot::Sender<StoreResult<()>>) -> Job {
+    let rows = Rows::of(&insertion);
+    (insertion, rows, reply)
+}
 
 /// Most insertions written in one transaction.
 const MAX_BATCH: usize = 256;
@@ -83,7 +100,7 @@ impl Store {
         });
         let (reply, answer) = oneshot::channel();
         sender
-            .send((insertion, reply))
+            .send(job(insertion, reply))
             .await
             .map_err(|_| StoreError::Config("the committer stopped".into()))?;
         answer
@@ -104,7 +121,7 @@ async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let insertions: Vec<&Insertion> = batch.iter().map(|(i, _)| i).collect();
+        let insertions: Vec<(&Insertion, &Rows)> = batch.iter().map(|(i, rows, _)| (i, rows)).collect();
         let written = async { write_in(change?, &insertions).await };
         let verdicts = match written.await {
             Ok(verdicts) => verdicts,
@@ -117,7 +134,7 @@ async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
             {
                 tracing::warn!(error = %e, size = insertions.len(), "a group commit failed; writing its insertions one by one");
                 let mut one_by_one = Vec::with_capacity(insertions.len());
-                for insertion in &insertions {
+                for &insertion in &insertions {
                     one_by_one.push(alone(&store, insertion).await);
                 }
                 one_by_one
@@ -127,15 +144,16 @@ async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
                 insertions.iter().map(|_| Err(e.for_each_caller())).collect()
             }
         };
-        for ((_, reply), verdict) in batch.into_iter().zip(verdicts) {
+        for ((_, _, reply), verdict) in batch.into_iter().zip(verdicts) {
             let _ = reply.send(verdict);
         }
     }
 }
 
 /// Writes one insertion in a transaction of its own.
-async fn alone(store: &Store, insertion: &Insertion) -> StoreResult<()> {
-    match write(store, &[insertion]).await {
+async fn alone(store: &Store, insertion: (&Insertion, &Rows)) -> StoreResult<()> {
+    let written = async { write_in(store.change().await?, &[insertion]).await };
+    match written.await {
         Ok(mut verdicts) => verdicts.pop().unwrap_or(Ok(())),
         Err(e) => Err(failed(e)),
     }
@@ -146,26 +164,22 @@ fn failed(e: StoreError) -> StoreError {
     e.for_each_caller()
 }
 
-/// Writes the insertions whose grants still stand, in one transaction; says for each whether it
-/// was written (`Ok`) or why not.
-async fn write(store: &Store, all: &[&Insertion]) -> StoreResult<Vec<StoreResult<()>>> {
-    write_in(store.change().await?, all).await
-}
-
-/// `write` within `change`, begun (and so holding the audit head) before `all` was gathered.
-async fn write_in(mut change: Change, all: &[&Insertion]) -> StoreResult<Vec<StoreResult<()>>> {
+/// Writes the insertions whose grants still stand (each with its rows), in `change` — begun, and so
+/// holding the audit head, before `all` was gathered; says for each whether it was written (`Ok`)
+/// or why not.
+async fn write_in(mut change: Change, all: &[(&Insertion, &Rows)]) -> StoreResult<Vec<StoreResult<()>>> {
     // Read after the audit head's lock: a stop committed before this write is seen. Insertions
     // whose decision read the directory at the count it still has need no second read.
     let unchanged = Some(change.directory_revision());
     let read_again: Vec<bool> = all
         .iter()
-        .map(|i| i.directory_read_at != unchanged && i.names_anyone())
+        .map(|(i, _)| i.directory_read_at != unchanged && i.names_anyone())
         .collect();
     let to_check: Vec<&Insertion> = all
         .iter()
         .zip(&read_again)
         .filter(|(_, again)| **again)
-        .map(|(i, _)| *i)
+        .map(|((i, _), _)| *i)
         .collect();
     let now_as = match to_check.is_empty() {
         true => None,
@@ -174,7 +188,7 @@ async fn write_in(mut change: Change, all: &[&Insertion]) -> StoreResult<Vec<Sto
     let verdicts: Vec<StoreResult<()>> = all
         .iter()
         .zip(&read_again)
-        .map(|(i, again)| match (&now_as, again) {
+        .map(|((i, _), again)| match (&now_as, again) {
             (Some(directory), true) => directory.still_stands(i).map_err(StoreError::Stale),
             _ => Ok(()),
         })
@@ -183,19 +197,21 @@ async fn write_in(mut change: Change, all: &[&Insertion]) -> StoreResult<Vec<Sto
         .iter()
         .zip(&verdicts)
         .filter(|(_, v)| v.is_ok())
-        .map(|(i, _)| *i);
-    let requests = batch.clone().flat_map(|i| &i.requests).map(request_row);
-    change.stage(&REQUESTS, bulk::json(requests));
-    let grants: Vec<&GrantRecord> = batch.clone().flat_map(|i| &i.grants).collect();
-    change.stage(&GRANTS, bulk::json(grants.iter().map(|g| grant_row(g))));
-    for g in &grants {
-        change.grant_changed(&g.grant.gateway, g.grant.id, g.grant.not_before);
-    }
-    for i in batch {
-        for a in &i.audit {
-            change
-                .audit(a.at, &a.actor, &a.action, &a.subject, a.details.clone())
-                .await?;
+        .map(|(written, _)| *written);
+    change.stage(
+        &REQUESTS,
+        bulk::array(batch.clone().flat_map(|(_, rows)| &rows.requests)),
+    );
+    change.stage(
+        &GRANTS,
+        bulk::array(batch.clone().flat_map(|(_, rows)| &rows.grants)),
+    );
+    for (i, _) in batch {
+        for g in &i.grants {
+            change.grant_changed(&g.grant.gateway, g.grant.id, g.grant.not_before);
+        }
+        for entry in &i.audit {
+            change.append(entry);
         }
     }
     change.commit().await?;
@@ -309,6 +325,13 @@ mod tests {
     use crate::domain::directory::{Device, Person};
     use crate::domain::grant;
     use serde_json::json;
+
+    /// Writes `all` in one transaction as the committer would (`write_in`).
+    async fn write(store: &Store, all: &[&Insertion]) -> StoreResult<Vec<StoreResult<()>>> {
+        let rows: Vec<Rows> = all.iter().map(|i| Rows::of(i)).collect();
+        let with_rows: Vec<(&Insertion, &Rows)> = all.iter().copied().zip(&rows).collect();
+        write_in(store.change().await?, &with_rows).await
+    }
 
     fn from_json<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
         serde_json::from_value(value).unwrap()
@@ -637,18 +660,18 @@ mod tests {
         let (jobs, queue) = mpsc::channel(8);
         let committer = tokio::spawn(run(store.clone(), queue));
         let mut answers = Vec::new();
-        let mut job = || {
+        let mut next = || {
             let (reply, answer) = oneshot::channel();
             answers.push(answer);
-            (insertion_for(&ana, &laptop), reply)
+            job(insertion_for(&ana, &laptop), reply)
         };
-        jobs.send(job()).await.unwrap();
+        jobs.send(next()).await.unwrap();
         // Taken off the queue: the committer now waits for the head.
         while jobs.capacity() < jobs.max_capacity() {
             tokio::task::yield_now().await;
         }
-        jobs.send(job()).await.unwrap();
-        jobs.send(job()).await.unwrap();
+        jobs.send(next()).await.unwrap();
+        jobs.send(next()).await.unwrap();
         holder.commit().await.unwrap();
         for answer in answers {
             answer.await.unwrap().unwrap();
@@ -679,8 +702,8 @@ mod tests {
         let (jobs, queue) = mpsc::channel(4);
         let (bad_reply, bad_answer) = oneshot::channel();
         let (good_reply, good_answer) = oneshot::channel();
-        jobs.send((bad, bad_reply)).await.unwrap();
-        jobs.send((good, good_reply)).await.unwrap();
+        jobs.send(job(bad, bad_reply)).await.unwrap();
+        jobs.send(job(good, good_reply)).await.unwrap();
         drop(jobs);
         run(store.clone(), queue).await;
         assert!(matches!(bad_answer.await.unwrap(), Err(StoreError::Batch(_))));

@@ -40,7 +40,8 @@ pub use request_nonces::*;
 pub use reviews::*;
 pub use scim::*;
 
-use crate::domain::audit::{entry_hash, AuditEntry, Checkpoint, GENESIS_HASH};
+use crate::domain::audit::{Checkpoint, GENESIS_HASH};
+use audit_log::DraftEntry;
 use ed25519_dalek::SigningKey;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::pool::PoolConnection;
@@ -395,8 +396,8 @@ pub struct Change {
     directory_revision: i64,
     /// Whether this change wrote people, devices or emergency stops: its commit moves the count.
     directory_written: bool,
-    /// Entries appended by this change, written at commit.
-    entries: Vec<AuditEntry>,
+    /// Rows of the entries appended by this change (`DraftEntry::place`), written at commit.
+    entries: Vec<String>,
     /// Rows to insert at commit, in order, before the audit entries.
     staged: Vec<commit::Part>,
     _writer: OwnedMutexGuard<()>,
@@ -431,20 +432,17 @@ impl Change {
         subject: &str,
         details: serde_json::Value,
     ) -> StoreResult<()> {
-        let seq = self.head_seq + 1;
-        let hash = entry_hash(&self.head_hash, seq, at, actor, action, subject, &details);
-        self.entries.push(AuditEntry {
-            seq,
-            at,
-            actor: actor.into(),
-            action: action.into(),
-            subject: subject.into(),
-            details,
-            prev_hash: std::mem::replace(&mut self.head_hash, hash.clone()),
-            hash,
-        });
-        self.head_seq = seq;
+        self.append(&DraftEntry::new(at, actor, action, subject, &details));
         Ok(())
+    }
+
+    /// Appends an entry drafted before the head was taken (`Insertion::audit`).
+    pub(super) fn append(&mut self, draft: &DraftEntry) {
+        let seq = self.head_seq + 1;
+        let (row, hash) = draft.place(&self.head_hash, seq);
+        self.entries.push(row);
+        self.head_seq = seq;
+        self.head_hash = hash;
     }
 
     /// Signs the current chain head, if it is not signed yet.
@@ -491,7 +489,7 @@ impl Change {
         if !self.entries.is_empty() {
             parts.push(commit::Part::Insert(
                 &audit_log::AUDIT_LOG,
-                bulk::json(self.entries.iter().map(audit_log::entry_row)),
+                bulk::array(&self.entries),
             ));
         }
         if !self.entries.is_empty() || self.directory_written {
