@@ -219,13 +219,12 @@ impl AuditRead {
 mod tests {
     use super::*;
     use crate::domain::audit::GENESIS_HASH;
-    use crate::store::Store;
+    use crate::store::sqlite_store;
 
     #[tokio::test]
     async fn a_drafted_entry_is_stored_as_written_and_its_hash_verifies() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display());
-        let store = Store::open(&url).await.unwrap();
+        let store = sqlite_store(&dir).await;
         let at = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
         // Text that needs escaping in JSON, and details that are themselves JSON with quotes.
         let details = serde_json::json!({ "reason": "it's \"late\"\n\\ ok", "n": [1, null] });

@@ -171,25 +171,16 @@ async fn write_in(mut change: Change, all: &[(&Insertion, &Rows)]) -> StoreResul
     // Read after the audit head's lock: a stop committed before this write is seen. Insertions
     // whose decision read the directory at the count it still has need no second read.
     let unchanged = Some(change.directory_revision());
-    let read_again: Vec<bool> = all
-        .iter()
-        .map(|(i, _)| i.directory_read_at != unchanged && i.names_anyone())
-        .collect();
-    let to_check: Vec<&Insertion> = all
-        .iter()
-        .zip(&read_again)
-        .filter(|(_, again)| **again)
-        .map(|((i, _), _)| *i)
-        .collect();
+    let read_again = |i: &Insertion| i.directory_read_at != unchanged && i.names_anyone();
+    let to_check: Vec<&Insertion> = all.iter().map(|(i, _)| *i).filter(|i| read_again(i)).collect();
     let now_as = match to_check.is_empty() {
         true => None,
         false => Some(Directory::read(change.conn(), &to_check).await?),
     };
     let verdicts: Vec<StoreResult<()>> = all
         .iter()
-        .zip(&read_again)
-        .map(|((i, _), again)| match (&now_as, again) {
-            (Some(directory), true) => directory.still_stands(i).map_err(StoreError::Stale),
+        .map(|(i, _)| match &now_as {
+            Some(directory) if read_again(i) => directory.still_stands(i).map_err(StoreError::Stale),
             _ => Ok(()),
         })
         .collect();
@@ -324,6 +315,7 @@ mod tests {
     use super::*;
     use crate::domain::directory::{Device, Person};
     use crate::domain::grant;
+    use crate::store::sqlite_store;
     use serde_json::json;
 
     /// Writes `all` in one transaction as the committer would (`write_in`).
@@ -335,11 +327,6 @@ mod tests {
 
     fn from_json<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
         serde_json::from_value(value).unwrap()
-    }
-
-    async fn sqlite_store(dir: &tempfile::TempDir) -> Store {
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display());
-        Store::open(&url).await.unwrap()
     }
 
     fn ana() -> Person {

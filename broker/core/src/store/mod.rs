@@ -540,3 +540,10 @@ impl Change {
         Ok(())
     }
 }
+
+/// A store on a fresh SQLite database in `dir`, for the store's own tests.
+#[cfg(test)]
+async fn sqlite_store(dir: &tempfile::TempDir) -> Store {
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display());
+    Store::open(&url).await.unwrap()
+}
