@@ -547,3 +547,20 @@ async fn sqlite_store(dir: &tempfile::TempDir) -> Store {
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display());
     Store::open(&url).await.unwrap()
 }
+
+/// A store on a fresh database of the test PostgreSQL (`DAYPASS_TEST_POSTGRES_URL`, which README's
+/// test command sets; without it the test fails, it is not skipped), for the store's own tests.
+#[cfg(test)]
+async fn postgres_store() -> Store {
+    let admin = std::env::var("DAYPASS_TEST_POSTGRES_URL")
+        .expect("DAYPASS_TEST_POSTGRES_URL is not set: run the tests with `bash scripts/test.sh`, which starts PostgreSQL");
+    let name = format!("dp_store_test_{}", Uuid::new_v4().simple());
+    sqlx::any::install_default_drivers();
+    let mut conn = AnyConnection::connect(&admin).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (base, _) = admin.rsplit_once('/').expect("the URL names a database");
+    Store::open(&format!("{base}/{name}")).await.unwrap()
+}
