@@ -70,18 +70,14 @@ mod tests {
                 .unwrap();
             assert!(holder.is_none());
         }
-        let taken: i64 = sqlx::query("SELECT COUNT(*) FROM request_nonces WHERE nonce_key = 's:n1'")
+        let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM request_nonces WHERE nonce_key = 's:n1'")
             .fetch_one(&mut *conn)
             .await
-            .unwrap()
-            .try_get(0)
             .unwrap();
         assert_eq!(taken, 1);
-        let setting: String = sqlx::query("SHOW synchronous_commit")
+        let setting: String = sqlx::query_scalar("SHOW synchronous_commit")
             .fetch_one(&mut *conn)
             .await
-            .unwrap()
-            .try_get(0)
             .unwrap();
         assert_eq!(setting, "on");
     }
