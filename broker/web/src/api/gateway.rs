@@ -14,6 +14,7 @@ use futures::Stream;
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio::sync::broadcast;
+use tokio::time::Instant;
 
 fn gateway_name(caller: Caller) -> Result<String, ApiError> {
     match caller {
@@ -83,6 +84,10 @@ pub async fn stream(
         deltas: query.deltas,
         held,
         pending: Some(StreamNext::Full(first)),
+        pacer: Pacer {
+            spacing: s.broker.stream_spacing(),
+            last_read: None,
+        },
     };
     let events = futures::stream::unfold(init, |mut link| async move {
         let next = link.next_event().await;
@@ -108,6 +113,26 @@ struct Link {
     /// What the gateway holds once the events sent so far are applied.
     held: StreamHeld,
     pending: Option<StreamNext>,
+    pacer: Pacer,
+}
+
+/// Spaces a stream's reads of its gateway's changes (`Broker::stream_spacing`): the first read after
+/// a quiet spell is at once, any other waits until `spacing` after the last.
+struct Pacer {
+    spacing: Duration,
+    last_read: Option<Instant>,
+}
+
+impl Pacer {
+    /// When a read wanted `now` may be, if not now.
+    fn next_read(&self, now: Instant) -> Option<Instant> {
+        let at = self.last_read? + self.spacing;
+        (at > now).then_some(at)
+    }
+
+    fn read_at(&mut self, now: Instant) {
+        self.last_read = Some(now);
+    }
 }
 
 impl Link {
@@ -126,7 +151,11 @@ impl Link {
                 _ => true,
             };
             if relevant {
+                if let Some(at) = self.pacer.next_read(Instant::now()) {
+                    tokio::time::sleep_until(at).await;
+                }
                 self.pass_over_queued_wakes();
+                self.pacer.read_at(Instant::now());
                 match self.read_next().await {
                     Ok(next) => self.pending = Some(next),
                     Err(e) => {
@@ -155,5 +184,32 @@ impl Link {
         }
         self.held = held;
         Ok(StreamNext::Full(state))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_waits_only_within_the_spacing_of_the_last() {
+        let spacing = Duration::from_millis(25);
+        let start = Instant::now();
+        let ms = |n| start + Duration::from_millis(n);
+        let mut pacer = Pacer {
+            spacing,
+            last_read: None,
+        };
+        assert_eq!(pacer.next_read(start), None, "the first read is at once");
+        pacer.read_at(start);
+        assert_eq!(
+            pacer.next_read(ms(5)),
+            Some(ms(25)),
+            "5 ms after a read: wait for the rest"
+        );
+        assert_eq!(pacer.next_read(ms(25)), None, "the spacing passed");
+        assert_eq!(pacer.next_read(ms(400)), None, "after a quiet spell");
+        pacer.read_at(ms(400));
+        assert_eq!(pacer.next_read(ms(410)), Some(ms(425)));
     }
 }
