@@ -68,6 +68,7 @@ struct Inner {
     limits: rate_limit::BrokerLimits,
     seen_nonces: replay::SeenNonces,
     matrix: access::MatrixCopy,
+    reports: access::ReportCopies,
     metrics: metrics::BrokerMetrics,
     /// When the sweep last looked for silent devices (unix seconds): it reads every live grant, so
     /// it runs every `SILENCE_CHECK`, not every second.
@@ -100,6 +101,7 @@ impl Broker {
             limits: rate_limit::BrokerLimits::default(),
             seen_nonces: replay::SeenNonces::default(),
             matrix: access::MatrixCopy::default(),
+            reports: access::ReportCopies::default(),
             metrics: metrics::BrokerMetrics::default(),
             silence_checked: std::sync::atomic::AtomicI64::new(i64::MIN),
         }))

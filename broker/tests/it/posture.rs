@@ -313,34 +313,15 @@ async fn tagged_resources_need_a_fresh_compliant_report(db: Db) {
         gates("db")
     );
     assert!(gates("prod").is_empty(), "{:?}", gates("prod"));
-    let none = h
-        .broker
-        .create_request(&ana, ask_from_desk("db", "OPS-1"))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(none, ServiceError::Posture { ref reason } if reason.contains("there is none")),
-        "{none}"
-    );
+    let none = posture_refusal(&h).await;
+    assert!(none.contains("there is none"), "{none}");
     assert_eq!(
         h.actions().await.last().map(String::as_str),
         Some("request.refused")
     );
 
     let report = report_now(&h).await;
-    let granted = h
-        .broker
-        .create_request(&ana, ask_from_desk("db", "OPS-1"))
-        .await
-        .unwrap();
-    let evidence = h
-        .broker
-        .evidence_unchecked(granted.grant_id.unwrap())
-        .await
-        .unwrap();
-    let judged = evidence
-        .posture_at_decision
-        .expect("the report the grant rested on");
+    let judged = granted_on(&h, "OPS-1").await;
     assert_eq!((judged.id, judged.report.compliant), (report.id, true));
 
     h.clock.advance(time::Duration::minutes(16));
@@ -358,6 +339,51 @@ async fn tagged_resources_need_a_fresh_compliant_report(db: Db) {
         .await
         .unwrap();
     assert_eq!(prod.status, daypass_proto::api::RequestStatus::Pending);
+}
+
+/// Why ana's request for `db` from her desktop was refused for its posture.
+async fn posture_refusal(h: &Harness) -> String {
+    let ana = h.person("ana").await;
+    match h.broker.create_request(&ana, ask_from_desk("db", "OPS-1")).await {
+        Err(ServiceError::Posture { reason }) => reason,
+        other => panic!("not refused for its posture: {other:?}"),
+    }
+}
+
+/// Ana's request for `db` from her desktop, granted: the posture report its grant rested on.
+async fn granted_on(h: &Harness, ticket: &str) -> daypass_broker_core::PostureRecord {
+    let ana = h.person("ana").await;
+    let granted = h
+        .broker
+        .create_request(&ana, ask_from_desk("db", ticket))
+        .await
+        .unwrap();
+    let evidence = h
+        .broker
+        .evidence_unchecked(granted.grant_id.unwrap())
+        .await
+        .unwrap();
+    evidence
+        .posture_at_decision
+        .expect("the report the grant rested on")
+}
+
+/// A broker keeps the report it decoded for its device's next decision: a newer report, failing or
+/// passing, is what the decision after it is judged on.
+async fn each_decision_is_judged_on_the_device_s_latest_report(db: Db) {
+    let h = broker_requiring(db, true, &["db:staging"]).await;
+    let first = report_now(&h).await;
+    // The second decision's report is the copy the first one kept.
+    for ticket in ["OPS-1", "OPS-2"] {
+        assert_eq!(granted_on(&h, ticket).await.id, first.id, "{ticket}");
+    }
+    h.clock.advance(time::Duration::minutes(1));
+    report_now_with(&h, crate::verification::firewall_off).await;
+    let refused = posture_refusal(&h).await;
+    assert!(refused.contains("firewall"), "{refused}");
+    h.clock.advance(time::Duration::minutes(1));
+    let fixed = report_now(&h).await;
+    assert_eq!(granted_on(&h, "OPS-2").await.id, fixed.id);
 }
 
 async fn a_failing_report_names_what_to_fix(db: Db) {
@@ -500,6 +526,7 @@ crate::on_both_databases!(
     auto_approval_needs_a_fresh_compliant_report,
     helpdesk_lists_devices_failing_a_check,
     tagged_resources_need_a_fresh_compliant_report,
+    each_decision_is_judged_on_the_device_s_latest_report,
     a_failing_report_names_what_to_fix,
     broker_evaluates_the_facts_itself,
     replayed_tampered_or_foreign_reports_are_refused_and_recorded,

@@ -9,7 +9,7 @@ use daypass_proto::api::{GrantStatus, GrantView};
 use time::Duration;
 use uuid::Uuid;
 
-fn firewall_off(facts: &mut daypass_posture::facts::Facts) {
+pub(crate) fn firewall_off(facts: &mut daypass_posture::facts::Facts) {
     facts.firewall = Observed::seen(FirewallFacts { enabled: false }, ["ufw: inactive".to_string()]);
 }
 

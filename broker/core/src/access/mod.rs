@@ -8,6 +8,7 @@ mod gateway_stream;
 mod grants;
 mod matrix;
 mod narrowed;
+mod reports;
 mod sweep;
 mod verification;
 
@@ -15,6 +16,7 @@ pub use approval_queue::{PendingDecision, ResourceLine, TicketNow};
 pub use evidence::EvidenceBundle;
 pub use gateway_stream::{StreamHeld, StreamNext};
 pub(crate) use matrix::MatrixCopy;
+pub(crate) use reports::ReportCopies;
 
 use crate::domain::decision::{decide, Accepted, AccessQuestion, PostureVerdict, StepUpState};
 use crate::domain::directory::Person;
@@ -209,8 +211,10 @@ impl Broker {
         let typed_key = body.ticket.trim().to_string();
         let builtin_tickets = self.0.tickets.kept_in_store();
         let (requests_from, suspensions_from) = self.request_watch_since(now);
+        let held_report = self.0.reports.of(&body.device);
         let ask = store::DecisionAsk {
             device: &body.device,
+            known_report: held_report.as_ref().map(|r| r.id),
             requester: &requester.id,
             builtin_ticket: builtin_tickets.then_some(typed_key.as_str()),
             requests_from,
@@ -230,6 +234,7 @@ impl Broker {
         } = store::decision_inputs(&mut conn, &ask).await?;
         let matrix = self.access_matrix_at(&mut conn, matrix_revision).await?;
         drop(conn);
+        let latest_report = self.0.reports.latest(&body.device, held_report, latest_report);
         if let Some(stop) = stops.iter().find(|s| s.scope.covers(requester)) {
             return Err(crate::emergency::refusal(stop).into());
         }
@@ -272,7 +277,7 @@ impl Broker {
         // tag's), or the organisation's policy alone for auto-approval.
         let org = [("the organisation's policy".to_string(), &settings.policy)];
         let posture_report = crate::posture::judge_posture(
-            latest.as_ref(),
+            latest.as_deref(),
             &device.id,
             gating.as_deref().unwrap_or(&org),
             || self.posture_baseline(now),

@@ -318,7 +318,7 @@ pub async fn next_tunnel_host(conn: &mut AnyConnection) -> StoreResult<u32> {
 #[derive(Debug, Default)]
 pub struct DecisionInputs {
     pub device: Option<Device>,
-    pub latest_report: Option<PostureRecord>,
+    pub latest_report: LatestReport,
     /// Oldest first.
     pub stops: Vec<EmergencyStop>,
     pub matrix_revision: i64,
@@ -331,9 +331,23 @@ pub struct DecisionInputs {
     pub history: RequestHistory,
 }
 
+/// A device's latest posture report, as a decision read it.
+#[derive(Debug, Default)]
+pub enum LatestReport {
+    /// The device never reported.
+    #[default]
+    None,
+    /// The report the ask already holds (`DecisionAsk::known_report`): only its id was read.
+    AsKnown,
+    Read(std::sync::Arc<PostureRecord>),
+}
+
 /// Which inputs an access decision asks for.
 pub struct DecisionAsk<'a> {
     pub device: &'a str,
+    /// The id of the device's report the caller holds decoded: if it is still the latest, the
+    /// database sends its id alone.
+    pub known_report: Option<Uuid>,
     pub requester: &'a str,
     /// The ticket's key, when tickets are kept in the broker's database (built-in tickets).
     pub builtin_ticket: Option<&'a str>,
@@ -358,8 +372,8 @@ pub async fn decision_inputs(conn: &mut AnyConnection, ask: &DecisionAsk<'_>) ->
     let rows = sqlx::query(
         "SELECT 'd' AS kind, id AS k, data FROM devices WHERE id = $1 \
          UNION ALL SELECT 's', id, data FROM emergency_stops WHERE state = 'in_force' \
-         UNION ALL SELECT 'q', id, data FROM (SELECT id, data FROM posture_reports WHERE device = $1 \
-           ORDER BY received_at DESC, id LIMIT 1) latest \
+         UNION ALL SELECT 'q', id, CASE WHEN id = $7 THEN '' ELSE data END FROM (SELECT id, data \
+           FROM posture_reports WHERE device = $1 ORDER BY received_at DESC, id LIMIT 1) latest \
          UNION ALL SELECT 'v', CAST(revision AS TEXT), '' FROM access_matrix_revision WHERE id = 1 \
          UNION ALL SELECT 'w', CAST(directory_revision AS TEXT), '' FROM audit_head WHERE id = 1 \
          UNION ALL SELECT 'p', id, data FROM people WHERE id = $3 \
@@ -377,6 +391,7 @@ pub async fn decision_inputs(conn: &mut AnyConnection, ask: &DecisionAsk<'_>) ->
     .bind(ask.requests_from.unix_timestamp())
     .bind(ask.requests_to.unix_timestamp())
     .bind(ask.suspensions_from.unix_timestamp())
+    .bind(ask.known_report.map(|id| id.to_string()))
     .fetch_all(&mut *conn)
     .await?;
     let mut out = DecisionInputs::default();
@@ -384,7 +399,7 @@ pub async fn decision_inputs(conn: &mut AnyConnection, ask: &DecisionAsk<'_>) ->
         let kind: String = r.try_get("kind")?;
         match kind.as_str() {
             "d" => out.device = Some(decode(r, "data")?),
-            "q" => out.latest_report = Some(decode(r, "data")?),
+            "q" => out.latest_report = latest_report(r, ask.known_report)?,
             "v" => out.matrix_revision = number_in(r, "k", "access matrix revision")?,
             "w" => out.directory_revision = number_in(r, "k", "directory revision")?,
             "p" => out.requester = Some(decode(r, "data")?),
@@ -400,6 +415,15 @@ pub async fn decision_inputs(conn: &mut AnyConnection, ask: &DecisionAsk<'_>) ->
     }
     out.stops.sort_by_key(|s| s.proposed_at);
     Ok(out)
+}
+
+/// The latest report's row of `decision_inputs`: its id, and its data unless it is `known`.
+fn latest_report(row: &AnyRow, known: Option<Uuid>) -> StoreResult<LatestReport> {
+    let id: String = row.try_get("k")?;
+    if known.is_some_and(|known| known.to_string() == id) {
+        return Ok(LatestReport::AsKnown);
+    }
+    Ok(LatestReport::Read(std::sync::Arc::new(decode(row, "data")?)))
 }
 
 /// A number (`what`) a row holds as text in `column`, as in a `kind, k, data` row.
@@ -930,6 +954,47 @@ pub async fn latest_posture_reports(conn: &mut AnyConnection) -> StoreResult<Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A decision that holds the device's latest report gets its id alone; one holding another
+    /// report, or none, gets the latest one's data.
+    #[tokio::test]
+    async fn a_decision_holding_the_latest_report_is_sent_its_id_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        for store in [
+            super::super::sqlite_store(&dir).await,
+            super::super::postgres_store().await,
+        ] {
+            let latest = Uuid::new_v4();
+            // Data no decoder takes: a read fails only if it was sent.
+            let mut change = store.change().await.unwrap();
+            sqlx::query(
+                "INSERT INTO posture_reports (id, device, received_at, compliant, data) \
+                 VALUES ($1, 'ana-desk', 1, 1, 'not a report')",
+            )
+            .bind(latest.to_string())
+            .execute(change.conn())
+            .await
+            .unwrap();
+            change.commit().await.unwrap();
+            let at = OffsetDateTime::UNIX_EPOCH;
+            let ask = |known_report| DecisionAsk {
+                device: "ana-desk",
+                known_report,
+                requester: "ana",
+                builtin_ticket: None,
+                requests_from: at,
+                requests_to: at,
+                suspensions_from: at,
+            };
+            let mut conn = store.read().await.unwrap();
+            let held = decision_inputs(&mut conn, &ask(Some(latest))).await.unwrap();
+            assert!(matches!(held.latest_report, LatestReport::AsKnown), "{held:?}");
+            for other in [Some(Uuid::new_v4()), None] {
+                let sent = decision_inputs(&mut conn, &ask(other)).await;
+                assert!(matches!(sent, Err(StoreError::Corrupt(_))), "{other:?}: {sent:?}");
+            }
+        }
+    }
 
     #[tokio::test]
     async fn a_database_from_before_the_key_index_is_indexed_when_opened() {
