@@ -126,14 +126,6 @@ impl Broker {
         }
     }
 
-    /// The least time between two reads of one gateway's changes by its stream. A change after a
-    /// quiet spell is read at once; under a run of them, one within this time of the last read waits
-    /// for the rest of it, and goes out with the others in one delta (one read, one seal) instead of
-    /// one delta each. A gateway so hears at most 40 deltas a second, each change at most 25 ms late.
-    pub fn stream_spacing(&self) -> std::time::Duration {
-        std::time::Duration::from_millis(25)
-    }
-
     /// With PostgreSQL, hears other brokers' gateway changes too (a no-op on SQLite).
     pub async fn listen_for_other_brokers(&self) -> ServiceResult<()> {
         Ok(self.0.store.listen_for_other_brokers().await?)
